@@ -1,0 +1,14 @@
+/* Small file-descriptor helpers. All return >= 0 or -errno. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Reads exactly len bytes unless EOF comes first; returns the byte count read. */
+ssize_t fd_read_full(int fd, void *buf, size_t len);
+/* Writes all len bytes, retrying short writes and EINTR. */
+int fd_write_full(int fd, const void *buf, size_t len);
+int fd_set_nonblock(int fd, int on);
+/* Reads a whole regular file of at most max bytes into a NUL-terminated heap
+ * buffer. -EFBIG when it is larger. The caller frees *ret. */
+int fd_read_all(int fd, size_t max, char **ret, size_t *ret_len);

@@ -1,0 +1,87 @@
+/* The logger: Firecracker's line format, one process-wide sink.
+ *
+ *   2026-11-22T19:45:41.767987318 [vm1:vmm:INFO:vmm/main.c:120] message
+ *
+ * The level and origin parts appear only when enabled (--show-level,
+ * --show-log-origin). Lines are assembled in a stack buffer and written with a
+ * single write(2), so concurrent threads never interleave inside a line. A
+ * line that cannot be written (full FIFO, closed file) is counted in
+ * log_missed_count, never retried: a slow log reader must not stall a vCPU.
+ *
+ * Every call site that the guest or an API client can trigger uses
+ * log_rl(): at most LOG_RL_BURST lines per LOG_RL_WINDOW_S seconds per call
+ * site, and one summary warning for what was suppressed. */
+#pragma once
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cleanup.h"
+
+enum log_level {
+	LOG_OFF = 0,
+	LOG_ERROR,
+	LOG_WARNING,
+	LOG_INFO,
+	LOG_DEBUG,
+	LOG_TRACE,
+};
+
+#define LOG_RL_BURST 10
+#define LOG_RL_WINDOW_S 5
+
+struct log_ratelimit {
+	_Atomic uint64_t window_start_ns;
+	_Atomic uint32_t emitted;
+	_Atomic uint32_t suppressed;
+};
+
+/* Parses Firecracker's level names, case-insensitively ("warn" is accepted as
+ * an alias of Warning). Returns 0 or -EINVAL. */
+int log_level_parse(const char *s, enum log_level *ret);
+const char *log_level_name(enum log_level level);
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+void log_set_show_level(bool on);
+void log_set_show_origin(bool on);
+/* The instance id printed in every line; copied, truncated to 64 bytes. */
+void log_set_instance_id(const char *id);
+/* Names the calling thread in log lines (and in /proc via PR_SET_NAME). */
+void log_set_thread_name(const char *name);
+/* Makes fd the sink; the logger takes ownership and closes the previous sink
+ * unless it is stdout or stderr. Returns the previous fd's close result. */
+void log_set_fd(int fd);
+int log_get_fd(void);
+
+/* Counters for the metrics "logger" group (monotonic; the metrics module turns them into deltas). */
+uint64_t log_missed_count(void);
+uint64_t log_rate_limited_count(void);
+
+void log_write(enum log_level level, const char *file, int line, const char *fmt, ...) _printf_(4, 5);
+void log_vwrite(enum log_level level, const char *file, int line, const char *fmt, va_list ap);
+/* Returns true when this call site may log now; counts what it suppresses. */
+bool log_ratelimit_allow(struct log_ratelimit *rl, const char *file, int line);
+
+#define log_at(level, ...)                                                                         \
+	do {                                                                                       \
+		if ((level) <= log_get_level())                                                    \
+			log_write((level), __FILE__, __LINE__, __VA_ARGS__);                       \
+	} while (0)
+
+#define log_error(...) log_at(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_at(LOG_WARNING, __VA_ARGS__)
+#define log_info(...) log_at(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_at(LOG_DEBUG, __VA_ARGS__)
+#define log_trace(...) log_at(LOG_TRACE, __VA_ARGS__)
+
+/* Rate-limited logging for paths driven by the guest or an API client. */
+#define log_rl(level, ...)                                                                         \
+	do {                                                                                       \
+		static struct log_ratelimit _log_rl;                                               \
+		if ((level) <= log_get_level() &&                                                  \
+		    log_ratelimit_allow(&_log_rl, __FILE__, __LINE__))                             \
+			log_write((level), __FILE__, __LINE__, __VA_ARGS__);                       \
+	} while (0)

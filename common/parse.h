@@ -1,0 +1,13 @@
+/* Strict number parsing for outside input (CLI, config files, templates).
+ *
+ * Accepted forms are plain decimal ("0", "4096") and, only where the caller
+ * allows it, 0x-prefixed hex. No sign, no whitespace, no octal, no trailing
+ * garbage, no empty string. Results are written only on success. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Returns 0, -EINVAL for a malformed string, -ERANGE when the value exceeds max. */
+int parse_u64(const char *s, bool allow_hex, uint64_t max, uint64_t *ret);
+int parse_u32(const char *s, uint32_t *ret);

@@ -1,0 +1,25 @@
+# Shared set-up for the bats suites. EMBER_SRC and EMBER_BUILD come from test/run-all.py;
+# running a suite by hand from the source root works too.
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+load '/usr/lib/bats/bats-file/load'
+
+EMBER_SRC=${EMBER_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+EMBER_BUILD=${EMBER_BUILD:-$EMBER_SRC/build}
+EMBER=$EMBER_BUILD/vmm/ember
+JAILER=$EMBER_BUILD/jailer/jailer
+EMBER_SECCOMP=$EMBER_BUILD/tools/ember-seccomp
+PROBE=$EMBER_BUILD/test/guest/probe.elf
+
+# Skips the current test, saying why, when the host cannot run guests.
+require_kvm() {
+	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no usable /dev/kvm on this host"
+}
+
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+}
+
+is_pvm_host() {
+	[ -d /sys/module/kvm_pvm ]
+}

@@ -1,0 +1,107 @@
+#include "memory.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "cleanup.h"
+#include "layout.h"
+
+#define GUEST_PAGE_SIZE 4096ull
+
+int guest_memory_plan(uint64_t ram_size, struct guest_region ret[GUEST_MAX_REGIONS])
+{
+	if (ram_size == 0 || ram_size % GUEST_PAGE_SIZE)
+		return -EINVAL;
+	if (ram_size > (LAYOUT_MAX_RAM_MIB << 20))
+		return -EINVAL;
+	ret[0] = (struct guest_region){ .gpa = 0, .size = ram_size };
+	if (ram_size <= LAYOUT_MMIO_GAP_START)
+		return 1;
+	ret[0].size = LAYOUT_MMIO_GAP_START;
+	ret[1] = (struct guest_region){ .gpa = LAYOUT_MMIO_GAP_END, .size = ram_size - LAYOUT_MMIO_GAP_START };
+	return 2;
+}
+
+int guest_memory_create(uint64_t ram_size, struct guest_memory **ret)
+{
+	_cleanup_free_ struct guest_memory *m = calloc(1, sizeof(*m));
+	int n;
+
+	if (!m)
+		return -ENOMEM;
+	n = guest_memory_plan(ram_size, m->region);
+	if (n < 0)
+		return n;
+	m->nr_regions = (unsigned)n;
+	m->ram_size = ram_size;
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		void *p = mmap(NULL, m->region[i].size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (p == MAP_FAILED) {
+			int err = -errno;
+
+			m->nr_regions = i;
+			guest_memory_destroy(TAKE_PTR(m));
+			return err;
+		}
+		/* Guest RAM in a core dump would leak tenant data to whoever reads the dump. */
+		madvise(p, m->region[i].size, MADV_DONTDUMP);
+		m->region[i].host = p;
+	}
+	*ret = TAKE_PTR(m);
+	return 0;
+}
+
+struct guest_memory *guest_memory_destroy(struct guest_memory *m)
+{
+	if (!m)
+		return NULL;
+	for (unsigned i = 0; i < m->nr_regions; i++)
+		if (m->region[i].host)
+			munmap(m->region[i].host, m->region[i].size);
+	free(m);
+	return NULL;
+}
+
+void *guest_memory_slice(const struct guest_memory *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t end;
+
+	if (len == 0 || __builtin_add_overflow(gpa, len, &end))
+		return NULL;
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		const struct guest_region *r = &m->region[i];
+
+		if (gpa >= r->gpa && end <= r->gpa + r->size)
+			return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int guest_memory_read(const struct guest_memory *m, uint64_t gpa, void *dst, size_t len)
+{
+	const void *src = guest_memory_slice(m, gpa, len);
+
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int guest_memory_write(const struct guest_memory *m, uint64_t gpa, const void *src, size_t len)
+{
+	void *dst = guest_memory_slice(m, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int guest_memory_contains(const struct guest_memory *m, uint64_t gpa, uint64_t len)
+{
+	return guest_memory_slice(m, gpa, len) != NULL;
+}

@@ -1,0 +1,49 @@
+/* Guest physical memory and its single bounds-checked accessor.
+ *
+ * RAM is anonymous, MAP_PRIVATE|MAP_NORESERVE and never prefaulted, so an idle
+ * guest costs only the pages it touches. When RAM reaches into the 32-bit MMIO
+ * gap it is split in two regions: [0, gap) and [4 GiB, 4 GiB + rest).
+ *
+ * Every guest physical address that comes from the guest or from a file goes
+ * through guest_memory_slice() (or the read/write helpers built on it). It
+ * checks for overflow and for the range lying wholly inside one region.
+ * Nothing else in ember turns a guest address into a host pointer. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GUEST_MAX_REGIONS 2
+
+struct guest_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+};
+
+struct guest_memory {
+	struct guest_region region[GUEST_MAX_REGIONS];
+	unsigned nr_regions;
+	uint64_t ram_size;
+};
+
+/* Plans the regions for ram_size bytes (page-aligned, > 0) without mapping
+ * anything; used by the e820 builder and by guest_memory_create(). Returns
+ * the number of regions or -EINVAL. */
+int guest_memory_plan(uint64_t ram_size, struct guest_region ret[GUEST_MAX_REGIONS]);
+
+/* Maps ram_size bytes of guest RAM. The caller owns *ret and frees it with
+ * guest_memory_destroy(). Returns 0, -EINVAL for a size that is zero, not
+ * page-aligned or overflows, or -ENOMEM when the mapping fails. */
+int guest_memory_create(uint64_t ram_size, struct guest_memory **ret);
+/* Unmaps and frees; accepts NULL; returns NULL. */
+struct guest_memory *guest_memory_destroy(struct guest_memory *m);
+
+/* The host pointer for [gpa, gpa + len), or NULL when the range overflows,
+ * is empty, or is not wholly inside one region. */
+void *guest_memory_slice(const struct guest_memory *m, uint64_t gpa, uint64_t len);
+/* Copy helpers: 0 or -EFAULT. */
+int guest_memory_read(const struct guest_memory *m, uint64_t gpa, void *dst, size_t len);
+int guest_memory_write(const struct guest_memory *m, uint64_t gpa, const void *src, size_t len);
+/* Whether [gpa, gpa + len) is guest RAM. */
+int guest_memory_contains(const struct guest_memory *m, uint64_t gpa, uint64_t len);
