@@ -69,6 +69,20 @@ static void boot_from_zero_page(const struct boot_params *zp)
 	probe_boot.have_mem = true;
 }
 
+/* QEMU lists its PVH memory map unsorted (Linux sorts it while sanitising);
+ * ember's zero page must come sorted, so only this path sorts. */
+static void boot_sort_mem(void)
+{
+	for (unsigned i = 1; i < probe_boot.nr_mem; i++) {
+		struct probe_mem_range r = probe_boot.mem[i];
+		unsigned j = i;
+
+		for (; j > 0 && probe_boot.mem[j - 1].addr > r.addr; j--)
+			probe_boot.mem[j] = probe_boot.mem[j - 1];
+		probe_boot.mem[j] = r;
+	}
+}
+
 static void boot_from_pvh(const struct hvm_start_info *si)
 {
 	const struct hvm_memmap_entry *mm;
@@ -91,6 +105,7 @@ static void boot_from_pvh(const struct hvm_start_info *si)
 		if (mm[i].size != 0)
 			probe_boot.mem[probe_boot.nr_mem++] =
 				(struct probe_mem_range){ mm[i].addr, mm[i].size, mm[i].type };
+	boot_sort_mem();
 	probe_boot.have_mem = true;
 }
 
