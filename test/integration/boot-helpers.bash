@@ -1,5 +1,15 @@
 # Helpers for boot.bats: configs for the probe guest and checks of its output.
 
+# ember's hypervisor signature in CPUID leaf 0x40000000 (vmm/core/cpuid.h,
+# "EmberEmber" padded with two NULs, which end the string the guest prints).
+EMBER_HV_SIG=EmberEmber
+
+# What ember appends to boot_args for a VM without devices: nothing. Devices
+# that add parameters (virtio_mmio.device=...) extend this when they appear.
+ember_appended_cmdline() {
+	printf ''
+}
+
 # The host's CPUID vendor string, which ember passes through in leaf 0.
 host_cpu_vendor() {
 	awk -F': ' '/^vendor_id/ { print $2; exit }' /proc/cpuinfo
@@ -13,6 +23,7 @@ probe_boot_args() {
 	local vendor
 	vendor=$(host_cpu_vendor)
 	[ -n "$vendor" ] && args="$args probe.cpu_vendor=$vendor"
+	args="$args probe.hv_sig=$EMBER_HV_SIG"
 	is_pvm_host && args="$args probe.pvm=1"
 	[ $# -gt 0 ] && args="$args $*"
 	printf '%s' "$args"
