@@ -40,7 +40,7 @@ static void boot_timer_write(void *dev, uint64_t offset, const uint8_t *data, ui
 		return;
 	wall = boot_timer_now_us() - t->start.wall_us;
 	cpu = boot_timer_cpu_now_us() - t->start.cpu_us;
-	log_rl(LOG_INFO, "Guest-boot-time = %6llu us %llu ms, %6llu CPU us %llu CPU ms",
+	log_rl(LOG_INFO, "Guest-boot-time = %llu us %llu ms, %llu CPU us %llu CPU ms",
 	       (unsigned long long)wall, (unsigned long long)(wall / 1000), (unsigned long long)cpu,
 	       (unsigned long long)(cpu / 1000));
 }
