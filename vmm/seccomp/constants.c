@@ -91,6 +91,10 @@ static const struct named_const table_x86_64[] = {
 	C(SIG_BLOCK), C(SIG_UNBLOCK), C(SIG_SETMASK), C(SIGHUP), C(SIGINT), C(SIGQUIT), C(SIGILL),
 	C(SIGABRT), C(SIGBUS), C(SIGFPE), C(SIGKILL), C(SIGUSR1), C(SIGSEGV), C(SIGUSR2), C(SIGPIPE),
 	C(SIGALRM), C(SIGTERM), C(SIGCHLD), C(SIGXCPU), C(SIGXFSZ), C(SIGSYS),
+	/* glibc's SIGRTMIN, not the kernel's 32: glibc keeps 32 and 33 for itself and
+	 * SIGRTMIN is a function call, so the value is written out here. */
+	{ "SIGRTMIN", 34 },
+	{ "SIGSETXID", 33 }, /* glibc-internal: setuid and friends across threads */
 	C(PR_SET_NAME), C(PR_GET_NAME), C(PR_SET_NO_NEW_PRIVS), C(PR_GET_NO_NEW_PRIVS),
 	C(PR_SET_SECCOMP), C(PR_CAPBSET_READ), C(SECCOMP_SET_MODE_FILTER), C(SECCOMP_GET_ACTION_AVAIL),
 	C(SECCOMP_FILTER_FLAG_TSYNC), C(CLONE_VM), C(CLONE_FS), C(CLONE_FILES), C(CLONE_SIGHAND),

@@ -58,8 +58,13 @@ static int child_run(const char *path, char *out, size_t outlen)
 		_exit(0);
 	}
 	close(fds[1]);
-	n = read(fds[0], out, outlen - 1);
-	out[n > 0 ? n : 0] = '\0';
+	for (size_t off = 0;; off += (size_t)n) {
+		n = read(fds[0], out + off, outlen - 1 - off);
+		if (n <= 0) {
+			out[off] = '\0';
+			break;
+		}
+	}
 	close(fds[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
