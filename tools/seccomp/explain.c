@@ -80,6 +80,31 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(tool_syscall_name(sort_policy, *(const int *)a), tool_syscall_name(sort_policy, *(const int *)b));
 }
 
+/* Prints text wrapped at about 100 columns, each line indented by indent. */
+static void wrap_print(FILE *out, const char *text, int indent)
+{
+	const int width = 100;
+	int col = indent;
+
+	fprintf(out, "%*s", indent, "");
+	while (*text) {
+		int len = (int)strcspn(text, " ");
+
+		if (col > indent && col + 1 + len > width) {
+			fprintf(out, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', out);
+			col++;
+		}
+		fprintf(out, "%.*s", len, text);
+		col += len;
+		text += len;
+		text += strspn(text, " ");
+	}
+	fputc('\n', out);
+}
+
 static void syscall_explain(FILE *out, const struct policy *p, unsigned role, int nr)
 {
 	fprintf(out, "  %s (%d)\n", tool_syscall_name(p, nr), nr);
@@ -90,8 +115,11 @@ static void syscall_explain(FILE *out, const struct policy *p, unsigned role, in
 			continue;
 		fprintf(out, "      ");
 		tool_rule_print(out, rule);
-		fprintf(out, "   [%s%s line %u]\n        why: %s\n", rule->group ? "group " : "",
-			rule->group ? rule->group : "own rule,", rule->line, rule->comment);
+		if (rule->group)
+			fprintf(out, "   (line %u, group %s)\n", rule->line, rule->group);
+		else
+			fprintf(out, "   (line %u)\n", rule->line);
+		wrap_print(out, rule->comment, 10);
 	}
 }
 
