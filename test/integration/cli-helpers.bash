@@ -26,3 +26,8 @@ assert_clean_exit() {
 	refute_output --partial 'Segmentation fault'
 	refute_output --partial 'AddressSanitizer'
 }
+
+# ASan builds reserve terabytes of shadow address space, so RLIMIT_AS tests cannot run there.
+is_asan_build() {
+	readelf -dW "$EMBER" 2>/dev/null | grep -q 'libasan'
+}

@@ -226,6 +226,7 @@ teardown() {
 
 @test "a memory size that cannot be mapped" {
 	[ -f "$PROBE" ] || skip "probe guest not built"
+	! is_asan_build || skip "ASan's shadow memory does not fit under an RLIMIT_AS"
 	probe_like_config "$TMP/vm.json" "$PROBE" 1048576
 	# 1 TiB of address space under a 4 GiB RLIMIT_AS.
 	run timeout 30 bash -c 'ulimit -v 4194304 && exec "$0" --no-api --config-file "$1"' "$EMBER" "$TMP/vm.json"
