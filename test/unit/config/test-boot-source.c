@@ -49,7 +49,7 @@ __attribute__((format(printf, 2, 3))) static int parse_fmt(struct boot_source *b
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	j = json_loads(text, JSON_ALLOW_NUL, &jerr); /* so the validator sees the NUL */
+	j = json_loads(text, JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr); /* so the validator sees the NUL */
 	assert_non_null(j);
 	err[0] = '\0';
 	r = boot_source_parse(j, bs, err, sizeof(err));
@@ -110,6 +110,12 @@ static void test_errors(void **state)
 		     "{\"kernel\": \"%s\"}", kernel);
 	expect_error("An error occurred when deserializing the json body of a request: invalid type: integer `5`, "
 		     "expected a string.", "{\"kernel_image_path\": \"%s\", \"boot_args\": 5}", kernel);
+	expect_error("An error occurred when deserializing the json body of a request: invalid type: boolean "
+		     "`true`, expected a string.", "{\"kernel_image_path\": %s}", "true");
+	expect_error("An error occurred when deserializing the json body of a request: invalid type: sequence, "
+		     "expected a string.", "{\"kernel_image_path\": \"%s\", \"initrd_path\": []}", kernel);
+	expect_error("An error occurred when deserializing the json body of a request: invalid type: string "
+		     "\"x\", expected struct BootSource.", "%s", "\"x\"");
 	expect_error("Boot source error: The kernel command line is invalid: String contains a non-printable ASCII "
 		     "character (byte 1)", "{\"kernel_image_path\": \"%s\", \"boot_args\": \"a\\nb\"}", kernel);
 	expect_error("An error occurred when deserializing the json body of a request: invalid value: string with "
