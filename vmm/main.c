@@ -351,13 +351,16 @@ static void ember_vm_exit(struct ember *e)
 
 static int ember_vm_start(struct ember *e)
 {
-	int r = vm_start(e->vm);
+	int r;
 
+	/* Logged before the vCPUs run: the serial console shares stdout with the
+	 * log, and a line written while the guest prints would split its line. */
+	log_info("Successfully started microvm that was configured from one single json");
+	r = vm_start(e->vm);
 	if (r < 0) {
 		log_error("Cannot start the microVM: %s", strerror(-r));
 		return EXIT_CODE_GENERIC_ERROR;
 	}
-	log_info("Successfully started microvm that was configured from one single json");
 	return 0;
 }
 
