@@ -127,7 +127,9 @@ traced_build() {
 	*" --no-seccomp "*|*" --seccomp-filter "*) set -- "\$@" ;;
 	*) set -- --seccomp-filter "$dir/log-mode.yaml" "\$@" ;;
 	esac
-	exec strace -f -qq -Y -o "$traces/trace.\$\$" "$EMBER_BUILD/vmm/ember" "\$@"
+	# -D: strace runs as a detached grandchild, so this pid becomes ember itself
+	# and a suite's signals (kill \$pid) reach ember, not the tracer.
+	exec strace -D -f -qq -Y -o "$traces/trace.\$\$" "$EMBER_BUILD/vmm/ember" "\$@"
 	SH
 	chmod +x "$dir/vmm/ember"
 }
