@@ -30,7 +30,7 @@
 enum mode { MODE_NONE, MODE_BASELINE, MODE_VCPU, MODE_COUNT };
 static const char *const mode_names[] = { "no filter", "baseline", "baseline + vcpu" };
 
-#define ROUNDS 5
+#define ROUNDS 7
 
 static uint64_t now_ns(void)
 {
@@ -54,20 +54,14 @@ static void call_once(int kvm_fd, enum call c)
 		ioctl(kvm_fd, KVM_RUN, 0);
 }
 
-/* The best of ROUNDS timings of n calls, in ns per call. */
+/* The time of n calls, in ns per call. */
 static double time_calls(int kvm_fd, enum call c, long n)
 {
-	double best = 1e18;
+	uint64_t t0 = now_ns();
 
-	for (int r = 0; r < ROUNDS; r++) {
-		uint64_t t0 = now_ns();
-
-		for (long i = 0; i < n; i++)
-			call_once(kvm_fd, c);
-		double per = (double)(now_ns() - t0) / (double)n;
-		best = per < best ? per : best;
-	}
-	return best;
+	for (long i = 0; i < n; i++)
+		call_once(kvm_fd, c);
+	return (double)(now_ns() - t0) / (double)n;
 }
 
 static int install(enum mode m, const char *policy)
@@ -164,12 +158,22 @@ int main(int argc, char **argv)
 	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm_fd < 0)
 		fprintf(stderr, "bench-seccomp: /dev/kvm: %s; the ioctl figures are skipped\n", strerror(errno));
-	for (int m = 0; m < MODE_COUNT; m++) {
-		if (mode_run((enum mode)m, argv[1], kvm_fd, n, res[m]) < 0) {
-			fprintf(stderr, "bench-seccomp: mode '%s' failed\n", mode_names[m]);
-			return 1;
+	/* Rounds alternate between the modes, so a noisy neighbour on the host
+	 * slows all of them alike; each figure is the best of its rounds. */
+	for (int m = 0; m < MODE_COUNT; m++)
+		for (int c = 0; c < CALL_COUNT; c++)
+			res[m][c] = 1e18;
+	for (int round = 0; round < ROUNDS; round++)
+		for (int m = 0; m < MODE_COUNT; m++) {
+			double r[CALL_COUNT];
+
+			if (mode_run((enum mode)m, argv[1], kvm_fd, n, r) < 0) {
+				fprintf(stderr, "bench-seccomp: mode '%s' failed\n", mode_names[m]);
+				return 1;
+			}
+			for (int c = 0; c < CALL_COUNT; c++)
+				res[m][c] = r[c] < res[m][c] ? r[c] : res[m][c];
 		}
-	}
 	printf("seccomp cost per syscall (best of %d rounds; getppid x %ld, each ioctl x %ld)\n", ROUNDS, n, n / 4);
 	printf("%-16s %12s %6s   %18s %6s   %12s %6s\n", "filters", "getppid ns", "ratio", "CHECK_EXTENSION ns",
 	       "ratio", "KVM_RUN ns", "ratio");
