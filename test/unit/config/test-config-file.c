@@ -32,7 +32,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int load(struct vm_config *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int load(struct vm_config *c, const char *fmt, ...)
 {
 	char text[4096];
 	va_list ap;
