@@ -10,6 +10,7 @@
 
 /* Caps on what one policy may hold, so hostile files stay cheap to check. */
 #define POLICY_MAX_RULES 1024
+#define POLICY_MAX_ENTRIES 2048 /* (rule, syscall) pairs per role: the pairwise checks stay cheap */
 #define POLICY_MAX_SYSCALLS_PER_RULE 64
 #define POLICY_MAX_COMMENT 1024
 

@@ -190,8 +190,11 @@ static const struct policy_group *group_find(const struct policy *p, const char 
 static int role_push(struct policy_role *role, const struct policy_rule *rule)
 {
 	const struct policy_rule **n;
+	size_t entries = rule->n_syscalls;
 
-	if (role->n_rules >= POLICY_MAX_RULES)
+	for (size_t i = 0; i < role->n_rules; i++)
+		entries += role->rules[i]->n_syscalls;
+	if (role->n_rules >= POLICY_MAX_RULES || entries > POLICY_MAX_ENTRIES)
 		return -E2BIG;
 	n = realloc(role->rules, (role->n_rules + 1) * sizeof(*n));
 	if (!n)
@@ -221,7 +224,8 @@ static int role_use(struct pload *l, const struct ytree *node, struct policy_rol
 		used[g - l->p->groups] = true;
 		for (size_t k = 0; k < g->n_rules; k++)
 			if (role_push(role, &g->rules[k]) < 0)
-				return pload_fail(l, it, "role has more than %d rules", POLICY_MAX_RULES);
+				return pload_fail(l, it, "role has more than %d rules or %d syscall entries",
+						  POLICY_MAX_RULES, POLICY_MAX_ENTRIES);
 	}
 	return 0;
 }
@@ -245,7 +249,8 @@ static int role_parse(struct pload *l, const struct ytree *node, struct policy_r
 	r = rules_parse(l, rules, NULL, &role->own, &role->n_own);
 	for (size_t k = 0; r >= 0 && k < role->n_own; k++)
 		if (role_push(role, &role->own[k]) < 0)
-			r = pload_fail(l, rules, "role has more than %d rules", POLICY_MAX_RULES);
+			r = pload_fail(l, rules, "role has more than %d rules or %d syscall entries", POLICY_MAX_RULES,
+				       POLICY_MAX_ENTRIES);
 	return r;
 }
 

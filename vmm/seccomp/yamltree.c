@@ -190,6 +190,12 @@ static int collection_build(struct ybuild *b, yaml_event_t *start, unsigned dept
 			*ret = t;
 			return 0;
 		}
+		if (t->n >= YTREE_MAX_ITEMS) {
+			r = yfail(b, &ev.start_mark, "a list or mapping larger than %u items (keys and values)",
+				  YTREE_MAX_ITEMS);
+			yaml_event_delete(&ev);
+			break;
+		}
 		r = node_build(b, &ev, depth + 1, &child);
 		if (r >= 0 && is_map && t->n % 2 == 0)
 			r = map_check_key(b, t, child, &ev);

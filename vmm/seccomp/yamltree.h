@@ -30,6 +30,7 @@ struct ytree_error {
 #define YTREE_MAX_INPUT (1u << 20)
 #define YTREE_MAX_DEPTH 16
 #define YTREE_MAX_NODES 100000
+#define YTREE_MAX_ITEMS 4096 /* per sequence or mapping (keys and values): duplicate-key checks stay cheap */
 
 /* Parses one YAML document of len bytes. On success *ret_root owns the tree
  * (free it with ytree_free). Returns 0, -EINVAL (err filled in) or -ENOMEM. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -126,11 +127,31 @@ static void test_good_policy(void **state)
 	policy_free(p);
 }
 
+/* The caps that keep a hostile file cheap: one huge list is refused where it
+ * overflows, before any quadratic check runs. */
+static void test_caps(void **state)
+{
+	size_t cap = 64 + 4097 * 3;
+	char *yaml = malloc(cap), *at = yaml;
+	struct policy_error err;
+	struct policy *p = NULL;
+
+	assert_non_null(yaml);
+	at += sprintf(at, "version: [");
+	for (int i = 0; i < 4097; i++)
+		at += sprintf(at, "1,");
+	at += sprintf(at, "1]\n");
+	assert_int_equal(policy_load_buffer("c.yaml", yaml, (size_t)(at - yaml), &p, &err), -EINVAL);
+	assert_string_equal(err.msg, "c.yaml:1:8203: a list or mapping larger than 4096 items (keys and values)");
+	free(yaml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_policies),
 		cmocka_unit_test(test_good_policy),
+		cmocka_unit_test(test_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
