@@ -78,7 +78,8 @@ teardown() {
 }
 
 @test "flags of capabilities not built yet are refused, saying so" {
-	for flag in "--api-sock /tmp/x.sock" "--metadata m.json" "--metrics-path m.fifo" "--mmds-size-limit 10" "--http-api-max-payload-size 100" "--module vmm" \
+	for flag in "--api-sock /tmp/x.sock" "--metadata m.json" \
+		"--metrics-path m.fifo" "--mmds-size-limit 10" "--http-api-max-payload-size 100" "--module vmm" \
 		--enable-pci --snapshot-version "--describe-snapshot s"; do
 		# shellcheck disable=SC2086
 		run_ember --no-api --config-file "$TMP/vm.json" $flag

@@ -76,6 +76,12 @@ int tool_diff(int argc, char **argv)
 		printf("~ default action: %s -> %s\n", da, db);
 		changes++;
 	}
+	policy_action_format(&a->bad_arch_action, da, sizeof(da));
+	policy_action_format(&b->bad_arch_action, db, sizeof(db));
+	if (strcmp(da, db) != 0) {
+		printf("~ bad arch action: %s -> %s\n", da, db);
+		changes++;
+	}
 	for (unsigned ro = 0; ro < POLICY_SECTIONS; ro++)
 		changes += role_diff(a, b, ro);
 	printf("%zu change%s (- no longer allowed, + newly allowed)\n", changes, changes == 1 ? "" : "s");

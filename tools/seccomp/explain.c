@@ -9,32 +9,9 @@
 #include "cleanup.h"
 #include "tool.h"
 
-static int int_cmp(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
 int tool_role_syscalls(const struct policy *p, unsigned role, int **ret, size_t *ret_n)
 {
-	const struct policy_role *r = &p->roles[role];
-	size_t total = 0, n = 0, out = 0;
-	int *nrs;
-
-	for (size_t i = 0; i < r->n_rules; i++)
-		total += r->rules[i]->n_syscalls;
-	nrs = calloc(total + 1, sizeof(*nrs));
-	if (!nrs)
-		return -ENOMEM;
-	for (size_t i = 0; i < r->n_rules; i++)
-		for (size_t s = 0; s < r->rules[i]->n_syscalls; s++)
-			nrs[n++] = r->rules[i]->syscalls[s];
-	qsort(nrs, n, sizeof(*nrs), int_cmp);
-	for (size_t i = 0; i < n; i++)
-		if (out == 0 || nrs[out - 1] != nrs[i])
-			nrs[out++] = nrs[i];
-	*ret = nrs;
-	*ret_n = out;
-	return 0;
+	return policy_syscalls(p, 1u << role, ret, ret_n);
 }
 
 static bool rule_names(const struct policy_rule *rule, int nr)

@@ -252,37 +252,6 @@ static int baseline_conditional(scmp_filter_ctx ctx, const struct policy *p, int
 	return 0;
 }
 
-static int int_cmp(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-/* The distinct syscalls that role `which` (or every role, for the baseline)
- * names, sorted. The caller frees *ret. */
-static int syscalls_collect(const struct policy *p, unsigned which, int **ret, size_t *ret_n)
-{
-	size_t total = 0, n = 0, out = 0;
-	int *nrs;
-
-	for (size_t ro = 0; ro < POLICY_SECTIONS; ro++)
-		for (size_t i = 0; i < p->roles[ro].n_rules; i++)
-			total += p->roles[ro].rules[i]->n_syscalls;
-	nrs = calloc(total + 1, sizeof(*nrs));
-	if (!nrs)
-		return -ENOMEM;
-	for (size_t ro = 0; ro < POLICY_SECTIONS; ro++)
-		for (size_t i = 0; (which == COMPILE_BASELINE || which == ro) && i < p->roles[ro].n_rules; i++)
-			for (size_t s = 0; s < p->roles[ro].rules[i]->n_syscalls; s++)
-				nrs[n++] = p->roles[ro].rules[i]->syscalls[s];
-	qsort(nrs, n, sizeof(*nrs), int_cmp);
-	for (size_t i = 0; i < n; i++)
-		if (out == 0 || nrs[out - 1] != nrs[i])
-			nrs[out++] = nrs[i];
-	*ret = nrs;
-	*ret_n = out;
-	return 0;
-}
-
 static int baseline_add(scmp_filter_ctx ctx, const struct policy *p, const int *nrs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -335,7 +304,7 @@ int compile_program(const struct policy *p, unsigned which, struct compiled_prog
 
 	if (which > COMPILE_BASELINE)
 		return -EINVAL;
-	r = syscalls_collect(p, which, &nrs, &n);
+	r = policy_syscalls(p, which == COMPILE_BASELINE ? ~0u : 1u << which, &nrs, &n);
 	if (r < 0)
 		return r;
 	ctx = seccomp_init(action_bits(&p->default_action));

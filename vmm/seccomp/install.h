@@ -34,7 +34,10 @@ void seccomp_filters_disable(void);
 /* Sets no_new_privs, installs the SIGSYS handler and the baseline filter on
  * all threads (TSYNC). Returns 0 or -errno; no-op after seccomp_filters_disable(). */
 int seccomp_install_baseline(void);
-/* Stacks role's filter on the calling thread only. Returns 0 or -errno. */
+/* Stacks role's filter on the calling thread only. Returns 0 or -errno; 0
+ * without doing anything after seccomp_filters_disable() or when no filters
+ * were loaded (a program that is not ember, such as a VMM unit test: ember's
+ * main always loads or disables, and seccomp.bats checks every thread). */
 int seccomp_install_role(enum seccomp_role role);
 
 /* A function the SIGSYS handler calls before exiting (the metrics flush);

@@ -330,6 +330,35 @@ static int document_parse(struct pload *l, const struct ytree *root)
 	return roles_parse(l, root, ytree_map_get(root, "roles"));
 }
 
+static int int_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+int policy_syscalls(const struct policy *p, unsigned mask, int **ret, size_t *ret_n)
+{
+	size_t total = 0, n = 0, out = 0;
+	int *nrs;
+
+	for (size_t ro = 0; ro < POLICY_SECTIONS; ro++)
+		for (size_t i = 0; i < p->roles[ro].n_rules; i++)
+			total += p->roles[ro].rules[i]->n_syscalls;
+	nrs = calloc(total + 1, sizeof(*nrs));
+	if (!nrs)
+		return -ENOMEM;
+	for (size_t ro = 0; ro < POLICY_SECTIONS; ro++)
+		for (size_t i = 0; (mask & (1u << ro)) && i < p->roles[ro].n_rules; i++)
+			for (size_t s = 0; s < p->roles[ro].rules[i]->n_syscalls; s++)
+				nrs[n++] = p->roles[ro].rules[i]->syscalls[s];
+	qsort(nrs, n, sizeof(*nrs), int_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (out == 0 || nrs[out - 1] != nrs[i])
+			nrs[out++] = nrs[i];
+	*ret = nrs;
+	*ret_n = out;
+	return 0;
+}
+
 struct policy *policy_free(struct policy *p)
 {
 	if (!p)

@@ -125,5 +125,9 @@ const char *policy_role_name(unsigned role);
 /* Returns the role for name, or -EINVAL. */
 int policy_role_parse(const char *name);
 const char *policy_op_name(enum policy_op op);
+/* The distinct syscall numbers named by the sections in mask (bit i: role i,
+ * bit POLICY_STARTUP: startup), sorted. The caller frees *ret. Returns 0 or
+ * -ENOMEM. */
+int policy_syscalls(const struct policy *p, unsigned mask, int **ret, size_t *ret_n);
 /* Formats an action as it is written in a policy ("allow", "errno: 1"). */
 void policy_action_format(const struct policy_action *a, char *buf, size_t len);
