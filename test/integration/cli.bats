@@ -270,3 +270,13 @@ teardown() {
 	run cat "$TMP/out"
 	assert_output --partial 'Received signal 13'
 }
+
+@test "closed standard streams are reopened on /dev/null before anything else is opened" {
+	require_kvm
+	[ -f "$PROBE" ] || skip "probe guest not built"
+	probe_like_config "$TMP/vm.json" "$PROBE"
+	cp "$TMP/vm.json" "$TMP/vm.json.orig"
+	timeout 30 "$EMBER" --no-api --config-file "$TMP/vm.json" <&- >&- 2>"$TMP/err" || fail "exit $?: $(cat "$TMP/err")"
+	# The guest's serial output went nowhere, in particular not into a file ember opened.
+	cmp "$TMP/vm.json" "$TMP/vm.json.orig"
+}
