@@ -378,8 +378,10 @@ int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct
 		return -EINVAL;
 	}
 	vm = vm_alloc(cfg, loop, hooks);
-	if (!vm)
+	if (!vm) {
+		snprintf(err->msg, sizeof(err->msg), "cannot allocate the microVM: out of memory");
 		return -ENOMEM;
+	}
 	vm->err = err->msg;
 	vm->errlen = sizeof(err->msg);
 	for (size_t i = 0; i < ARRAY_SIZE(vm_create_steps); i++) {
