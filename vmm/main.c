@@ -5,6 +5,7 @@
  * table to know what ember does and in which order. */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -248,6 +249,9 @@ static int ember_seccomp_init(struct ember *e)
 	char err[600];
 	int r;
 
+	/* jansson seeds its hash tables from /dev/urandom on first use: seed now,
+	 * before any filter, so that no later step or role needs to open it. */
+	json_object_seed(0);
 	if (e->cli.present[ARG_NO_SECCOMP]) {
 		seccomp_filters_disable();
 		return 0;
