@@ -217,6 +217,6 @@ int seccomp_install_role(enum seccomp_role role)
 	if (r < 0)
 		return r;
 	thread_role = (int)role;
-	log_debug("seccomp: role %s filter installed on thread %ld", policy_role_name(role), (long)gettid());
+	log_debug("seccomp: role %s filter installed", policy_role_name(role));
 	return 0;
 }
