@@ -244,7 +244,7 @@ static int jail_cg_record_origin(const struct jail_plan *p, struct jail_state *s
 		if (!path)
 			continue;
 		*path++ = '\0';
-		ctl++;
+		*ctl++ = '\0';
 		if (p->hier[h].version == 2 ? strcmp(line, "0") != 0 : !strstr(ctl, controller))
 			continue;
 		path += strspn(path, "/");

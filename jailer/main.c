@@ -194,6 +194,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jailer: %s\n", err[0] ? err : strerror(-r));
 		return JAIL_EXIT_USAGE;
 	}
+	log_set_instance_id(p->id);
 	if (p->dry_run) {
 		jail_plan_print(p, STDOUT_FILENO);
 		return JAIL_EXIT_OK;

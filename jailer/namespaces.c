@@ -163,14 +163,16 @@ int jail_step_enter_pid_ns(const struct jail_plan *p, struct jail_state *s)
 	jail_parent_finish(p, s, child);
 }
 
-static int jail_write_map(pid_t pid, const char *file, unsigned id)
+/* The jail has no /proc: the map files are reached through the host's /proc
+ * fd opened before pivot_root. */
+static int jail_write_map(int proc_fd, pid_t pid, const char *file, unsigned id)
 {
 	char path[64], line[64];
 	_cleanup_close_ int fd = -1;
 	int n;
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%d/%s", (int)pid, file);
+	fd = openat(proc_fd, path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = snprintf(line, sizeof(line), "%u %u 1\n", id, id);
@@ -184,11 +186,16 @@ static int jail_write_map(pid_t pid, const char *file, unsigned id)
 int jail_step_enter_user_ns(const struct jail_plan *p, struct jail_state *s)
 {
 	int go[2], status, r;
-	char byte = 0;
-	pid_t helper, self = getpid();
+	char byte = 0, self_buf[16] = "";
+	pid_t helper, self;
 
 	if (!p->new_user_ns)
 		return 0;
+	/* In a new pid namespace getpid() is 1; the host /proc names us by the
+	 * host pid, which its "self" link gives. */
+	if (readlinkat(s->proc_fd, "self", self_buf, sizeof(self_buf) - 1) < 0)
+		return jail_fail(s, errno, "reading the host pid from /proc/self");
+	self = (pid_t)atoi(self_buf);
 	if (pipe2(go, O_CLOEXEC) < 0)
 		return jail_fail(s, errno, "creating the uid map pipe");
 	helper = fork();
@@ -198,9 +205,11 @@ int jail_step_enter_user_ns(const struct jail_plan *p, struct jail_state *s)
 		close(go[1]);
 		if (read(go[0], &byte, 1) != 1)
 			_exit(2);
-		r = jail_write_map(self, "uid_map", p->uid);
+		r = jail_write_map(s->proc_fd, self, "uid_map", p->uid);
 		if (r >= 0)
-			r = jail_write_map(self, "gid_map", p->gid);
+			r = jail_write_map(s->proc_fd, self, "gid_map", p->gid);
+		if (r < 0)
+			fprintf(stderr, "jailer: uid map helper: %s\n", strerror(-r));
 		_exit(r < 0 ? 1 : 0);
 	}
 	close(go[0]);

@@ -85,9 +85,11 @@ void jail_status_write(const struct jail_plan *p, const struct jail_state *s, bo
 		o = json_pack("{s:s, s:s, s:I, s:s, s:o}", "outcome", "ok", "id", p->id, "pid", (json_int_t)s->vmm_pid,
 			      "chroot", p->chroot_dir, "cgroups", cg);
 	else
-		o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o}", "outcome", "error", "id", p->id, "step",
+		o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "outcome", "error", "id", p->id, "step",
 			      s->failed_step ? s->failed_step : "unknown", "errno", s->failed_errno, "error",
-			      strerror(s->failed_errno), "detail", s->detail, "cgroups", cg);
+			      strerror(s->failed_errno), "detail", s->detail);
+	if (!ok)
+		json_decref(cg);
 	line = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	if (line) {
 		fd_write_full(p->status_fd, line, strlen(line));
