@@ -18,6 +18,7 @@
 
 #include "cleanup.h"
 #include "jailer.h"
+#include "log.h"
 
 #define JAIL_TREE_DEPTH_MAX 32
 
@@ -203,10 +204,25 @@ int jail_step_write_pid_file(const struct jail_plan *p, struct jail_state *s)
 	return jail_pid_file_write(p, s, getpid());
 }
 
-static int jail_tree_remove_at(int parent, const char *name, dev_t dev, int depth)
+/* The mount id of name under parent, without following a final symlink. */
+static int jail_mnt_id(int parent, const char *name, uint64_t *ret)
+{
+	struct statx stx;
+
+	if (statx(parent, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | (name[0] ? 0 : AT_EMPTY_PATH),
+		  STATX_MNT_ID, &stx) < 0)
+		return -errno;
+	if (!(stx.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP;
+	*ret = stx.stx_mnt_id;
+	return 0;
+}
+
+static int jail_tree_remove_at(int parent, const char *name, uint64_t mnt, int depth)
 {
 	_cleanup_close_ int fd = -1;
 	struct stat st;
+	uint64_t id;
 	DIR *d;
 	struct dirent *e;
 	int r = 0;
@@ -216,9 +232,17 @@ static int jail_tree_remove_at(int parent, const char *name, dev_t dev, int dept
 	if (!S_ISDIR(st.st_mode))
 		return unlinkat(parent, name, 0) < 0 ? -errno : 0;
 	/* Never cross into a mount (an operator's bind mount of a kernel image
-	 * must not have its source deleted), and never recurse without bound. */
-	if (st.st_dev != dev || depth > JAIL_TREE_DEPTH_MAX)
-		return st.st_dev != dev ? -EBUSY : -ELOOP;
+	 * must not have its source deleted): a bind mount of the same file
+	 * system has the same st_dev, so compare mount ids. */
+	r = jail_mnt_id(parent, name, &id);
+	if (r < 0)
+		return r;
+	if (id != mnt) {
+		log_error("\"%s\" is a mount point: not removing it (unmount it first)", name);
+		return -EBUSY;
+	}
+	if (depth > JAIL_TREE_DEPTH_MAX)
+		return -ELOOP;
 	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -228,7 +252,7 @@ static int jail_tree_remove_at(int parent, const char *name, dev_t dev, int dept
 	fd = -1; /* owned by d now */
 	while (r >= 0 && (e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			r = jail_tree_remove_at(dirfd(d), e->d_name, dev, depth + 1);
+			r = jail_tree_remove_at(dirfd(d), e->d_name, mnt, depth + 1);
 	closedir(d);
 	if (r >= 0 && unlinkat(parent, name, AT_REMOVEDIR) < 0)
 		r = -errno;
@@ -237,9 +261,8 @@ static int jail_tree_remove_at(int parent, const char *name, dev_t dev, int dept
 
 int jail_tree_remove(int dirfd, const char *name)
 {
-	struct stat st;
+	uint64_t mnt;
+	int r = jail_mnt_id(dirfd, "", &mnt);
 
-	if (fstat(dirfd, &st) < 0)
-		return -errno;
-	return jail_tree_remove_at(dirfd, name, st.st_dev, 0);
+	return r < 0 ? r : jail_tree_remove_at(dirfd, name, mnt, 0);
 }

@@ -196,6 +196,12 @@ static int jail_plan_exec_file(struct jail_plan *p, const char *path, bool must_
 	struct stat st;
 	const char *name;
 
+	/* Stricter than Firecracker: the operator names the real file, so what
+	 * gets copied is never decided by a link someone else can repoint. */
+	if (must_exist && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		jail_errf(err, errlen, "%s is a symbolic link: give the path of the file itself", path);
+		return -ELOOP;
+	}
 	if (!realpath(path, p->exec_path)) {
 		if (must_exist || errno != ENOENT) {
 			jail_errf(err, errlen, "Failed to canonicalize path %s: %s", path, strerror(errno));
