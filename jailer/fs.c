@@ -124,6 +124,31 @@ int jail_step_copy_exec_file(const struct jail_plan *p, struct jail_state *s)
 	return 0;
 }
 
+/* --bind-ro: an empty file in the tree is the mount point (the tree's undo
+ * removes it); the bind itself lives only in the jail's mount namespace, so
+ * the host never sees it and --cleanup never meets it. */
+int jail_step_bind_files(const struct jail_plan *p, struct jail_state *s)
+{
+	_cleanup_close_ int root = jail_subdir(s->id_dir_fd, "root");
+
+	if (root < 0)
+		return jail_fail(s, -root, "opening \"%s\"", p->chroot_dir);
+	for (size_t i = 0; i < p->n_binds; i++) {
+		const struct jail_bind *b = &p->binds[i];
+		char dst[PATH_MAX + NAME_MAX + 2];
+		int fd = openat(root, b->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+
+		if (fd < 0)
+			return jail_fail(s, errno, "creating the mount point /%s", b->name);
+		close(fd);
+		snprintf(dst, sizeof(dst), "%s/%s", p->chroot_dir, b->name);
+		if (mount(b->host, dst, NULL, MS_BIND, NULL) < 0 ||
+		    mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			return jail_fail(s, errno, "binding \"%s\" read-only at /%s", b->host, b->name);
+	}
+	return 0;
+}
+
 /* Runs in the jail's own mount namespace (jail_step_unshare_mount_ns): bind
  * the chroot onto itself so it is a mount point, make it "/" and detach the
  * host's root so nothing of the host stays reachable. */

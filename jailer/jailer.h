@@ -26,6 +26,7 @@
 #define JAIL_ARG_LEN_MAX 4096
 #define JAIL_UNDO_MAX 64
 #define JAIL_NODE_MAX 4
+#define JAIL_BIND_MAX 8          /* --bind-ro files */
 
 /* Exit codes (doc/jailer.md): 0 success, 1 a step failed (undone), 2 bad
  * usage or input (nothing touched), 3 a step failed and its undo failed too. */
@@ -52,6 +53,12 @@ struct jail_node {
 	bool required;
 };
 
+/* A host file bound read-only at /<name> in the jail (--bind-ro). */
+struct jail_bind {
+	char host[PATH_MAX];    /* canonical, a regular file */
+	char name[NAME_MAX + 1];
+};
+
 struct jail_plan {
 	char id[JAIL_ID_MAX + 1];
 	char exec_path[PATH_MAX];        /* canonical host path of the exec file */
@@ -75,6 +82,8 @@ struct jail_plan {
 	uint64_t rlimit_fsize, rlimit_nofile;
 	size_t n_nodes;
 	struct jail_node nodes[JAIL_NODE_MAX];
+	size_t n_binds;
+	struct jail_bind binds[JAIL_BIND_MAX];
 	int status_fd;                   /* -1: none */
 	size_t n_vmm_args;
 	char *const *vmm_args;           /* arguments after "--", owned by argv */
@@ -178,6 +187,7 @@ int jail_cgroup_leave_one(int dirfd, const char *procs);
 /* fs.c */
 int jail_step_create_tree(const struct jail_plan *p, struct jail_state *s);
 int jail_step_copy_exec_file(const struct jail_plan *p, struct jail_state *s);
+int jail_step_bind_files(const struct jail_plan *p, struct jail_state *s);
 int jail_step_pivot_root(const struct jail_plan *p, struct jail_state *s);
 int jail_step_make_dirs(const struct jail_plan *p, struct jail_state *s);
 int jail_step_write_pid_file(const struct jail_plan *p, struct jail_state *s);

@@ -38,6 +38,7 @@ static const char jail_usage[] =
 	"  --cgroup-template NAME|PATH  cgroup values from a YAML template (doc/cgroup-templates.md)\n"
 	"  --new-user-ns, --new-ipc-ns, --new-uts-ns\n"
 	"  --allow-root              permit uid or gid 0\n"
+	"  --bind-ro FILE=NAME       show a host file read-only at /NAME in the jail (kernel, config)\n"
 	"  --dry-run                 print the validated plan and change nothing\n"
 	"  --cleanup                 remove the chroot tree and cgroups of --id (idempotent)\n"
 	"  --status-fd N             write one JSON line with the outcome to fd N\n"
@@ -129,6 +130,7 @@ static int jail_run(const struct jail_plan *p, struct jail_state *s)
 	JAIL_STEP(jail_step_write_cgroup_values);
 	JAIL_STEP(jail_step_join_cgroups);
 	JAIL_STEP(jail_step_unshare_mount_ns);
+	JAIL_STEP(jail_step_bind_files);
 	JAIL_STEP(jail_step_pivot_root);
 	JAIL_STEP(jail_step_make_dirs);
 	JAIL_STEP(jail_step_make_nodes);

@@ -31,7 +31,7 @@ enum jail_opt {
 	OPT_ID, OPT_EXEC_FILE, OPT_UID, OPT_GID, OPT_CHROOT_BASE, OPT_NETNS, OPT_DAEMONIZE,
 	OPT_NEW_PID_NS, OPT_CGROUP, OPT_CGROUP_VERSION, OPT_PARENT_CGROUP, OPT_RESOURCE_LIMIT,
 	OPT_CGROUP_TEMPLATE, OPT_NEW_USER_NS, OPT_NEW_IPC_NS, OPT_NEW_UTS_NS, OPT_DRY_RUN,
-	OPT_CLEANUP, OPT_STATUS_FD, OPT_ALLOW_ROOT, OPT__COUNT,
+	OPT_CLEANUP, OPT_STATUS_FD, OPT_ALLOW_ROOT, OPT_BIND_RO, OPT__COUNT,
 };
 
 static const struct {
@@ -59,6 +59,7 @@ static const struct {
 	[OPT_CLEANUP] = { "--cleanup", false, false },
 	[OPT_STATUS_FD] = { "--status-fd", true, false },
 	[OPT_ALLOW_ROOT] = { "--allow-root", false, false },
+	[OPT_BIND_RO] = { "--bind-ro", true, true },
 };
 
 /* The raw, still unchecked strings of one command line. */
@@ -69,6 +70,8 @@ struct jail_args {
 	size_t n_cgroups;
 	const char *rlimits[4];
 	size_t n_rlimits;
+	const char *binds[JAIL_BIND_MAX];
+	size_t n_binds;
 };
 
 int jail_id_validate(const char *id, char *err, size_t errlen)
@@ -159,6 +162,12 @@ static int jail_args_collect(int argc, char *const *argv, struct jail_args *a, s
 				return -E2BIG;
 			}
 			a->cgroups[a->n_cgroups++] = arg;
+		} else if (o == OPT_BIND_RO) {
+			if (a->n_binds >= JAIL_BIND_MAX) {
+				jail_errf(err, errlen, "At most %d --bind-ro files", JAIL_BIND_MAX);
+				return -E2BIG;
+			}
+			a->binds[a->n_binds++] = arg;
 		} else if (o == OPT_RESOURCE_LIMIT) {
 			if (a->n_rlimits >= ARRAY_SIZE(a->rlimits)) {
 				jail_errf(err, errlen, "Too many --resource-limit values");
@@ -313,6 +322,48 @@ static int jail_plan_rlimits(struct jail_plan *p, const struct jail_args *a, cha
 			seen_nofile = true;
 			p->rlimit_nofile = v;
 		}
+	}
+	return 0;
+}
+
+/* dev, run, the exec file and its pid file are the jail's own names. */
+static bool jail_plan_name_reserved(const struct jail_plan *p, const char *name)
+{
+	size_t n = strlen(p->exec_name);
+
+	return !strcmp(name, "dev") || !strcmp(name, "run") || !strcmp(name, p->exec_name) ||
+	       (strncmp(name, p->exec_name, n) == 0 && strcmp(name + n, ".pid") == 0);
+}
+
+/* HOST_FILE=NAME: a regular host file, shown read-only at /NAME in the
+ * jail. NAME is one plain component that the jail does not use itself. */
+static int jail_plan_binds(struct jail_plan *p, const struct jail_args *a, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < a->n_binds; i++) {
+		const char *arg = a->binds[i], *eq = strrchr(arg, '=');
+		struct jail_bind *b = &p->binds[p->n_binds];
+		struct stat st;
+		char host[PATH_MAX];
+
+		if (!eq || eq == arg || !eq[1] || strlen(eq + 1) > 64 ||
+		    strspn(eq + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(eq + 1) ||
+		    eq[1] == '.' || jail_plan_name_reserved(p, eq + 1)) {
+			jail_errf(err, errlen, "Invalid --bind-ro %s: HOST_FILE=NAME, NAME of [A-Za-z0-9._-] not starting with '.', "
+				  "not dev, run or the exec file's name", arg);
+			return -EINVAL;
+		}
+		snprintf(host, sizeof(host), "%.*s", (int)(eq - arg), arg);
+		if (!realpath(host, b->host) || stat(b->host, &st) < 0 || !S_ISREG(st.st_mode)) {
+			jail_errf(err, errlen, "--bind-ro %s: not a regular file", host);
+			return -EINVAL;
+		}
+		for (size_t k = 0; k < p->n_binds; k++)
+			if (strcmp(p->binds[k].name, eq + 1) == 0) {
+				jail_errf(err, errlen, "--bind-ro name %s given twice", eq + 1);
+				return -EINVAL;
+			}
+		snprintf(b->name, sizeof(b->name), "%s", eq + 1);
+		p->n_binds++;
 	}
 	return 0;
 }
@@ -512,6 +563,8 @@ int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, cha
 		r = jail_plan_netns(p, a.value[OPT_NETNS], err, errlen);
 	if (r >= 0)
 		r = jail_plan_rlimits(p, &a, err, errlen);
+	if (r >= 0 && !p->cleanup)
+		r = jail_plan_binds(p, &a, err, errlen);
 	if (r >= 0 && a.value[OPT_STATUS_FD])
 		r = jail_plan_status_fd(p, a.value[OPT_STATUS_FD], err, errlen);
 	if (r >= 0)

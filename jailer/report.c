@@ -51,6 +51,9 @@ void jail_plan_print(const struct jail_plan *p, int fd)
 	fprintf(f, "netns: %s\n", p->netns[0] ? p->netns : "(unchanged)");
 	jail_print_cgroups(p, f);
 	jail_print_namespaces(p, f);
+	for (size_t i = 0; i < p->n_binds; i++)
+		fprintf(f, "bind-ro: %s -> %s/%s (in the jail's mount namespace only)\n", p->binds[i].host, p->chroot_dir,
+			p->binds[i].name);
 	fprintf(f, "pivot_root: %s\n", p->chroot_dir);
 	fprintf(f, "dirs: / /dev /dev/net /run (0700 %u:%u)\n", (unsigned)p->uid, (unsigned)p->gid);
 	for (size_t i = 0; i < p->n_nodes; i++)

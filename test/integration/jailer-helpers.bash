@@ -47,16 +47,21 @@ jail_teardown() {
 	restore_v2_subtree
 }
 
+# mountinfo has optional fields before " - ": find fstype and super options after it.
+cgroup_mountinfo() {
+	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { print $5, $(i + 1), $(i + 3); break } }' /proc/self/mountinfo
+}
+
 cgroup_mounts() {
-	awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo
+	cgroup_mountinfo | awk '$2 == "cgroup" || $2 == "cgroup2" { print $1 }'
 }
 
 cgroup_v1_mount() {
-	awk -v c="$1" '$9 == "cgroup" { n = split($11, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo
+	cgroup_mountinfo | awk -v c="$1" '$2 == "cgroup" { n = split($3, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $1; exit } }'
 }
 
 cgroup_v2_mount() {
-	awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo
+	cgroup_mountinfo | awk '$2 == "cgroup2" { print $1; exit }'
 }
 
 # The v2 root's subtree_control is host-wide; the jailer enables controllers

@@ -209,7 +209,7 @@ teardown() {
 	assert_output --partial "mkdir: $JDIR (0700, must not exist)"
 	assert_output --partial "copy: $STANDIN -> $JROOT/vmm-standin (owner $JUID:$JGID)"
 	assert_output --partial "cgroup-file: $(cgroup_v1_mount pids)/$JPARENT/$JID/pids.max = 9"
-	assert_output --partial "node: /dev/kvm c $(stat -c '%t' /dev/kvm | xargs printf '%d'):$(stat -c '%T' /dev/kvm | xargs printf '%d') 0600 $JUID:$JGID"
+	assert_output --partial "node: /dev/kvm c $((16#$(stat -c '%t' /dev/kvm))):$((16#$(stat -c '%T' /dev/kvm))) 0600 $JUID:$JGID"
 	assert_output --partial "rlimit: nofile=99"
 	assert_output --partial "namespaces: mount pid"
 	assert_output --partial "exec: /vmm-standin --id $JID"
@@ -496,11 +496,39 @@ teardown() {
 
 # ---------------------------------------------------------------- the real VMM
 
-@test "the real ember, jailed, boots the probe guest" {
-	[ -x "$EMBER" ] || skip "ember is not built in this tree yet (branch core not merged): $EMBER"
+@test "the real ember, jailed (cgroup, pid namespace), boots the probe guest from --bind-ro files" {
+	[ -x "$EMBER" ] || skip "ember is not built: $EMBER"
 	[ -f "$PROBE" ] || skip "the probe guest is not built: $PROBE"
 	require_kvm
-	run "$JAILER" --id "$JID" --exec-file "$EMBER" --uid "$JUID" --gid "$JGID" --chroot-base-dir "$JBASE" \
-		--parent-cgroup "$JPARENT" --dry-run
+	[ -n "$(cgroup_v1_mount pids)" ] || skip "no v1 pids here"
+	load boot-helpers
+	cat >"$BATS_TEST_TMPDIR/probe.json" <<-JSON
+	{
+	  "boot-source": { "kernel_image_path": "/probe.elf", "boot_args": "$(probe_boot_args 1 128 boot)" },
+	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 }
+	}
+	JSON
+	JROOT="$JBASE/ember/$JID/root"
+	run timeout --kill-after=5 120 "$JAILER" --id "$JID" --exec-file "$EMBER" --uid "$JUID" --gid "$JGID" \
+		--chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" --cgroup pids.max=64 --new-pid-ns \
+		--bind-ro "$PROBE=probe.elf" --bind-ro "$BATS_TEST_TMPDIR/probe.json=probe.json" \
+		-- --no-api --config-file /probe.json
 	assert_success
+	assert_probe_all_ok
+	assert_output --partial "[$JID:vmm]"
+	# The kernel and config were bound only in the jail's namespace: on the
+	# host the tree holds empty mount points, owned by root.
+	assert_equal "$(stat -c '%s %u' "$JROOT/probe.elf")" "0 0"
+	run "$JAILER" --cleanup --id "$JID" --exec-file "$EMBER" --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT"
+	assert_success
+	rmdir "$(cgroup_v1_mount pids)/$JPARENT"
+	assert_no_residue
+}
+
+@test "bad --bind-ro: a directory, a reserved name, a path as name" {
+	bad_input 2 "not a regular file" --bind-ro "$BATS_TEST_TMPDIR=x"
+	bad_input 2 "Invalid --bind-ro" --bind-ro "$STANDIN=dev"
+	bad_input 2 "Invalid --bind-ro" --bind-ro "$STANDIN=vmm-standin.pid"
+	bad_input 2 "Invalid --bind-ro" --bind-ro "$STANDIN=../x"
+	bad_input 2 "Invalid --bind-ro" --bind-ro "$STANDIN=.hidden"
 }
