@@ -1,6 +1,7 @@
 /* vmm-standin: what a jailed VMM sees, as key=value lines.
  *
  *   vmm-standin [jailer's --id/--start-time flags] [--report PATH] [--sleep S] [--exit N]
+ *   vmm-standin ... --mono     prints CLOCK_MONOTONIC (ns) at once and exits (bench/jailer)
  *
  * Reports uid/gid (real, effective, saved), supplementary groups, the
  * effective, permitted, inheritable, bounding and ambient capability sets,
@@ -123,6 +124,14 @@ int main(int argc, char **argv)
 	const char *out = NULL;
 	long sleep_s = 0;
 	int code = 0;
+
+	if (argc > 1 && strcmp(argv[argc - 1], "--mono") == 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		printf("mono_ns=%lld\n", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+		return 0;
+	}
 
 	for (int i = 1; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--report") == 0)
