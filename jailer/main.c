@@ -172,16 +172,23 @@ static int jail_main_run(const struct jail_plan *p)
 	s->exec_fd = s->id_dir_fd = s->devnull_fd = s->proc_fd = s->mnt_ns_fd = -1;
 	s->report_rfd = s->report_wfd = s->exec_in_jail_fd = -1;
 	r = jail_run(p, s);
-	if (r >= 0)
-		return JAIL_EXIT_OK;
+	if (r >= 0) {
+		free(s);
+		return JAIL_EXIT_OK; /* not reached: exec replaced this process */
+	}
 	code = jail_report_failure(p, s, jail_undo_run(s));
+	/* Past the drop this process is stuck inside the jail, where there is
+	 * no /proc and nothing left to release: leave without atexit handlers
+	 * (which, in a sanitizer build, would fail looking for /proc). */
+	if (s->dropped || s->user_ns_entered)
+		_exit(code);
 	free(s);
 	return code;
 }
 
 int main(int argc, char **argv)
 {
-	struct jail_plan *p;
+	_cleanup_free_ struct jail_plan *p = NULL;
 	char err[1024] = "";
 	int r;
 

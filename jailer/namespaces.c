@@ -105,6 +105,10 @@ static _noreturn_ void jail_parent_finish(const struct jail_plan *p, struct jail
 	jail_cgroup_leave(s);
 	if (s->report_rfd < 0)
 		_exit(JAIL_EXIT_OK);
+	/* The waiting jailer has no business in the jail's mount namespace, and
+	 * an undo it may have to run starts from the host's anyway. */
+	if (s->mnt_ns_fd >= 0)
+		setns(s->mnt_ns_fd, CLONE_NEWNS);
 	close(s->report_wfd);
 	s->report_wfd = -1;
 	exit(jail_report_wait(p, s, child));
