@@ -175,6 +175,20 @@ static bool jail_list_has(const char *list, const char *sep, const char *word)
 	return false;
 }
 
+/* Appends a word to a space-separated list. The words are controllers of the
+ * allowlist (cpu, cpuset, memory, pids, io, hugetlb): together far below the
+ * list's 256 bytes, so the length check never drops one in practice. */
+static void jail_words_append(char *list, size_t size, const char *word)
+{
+	size_t used = strlen(list), n = strlen(word);
+
+	if (used + 1 + n + 1 > size)
+		return;
+	if (used)
+		list[used++] = ' ';
+	memcpy(list + used, word, n + 1);
+}
+
 static int jail_hier_add(struct jail_plan *p, const char *mount, int version)
 {
 	for (size_t i = 0; i < p->n_hier; i++)
@@ -274,9 +288,7 @@ int jail_cgroup_resolve(struct jail_plan *p, const char *mountinfo, char *err, s
 		}
 		v->hier = h;
 		if (p->cgroup_version == 2 && !jail_list_has(p->hier[h].controllers, " ", v->controller))
-			snprintf(p->hier[h].controllers + strlen(p->hier[h].controllers),
-				 sizeof(p->hier[h].controllers) - strlen(p->hier[h].controllers), "%s%s",
-				 p->hier[h].controllers[0] ? " " : "", v->controller);
+			jail_words_append(p->hier[h].controllers, sizeof(p->hier[h].controllers), v->controller);
 	}
 	return 0;
 }

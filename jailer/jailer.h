@@ -110,7 +110,6 @@ struct jail_state {
 	int exec_fd;            /* the source exec file, opened once */
 	int id_dir_fd;          /* <id_dir>, once created */
 	int devnull_fd;         /* for --daemonize, opened before the chroot */
-	int exec_in_jail_fd;    /* the copied binary, for fexecve */
 	pid_t vmm_pid;          /* final VMM pid as seen from the host */
 	bool dropped;           /* privileges gone: no undo possible any more */
 	char cgroup_paths[JAIL_HIER_MAX][PATH_MAX];

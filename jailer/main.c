@@ -111,6 +111,7 @@ int jail_step_exec_vmm(const struct jail_plan *p, struct jail_state *s)
 		argv[n++] = p->vmm_args[i];
 	argv[n] = NULL;
 	jail_report_success(p, s);
+	signal(SIGPIPE, SIG_DFL); /* an ignored signal would stay ignored across exec */
 	sigemptyset(&empty);
 	sigprocmask(SIG_SETMASK, &empty, NULL);
 	execve(path, argv, envp);
@@ -170,7 +171,7 @@ static int jail_main_run(const struct jail_plan *p)
 	if (!s)
 		return JAIL_EXIT_STEP;
 	s->exec_fd = s->id_dir_fd = s->devnull_fd = s->proc_fd = s->mnt_ns_fd = -1;
-	s->report_rfd = s->report_wfd = s->exec_in_jail_fd = -1;
+	s->report_rfd = s->report_wfd = -1;
 	r = jail_run(p, s);
 	if (r >= 0) {
 		free(s);

@@ -101,6 +101,9 @@ static void jail_reset_signals(void)
 
 	for (int sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &sa, NULL); /* fails harmlessly for SIGKILL, SIGSTOP and reserved ones */
+	/* A waiting jailer that was killed must not take its child down half way
+	 * through set-up with SIGPIPE on the outcome pipe (reset before exec). */
+	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&empty);
 	sigprocmask(SIG_SETMASK, &empty, NULL);
 	jail_signals_block();
