@@ -160,7 +160,7 @@ int jail_mount_next(const char **cursor, struct jail_mount *m)
 	return 0;
 }
 
-static bool jail_list_has(const char *list, const char *sep, const char *word)
+bool jail_list_has(const char *list, const char *sep, const char *word)
 {
 	size_t wl = strlen(word);
 

@@ -67,7 +67,7 @@ static int jail_cg_enable(struct jail_state *s, int dirfd, const char *controlle
 		int r;
 
 		snprintf(word, sizeof(word), "+%.*s", (int)n, c);
-		if (!strstr(have, word + 1)) {
+		if (!jail_list_has(have, " \n", word + 1)) {
 			r = jail_cg_write(dirfd, "cgroup.subtree_control", word);
 			if (r < 0)
 				return jail_fail(s, -r, "enabling %s in cgroup.subtree_control", word + 1);
@@ -247,7 +247,7 @@ static int jail_cg_record_origin(const struct jail_plan *p, struct jail_state *s
 			continue;
 		*path++ = '\0';
 		*ctl++ = '\0';
-		if (p->hier[h].version == 2 ? strcmp(line, "0") != 0 : !strstr(ctl, controller))
+		if (p->hier[h].version == 2 ? strcmp(line, "0") != 0 : !jail_list_has(ctl, ",", controller))
 			continue;
 		path += strspn(path, "/");
 		snprintf(procs, sizeof(procs), "%s%s%s", path, *path ? "/" : "",

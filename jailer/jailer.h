@@ -24,7 +24,7 @@
 #define JAIL_PARENT_DEPTH_MAX 16
 #define JAIL_ARGV_MAX 256        /* arguments handed to the VMM */
 #define JAIL_ARG_LEN_MAX 4096
-#define JAIL_UNDO_MAX 64
+#define JAIL_UNDO_MAX 256       /* up to 17 cgroup levels in each hierarchy, plus the tree */
 #define JAIL_NODE_MAX 4
 #define JAIL_BIND_MAX 8          /* --bind-ro files */
 
@@ -168,6 +168,8 @@ struct jail_mount {
 	char opts[512];
 };
 int jail_mount_next(const char **cursor, struct jail_mount *m);
+/* True when word is one of the items of list, items separated by any of sep. */
+bool jail_list_has(const char *list, const char *sep, const char *word);
 int jail_cgroup_check_file(const char *file, char *ret_controller, size_t len);
 int jail_cgroup_check_value(const char *value);
 int jail_cgroup_check_parent(const char *parent);
