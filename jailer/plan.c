@@ -3,6 +3,7 @@
  * Everything is validated here, before the first side effect: this file only
  * reads (realpath, stat, /proc/self/mountinfo, the template). A plan that
  * builds is one the steps can execute without further checks of the input. */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -200,6 +201,36 @@ static int jail_plan_vmm_args(struct jail_plan *p, int argc, char *const *argv, 
 	return 0;
 }
 
+/* The jail holds the exec file and nothing else: a dynamically linked binary
+ * (one with PT_INTERP) or a script could only fail at exec, after the drop,
+ * when nothing can be undone any more. So refuse them here. */
+static int jail_plan_exec_is_static_elf(const char *path, char *err, size_t errlen)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	Elf64_Ehdr eh;
+
+	if (fd < 0 || pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 256) {
+		jail_errf(err, errlen, "%s is not a 64-bit ELF executable", path);
+		return -ENOEXEC;
+	}
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph)) {
+			jail_errf(err, errlen, "%s: truncated ELF program headers", path);
+			return -ENOEXEC;
+		}
+		if (ph.p_type == PT_INTERP) {
+			jail_errf(err, errlen, "%s is dynamically linked: the jail holds only this file, so it must be "
+				  "static (as ember is)", path);
+			return -ENOEXEC;
+		}
+	}
+	return 0;
+}
+
 static int jail_plan_exec_file(struct jail_plan *p, const char *path, bool must_exist, char *err, size_t errlen)
 {
 	struct stat st;
@@ -227,6 +258,8 @@ static int jail_plan_exec_file(struct jail_plan *p, const char *path, bool must_
 				  p->exec_path);
 			return -EPERM;
 		}
+		if (jail_plan_exec_is_static_elf(p->exec_path, err, errlen) < 0)
+			return -ENOEXEC;
 	}
 	name = strrchr(p->exec_path, '/');
 	name = name ? name + 1 : p->exec_path;

@@ -238,9 +238,10 @@ teardown() {
 }
 
 @test "a VMM that cannot be exec'd: the jailer says the jail stays, --cleanup removes it" {
-	# A VMM that cannot run (a non-executable file) fails at exec, after the
-	# drop: the jailer cannot undo then and says so; --cleanup removes it all.
-	printf 'not an elf\n' >"$BATS_TEST_TMPDIR/vmm-standin"
+	# A static ELF without an execute bit passes planning but fails at exec,
+	# after the drop: the jailer cannot undo then and says so; --cleanup
+	# removes it all.
+	cp "$STANDIN" "$BATS_TEST_TMPDIR/vmm-standin"
 	chmod 644 "$BATS_TEST_TMPDIR/vmm-standin"
 	run "$JAILER" --id "$JID" --exec-file "$BATS_TEST_TMPDIR/vmm-standin" --uid "$JUID" --gid "$JGID" \
 		--chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT"
@@ -372,6 +373,18 @@ teardown() {
 	chmod 2755 "$BATS_TEST_TMPDIR/vmm-standin"
 	STANDIN=$BATS_TEST_TMPDIR/vmm-standin
 	bad_input 2 "has the setuid or setgid bit"
+}
+
+@test "bad exec file: dynamically linked" {
+	cp /bin/true "$BATS_TEST_TMPDIR/vmm-standin"
+	STANDIN=$BATS_TEST_TMPDIR/vmm-standin
+	bad_input 2 "is dynamically linked"
+}
+@test "bad exec file: a script" {
+	printf '#!/bin/sh\nexit 0\n' >"$BATS_TEST_TMPDIR/vmm-standin"
+	chmod 755 "$BATS_TEST_TMPDIR/vmm-standin"
+	STANDIN=$BATS_TEST_TMPDIR/vmm-standin
+	bad_input 2 "is not a 64-bit ELF executable"
 }
 
 @test "a pre-existing id directory is refused and left exactly as it was" {

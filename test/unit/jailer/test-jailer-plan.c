@@ -1,6 +1,8 @@
 /* argv → plan: required flags, duplicates, defaults, the chroot layout, the
- * VMM arguments, rlimits and --status-fd. Uses this test binary as the exec
- * file and a temporary directory as the chroot base; touches nothing else. */
+ * VMM arguments, rlimits and --status-fd. The exec file is a minimal static
+ * ELF header written into a temporary directory, which is also the chroot
+ * base; nothing else is touched. */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -36,13 +38,37 @@ static int build(struct jail_plan *p, char *err, ...)
 
 #define STD "--id", "vm-1", "--exec-file", exe, "--uid", "123", "--gid", "100", "--chroot-base-dir", base
 
+/* An ELF header and one PT_LOAD: enough for the planner's static-ELF check. */
+static int write_static_elf(const char *path)
+{
+	struct {
+		Elf64_Ehdr eh;
+		Elf64_Phdr ph;
+	} img = { 0 };
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	memcpy(img.eh.e_ident, ELFMAG, SELFMAG);
+	img.eh.e_ident[EI_CLASS] = ELFCLASS64;
+	img.eh.e_type = ET_EXEC;
+	img.eh.e_phoff = sizeof(img.eh);
+	img.eh.e_phentsize = sizeof(Elf64_Phdr);
+	img.eh.e_phnum = 1;
+	img.ph.p_type = PT_LOAD;
+	n = write(fd, &img, sizeof(img));
+	close(fd);
+	return n == (ssize_t)sizeof(img) ? 0 : -1;
+}
+
 static int setup(void **state)
 {
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n < 0 || !mkdtemp(base))
+	if (!mkdtemp(base))
 		return -1;
-	exe[n] = '\0';
+	snprintf(exe, sizeof(exe), "%s/test-jailer-plan", base);
+	if (write_static_elf(exe) < 0)
+		return -1;
 	*state = calloc(1, sizeof(struct jail_plan));
 	return *state ? 0 : -1;
 }
@@ -50,7 +76,27 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	free(*state);
+	unlink(exe);
 	return rmdir(base);
+}
+
+/* This test program itself is dynamically linked: refused as an exec file. */
+static void test_dynamic_refused(void **state)
+{
+	struct jail_plan *p = *state;
+	char err[512], self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	assert_true(n > 0);
+	self[n] = '\0';
+	err[0] = '\0';
+	{
+		char *argv[] = { (char *)"jailer", (char *)"--id", (char *)"x", (char *)"--exec-file", self,
+				 (char *)"--uid", (char *)"1", (char *)"--gid", (char *)"1", NULL };
+
+		assert_int_equal(jail_plan_build(9, argv, p, err, sizeof(err)), -ENOEXEC);
+	}
+	assert_non_null(strstr(err, "is dynamically linked"));
 }
 
 static void test_defaults(void **state)
@@ -149,6 +195,7 @@ int main(void)
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_cleanup_plan),
+		cmocka_unit_test(test_dynamic_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
