@@ -23,6 +23,7 @@
 #include "exit_code.h"
 #include "log.h"
 #include "parse.h"
+#include "seccomp/install.h"
 
 /* ---- the command line ---- */
 
@@ -57,8 +58,8 @@ static const struct cli_flag {
 	[ARG_HELP] = { "help", false, NULL, "Print this help and exit." },
 	[ARG_API_SOCK] = { "api-sock", true, "the HTTP API", NULL },
 	[ARG_METADATA] = { "metadata", true, "MMDS", NULL },
-	[ARG_SECCOMP_FILTER] = { "seccomp-filter", true, "seccomp filters", NULL },
-	[ARG_NO_SECCOMP] = { "no-seccomp", false, "seccomp filters", NULL },
+	[ARG_SECCOMP_FILTER] = { "seccomp-filter", true, NULL, "Seccomp policy to use instead of the built-in one: a YAML policy or a bundle from `ember-seccomp compile`." },
+	[ARG_NO_SECCOMP] = { "no-seccomp", false, NULL, "Install no seccomp filter (logged)." },
 	[ARG_METRICS_PATH] = { "metrics-path", true, "metrics", NULL },
 	[ARG_MMDS_SIZE_LIMIT] = { "mmds-size-limit", true, "MMDS", NULL },
 	[ARG_HTTP_API_MAX_PAYLOAD_SIZE] = { "http-api-max-payload-size", true, "the HTTP API", NULL },
@@ -162,6 +163,9 @@ static int cli_validate(const struct cli *cli)
 			return EXIT_CODE_ARG_PARSING;
 		}
 	}
+	if (cli->present[ARG_NO_SECCOMP] && cli->present[ARG_SECCOMP_FILTER])
+		return cli_fail("Argument '%s' cannot be used together with argument '%s'.", "no-seccomp",
+				"seccomp-filter");
 	if (cli->present[ARG_NO_API] && !cli->present[ARG_CONFIG_FILE])
 		return cli_fail("Argument '%s' required, but not found.", "config-file");
 	if (!cli->present[ARG_NO_API]) {
@@ -232,6 +236,45 @@ static int ember_signals_init(struct ember *e)
 
 	if (r < 0) {
 		log_error("Cannot install the signal handlers: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+/* Loads the policy (a bad one stops ember here, with exit 152) and installs
+ * the baseline before any thread exists, so TSYNC covers the process. */
+static int ember_seccomp_init(struct ember *e)
+{
+	char err[600];
+	int r;
+
+	if (e->cli.present[ARG_NO_SECCOMP]) {
+		seccomp_filters_disable();
+		return 0;
+	}
+	r = seccomp_filters_load(e->cli.value[ARG_SECCOMP_FILTER], err, sizeof(err));
+	if (r < 0) {
+		log_error("Seccomp error: %s", err);
+		return EXIT_CODE_BAD_CONFIGURATION;
+	}
+	seccomp_set_flush_hook(vmm_run_exit_hook);
+	r = seccomp_install_baseline();
+	if (r < 0) {
+		log_error("Cannot install the seccomp baseline filter: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+/* The vmm thread takes its role once the vCPU threads exist (so thread
+ * creation stays out of the vmm role) and before its event loop handles
+ * anything the guest does. */
+static int ember_seccomp_vmm_init(struct ember *e)
+{
+	int r = seccomp_install_role(SECCOMP_ROLE_VMM);
+
+	if (r < 0) {
+		log_error("Cannot install the vmm seccomp filter: %s", strerror(-r));
 		return EXIT_CODE_GENERIC_ERROR;
 	}
 	return 0;
@@ -330,10 +373,12 @@ static const struct ember_step {
 } ember_steps[] = {
 	{ "logger", ember_logger_init, NULL },
 	{ "signal handlers", ember_signals_init, NULL },
+	{ "seccomp baseline", ember_seccomp_init, NULL },
 	{ "vmm event loop", ember_loop_init, ember_loop_exit },
 	{ "configuration", ember_config_init, ember_config_exit },
 	{ "microVM", ember_vm_init, ember_vm_exit },
 	{ "vCPUs", ember_vm_start, NULL },
+	{ "vmm seccomp role", ember_seccomp_vmm_init, NULL },
 };
 
 static int ember_run(struct ember *e)
@@ -360,12 +405,35 @@ static int ember_run(struct ember *e)
 	return code;
 }
 
+/* fds 0-2 must be open before anything else is: a closed stdout would let
+ * the next open() (/dev/kvm, a kernel file) become fd 1 and receive the
+ * guest's serial output. Missing ones are pointed at /dev/null. */
+static int ember_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", O_RDWR); /* no O_CLOEXEC: a standard stream */
+
+		if (n < 0)
+			return -errno;
+		if (n != fd) {
+			close(n);
+			return -EBADF;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ember e = { .start_us = boot_timer_now_us(), .start_cpu_us = boot_timer_cpu_now_us(),
 			   .exit_code = EXIT_CODE_GENERIC_ERROR };
-	int code = cli_parse(argc, argv, &e.cli);
+	int code;
 
+	if (ember_std_fds() < 0)
+		return EXIT_CODE_GENERIC_ERROR;
+	code = cli_parse(argc, argv, &e.cli);
 	if (code)
 		return code;
 	if (e.cli.present[ARG_HELP]) {

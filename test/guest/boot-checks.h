@@ -3,3 +3,5 @@
 
 void boot_cpuid(void);
 void boot_serial(void);
+void boot_initrd(void);
+void boot_entry_state(void);

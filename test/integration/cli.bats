@@ -10,6 +10,7 @@ setup() {
 }
 
 teardown() {
+	stop_spinning_ember
 	rm -rf "$TMP"
 }
 
@@ -77,7 +78,7 @@ teardown() {
 }
 
 @test "flags of capabilities not built yet are refused, saying so" {
-	for flag in "--api-sock /tmp/x.sock" "--metadata m.json" "--seccomp-filter f.bpf" --no-seccomp \
+	for flag in "--api-sock /tmp/x.sock" "--metadata m.json" \
 		"--metrics-path m.fifo" "--mmds-size-limit 10" "--http-api-max-payload-size 100" "--module vmm" \
 		--enable-pci --snapshot-version "--describe-snapshot s"; do
 		# shellcheck disable=SC2086
@@ -119,7 +120,7 @@ teardown() {
 		--show-level --show-log-origin
 	assert_clean_exit 152
 	run cat "$TMP/log"
-	assert_output --regexp '\[cli-log:vmm:INFO:[^]]*vmm/main.c:[0-9]+\] Running ember v'
+	assert_output --regexp '\[cli-log:vmm:INFO:vmm/main.c:[0-9]+\] Running ember v'
 	assert_output --regexp '\[cli-log:vmm:ERROR:.*exiting with error. exit_code=152'
 }
 
@@ -240,4 +241,67 @@ teardown() {
 	assert_equal "${status:-0}" 152
 	run ls "$TMP"
 	assert_output "$(printf 'out\nvm.json')"
+}
+
+# ---- signals: Firecracker's codes and log line ----
+
+@test "fatal signals end ember with Firecracker's exit codes and log line" {
+	require_kvm
+	for pair in HUP:156 BUS:149 SEGV:150 XFSZ:151 XCPU:154 ILL:157; do
+		sig=${pair%:*} code=${pair#*:}
+		start_spinning_ember "$TMP"
+		kill -"$sig" "$EMBER_PID"
+		wait_ember_status
+		[ "$status" -eq "$code" ] || fail "SIG$sig: exit $status, want $code: $(cat "$TMP/out")"
+		grep -q "Shutting down VM after intercepting signal $(kill -l "$sig"), code $code" "$TMP/out" ||
+			fail "SIG$sig: no shutdown line: $(cat "$TMP/out")"
+	done
+}
+
+@test "SIGPIPE is logged and ignored" {
+	require_kvm
+	start_spinning_ember "$TMP"
+	kill -PIPE "$EMBER_PID"
+	sleep 0.3
+	kill -0 "$EMBER_PID" || fail "ember died on SIGPIPE: $(cat "$TMP/out")"
+	kill -HUP "$EMBER_PID"
+	wait_ember_status
+	assert_equal "$status" 156
+	run cat "$TMP/out"
+	assert_output --partial 'Received signal 13'
+}
+
+@test "closed standard streams are reopened on /dev/null before anything else is opened" {
+	require_kvm
+	[ -f "$PROBE" ] || skip "probe guest not built"
+	probe_like_config "$TMP/vm.json" "$PROBE"
+	cp "$TMP/vm.json" "$TMP/vm.json.orig"
+	timeout 30 "$EMBER" --no-api --config-file "$TMP/vm.json" <&- >&- 2>"$TMP/err" || fail "exit $?: $(cat "$TMP/err")"
+	# The guest's serial output went nowhere, in particular not into a file ember opened.
+	cmp "$TMP/vm.json" "$TMP/vm.json.orig"
+}
+
+@test "initrd: a missing file and one that does not fit are configuration errors; one that fits boots" {
+	[ -f "$PROBE" ] || skip "probe guest not built"
+	initrd_config() {
+		write_config "$TMP/vm.json" "{\"boot-source\": {\"kernel_image_path\": \"$PROBE\", \"initrd_path\": \"$1\",
+			\"boot_args\": \"console=ttyS0 probe=boot\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128}}"
+	}
+	initrd_config "$TMP/none.img"
+	run_ember --no-api --config-file "$TMP/vm.json"
+	assert_clean_exit 152
+	assert_output --partial 'The initrd file cannot be opened due to invalid path or invalid permissions. No such file or directory (os error 2)'
+
+	truncate -s 200M "$TMP/big.img"
+	initrd_config "$TMP/big.img"
+	run_ember --no-api --config-file "$TMP/vm.json"
+	assert_clean_exit 152
+	assert_output --partial 'Cannot load initrd'
+
+	require_kvm
+	head -c 65536 /dev/urandom >"$TMP/small.img"
+	initrd_config "$TMP/small.img"
+	run_ember --no-api --config-file "$TMP/vm.json"
+	assert_clean_exit 0
+	assert_output --regexp 'PROBE DONE pass=[0-9]+ fail=0'
 }
