@@ -74,26 +74,6 @@ static int jail_close_fds(int keep)
 	return 0;
 }
 
-/* A closed 0, 1 or 2 would let the next open() land there and be mistaken
- * for stdio; park /dev/null on it instead. */
-static int jail_reopen_stdio(void)
-{
-	for (int fd = 0; fd < 3; fd++) {
-		int n;
-
-		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
-			continue;
-		n = open("/dev/null", O_RDWR);
-		if (n < 0)
-			return -errno;
-		if (n != fd) {
-			close(n);
-			return -EBADF;
-		}
-	}
-	return 0;
-}
-
 static void jail_reset_signals(void)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
@@ -117,7 +97,7 @@ int jail_step_sanitize_process(const struct jail_plan *p, struct jail_state *s)
 	r = jail_close_fds(p->status_fd);
 	if (r < 0)
 		return jail_fail(s, -r, "closing inherited file descriptors");
-	r = jail_reopen_stdio();
+	r = fd_stdio_on_devnull();
 	if (r < 0)
 		return jail_fail(s, -r, "reopening stdin/stdout/stderr on /dev/null");
 	if (p->status_fd >= 0 && fcntl(p->status_fd, F_SETFD, FD_CLOEXEC) < 0)

@@ -60,6 +60,13 @@ teardown() {
 	assert_equal "$(report_get proc)" "absent"
 }
 
+@test "a closed stdin reaches the VMM as /dev/null, not as a missing or stolen fd 0" {
+	jail -- --report /run/report <&-
+	assert_success
+	wait_for_file "$JROOT/run/report"
+	assert_equal "$(report_get fds)" "0,1,2"
+}
+
 @test "the VMM gets Firecracker's argv: --id, the three start times, then the arguments after --" {
 	jail -- --report /run/report --extra 'a b'
 	assert_success
