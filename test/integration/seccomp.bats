@@ -212,7 +212,11 @@ teardown() {
 	command -v strace >/dev/null || skip "strace is not installed (tools/setup.sh installs it)"
 	traced_build "$TMP/build" "$TMP/traces"
 	for suite in "$EMBER_SRC"/test/integration/*.bats; do
-		case "$(basename "$suite")" in seccomp.bats | jailer.bats) continue ;; esac
+		# Suites that run ember through the jailer cannot use the traced
+		# build: the jailer copies the exec file alone into the jail, where
+		# the strace wrapper script has no shell to run under.
+		[ "$(basename "$suite")" = seccomp.bats ] && continue
+		grep -q 'JAILER\|demo\.sh' "$suite" && continue
 		EMBER_BUILD="$TMP/build" run bats "$suite"
 		[ "$status" -eq 0 ] || fail "$(basename "$suite") failed under strace with log-mode filters:
 $output"
