@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/fields.h"
+#include "config/json_field.h"
 #include "cleanup.h"
 #include "logger.h"
 
@@ -24,34 +24,48 @@ void logger_config_clear(struct logger_config *cfg)
 	*cfg = (struct logger_config){ 0 };
 }
 
+static const char *const logger_fields[] = { "log_path", "level", "show_level", "show_log_origin", "module", NULL };
+
+static int logger_level_field(const json_t *body, struct logger_config *c, char *err, size_t errlen)
+{
+	const char *level = NULL;
+	int r = json_field_string(body, "level", false, &level, err, errlen);
+
+	if (r <= 0)
+		return r;
+	if (log_level_parse(level, &c->level) < 0)
+		return json_field_error(err, errlen, "unknown variant `%.32s`, expected one of `Error`, `Warning`, "
+					"`Info`, `Debug`, `Trace`, `Off` for field `level`", level);
+	c->has_level = true;
+	return 0;
+}
+
 int logger_config_from_json(const json_t *body, struct logger_config *ret, char *err, size_t errlen)
 {
 	struct logger_config c = { 0 };
-	_cleanup_free_ char *level = NULL, *module = NULL;
-	const struct field_spec specs[] = {
-		{ "log_path", FIELD_STRING, .dst = &c.log_path },
-		{ "level", FIELD_STRING, .dst = &level },
-		{ "show_level", FIELD_BOOL, .dst = &c.show_level, .ret_present = &c.has_show_level },
-		{ "show_log_origin", FIELD_BOOL, .dst = &c.show_log_origin, .ret_present = &c.has_show_log_origin },
-		{ "module", FIELD_STRING, .dst = &module },
-	};
-	int r = fields_decode(body, "struct LoggerConfig", specs, ARRAY_SIZE(specs), err, errlen);
+	const char *path = NULL, *module = NULL;
+	int r;
 
+	if ((r = json_field_check_object(body, "LoggerConfig", logger_fields, err, errlen)) < 0 ||
+	    (r = json_field_string(body, "log_path", false, &path, err, errlen)) < 0 ||
+	    (r = logger_level_field(body, &c, err, errlen)) < 0 ||
+	    (r = json_field_string(body, "module", false, &module, err, errlen)) < 0)
+		return r;
+	r = json_field_bool(body, "show_level", false, &c.show_level, err, errlen);
 	if (r < 0)
 		return r;
-	if (level) {
-		if (log_level_parse(level, &c.level) < 0) {
-			snprintf(err, errlen, FIELDS_ERR_PREFIX "unknown variant `%.32s`, expected one of `Error`, "
-				 "`Warning`, `Info`, `Debug`, `Trace`, `Off` for field `level`.", level);
-			logger_config_clear(&c);
-			return -EINVAL;
-		}
-		c.has_level = true;
-	}
+	c.has_show_level = r > 0;
+	r = json_field_bool(body, "show_log_origin", false, &c.show_log_origin, err, errlen);
+	if (r < 0)
+		return r;
+	c.has_show_log_origin = r > 0;
 	if (module) {
 		snprintf(err, errlen, "Logger error: this build does not provide per-module log filtering (`module`).");
-		logger_config_clear(&c);
 		return -EINVAL;
+	}
+	if (path && !(c.log_path = strdup(path))) {
+		snprintf(err, errlen, "Logger error: Out of memory.");
+		return -ENOMEM;
 	}
 	*ret = c;
 	return 0;

@@ -1,25 +1,24 @@
 /* PUT /actions: InstanceStart (pre-boot), FlushMetrics and SendCtrlAltDel (post-boot). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "api/fields.h"
 #include "api/resources.h"
-#include "cleanup.h"
+#include "config/json_field.h"
 #include "log.h"
 
 enum action_type { ACTION_INSTANCE_START, ACTION_FLUSH_METRICS, ACTION_SEND_CTRL_ALT_DEL };
 
 static const char *const action_names[] = { "InstanceStart", "FlushMetrics", "SendCtrlAltDel", NULL };
+static const char *const action_fields[] = { "action_type", NULL };
 
 int api_actions_parse(struct api_action *a)
 {
 	char err[512];
 	int type = 0;
-	const struct field_spec specs[] = {
-		{ "action_type", FIELD_ENUM, .required = true, .dst = &type, .choices = action_names },
-	};
 
-	if (fields_decode(a->body, "struct ActionBody", specs, ARRAY_SIZE(specs), err, sizeof(err)) < 0) {
+	if (json_field_check_object(a->body, "ActionBody", action_fields, err, sizeof(err)) < 0 ||
+	    api_field_enum(a->body, "action_type", true, action_names, &type, err, sizeof(err)) < 0) {
 		api_fault(a, "%s", err);
 		return -EINVAL;
 	}

@@ -11,14 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/vm.h"
+
 struct api_action;
 struct mmds_store;
-
-enum vm_state {
-	VM_NOT_STARTED = 0,
-	VM_RUNNING,
-	VM_PAUSED,
-};
 
 /* Route state masks. */
 #define API_PRE_BOOT (1u << VM_NOT_STARTED)
@@ -38,16 +34,13 @@ struct api_vm_ops {
 	int (*resume)(void *ctx, char *err, size_t errlen);
 	/* Injects Ctrl-Alt-Del through the i8042. */
 	int (*ctrl_alt_del)(void *ctx, char *err, size_t errlen);
-	/* The machine-config and boot-source sections of GET /vm/config (new references). */
-	json_t *(*machine_config_json)(void *ctx);
-	json_t *(*boot_source_json)(void *ctx);
 };
 
 struct api_controller {
 	enum vm_state state;
 	const char *instance_id;        /* not owned */
 	struct mmds_store *mmds;        /* not owned */
-	struct vm_config *config;       /* not owned: what PUT /machine-config etc. edit */
+	struct vm_config *config;       /* not owned: what PUT /machine-config etc. edit; start reads it */
 	const struct api_vm_ops *ops;
 	void *ops_ctx;
 	char *metrics_path;             /* owned; for GET /vm/config */

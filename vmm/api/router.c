@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/fields.h"
+#include "config/json_field.h"
 #include "api/resources.h"
 #include "api/router.h"
 #include "cleanup.h"
@@ -18,6 +18,14 @@
 const struct api_route api_routes[] = {
 	{ "GET", "/", API_ANY_STATE, NULL, api_instance_info_apply, M(get_api_requests, instance_info_count), NOM },
 	{ "GET", "/version", API_ANY_STATE, api_version_parse, NULL, M(get_api_requests, vmm_version_count), NOM },
+	{ "GET", "/machine-config", API_ANY_STATE, NULL, api_machine_config_get_apply,
+	  M(get_api_requests, machine_cfg_count), NOM },
+	{ "PUT", "/machine-config", API_PRE_BOOT, api_machine_config_put_parse, api_machine_config_put_apply,
+	  M(put_api_requests, machine_cfg_count), M(put_api_requests, machine_cfg_fails) },
+	{ "PATCH", "/machine-config", API_PRE_BOOT, api_machine_config_patch_parse, api_machine_config_patch_apply,
+	  M(patch_api_requests, machine_cfg_count), M(patch_api_requests, machine_cfg_fails) },
+	{ "PUT", "/boot-source", API_PRE_BOOT, api_boot_source_put_parse, api_boot_source_put_apply,
+	  M(put_api_requests, boot_source_count), M(put_api_requests, boot_source_fails) },
 	{ "PUT", "/actions", API_ANY_STATE, api_actions_parse, api_actions_apply, M(put_api_requests, actions_count),
 	  M(put_api_requests, actions_fails) },
 	{ "PUT", "/logger", API_PRE_BOOT, api_logger_parse, api_logger_apply, M(put_api_requests, logger_count),
@@ -96,6 +104,39 @@ int api_check_id(struct api_action *a, const char *id)
 		}
 	}
 	return 0;
+}
+
+int api_field_enum(const json_t *j, const char *key, bool required, const char *const *choices, int *ret,
+		   char *err, size_t errlen)
+{
+	const char *v = NULL;
+	char list[256] = "";
+	size_t off = 0;
+	int r = json_field_string(j, key, required, &v, err, errlen);
+
+	if (r <= 0)
+		return r;
+	for (int i = 0; choices[i]; i++) {
+		if (strcmp(choices[i], v) == 0) {
+			*ret = i;
+			return 1;
+		}
+		if (off < sizeof(list))
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s`%s`", i ? ", " : "", choices[i]);
+	}
+	return json_field_error(err, errlen, "unknown variant `%.64s`, expected one of %s for field `%s`", v, list,
+				key);
+}
+
+/* Parses a request body: any JSON value, duplicate keys refused (serde does). */
+static json_t *body_parse(const char *body, size_t len, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *v = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!v)
+		json_field_error(err, errlen, "%s at line %d column %d", jerr.text, jerr.line, jerr.column);
+	return v;
 }
 
 int api_unprovided_parse(struct api_action *a)
@@ -205,7 +246,7 @@ static int route_and_parse(struct api_action *a, const char *method, const char 
 			return -EINVAL;
 	}
 	if (has_body) {
-		a->body = fields_parse_body(body, body_len, err, sizeof(err));
+		a->body = body_parse(body, body_len, err, sizeof(err));
 		if (!a->body) {
 			api_fault(a, "%s", err);
 			return -EINVAL;

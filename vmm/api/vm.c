@@ -1,5 +1,7 @@
 /* PATCH /vm (pause and resume) and GET /vm/config. */
-#include "api/fields.h"
+#include "config/boot_source.h"
+#include "config/json_field.h"
+#include "config/machine_config.h"
 #include "api/resources.h"
 #include "cleanup.h"
 #include "logger.h"
@@ -10,13 +12,12 @@ static const char *const vm_states[] = { "Paused", "Resumed", NULL };
 
 int api_vm_state_parse(struct api_action *a)
 {
+	static const char *const fields[] = { "state", NULL };
 	char err[512];
 	int target = 0;
-	const struct field_spec specs[] = {
-		{ "state", FIELD_ENUM, .required = true, .dst = &target, .choices = vm_states },
-	};
 
-	if (fields_decode(a->body, "struct Vm", specs, ARRAY_SIZE(specs), err, sizeof(err)) < 0) {
+	if (json_field_check_object(a->body, "Vm", fields, err, sizeof(err)) < 0 ||
+	    api_field_enum(a->body, "state", true, vm_states, &target, err, sizeof(err)) < 0) {
 		api_fault(a, "%s", err);
 		return -EINVAL;
 	}
@@ -54,12 +55,6 @@ void api_vm_state_apply(struct api_controller *c, struct api_action *a)
 	api_no_content(a);
 }
 
-static json_t *hook_json(json_t *(*fn)(void *), void *ctx)
-{
-	json_t *v = fn ? fn(ctx) : NULL;
-	return v ? v : json_null();
-}
-
 void api_vm_config_apply(struct api_controller *c, struct api_action *a)
 {
 	json_t *logger = logger_config_to_json();
@@ -67,8 +62,8 @@ void api_vm_config_apply(struct api_controller *c, struct api_action *a)
 
 	api_ok_json(a, json_pack("{s:o,s:[],s:o,s:n,s:o,s:o,s:o,s:n,s:n,s:[],s:[],s:n,s:n}",
 				 "balloon", json_null(), "drives", "boot-source",
-				 hook_json(c->ops ? c->ops->boot_source_json : NULL, c->ops_ctx), "cpu-config",
+				 c->config->boot.configured ? boot_source_to_json(&c->config->boot) : json_null(), "cpu-config",
 				 "logger", logger ? logger : json_null(), "machine-config",
-				 hook_json(c->ops ? c->ops->machine_config_json : NULL, c->ops_ctx), "metrics", metrics,
+				 machine_config_to_json(&c->config->machine), "metrics", metrics,
 				 "memory-hotplug", "mmds-config", "network-interfaces", "pmem", "vsock", "entropy"));
 }

@@ -9,6 +9,7 @@
 #include "api/controller.h"
 #include "api/http.h"
 #include "api/server.h"
+#include "config/vm_config.h"
 #include "log.h"
 #include "mmds/store.h"
 
@@ -27,15 +28,19 @@ static void serve(struct http_request *req)
 {
 	/* No VM hooks: starting fails cleanly, and /logger and /metrics are
 	 * refused by state so no invented path is ever opened. */
-	struct api_controller c = { .instance_id = "fuzz", .mmds = mmds };
+	struct vm_config config;
+	struct api_controller c = { .instance_id = "fuzz", .mmds = mmds, .config = &config };
 	char *out;
 	size_t len;
 
-	if (!strncmp(req->path, "/logger", 7) || !strncmp(req->path, "/metrics", 8))
+	vm_config_init(&config);
+	if (!strncmp(req->path, "/logger", 7) || !strncmp(req->path, "/metrics", 8) ||
+	    !strncmp(req->path, "/boot-source", 12))
 		c.state = VM_RUNNING;
 	if (api_serve_local(&c, req->method, req->path, req->body, req->body_len, &out, &len) == 0)
 		free(out);
 	api_controller_clear(&c);
+	vm_config_clear(&config);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -12,6 +12,7 @@
 
 #include "api/controller.h"
 #include "api/server.h"
+#include "config/vm_config.h"
 #include "log.h"
 #include "mmds/store.h"
 
@@ -20,14 +21,8 @@ static int ok_hook(void *ctx, char *err, size_t errlen)
 	return 0;
 }
 
-static json_t *config_json(void *ctx)
-{
-	return json_object();
-}
-
 static const struct api_vm_ops ops = {
 	.start = ok_hook, .pause = ok_hook, .resume = ok_hook, .ctrl_alt_del = ok_hook,
-	.machine_config_json = config_json, .boot_source_json = config_json,
 };
 
 static struct mmds_store *mmds;
@@ -55,13 +50,15 @@ static char *take_line(const uint8_t **data, size_t *size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *method = take_line(&data, &size), *path = take_line(&data, &size);
-	struct api_controller c = { .instance_id = "fuzz", .mmds = mmds, .ops = &ops };
+	struct vm_config config;
+	struct api_controller c = { .instance_id = "fuzz", .mmds = mmds, .config = &config, .ops = &ops };
 	char *out = NULL;
 	size_t out_len;
 
+	vm_config_init(&config);
 	/* Two requests per input: the second sees the state the first left. */
 	if (method && path) {
-		if (!strncmp(path, "/logger", 7) || !strncmp(path, "/metrics", 8))
+		if (!strncmp(path, "/logger", 7) || !strncmp(path, "/metrics", 8) || !strncmp(path, "/boot-source", 12))
 			c.state = VM_RUNNING;
 		if (api_serve_local(&c, method, path, (const char *)data, size, &out, &out_len) == 0)
 			free(out);
@@ -69,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(out);
 	}
 	api_controller_clear(&c);
+	vm_config_clear(&config);
 	free(method);
 	free(path);
 	return 0;

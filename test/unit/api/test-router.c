@@ -13,6 +13,7 @@
 
 #include "api/controller.h"
 #include "api/server.h"
+#include "config/vm_config.h"
 #include "metrics.h"
 #include "mmds/store.h"
 
@@ -49,6 +50,7 @@ static const struct api_vm_ops fake_ops = {
 struct fixture {
 	struct api_controller c;
 	struct mmds_store *mmds;
+	struct vm_config config;
 };
 
 static int setup(void **state)
@@ -56,7 +58,8 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_int_equal(mmds_store_new(64, &f->mmds), 0);
-	f->c = (struct api_controller){ .instance_id = "vm1", .mmds = f->mmds, .ops = &fake_ops };
+	vm_config_init(&f->config);
+	f->c = (struct api_controller){ .instance_id = "vm1", .mmds = f->mmds, .ops = &fake_ops, .config = &f->config };
 	starts = pauses = resumes = cads = 0;
 	metrics_reset();
 	*state = f;
@@ -68,6 +71,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	api_controller_clear(&f->c);
+	vm_config_clear(&f->config);
 	mmds_store_free(f->mmds);
 	free(f);
 	metrics_reset();
@@ -138,6 +142,49 @@ static void test_ids(void **state)
 	expect(f, "PUT", "/vsock", "{}", 400, "does not provide vsock");
 	expect(f, "PUT", "/snapshot/create", "{}", 400, "does not provide snapshots");
 	expect(f, "PUT", "/mmds/config", "{}", 400, "does not provide guest access to the MMDS");
+}
+
+static void test_machine_config(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, "GET", "/machine-config", NULL, 200, "\"vcpu_count\":1");
+	expect(f, "GET", "/machine-config", NULL, 200, "\"mem_size_mib\":128");
+	expect(f, "PUT", "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":256}", 204, NULL);
+	expect(f, "GET", "/machine-config", NULL, 200, "\"vcpu_count\":2");
+	expect(f, "PATCH", "/machine-config", "{\"mem_size_mib\":512}", 204, NULL);
+	expect(f, "GET", "/machine-config", NULL, 200, "\"mem_size_mib\":512");
+	expect(f, "GET", "/machine-config", NULL, 200, "\"vcpu_count\":2");
+	expect(f, "PUT", "/machine-config", "{\"vcpu_count\":\"2\",\"mem_size_mib\":256}", 400,
+	       "expected u8 for field `vcpu_count`");
+	expect(f, "PUT", "/machine-config", "{\"mem_size_mib\":256}", 400, "missing field `vcpu_count`");
+	expect(f, "PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":256,\"foo\":1}", 400,
+	       "unknown field `foo`");
+	expect(f, "PUT", "/machine-config", "{\"vcpu_count\":3,\"mem_size_mib\":256,\"smt\":true}", 400,
+	       "Machine config error: ");
+	expect(f, "PATCH", "/machine-config", "{}", 400, "Empty PATCH request.");
+	expect(f, "GET", "/machine-config", NULL, 200, "\"mem_size_mib\":512");
+	f->c.state = VM_RUNNING;
+	expect(f, "PUT", "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":256}", 400, "after starting");
+	expect(f, "PATCH", "/machine-config", "{\"vcpu_count\":2}", 400, "after starting");
+}
+
+static void test_boot_source(void **state)
+{
+	struct fixture *f = *state;
+	char body[256];
+
+	expect(f, "GET", "/vm/config", NULL, 200, "\"boot-source\":null");
+	expect(f, "PUT", "/boot-source", "{\"kernel_image_path\":\"/nonexistent/vmlinux\"}", 400,
+	       "Boot source error: ");
+	expect(f, "PUT", "/boot-source", "{\"kernel_image_path\":7}", 400, "for field `kernel_image_path`");
+	expect(f, "PUT", "/boot-source", "{}", 400, "missing field `kernel_image_path`");
+	expect(f, "PUT", "/boot-source", "{\"kernel\":\"x\"}", 400, "unknown field `kernel`");
+	snprintf(body, sizeof(body), "{\"kernel_image_path\":\"/proc/self/exe\",\"boot_args\":\"console=ttyS0\"}");
+	expect(f, "PUT", "/boot-source", body, 204, NULL);
+	expect(f, "GET", "/vm/config", NULL, 200, "\"boot_args\":\"console=ttyS0\"");
+	f->c.state = VM_PAUSED;
+	expect(f, "PUT", "/boot-source", body, 400, "after starting");
 }
 
 static void test_actions(void **state)
@@ -242,6 +289,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_instance_and_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generic_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_machine_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmds, setup, teardown),
