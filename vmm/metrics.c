@@ -14,6 +14,10 @@
 
 #include "cleanup.h"
 #include "core/loop.h"
+#include "core/signals.h"
+#include "core/vcpu.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/serial.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -78,11 +82,38 @@ int metrics_init(const char *path)
 	return 0;
 }
 
-/* Logger counters live in common/log.c: mirror their running totals. */
+#define PULL(id, counter) metrics_set((id), atomic_load_explicit(&(counter), memory_order_relaxed))
+
+/* The logger, the vCPUs, the signal handlers and the legacy devices keep their
+ * own monotonic counters next to the code that counts: mirror their totals. */
 static void metrics_pull_sources(void)
 {
 	metrics_set(METRIC_logger_missed_log_count, log_missed_count());
 	metrics_set(METRIC_logger_rate_limited_log_count, log_rate_limited_count());
+	PULL(METRIC_vcpu_exit_io_in, vcpu_metrics.exit_io_in);
+	PULL(METRIC_vcpu_exit_io_out, vcpu_metrics.exit_io_out);
+	PULL(METRIC_vcpu_exit_mmio_read, vcpu_metrics.exit_mmio_read);
+	PULL(METRIC_vcpu_exit_mmio_write, vcpu_metrics.exit_mmio_write);
+	PULL(METRIC_vcpu_failures, vcpu_metrics.failures);
+	PULL(METRIC_signals_sigbus, signal_metrics.sigbus);
+	PULL(METRIC_signals_sigsegv, signal_metrics.sigsegv);
+	PULL(METRIC_signals_sigxfsz, signal_metrics.sigxfsz);
+	PULL(METRIC_signals_sigxcpu, signal_metrics.sigxcpu);
+	PULL(METRIC_signals_sigpipe, signal_metrics.sigpipe);
+	PULL(METRIC_signals_sighup, signal_metrics.sighup);
+	PULL(METRIC_signals_sigill, signal_metrics.sigill);
+	PULL(METRIC_i8042_error_count, i8042_metrics.error_count);
+	PULL(METRIC_i8042_missed_read_count, i8042_metrics.missed_read_count);
+	PULL(METRIC_i8042_missed_write_count, i8042_metrics.missed_write_count);
+	PULL(METRIC_i8042_read_count, i8042_metrics.read_count);
+	PULL(METRIC_i8042_reset_count, i8042_metrics.reset_count);
+	PULL(METRIC_i8042_write_count, i8042_metrics.write_count);
+	PULL(METRIC_uart_read_count, uart_metrics.read_count);
+	PULL(METRIC_uart_write_count, uart_metrics.write_count);
+	PULL(METRIC_uart_flush_count, uart_metrics.flush_count);
+	PULL(METRIC_uart_missed_read_count, uart_metrics.missed_read_count);
+	PULL(METRIC_uart_missed_write_count, uart_metrics.missed_write_count);
+	PULL(METRIC_uart_error_count, uart_metrics.error_count);
 }
 
 /* Formats one line into buf; with consume, advances the counters' baselines.

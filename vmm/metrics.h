@@ -156,13 +156,13 @@ struct event_loop;
 	X(rtc, missed_read_count, 0)                                                               \
 	X(rtc, missed_write_count, 0)                                                              \
 	X(seccomp, num_faults, 1)                                                                  \
-	X(signals, sigbus, 1)                                                                      \
-	X(signals, sigsegv, 1)                                                                     \
-	X(signals, sigxfsz, 1)                                                                     \
-	X(signals, sigxcpu, 1)                                                                     \
+	X(signals, sigbus, 0)                                                                      \
+	X(signals, sigsegv, 0)                                                                     \
+	X(signals, sigxfsz, 0)                                                                     \
+	X(signals, sigxcpu, 0)                                                                     \
 	X(signals, sigpipe, 0)                                                                     \
-	X(signals, sighup, 1)                                                                      \
-	X(signals, sigill, 1)                                                                      \
+	X(signals, sighup, 0)                                                                      \
+	X(signals, sigill, 0)                                                                      \
 	X(uart, error_count, 0)                                                                    \
 	X(uart, flush_count, 0)                                                                    \
 	X(uart, missed_read_count, 0)                                                              \
