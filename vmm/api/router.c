@@ -230,21 +230,21 @@ static int route_and_parse(struct api_action *a, const char *method, const char 
 
 	if (check_generic(a, method, has_body) < 0)
 		return -EINVAL;
-	if (len > 1 && path[len - 1] == '/') /* a trailing slash names the same resource */
-		len--;
 	a->route = route_find(method, path, len, &known, &id_off, &id_len);
+	if (!a->route && len > 1 && path[len - 1] == '/') /* "/vm/" names "/vm"; "/drives/" an empty id */
+		a->route = route_find(method, path, --len, &known, &id_off, &id_len);
 	if (!a->route) {
 		invalid_path(a, method, path, len);
 		return -EINVAL;
 	}
 	a->states = a->route->states;
-	if (a->route->unprovided)
-		return a->route->parse(a);
 	if (strstr(a->route->path, "{id}")) {
 		a->id = strndup(path + id_off, id_len);
 		if (!a->id || api_check_id(a, a->id) < 0)
 			return -EINVAL;
 	}
+	if (a->route->unprovided)
+		return a->route->parse(a);
 	if (has_body) {
 		a->body = body_parse(body, body_len, err, sizeof(err));
 		if (!a->body) {
