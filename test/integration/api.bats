@@ -191,7 +191,7 @@ teardown() {
 	expect_api 204 PATCH /vm '{"state":"Resumed"}'
 	expect_api 204 PATCH /vm '{"state":"Resumed"}'
 	expect_api 200 GET / '' '"state":"Running"'
-	wait_output "PROBE-INFO wait tick $((paused + 1))"
+	wait_ticks_above "$paused"
 	expect_api 204 PUT /actions '{"action_type":"SendCtrlAltDel"}'
 	api_wait_exit
 	assert_equal "$EMBER_STATUS" 0
@@ -257,7 +257,7 @@ teardown() {
 	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 } }
 	JSON
 	api_start --config-file "$BATS_TEST_TMPDIR/vm.json"
-	wait_output 'PROBE-INFO wait ready'
+	wait_guest_running
 	expect_api 200 GET / '' '"state":"Running"'
 	expect_api 400 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":128}' 'not supported after starting'
 	expect_api 204 PUT /actions '{"action_type":"SendCtrlAltDel"}'
