@@ -338,12 +338,14 @@ static int ember_vm_start(struct ember *e)
 
 	if (!e->vm)
 		return 0;
+	/* Logged before the vCPUs run: the serial console shares stdout with the
+	 * log, and a line written while the guest prints would split its line. */
+	log_info("Successfully started microvm that was configured from one single json");
 	r = vm_start(e->vm);
 	if (r < 0) {
 		log_error("Cannot start the microVM: %s", strerror(-r));
 		return EXIT_CODE_GENERIC_ERROR;
 	}
-	log_info("Successfully started microvm that was configured from one single json");
 	e->controller.state = VM_RUNNING;
 	metrics_flush(); /* Firecracker writes a line right after the start */
 	return 0;
@@ -367,13 +369,14 @@ static int ember_api_start(void *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "Start microvm error: %s", verr.msg);
 		return r;
 	}
+	/* Before the vCPUs run, so that it cannot split a guest serial line. */
+	log_info("Starting the microVM configured through the API");
 	r = vm_start(e->vm);
 	if (r < 0) {
 		snprintf(err, errlen, "Start microvm error: cannot start the vCPUs: %s", strerror(-r));
 		e->vm = vm_destroy(e->vm);
 		return r;
 	}
-	log_info("Successfully started microvm through the API");
 	return 0;
 }
 
@@ -528,9 +531,11 @@ static const struct ember_step {
 	{ "metrics", ember_metrics_init, NULL },
 	{ "MMDS data store", ember_mmds_init, ember_mmds_exit },
 	{ "API controller", ember_controller_init, ember_controller_exit },
+	/* Before the VM: the api thread's start-up line must not split the
+	 * guest's first serial line on the shared stdout. */
+	{ "API server", ember_api_init, ember_api_exit },
 	{ "microVM", ember_vm_init, ember_vm_exit },
 	{ "vCPUs", ember_vm_start, NULL },
-	{ "API server", ember_api_init, ember_api_exit },
 };
 
 static int ember_run(struct ember *e)

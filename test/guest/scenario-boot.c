@@ -3,7 +3,7 @@
  * Command-line parameters read here (all optional; a check that needs an
  * absent one is skipped and says so):
  *   probe.mem_mib=N        the configured mem_size_mib: the e820 map must add up to it
- *   probe.vcpus=N          the configured vcpu_count: the MP table must list N CPUs
+ *   probe.vcpus=N          the configured vcpu_count: the MP table and CPUID topology must show N CPUs
  *   probe.cpu_vendor=S     the host's CPUID vendor string (GenuineIntel, AuthenticAMD)
  *   probe.hv_sig=S         the hypervisor signature the VMM puts in leaf 0x40000000
  *   probe.pvm=1            the host is PVM KVM: leaves 1 and 7 are the host's, not the VMM's

@@ -69,3 +69,8 @@ $output"
 probe_info() {
 	printf '%s\n' "$output" | sed -n "s/^PROBE-INFO $1 //p" | head -n 1
 }
+
+# Whether ember is the ASan/UBSan build (linked dynamically against libasan).
+ember_is_sanitized() {
+	readelf -d "$EMBER" 2>/dev/null | grep -q 'libasan'
+}

@@ -254,7 +254,6 @@ static void *api_thread(void *arg)
 	int r;
 
 	log_set_thread_name("api");
-	log_info("API server started.");
 	r = server_loop(s);
 	if (r < 0)
 		log_error("API server loop failed: %s", strerror(-r));
@@ -324,6 +323,7 @@ static int server_setup(struct api_server *s, const struct api_server_config *cf
 		return r;
 	}
 	s->thread_started = true;
+	log_info("API server started.");
 	return 0;
 }
 
