@@ -153,19 +153,48 @@ static int metrics_format(char *buf, size_t len, bool consume)
 	return (int)(off + 3);
 }
 
+/* A line is larger than PIPE_BUF, so a non-blocking write to a nearly full
+ * FIFO may take only part of it. The rest waits here and goes out before any
+ * later line, so a reader never sees a torn line; while it waits, new lines
+ * are counted as missed. Under flush_lock. */
+static char pending[METRICS_LINE_MAX];
+static size_t pending_off, pending_len;
+
+static bool metrics_drain_pending(int fd)
+{
+	while (pending_off < pending_len) {
+		ssize_t n = write(fd, pending + pending_off, pending_len - pending_off);
+		if (n <= 0)
+			return false;
+		pending_off += (size_t)n;
+	}
+	pending_off = pending_len = 0;
+	return true;
+}
+
 static int metrics_write_locked(void)
 {
 	int fd = atomic_load(&sink_fd);
+	ssize_t w;
 	int n;
 
 	if (fd < 0)
 		return 0;
+	if (!metrics_drain_pending(fd)) {
+		metrics_inc(METRIC_logger_missed_metrics_count);
+		return -EAGAIN;
+	}
 	n = metrics_format(line_buf, sizeof(line_buf), true);
-	if (n < 0 || write(fd, line_buf, (size_t)n) != n) {
+	w = n < 0 ? -1 : write(fd, line_buf, (size_t)n);
+	if (w <= 0) {
 		/* A full FIFO loses the line: count it, never block the vmm thread. */
 		metrics_inc(METRIC_logger_missed_metrics_count);
 		metrics_inc(METRIC_logger_metrics_fails);
 		return n < 0 ? n : -EAGAIN;
+	}
+	if (w < n) {
+		memcpy(pending, line_buf + w, (size_t)(n - w));
+		pending_len = (size_t)(n - w);
 	}
 	return 0;
 }
@@ -239,6 +268,7 @@ void metrics_reset(void)
 
 	if (fd >= 0)
 		close(fd);
+	pending_off = pending_len = 0;
 	for (size_t i = 0; i < METRIC__COUNT; i++) {
 		atomic_store(&values[i], 0);
 		flushed[i] = 0;
