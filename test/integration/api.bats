@@ -386,3 +386,24 @@ teardown() {
 	assert_success
 	assert_output --partial 'ok GET /vm/config matches its schema'
 }
+
+@test "a client that pipelines many requests before reading gets every answer (back-pressure)" {
+	api_start --mmds-size-limit 40000 --http-api-max-payload-size 45000
+	big=$(printf '%030000d' 0)
+	expect_api 204 PUT /mmds "{\"big\":\"$big\"}"
+	run python3 - "$SOCK" <<-'PY'
+	import socket, sys
+	s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(30)
+	n = 300
+	s.sendall(b"GET /mmds HTTP/1.1\r\n\r\n" * n)   # ~9 MB of answers, not read yet
+	data = b""
+	while data.count(b"HTTP/1.1 200 ") < n or not data.endswith(b"}"):
+	    chunk = s.recv(1 << 16)
+	    if not chunk: break
+	    data += chunk
+	print(data.count(b"HTTP/1.1 200 "))
+	PY
+	assert_success
+	assert_output 300
+	expect_api 200 GET /
+}

@@ -138,6 +138,10 @@ static void conn_process(struct api_server *s, struct conn *c)
 			conn_transport_error(c, err);
 			break;
 		}
+		if (n == 0 && !req) { /* no progress: never spin on input the parser will not take */
+			conn_transport_error(c, "Invalid request.");
+			break;
+		}
 		c->in_off += (size_t)n;
 		if (http_reader_take_continue(c->reader))
 			conn_append(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -172,12 +176,13 @@ static void conn_on_event(struct api_server *s, struct conn *c, uint32_t events)
 		}
 		c->in_len = n > 0 ? (size_t)n : 0;
 	}
-	conn_process(s, c);
-	int r = conn_flush(c);
-	if (r == 1 && c->in_len > 0) { /* output drained: parse what waited */
+	/* Serve buffered input while the answers keep draining; stop when the
+	 * socket is full (EPOLLOUT resumes) or the input is used up. */
+	int r;
+	do {
 		conn_process(s, c);
 		r = conn_flush(c);
-	}
+	} while (r == 1 && c->in_len > 0 && !c->close_after_write);
 	if (r < 0 || (r == 1 && c->close_after_write) || (events & (EPOLLHUP | EPOLLERR) && r != 0)) {
 		conn_free(s, c);
 		return;
