@@ -407,3 +407,19 @@ teardown() {
 	assert_output 300
 	expect_api 200 GET /
 }
+
+@test "a fatal signal still flushes a metrics line (the exit hook)" {
+	m=$BATS_TEST_TMPDIR/metrics.json
+	api_start --metrics-path "$m"
+	expect_api 200 GET /
+	kill -BUS "$EMBER_PID"
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 149
+	run python3 -c '
+import json, sys
+line = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+assert line["signals"]["sigbus"] == 1, line["signals"]
+assert line["get_api_requests"]["instance_info_count"] == 1, line["get_api_requests"]
+print("ok")' "$m"
+	assert_output ok
+}
