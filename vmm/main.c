@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "mmds/store.h"
 #include "parse.h"
+#include "seccomp/install.h"
 
 /* ---- the command line ---- */
 
@@ -62,8 +63,8 @@ static const struct cli_flag {
 	[ARG_HELP] = { "help", false, NULL, "Print this help and exit." },
 	[ARG_API_SOCK] = { "api-sock", true, NULL, "Path to the unix socket of the HTTP API (default: " API_DEFAULT_SOCKET ")." },
 	[ARG_METADATA] = { "metadata", true, NULL, "Path to a JSON file loaded into the MMDS data store." },
-	[ARG_SECCOMP_FILTER] = { "seccomp-filter", true, "seccomp filters", NULL },
-	[ARG_NO_SECCOMP] = { "no-seccomp", false, "seccomp filters", NULL },
+	[ARG_SECCOMP_FILTER] = { "seccomp-filter", true, NULL, "Seccomp policy to use instead of the built-in one: a YAML policy or a bundle from `ember-seccomp compile`." },
+	[ARG_NO_SECCOMP] = { "no-seccomp", false, NULL, "Install no seccomp filter (logged)." },
 	[ARG_METRICS_PATH] = { "metrics-path", true, NULL, "Path to a file or FIFO for the metrics lines." },
 	[ARG_MMDS_SIZE_LIMIT] = { "mmds-size-limit", true, NULL, "Largest MMDS data store, in bytes of compact JSON (default: the payload limit)." },
 	[ARG_HTTP_API_MAX_PAYLOAD_SIZE] = { "http-api-max-payload-size", true, NULL, "Largest HTTP API request body, in bytes (default: 51200)." },
@@ -184,6 +185,9 @@ static int cli_validate(const struct cli *cli)
 			return EXIT_CODE_ARG_PARSING;
 		}
 	}
+	if (cli->present[ARG_NO_SECCOMP] && cli->present[ARG_SECCOMP_FILTER])
+		return cli_fail("Argument '%s' cannot be used together with argument '%s'.", "no-seccomp",
+				"seccomp-filter");
 	if (cli->present[ARG_NO_API] && !cli->present[ARG_CONFIG_FILE])
 		return cli_fail("Argument '%s' required, but not found.", "config-file");
 	if (cli_validate_sizes(cli) < 0)
@@ -254,6 +258,49 @@ static int ember_signals_init(struct ember *e)
 
 	if (r < 0) {
 		log_error("Cannot install the signal handlers: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+/* Loads the policy (a bad one stops ember here, with exit 152) and installs
+ * the baseline before any thread exists, so TSYNC covers the process. */
+static int ember_seccomp_init(struct ember *e)
+{
+	char err[600];
+	int r;
+
+	if (e->cli.present[ARG_NO_SECCOMP]) {
+		seccomp_filters_disable();
+		return 0;
+	}
+	r = seccomp_filters_load(e->cli.value[ARG_SECCOMP_FILTER], err, sizeof(err));
+	if (r < 0) {
+		log_error("Seccomp error: %s", err);
+		return EXIT_CODE_BAD_CONFIGURATION;
+	}
+	seccomp_set_flush_hook(vmm_run_exit_hook);
+	r = seccomp_install_baseline();
+	if (r < 0) {
+		log_error("Cannot install the seccomp baseline filter: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+/* The vmm thread takes its role once the vCPU threads exist (so thread
+ * creation stays out of the vmm role) and before its event loop handles
+ * anything the guest does. */
+static int ember_seccomp_vmm_init(struct ember *e)
+{
+	int r;
+
+	if (!e->vm)
+		return 0; /* configured through the API: the role goes on at InstanceStart */
+	r = seccomp_install_role(SECCOMP_ROLE_VMM);
+
+	if (r < 0) {
+		log_error("Cannot install the vmm seccomp filter: %s", strerror(-r));
 		return EXIT_CODE_GENERIC_ERROR;
 	}
 	return 0;
@@ -377,6 +424,11 @@ static int ember_api_start(void *ctx, char *err, size_t errlen)
 		e->vm = vm_destroy(e->vm);
 		return r;
 	}
+	/* As with --config-file: the vCPU threads exist, the guest has not
+	 * been able to reach the vmm thread yet. A failure here leaves a VM
+	 * running unconfined, so it ends the process. */
+	if (ember_seccomp_vmm_init(e) != 0)
+		_exit(EXIT_CODE_GENERIC_ERROR);
 	return 0;
 }
 
@@ -526,6 +578,7 @@ static const struct ember_step {
 } ember_steps[] = {
 	{ "logger", ember_logger_init, NULL },
 	{ "signal handlers", ember_signals_init, NULL },
+	{ "seccomp baseline", ember_seccomp_init, NULL },
 	{ "vmm event loop", ember_loop_init, ember_loop_exit },
 	{ "configuration", ember_config_init, ember_config_exit },
 	{ "metrics", ember_metrics_init, NULL },
@@ -536,6 +589,7 @@ static const struct ember_step {
 	{ "API server", ember_api_init, ember_api_exit },
 	{ "microVM", ember_vm_init, ember_vm_exit },
 	{ "vCPUs", ember_vm_start, NULL },
+	{ "vmm seccomp role", ember_seccomp_vmm_init, NULL },
 };
 
 static int ember_run(struct ember *e)

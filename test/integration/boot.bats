@@ -85,6 +85,27 @@ teardown() {
 	assert_equal "$appended" "$(ember_appended_cmdline)"
 }
 
+@test "an initrd arrives intact, page-aligned above the kernel and described in the zero page" {
+	require_kvm
+	head -c 20000 /dev/urandom >"$TMP/initrd.img"
+	probe_config_initrd "$TMP/vm.json" "$TMP/initrd.img" 1 128 boot
+	run_ember_config "$TMP/vm.json"
+	assert_probe_all_ok
+	assert_equal "$status" 0
+	assert_output --partial 'PROBE boot.initrd ok'
+	assert_output --partial 'PROBE boot.initrd.bytes ok'
+}
+
+@test "an initrd larger than guest RAM: exit 152 naming the initrd" {
+	require_kvm
+	truncate -s 200M "$TMP/big.img"
+	probe_config_initrd "$TMP/vm.json" "$TMP/big.img" 1 128 boot
+	run_ember_config "$TMP/vm.json"
+	assert_equal "$status" 152
+	assert_output --partial 'initrd'
+	refute_output --partial 'PROBE'
+}
+
 @test "--boot-timer logs the guest boot time when the guest writes 123" {
 	require_kvm
 	probe_config "$TMP/vm.json" 1 128 boot probe.boot_timer=1

@@ -26,7 +26,7 @@ teardown() {
 		api-sock metadata metrics-path mmds-size-limit http-api-max-payload-size; do
 		assert_output --partial -- "--$flag"
 	done
-	assert_output --partial 'This build does not provide yet: --seccomp-filter'
+	assert_output --partial 'This build does not provide yet: --module'
 }
 
 @test "an unknown flag is refused with Firecracker's message" {
@@ -78,7 +78,7 @@ teardown() {
 }
 
 @test "flags of capabilities not built yet are refused, saying so" {
-	for flag in "--seccomp-filter f.bpf" --no-seccomp "--module vmm" \
+	for flag in "--module vmm" \
 		--enable-pci --snapshot-version "--describe-snapshot s"; do
 		# shellcheck disable=SC2086
 		run_ember --no-api --config-file "$TMP/vm.json" $flag
@@ -240,4 +240,32 @@ teardown() {
 	assert_equal "${status:-0}" 152
 	run ls "$TMP"
 	assert_output "$(printf 'out\nvm.json')"
+}
+
+# ---- signals: Firecracker's codes and log line ----
+
+@test "fatal signals end ember with Firecracker's exit codes and log line" {
+	require_kvm
+	for pair in HUP:156 BUS:149 SEGV:150 XFSZ:151 XCPU:154 ILL:157; do
+		sig=${pair%:*} code=${pair#*:}
+		start_spinning_ember "$TMP"
+		kill -"$sig" "$EMBER_PID"
+		wait_ember_status
+		[ "$status" -eq "$code" ] || fail "SIG$sig: exit $status, want $code: $(cat "$TMP/out")"
+		grep -q "Shutting down VM after intercepting signal $(kill -l "$sig"), code $code" "$TMP/out" ||
+			fail "SIG$sig: no shutdown line: $(cat "$TMP/out")"
+	done
+}
+
+@test "SIGPIPE is logged and ignored" {
+	require_kvm
+	start_spinning_ember "$TMP"
+	kill -PIPE "$EMBER_PID"
+	sleep 0.3
+	kill -0 "$EMBER_PID" || fail "ember died on SIGPIPE: $(cat "$TMP/out")"
+	kill -HUP "$EMBER_PID"
+	wait_ember_status
+	assert_equal "$status" 156
+	run cat "$TMP/out"
+	assert_output --partial 'Received signal 13'
 }

@@ -2,6 +2,8 @@
  * See server.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,9 @@
 #include "api/response.h"
 #include "api/server.h"
 #include "cleanup.h"
+#include "exit_code.h"
 #include "log.h"
+#include "seccomp/install.h"
 
 #define READ_CHUNK 4096
 /* A client that pipelines requests but never reads its answers is not read
@@ -259,6 +263,12 @@ static void *api_thread(void *arg)
 	int r;
 
 	log_set_thread_name("api");
+	/* Before the first byte from a client is read (design.md §1). */
+	r = seccomp_install_role(SECCOMP_ROLE_API);
+	if (r < 0) {
+		log_error("Cannot install the api seccomp filter: %s", strerror(-r));
+		_exit(EXIT_CODE_GENERIC_ERROR);
+	}
 	r = server_loop(s);
 	if (r < 0)
 		log_error("API server loop failed: %s", strerror(-r));
@@ -343,6 +353,14 @@ int api_server_start(const struct api_server_config *cfg, struct api_controller 
 		return -ENOMEM;
 	}
 	s->listen_fd = s->epoll_fd = s->stop_fd = -1;
+	/* jansson seeds its hash function from /dev/urandom on first use; do
+	 * it here, on the vmm thread, before the api thread (whose seccomp role
+	 * opens no files) parses its first body. */
+	json_object_seed(0);
+	/* One malloc arena for the process: a thread arena of its own would make
+	 * glibc read /proc/sys/vm/overcommit_memory the first time it shrinks,
+	 * a file access the api role does not have (and need not). */
+	mallopt(M_ARENA_MAX, 1);
 	http_limits_default(&s->limits);
 	s->limits.max_body = cfg->max_payload;
 	r = server_setup(s, cfg, controller, loop, err, errlen);
