@@ -19,6 +19,7 @@
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial.h"
 #include "log.h"
+#include "seccomp/install.h"
 #include "metrics.h"
 
 #define METRICS_PERIOD_S 60
@@ -90,6 +91,7 @@ static void metrics_pull_sources(void)
 {
 	metrics_set(METRIC_logger_missed_log_count, log_missed_count());
 	metrics_set(METRIC_logger_rate_limited_log_count, log_rate_limited_count());
+	metrics_set(METRIC_seccomp_num_faults, seccomp_fault_count());
 	PULL(METRIC_vcpu_exit_io_in, vcpu_metrics.exit_io_in);
 	PULL(METRIC_vcpu_exit_io_out, vcpu_metrics.exit_io_out);
 	PULL(METRIC_vcpu_exit_mmio_read, vcpu_metrics.exit_mmio_read);
