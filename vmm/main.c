@@ -25,6 +25,7 @@
 #include "ember-config.h"
 #include "exit_code.h"
 #include "log.h"
+#include "logger.h"
 #include "metrics.h"
 #include "mmds/store.h"
 #include "parse.h"
@@ -219,6 +220,7 @@ struct ember {
 	struct mmds_store *mmds;
 	struct api_controller controller;
 	struct api_server *api;
+	const char *metrics_path; /* --metrics-path or the config file's, once opened */
 };
 
 static int ember_logger_init(struct ember *e)
@@ -342,6 +344,10 @@ static int ember_config_init(struct ember *e)
 		return 0; /* configured through the API */
 	if (config_file_load(e->cli.value[ARG_CONFIG_FILE], &e->config, err, sizeof(err)) < 0) {
 		log_error("Configuration for VMM from one single json failed: %s", err);
+		return EXIT_CODE_BAD_CONFIGURATION;
+	}
+	if (e->config.has_logger && logger_apply(&e->config.logger, err, sizeof(err)) < 0) {
+		log_error("Configuration for VMM from one single json failed: logger: %s", err);
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	return 0;
@@ -486,11 +492,18 @@ static int ember_metrics_init(struct ember *e)
 	}
 	metrics_set(METRIC_api_server_process_startup_time_us, e->config.process.start_time_us);
 	metrics_set(METRIC_api_server_process_startup_time_cpu_us, e->config.process.start_time_cpu_us);
-	if (!e->cli.present[ARG_METRICS_PATH])
+	if (e->cli.present[ARG_METRICS_PATH] && e->config.metrics_path) {
+		/* Firecracker: the second initialisation of the metrics fails. */
+		log_error("Configuration for VMM from one single json failed: metrics: Metrics initialization error: "
+			  "Reinitialization of metrics not allowed (--metrics-path is set too).");
+		return EXIT_CODE_BAD_CONFIGURATION;
+	}
+	e->metrics_path = e->cli.present[ARG_METRICS_PATH] ? e->cli.value[ARG_METRICS_PATH] : e->config.metrics_path;
+	if (!e->metrics_path)
 		return 0;
-	r = metrics_init(e->cli.value[ARG_METRICS_PATH]);
+	r = metrics_init(e->metrics_path);
 	if (r < 0) {
-		log_error("Failed to open the metrics file '%s': %s", e->cli.value[ARG_METRICS_PATH], strerror(-r));
+		log_error("Failed to open the metrics file '%s': %s", e->metrics_path, strerror(-r));
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	return 0;
@@ -538,6 +551,7 @@ static int ember_controller_init(struct ember *e)
 		.config = &e->config,
 		.ops = &ember_api_ops,
 		.ops_ctx = e,
+		.metrics_path = e->metrics_path ? strdup(e->metrics_path) : NULL,
 	};
 	return 0;
 }

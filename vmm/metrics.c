@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "config/json_field.h"
 #include "core/loop.h"
 #include "core/signals.h"
 #include "core/vcpu.h"
@@ -63,6 +64,53 @@ uint64_t metrics_get(enum metric_id id)
 bool metrics_configured(void)
 {
 	return atomic_load(&sink_fd) >= 0;
+}
+
+static const char *const metrics_fields[] = { "metrics_path", "emit_id", "properties", NULL };
+
+/* Firecracker's `properties` is a map of strings added to every line. Returns
+ * its size, or -EINVAL. */
+static int metrics_properties(const json_t *j, char *err, size_t errlen)
+{
+	json_t *p = json_object_get(j, "properties"), *v;
+	const char *k;
+
+	if (!p || json_is_null(p))
+		return 0;
+	if (!json_is_object(p))
+		return json_field_error(err, errlen, "invalid type: %s, expected a map for field `properties`",
+					json_is_array(p) ? "sequence" : "a scalar");
+	json_object_foreach(p, k, v)
+		if (!json_is_string(v))
+			return json_field_error(err, errlen, "invalid type: expected a string for field `properties.%.64s`",
+						k);
+	return (int)json_object_size(p);
+}
+
+int metrics_config_from_json(const json_t *j, char **ret_path, char *err, size_t errlen)
+{
+	const char *path = NULL;
+	bool emit_id = false;
+	int props, r;
+
+	if ((r = json_field_check_object(j, "MetricsConfig", metrics_fields, err, errlen)) < 0 ||
+	    (r = json_field_string(j, "metrics_path", true, &path, err, errlen)) < 0 ||
+	    (r = json_field_bool(j, "emit_id", false, &emit_id, err, errlen)) < 0)
+		return r;
+	props = metrics_properties(j, err, errlen);
+	if (props < 0)
+		return props;
+	if (emit_id || props > 0) {
+		snprintf(err, errlen,
+			 "Metrics error: this build does not provide `emit_id` or `properties` in metrics lines.");
+		return -EOPNOTSUPP;
+	}
+	*ret_path = strdup(path);
+	if (!*ret_path) {
+		snprintf(err, errlen, "Metrics error: Out of memory.");
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 int metrics_init(const char *path)

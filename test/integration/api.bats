@@ -423,3 +423,27 @@ assert line["get_api_requests"]["instance_info_count"] == 1, line["get_api_reque
 print("ok")' "$m"
 	assert_output ok
 }
+
+@test "the config file's logger and metrics keys use the API's validators" {
+	require_kvm
+	log=$BATS_TEST_TMPDIR/vm.log
+	m=$BATS_TEST_TMPDIR/vm.metrics
+	args="console=ttyS0 probe=boot"
+	is_pvm_host && args="$args probe.pvm=1"
+	cat >"$BATS_TEST_TMPDIR/vm.json" <<-JSON
+	{ "boot-source": { "kernel_image_path": "$PROBE", "boot_args": "$args" },
+	  "logger": { "log_path": "$log", "level": "Info", "show_level": true },
+	  "metrics": { "metrics_path": "$m" } }
+	JSON
+	run timeout 60 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/vm.json"
+	assert_success
+	grep -q ':INFO\] Successfully started microvm' "$log" || fail "log: $(cat "$log")"
+	[ "$(wc -l <"$m")" -ge 2 ] || fail "metrics after start and at exit: $(cat "$m")"
+	run timeout 60 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/vm.json" --metrics-path "$m"
+	assert_equal "$status" 152
+	grep -q 'Reinitialization of metrics not allowed' "$log" || fail "log: $(tail -3 "$log")"
+	echo '{ "logger": { "level": "Loud" } }' >"$BATS_TEST_TMPDIR/bad.json"
+	run timeout 60 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/bad.json"
+	assert_equal "$status" 152
+	assert_output --partial 'logger: An error occurred when deserializing the json body of a request: unknown variant `Loud`'
+}

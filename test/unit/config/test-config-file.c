@@ -105,7 +105,11 @@ static void test_absent_capabilities(void **state)
 	expect("network-interfaces: this build does not provide network interfaces yet",
 	       "{\"network-interfaces\": [{}]}");
 	expect("vsock: this build does not provide a vsock device yet", "{\"vsock\": {}}");
-	expect("logger: this build does not provide the logger resource", "{\"logger\": {}}");
+	expect("serial: this build does not provide serial output configuration", "{\"serial\": {}}");
+	expect("logger: An error occurred when deserializing the json body of a request: unknown field `x`",
+	       "{\"logger\": {\"x\": 1}}");
+	expect("metrics: An error occurred when deserializing the json body of a request: missing field "
+	       "`metrics_path`", "{\"metrics\": {}}");
 	expect("mmds-config: this build does not provide MMDS yet", "{\"mmds-config\": {}}");
 }
 
