@@ -4,6 +4,7 @@
 const struct probe_scenario probe_scenarios[] = {
 	{ "boot", scenario_boot },
 	{ "triplefault", scenario_triplefault },
+	{ "wait", scenario_wait },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -17,3 +17,4 @@ extern const unsigned probe_nr_scenarios;
 
 void scenario_boot(void);
 void scenario_triplefault(void);
+void scenario_wait(void);

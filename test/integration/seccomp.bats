@@ -121,7 +121,7 @@ teardown() {
 	printf 'version: 1\narches: [x86_64]\ndefaults: {action: trap, bad_arch: kill_process}\nroles: yes\n' >"$TMP/bool.yaml"
 	sed '0,/^      - syscall: epoll_wait$/s//      - syscall: epoll_wiat/' "$DEFAULT_POLICY" >"$TMP/typo.yaml"
 	sed 's/^version: 1$/version: 1\nextra: 1/' "$DEFAULT_POLICY" >"$TMP/key.yaml"
-	line=$(grep -n '^      - syscall: epoll_wiat$' "$TMP/typo.yaml" | cut -d: -f1)
+	line=$(grep -n '^      - syscall: epoll_wiat$' "$TMP/typo.yaml" | head -1 | cut -d: -f1)
 	extra=$(grep -n '^extra: 1$' "$TMP/key.yaml" | cut -d: -f1)
 	"$EMBER_SECCOMP" compile "$DEFAULT_POLICY" -o "$TMP/b.bundle"
 	head -c 200 "$TMP/b.bundle" >"$TMP/short.bundle"
@@ -197,9 +197,10 @@ teardown() {
 	run "$EMBER_SECCOMP" diff "$DEFAULT_POLICY" "$TMP/p.yaml"
 	assert_equal "$status" 1
 	assert_output --regexp '^- vmm +epoll_wait +allow'
+	assert_output --regexp '- api +epoll_wait +allow'
 	assert_output --regexp '- vcpu +ioctl +allow if arg1/32 one_of \[KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS\]'
 	assert_output --regexp '\+ vcpu +ioctl +allow if arg1/32 one_of \[KVM_RUN\]'
-	assert_output --regexp '[0-9]+ changes \(- no longer allowed, \+ newly allowed\)$'
+	assert_output --partial '4 changes'
 	run "$EMBER_SECCOMP" diff "$DEFAULT_POLICY" "$TMP/none.yaml"
 	assert_equal "$status" 2
 }

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "logger.h"
+
 #define VM_CONFIG_MAX_VCPUS 32u
 
 enum huge_pages { HUGE_PAGES_NONE = 0 };
@@ -46,6 +48,11 @@ struct vm_config {
 	struct machine_config machine;
 	struct boot_source boot;
 	struct vm_process_options process;
+	/* The config file's "logger" and "metrics" keys, validated by the same
+	 * validators as PUT /logger and PUT /metrics; main.c applies them. */
+	struct logger_config logger;
+	bool has_logger;
+	char *metrics_path;  /* NULL: none */
 };
 
 /* Sets the defaults: Firecracker's machine config, no boot source. */

@@ -109,11 +109,11 @@ static void test_errors(void **state)
 		     "expected one of `kernel_image_path`, `initrd_path`, `boot_args`.",
 		     "{\"kernel\": \"%s\"}", kernel);
 	expect_error("An error occurred when deserializing the json body of a request: invalid type: integer `5`, "
-		     "expected a string.", "{\"kernel_image_path\": \"%s\", \"boot_args\": 5}", kernel);
+		     "expected a string for field `boot_args`.", "{\"kernel_image_path\": \"%s\", \"boot_args\": 5}", kernel);
 	expect_error("An error occurred when deserializing the json body of a request: invalid type: boolean "
-		     "`true`, expected a string.", "{\"kernel_image_path\": %s}", "true");
+		     "`true`, expected a string for field `kernel_image_path`.", "{\"kernel_image_path\": %s}", "true");
 	expect_error("An error occurred when deserializing the json body of a request: invalid type: sequence, "
-		     "expected a string.", "{\"kernel_image_path\": \"%s\", \"initrd_path\": []}", kernel);
+		     "expected a string for field `initrd_path`.", "{\"kernel_image_path\": \"%s\", \"initrd_path\": []}", kernel);
 	expect_error("An error occurred when deserializing the json body of a request: invalid type: string "
 		     "\"x\", expected struct BootSource.", "%s", "\"x\"");
 	expect_error("Boot source error: The kernel command line is invalid: String contains a non-printable ASCII "
