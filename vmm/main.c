@@ -5,8 +5,6 @@
  * table to know what ember does and in which order. */
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -274,13 +272,6 @@ static int ember_seccomp_init(struct ember *e)
 	char err[600];
 	int r;
 
-	/* jansson seeds its hash tables from /dev/urandom on first use: seed now,
-	 * before any filter, so that no later step or role needs to open it. */
-	json_object_seed(0);
-	/* One malloc arena for all threads: a thread then never maps, grows or
-	 * trims an arena of its own (glibc reads /proc/sys/vm/overcommit_memory
-	 * to trim one), so no role needs those calls; it also saves memory. */
-	mallopt(M_ARENA_MAX, 1);
 	if (e->cli.present[ARG_NO_SECCOMP]) {
 		seccomp_filters_disable();
 		return 0;
