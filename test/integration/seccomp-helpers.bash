@@ -37,12 +37,13 @@ spin_config() {
 	JSON
 }
 
-# start_spinning_ember CONFIG [ARGS...]: starts ember in the background; sets
-# EMBER_PID and waits until all 1 + vcpus threads exist (at most 10 s).
+# start_spinning_ember CONFIG THREADS [ARGS...]: starts ember in the
+# background; sets EMBER_PID and waits until its THREADS threads exist and
+# have their names (at most 10 s).
 start_spinning_ember() {
 	local cfg=$1 want=$2
 	shift 2
-	"$EMBER" --no-api --config-file "$cfg" --id "seccomp-bats-$$" "$@" >"$TMP/ember.log" 2>&1 &
+	"$EMBER" --config-file "$cfg" --id "seccomp-bats-$$" "$@" >"$TMP/ember.log" 2>&1 &
 	EMBER_PID=$!
 	for _ in $(seq 100); do
 		local n
@@ -62,15 +63,14 @@ ember_tasks() {
 	done
 }
 
-# True once every ember thread but the first is named vcpuN (a vCPU thread
-# takes its name first, then its role).
+# True once only the main thread is still named vmm: a new thread inherits
+# that name and renames itself (vcpuN, api) first, then takes its role.
 threads_settled() {
-	local n=0 v=0
+	local vmm=0
 	for t in $(ember_tasks "$1"); do
-		n=$((n + 1))
-		case "$(cat "$t/comm" 2>/dev/null)" in vcpu*) v=$((v + 1)) ;; esac
+		[ "$(cat "$t/comm" 2>/dev/null)" = vmm ] && vmm=$((vmm + 1))
 	done
-	[ "$v" -eq $((n - 1)) ]
+	[ "$vmm" -eq 1 ]
 }
 
 # wait_filters PID COUNT: waits (at most 5 s) until every thread has COUNT

@@ -23,20 +23,26 @@ teardown() {
 	require_kvm
 	spin_kernel "$TMP/spin.elf"
 	spin_config "$TMP/vm.json" "$TMP/spin.elf" 2
-	start_spinning_ember "$TMP/vm.json" 3
-	run thread_field "$EMBER_PID" Seccomp
-	assert_equal "$(printf '%s\n' "$output" | wc -l)" 3
-	refute_output --regexp ' [^2]$'
-	wait_filters "$EMBER_PID" 2 || fail "not every thread has baseline + role: $(thread_field "$EMBER_PID" Seccomp_filters)"
-	run thread_field "$EMBER_PID" NoNewPrivs
-	refute_output --regexp ' [^1]$'
+	# With the API: vmm, api, vcpu0, vcpu1; without it: vmm, vcpu0, vcpu1.
+	for mode in "--api-sock $TMP/api.sock" --no-api; do
+		# shellcheck disable=SC2086
+		start_spinning_ember "$TMP/vm.json" $([ "$mode" = --no-api ] && echo 3 || echo 4) $mode
+		run thread_field "$EMBER_PID" Seccomp
+		refute_output --regexp ' [^2]$'
+		[ "$mode" = --no-api ] || assert_line 'api 2'
+		wait_filters "$EMBER_PID" 2 ||
+			fail "not every thread has baseline + role: $(thread_field "$EMBER_PID" Seccomp_filters)"
+		run thread_field "$EMBER_PID" NoNewPrivs
+		refute_output --regexp ' [^1]$'
+		stop_ember
+	done
 }
 
 @test "--no-seccomp installs nothing and says so" {
 	require_kvm
 	spin_kernel "$TMP/spin.elf"
 	spin_config "$TMP/vm.json" "$TMP/spin.elf" 2
-	start_spinning_ember "$TMP/vm.json" 3 --no-seccomp
+	start_spinning_ember "$TMP/vm.json" 3 --no-api --no-seccomp
 	run thread_field "$EMBER_PID" Seccomp
 	assert_equal "$(printf '%s\n' "$output" | wc -l)" 3
 	refute_output --regexp ' [^0]$'
