@@ -25,9 +25,10 @@ static inline void vd_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
 }
 
 /* Negotiates `want` (masked by what the device offers, plus VERSION_1) and
- * sets up queue 0 with n entries at the harness addresses. Returns the status
- * register afterwards. */
-static inline uint32_t vd_init(struct virtio_mmio *t, uint16_t n, uint64_t want)
+ * sets up queue 0 with n entries at the given ring addresses. Returns the
+ * status register afterwards. */
+static inline uint32_t vd_init_at(struct virtio_mmio *t, uint16_t n, uint64_t want, uint64_t desc, uint64_t avail,
+				  uint64_t used)
 {
 	uint64_t offered;
 
@@ -46,16 +47,22 @@ static inline uint32_t vd_init(struct virtio_mmio *t, uint16_t n, uint64_t want)
 	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
 	vd_write(t, VIRTIO_MMIO_QUEUE_SEL, 0);
 	vd_write(t, VIRTIO_MMIO_QUEUE_NUM, n);
-	vd_write(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)H_DESC);
-	vd_write(t, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	vd_write(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)H_AVAIL);
-	vd_write(t, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
-	vd_write(t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)H_USED);
-	vd_write(t, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
+	vd_write(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
+	vd_write(t, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
+	vd_write(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)avail);
+	vd_write(t, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(avail >> 32));
+	vd_write(t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)used);
+	vd_write(t, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(used >> 32));
 	vd_write(t, VIRTIO_MMIO_QUEUE_READY, 1);
 	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
 						 VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 	return vd_read(t, VIRTIO_MMIO_STATUS);
+}
+
+/* The same at the harness addresses (H_DESC, H_AVAIL, H_USED). */
+static inline uint32_t vd_init(struct virtio_mmio *t, uint16_t n, uint64_t want)
+{
+	return vd_init_at(t, n, want, H_DESC, H_AVAIL, H_USED);
 }
 
 /* Request slot k uses descriptors 3k..3k+2, a header at vd_hdr(k), data at
