@@ -61,7 +61,7 @@ uint64_t log_missed_count(void);
 uint64_t log_rate_limited_count(void);
 
 void log_write(enum log_level level, const char *file, int line, const char *fmt, ...) _printf_(4, 5);
-void log_vwrite(enum log_level level, const char *file, int line, const char *fmt, va_list ap);
+void log_vwrite(enum log_level level, const char *file, int line, const char *fmt, va_list ap) _printf_(4, 0);
 /* Returns true when this call site may log now; counts what it suppresses. */
 bool log_ratelimit_allow(struct log_ratelimit *rl, const char *file, int line);
 

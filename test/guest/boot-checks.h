@@ -1,0 +1,5 @@
+/* The boot scenario's check groups that live in their own files. */
+#pragma once
+
+void boot_cpuid(void);
+void boot_serial(void);

@@ -1,0 +1,9 @@
+/* The one table of scenarios, selected by name with probe=a,b,c. */
+#include "scenarios.h"
+
+const struct probe_scenario probe_scenarios[] = {
+	{ "boot", scenario_boot },
+	{ "triplefault", scenario_triplefault },
+};
+
+const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -1,0 +1,19 @@
+/* The scenario registry. A scenario is one file, scenario-<name>.c, that
+ * defines `void scenario_<name>(void)` and reports its checks through
+ * probe_ok/probe_fail/probe_skip/probe_check. To add one:
+ *   1. write test/guest/scenario-<name>.c,
+ *   2. declare scenario_<name> below,
+ *   3. add one line to the table in scenarios.c,
+ *   4. add the file to probe_sources in test/guest/meson.build. */
+#pragma once
+
+struct probe_scenario {
+	const char *name;
+	void (*run)(void);
+};
+
+extern const struct probe_scenario probe_scenarios[];
+extern const unsigned probe_nr_scenarios;
+
+void scenario_boot(void);
+void scenario_triplefault(void);

@@ -1,0 +1,71 @@
+# Helpers for boot.bats: configs for the probe guest and checks of its output.
+
+# ember's hypervisor signature in CPUID leaf 0x40000000 (vmm/core/cpuid.h,
+# "EmberEmber" padded with two NULs, which end the string the guest prints).
+EMBER_HV_SIG=EmberEmber
+
+# What ember appends to boot_args for a VM without devices: nothing. Devices
+# that add parameters (virtio_mmio.device=...) extend this when they appear.
+ember_appended_cmdline() {
+	printf ''
+}
+
+# The host's CPUID vendor string, which ember passes through in leaf 0.
+host_cpu_vendor() {
+	awk -F': ' '/^vendor_id/ { print $2; exit }' /proc/cpuinfo
+}
+
+# probe_boot_args VCPUS MEM_MIB SCENARIOS [EXTRA...]: the boot_args for a probe run.
+probe_boot_args() {
+	local vcpus=$1 mem=$2 scenarios=$3
+	shift 3
+	local args="console=ttyS0 probe=$scenarios probe.mem_mib=$mem probe.vcpus=$vcpus"
+	local vendor
+	vendor=$(host_cpu_vendor)
+	[ -n "$vendor" ] && args="$args probe.cpu_vendor=$vendor"
+	args="$args probe.hv_sig=$EMBER_HV_SIG"
+	is_pvm_host && args="$args probe.pvm=1"
+	[ $# -gt 0 ] && args="$args $*"
+	printf '%s' "$args"
+}
+
+# probe_config FILE VCPUS MEM_MIB SCENARIOS [EXTRA...]: writes an ember config
+# file that boots the probe guest with those scenarios.
+probe_config() {
+	local file=$1 vcpus=$2 mem=$3 scenarios=$4
+	shift 4
+	local args
+	args=$(probe_boot_args "$vcpus" "$mem" "$scenarios" "$@")
+	cat >"$file" <<-JSON
+	{
+	  "boot-source": { "kernel_image_path": "$PROBE", "boot_args": "$args" },
+	  "machine-config": { "vcpu_count": $vcpus, "mem_size_mib": $mem }
+	}
+	JSON
+}
+
+# run_ember_config FILE [ARGS...]: runs ember on a config file, bounded in time,
+# with stdout and stderr in $output and the exit code in $status.
+run_ember_config() {
+	local file=$1
+	shift
+	run timeout --kill-after=5 60 "$EMBER" --no-api --config-file "$file" --id "boot-bats-$$" "$@"
+}
+
+# Every PROBE line is ok or skip, and the summary says fail=0.
+assert_probe_all_ok() {
+	local bad
+	bad=$(printf '%s\n' "$output" | awk '$1 == "PROBE" && $2 != "DONE" && $3 != "ok" && $3 != "skip"')
+	[ -z "$bad" ] || fail "probe checks failed:
+$bad
+--- full output ---
+$output"
+	printf '%s\n' "$output" | grep -qE '^PROBE DONE pass=[1-9][0-9]* fail=0$' ||
+		fail "no 'PROBE DONE ... fail=0' line:
+$output"
+}
+
+# The text of the guest's PROBE-INFO <key> line.
+probe_info() {
+	printf '%s\n' "$output" | sed -n "s/^PROBE-INFO $1 //p" | head -n 1
+}

@@ -1,0 +1,136 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config/config_file.h"
+
+static char err[1024];
+static char path[64];
+
+static int setup(void **state)
+{
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/ember-test-cf-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	unlink(path);
+	return 0;
+}
+
+static int load(struct vm_config *c, const char *fmt, ...)
+{
+	char text[4096];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	vm_config_init(c);
+	err[0] = '\0';
+	r = config_file_parse(text, strlen(text), c, err, sizeof(err));
+	return r;
+}
+
+static void expect(const char *want, const char *text)
+{
+	struct vm_config c;
+
+	assert_true(load(&c, "%s", text) < 0);
+	if (!strstr(err, want))
+		fail_msg("%s\n  got:  %s\n  want: %s", text, err, want);
+	vm_config_clear(&c);
+}
+
+static void test_valid(void **state)
+{
+	struct vm_config c;
+
+	assert_int_equal(load(&c, "{\"boot-source\": {\"kernel_image_path\": \"%s\", \"boot_args\": \"a=b\"}, "
+			 "\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 1024}, "
+			 "\"drives\": [], \"balloon\": null}", path), 0);
+	assert_true(c.boot.configured);
+	assert_true(c.boot.kernel_fd >= 0);
+	assert_int_equal(c.machine.vcpu_count, 2);
+	assert_int_equal(c.machine.mem_size_mib, 1024);
+	vm_config_clear(&c);
+	assert_int_equal(c.boot.kernel_fd, -1);
+
+	/* machine-config is optional: Firecracker's defaults apply. */
+	assert_int_equal(load(&c, "{\"boot-source\": {\"kernel_image_path\": \"%s\"}}", path), 0);
+	assert_int_equal(c.machine.vcpu_count, 1);
+	assert_int_equal(c.machine.mem_size_mib, 128);
+	vm_config_clear(&c);
+}
+
+static void test_errors_name_the_key(void **state)
+{
+	expect("Invalid JSON: ", "{\"machine-config\": ");
+	expect("Invalid JSON: the configuration must be an object", "[]");
+	expect("Invalid JSON: ", "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 1}, "
+				 "\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 1}}");
+	expect("unknown configuration key \"foo\"", "{\"foo\": 1}");
+	expect("machine-config: An error occurred when deserializing the json body of a request: invalid type: "
+	       "string \"1\", expected u8.", "{\"machine-config\": {\"vcpu_count\": \"1\", \"mem_size_mib\": 1}}");
+	expect("machine-config: An error occurred when deserializing the json body of a request: invalid type: "
+	       "integer `3`, expected struct MachineConfig.", "{\"machine-config\": 3}");
+	expect("boot-source: An error occurred when deserializing the json body of a request: missing field "
+	       "`kernel_image_path`.", "{\"boot-source\": {}}");
+	expect("boot-source: Boot source error: The kernel file cannot be opened: No such file or directory",
+	       "{\"boot-source\": {\"kernel_image_path\": \"/nonexistent/vmlinux\"}}");
+	expect("machine-config: Machine config error: The number of vCPUs",
+	       "{\"machine-config\": {\"vcpu_count\": 0, \"mem_size_mib\": 128}}");
+}
+
+static void test_absent_capabilities(void **state)
+{
+	expect("drives: this build does not provide block devices yet",
+	       "{\"drives\": [{\"drive_id\": \"root\"}]}");
+	expect("network-interfaces: this build does not provide network interfaces yet",
+	       "{\"network-interfaces\": [{}]}");
+	expect("vsock: this build does not provide a vsock device yet", "{\"vsock\": {}}");
+	expect("logger: this build does not provide the logger resource", "{\"logger\": {}}");
+	expect("mmds-config: this build does not provide MMDS yet", "{\"mmds-config\": {}}");
+}
+
+static void test_load_file(void **state)
+{
+	struct vm_config c;
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f, "{\"machine-config\": {\"vcpu_count\": 4, \"mem_size_mib\": 64}}");
+	fclose(f);
+	vm_config_init(&c);
+	assert_int_equal(config_file_load(path, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.machine.vcpu_count, 4);
+	vm_config_clear(&c);
+	assert_int_equal(config_file_load("/nonexistent/cfg.json", &c, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "cannot open the configuration file \"/nonexistent/cfg.json\""));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_errors_name_the_key),
+		cmocka_unit_test(test_absent_capabilities),
+		cmocka_unit_test(test_load_file),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

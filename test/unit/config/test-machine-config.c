@@ -1,0 +1,153 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config/machine_config.h"
+
+#define DESER "An error occurred when deserializing the json body of a request: "
+
+static char err[1024];
+
+/* Parses text; on failure expects err to equal want exactly (or contain it when partial). */
+static int parse(const char *text, bool patch, struct machine_config *mc)
+{
+	json_error_t jerr;
+	json_t *j = json_loads(text, 0, &jerr);
+	int r;
+
+	assert_non_null(j);
+	err[0] = '\0';
+	r = machine_config_parse(j, patch, mc, err, sizeof(err));
+	json_decref(j);
+	return r;
+}
+
+static void expect_error(const char *text, bool patch, const char *want)
+{
+	struct machine_config mc = MACHINE_CONFIG_DEFAULT, before;
+
+	mc.vcpu_count = 2;
+	before = mc;
+	assert_true(parse(text, patch, &mc) < 0);
+	if (strcmp(err, want) != 0)
+		fail_msg("%s\n  got:  %s\n  want: %s", text, err, want);
+	assert_memory_equal(&mc, &before, sizeof(mc)); /* untouched on error */
+}
+
+static void test_valid_put(void **state)
+{
+	struct machine_config mc = MACHINE_CONFIG_DEFAULT;
+
+	assert_int_equal(parse("{\"vcpu_count\": 2, \"mem_size_mib\": 1024, \"smt\": true}", false, &mc), 0);
+	assert_int_equal(mc.vcpu_count, 2);
+	assert_int_equal(mc.mem_size_mib, 1024);
+	assert_true(mc.smt);
+	/* PUT resets unspecified optional fields. */
+	assert_int_equal(parse("{\"vcpu_count\": 32, \"mem_size_mib\": 1, \"track_dirty_pages\": false, "
+			       "\"huge_pages\": \"None\", \"cpu_template\": \"None\"}", false, &mc), 0);
+	assert_false(mc.smt);
+	assert_int_equal(mc.vcpu_count, 32);
+}
+
+static void test_patch(void **state)
+{
+	struct machine_config mc = MACHINE_CONFIG_DEFAULT;
+
+	assert_int_equal(parse("{\"mem_size_mib\": 256}", true, &mc), 0);
+	assert_int_equal(mc.vcpu_count, 1);
+	assert_int_equal(mc.mem_size_mib, 256);
+	expect_error("{}", true, "Empty PATCH request.");
+	/* The patched whole is validated: smt with 3 vCPUs. */
+	mc.vcpu_count = 3;
+	assert_true(parse("{\"smt\": true}", true, &mc) < 0);
+	assert_false(mc.smt);
+}
+
+static void test_unknown_and_missing_fields(void **state)
+{
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"foo\": 1}", false,
+		     DESER "unknown field `foo`, expected one of `vcpu_count`, `mem_size_mib`, `smt`, "
+			   "`cpu_template`, `track_dirty_pages`, `huge_pages`.");
+	expect_error("{\"mem_size_mib\": 128}", false, DESER "missing field `vcpu_count`.");
+	expect_error("{\"vcpu_count\": 1}", false, DESER "missing field `mem_size_mib`.");
+	expect_error("[1]", false, DESER "invalid type: sequence, expected struct MachineConfig.");
+}
+
+static void test_wrong_types(void **state)
+{
+	expect_error("{\"vcpu_count\": \"2\", \"mem_size_mib\": 128}", false,
+		     DESER "invalid type: string \"2\", expected u8.");
+	expect_error("{\"vcpu_count\": 1.5, \"mem_size_mib\": 128}", false,
+		     DESER "invalid type: floating point `1.5`, expected u8.");
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": true}", false,
+		     DESER "invalid type: boolean `true`, expected usize.");
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"smt\": 1}", false,
+		     DESER "invalid type: integer `1`, expected a boolean.");
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"track_dirty_pages\": \"no\"}", false,
+		     DESER "invalid type: string \"no\", expected a boolean.");
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": 2}", false,
+		     DESER "invalid type: integer `2`, expected a string.");
+	expect_error("{\"vcpu_count\": null, \"mem_size_mib\": 128}", false,
+		     DESER "invalid type: null, expected u8.");
+}
+
+static void test_out_of_range(void **state)
+{
+	const char *vcpus = "Machine config error: The number of vCPUs must be greater than 0, less than 32 and must "
+			    "be 1 or an even number if SMT is enabled.";
+	const char *mem = "Machine config error: The memory size (MiB) is either 0, or not a multiple of the "
+			  "configured page size.";
+
+	expect_error("{\"vcpu_count\": 0, \"mem_size_mib\": 128}", false, vcpus);
+	expect_error("{\"vcpu_count\": 33, \"mem_size_mib\": 128}", false, vcpus);
+	expect_error("{\"vcpu_count\": 3, \"mem_size_mib\": 128, \"smt\": true}", false, vcpus);
+	expect_error("{\"vcpu_count\": 256, \"mem_size_mib\": 128}", false,
+		     DESER "invalid value: integer `256`, expected u8.");
+	expect_error("{\"vcpu_count\": -1, \"mem_size_mib\": 128}", false,
+		     DESER "invalid value: integer `-1`, expected u8.");
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 0}", false, mem);
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 1048577}", false,
+		     "Machine config error: The memory size (MiB) exceeds this build's limit of 1048576 MiB.");
+}
+
+static void test_absent_capabilities(void **state)
+{
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"track_dirty_pages\": true}", false,
+		     "Machine config error: this build does not provide dirty page tracking (track_dirty_pages)");
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2M\"}", false,
+		     "Machine config error: this build does not provide huge pages (huge_pages \"2M\")");
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"T2\"}", false,
+		     "Machine config error: this build does not provide CPU templates (cpu_template \"T2\")");
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"1G\"}", false,
+		     DESER "unknown variant `1G`, expected one of `None`, `2M`, `Transparent`.");
+}
+
+static void test_to_json(void **state)
+{
+	struct machine_config mc = { .vcpu_count = 2, .mem_size_mib = 512, .smt = true };
+	json_t *j = machine_config_to_json(&mc);
+	char *s = json_dumps(j, JSON_COMPACT);
+
+	assert_string_equal(s, "{\"vcpu_count\":2,\"mem_size_mib\":512,\"smt\":true,\"track_dirty_pages\":false,"
+			       "\"huge_pages\":\"None\"}");
+	free(s);
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_put),
+		cmocka_unit_test(test_patch),
+		cmocka_unit_test(test_unknown_and_missing_fields),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_out_of_range),
+		cmocka_unit_test(test_absent_capabilities),
+		cmocka_unit_test(test_to_json),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,117 @@
+#include "machine_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/layout.h"
+#include "json_field.h"
+
+static const char *const machine_config_fields[] = {
+	"vcpu_count", "mem_size_mib", "smt", "cpu_template", "track_dirty_pages", "huge_pages", NULL,
+};
+
+static int machine_config_error(char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, MACHINE_CONFIG_ERR_PREFIX "%s", what);
+	return -EINVAL;
+}
+
+/* An enum field: the accepted value, the known-but-absent ones, or serde's unknown variant. */
+static int machine_config_enum(const json_t *j, const char *key, const char *const *variants,
+			       const char *what, char *err, size_t errlen)
+{
+	const char *s = NULL;
+	char list[160] = "";
+	size_t n = 0;
+	int r = json_field_string(j, key, false, &s, err, errlen);
+
+	if (r <= 0 || strcmp(s, "None") == 0)
+		return r < 0 ? r : 0;
+	for (size_t i = 0; variants[i]; i++) {
+		if (strcmp(s, variants[i]) == 0) {
+			snprintf(err, errlen, MACHINE_CONFIG_ERR_PREFIX "this build does not provide %s (%s \"%s\")",
+				 what, key, s);
+			return -EOPNOTSUPP;
+		}
+		n += (size_t)snprintf(list + n, sizeof(list) - n, ", `%s`", variants[i]);
+	}
+	return json_field_error(err, errlen, "unknown variant `%.64s`, expected one of `None`%s", s, list);
+}
+
+static int machine_config_fields_read(const json_t *j, bool patch, struct machine_config *mc, char *err,
+				      size_t errlen)
+{
+	static const char *const templates[] = { "C3", "T2", "T2S", "T2CL", "T2A", "V1N1", NULL };
+	static const char *const huge[] = { "2M", "Transparent", NULL };
+	uint64_t vcpus = mc->vcpu_count, mem = mc->mem_size_mib;
+	bool dirty = false;
+	int r;
+
+	r = json_field_uint(j, "vcpu_count", !patch, UINT8_MAX, "u8", &vcpus, err, errlen);
+	if (r >= 0)
+		r = json_field_uint(j, "mem_size_mib", !patch, UINT64_MAX, "usize", &mem, err, errlen);
+	if (r >= 0)
+		r = json_field_bool(j, "smt", false, &mc->smt, err, errlen);
+	if (r >= 0)
+		r = json_field_bool(j, "track_dirty_pages", false, &dirty, err, errlen);
+	if (r >= 0)
+		r = machine_config_enum(j, "cpu_template", templates, "CPU templates", err, errlen);
+	if (r >= 0)
+		r = machine_config_enum(j, "huge_pages", huge, "huge pages", err, errlen);
+	if (r < 0)
+		return r;
+	if (dirty)
+		return machine_config_error(err, errlen,
+					    "this build does not provide dirty page tracking (track_dirty_pages)");
+	mc->vcpu_count = (uint8_t)vcpus;
+	mc->mem_size_mib = mem;
+	return 0;
+}
+
+static int machine_config_validate(const struct machine_config *mc, char *err, size_t errlen)
+{
+	if (mc->vcpu_count == 0 || mc->vcpu_count > VM_CONFIG_MAX_VCPUS ||
+	    (mc->smt && mc->vcpu_count > 1 && mc->vcpu_count % 2))
+		return machine_config_error(err, errlen,
+					    "The number of vCPUs must be greater than 0, less than 32 and must be 1 "
+					    "or an even number if SMT is enabled.");
+	if (mc->mem_size_mib == 0)
+		return machine_config_error(err, errlen,
+					    "The memory size (MiB) is either 0, or not a multiple of the configured "
+					    "page size.");
+	if (mc->mem_size_mib > LAYOUT_MAX_RAM_MIB) {
+		snprintf(err, errlen, MACHINE_CONFIG_ERR_PREFIX "The memory size (MiB) exceeds this build's limit "
+			 "of %llu MiB.", (unsigned long long)LAYOUT_MAX_RAM_MIB);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int machine_config_parse(const json_t *j, bool patch, struct machine_config *inout, char *err, size_t errlen)
+{
+	struct machine_config mc = patch ? *inout : MACHINE_CONFIG_DEFAULT;
+	int r = json_field_check_object(j, "MachineConfig", machine_config_fields, err, errlen);
+
+	if (r < 0)
+		return r;
+	if (patch && json_object_size(j) == 0) {
+		snprintf(err, errlen, "Empty PATCH request.");
+		return -EINVAL;
+	}
+	r = machine_config_fields_read(j, patch, &mc, err, errlen);
+	if (r < 0)
+		return r;
+	r = machine_config_validate(&mc, err, errlen);
+	if (r < 0)
+		return r;
+	*inout = mc;
+	return 0;
+}
+
+json_t *machine_config_to_json(const struct machine_config *mc)
+{
+	return json_pack("{s:i, s:I, s:b, s:b, s:s}", "vcpu_count", (int)mc->vcpu_count, "mem_size_mib",
+			 (json_int_t)mc->mem_size_mib, "smt", mc->smt, "track_dirty_pages", mc->track_dirty_pages,
+			 "huge_pages", "None");
+}

@@ -1,0 +1,16 @@
+#include "vm_config.h"
+
+#include "boot_source.h"
+
+void vm_config_init(struct vm_config *c)
+{
+	*c = (struct vm_config){ .machine = MACHINE_CONFIG_DEFAULT };
+	c->boot.kernel_fd = -1;
+	c->boot.initrd_fd = -1;
+}
+
+void vm_config_clear(struct vm_config *c)
+{
+	boot_source_clear(&c->boot);
+	c->machine = MACHINE_CONFIG_DEFAULT;
+}

@@ -1,0 +1,54 @@
+/* The validated configuration of one microVM.
+ *
+ * Each API resource has one struct here and one validator (machine_config.h,
+ * boot_source.h, ...). The config file and the HTTP API both turn JSON into
+ * these structs through the same validators, and everything behind them
+ * (vm_create) trusts the result. A worker adding a resource (drives,
+ * network-interfaces, vsock, ...) adds its struct as a member of vm_config
+ * and its validator next to the others. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VM_CONFIG_MAX_VCPUS 32u
+
+enum huge_pages { HUGE_PAGES_NONE = 0 };
+
+struct machine_config {
+	uint8_t vcpu_count;     /* 1..32; 1 or even when smt */
+	uint64_t mem_size_mib;  /* > 0 */
+	bool smt;
+	bool track_dirty_pages; /* always false: this build does not provide dirty tracking */
+	enum huge_pages huge_pages;
+};
+
+/* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT. */
+#define MACHINE_CONFIG_DEFAULT ((struct machine_config){ .vcpu_count = 1, .mem_size_mib = 128 })
+
+struct boot_source {
+	bool configured;
+	char *kernel_image_path;
+	char *initrd_path;   /* NULL: no initrd */
+	char *boot_args;     /* NULL: Firecracker's default command line */
+	int kernel_fd;       /* opened at parse time, O_RDONLY|O_CLOEXEC */
+	int initrd_fd;       /* -1 without initrd */
+};
+
+/* What the command line adds to the VM (not part of the JSON config). */
+struct vm_process_options {
+	bool boot_timer;            /* --boot-timer */
+	uint64_t start_time_us;     /* CLOCK_MONOTONIC at process start (or --start-time-us) */
+	uint64_t start_time_cpu_us; /* CLOCK_PROCESS_CPUTIME_ID at start (or --start-time-cpu-us) */
+};
+
+struct vm_config {
+	struct machine_config machine;
+	struct boot_source boot;
+	struct vm_process_options process;
+};
+
+/* Sets the defaults: Firecracker's machine config, no boot source. */
+void vm_config_init(struct vm_config *c);
+/* Frees the strings and closes the fds; the struct is left initialised. */
+void vm_config_clear(struct vm_config *c);

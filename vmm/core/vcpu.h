@@ -1,0 +1,68 @@
+/* One vCPU: its KVM fd, its kvm_run page and the thread ("vcpuN") that runs it.
+ *
+ * The thread loops on KVM_RUN and sends port-I/O and MMIO exits to the buses;
+ * nothing else runs there. It is steered through the shared vcpu_control:
+ *  - pause: the thread parks before its next KVM_RUN and counts itself in
+ *    `parked`; vm_pause() waits for all of them;
+ *  - stop: the thread leaves its loop and counts itself in `exited`.
+ * A vCPU inside KVM_RUN (running guest code, or an AP blocked waiting for
+ * INIT/SIPI) is pulled out by vcpu_kick(): SIG_VCPU_KICK sets immediate_exit
+ * on its kvm_run, so a kick that lands just before KVM_RUN is not lost either.
+ *
+ * When the guest ends the VM (i8042 reset, triple fault, KVM internal error,
+ * failed entry) the vCPU calls control->request_exit() with the exit code and
+ * leaves its loop; a failure is logged first with the vCPU's registers. */
+#pragma once
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bus;
+
+struct vcpu_control {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool pause, stop;
+	unsigned parked, exited; /* vCPU threads parked / gone */
+	const struct bus *mmio_bus, *pio_bus;
+	/* Called on the vCPU thread; must only record the code and wake the vmm thread. */
+	void (*request_exit)(void *ctx, int exit_code);
+	void *ctx;
+};
+
+/* The metrics "vcpu" group (monotonic, all vCPUs). */
+struct vcpu_metrics {
+	_Atomic uint64_t exit_io_in, exit_io_out, exit_mmio_read, exit_mmio_write, failures;
+};
+extern struct vcpu_metrics vcpu_metrics;
+
+struct vcpu {
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool thread_started;
+	struct vcpu_control *ctl;
+};
+
+/* KVM_CREATE_VCPU index on vm_fd and maps its kvm_run (run_size bytes).
+ * The caller owns *ret. 0 or -errno. */
+int vcpu_create(int vm_fd, unsigned index, size_t run_size, struct vcpu_control *ctl, struct vcpu **ret);
+/* Sets the boot state: CPUID (normalised from supported for this index),
+ * the boot MSRs, FPU, general and special registers for the 64-bit entry at
+ * entry, and LAPIC LINT0 = ExtINT, LINT1 = NMI. On failure err names the step.
+ * 0 or -errno. */
+int vcpu_configure(struct vcpu *v, const struct kvm_cpuid2 *supported, unsigned vcpu_count, bool smt,
+		   uint64_t entry, char *err, size_t errlen);
+/* Starts the vCPU thread. 0 or -errno. */
+int vcpu_start(struct vcpu *v);
+/* Pulls the vCPU out of KVM_RUN (no-op when its thread is not running). */
+void vcpu_kick(struct vcpu *v);
+/* Joins the thread (the caller has set ctl->stop and kicked). */
+void vcpu_join(struct vcpu *v);
+/* Unmaps and closes; accepts NULL, returns NULL. The thread must be joined. */
+struct vcpu *vcpu_destroy(struct vcpu *v);

@@ -1,0 +1,497 @@
+#include "vm.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "boot/cmdline.h"
+#include "boot/entry.h"
+#include "boot/loader.h"
+#include "boot/mptable.h"
+#include "boot/params.h"
+#include "bus.h"
+#include "cleanup.h"
+#include "cpuid.h"
+#include "devices/device.h"
+#include "devices/legacy/boot_timer.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/serial.h"
+#include "devices/legacy/sink.h"
+#include "exit_code.h"
+#include "kvm.h"
+#include "layout.h"
+#include "log.h"
+#include "loop.h"
+#include "memory.h"
+#include "vcpu.h"
+
+/* Intel VMX needs three pages for the real-mode TSS; Firecracker's address,
+ * just below the BIOS area at the top of the 32-bit space. */
+#define VM_TSS_ADDR 0xfffbd000ul
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm kvm;
+	int fd;
+	struct guest_memory *mem;
+	struct event_loop *loop;
+	struct bus *mmio_bus, *pio_bus;
+	struct device_env env;
+	struct cmdline cmdline;
+	struct kernel_info kernel;
+	uint64_t initrd_addr, initrd_size;
+
+	/* Devices (the attach step in vm_create fills these). */
+	struct serial *serial;
+	struct i8042 *i8042;
+	struct boot_timer *boot_timer;
+
+	unsigned nr_vcpus;
+	struct vcpu *vcpus[VM_CONFIG_MAX_VCPUS];
+	struct vcpu_control ctl;
+	enum vm_state state;
+	int exit_code; /* -1 while the guest runs; under ctl.lock */
+	int exit_fd;
+	struct vm_hooks hooks;
+	char *err;    /* the caller's vm_error.msg during vm_create */
+	size_t errlen;
+};
+
+/* Records why a step failed and returns r (evaluated before the message is
+ * formatted, so -errno and %m agree). */
+_printf_(3, 4) static int vm_fail(struct vm *vm, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(vm->err, vm->errlen, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* ---- exits requested by the guest (vCPU threads) ---- */
+
+static void vm_request_exit(void *ctx, int exit_code)
+{
+	struct vm *vm = ctx;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&vm->ctl.lock);
+	if (vm->exit_code < 0)
+		vm->exit_code = exit_code;
+	vm->ctl.stop = true;
+	pthread_cond_broadcast(&vm->ctl.cond);
+	pthread_mutex_unlock(&vm->ctl.lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+	if (write(vm->exit_fd, &one, sizeof(one)) < 0)
+		log_error("cannot signal the vmm thread: %m");
+}
+
+static void vm_on_i8042_reset(void *ctx)
+{
+	log_info("Guest requested a reset through the i8042; stopping the microVM.");
+	vm_request_exit(ctx, EXIT_CODE_OK);
+}
+
+static void vm_on_exit_event(void *ctx, uint32_t events)
+{
+	struct vm *vm = ctx;
+	uint64_t v;
+
+	if (read(vm->exit_fd, &v, sizeof(v)) < 0)
+		return;
+	if (vm->hooks.on_exit)
+		vm->hooks.on_exit(vm->hooks.ctx, vm_exit_code(vm));
+}
+
+/* ---- the steps of vm_create ---- */
+
+static int vm_step_memory(struct vm *vm)
+{
+	int r = guest_memory_create(vm->cfg->machine.mem_size_mib << 20, &vm->mem);
+
+	if (r < 0)
+		return vm_fail(vm, r, "Invalid Memory Configuration: Cannot create mmap region: %s (os error %d)",
+			       strerror(-r), -r);
+	return 0;
+}
+
+static int vm_step_kvm(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	int r = kvm_open(&vm->kvm, vm->err, vm->errlen);
+
+	if (r < 0)
+		return r;
+	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0)
+		return vm_fail(vm, -errno, "KVM_CREATE_VM failed: %m");
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, VM_TSS_ADDR) < 0)
+		return vm_fail(vm, -errno, "KVM_SET_TSS_ADDR failed: %m");
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return vm_fail(vm, -errno, "KVM_CREATE_IRQCHIP failed: %m");
+	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
+		return vm_fail(vm, -errno, "KVM_CREATE_PIT2 failed: %m");
+	return 0;
+}
+
+static int vm_step_memory_regions(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->mem->nr_regions; i++) {
+		const struct guest_region *g = &vm->mem->region[i];
+		struct kvm_userspace_memory_region region = {
+			.slot = i,
+			.guest_phys_addr = g->gpa,
+			.memory_size = g->size,
+			.userspace_addr = (uintptr_t)g->host,
+		};
+
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+			return vm_fail(vm, -errno, "KVM_SET_USER_MEMORY_REGION (slot %u) failed: %m", i);
+	}
+	return 0;
+}
+
+static int vm_step_buses(struct vm *vm)
+{
+	int r = bus_create(&vm->mmio_bus);
+
+	if (r >= 0)
+		r = bus_create(&vm->pio_bus);
+	if (r < 0)
+		return vm_fail(vm, r, "cannot create the device buses: %s", strerror(-r));
+	vm->env = (struct device_env){
+		.vm_fd = vm->fd, .mem = vm->mem, .loop = vm->loop,
+		.mmio_bus = vm->mmio_bus, .pio_bus = vm->pio_bus,
+	};
+	vm->ctl.mmio_bus = vm->mmio_bus;
+	vm->ctl.pio_bus = vm->pio_bus;
+	return 0;
+}
+
+static int vm_step_cmdline(struct vm *vm)
+{
+	char why[256];
+	int r = cmdline_init(&vm->cmdline, vm->cfg->boot.boot_args, why, sizeof(why));
+
+	if (r < 0)
+		return vm_fail(vm, r, "Boot source error: The kernel command line is invalid: %s", why);
+	return 0;
+}
+
+/* ---- devices: each attach function creates one device on vm->env ---- */
+
+static int vm_attach_serial(struct vm *vm)
+{
+	return serial_create(&vm->env, LAYOUT_PORT_COM1, LAYOUT_IRQ_COM1, STDOUT_FILENO, STDIN_FILENO,
+			     &vm->serial);
+}
+
+static int vm_attach_i8042(struct vm *vm)
+{
+	return i8042_create(&vm->env, vm_on_i8042_reset, vm, &vm->i8042);
+}
+
+static int vm_attach_sinks(struct vm *vm)
+{
+	return legacy_sinks_attach(vm->pio_bus);
+}
+
+static int vm_attach_boot_timer(struct vm *vm)
+{
+	struct boot_timer_start start = { .wall_us = vm->cfg->process.start_time_us,
+					  .cpu_us = vm->cfg->process.start_time_cpu_us };
+
+	if (!vm->cfg->process.boot_timer)
+		return 0;
+	return boot_timer_create(&vm->env, &start, &vm->boot_timer);
+}
+
+/* Devices that add to the kernel command line (virtio-mmio) do so here, with
+ * cmdline_append(&vm->cmdline, ...), before the line is written to the guest. */
+static const struct {
+	const char *name;
+	int (*attach)(struct vm *vm);
+} vm_devices[] = {
+	{ "serial console", vm_attach_serial },
+	{ "i8042", vm_attach_i8042 },
+	{ "legacy port sinks", vm_attach_sinks },
+	{ "boot timer", vm_attach_boot_timer },
+};
+
+static int vm_step_devices(struct vm *vm)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(vm_devices); i++) {
+		int r = vm_devices[i].attach(vm);
+
+		if (r < 0)
+			return vm_fail(vm, r, "cannot attach the %s: %s", vm_devices[i].name, strerror(-r));
+	}
+	return 0;
+}
+
+static int vm_step_kernel(struct vm *vm)
+{
+	char why[256] = "";
+	int r = kernel_load(vm->mem, vm->cfg->boot.kernel_fd, &vm->kernel, why, sizeof(why));
+
+	if (r < 0)
+		return vm_fail(vm, r, "Cannot load kernel due to invalid memory configuration or invalid kernel "
+				      "image: %s", why);
+	if (vm->cfg->boot.initrd_fd < 0)
+		return 0;
+	r = initrd_load(vm->mem, vm->cfg->boot.initrd_fd, &vm->kernel, &vm->initrd_addr, &vm->initrd_size, why,
+			sizeof(why));
+	if (r < 0)
+		return vm_fail(vm, r, "Cannot load initrd due to an invalid memory configuration: %s", why);
+	return 0;
+}
+
+static int vm_step_boot_tables(struct vm *vm)
+{
+	struct boot_info info = {
+		.ram_size = vm->mem->ram_size,
+		.kernel = &vm->kernel,
+		.cmdline_addr = LAYOUT_CMDLINE,
+		.cmdline_size = cmdline_size(&vm->cmdline),
+		.initrd_addr = vm->initrd_addr,
+		.initrd_size = vm->initrd_size,
+	};
+	int r = guest_memory_write(vm->mem, LAYOUT_CMDLINE, vm->cmdline.buf, cmdline_size(&vm->cmdline));
+
+	if (r >= 0)
+		r = boot_params_write(vm->mem, &info);
+	if (r >= 0)
+		r = mptable_write(vm->mem, vm->nr_vcpus);
+	if (r >= 0)
+		r = entry_write_tables(vm->mem);
+	if (r < 0)
+		return vm_fail(vm, r, "cannot write the boot tables: %s", strerror(-r));
+	return 0;
+}
+
+static int vm_step_vcpus(struct vm *vm)
+{
+	_cleanup_free_ struct kvm_cpuid2 *supported = NULL;
+	int r = cpuid_get_supported(vm->kvm.fd, &supported);
+
+	if (r < 0)
+		return vm_fail(vm, r, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(-r));
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		r = vcpu_create(vm->fd, i, vm->kvm.run_size, &vm->ctl, &vm->vcpus[i]);
+		if (r < 0)
+			return vm_fail(vm, r, "cannot create vcpu %u: %s", i, strerror(-r));
+		r = vcpu_configure(vm->vcpus[i], supported, vm->nr_vcpus, vm->cfg->machine.smt,
+				   vm->kernel.entry, vm->err, vm->errlen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int vm_step_exit_event(struct vm *vm)
+{
+	int r;
+
+	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->exit_fd < 0)
+		return vm_fail(vm, -errno, "cannot create the exit eventfd: %m");
+	r = loop_add(vm->loop, vm->exit_fd, EPOLLIN, vm_on_exit_event, vm);
+	if (r < 0)
+		return vm_fail(vm, r, "cannot watch the exit eventfd: %s", strerror(-r));
+	return 0;
+}
+
+/* In order; config marks steps whose failure is the configuration's fault. */
+static const struct {
+	const char *name;
+	int (*run)(struct vm *vm);
+	bool config;
+} vm_create_steps[] = {
+	{ "guest memory", vm_step_memory, true },
+	{ "KVM VM, irqchip and PIT", vm_step_kvm, false },
+	{ "memory regions", vm_step_memory_regions, false },
+	{ "device buses", vm_step_buses, false },
+	{ "kernel command line", vm_step_cmdline, true },
+	{ "devices", vm_step_devices, false },
+	{ "kernel and initrd", vm_step_kernel, true },
+	{ "boot tables", vm_step_boot_tables, false },
+	{ "vCPUs", vm_step_vcpus, false },
+	{ "exit event", vm_step_exit_event, false },
+};
+
+static struct vm *vm_alloc(const struct vm_config *cfg, struct event_loop *loop, const struct vm_hooks *hooks)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+
+	if (!vm)
+		return NULL;
+	vm->cfg = cfg;
+	vm->loop = loop;
+	vm->hooks = *hooks;
+	vm->kvm.fd = -1;
+	vm->fd = -1;
+	vm->exit_fd = -1;
+	vm->exit_code = -1;
+	vm->nr_vcpus = cfg->machine.vcpu_count;
+	pthread_mutex_init(&vm->ctl.lock, NULL);
+	pthread_cond_init(&vm->ctl.cond, NULL);
+	vm->ctl.request_exit = vm_request_exit;
+	vm->ctl.ctx = vm;
+	return vm;
+}
+
+int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct vm_hooks *hooks,
+	      struct vm **ret, struct vm_error *err)
+{
+	struct vm *vm;
+
+	*err = (struct vm_error){ 0 };
+	if (!cfg->boot.configured) {
+		snprintf(err->msg, sizeof(err->msg),
+			 "Start microvm error: Cannot start microvm without kernel configuration.");
+		err->config = true;
+		return -EINVAL;
+	}
+	vm = vm_alloc(cfg, loop, hooks);
+	if (!vm)
+		return -ENOMEM;
+	vm->err = err->msg;
+	vm->errlen = sizeof(err->msg);
+	for (size_t i = 0; i < ARRAY_SIZE(vm_create_steps); i++) {
+		int r = vm_create_steps[i].run(vm);
+
+		if (r < 0) {
+			err->config = vm_create_steps[i].config;
+			log_debug("vm_create: step \"%s\" failed: %s", vm_create_steps[i].name, err->msg);
+			vm->err = NULL;
+			vm_destroy(vm);
+			return r;
+		}
+	}
+	vm->err = NULL;
+	*ret = vm;
+	return 0;
+}
+
+/* ---- running ---- */
+
+int vm_start(struct vm *vm)
+{
+	if (vm->state != VM_NOT_STARTED)
+		return -EALREADY;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		int r = vcpu_start(vm->vcpus[i]);
+
+		if (r < 0) {
+			log_error("cannot start the thread of vcpu %u: %s", i, strerror(-r));
+			vm_request_exit(vm, EXIT_CODE_GENERIC_ERROR);
+			return r;
+		}
+	}
+	vm->state = VM_RUNNING;
+	return 0;
+}
+
+int vm_pause(struct vm *vm)
+{
+	if (vm->state == VM_NOT_STARTED)
+		return -EINVAL;
+	if (vm->state == VM_PAUSED)
+		return 0;
+	pthread_mutex_lock(&vm->ctl.lock);
+	vm->ctl.pause = true;
+	pthread_mutex_unlock(&vm->ctl.lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+	pthread_mutex_lock(&vm->ctl.lock);
+	while (vm->ctl.parked + vm->ctl.exited < vm->nr_vcpus)
+		pthread_cond_wait(&vm->ctl.cond, &vm->ctl.lock);
+	pthread_mutex_unlock(&vm->ctl.lock);
+	vm->state = VM_PAUSED;
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	if (vm->state == VM_NOT_STARTED)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->ctl.lock);
+	vm->ctl.pause = false;
+	pthread_cond_broadcast(&vm->ctl.cond);
+	pthread_mutex_unlock(&vm->ctl.lock);
+	vm->state = VM_RUNNING;
+	return 0;
+}
+
+int vm_send_ctrl_alt_del(struct vm *vm)
+{
+	if (vm->state == VM_NOT_STARTED)
+		return -EINVAL;
+	return i8042_send_ctrl_alt_del(vm->i8042);
+}
+
+enum vm_state vm_get_state(const struct vm *vm)
+{
+	return vm->state;
+}
+
+int vm_exit_code(const struct vm *vm)
+{
+	struct vm *m = (struct vm *)vm;
+	int code;
+
+	pthread_mutex_lock(&m->ctl.lock);
+	code = m->exit_code;
+	pthread_mutex_unlock(&m->ctl.lock);
+	return code;
+}
+
+static void vm_stop_vcpus(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->ctl.lock);
+	vm->ctl.stop = true;
+	pthread_cond_broadcast(&vm->ctl.cond);
+	pthread_mutex_unlock(&vm->ctl.lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i])
+			vcpu_kick(vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i])
+			vcpu_join(vm->vcpus[i]);
+}
+
+struct vm *vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return NULL;
+	vm_stop_vcpus(vm);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpus[i] = vcpu_destroy(vm->vcpus[i]);
+	if (vm->exit_fd >= 0) {
+		loop_remove(vm->loop, vm->exit_fd);
+		close(vm->exit_fd);
+	}
+	vm->boot_timer = boot_timer_destroy(vm->boot_timer);
+	vm->i8042 = i8042_destroy(vm->i8042);
+	vm->serial = serial_destroy(vm->serial);
+	vm->mmio_bus = bus_destroy(vm->mmio_bus);
+	vm->pio_bus = bus_destroy(vm->pio_bus);
+	if (vm->fd >= 0)
+		close(vm->fd);
+	kvm_close(&vm->kvm);
+	vm->mem = guest_memory_destroy(vm->mem);
+	pthread_mutex_destroy(&vm->ctl.lock);
+	pthread_cond_destroy(&vm->ctl.cond);
+	free(vm);
+	return NULL;
+}

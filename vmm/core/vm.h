@@ -1,0 +1,64 @@
+/* The microVM's lifecycle, driven from the vmm thread.
+ *
+ *   vm_create()  memory, KVM VM, irqchip and PIT, devices, kernel, boot tables
+ *                and vCPUs, all configured but not running ("Not started");
+ *   vm_start()   starts one thread per vCPU ("Running");
+ *   vm_pause()   kicks every vCPU out of KVM_RUN and waits until all are
+ *                parked ("Paused"); vm_resume() lets them go. Both idempotent;
+ *   vm_send_ctrl_alt_del()  the API's SendCtrlAltDel;
+ *   vm_destroy() stops and joins the vCPUs and frees everything.
+ *
+ * The guest ends the VM by resetting through the i8042 (exit code 0) or by
+ * failing (triple fault, KVM internal error, failed entry: exit code 1). The
+ * vCPU that sees it records the code, stops the other vCPUs and signals an
+ * eventfd that vm_create() registered on the vmm loop; on the vmm thread that
+ * runs hooks->on_exit(ctx, code). The caller then ends its loop and calls
+ * vm_destroy(). Only the first exit code counts. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/vm_config.h"
+
+struct event_loop;
+struct vm;
+
+enum vm_state { VM_NOT_STARTED, VM_RUNNING, VM_PAUSED };
+
+struct vm_hooks {
+	/* Runs on the vmm thread once the guest has ended the VM. */
+	void (*on_exit)(void *ctx, int exit_code);
+	void *ctx;
+};
+
+/* Why vm_create() failed. config is true when the configuration is at fault
+ * (memory that cannot be mapped, a kernel that does not load or fit, a bad
+ * command line): ember's --config-file then exits 152 and the API answers 400. */
+struct vm_error {
+	bool config;
+	char msg[512];
+};
+
+/* Builds the VM described by cfg (which must stay valid until vm_destroy(),
+ * and whose kernel and initrd fds are read here). Its devices register fds on
+ * loop; hooks is copied. On success the caller owns *ret. Returns 0 or -errno
+ * with err filled in, naming the step that failed. */
+int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct vm_hooks *hooks,
+	      struct vm **ret, struct vm_error *err);
+/* Starts the vCPU threads. -EALREADY if already started; -errno if a thread
+ * cannot be created (the started ones are stopped again). */
+int vm_start(struct vm *vm);
+/* Pause and resume the vCPUs. 0, or -EINVAL before vm_start(). Idempotent. */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+/* Injects Ctrl-Alt-Del through the i8042. 0, -EINVAL before vm_start(),
+ * -ENOSPC when the guest has not drained its keyboard buffer. */
+int vm_send_ctrl_alt_del(struct vm *vm);
+enum vm_state vm_get_state(const struct vm *vm);
+/* The exit code the guest chose, or -1 while it runs. */
+int vm_exit_code(const struct vm *vm);
+/* Stops and joins the vCPUs, unregisters from the loop, frees everything.
+ * Accepts NULL; returns NULL. */
+struct vm *vm_destroy(struct vm *vm);

@@ -1,0 +1,332 @@
+#include "serial.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "core/bus.h"
+#include "core/loop.h"
+#include "devices/device.h"
+#include "log.h"
+
+enum {
+	REG_DATA = 0, REG_IER = 1, REG_IIR = 2, REG_LCR = 3,
+	REG_MCR = 4, REG_LSR = 5, REG_MSR = 6, REG_SCR = 7,
+};
+
+#define IER_RDA 0x01u
+#define IER_THRE 0x02u
+#define IER_MASK 0x0fu
+#define IIR_NONE 0x01u
+#define IIR_THRE 0x02u
+#define IIR_RDA 0x04u
+#define IIR_FIFO_BITS 0xc0u
+#define LCR_DLAB 0x80u
+#define MCR_OUT2 0x08u
+#define MCR_LOOP 0x10u
+#define MCR_MASK 0x1fu
+#define LSR_DR 0x01u
+#define LSR_THRE 0x20u
+#define LSR_TEMT 0x40u
+#define MSR_CTS 0x10u
+#define MSR_DSR 0x20u
+#define MSR_DCD 0x80u
+
+struct uart_metrics uart_metrics;
+
+struct serial {
+	pthread_mutex_t lock;
+	uint8_t ier, lcr, mcr, scr, dll, dlm;
+	bool thre_pending; /* THR emptied since the guest last read IIR */
+	uint8_t fifo[SERIAL_FIFO_SIZE];
+	unsigned head, count;
+	int out_fd, in_fd;
+	bool in_paused; /* in_fd dropped from the loop while the FIFO is full */
+	int irq_fd, wake_fd;
+	struct event_loop *loop;
+};
+
+int serial_irq_fd(const struct serial *s)
+{
+	return s->irq_fd;
+}
+
+static uint8_t serial_iir(const struct serial *s)
+{
+	if ((s->ier & IER_RDA) && s->count)
+		return IIR_RDA;
+	if ((s->ier & IER_THRE) && s->thre_pending)
+		return IIR_THRE;
+	return IIR_NONE;
+}
+
+/* An edge on the IRQ for a newly raised condition. On a PC the 8250's IRQ
+ * output reaches the PIC only when MCR.OUT2 is set; in loopback it is cut. */
+static void serial_raise(struct serial *s)
+{
+	uint64_t one = 1;
+
+	if (serial_iir(s) == IIR_NONE || !(s->mcr & MCR_OUT2) || (s->mcr & MCR_LOOP))
+		return;
+	if (write(s->irq_fd, &one, sizeof(one)) < 0)
+		uart_metrics.error_count++;
+}
+
+static void serial_push_input(struct serial *s, uint8_t b)
+{
+	if (s->count == SERIAL_FIFO_SIZE) {
+		uart_metrics.missed_read_count++;
+		return;
+	}
+	s->fifo[(s->head + s->count++) % SERIAL_FIFO_SIZE] = b;
+}
+
+static void serial_transmit(struct serial *s, uint8_t b)
+{
+	if (s->mcr & MCR_LOOP) {
+		serial_push_input(s, b);
+	} else if (write(s->out_fd, &b, 1) == 1) {
+		uart_metrics.write_count++;
+	} else {
+		uart_metrics.missed_write_count++;
+		log_rl(LOG_WARNING, "serial: output write failed: %m");
+	}
+	s->thre_pending = true;
+	serial_raise(s);
+}
+
+static uint8_t serial_pop(struct serial *s)
+{
+	uint8_t b;
+	uint64_t one = 1;
+
+	if (!s->count)
+		return 0;
+	b = s->fifo[s->head];
+	s->head = (s->head + 1) % SERIAL_FIFO_SIZE;
+	s->count--;
+	uart_metrics.read_count++;
+	/* The vmm thread stopped reading input when the FIFO filled: wake it. */
+	if (s->in_paused && s->count == 0 && write(s->wake_fd, &one, sizeof(one)) < 0)
+		uart_metrics.error_count++;
+	return b;
+}
+
+static uint8_t serial_msr(const struct serial *s)
+{
+	uint8_t m = s->mcr;
+
+	if (!(s->mcr & MCR_LOOP))
+		return MSR_DCD | MSR_DSR | MSR_CTS;
+	/* Loopback wires DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD. */
+	return (uint8_t)(((m & 0x01) << 5) | ((m & 0x02) << 3) | ((m & 0x04) << 4) | ((m & 0x08) << 4));
+}
+
+static uint8_t serial_read_reg(struct serial *s, uint64_t reg)
+{
+	uint8_t iir;
+
+	switch (reg) {
+	case REG_DATA:
+		return (s->lcr & LCR_DLAB) ? s->dll : serial_pop(s);
+	case REG_IER:
+		return (s->lcr & LCR_DLAB) ? s->dlm : s->ier;
+	case REG_IIR:
+		iir = serial_iir(s);
+		if (iir == IIR_THRE) /* reading IIR acknowledges a THRE interrupt */
+			s->thre_pending = false;
+		return iir | IIR_FIFO_BITS;
+	case REG_LCR:
+		return s->lcr;
+	case REG_MCR:
+		return s->mcr;
+	case REG_LSR:
+		return LSR_THRE | LSR_TEMT | (s->count ? LSR_DR : 0);
+	case REG_MSR:
+		return serial_msr(s);
+	default:
+		return s->scr;
+	}
+}
+
+static void serial_write_reg(struct serial *s, uint64_t reg, uint8_t v)
+{
+	switch (reg) {
+	case REG_DATA:
+		if (s->lcr & LCR_DLAB)
+			s->dll = v;
+		else
+			serial_transmit(s, v);
+		break;
+	case REG_IER:
+		if (s->lcr & LCR_DLAB) {
+			s->dlm = v;
+			break;
+		}
+		/* Enabling THRE with the transmitter empty interrupts at once (16550A). */
+		if ((v & IER_THRE) && !(s->ier & IER_THRE))
+			s->thre_pending = true;
+		s->ier = v & IER_MASK;
+		serial_raise(s);
+		break;
+	case REG_LCR:
+		s->lcr = v;
+		break;
+	case REG_MCR:
+		s->mcr = v & MCR_MASK;
+		break;
+	case REG_SCR:
+		s->scr = v;
+		break;
+	default: /* FCR: the FIFO is always on; LSR and MSR are read-only */
+		break;
+	}
+}
+
+static void serial_bus_read(void *dev, uint64_t offset, uint8_t *data, uint32_t len)
+{
+	struct serial *s = dev;
+
+	pthread_mutex_lock(&s->lock);
+	data[0] = serial_read_reg(s, offset);
+	for (uint32_t i = 1; i < len; i++)
+		data[i] = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void serial_bus_write(void *dev, uint64_t offset, const uint8_t *data, uint32_t len)
+{
+	struct serial *s = dev;
+
+	pthread_mutex_lock(&s->lock);
+	serial_write_reg(s, offset, data[0]);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static const struct bus_ops serial_ops = { .read = serial_bus_read, .write = serial_bus_write };
+
+/* vmm thread: input is ready on in_fd. */
+static void serial_on_input(void *ctx, uint32_t events)
+{
+	struct serial *s = ctx;
+	uint8_t buf[SERIAL_FIFO_SIZE];
+	ssize_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = read(s->in_fd, buf, SERIAL_FIFO_SIZE - s->count);
+	if (n > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			serial_push_input(s, buf[i]);
+		serial_raise(s);
+	}
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		loop_remove(s->loop, s->in_fd); /* EOF or a dead input: stop polling it */
+		s->in_fd = -1;
+	} else if (s->count == SERIAL_FIFO_SIZE) {
+		loop_modify(s->loop, s->in_fd, 0);
+		s->in_paused = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* vmm thread: the guest drained the FIFO; poll the input again. */
+static void serial_on_wake(void *ctx, uint32_t events)
+{
+	struct serial *s = ctx;
+	uint64_t v;
+
+	if (read(s->wake_fd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (s->in_paused && s->in_fd >= 0) {
+		loop_modify(s->loop, s->in_fd, EPOLLIN);
+		s->in_paused = false;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static bool serial_input_usable(int fd)
+{
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return false;
+	return isatty(fd) || S_ISFIFO(st.st_mode);
+}
+
+static int serial_attach(struct serial *s, const struct device_env *env, uint16_t port, unsigned irq, int in_fd)
+{
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)s->irq_fd, .gsi = irq };
+	int r;
+
+	if (env->vm_fd >= 0 && ioctl(env->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		return -errno;
+	r = bus_register(env->pio_bus, port, SERIAL_PORT_LEN, &serial_ops, s);
+	if (r < 0 || !serial_input_usable(in_fd) || !env->loop)
+		return r;
+	r = loop_add(env->loop, s->wake_fd, EPOLLIN, serial_on_wake, s);
+	if (r < 0)
+		return r;
+	s->loop = env->loop;
+	r = loop_add(env->loop, in_fd, EPOLLIN, serial_on_input, s);
+	if (r < 0)
+		return r;
+	s->in_fd = in_fd;
+	return 0;
+}
+
+int serial_create(const struct device_env *env, uint16_t port, unsigned irq, int out_fd, int in_fd,
+		  struct serial **ret)
+{
+	struct serial *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	s->lcr = 0x03; /* 8N1 */
+	s->mcr = MCR_OUT2;
+	s->dll = 0x0c; /* 9600 baud */
+	s->out_fd = out_fd;
+	s->in_fd = -1;
+	s->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->irq_fd < 0 || s->wake_fd < 0) {
+		r = -errno;
+		serial_destroy(s);
+		return r;
+	}
+	r = serial_attach(s, env, port, irq, in_fd);
+	if (r < 0) {
+		serial_destroy(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+struct serial *serial_destroy(struct serial *s)
+{
+	if (!s)
+		return NULL;
+	if (s->loop) {
+		if (s->in_fd >= 0)
+			loop_remove(s->loop, s->in_fd);
+		loop_remove(s->loop, s->wake_fd);
+	}
+	if (s->irq_fd >= 0)
+		close(s->irq_fd);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return NULL;
+}

@@ -1,0 +1,386 @@
+/* ember: a Firecracker-compatible microVM monitor.
+ *
+ * main() parses the command line, then walks one ordered table of start-up
+ * steps (ember_steps below); teardown runs the same table backwards. Read the
+ * table to know what ember does and in which order. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config/config_file.h"
+#include "config/vm_config.h"
+#include "core/loop.h"
+#include "core/signals.h"
+#include "core/vm.h"
+#include "devices/legacy/boot_timer.h"
+#include "ember-config.h"
+#include "exit_code.h"
+#include "log.h"
+#include "parse.h"
+
+/* ---- the command line ---- */
+
+enum cli_arg {
+	ARG_CONFIG_FILE, ARG_NO_API, ARG_ID, ARG_LOG_PATH, ARG_LEVEL, ARG_SHOW_LEVEL, ARG_SHOW_LOG_ORIGIN,
+	ARG_BOOT_TIMER, ARG_START_TIME_US, ARG_START_TIME_CPU_US, ARG_PARENT_CPU_TIME_US, ARG_VERSION, ARG_HELP,
+	ARG_API_SOCK, ARG_METADATA, ARG_SECCOMP_FILTER, ARG_NO_SECCOMP, ARG_METRICS_PATH, ARG_MMDS_SIZE_LIMIT,
+	ARG_HTTP_API_MAX_PAYLOAD_SIZE, ARG_MODULE, ARG_ENABLE_PCI, ARG_SNAPSHOT_VERSION, ARG_DESCRIBE_SNAPSHOT,
+	ARG_COUNT
+};
+
+static const struct cli_flag {
+	const char *name;
+	bool takes_value;
+	/* non-NULL: the capability is not in this build; one row per flag, each
+	 * removed when its capability lands. */
+	const char *absent;
+	const char *help;
+} cli_flags[ARG_COUNT] = {
+	[ARG_CONFIG_FILE] = { "config-file", true, NULL, "Path to a JSON file describing the microVM; it boots at once." },
+	[ARG_NO_API] = { "no-api", false, NULL, "Run without the HTTP API (requires --config-file)." },
+	[ARG_ID] = { "id", true, NULL, "MicroVM unique identifier (1-64 characters: alphanumeric or '-')." },
+	[ARG_LOG_PATH] = { "log-path", true, NULL, "Path to a file or FIFO for the log (default: stdout)." },
+	[ARG_LEVEL] = { "level", true, NULL, "Log level: Error, Warning, Info, Debug, Trace or Off." },
+	[ARG_SHOW_LEVEL] = { "show-level", false, NULL, "Print the level of each log line." },
+	[ARG_SHOW_LOG_ORIGIN] = { "show-log-origin", false, NULL, "Print the source file and line of each log line." },
+	[ARG_BOOT_TIMER] = { "boot-timer", false, NULL, "Add the boot-timer device (the guest writes 123 to log its boot time)." },
+	[ARG_START_TIME_US] = { "start-time-us", true, NULL, "Process start time, CLOCK_MONOTONIC us (set by the jailer)." },
+	[ARG_START_TIME_CPU_US] = { "start-time-cpu-us", true, NULL, "Process start CPU time, us (set by the jailer)." },
+	[ARG_PARENT_CPU_TIME_US] = { "parent-cpu-time-us", true, NULL, "Parent process CPU time, us (set by the jailer)." },
+	[ARG_VERSION] = { "version", false, NULL, "Print the version and exit." },
+	[ARG_HELP] = { "help", false, NULL, "Print this help and exit." },
+	[ARG_API_SOCK] = { "api-sock", true, "the HTTP API", NULL },
+	[ARG_METADATA] = { "metadata", true, "MMDS", NULL },
+	[ARG_SECCOMP_FILTER] = { "seccomp-filter", true, "seccomp filters", NULL },
+	[ARG_NO_SECCOMP] = { "no-seccomp", false, "seccomp filters", NULL },
+	[ARG_METRICS_PATH] = { "metrics-path", true, "metrics", NULL },
+	[ARG_MMDS_SIZE_LIMIT] = { "mmds-size-limit", true, "MMDS", NULL },
+	[ARG_HTTP_API_MAX_PAYLOAD_SIZE] = { "http-api-max-payload-size", true, "the HTTP API", NULL },
+	[ARG_MODULE] = { "module", true, "log filtering by module", NULL },
+	[ARG_ENABLE_PCI] = { "enable-pci", false, "the virtio-pci transport", NULL },
+	[ARG_SNAPSHOT_VERSION] = { "snapshot-version", false, "snapshots", NULL },
+	[ARG_DESCRIBE_SNAPSHOT] = { "describe-snapshot", true, "snapshots", NULL },
+};
+
+struct cli {
+	bool present[ARG_COUNT];
+	const char *value[ARG_COUNT];
+};
+
+_printf_(1, 2) static int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "Arguments parsing error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n\nFor more information try --help.\n");
+	return EXIT_CODE_ARG_PARSING;
+}
+
+static int cli_find(const char *name)
+{
+	for (int i = 0; i < ARG_COUNT; i++)
+		if (strcmp(cli_flags[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* Firecracker's arg-parser rules and messages: --name [value]; a value may
+ * not start with "--"; no flag twice. Returns 0 or EXIT_CODE_ARG_PARSING. */
+static int cli_parse(int argc, char **argv, struct cli *cli)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *name = strncmp(arg, "--", 2) == 0 ? arg + 2 : arg;
+		int f = arg == name ? -1 : cli_find(name);
+
+		if (f < 0)
+			return cli_fail("Found argument '%s' which wasn't expected, or isn't valid in this context.",
+					name);
+		if (cli->present[f])
+			return cli_fail("The argument '%s' was provided more than once.", name);
+		cli->present[f] = true;
+		if (!cli_flags[f].takes_value)
+			continue;
+		if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)
+			return cli_fail("The argument '%s' requires a value, but none was supplied.", name);
+		cli->value[f] = argv[++i];
+	}
+	return 0;
+}
+
+static void cli_help(void)
+{
+	printf("ember v%s: a Firecracker-compatible microVM monitor.\n\nUsage: ember [OPTIONS]\n\n", EMBER_VERSION);
+	for (int i = 0; i < ARG_COUNT; i++) {
+		char left[48];
+
+		if (cli_flags[i].absent)
+			continue;
+		snprintf(left, sizeof(left), "--%s%s", cli_flags[i].name, cli_flags[i].takes_value ? " <value>" : "");
+		printf("  %-28s %s\n", left, cli_flags[i].help);
+	}
+	printf("\nThis build does not provide yet:");
+	for (int i = 0; i < ARG_COUNT; i++)
+		if (cli_flags[i].absent)
+			printf(" --%s", cli_flags[i].name);
+	printf("\n");
+}
+
+/* Firecracker's instance-id rule (shared with the jailer). */
+static bool cli_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(id[i] == '-' || (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
+		      (id[i] >= 'A' && id[i] <= 'Z')))
+			return false;
+	return true;
+}
+
+/* Checks what the parser cannot: absent capabilities, required pairs, values. */
+static int cli_validate(const struct cli *cli)
+{
+	static const enum cli_arg times[] = { ARG_START_TIME_US, ARG_START_TIME_CPU_US, ARG_PARENT_CPU_TIME_US };
+	uint64_t v;
+
+	for (int i = 0; i < ARG_COUNT; i++) {
+		if (cli->present[i] && cli_flags[i].absent) {
+			fprintf(stderr, "Arguments parsing error: --%s: this build does not provide %s yet.\n",
+				cli_flags[i].name, cli_flags[i].absent);
+			return EXIT_CODE_ARG_PARSING;
+		}
+	}
+	if (cli->present[ARG_NO_API] && !cli->present[ARG_CONFIG_FILE])
+		return cli_fail("Argument '%s' required, but not found.", "config-file");
+	if (!cli->present[ARG_NO_API]) {
+		fprintf(stderr, "Arguments parsing error: this build does not provide the HTTP API yet; "
+				"run with --no-api --config-file <file>.\n");
+		return EXIT_CODE_ARG_PARSING;
+	}
+	if (cli->present[ARG_ID] && !cli_id_valid(cli->value[ARG_ID])) {
+		fprintf(stderr, "Arguments parsing error: Invalid instance ID: '%s': it must be 1 to 64 characters, "
+				"each alphanumeric or '-'.\n", cli->value[ARG_ID]);
+		return EXIT_CODE_ARG_PARSING;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(times); i++) {
+		if (cli->present[times[i]] && parse_u64(cli->value[times[i]], false, UINT64_MAX, &v) < 0) {
+			fprintf(stderr, "Arguments parsing error: --%s: '%s' is not a decimal number of microseconds.\n",
+				cli_flags[times[i]].name, cli->value[times[i]]);
+			return EXIT_CODE_ARG_PARSING;
+		}
+	}
+	return 0;
+}
+
+/* ---- start-up and teardown ---- */
+
+struct ember {
+	struct cli cli;
+	uint64_t start_us, start_cpu_us;
+	struct event_loop *loop;
+	struct vm_config config;
+	struct vm *vm;
+	int exit_code;
+};
+
+static int ember_logger_init(struct ember *e)
+{
+	enum log_level level;
+
+	if (e->cli.present[ARG_ID])
+		log_set_instance_id(e->cli.value[ARG_ID]);
+	log_set_thread_name("vmm");
+	if (e->cli.present[ARG_LEVEL]) {
+		if (log_level_parse(e->cli.value[ARG_LEVEL], &level) < 0) {
+			fprintf(stderr, "Invalid value for --level: '%s': expected Error, Warning, Info, Debug, Trace "
+					"or Off.\n", e->cli.value[ARG_LEVEL]);
+			return EXIT_CODE_BAD_CONFIGURATION;
+		}
+		log_set_level(level);
+	}
+	log_set_show_level(e->cli.present[ARG_SHOW_LEVEL]);
+	log_set_show_origin(e->cli.present[ARG_SHOW_LOG_ORIGIN]);
+	if (e->cli.present[ARG_LOG_PATH]) {
+		/* O_NONBLOCK: a FIFO without a reader must never stall the VMM. */
+		int fd = open(e->cli.value[ARG_LOG_PATH], O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+
+		if (fd < 0) {
+			fprintf(stderr, "Failed to open the log file '%s': %m\n", e->cli.value[ARG_LOG_PATH]);
+			return EXIT_CODE_BAD_CONFIGURATION;
+		}
+		log_set_fd(fd);
+	}
+	log_info("Running ember v%s", EMBER_VERSION);
+	return 0;
+}
+
+static int ember_signals_init(struct ember *e)
+{
+	int r = signals_install();
+
+	if (r < 0) {
+		log_error("Cannot install the signal handlers: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+static int ember_loop_init(struct ember *e)
+{
+	int r = loop_create(&e->loop);
+
+	if (r < 0) {
+		log_error("Cannot create the vmm event loop: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+static void ember_loop_exit(struct ember *e)
+{
+	e->loop = loop_destroy(e->loop);
+}
+
+static int ember_config_init(struct ember *e)
+{
+	char err[1024];
+	uint64_t v;
+
+	vm_config_init(&e->config);
+	e->config.process = (struct vm_process_options){
+		.boot_timer = e->cli.present[ARG_BOOT_TIMER],
+		.start_time_us = e->start_us,
+		.start_time_cpu_us = e->start_cpu_us,
+	};
+	if (e->cli.present[ARG_START_TIME_US] && parse_u64(e->cli.value[ARG_START_TIME_US], false, UINT64_MAX, &v) >= 0)
+		e->config.process.start_time_us = v;
+	if (e->cli.present[ARG_START_TIME_CPU_US] &&
+	    parse_u64(e->cli.value[ARG_START_TIME_CPU_US], false, UINT64_MAX, &v) >= 0)
+		e->config.process.start_time_cpu_us = v;
+	if (config_file_load(e->cli.value[ARG_CONFIG_FILE], &e->config, err, sizeof(err)) < 0) {
+		log_error("Configuration for VMM from one single json failed: %s", err);
+		return EXIT_CODE_BAD_CONFIGURATION;
+	}
+	return 0;
+}
+
+static void ember_config_exit(struct ember *e)
+{
+	vm_config_clear(&e->config);
+}
+
+static void ember_on_guest_exit(void *ctx, int exit_code)
+{
+	struct ember *e = ctx;
+
+	e->exit_code = exit_code;
+	loop_stop(e->loop);
+}
+
+static int ember_vm_init(struct ember *e)
+{
+	struct vm_hooks hooks = { .on_exit = ember_on_guest_exit, .ctx = e };
+	struct vm_error err;
+
+	if (vm_create(&e->config, e->loop, &hooks, &e->vm, &err) < 0) {
+		log_error("Building VMM configured from cmdline json failed: %s", err.msg);
+		return err.config ? EXIT_CODE_BAD_CONFIGURATION : EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+static void ember_vm_exit(struct ember *e)
+{
+	e->vm = vm_destroy(e->vm);
+}
+
+static int ember_vm_start(struct ember *e)
+{
+	int r = vm_start(e->vm);
+
+	if (r < 0) {
+		log_error("Cannot start the microVM: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	log_info("Successfully started microvm that was configured from one single json");
+	return 0;
+}
+
+/* The start-up order; teardown runs the exits of the steps that ran, backwards.
+ * Each init returns 0 or the process exit code. */
+static const struct ember_step {
+	const char *name;
+	int (*init)(struct ember *e);
+	void (*exit)(struct ember *e);
+} ember_steps[] = {
+	{ "logger", ember_logger_init, NULL },
+	{ "signal handlers", ember_signals_init, NULL },
+	{ "vmm event loop", ember_loop_init, ember_loop_exit },
+	{ "configuration", ember_config_init, ember_config_exit },
+	{ "microVM", ember_vm_init, ember_vm_exit },
+	{ "vCPUs", ember_vm_start, NULL },
+};
+
+static int ember_run(struct ember *e)
+{
+	size_t done = 0;
+	int code = 0;
+
+	for (; done < ARRAY_SIZE(ember_steps) && code == 0; done++)
+		code = ember_steps[done].init(e);
+	if (code == 0) {
+		int r = loop_run(e->loop);
+
+		code = r < 0 ? EXIT_CODE_GENERIC_ERROR : e->exit_code;
+		if (r < 0)
+			log_error("The vmm event loop failed: %s", strerror(-r));
+	} else {
+		done--; /* the failed step cleaned up after itself */
+	}
+	while (done > 0) {
+		done--;
+		if (ember_steps[done].exit)
+			ember_steps[done].exit(e);
+	}
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	struct ember e = { .start_us = boot_timer_now_us(), .start_cpu_us = boot_timer_cpu_now_us(),
+			   .exit_code = EXIT_CODE_GENERIC_ERROR };
+	int code = cli_parse(argc, argv, &e.cli);
+
+	if (code)
+		return code;
+	if (e.cli.present[ARG_HELP]) {
+		cli_help();
+		return EXIT_CODE_OK;
+	}
+	if (e.cli.present[ARG_VERSION]) {
+		printf("ember v%s\n", EMBER_VERSION);
+		return EXIT_CODE_OK;
+	}
+	code = cli_validate(&e.cli);
+	if (code)
+		return code;
+	code = ember_run(&e);
+	vmm_run_exit_hook();
+	if (code == 0)
+		log_info("ember exiting successfully. exit_code=0");
+	else
+		log_error("ember exiting with error. exit_code=%d", code);
+	return code;
+}
