@@ -4,6 +4,8 @@
 const struct probe_scenario probe_scenarios[] = {
 	{ "boot", scenario_boot },
 	{ "triplefault", scenario_triplefault },
+	{ "blk", scenario_blk },
+	{ "hostile-blk", scenario_hostile_blk },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -17,3 +17,5 @@ extern const unsigned probe_nr_scenarios;
 
 void scenario_boot(void);
 void scenario_triplefault(void);
+void scenario_blk(void);
+void scenario_hostile_blk(void);

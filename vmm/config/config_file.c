@@ -8,12 +8,18 @@
 
 #include "boot_source.h"
 #include "cleanup.h"
+#include "drive.h"
 #include "fd.h"
 #include "machine_config.h"
 
 static int config_boot_source(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
 	return boot_source_parse(j, &cfg->boot, err, errlen);
+}
+
+static int config_drives(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
+{
+	return drive_set_parse(j, &cfg->drives, err, errlen);
 }
 
 static int config_machine(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
@@ -28,6 +34,7 @@ static const struct {
 } config_keys[] = {
 	{ "boot-source", config_boot_source },
 	{ "machine-config", config_machine },
+	{ "drives", config_drives },
 };
 
 /* Firecracker keys whose capability this build does not have yet: one row
@@ -37,7 +44,6 @@ static const struct {
 	const char *key;
 	const char *what;
 } config_absent[] = {
-	{ "drives", "block devices" },
 	{ "network-interfaces", "network interfaces" },
 	{ "vsock", "a vsock device" },
 	{ "balloon", "a balloon device" },
@@ -78,7 +84,7 @@ static int config_apply_key(const char *key, const json_t *v, struct vm_config *
 		return -EOPNOTSUPP;
 	}
 	snprintf(err, errlen, "unknown configuration key \"%.64s\", expected one of \"boot-source\", "
-		 "\"machine-config\"", key);
+		 "\"machine-config\", \"drives\"", key);
 	return -EINVAL;
 }
 

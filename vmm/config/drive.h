@@ -16,6 +16,8 @@
 #define DRIVE_ID_MAX 64u
 #define DRIVE_PATH_MAX 4096u
 #define DRIVE_PARTUUID_MAX 64u
+#define DRIVE_ERR_CREATE "Unable to create the virtio block device: "
+#define DRIVE_ERR_PATCH "Unable to patch the block device: "
 /* Firecracker caps x86 virtio-mmio devices at 17; ember's IRQ range allows this many drives. */
 #define DRIVES_MAX 16u
 
@@ -50,17 +52,20 @@ struct drive_update {
 	struct rate_limiter_spec rate_limiter; /* .present false: keep the limiter */
 };
 
-/* Parses and validates a Drive object and opens its file (O_RDONLY for
- * read-only drives, else O_RDWR; O_CLOEXEC, no symlink following for the last
- * component is not applied: Firecracker accepts symlinked images). On error
- * returns -EINVAL (or -errno of the open) and writes a heap-allocated message
- * in Firecracker's words to *ret_error (caller frees). *ret is written only
- * on success; the caller releases it with drive_config_clear(). */
-int drive_config_parse(json_t *obj, struct drive_config *ret, char **ret_error);
-/* The same for a PartialDrive. */
-int drive_update_parse(json_t *obj, struct drive_update *ret, char **ret_error);
-/* Parses a RateLimiter object (also used by net and entropy). */
-int rate_limiter_spec_parse(json_t *obj, struct rate_limiter_spec *ret, char **ret_error);
+/* Parses and validates a Drive object and opens its file (O_RDONLY for a
+ * read-only drive, else O_RDWR; O_CLOEXEC). On error returns -EINVAL (or the
+ * open's -errno) with Firecracker's text in err. *ret is written only on
+ * success; release it with drive_config_clear(). */
+int drive_config_parse(const json_t *obj, struct drive_config *ret, char *err, size_t errlen);
+/* The same for a PartialDrive (PATCH). The file, when given, is opened like
+ * the drive it replaces: read_only says how. */
+int drive_update_parse(const json_t *obj, bool read_only, struct drive_update *ret, char *err, size_t errlen);
+/* Parses a RateLimiter object (net and entropy reuse it). key names it in
+ * errors. */
+int rate_limiter_spec_parse(const json_t *obj, struct rate_limiter_spec *ret, char *err, size_t errlen);
+/* Only the drive_id of a Drive/PartialDrive body, for looking the drive up
+ * before a full parse. Returns 0 or -EINVAL with err. */
+int drive_body_id(const json_t *obj, const char **ret, char *err, size_t errlen);
 
 /* Releases what a parse allocated and closes the fd; the struct is zeroed (fd -1). */
 void drive_config_clear(struct drive_config *d);
@@ -77,14 +82,19 @@ struct drive_set {
 	unsigned count;
 };
 
-/* Inserts d (taking ownership: *d is zeroed) or replaces the drive with the
- * same id. Returns 0 or -EINVAL with *ret_error ("A root block device already
- * exists!", too many drives). */
-int drive_set_put(struct drive_set *s, struct drive_config *d, char **ret_error);
+/* Inserts d (taking ownership: *d is cleared) or replaces the drive with the
+ * same id. Returns 0 or -EINVAL with err ("A root block device already
+ * exists!", too many drives); d is untouched on error. */
+int drive_set_put(struct drive_set *s, struct drive_config *d, char *err, size_t errlen);
 /* Index of drive_id or -ENOENT. */
 int drive_set_find(const struct drive_set *s, const char *drive_id);
 /* Frees every drive. */
 void drive_set_clear(struct drive_set *s);
+/* The config file's `drives` array: each element through drive_config_parse
+ * and drive_set_put. */
+int drive_set_parse(const json_t *arr, struct drive_set *s, char *err, size_t errlen);
+/* The `drives` array of GET /vm/config (new reference, NULL on ENOMEM). */
+json_t *drive_set_to_json(const struct drive_set *s);
 /* The root= argument for the kernel command line ("root=/dev/vda rw",
  * "root=PARTUUID=<uuid> ro"), or 0 bytes when there is no root drive.
  * Returns the length or -ENOSPC. */

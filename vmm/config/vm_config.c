@@ -12,5 +12,6 @@ void vm_config_init(struct vm_config *c)
 void vm_config_clear(struct vm_config *c)
 {
 	boot_source_clear(&c->boot);
+	drive_set_clear(&c->drives);
 	c->machine = MACHINE_CONFIG_DEFAULT;
 }

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "drive.h"
+
 #define VM_CONFIG_MAX_VCPUS 32u
 
 enum huge_pages { HUGE_PAGES_NONE = 0 };
@@ -45,6 +47,7 @@ struct vm_process_options {
 struct vm_config {
 	struct machine_config machine;
 	struct boot_source boot;
+	struct drive_set drives;
 	struct vm_process_options process;
 };
 
