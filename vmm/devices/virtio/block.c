@@ -450,6 +450,9 @@ struct block *block_destroy(struct block *b)
 {
 	if (!b)
 		return NULL;
+	if (b->throttle.throttled_events)
+		log_info("block %s: the rate limiter held requests back %" PRIu64 " times", b->id,
+			 b->throttle.throttled_events);
 	/* The transport goes first: no more kicks can reach the device. */
 	b->t = virtio_mmio_destroy(b->t);
 	b->uring = blk_uring_destroy(b->uring);

@@ -1,0 +1,129 @@
+#!/usr/bin/env bats
+# virtio-blk end to end: the probe guest drives the device through its MMIO
+# registers and queues (scenarios blk and hostile-blk), the host checks the
+# backing files. See doc/block.md.
+
+load helpers
+load block-helpers
+
+setup() {
+	TMP=$(mktemp -d)
+	truncate -s 1M "$TMP/data.img"
+	truncate -s 64K "$TMP/root.img"
+}
+
+teardown() {
+	rm -rf "$TMP"
+}
+
+blk_run_engine() {
+	local engine=$1
+	blk_config "$TMP/vm.json" boot,blk,hostile-blk "probe.blk_seed=7" \
+		"$(blk_drive rootfs "$TMP/root.img" true true)" \
+		"$(blk_drive data "$TMP/data.img" false false "\"cache_type\": \"Writeback\", \"io_engine\": \"$engine\"")"
+	run_blk_config "$TMP/vm.json"
+	assert_probe_all_ok
+	assert_equal "$status" 0
+	# what the guest wrote is in the file
+	assert_equal "$(blk_sector8_hex "$TMP/data.img")" "$(blk_pattern_hex 7)"
+	# GET_ID is Firecracker's st_dev‖st_rdev‖st_ino
+	assert_equal "$(probe_info blk.id)" "$(blk_expected_id "$TMP/data.img")"
+	# root first (vda, read-only), then the data drive; one window and IRQ each
+	# (the probe cuts its cmdline line, so only the start is compared)
+	assert_output --partial "root=/dev/vda ro virtio_mmio.device=4K@0xc0001000:5 virtio_mmio.device=4K@0xc00"
+}
+
+@test "blk and hostile-blk scenarios pass with the Sync engine" {
+	require_kvm
+	blk_run_engine Sync
+	refute_output --partial "falls back"
+}
+
+@test "blk and hostile-blk scenarios pass with the Async (io_uring) engine" {
+	require_kvm
+	blk_run_engine Async
+	refute_output --partial "falls back to the Sync engine"
+}
+
+@test "a second boot reads what the first wrote" {
+	require_kvm
+	blk_config "$TMP/vm.json" blk "probe.blk_seed=11" "$(blk_drive data "$TMP/data.img" false false)"
+	run_blk_config "$TMP/vm.json"
+	assert_probe_all_ok
+	blk_config "$TMP/vm.json" blk "probe.blk_verify=11 probe.blk_seed=12" \
+		"$(blk_drive data "$TMP/data.img" false false '"io_engine": "Async"')"
+	run_blk_config "$TMP/vm.json"
+	assert_probe_all_ok
+	assert_output --partial "PROBE blk.verify ok"
+	assert_equal "$(blk_sector8_hex "$TMP/data.img")" "$(blk_pattern_hex 12)"
+}
+
+@test "a read-only drive cannot be written and its file is untouched" {
+	require_kvm
+	printf 'untouched' >"$TMP/ro.img"
+	truncate -s 64K "$TMP/ro.img"
+	before=$(sha256sum <"$TMP/ro.img")
+	blk_config "$TMP/vm.json" blk "" "$(blk_drive data "$TMP/data.img" false false)" \
+		"$(blk_drive ro "$TMP/ro.img" false true)"
+	run_blk_config "$TMP/vm.json"
+	assert_probe_all_ok
+	assert_output --partial "PROBE blk.ro_write ok"
+	assert_equal "$(sha256sum <"$TMP/ro.img")" "$before"
+}
+
+@test "a root drive with a partuuid appears as root=PARTUUID=" {
+	require_kvm
+	blk_config "$TMP/vm.json" boot "" \
+		"$(blk_drive rootfs "$TMP/root.img" true false '"partuuid": "0eaa91a0-01"')"
+	run_blk_config "$TMP/vm.json"
+	assert_probe_all_ok
+	assert_output --partial "root=PARTUUID=0eaa91a0-01 rw virtio_mmio.device=4K@0xc0001000:5"
+}
+
+@test "a rate-limited drive is throttled and still serves every request" {
+	require_kvm
+	# 4 ops per 50 ms: 24 reads must be held back several times
+	blk_config "$TMP/vm.json" blk "probe.blk_reads=24" \
+		"$(blk_drive data "$TMP/data.img" false false \
+			'"rate_limiter": { "ops": { "size": 4, "refill_time": 50 }, "bandwidth": { "size": 1048576, "refill_time": 1000 } }')"
+	run_blk_config "$TMP/vm.json" --level Info
+	assert_probe_all_ok
+	assert_output --partial "PROBE blk.timed_reads ok"
+	[ -n "$(probe_info blk.reads_tsc)" ] || fail "no TSC figure"
+	throttled=$(printf '%s\n' "$output" | sed -n 's/.*block data: .*rate limiter held requests back \([0-9]*\) times.*/\1/p')
+	[ -n "$throttled" ] && [ "$throttled" -gt 0 ] || fail "no throttling reported: $output"
+}
+
+@test "config file: a missing backing file is refused with Firecracker's text" {
+	blk_config "$TMP/vm.json" boot "" "$(blk_drive data "$TMP/nope.img" false false)"
+	run_blk_config "$TMP/vm.json"
+	assert_failure
+	assert_output --partial "Unable to create the virtio block device: Error manipulating the backing file: No such file or directory (os error 2) $TMP/nope.img"
+}
+
+@test "config file: two root drives are refused" {
+	blk_config "$TMP/vm.json" boot "" "$(blk_drive a "$TMP/data.img" true false)" \
+		"$(blk_drive b "$TMP/root.img" true false)"
+	run_blk_config "$TMP/vm.json"
+	assert_failure
+	assert_output --partial "A root block device already exists!"
+}
+
+@test "config file: wrong types and unknown fields are refused" {
+	blk_config "$TMP/vm.json" boot "" "$(blk_drive a "$TMP/data.img" '"yes"' false)"
+	run_blk_config "$TMP/vm.json"
+	assert_failure
+	assert_output --partial 'invalid type: string "yes", expected a boolean'
+	blk_config "$TMP/vm.json" boot "" "$(blk_drive a "$TMP/data.img" false false '"cache": 1')"
+	run_blk_config "$TMP/vm.json"
+	assert_failure
+	assert_output --partial 'unknown field `cache`'
+	blk_config "$TMP/vm.json" boot "" "$(blk_drive a "$TMP/data.img" false false '"io_engine": "Fast"')"
+	run_blk_config "$TMP/vm.json"
+	assert_failure
+	assert_output --partial 'unknown variant `Fast`, expected `Sync` or `Async`'
+	blk_config "$TMP/vm.json" boot "" "$(blk_drive 'a-b' "$TMP/data.img" false false)"
+	run_blk_config "$TMP/vm.json"
+	assert_failure
+	assert_output --partial 'API Resource IDs can only contain alphanumeric characters and underscores.'
+}
