@@ -12,6 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/controller.h"
+#include "api/http.h"
+#include "api/server.h"
 #include "cleanup.h"
 #include "config/config_file.h"
 #include "config/vm_config.h"
@@ -22,6 +25,8 @@
 #include "ember-config.h"
 #include "exit_code.h"
 #include "log.h"
+#include "metrics.h"
+#include "mmds/store.h"
 #include "parse.h"
 
 /* ---- the command line ---- */
@@ -55,13 +60,13 @@ static const struct cli_flag {
 	[ARG_PARENT_CPU_TIME_US] = { "parent-cpu-time-us", true, NULL, "Parent process CPU time, us (set by the jailer)." },
 	[ARG_VERSION] = { "version", false, NULL, "Print the version and exit." },
 	[ARG_HELP] = { "help", false, NULL, "Print this help and exit." },
-	[ARG_API_SOCK] = { "api-sock", true, "the HTTP API", NULL },
-	[ARG_METADATA] = { "metadata", true, "MMDS", NULL },
+	[ARG_API_SOCK] = { "api-sock", true, NULL, "Path to the unix socket of the HTTP API (default: " API_DEFAULT_SOCKET ")." },
+	[ARG_METADATA] = { "metadata", true, NULL, "Path to a JSON file loaded into the MMDS data store." },
 	[ARG_SECCOMP_FILTER] = { "seccomp-filter", true, "seccomp filters", NULL },
 	[ARG_NO_SECCOMP] = { "no-seccomp", false, "seccomp filters", NULL },
-	[ARG_METRICS_PATH] = { "metrics-path", true, "metrics", NULL },
-	[ARG_MMDS_SIZE_LIMIT] = { "mmds-size-limit", true, "MMDS", NULL },
-	[ARG_HTTP_API_MAX_PAYLOAD_SIZE] = { "http-api-max-payload-size", true, "the HTTP API", NULL },
+	[ARG_METRICS_PATH] = { "metrics-path", true, NULL, "Path to a file or FIFO for the metrics lines." },
+	[ARG_MMDS_SIZE_LIMIT] = { "mmds-size-limit", true, NULL, "Largest MMDS data store, in bytes of compact JSON (default: the payload limit)." },
+	[ARG_HTTP_API_MAX_PAYLOAD_SIZE] = { "http-api-max-payload-size", true, NULL, "Largest HTTP API request body, in bytes (default: 51200)." },
 	[ARG_MODULE] = { "module", true, "log filtering by module", NULL },
 	[ARG_ENABLE_PCI] = { "enable-pci", false, "the virtio-pci transport", NULL },
 	[ARG_SNAPSHOT_VERSION] = { "snapshot-version", false, "snapshots", NULL },
@@ -149,6 +154,23 @@ static bool cli_id_valid(const char *id)
 	return true;
 }
 
+/* --http-api-max-payload-size and --mmds-size-limit: decimal byte counts > 0. */
+static int cli_validate_sizes(const struct cli *cli)
+{
+	static const enum cli_arg sizes[] = { ARG_HTTP_API_MAX_PAYLOAD_SIZE, ARG_MMDS_SIZE_LIMIT };
+	uint64_t v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		if (cli->present[sizes[i]] &&
+		    (parse_u64(cli->value[sizes[i]], false, SIZE_MAX / 2, &v) < 0 || v == 0)) {
+			fprintf(stderr, "Arguments parsing error: --%s: '%s' is not a positive decimal number of bytes.\n",
+				cli_flags[sizes[i]].name, cli->value[sizes[i]]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* Checks what the parser cannot: absent capabilities, required pairs, values. */
 static int cli_validate(const struct cli *cli)
 {
@@ -164,11 +186,8 @@ static int cli_validate(const struct cli *cli)
 	}
 	if (cli->present[ARG_NO_API] && !cli->present[ARG_CONFIG_FILE])
 		return cli_fail("Argument '%s' required, but not found.", "config-file");
-	if (!cli->present[ARG_NO_API]) {
-		fprintf(stderr, "Arguments parsing error: this build does not provide the HTTP API yet; "
-				"run with --no-api --config-file <file>.\n");
+	if (cli_validate_sizes(cli) < 0)
 		return EXIT_CODE_ARG_PARSING;
-	}
 	if (cli->present[ARG_ID] && !cli_id_valid(cli->value[ARG_ID])) {
 		fprintf(stderr, "Arguments parsing error: Invalid instance ID: '%s': it must be 1 to 64 characters, "
 				"each alphanumeric or '-'.\n", cli->value[ARG_ID]);
@@ -193,6 +212,9 @@ struct ember {
 	struct vm_config config;
 	struct vm *vm;
 	int exit_code;
+	struct mmds_store *mmds;
+	struct api_controller controller;
+	struct api_server *api;
 };
 
 static int ember_logger_init(struct ember *e)
@@ -269,6 +291,8 @@ static int ember_config_init(struct ember *e)
 	if (e->cli.present[ARG_START_TIME_CPU_US] &&
 	    parse_u64(e->cli.value[ARG_START_TIME_CPU_US], false, UINT64_MAX, &v) >= 0)
 		e->config.process.start_time_cpu_us = v;
+	if (!e->cli.present[ARG_CONFIG_FILE])
+		return 0; /* configured through the API */
 	if (config_file_load(e->cli.value[ARG_CONFIG_FILE], &e->config, err, sizeof(err)) < 0) {
 		log_error("Configuration for VMM from one single json failed: %s", err);
 		return EXIT_CODE_BAD_CONFIGURATION;
@@ -294,6 +318,8 @@ static int ember_vm_init(struct ember *e)
 	struct vm_hooks hooks = { .on_exit = ember_on_guest_exit, .ctx = e };
 	struct vm_error err;
 
+	if (!e->cli.present[ARG_CONFIG_FILE])
+		return 0; /* built by the API's InstanceStart */
 	if (vm_create(&e->config, e->loop, &hooks, &e->vm, &err) < 0) {
 		log_error("Building VMM configured from cmdline json failed: %s", err.msg);
 		return err.config ? EXIT_CODE_BAD_CONFIGURATION : EXIT_CODE_GENERIC_ERROR;
@@ -308,14 +334,184 @@ static void ember_vm_exit(struct ember *e)
 
 static int ember_vm_start(struct ember *e)
 {
-	int r = vm_start(e->vm);
+	int r;
 
+	if (!e->vm)
+		return 0;
+	r = vm_start(e->vm);
 	if (r < 0) {
 		log_error("Cannot start the microVM: %s", strerror(-r));
 		return EXIT_CODE_GENERIC_ERROR;
 	}
 	log_info("Successfully started microvm that was configured from one single json");
+	e->controller.state = VM_RUNNING;
+	metrics_flush(); /* Firecracker writes a line right after the start */
 	return 0;
+}
+
+/* ---- what the API's vmm-thread controller asks of the VM ---- */
+
+static int ember_api_start(void *ctx, char *err, size_t errlen)
+{
+	struct ember *e = ctx;
+	struct vm_hooks hooks = { .on_exit = ember_on_guest_exit, .ctx = e };
+	struct vm_error verr;
+	int r;
+
+	if (!e->config.boot.configured) {
+		snprintf(err, errlen, "Start microvm error: Cannot start microvm without kernel configuration.");
+		return -EINVAL;
+	}
+	r = vm_create(&e->config, e->loop, &hooks, &e->vm, &verr);
+	if (r < 0) {
+		snprintf(err, errlen, "Start microvm error: %s", verr.msg);
+		return r;
+	}
+	r = vm_start(e->vm);
+	if (r < 0) {
+		snprintf(err, errlen, "Start microvm error: cannot start the vCPUs: %s", strerror(-r));
+		e->vm = vm_destroy(e->vm);
+		return r;
+	}
+	log_info("Successfully started microvm through the API");
+	return 0;
+}
+
+static int ember_api_pause(void *ctx, char *err, size_t errlen)
+{
+	struct ember *e = ctx;
+	int r = vm_pause(e->vm);
+
+	if (r < 0)
+		snprintf(err, errlen, "Failed to pause the microVM: %s", strerror(-r));
+	return r;
+}
+
+static int ember_api_resume(void *ctx, char *err, size_t errlen)
+{
+	struct ember *e = ctx;
+	int r = vm_resume(e->vm);
+
+	if (r < 0)
+		snprintf(err, errlen, "Failed to resume the microVM: %s", strerror(-r));
+	return r;
+}
+
+static int ember_api_ctrl_alt_del(void *ctx, char *err, size_t errlen)
+{
+	struct ember *e = ctx;
+	int r = vm_send_ctrl_alt_del(e->vm);
+
+	if (r == -ENOSPC)
+		snprintf(err, errlen, "Failed to send Ctrl-Alt-Del: the guest has not drained its i8042 buffer.");
+	else if (r < 0)
+		snprintf(err, errlen, "Failed to send Ctrl-Alt-Del: %s", strerror(-r));
+	return r;
+}
+
+static const struct api_vm_ops ember_api_ops = {
+	.start = ember_api_start,
+	.pause = ember_api_pause,
+	.resume = ember_api_resume,
+	.ctrl_alt_del = ember_api_ctrl_alt_del,
+};
+
+/* ---- metrics, MMDS and the API ---- */
+
+static int ember_metrics_init(struct ember *e)
+{
+	int r;
+
+	/* The flush at exit also runs from the fatal-signal handlers. */
+	vmm_set_exit_hook(metrics_flush_at_exit);
+	r = metrics_attach_loop(e->loop);
+	if (r < 0) {
+		log_error("Cannot arm the metrics timer: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	metrics_set(METRIC_api_server_process_startup_time_us, e->config.process.start_time_us);
+	metrics_set(METRIC_api_server_process_startup_time_cpu_us, e->config.process.start_time_cpu_us);
+	if (!e->cli.present[ARG_METRICS_PATH])
+		return 0;
+	r = metrics_init(e->cli.value[ARG_METRICS_PATH]);
+	if (r < 0) {
+		log_error("Failed to open the metrics file '%s': %s", e->cli.value[ARG_METRICS_PATH], strerror(-r));
+		return EXIT_CODE_BAD_CONFIGURATION;
+	}
+	return 0;
+}
+
+static size_t ember_size_arg(const struct ember *e, enum cli_arg arg, size_t dflt)
+{
+	uint64_t v;
+
+	/* cli_validate_sizes() already refused malformed values. */
+	if (e->cli.present[arg] && parse_u64(e->cli.value[arg], false, SIZE_MAX / 2, &v) >= 0)
+		return (size_t)v;
+	return dflt;
+}
+
+static int ember_mmds_init(struct ember *e)
+{
+	size_t payload = ember_size_arg(e, ARG_HTTP_API_MAX_PAYLOAD_SIZE, HTTP_DEFAULT_MAX_BODY);
+	char err[512];
+	int r = mmds_store_new(ember_size_arg(e, ARG_MMDS_SIZE_LIMIT, payload), &e->mmds);
+
+	if (r < 0) {
+		log_error("Cannot create the MMDS data store: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	if (e->cli.present[ARG_METADATA] &&
+	    mmds_store_load_file(e->mmds, e->cli.value[ARG_METADATA], err, sizeof(err)) < 0) {
+		log_error("MMDS: %s", err);
+		e->mmds = mmds_store_free(e->mmds);
+		return EXIT_CODE_BAD_CONFIGURATION;
+	}
+	return 0;
+}
+
+static void ember_mmds_exit(struct ember *e)
+{
+	e->mmds = mmds_store_free(e->mmds);
+}
+
+static int ember_controller_init(struct ember *e)
+{
+	e->controller = (struct api_controller){
+		.instance_id = e->cli.present[ARG_ID] ? e->cli.value[ARG_ID] : "anonymous-instance",
+		.mmds = e->mmds,
+		.config = &e->config,
+		.ops = &ember_api_ops,
+		.ops_ctx = e,
+	};
+	return 0;
+}
+
+static void ember_controller_exit(struct ember *e)
+{
+	api_controller_clear(&e->controller);
+}
+
+static int ember_api_init(struct ember *e)
+{
+	struct api_server_config cfg = {
+		.socket_path = e->cli.present[ARG_API_SOCK] ? e->cli.value[ARG_API_SOCK] : API_DEFAULT_SOCKET,
+		.max_payload = ember_size_arg(e, ARG_HTTP_API_MAX_PAYLOAD_SIZE, HTTP_DEFAULT_MAX_BODY),
+	};
+	char err[512];
+
+	if (e->cli.present[ARG_NO_API])
+		return 0;
+	if (api_server_start(&cfg, &e->controller, e->loop, &e->api, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+static void ember_api_exit(struct ember *e)
+{
+	e->api = api_server_stop(e->api);
 }
 
 /* The start-up order; teardown runs the exits of the steps that ran, backwards.
@@ -329,8 +525,12 @@ static const struct ember_step {
 	{ "signal handlers", ember_signals_init, NULL },
 	{ "vmm event loop", ember_loop_init, ember_loop_exit },
 	{ "configuration", ember_config_init, ember_config_exit },
+	{ "metrics", ember_metrics_init, NULL },
+	{ "MMDS data store", ember_mmds_init, ember_mmds_exit },
+	{ "API controller", ember_controller_init, ember_controller_exit },
 	{ "microVM", ember_vm_init, ember_vm_exit },
 	{ "vCPUs", ember_vm_start, NULL },
+	{ "API server", ember_api_init, ember_api_exit },
 };
 
 static int ember_run(struct ember *e)

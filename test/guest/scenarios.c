@@ -6,6 +6,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "triplefault", scenario_triplefault },
 	{ "blk", scenario_blk },
 	{ "hostile-blk", scenario_hostile_blk },
+	{ "wait", scenario_wait },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -19,3 +19,4 @@ void scenario_boot(void);
 void scenario_triplefault(void);
 void scenario_blk(void);
 void scenario_hostile_blk(void);
+void scenario_wait(void);

@@ -46,12 +46,16 @@ void json_field_describe(const json_t *v, char *buf, size_t len)
 	}
 }
 
-static int json_field_invalid_type(const json_t *v, const char *expected, char *err, size_t errlen)
+/* key names the field (the issue asks every message to); NULL for a whole body. */
+static int json_field_invalid_type(const json_t *v, const char *expected, const char *key, char *err,
+				   size_t errlen)
 {
 	char desc[96];
 
 	json_field_describe(v, desc, sizeof(desc));
-	return json_field_error(err, errlen, "invalid type: %s, expected %s", desc, expected);
+	if (!key)
+		return json_field_error(err, errlen, "invalid type: %s, expected %s", desc, expected);
+	return json_field_error(err, errlen, "invalid type: %s, expected %s for field `%s`", desc, expected, key);
 }
 
 static bool json_field_known(const char *key, const char *const *fields)
@@ -81,7 +85,7 @@ int json_field_check_object(const json_t *j, const char *what, const char *const
 
 	if (!json_is_object(j)) {
 		snprintf(expected, sizeof(expected), "struct %s", what);
-		return json_field_invalid_type(j, expected, err, errlen);
+		return json_field_invalid_type(j, expected, NULL, err, errlen);
 	}
 	json_object_foreach((json_t *)j, key, v) {
 		if (!json_field_known(key, fields))
@@ -111,11 +115,12 @@ int json_field_uint(const json_t *j, const char *key, bool required, uint64_t ma
 	if (!v || (json_is_null(v) && !required))
 		return r;
 	if (!json_is_integer(v))
-		return json_field_invalid_type(v, type_name, err, errlen);
+		return json_field_invalid_type(v, type_name, key, err, errlen);
 	n = json_integer_value(v);
 	if (n < 0 || (uint64_t)n > max)
-		return json_field_error(err, errlen, "invalid value: integer `%" JSON_INTEGER_FORMAT "`, expected %s",
-					n, type_name);
+		return json_field_error(err, errlen,
+					"invalid value: integer `%" JSON_INTEGER_FORMAT "`, expected %s for field `%s`", n,
+					type_name, key);
 	*ret = (uint64_t)n;
 	return 1;
 }
@@ -128,7 +133,7 @@ int json_field_bool(const json_t *j, const char *key, bool required, bool *ret, 
 	if (!v || (json_is_null(v) && !required))
 		return r;
 	if (!json_is_boolean(v))
-		return json_field_invalid_type(v, "a boolean", err, errlen);
+		return json_field_invalid_type(v, "a boolean", key, err, errlen);
 	*ret = json_is_true(v);
 	return 1;
 }
@@ -142,7 +147,7 @@ int json_field_string(const json_t *j, const char *key, bool required, const cha
 	if (!v || (json_is_null(v) && !required))
 		return r;
 	if (!json_is_string(v))
-		return json_field_invalid_type(v, "a string", err, errlen);
+		return json_field_invalid_type(v, "a string", key, err, errlen);
 	if (strlen(json_string_value(v)) != json_string_length(v))
 		return json_field_error(err, errlen, "invalid value: string with a NUL byte in `%s`", key);
 	*ret = json_string_value(v);

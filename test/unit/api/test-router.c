@@ -1,0 +1,300 @@
+/* Routing, validation and the controller's state rules, through
+ * api_serve_local: method, path and body in, Firecracker's bytes out. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "api/controller.h"
+#include "api/server.h"
+#include "config/vm_config.h"
+#include "metrics.h"
+#include "mmds/store.h"
+
+static int starts, pauses, resumes, cads;
+
+static int fake_start(void *ctx, char *err, size_t errlen)
+{
+	starts++;
+	return 0;
+}
+
+static int fake_pause(void *ctx, char *err, size_t errlen)
+{
+	pauses++;
+	return 0;
+}
+
+static int fake_resume(void *ctx, char *err, size_t errlen)
+{
+	resumes++;
+	return 0;
+}
+
+static int fake_cad(void *ctx, char *err, size_t errlen)
+{
+	cads++;
+	return 0;
+}
+
+static const struct api_vm_ops fake_ops = {
+	.start = fake_start, .pause = fake_pause, .resume = fake_resume, .ctrl_alt_del = fake_cad,
+};
+
+struct fixture {
+	struct api_controller c;
+	struct mmds_store *mmds;
+	struct vm_config config;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_int_equal(mmds_store_new(64, &f->mmds), 0);
+	vm_config_init(&f->config);
+	f->c = (struct api_controller){ .instance_id = "vm1", .mmds = f->mmds, .ops = &fake_ops, .config = &f->config };
+	starts = pauses = resumes = cads = 0;
+	metrics_reset();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	api_controller_clear(&f->c);
+	vm_config_clear(&f->config);
+	mmds_store_free(f->mmds);
+	free(f);
+	metrics_reset();
+	return 0;
+}
+
+/* Serves a request; returns the status and leaves the body in body (static). */
+static int req(struct fixture *f, const char *method, const char *path, const char *body, const char **ret_body)
+{
+	static char *last;
+	size_t len;
+	int status;
+
+	free(last);
+	assert_int_equal(api_serve_local(&f->c, method, path, body, body ? strlen(body) : 0, &last, &len), 0);
+	last = realloc(last, len + 1);
+	last[len] = '\0';
+	assert_int_equal(sscanf(last, "HTTP/1.1 %d ", &status), 1);
+	if (ret_body) {
+		const char *b = strstr(last, "\r\n\r\n");
+		*ret_body = b ? b + 4 : "";
+	}
+	return status;
+}
+
+static void expect(struct fixture *f, const char *method, const char *path, const char *body, int status,
+		   const char *body_part)
+{
+	const char *got;
+	int s = req(f, method, path, body, &got);
+
+	if (s != status || (body_part && !strstr(got, body_part)))
+		fail_msg("%s %s %s: got %d '%s', want %d '%s'", method, path, body ? body : "", s, got, status,
+			 body_part ? body_part : "");
+}
+
+static void test_instance_and_version(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, "GET", "/", NULL, 200, "\"state\":\"Not started\"");
+	expect(f, "GET", "/", NULL, 200, "\"id\":\"vm1\"");
+	expect(f, "GET", "/version", NULL, 200, "\"firecracker_version\":");
+	expect(f, "GET", "/", "{}", 400, "GET request cannot have a body.");
+	assert_int_equal(metrics_get(METRIC_get_api_requests_instance_info_count), 2);
+}
+
+static void test_generic_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, "PATCH", "/boot-source", "{}", 400, "Invalid request method and/or path: PATCH boot-source.");
+	expect(f, "GET", "/nothing/here", NULL, 400, "Invalid request method and/or path: GET nothing.");
+	expect(f, "PUT", "/actions", NULL, 400, "Empty PUT request.");
+	expect(f, "PATCH", "/vm", NULL, 400, "Empty PATCH request.");
+	expect(f, "POST", "/", NULL, 400, "Invalid HTTP Method");
+	expect(f, "PUT", "/actions", "{", 400, "An error occurred when deserializing the json body of a request");
+	expect(f, "PUT", "/actions", "{\"action_type\":\"InstanceStart\",\"action_type\":\"InstanceStart\"}", 400,
+	       "duplicate");
+}
+
+static void test_ids(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, "PUT", "/drives/rootfs", "{}", 400, "does not provide block devices");
+	expect(f, "PUT", "/network-interfaces/eth0", "{}", 400, "does not provide network devices");
+	expect(f, "PUT", "/vsock", "{}", 400, "does not provide vsock");
+	expect(f, "PUT", "/snapshot/create", "{}", 400, "does not provide snapshots");
+	expect(f, "PUT", "/mmds/config", "{}", 400, "does not provide guest access to the MMDS");
+}
+
+static void test_machine_config(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, "GET", "/machine-config", NULL, 200, "\"vcpu_count\":1");
+	expect(f, "GET", "/machine-config", NULL, 200, "\"mem_size_mib\":128");
+	expect(f, "PUT", "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":256}", 204, NULL);
+	expect(f, "GET", "/machine-config", NULL, 200, "\"vcpu_count\":2");
+	expect(f, "PATCH", "/machine-config", "{\"mem_size_mib\":512}", 204, NULL);
+	expect(f, "GET", "/machine-config", NULL, 200, "\"mem_size_mib\":512");
+	expect(f, "GET", "/machine-config", NULL, 200, "\"vcpu_count\":2");
+	expect(f, "PUT", "/machine-config", "{\"vcpu_count\":\"2\",\"mem_size_mib\":256}", 400,
+	       "expected u8 for field `vcpu_count`");
+	expect(f, "PUT", "/machine-config", "{\"mem_size_mib\":256}", 400, "missing field `vcpu_count`");
+	expect(f, "PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":256,\"foo\":1}", 400,
+	       "unknown field `foo`");
+	expect(f, "PUT", "/machine-config", "{\"vcpu_count\":3,\"mem_size_mib\":256,\"smt\":true}", 400,
+	       "Machine config error: ");
+	expect(f, "PATCH", "/machine-config", "{}", 400, "Empty PATCH request.");
+	expect(f, "GET", "/machine-config", NULL, 200, "\"mem_size_mib\":512");
+	f->c.state = VM_RUNNING;
+	expect(f, "PUT", "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":256}", 400, "after starting");
+	expect(f, "PATCH", "/machine-config", "{\"vcpu_count\":2}", 400, "after starting");
+}
+
+static void test_boot_source(void **state)
+{
+	struct fixture *f = *state;
+	char body[256];
+
+	expect(f, "GET", "/vm/config", NULL, 200, "\"boot-source\":null");
+	expect(f, "PUT", "/boot-source", "{\"kernel_image_path\":\"/nonexistent/vmlinux\"}", 400,
+	       "Boot source error: ");
+	expect(f, "PUT", "/boot-source", "{\"kernel_image_path\":7}", 400, "for field `kernel_image_path`");
+	expect(f, "PUT", "/boot-source", "{}", 400, "missing field `kernel_image_path`");
+	expect(f, "PUT", "/boot-source", "{\"kernel\":\"x\"}", 400, "unknown field `kernel`");
+	snprintf(body, sizeof(body), "{\"kernel_image_path\":\"/proc/self/exe\",\"boot_args\":\"console=ttyS0\"}");
+	expect(f, "PUT", "/boot-source", body, 204, NULL);
+	expect(f, "GET", "/vm/config", NULL, 200, "\"boot_args\":\"console=ttyS0\"");
+	f->c.state = VM_PAUSED;
+	expect(f, "PUT", "/boot-source", body, 400, "after starting");
+}
+
+static void test_actions(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}", 400,
+	       "not supported before starting the microVM.");
+	expect(f, "PUT", "/actions", "{\"action_type\":\"SendCtrlAltDel\"}", 400, "before starting");
+	expect(f, "PUT", "/actions", "{\"action_type\":\"Reboot\"}", 400,
+	       "unknown variant `Reboot`, expected one of `InstanceStart`, `FlushMetrics`, `SendCtrlAltDel`");
+	expect(f, "PUT", "/actions", "{\"action_type\":1}", 400, "invalid type: integer `1`, expected a string");
+	expect(f, "PUT", "/actions", "{}", 400, "missing field `action_type`");
+	expect(f, "PUT", "/actions", "{\"action_type\":\"InstanceStart\",\"x\":1}", 400,
+	       "unknown field `x`, expected one of `action_type`");
+	expect(f, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 204, NULL);
+	assert_int_equal(starts, 1);
+	expect(f, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 400,
+	       "not supported after starting the microVM.");
+	expect(f, "PUT", "/actions", "{\"action_type\":\"SendCtrlAltDel\"}", 204, NULL);
+	expect(f, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}", 204, NULL);
+	assert_int_equal(cads, 1);
+	expect(f, "GET", "/", NULL, 200, "\"state\":\"Running\"");
+	assert_int_equal(metrics_get(METRIC_put_api_requests_actions_count), 10);
+	assert_int_equal(metrics_get(METRIC_put_api_requests_actions_fails), 7);
+}
+
+static void test_pause_resume(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, "PATCH", "/vm", "{\"state\":\"Paused\"}", 400, "not supported before starting");
+	f->c.state = VM_RUNNING;
+	expect(f, "PATCH", "/vm", "{\"state\":\"Stopped\"}", 400, "unknown variant `Stopped`");
+	expect(f, "PATCH", "/vm", "{\"state\":\"Paused\"}", 204, NULL);
+	expect(f, "PATCH", "/vm", "{\"state\":\"Paused\"}", 204, NULL);
+	expect(f, "GET", "/", NULL, 200, "\"state\":\"Paused\"");
+	expect(f, "PATCH", "/vm", "{\"state\":\"Resumed\"}", 204, NULL);
+	expect(f, "PATCH", "/vm", "{\"state\":\"Resumed\"}", 204, NULL);
+	assert_int_equal(pauses, 1);
+	assert_int_equal(resumes, 1);
+}
+
+static void test_mmds(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, "GET", "/mmds", NULL, 200, "{}");
+	expect(f, "PATCH", "/mmds", "{\"a\":1}", 400, "The MMDS data store is not initialized.");
+	expect(f, "PUT", "/mmds", "{\"a\":{\"b\":1}}", 204, NULL);
+	expect(f, "PATCH", "/mmds", "{\"a\":{\"c\":2}}", 204, NULL);
+	expect(f, "GET", "/mmds", NULL, 200, "{\"a\":{\"b\":1,\"c\":2}}");
+	expect(f, "PATCH", "/mmds", "{\"big\":\"0123456789012345678901234567890123456789012345678901234567890\"}", 413,
+	       "The MMDS patch request doesn't fit.");
+	expect(f, "GET", "/mmds", NULL, 200, "{\"a\":{\"b\":1,\"c\":2}}");
+	expect(f, "PUT", "/mmds", "\"just a string\"", 204, NULL);
+	expect(f, "GET", "/mmds", NULL, 200, "\"just a string\"");
+}
+
+static void test_logger_and_metrics(void **state)
+{
+	struct fixture *f = *state;
+	char path[] = "/tmp/ember-metrics-XXXXXX";
+	char body[256], line[65536];
+	int fd = mkstemp(path);
+	ssize_t n;
+
+	expect(f, "PUT", "/logger", "{\"level\":\"Loud\"}", 400, "unknown variant `Loud`");
+	expect(f, "PUT", "/logger", "{\"level\":7}", 400, "invalid type: integer `7`, expected a string");
+	expect(f, "PUT", "/logger", "{\"lvl\":\"Info\"}", 400, "unknown field `lvl`");
+	expect(f, "PUT", "/logger", "{\"level\":\"warn\",\"show_level\":true}", 204, NULL);
+	expect(f, "PUT", "/logger", "{\"level\":\"info\",\"show_level\":false}", 204, NULL);
+	expect(f, "PUT", "/metrics", "{}", 400, "missing field `metrics_path`");
+	expect(f, "PUT", "/metrics", "{\"metrics_path\":false}", 400, "invalid type: boolean `false`");
+	snprintf(body, sizeof(body), "{\"metrics_path\":\"%s\"}", path);
+	expect(f, "PUT", "/metrics", body, 204, NULL);
+	expect(f, "PUT", "/metrics", body, 400, "Reinitialization of metrics not allowed.");
+	expect(f, "GET", "/vm/config", NULL, 200, "\"metrics\":{\"metrics_path\":");
+	f->c.state = VM_RUNNING;
+	expect(f, "PUT", "/logger", "{\"level\":\"Info\"}", 400, "not supported after starting");
+	expect(f, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}", 204, NULL);
+	n = pread(fd, line, sizeof(line) - 1, 0);
+	assert_true(n > 0);
+	line[n] = '\0';
+	json_error_t e;
+	json_t *m = json_loads(line, JSON_DISABLE_EOF_CHECK, &e);
+	assert_non_null(m);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "put_api_requests"), "metrics_count")),
+			 4);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "put_api_requests"), "logger_fails")),
+			 4);
+	assert_non_null(json_object_get(m, "utc_timestamp_ms"));
+	assert_non_null(json_object_get(m, "vcpu"));
+	json_decref(m);
+	close(fd);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_instance_and_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generic_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_machine_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_logger_and_metrics, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

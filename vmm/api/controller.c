@@ -1,0 +1,25 @@
+/* The vmm-thread side of the API: see controller.h. */
+#include <stdlib.h>
+
+#include "api/controller.h"
+#include "api/router.h"
+#include "log.h"
+
+void api_controller_handle(struct api_controller *c, struct api_action *a)
+{
+	unsigned state = 1u << c->state;
+
+	if (!(a->states & state)) {
+		api_fault(a, "%s", c->state == VM_NOT_STARTED ? API_FAULT_NOT_STARTED : API_FAULT_STARTED);
+		return;
+	}
+	a->route->apply(c, a);
+	if (a->resp.status == 0) /* a handler that forgot to answer is a bug; never leave the client hanging */
+		http_response_fault(&a->resp, 500, "Internal error: the request produced no response.");
+}
+
+void api_controller_clear(struct api_controller *c)
+{
+	free(c->metrics_path);
+	c->metrics_path = NULL;
+}

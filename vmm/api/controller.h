@@ -1,0 +1,54 @@
+/* The vmm-thread side of the API: the VM state, the configuration the API
+ * builds up before InstanceStart, and the hooks into the VM itself.
+ *
+ * Only the vmm thread touches a controller. The api thread turns a request into
+ * an api_action (router.h) and hands it over; the vmm thread runs
+ * api_controller_handle(), which checks the VM state against what the route
+ * allows and applies the action. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/vm.h"
+
+struct api_action;
+struct mmds_store;
+
+/* Route state masks. */
+#define API_PRE_BOOT (1u << VM_NOT_STARTED)
+#define API_POST_BOOT ((1u << VM_RUNNING) | (1u << VM_PAUSED))
+#define API_ANY_STATE (API_PRE_BOOT | API_POST_BOOT)
+
+#define API_FAULT_NOT_STARTED "The requested operation is not supported before starting the microVM."
+#define API_FAULT_STARTED "The requested operation is not supported after starting the microVM."
+
+/* What the VM provides to the controller. Each returns 0 or -errno with a
+ * message for the client in err (a fault_message). Called on the vmm thread. */
+struct api_vm_ops {
+	/* Builds and starts the VM from the configuration the controller edited. */
+	int (*start)(void *ctx, char *err, size_t errlen);
+	/* Kicks the vCPUs out of KVM_RUN and parks them / lets them run again. */
+	int (*pause)(void *ctx, char *err, size_t errlen);
+	int (*resume)(void *ctx, char *err, size_t errlen);
+	/* Injects Ctrl-Alt-Del through the i8042. */
+	int (*ctrl_alt_del)(void *ctx, char *err, size_t errlen);
+};
+
+struct api_controller {
+	enum vm_state state;
+	const char *instance_id;        /* not owned */
+	struct mmds_store *mmds;        /* not owned */
+	struct vm_config *config;       /* not owned: what PUT /machine-config etc. edit; start reads it */
+	const struct api_vm_ops *ops;
+	void *ops_ctx;
+	char *metrics_path;             /* owned; for GET /vm/config */
+};
+
+/* Runs an action on the vmm thread: checks the VM state against the action's
+ * allowed states, applies it, and fills action->resp. Never fails: every
+ * outcome is a response. */
+void api_controller_handle(struct api_controller *c, struct api_action *a);
+/* Frees what the controller owns (not the controller). */
+void api_controller_clear(struct api_controller *c);

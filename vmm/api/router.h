@@ -1,0 +1,70 @@
+/* The API's one routing table and the actions it produces.
+ *
+ * A route names a method, a path (a "{id}" segment matches a resource id), the
+ * VM states it is allowed in, and two handlers: parse runs on the api thread
+ * and validates the body into the action's payload (or answers at once: errors,
+ * and requests that need no VM state); apply runs on the vmm thread. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "api/controller.h"
+#include "api/response.h"
+#include "metrics.h"
+
+struct api_action;
+
+struct api_route {
+	const char *method;
+	const char *path;            /* "/drives/{id}" */
+	unsigned states;             /* API_PRE_BOOT, API_POST_BOOT, API_ANY_STATE */
+	/* Api thread. Returns 0 or -errno. An action whose resp it filled (an
+	 * error, or an answer that needs no VM state) never reaches the vmm thread. */
+	int (*parse)(struct api_action *a);
+	/* Vmm thread, after the state check; fills a->resp. */
+	void (*apply)(struct api_controller *c, struct api_action *a);
+	enum metric_id count_metric; /* METRIC__COUNT: none */
+	enum metric_id fail_metric;
+	const char *unprovided;      /* for capabilities this build does not have */
+};
+
+struct api_action {
+	const struct api_route *route;
+	unsigned states;             /* starts as route->states; parse may narrow it */
+	const char *id;              /* the {id} segment, when the route has one */
+	json_t *body;                /* parsed body, NULL for none */
+	void *payload;               /* validated resource, owned via free_payload */
+	void (*free_payload)(void *payload);
+	int kind;                    /* route-specific sub-action (actions.c) */
+	struct http_response resp;
+	struct api_action *next;     /* hand-off queue link */
+};
+
+/* Builds an action for a request (api thread). Always returns an action
+ * (NULL only on ENOMEM); when resp.status is already set, the request was
+ * answered during parsing and needs no vmm-thread work. */
+struct api_action *api_route_request(const char *method, const char *path, const char *body, size_t body_len);
+/* Accepts NULL; returns NULL. */
+struct api_action *api_action_free(struct api_action *a);
+/* True when the action must go to the vmm thread. */
+bool api_action_pending(const struct api_action *a);
+/* Counts the request in the route's metrics after it was answered. */
+void api_action_count(const struct api_action *a);
+
+/* Helpers for resource handlers. */
+void api_fault(struct api_action *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void api_ok_json(struct api_action *a, json_t *value); /* takes value; 200 */
+void api_no_content(struct api_action *a);
+/* Reads an optional (or required) string field that must be one of choices
+ * (NULL-terminated): 1 with its index in *ret, 0 when absent, -EINVAL with
+ * serde's "unknown variant" text in err. */
+int api_field_enum(const json_t *j, const char *key, bool required, const char *const *choices, int *ret,
+		   char *err, size_t errlen);
+/* Validates a path or body id: non-empty, [A-Za-z0-9_]+. 0 or -EINVAL with a->resp set. */
+int api_check_id(struct api_action *a, const char *id);
+
+/* The table itself, for tests and the OpenAPI cross-check. */
+extern const struct api_route api_routes[];
+extern const size_t api_routes_count;

@@ -1,0 +1,41 @@
+/* The API server: the `api` thread, its unix socket, and the hand-off of
+ * validated actions to the vmm thread.
+ *
+ * The api thread owns the listening socket and up to API_MAX_CONNECTIONS
+ * connections in its own epoll loop; it parses and validates each request
+ * into an api_action, queues it for the vmm thread (an eventfd registered on
+ * the vmm loop wakes that thread), and blocks until the vmm thread has
+ * answered. It never touches VM state. */
+#pragma once
+
+#include <stddef.h>
+
+#include "api/controller.h"
+
+#define API_DEFAULT_SOCKET "/run/ember.socket"
+#define API_MAX_CONNECTIONS 10
+
+struct event_loop;
+struct api_server;
+
+struct api_server_config {
+	const char *socket_path;
+	size_t max_payload;   /* --http-api-max-payload-size */
+};
+
+/* Binds the socket (refusing an existing path), registers the hand-off on the
+ * vmm loop and starts the `api` thread. The controller must outlive the
+ * server. Returns 0 or -errno with the reason in err (setup: the caller exits). */
+int api_server_start(const struct api_server_config *cfg, struct api_controller *controller,
+		     struct event_loop *loop, struct api_server **ret, char *err, size_t errlen);
+/* Stops the thread (answering any queued action with an error), closes every
+ * connection and removes the socket file. Call from the vmm thread. Accepts
+ * NULL; returns NULL. */
+struct api_server *api_server_stop(struct api_server *s);
+
+/* Serves one request synchronously on the calling thread, as the server does
+ * but without sockets: routing, validation, the controller, and Firecracker's
+ * response bytes. For the fuzzer, tests and the benchmark's baseline. The
+ * caller frees *ret. Returns 0 or -ENOMEM. */
+int api_serve_local(struct api_controller *c, const char *method, const char *path, const char *body,
+		    size_t body_len, char **ret, size_t *ret_len);

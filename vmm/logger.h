@@ -1,0 +1,31 @@
+/* Logger configuration (PUT /logger, --log-path and friends) on top of
+ * common/log.h, which owns the line format, levels and rate limiting. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+
+struct logger_config {
+	char *log_path;        /* NULL: keep the current sink (stdout by default) */
+	enum log_level level;
+	bool has_level;
+	bool show_level;
+	bool has_show_level;
+	bool show_log_origin;
+	bool has_show_log_origin;
+};
+
+/* Validates a PUT /logger body into *ret (the caller clears it with
+ * logger_config_clear). -EINVAL with Firecracker's message in err. */
+int logger_config_from_json(const json_t *body, struct logger_config *ret, char *err, size_t errlen);
+/* Opens log_path (file or FIFO, O_NONBLOCK|O_APPEND|O_CLOEXEC, created 0600)
+ * and applies the settings. -errno with "Logger error: ..." in err; nothing
+ * changes on error. */
+int logger_apply(const struct logger_config *cfg, char *err, size_t errlen);
+/* The configuration in force, as GET /vm/config shows it (new reference), or
+ * NULL when the logger was never configured. */
+json_t *logger_config_to_json(void);
+void logger_config_clear(struct logger_config *cfg);
