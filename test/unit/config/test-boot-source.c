@@ -104,7 +104,7 @@ static void test_errors(void **state)
 		     "expected one of `kernel_image_path`, `initrd_path`, `boot_args`.",
 		     "{\"kernel\": \"%s\"}", kernel);
 	expect_error("An error occurred when deserializing the json body of a request: invalid type: integer `5`, "
-		     "expected a string.", "{\"kernel_image_path\": \"%s\", \"boot_args\": 5}", kernel);
+		     "expected a string for field `boot_args`.", "{\"kernel_image_path\": \"%s\", \"boot_args\": 5}", kernel);
 	expect_error("Boot source error: The kernel command line is invalid: String contains a non-printable ASCII "
 		     "character (byte 1)", "{\"kernel_image_path\": \"%s\", \"boot_args\": \"a\\nb\"}", kernel);
 	expect_error("An error occurred when deserializing the json body of a request: invalid value: string with "

@@ -86,7 +86,7 @@ static void test_errors_name_the_key(void **state)
 				 "\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 1}}");
 	expect("unknown configuration key \"foo\"", "{\"foo\": 1}");
 	expect("machine-config: An error occurred when deserializing the json body of a request: invalid type: "
-	       "string \"1\", expected u8.", "{\"machine-config\": {\"vcpu_count\": \"1\", \"mem_size_mib\": 1}}");
+	       "string \"1\", expected u8 for field `vcpu_count`.", "{\"machine-config\": {\"vcpu_count\": \"1\", \"mem_size_mib\": 1}}");
 	expect("machine-config: An error occurred when deserializing the json body of a request: invalid type: "
 	       "integer `3`, expected struct MachineConfig.", "{\"machine-config\": 3}");
 	expect("boot-source: An error occurred when deserializing the json body of a request: missing field "

@@ -80,19 +80,19 @@ static void test_unknown_and_missing_fields(void **state)
 static void test_wrong_types(void **state)
 {
 	expect_error("{\"vcpu_count\": \"2\", \"mem_size_mib\": 128}", false,
-		     DESER "invalid type: string \"2\", expected u8.");
+		     DESER "invalid type: string \"2\", expected u8 for field `vcpu_count`.");
 	expect_error("{\"vcpu_count\": 1.5, \"mem_size_mib\": 128}", false,
-		     DESER "invalid type: floating point `1.5`, expected u8.");
+		     DESER "invalid type: floating point `1.5`, expected u8 for field `vcpu_count`.");
 	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": true}", false,
-		     DESER "invalid type: boolean `true`, expected usize.");
+		     DESER "invalid type: boolean `true`, expected usize for field `mem_size_mib`.");
 	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"smt\": 1}", false,
-		     DESER "invalid type: integer `1`, expected a boolean.");
+		     DESER "invalid type: integer `1`, expected a boolean for field `smt`.");
 	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"track_dirty_pages\": \"no\"}", false,
-		     DESER "invalid type: string \"no\", expected a boolean.");
+		     DESER "invalid type: string \"no\", expected a boolean for field `track_dirty_pages`.");
 	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": 2}", false,
-		     DESER "invalid type: integer `2`, expected a string.");
+		     DESER "invalid type: integer `2`, expected a string for field `huge_pages`.");
 	expect_error("{\"vcpu_count\": null, \"mem_size_mib\": 128}", false,
-		     DESER "invalid type: null, expected u8.");
+		     DESER "invalid type: null, expected u8 for field `vcpu_count`.");
 }
 
 static void test_out_of_range(void **state)
@@ -106,9 +106,9 @@ static void test_out_of_range(void **state)
 	expect_error("{\"vcpu_count\": 33, \"mem_size_mib\": 128}", false, vcpus);
 	expect_error("{\"vcpu_count\": 3, \"mem_size_mib\": 128, \"smt\": true}", false, vcpus);
 	expect_error("{\"vcpu_count\": 256, \"mem_size_mib\": 128}", false,
-		     DESER "invalid value: integer `256`, expected u8.");
+		     DESER "invalid value: integer `256`, expected u8 for field `vcpu_count`.");
 	expect_error("{\"vcpu_count\": -1, \"mem_size_mib\": 128}", false,
-		     DESER "invalid value: integer `-1`, expected u8.");
+		     DESER "invalid value: integer `-1`, expected u8 for field `vcpu_count`.");
 	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 0}", false, mem);
 	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 1048577}", false,
 		     "Machine config error: The memory size (MiB) exceeds this build's limit of 1048576 MiB.");
