@@ -13,6 +13,7 @@ setup() {
 }
 
 teardown() {
+	declare -F api_stop >/dev/null && api_stop
 	rm -rf "$TMP"
 }
 
@@ -126,4 +127,52 @@ blk_run_engine() {
 	run_blk_config "$TMP/vm.json"
 	assert_failure
 	assert_output --partial 'API Resource IDs can only contain alphanumeric characters and underscores.'
+}
+
+@test "API: PUT /drives before boot: ids, a missing file, two roots, wrong types; GET /vm/config lists them" {
+	load api-helpers
+	api_start
+	expect_api 204 PUT /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$TMP/data.img\",\"is_root_device\":false}"
+	expect_api 204 PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$TMP/root.img\",\"is_root_device\":true,\"is_read_only\":true}"
+	expect_api 400 PUT /drives/data '{"drive_id":"other"}' 'The id from the path does not match the id from the body!'
+	expect_api 400 PUT /drives/bad-id '{"drive_id":"bad-id"}' 'API Resource IDs can only contain alphanumeric characters and underscores.'
+	expect_api 400 PUT /drives/gone "{\"drive_id\":\"gone\",\"path_on_host\":\"$TMP/gone.img\",\"is_root_device\":false}" \
+		"Unable to create the virtio block device: Error manipulating the backing file: No such file or directory (os error 2) $TMP/gone.img"
+	expect_api 400 PUT /drives/root2 "{\"drive_id\":\"root2\",\"path_on_host\":\"$TMP/data.img\",\"is_root_device\":true}" \
+		'A root block device already exists!'
+	expect_api 400 PUT /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$TMP/data.img\",\"is_root_device\":false,\"is_read_only\":\"no\"}" \
+		'invalid type: string \"no\", expected a boolean'
+	expect_api 400 PUT /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$TMP/data.img\",\"is_root_device\":false,\"rate_limiter\":{\"ops\":{\"size\":1}}}" \
+		'missing field `refill_time`'
+	expect_api 400 PATCH /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$TMP/data.img\"}" \
+		'The requested operation is not supported before starting the microVM.'
+	expect_api 200 GET /vm/config
+	# root first, then insertion order; the failed PUTs changed nothing
+	drives=$(printf '%s' "$body" | python3 -c 'import json,sys; print(" ".join(d["drive_id"] + ":" + str(d["is_read_only"]) for d in json.load(sys.stdin)["drives"]))')
+	assert_equal "$drives" "rootfs:True data:False"
+	api_stop
+}
+
+@test "API: PATCH /drives after boot swaps the file and the rate limiter; PUT is refused" {
+	require_kvm
+	load api-helpers
+	truncate -s 2M "$TMP/new.img"
+	api_start
+	expect_api 204 PUT /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$TMP/data.img\",\"is_root_device\":false,\"rate_limiter\":{\"ops\":{\"size\":10,\"refill_time\":100}}}"
+	boot_wait_guest
+	expect_api 204 PATCH /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$TMP/new.img\"}"
+	expect_api 204 PATCH /drives/data '{"drive_id":"data","rate_limiter":{"bandwidth":{"size":1048576,"refill_time":1000,"one_time_burst":4096}}}'
+	expect_api 400 PATCH /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$TMP/gone.img\"}" \
+		"Unable to patch the block device: Error manipulating the backing file: No such file or directory (os error 2) $TMP/gone.img"
+	expect_api 400 PATCH /drives/data '{"drive_id":"data"}' 'Running method expected different backend.'
+	expect_api 400 PATCH /drives/data '{"drive_id":"data","is_read_only":true}' 'unknown field `is_read_only`'
+	expect_api 400 PATCH /drives/nope '{"drive_id":"nope","rate_limiter":{}}' 'no drive with id `nope` exists'
+	expect_api 400 PUT /drives/more "{\"drive_id\":\"more\",\"path_on_host\":\"$TMP/data.img\",\"is_root_device\":false}" \
+		'The requested operation is not supported after starting the microVM.'
+	expect_api 200 GET /vm/config
+	assert_equal "$(printf '%s' "$body" | python3 -c 'import json,sys; d=json.load(sys.stdin)["drives"][0]; print(d["path_on_host"], d["rate_limiter"]["bandwidth"]["one_time_burst"], d["rate_limiter"]["ops"]["size"])')" \
+		"$TMP/new.img 4096 10"
+	expect_api 204 PUT /actions '{"action_type":"SendCtrlAltDel"}'
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
 }

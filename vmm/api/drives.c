@@ -56,8 +56,14 @@ static void api_drive_record(struct drive_config *d, struct drive_update *u)
 		d->fd = u->fd;
 		u->fd = -1;
 	}
-	if (u->rate_limiter.present)
-		d->rate_limiter = u->rate_limiter;
+	for (unsigned i = 0; u->rate_limiter.present && i < RATE_LIMITER_KINDS; i++) {
+		if (!u->rate_limiter.bucket_present[i])
+			continue; /* left out of the PATCH: unchanged */
+		d->rate_limiter.present = true;
+		d->rate_limiter.bucket_present[i] = true;
+		d->rate_limiter.burst_present[i] = u->rate_limiter.burst_present[i];
+		d->rate_limiter.cfg.bucket[i] = u->rate_limiter.cfg.bucket[i];
+	}
 }
 
 void api_drive_patch_apply(struct api_controller *c, struct api_action *a)

@@ -44,7 +44,8 @@ struct drive_config {
 	int fd; /* the backing file, opened by the validator; owned */
 };
 
-/* PATCH /drives/{id}: what is absent stays as it is. */
+/* PATCH /drives/{id}: what is absent stays as it is, down to each bucket of
+ * the rate limiter (a bucket given with size 0 is switched off). */
 struct drive_update {
 	char drive_id[DRIVE_ID_MAX + 1];
 	char *path_on_host; /* NULL: keep the file */

@@ -371,7 +371,8 @@ static void test_patch_swaps_file_and_limiter(void **state)
 	gen = vd_read(f->t, VIRTIO_MMIO_CONFIG_GENERATION);
 	u.path_on_host = path2;
 	u.fd = fd2;
-	u.rate_limiter.present = true; /* all zero: limiting off */
+	u.rate_limiter.present = true;
+	u.rate_limiter.bucket_present[RATE_LIMITER_OPS] = true; /* size 0: this bucket off */
 	vd_blk_request(f->m, QN, 0, VIRTIO_BLK_T_IN, 0, 512);
 	vd_blk_request(f->m, QN, 1, VIRTIO_BLK_T_IN, 0, 512);
 	virtio_mmio_notify(f->t, 0);
