@@ -87,12 +87,24 @@ blk_run_engine() {
 	blk_config "$TMP/vm.json" blk "probe.blk_reads=24" \
 		"$(blk_drive data "$TMP/data.img" false false \
 			'"rate_limiter": { "ops": { "size": 4, "refill_time": 50 }, "bandwidth": { "size": 1048576, "refill_time": 1000 } }')"
-	run_blk_config "$TMP/vm.json" --level Info
+	run_blk_config "$TMP/vm.json" --level Info --metrics-path "$TMP/metrics.json"
 	assert_probe_all_ok
 	assert_output --partial "PROBE blk.timed_reads ok"
 	[ -n "$(probe_info blk.reads_tsc)" ] || fail "no TSC figure"
 	throttled=$(printf '%s\n' "$output" | sed -n 's/.*block data: .*rate limiter held requests back \([0-9]*\) times.*/\1/p')
 	[ -n "$throttled" ] && [ "$throttled" -gt 0 ] || fail "no throttling reported: $output"
+	# the metrics lines (deltas) add up to the same story
+	sums=$(python3 -c 'import json,sys
+t={}
+for line in open(sys.argv[1]):
+    b=json.loads(line)["block"]
+    for k in ("rate_limiter_throttled_events","rate_limiter_event_count","read_count"):
+        t[k]=t.get(k,0)+b[k]
+print(t["rate_limiter_throttled_events"], t["rate_limiter_event_count"], t["read_count"])' "$TMP/metrics.json")
+	read -r m_throttled m_events m_reads <<<"$sums"
+	assert_equal "$m_throttled" "$throttled"
+	[ "$m_events" -gt 0 ] || fail "no rate limiter timer events in the metrics: $sums"
+	[ "$m_reads" -ge 24 ] || fail "block.read_count is $m_reads: $sums"
 }
 
 @test "config file: a missing backing file is refused with Firecracker's text" {

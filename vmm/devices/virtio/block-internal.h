@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 
 #include "block.h"
+#include "metrics.h"
 #include "queue.h"
 #include "throttle.h"
 
@@ -40,6 +41,14 @@ struct block {
 	struct virtq_elem elem; /* scratch for the chain being handled */
 	struct blk_req req;     /* scratch for its parsed form */
 };
+
+/* Counts into the drive's own counters (block_<id>) and the `block` group
+ * summed over all drives. */
+#define BLK_COUNT(b, name, n)                                                                      \
+	do {                                                                                       \
+		(b)->m.name += (n);                                                                \
+		metrics_add(METRIC_block_##name, (n));                                             \
+	} while (0)
 
 /* Writes the status, returns the chain (used length = data bytes written + 1). */
 void block_complete(struct block *b, uint16_t head, uint8_t *status, uint8_t code, uint32_t data_written);

@@ -112,7 +112,7 @@ static void blk_uring_finish(struct blk_uring *u, struct io_uring_cqe *cqe, bool
 	ok = cqe->res >= 0 && (uint32_t)cqe->res == s->expect;
 	if (complete) {
 		if (!ok) {
-			u->b->m.execute_fails++;
+			BLK_COUNT(u->b, execute_fails, 1);
 			log_rl(LOG_ERROR, "block %s: io_uring request type %u: %s", u->b->id, s->type,
 			       cqe->res < 0 ? strerror(-cqe->res) : "short transfer");
 		}

@@ -161,13 +161,13 @@ static int blk_sync_rw(int fd, struct iovec *iov, unsigned n, uint64_t off, bool
 static void blk_count(struct block *b, const struct blk_req *r)
 {
 	if (r->type == VIRTIO_BLK_T_IN) {
-		b->m.read_count++;
-		b->m.read_bytes += r->data_len;
+		BLK_COUNT(b, read_count, 1);
+		BLK_COUNT(b, read_bytes, r->data_len);
 	} else if (r->type == VIRTIO_BLK_T_OUT) {
-		b->m.write_count++;
-		b->m.write_bytes += r->data_len;
+		BLK_COUNT(b, write_count, 1);
+		BLK_COUNT(b, write_bytes, r->data_len);
 	} else if (r->type == VIRTIO_BLK_T_FLUSH) {
-		b->m.flush_count++;
+		BLK_COUNT(b, flush_count, 1);
 	}
 }
 
@@ -182,7 +182,7 @@ static void blk_execute_sync(struct block *b, struct blk_req *r)
 	else if (r->type == VIRTIO_BLK_T_FLUSH && b->cache_type == DRIVE_CACHE_WRITEBACK)
 		err = fsync(b->fd) < 0 ? -errno : 0;
 	if (err < 0) {
-		b->m.execute_fails++;
+		BLK_COUNT(b, execute_fails, 1);
 		log_rl(LOG_ERROR, "block %s: %s at sector %" PRIu64 " failed: %s", b->id,
 		       r->type == VIRTIO_BLK_T_IN ? "read" : r->type == VIRTIO_BLK_T_OUT ? "write" : "flush",
 		       r->sector, strerror(-err));
@@ -205,18 +205,20 @@ static bool blk_handle(struct block *b, struct virtq *q)
 	uint8_t code;
 
 	if (blk_parse(&b->elem, r) < 0) {
-		b->m.invalid_reqs_count++;
+		BLK_COUNT(b, invalid_reqs_count, 1);
 		log_rl(LOG_WARNING, "block %s: request without header or status byte dropped", b->id);
 		virtq_push(q, b->elem.head, 0);
 		return true;
 	}
 	if (!virtio_throttle_admit(&b->throttle, blk_is_data(r->type) ? r->data_len : 0, 1)) {
+		/* only reached unparked, so each refusal is a new throttling event */
+		metrics_add(METRIC_block_rate_limiter_throttled_events, 1);
 		virtq_unpop(q);
 		return false;
 	}
 	code = blk_check(b, r);
 	if (code != VIRTIO_BLK_S_OK) {
-		b->m.invalid_reqs_count++;
+		BLK_COUNT(b, invalid_reqs_count, 1);
 		log_rl(LOG_WARNING, "block %s: request type %u sector %" PRIu64 " length %" PRIu64 " refused", b->id,
 		       r->type, r->sector, r->data_len);
 		block_complete(b, r->head, r->status, code, 0);
@@ -229,7 +231,7 @@ static bool blk_handle(struct block *b, struct virtq *q)
 		block_complete(b, r->head, r->status, VIRTIO_BLK_S_OK, (uint32_t)n);
 	} else if (b->uring && !(r->type == VIRTIO_BLK_T_FLUSH && b->cache_type != DRIVE_CACHE_WRITEBACK)) {
 		if (blk_uring_queue(b->uring, r, b->fd) < 0) {
-			b->m.execute_fails++;
+			BLK_COUNT(b, execute_fails, 1);
 			block_complete(b, r->head, r->status, VIRTIO_BLK_S_IOERR, 0);
 		}
 	} else {
@@ -252,7 +254,7 @@ static void block_process(struct block *b)
 		while (!stopped) {
 			if (b->uring && blk_uring_full(b->uring)) {
 				/* resumed by the completion handler */
-				b->m.io_engine_throttled_events++;
+				BLK_COUNT(b, io_engine_throttled_events, 1);
 				stopped = true;
 				break;
 			}
@@ -277,7 +279,7 @@ static void block_notify(void *dev, uint16_t queue)
 {
 	struct block *b = dev;
 
-	b->m.queue_event_count++;
+	BLK_COUNT(b, queue_event_count, 1);
 	if (b->throttle.parked)
 		return; /* the timer will come back for these */
 	block_process(b);
@@ -288,7 +290,7 @@ static void block_on_timer(void *ctx, uint32_t events)
 	struct block *b = ctx;
 
 	virtio_mmio_lock(b->t);
-	b->m.rate_limiter_event_count++;
+	BLK_COUNT(b, rate_limiter_event_count, 1);
 	virtio_throttle_fired(&b->throttle);
 	block_process(b);
 	virtio_mmio_unlock(b->t);
@@ -326,7 +328,7 @@ static void block_config_write(void *dev, uint32_t off, const uint8_t *data, uin
 {
 	struct block *b = dev;
 
-	b->m.cfg_fails++;
+	BLK_COUNT(b, cfg_fails, 1);
 	log_rl(LOG_WARNING, "block %s: guest wrote read-only config space at %u", b->id, off);
 }
 
@@ -335,7 +337,7 @@ static int block_activate(void *dev, uint64_t features)
 	struct block *b = dev;
 
 	if (!virtio_mmio_queue(b->t, 0)->ready) {
-		b->m.activate_fails++;
+		BLK_COUNT(b, activate_fails, 1);
 		return -EINVAL;
 	}
 	b->acked_features = features;
@@ -542,9 +544,9 @@ int block_update(struct block *b, const struct drive_update *u)
 		block_process(b); /* what the old limiter held back may go now */
 	}
 	if (r < 0)
-		b->m.update_fails++;
+		BLK_COUNT(b, update_fails, 1);
 	else
-		b->m.update_count++;
+		BLK_COUNT(b, update_count, 1);
 	virtio_mmio_unlock(b->t);
 	return r;
 }
