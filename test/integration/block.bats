@@ -162,6 +162,12 @@ print(t["rate_limiter_throttled_events"], t["rate_limiter_event_count"], t["read
 	# root first, then insertion order; the failed PUTs changed nothing
 	drives=$(printf '%s' "$body" | python3 -c 'import json,sys; print(" ".join(d["drive_id"] + ":" + str(d["is_read_only"]) for d in json.load(sys.stdin)["drives"]))')
 	assert_equal "$drives" "rootfs:True data:False"
+	# and the answer matches doc/api.yaml, when its validator is installed
+	if [ -d "$EMBER_SRC/tools/npm/node_modules" ]; then
+		printf '%s' "$body" >"$TMP/vm-config.json"
+		run node "$EMBER_SRC/test/integration/api-openapi.js" "$EMBER_SRC/doc/api.yaml" "/vm/config=$TMP/vm-config.json"
+		assert_success
+	fi
 	api_stop
 }
 
