@@ -9,22 +9,7 @@
 #include "probe.h"
 #include "virtio-probe.h"
 
-#define T_IN 0u
-#define T_OUT 1u
-#define T_FLUSH 4u
-#define T_GET_ID 8u
-#define S_OK 0u
-#define S_IOERR 1u
-#define F_RO (1ull << 5)
-#define F_FLUSH (1ull << 9)
-#define F_EVENT_IDX (1ull << 29)
 #define DATA_SECTOR 8u
-
-struct blk_hdr {
-	uint32_t type;
-	uint32_t reserved;
-	uint64_t sector;
-};
 
 static struct blk_hdr hdr __attribute__((aligned(16)));
 static uint8_t data[4096] __attribute__((aligned(4096)));
@@ -40,7 +25,7 @@ static void fill(uint8_t *buf, unsigned len, uint64_t seed)
  * status byte, or 0xff on a timeout; *ret_len gets the used length. */
 static uint8_t blk_request(struct vp_dev *d, uint32_t type, uint64_t sector, uint32_t len, uint32_t *ret_len)
 {
-	bool device_writes = type != T_OUT;
+	bool device_writes = type != BLK_T_OUT;
 	uint32_t id;
 
 	hdr = (struct blk_hdr){ .type = type, .sector = sector };
@@ -76,16 +61,16 @@ static bool blk_open(struct vp_dev *rw, struct vp_dev *ro, bool *have_ro)
 		d.base = base[i];
 		if (vp_read(&d, 0x008) != 2)
 			continue;
-		err = vp_init(&d, base[i], i, F_RO | F_FLUSH | F_EVENT_IDX);
+		err = vp_init(&d, base[i], i, BLK_F_RO | BLK_F_FLUSH | VP_F_EVENT_IDX);
 		if (err) {
 			probe_fail("blk.init", "device at 0x%lx: %s", base[i], err);
 			continue;
 		}
 		d.irq = irq[i];
-		if ((d.features & F_RO) && !*have_ro) {
+		if ((d.features & BLK_F_RO) && !*have_ro) {
 			*ro = d;
 			*have_ro = true;
-		} else if (!(d.features & F_RO) && !have_rw) {
+		} else if (!(d.features & BLK_F_RO) && !have_rw) {
 			*rw = d;
 			have_rw = true;
 		}
@@ -113,20 +98,20 @@ static void blk_pattern(struct vp_dev *d)
 
 	probe_param_u64("probe.blk_seed", &seed);
 	if (probe_param_u64("probe.blk_verify", &verify)) {
-		s = blk_request(d, T_IN, DATA_SECTOR, sizeof(data), &len);
+		s = blk_request(d, BLK_T_IN, DATA_SECTOR, sizeof(data), &len);
 		fill(want, sizeof(want), verify);
-		probe_check("blk.verify", s == S_OK && memcmp(data, want, sizeof(want)) == 0,
+		probe_check("blk.verify", s == BLK_S_OK && memcmp(data, want, sizeof(want)) == 0,
 			    "status %u, data %s the pattern of seed %lu", s,
 			    memcmp(data, want, sizeof(want)) ? "differs from" : "matches", verify);
 	}
 	fill(data, sizeof(data), seed);
-	s = blk_request(d, T_OUT, DATA_SECTOR, sizeof(data), &len);
-	probe_check("blk.write", s == S_OK && len == 1, "status %u, used length %u", s, len);
+	s = blk_request(d, BLK_T_OUT, DATA_SECTOR, sizeof(data), &len);
+	probe_check("blk.write", s == BLK_S_OK && len == 1, "status %u, used length %u", s, len);
 	blk_interrupt(d);
 	memset(data, 0, sizeof(data));
-	s = blk_request(d, T_IN, DATA_SECTOR, sizeof(data), &len);
+	s = blk_request(d, BLK_T_IN, DATA_SECTOR, sizeof(data), &len);
 	fill(want, sizeof(want), seed);
-	probe_check("blk.read", s == S_OK && len == sizeof(data) + 1 && memcmp(data, want, sizeof(want)) == 0,
+	probe_check("blk.read", s == BLK_S_OK && len == sizeof(data) + 1 && memcmp(data, want, sizeof(want)) == 0,
 		    "status %u, used length %u, data %s", s, len,
 		    memcmp(data, want, sizeof(want)) ? "differs from what was written" : "ok");
 }
@@ -137,22 +122,22 @@ static void blk_misc(struct vp_dev *d)
 	uint32_t len;
 	uint8_t s;
 
-	if (d->features & F_FLUSH) {
-		s = blk_request(d, T_FLUSH, 0, 0, &len);
-		probe_check("blk.flush", s == S_OK, "status %u", s);
+	if (d->features & BLK_F_FLUSH) {
+		s = blk_request(d, BLK_T_FLUSH, 0, 0, &len);
+		probe_check("blk.flush", s == BLK_S_OK, "status %u", s);
 	} else {
 		probe_skip("blk.flush", "FLUSH not offered (cache_type Unsafe)");
 	}
 	memset(data, 0, 32);
-	s = blk_request(d, T_GET_ID, 0, 20, &len);
+	s = blk_request(d, BLK_T_GET_ID, 0, 20, &len);
 	data[20] = 0;
-	if (probe_check("blk.get_id", s == S_OK && data[0] >= '0' && data[0] <= '9', "status %u, id \"%s\"", s,
+	if (probe_check("blk.get_id", s == BLK_S_OK && data[0] >= '0' && data[0] <= '9', "status %u, id \"%s\"", s,
 			(const char *)data))
 		probe_info("blk.id", "%s", (const char *)data);
-	s = blk_request(d, T_IN, cap, 512, &len);
-	probe_check("blk.past_end", s == S_IOERR, "read at sector %lu (the capacity) gave status %u", cap, s);
-	s = blk_request(d, T_IN, cap - 1, 1024, &len);
-	probe_check("blk.straddle_end", s == S_IOERR, "read across the end gave status %u", s);
+	s = blk_request(d, BLK_T_IN, cap, 512, &len);
+	probe_check("blk.past_end", s == BLK_S_IOERR, "read at sector %lu (the capacity) gave status %u", cap, s);
+	s = blk_request(d, BLK_T_IN, cap - 1, 1024, &len);
+	probe_check("blk.straddle_end", s == BLK_S_IOERR, "read across the end gave status %u", s);
 }
 
 static void blk_read_only(struct vp_dev *ro)
@@ -161,10 +146,10 @@ static void blk_read_only(struct vp_dev *ro)
 	uint8_t s;
 
 	fill(data, 512, 99);
-	s = blk_request(ro, T_OUT, 0, 512, &len);
-	probe_check("blk.ro_write", s == S_IOERR, "write to a read-only drive gave status %u", s);
-	s = blk_request(ro, T_IN, 0, 512, &len);
-	probe_check("blk.ro_read", s == S_OK, "read from a read-only drive gave status %u", s);
+	s = blk_request(ro, BLK_T_OUT, 0, 512, &len);
+	probe_check("blk.ro_write", s == BLK_S_IOERR, "write to a read-only drive gave status %u", s);
+	s = blk_request(ro, BLK_T_IN, 0, 512, &len);
+	probe_check("blk.ro_read", s == BLK_S_OK, "read from a read-only drive gave status %u", s);
 }
 
 static inline uint64_t rdtsc(void)
@@ -181,7 +166,7 @@ static void blk_timed_reads(struct vp_dev *d, uint64_t n)
 	uint32_t len;
 
 	for (uint64_t i = 0; i < n; i++)
-		ok += blk_request(d, T_IN, i % 8, sizeof(data), &len) == S_OK;
+		ok += blk_request(d, BLK_T_IN, i % 8, sizeof(data), &len) == BLK_S_OK;
 	probe_info("blk.reads_tsc", "%lu reads of 4096 bytes in %lu TSC cycles", n, rdtsc() - t0);
 	probe_check("blk.timed_reads", ok == n, "%lu of %lu reads succeeded", ok, n);
 }

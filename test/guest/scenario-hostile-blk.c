@@ -8,15 +8,6 @@
 #include "probe.h"
 #include "virtio-probe.h"
 
-#define T_IN 0u
-#define S_OK 0u
-#define S_IOERR 1u
-
-struct blk_hdr {
-	uint32_t type;
-	uint32_t reserved;
-	uint64_t sector;
-};
 
 static struct blk_hdr hdr __attribute__((aligned(16)));
 static uint8_t data[512] __attribute__((aligned(512)));
@@ -29,7 +20,7 @@ static void set(struct vp_dev *d, unsigned i, uint64_t addr, uint32_t len, uint1
 
 static void read_header(void)
 {
-	hdr = (struct blk_hdr){ .type = T_IN, .sector = 0 };
+	hdr = (struct blk_hdr){ .type = BLK_T_IN, .sector = 0 };
 	status = 0xee;
 }
 
@@ -92,7 +83,7 @@ static void hostile_readonly_buffer(struct vp_dev *d)
 		probe_fail("hostile-blk.readonly_buffer", "no answer");
 		return;
 	}
-	probe_check("hostile-blk.readonly_buffer", status == S_IOERR && data[0] == 0x77 && data[511] == 0x77,
+	probe_check("hostile-blk.readonly_buffer", status == BLK_S_IOERR && data[0] == 0x77 && data[511] == 0x77,
 		    "status %u, buffer %s", status, data[0] == 0x77 ? "untouched" : "written");
 }
 
@@ -108,7 +99,7 @@ static void hostile_then_good(struct vp_dev *d)
 		probe_fail("hostile-blk.still_serves", "no answer");
 		return;
 	}
-	probe_check("hostile-blk.still_serves", status == S_OK && len == 513, "status %u, used length %u", status,
+	probe_check("hostile-blk.still_serves", status == BLK_S_OK && len == 513, "status %u, used length %u", status,
 		    len);
 	probe_check("hostile-blk.status_register", (vp_read(d, 0x070) & 0x40) == 0, "device status 0x%x",
 		    vp_read(d, 0x070));

@@ -14,6 +14,23 @@
 #define VP_DESC_F_NEXT 1u
 #define VP_DESC_F_WRITE 2u
 
+/* virtio-blk (virtio 1.2 §5.2): request types, status values, features, header. */
+#define BLK_T_IN 0u
+#define BLK_T_OUT 1u
+#define BLK_T_FLUSH 4u
+#define BLK_T_GET_ID 8u
+#define BLK_S_OK 0u
+#define BLK_S_IOERR 1u
+#define BLK_F_RO (1ull << 5)
+#define BLK_F_FLUSH (1ull << 9)
+#define VP_F_EVENT_IDX (1ull << 29)
+
+struct blk_hdr {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;
+};
+
 struct vp_desc {
 	uint64_t addr;
 	uint32_t len;
