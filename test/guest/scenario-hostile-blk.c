@@ -8,7 +8,6 @@
 #include "probe.h"
 #include "virtio-probe.h"
 
-
 static struct blk_hdr hdr __attribute__((aligned(16)));
 static uint8_t data[512] __attribute__((aligned(512)));
 static volatile uint8_t status;
