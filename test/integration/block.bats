@@ -97,12 +97,17 @@ blk_run_engine() {
 	sums=$(python3 -c 'import json,sys
 t={}
 for line in open(sys.argv[1]):
-    b=json.loads(line)["block"]
-    for k in ("rate_limiter_throttled_events","rate_limiter_event_count","read_count"):
-        t[k]=t.get(k,0)+b[k]
-print(t["rate_limiter_throttled_events"], t["rate_limiter_event_count"], t["read_count"])' "$TMP/metrics.json")
-	read -r m_throttled m_events m_reads <<<"$sums"
+    m=json.loads(line)
+    for g in ("block","block_data"):
+        for k in ("rate_limiter_throttled_events","rate_limiter_event_count","read_count"):
+            t[g+k]=t.get(g+k,0)+m.get(g,{}).get(k,0)
+print(t["blockrate_limiter_throttled_events"], t["blockrate_limiter_event_count"], t["blockread_count"],
+      t["block_datarate_limiter_throttled_events"], t["block_dataread_count"])' "$TMP/metrics.json")
+	read -r m_throttled m_events m_reads d_throttled d_reads <<<"$sums"
 	assert_equal "$m_throttled" "$throttled"
+	# the drive's own group, block_<id>, tells the same
+	assert_equal "$d_throttled" "$throttled"
+	assert_equal "$d_reads" "$m_reads"
 	[ "$m_events" -gt 0 ] || fail "no rate limiter timer events in the metrics: $sums"
 	[ "$m_reads" -ge 24 ] || fail "block.read_count is $m_reads: $sums"
 }

@@ -37,7 +37,8 @@ struct block {
 	bool active;
 	struct virtio_throttle throttle;
 	struct blk_uring *uring; /* Async engine, NULL for Sync */
-	struct block_metrics m;
+	struct block_metrics m; /* also the metrics group block_<id>: relaxed atomics */
+	int metrics_group;
 	struct virtq_elem elem; /* scratch for the chain being handled */
 	struct blk_req req;     /* scratch for its parsed form */
 };
@@ -46,7 +47,7 @@ struct block {
  * summed over all drives. */
 #define BLK_COUNT(b, name, n)                                                                      \
 	do {                                                                                       \
-		(b)->m.name += (n);                                                                \
+		__atomic_fetch_add(&(b)->m.name, (n), __ATOMIC_RELAXED);                           \
 		metrics_add(METRIC_block_##name, (n));                                             \
 	} while (0)
 

@@ -212,7 +212,7 @@ static bool blk_handle(struct block *b, struct virtq *q)
 	}
 	if (!virtio_throttle_admit(&b->throttle, blk_is_data(r->type) ? r->data_len : 0, 1)) {
 		/* only reached unparked, so each refusal is a new throttling event */
-		metrics_add(METRIC_block_rate_limiter_throttled_events, 1);
+		BLK_COUNT(b, rate_limiter_throttled_events, 1);
 		virtq_unpop(q);
 		return false;
 	}
@@ -410,6 +410,26 @@ static int block_setup_engine(struct block *b, const struct device_env *env, con
 	return 0;
 }
 
+static const char *const block_metric_names[] = {
+#define BLOCK_METRIC_NAME(name) #name,
+	BLOCK_METRICS(BLOCK_METRIC_NAME)
+#undef BLOCK_METRIC_NAME
+};
+
+/* The struct is all uint64_t counters in BLOCK_METRICS order: it is the array. */
+_Static_assert(sizeof(struct block_metrics) == sizeof(block_metric_names) / sizeof(char *) * sizeof(uint64_t),
+	       "struct block_metrics must hold exactly the BLOCK_METRICS counters");
+
+static int block_register_metrics(struct block *b)
+{
+	char name[METRICS_GROUP_NAME_MAX];
+
+	snprintf(name, sizeof(name), "block_%s", b->id);
+	b->metrics_group = metrics_register_group(name, block_metric_names, ARRAY_SIZE(block_metric_names),
+						  (const uint64_t *)&b->m);
+	return b->metrics_group < 0 ? b->metrics_group : 0;
+}
+
 int block_create(const struct device_env *env, unsigned slot, const struct drive_config *cfg,
 		 const struct block_options *opts, struct block **ret)
 {
@@ -419,6 +439,7 @@ int block_create(const struct device_env *env, unsigned slot, const struct drive
 	if (!b)
 		return -ENOMEM;
 	b->fd = -1;
+	b->metrics_group = -1;
 	snprintf(b->id, sizeof(b->id), "%s", cfg->drive_id);
 	b->read_only = cfg->is_read_only;
 	b->cache_type = cfg->cache_type;
@@ -441,6 +462,9 @@ int block_create(const struct device_env *env, unsigned slot, const struct drive
 	r = virtio_mmio_create(env, slot, &block_ops, b, &b->t);
 	if (r < 0)
 		goto fail;
+	r = block_register_metrics(b);
+	if (r < 0)
+		goto fail;
 	*ret = TAKE_PTR(b);
 	return 0;
 fail:
@@ -452,6 +476,7 @@ struct block *block_destroy(struct block *b)
 {
 	if (!b)
 		return NULL;
+	metrics_unregister_group(b->metrics_group);
 	if (b->throttle.throttled_events)
 		log_info("block %s: the rate limiter held requests back %" PRIu64 " times", b->id,
 			 b->throttle.throttled_events);
@@ -493,8 +518,6 @@ uint64_t block_capacity_sectors(struct block *b)
 void block_metrics_get(struct block *b, struct block_metrics *ret)
 {
 	virtio_mmio_lock(b->t);
-	b->m.rate_limiter_throttled_events = b->throttle.throttled_events;
-	b->m.remaining_reqs_count = b->active ? virtq_pending(virtio_mmio_queue(b->t, 0)) : 0;
 	*ret = b->m;
 	virtio_mmio_unlock(b->t);
 }

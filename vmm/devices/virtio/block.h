@@ -52,8 +52,7 @@ struct block;
 	X(read_count)                                                                              \
 	X(write_count)                                                                             \
 	X(rate_limiter_throttled_events)                                                           \
-	X(io_engine_throttled_events)                                                              \
-	X(remaining_reqs_count)
+	X(io_engine_throttled_events)
 
 struct block_metrics {
 #define BLOCK_METRIC_FIELD(name) uint64_t name;
