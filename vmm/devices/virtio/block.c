@@ -240,18 +240,26 @@ static bool blk_handle(struct block *b, struct virtq *q)
 	return true;
 }
 
-/* Serves the queue until it is empty, the limiter parks it or io_uring is full. */
+/* Serves the queue until it is empty, the limiter parks it or io_uring is
+ * full. A guest that refills the ring as fast as it drains could keep the
+ * vmm thread here forever: after a queue's worth of chains the rest waits for
+ * the next loop round, behind the other fds. */
 static void block_process(struct block *b)
 {
 	struct virtq *q = virtio_mmio_queue(b->t, 0);
+	unsigned budget = VIRTQ_MAX_SIZE;
 
 	if (!b->active)
 		return;
 	for (;;) {
-		bool stopped = false;
+		bool stopped = false, yield = false;
 		int r;
 
 		while (!stopped) {
+			if (budget-- == 0) {
+				yield = stopped = true;
+				break;
+			}
 			if (b->uring && blk_uring_full(b->uring)) {
 				/* resumed by the completion handler */
 				BLK_COUNT(b, io_engine_throttled_events, 1);
@@ -260,8 +268,10 @@ static void block_process(struct block *b)
 			}
 			r = virtq_pop(q, &b->elem);
 			if (r < 0) {
+				/* what was queued before the breakage still goes to the disk */
 				virtio_mmio_set_needs_reset(b->t);
-				return;
+				stopped = true;
+				break;
 			}
 			if (r == 0)
 				break;
@@ -270,6 +280,8 @@ static void block_process(struct block *b)
 		if (b->uring)
 			blk_uring_submit(b->uring);
 		virtio_mmio_signal_used(b->t, 0);
+		if (yield)
+			virtio_mmio_requeue(b->t, 0);
 		if (stopped || !virtq_idle(q))
 			return;
 	}

@@ -352,6 +352,11 @@ static void virtio_mmio_kick(struct virtio_mmio *t, uint32_t v)
 		log_rl(LOG_WARNING, "virtio-mmio %s: queue %u notify write failed: %m", t->ops->name, v);
 }
 
+void virtio_mmio_requeue(struct virtio_mmio *t, uint16_t queue)
+{
+	virtio_mmio_kick(t, queue);
+}
+
 static void virtio_mmio_write_reg(struct virtio_mmio *t, uint64_t offset, uint32_t v)
 {
 	switch (offset) {

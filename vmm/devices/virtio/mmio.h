@@ -129,5 +129,8 @@ uint32_t virtio_mmio_status(const struct virtio_mmio *t);
 void virtio_mmio_signal_used(struct virtio_mmio *t, uint16_t queue);
 /* Bumps the config generation and raises the config-change interrupt. */
 void virtio_mmio_signal_config(struct virtio_mmio *t);
+/* Schedules another notify of `queue` on the vmm loop (a device that stops
+ * early to let other fds run). */
+void virtio_mmio_requeue(struct virtio_mmio *t, uint16_t queue);
 /* Sets DEVICE_NEEDS_RESET (a queue broke, the backend failed) and tells the driver. */
 void virtio_mmio_set_needs_reset(struct virtio_mmio *t);
