@@ -160,6 +160,29 @@ static void test_async_roundtrip_and_flush(void **state)
 	assert_int_equal(bm.write_count, 5);
 }
 
+static void test_async_reset_drops_inflight(void **state)
+{
+	struct fx *f = *state;
+
+	f->cfg.io_engine = DRIVE_ENGINE_ASYNC;
+	fx_start(f, ~0ull);
+	if (block_engine(f->b) != DRIVE_ENGINE_ASYNC)
+		skip();
+	for (unsigned k = 0; k < 4; k++)
+		vd_blk_request(f->m, QN, k, VIRTIO_BLK_T_IN, k, 4096);
+	virtio_mmio_notify(f->t, 0); /* submitted, not reaped */
+	vd_write(f->t, VIRTIO_MMIO_STATUS, 0);
+	for (int i = 0; i < 5; i++)
+		loop_run_once(f->loop, 20);
+	assert_int_equal(h_used_idx(f->m), 0); /* nothing pushed into the reset queue */
+	/* the device comes back and serves */
+	memset(guest_memory_slice(f->m, H_AVAIL, 4), 0, 4);
+	assert_int_equal(vd_init(f->t, QN, ~0ull) & VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_DRIVER_OK);
+	vd_blk_request(f->m, QN, 0, VIRTIO_BLK_T_IN, 0, 512);
+	fx_run(f, 1);
+	assert_int_equal(vd_blk_status(f->m, 0), VIRTIO_BLK_S_OK);
+}
+
 static void test_features(void **state)
 {
 	struct fx *f = *state;
@@ -394,6 +417,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_sync_roundtrip),
 		T(test_async_roundtrip_and_flush),
+		T(test_async_reset_drops_inflight),
 		T(test_features),
 		T(test_read_only_rejects_writes),
 		T(test_past_end_and_sector_overflow),

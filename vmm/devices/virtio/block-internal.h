@@ -69,6 +69,10 @@ void blk_uring_submit(struct blk_uring *u);
 /* Waits for every in-flight request. complete: finish them as usual (file
  * swap); otherwise discard the results (device reset: the queue is gone). */
 void blk_uring_drain(struct blk_uring *u, bool complete);
+/* A device reset: requests in flight finish in the background and their
+ * results are dropped (the queue they came from is gone). No syscall: this
+ * runs on the vCPU thread that wrote the status register. */
+void blk_uring_forget(struct blk_uring *u);
 /* Reaps finished requests into the used ring; returns how many. */
 unsigned blk_uring_reap(struct blk_uring *u);
 unsigned blk_uring_inflight(const struct blk_uring *u);

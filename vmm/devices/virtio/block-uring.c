@@ -20,6 +20,7 @@
 #include "mmio.h"
 
 struct blk_slot {
+	uint32_t epoch;
 	uint16_t head;
 	uint8_t *status;
 	uint32_t type;
@@ -37,6 +38,7 @@ struct blk_uring {
 	unsigned depth;
 	unsigned inflight;
 	unsigned queued; /* prepared, not yet submitted */
+	uint32_t epoch;  /* bumped by a device reset: older completions are dropped */
 	unsigned *free_list;
 	unsigned nr_free;
 	struct blk_slot *slot;
@@ -65,6 +67,7 @@ int blk_uring_queue(struct blk_uring *u, const struct blk_req *r, int fd)
 		return -EBUSY;
 	i = u->free_list[--u->nr_free];
 	s = &u->slot[i];
+	s->epoch = u->epoch;
 	s->head = r->head;
 	s->status = r->status;
 	s->type = r->type;
@@ -110,7 +113,7 @@ static void blk_uring_finish(struct blk_uring *u, struct io_uring_cqe *cqe, bool
 	s = &u->slot[i];
 	/* A short transfer is an error too: the file shrank or the device failed. */
 	ok = cqe->res >= 0 && (uint32_t)cqe->res == s->expect;
-	if (complete) {
+	if (complete && s->epoch == u->epoch) {
 		if (!ok) {
 			BLK_COUNT(u->b, execute_fails, 1);
 			log_rl(LOG_ERROR, "block %s: io_uring request type %u: %s", u->b->id, s->type,
@@ -156,6 +159,11 @@ void blk_uring_drain(struct blk_uring *u, bool complete)
 	}
 	if (complete)
 		virtio_mmio_signal_used(u->b->t, 0);
+}
+
+void blk_uring_forget(struct blk_uring *u)
+{
+	u->epoch++;
 }
 
 static void blk_uring_on_complete(void *ctx, uint32_t events)
