@@ -113,7 +113,9 @@ static int drive_open(const char *path, bool read_only)
 		return -ENOENT;
 	if (strlen(path) >= DRIVE_PATH_MAX)
 		return -ENAMETOOLONG;
-	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK for the open only: a FIFO named by a client would otherwise
+	 * block the vmm thread in open() until someone writes to it. */
+	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0)
@@ -122,6 +124,8 @@ static int drive_open(const char *path, bool read_only)
 		return -EISDIR;
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return -EINVAL;
+	if (fcntl(fd, F_SETFL, 0) < 0)
+		return -errno;
 	return TAKE_FD(fd);
 }
 

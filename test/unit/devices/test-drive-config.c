@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -154,6 +155,17 @@ static void test_missing_file(void **state)
 				 "(os error 2) /nonexistent/x.img");
 	json_decref(j);
 	expect_error("{\"drive_id\":\"a\",\"path_on_host\":\"/tmp\",\"is_root_device\":false}", "Is a directory");
+	/* a FIFO is refused, and opening it read-only does not hang */
+	char fifo[80];
+	snprintf(fifo, sizeof(fifo), "%s.fifo", img);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	json_t *j2 = json_pack("{s:s, s:s, s:b, s:b}", "drive_id", "f", "path_on_host", fifo, "is_root_device", 0,
+			       "is_read_only", 1);
+	struct drive_config d2;
+	char err2[512];
+	assert_int_equal(drive_config_parse(j2, &d2, err2, sizeof(err2)), -EINVAL);
+	json_decref(j2);
+	unlink(fifo);
 }
 
 static void test_set_order_and_roots(void **state)
