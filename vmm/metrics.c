@@ -18,6 +18,7 @@
 #include "core/vcpu.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial.h"
+#include "devices/virtio/block.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -129,6 +130,9 @@ static void metrics_pull_sources(void)
 	PULL(METRIC_uart_missed_read_count, uart_metrics.missed_read_count);
 	PULL(METRIC_uart_missed_write_count, uart_metrics.missed_write_count);
 	PULL(METRIC_uart_error_count, uart_metrics.error_count);
+#define PULL_BLOCK(name) metrics_set(METRIC_block_##name, __atomic_load_n(&block_totals.name, __ATOMIC_RELAXED));
+	BLOCK_METRICS(PULL_BLOCK)
+#undef PULL_BLOCK
 }
 
 /* `},"block_rootfs":{"read_count":1,...` for every registered device group. */

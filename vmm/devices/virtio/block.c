@@ -14,11 +14,14 @@
 #include "cleanup.h"
 #include "devices/device.h"
 #include "log.h"
+#include "metrics.h"
 #include "mmio.h"
 
 #define BLK_HEADER_BYTES 16u
 
 static const struct virtio_device_ops block_ops;
+
+struct block_metrics block_totals;
 
 /* Copies len bytes from the start of an iovec list (len <= its total). */
 static void iov_gather(const struct iovec *iov, unsigned n, void *dst, size_t len)
@@ -340,7 +343,7 @@ static void block_config_write(void *dev, uint32_t off, const uint8_t *data, uin
 {
 	struct block *b = dev;
 
-	BLK_COUNT(b, cfg_fails, 1);
+	BLK_COUNT_SHARED(b, cfg_fails, 1);
 	log_rl(LOG_WARNING, "block %s: guest wrote read-only config space at %u", b->id, off);
 }
 
@@ -349,7 +352,7 @@ static int block_activate(void *dev, uint64_t features)
 	struct block *b = dev;
 
 	if (!virtio_mmio_queue(b->t, 0)->ready) {
-		BLK_COUNT(b, activate_fails, 1);
+		BLK_COUNT_SHARED(b, activate_fails, 1);
 		return -EINVAL;
 	}
 	b->acked_features = features;

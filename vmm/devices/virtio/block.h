@@ -60,6 +60,10 @@ struct block_metrics {
 #undef BLOCK_METRIC_FIELD
 };
 
+/* The `block` group: the counters of every drive there ever was, summed.
+ * Read with relaxed atomic loads (metrics.c pulls them). */
+extern struct block_metrics block_totals;
+
 /* Host-side knobs; zero values mean the defaults. */
 struct block_options {
 	tb_clock_fn clock;         /* rate limiter clock (tests) */
