@@ -6,6 +6,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "triplefault", scenario_triplefault },
 	{ "blk", scenario_blk },
 	{ "hostile-blk", scenario_hostile_blk },
+	{ "blk-resize", scenario_blk_resize },
 	{ "wait", scenario_wait },
 };
 

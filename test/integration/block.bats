@@ -199,3 +199,25 @@ print(t["blockrate_limiter_throttled_events"], t["blockrate_limiter_event_count"
 	api_wait_exit
 	assert_equal "$EMBER_STATUS" 0
 }
+
+@test "API: PATCH path_on_host reaches the running guest as a config-change interrupt with the new capacity" {
+	require_kvm
+	load api-helpers
+	truncate -s 2M "$TMP/new.img"
+	api_start
+	local args="console=ttyS0 probe=blk-resize"
+	is_pvm_host && args="$args probe.pvm=1"
+	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$args\"}"
+	expect_api 204 PUT /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$TMP/data.img\",\"is_root_device\":false}"
+	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
+	wait_output 'PROBE-INFO blk-resize ready 2048'
+	expect_api 204 PATCH /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$TMP/new.img\"}"
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	run cat "$OUT"
+	assert_output --partial 'PROBE blk-resize.config_interrupt ok'
+	assert_output --partial 'PROBE blk-resize.capacity ok'
+	assert_output --partial 'PROBE-INFO blk-resize capacity 4096'
+	assert_output --partial 'PROBE blk-resize.read_new_end ok'
+	assert_output --partial 'PROBE DONE pass=4 fail=0'
+}
