@@ -26,9 +26,11 @@
 #include "ember-config.h"
 #include "exit_code.h"
 #include "log.h"
+#include "logger.h"
 #include "metrics.h"
 #include "mmds/store.h"
 #include "parse.h"
+#include "seccomp/install.h"
 
 /* ---- the command line ---- */
 
@@ -63,8 +65,8 @@ static const struct cli_flag {
 	[ARG_HELP] = { "help", false, NULL, "Print this help and exit." },
 	[ARG_API_SOCK] = { "api-sock", true, NULL, "Path to the unix socket of the HTTP API (default: " API_DEFAULT_SOCKET ")." },
 	[ARG_METADATA] = { "metadata", true, NULL, "Path to a JSON file loaded into the MMDS data store." },
-	[ARG_SECCOMP_FILTER] = { "seccomp-filter", true, "seccomp filters", NULL },
-	[ARG_NO_SECCOMP] = { "no-seccomp", false, "seccomp filters", NULL },
+	[ARG_SECCOMP_FILTER] = { "seccomp-filter", true, NULL, "Seccomp policy to use instead of the built-in one: a YAML policy or a bundle from `ember-seccomp compile`." },
+	[ARG_NO_SECCOMP] = { "no-seccomp", false, NULL, "Install no seccomp filter (logged)." },
 	[ARG_METRICS_PATH] = { "metrics-path", true, NULL, "Path to a file or FIFO for the metrics lines." },
 	[ARG_MMDS_SIZE_LIMIT] = { "mmds-size-limit", true, NULL, "Largest MMDS data store, in bytes of compact JSON (default: the payload limit)." },
 	[ARG_HTTP_API_MAX_PAYLOAD_SIZE] = { "http-api-max-payload-size", true, NULL, "Largest HTTP API request body, in bytes (default: 51200)." },
@@ -185,6 +187,9 @@ static int cli_validate(const struct cli *cli)
 			return EXIT_CODE_ARG_PARSING;
 		}
 	}
+	if (cli->present[ARG_NO_SECCOMP] && cli->present[ARG_SECCOMP_FILTER])
+		return cli_fail("Argument '%s' cannot be used together with argument '%s'.", "no-seccomp",
+				"seccomp-filter");
 	if (cli->present[ARG_NO_API] && !cli->present[ARG_CONFIG_FILE])
 		return cli_fail("Argument '%s' required, but not found.", "config-file");
 	if (cli_validate_sizes(cli) < 0)
@@ -216,6 +221,7 @@ struct ember {
 	struct mmds_store *mmds;
 	struct api_controller controller;
 	struct api_server *api;
+	const char *metrics_path; /* --metrics-path or the config file's, once opened */
 };
 
 static int ember_logger_init(struct ember *e)
@@ -260,6 +266,49 @@ static int ember_signals_init(struct ember *e)
 	return 0;
 }
 
+/* Loads the policy (a bad one stops ember here, with exit 152) and installs
+ * the baseline before any thread exists, so TSYNC covers the process. */
+static int ember_seccomp_init(struct ember *e)
+{
+	char err[600];
+	int r;
+
+	if (e->cli.present[ARG_NO_SECCOMP]) {
+		seccomp_filters_disable();
+		return 0;
+	}
+	r = seccomp_filters_load(e->cli.value[ARG_SECCOMP_FILTER], err, sizeof(err));
+	if (r < 0) {
+		log_error("Seccomp error: %s", err);
+		return EXIT_CODE_BAD_CONFIGURATION;
+	}
+	seccomp_set_flush_hook(vmm_run_exit_hook);
+	r = seccomp_install_baseline();
+	if (r < 0) {
+		log_error("Cannot install the seccomp baseline filter: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+/* The vmm thread takes its role once the vCPU threads exist (so thread
+ * creation stays out of the vmm role) and before its event loop handles
+ * anything the guest does. */
+static int ember_seccomp_vmm_init(struct ember *e)
+{
+	int r;
+
+	if (!e->vm)
+		return 0; /* configured through the API: the role goes on at InstanceStart */
+	r = seccomp_install_role(SECCOMP_ROLE_VMM);
+
+	if (r < 0) {
+		log_error("Cannot install the vmm seccomp filter: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
 static int ember_loop_init(struct ember *e)
 {
 	int r = loop_create(&e->loop);
@@ -296,6 +345,10 @@ static int ember_config_init(struct ember *e)
 		return 0; /* configured through the API */
 	if (config_file_load(e->cli.value[ARG_CONFIG_FILE], &e->config, err, sizeof(err)) < 0) {
 		log_error("Configuration for VMM from one single json failed: %s", err);
+		return EXIT_CODE_BAD_CONFIGURATION;
+	}
+	if (e->config.has_logger && logger_apply(&e->config.logger, err, sizeof(err)) < 0) {
+		log_error("Configuration for VMM from one single json failed: logger: %s", err);
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	return 0;
@@ -339,12 +392,14 @@ static int ember_vm_start(struct ember *e)
 
 	if (!e->vm)
 		return 0;
+	/* Logged before the vCPUs run: the serial console shares stdout with the
+	 * log, and a line written while the guest prints would split its line. */
+	log_info("Successfully started microvm that was configured from one single json");
 	r = vm_start(e->vm);
 	if (r < 0) {
 		log_error("Cannot start the microVM: %s", strerror(-r));
 		return EXIT_CODE_GENERIC_ERROR;
 	}
-	log_info("Successfully started microvm that was configured from one single json");
 	e->controller.state = VM_RUNNING;
 	metrics_flush(); /* Firecracker writes a line right after the start */
 	return 0;
@@ -368,13 +423,19 @@ static int ember_api_start(void *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "Start microvm error: %s", verr.msg);
 		return r;
 	}
+	/* Before the vCPUs run, so that it cannot split a guest serial line. */
+	log_info("Starting the microVM configured through the API");
 	r = vm_start(e->vm);
 	if (r < 0) {
 		snprintf(err, errlen, "Start microvm error: cannot start the vCPUs: %s", strerror(-r));
 		e->vm = vm_destroy(e->vm);
 		return r;
 	}
-	log_info("Successfully started microvm through the API");
+	/* As with --config-file: the vCPU threads exist, the guest has not
+	 * been able to reach the vmm thread yet. A failure here leaves a VM
+	 * running unconfined, so it ends the process. */
+	if (ember_seccomp_vmm_init(e) != 0)
+		_exit(EXIT_CODE_GENERIC_ERROR);
 	return 0;
 }
 
@@ -450,11 +511,18 @@ static int ember_metrics_init(struct ember *e)
 	}
 	metrics_set(METRIC_api_server_process_startup_time_us, e->config.process.start_time_us);
 	metrics_set(METRIC_api_server_process_startup_time_cpu_us, e->config.process.start_time_cpu_us);
-	if (!e->cli.present[ARG_METRICS_PATH])
+	if (e->cli.present[ARG_METRICS_PATH] && e->config.metrics_path) {
+		/* Firecracker: the second initialisation of the metrics fails. */
+		log_error("Configuration for VMM from one single json failed: metrics: Metrics initialization error: "
+			  "Reinitialization of metrics not allowed (--metrics-path is set too).");
+		return EXIT_CODE_BAD_CONFIGURATION;
+	}
+	e->metrics_path = e->cli.present[ARG_METRICS_PATH] ? e->cli.value[ARG_METRICS_PATH] : e->config.metrics_path;
+	if (!e->metrics_path)
 		return 0;
-	r = metrics_init(e->cli.value[ARG_METRICS_PATH]);
+	r = metrics_init(e->metrics_path);
 	if (r < 0) {
-		log_error("Failed to open the metrics file '%s': %s", e->cli.value[ARG_METRICS_PATH], strerror(-r));
+		log_error("Failed to open the metrics file '%s': %s", e->metrics_path, strerror(-r));
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	return 0;
@@ -502,6 +570,7 @@ static int ember_controller_init(struct ember *e)
 		.config = &e->config,
 		.ops = &ember_api_ops,
 		.ops_ctx = e,
+		.metrics_path = e->metrics_path ? strdup(e->metrics_path) : NULL,
 	};
 	return 0;
 }
@@ -542,14 +611,18 @@ static const struct ember_step {
 } ember_steps[] = {
 	{ "logger", ember_logger_init, NULL },
 	{ "signal handlers", ember_signals_init, NULL },
+	{ "seccomp baseline", ember_seccomp_init, NULL },
 	{ "vmm event loop", ember_loop_init, ember_loop_exit },
 	{ "configuration", ember_config_init, ember_config_exit },
 	{ "metrics", ember_metrics_init, NULL },
 	{ "MMDS data store", ember_mmds_init, ember_mmds_exit },
 	{ "API controller", ember_controller_init, ember_controller_exit },
+	/* Before the VM: the api thread's start-up line must not split the
+	 * guest's first serial line on the shared stdout. */
+	{ "API server", ember_api_init, ember_api_exit },
 	{ "microVM", ember_vm_init, ember_vm_exit },
 	{ "vCPUs", ember_vm_start, NULL },
-	{ "API server", ember_api_init, ember_api_exit },
+	{ "vmm seccomp role", ember_seccomp_vmm_init, NULL },
 };
 
 static int ember_run(struct ember *e)

@@ -10,7 +10,9 @@
  * FlushMetrics, after InstanceStart and at exit (metrics_flush_at_exit). */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct event_loop;
@@ -220,6 +222,12 @@ void metrics_add(enum metric_id id, uint64_t n);
 /* Sets a store metric (or a counter's running total). */
 void metrics_set(enum metric_id id, uint64_t value);
 uint64_t metrics_get(enum metric_id id);
+
+/* Validates a PUT /metrics body (or the config file's "metrics" key): the
+ * required metrics_path, and emit_id / properties, which this build accepts
+ * only when off or empty. 0 with a heap copy of the path in *ret_path (the
+ * caller frees it), or -EINVAL / -EOPNOTSUPP / -ENOMEM with the fault in err. */
+int metrics_config_from_json(const json_t *j, char **ret_path, char *err, size_t errlen);
 
 /* Opens the sink (file or FIFO, O_NONBLOCK|O_CLOEXEC, created 0600 when
  * absent). Only once per process: -EALREADY the second time; -errno when the

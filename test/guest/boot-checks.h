@@ -3,3 +3,4 @@
 
 void boot_cpuid(void);
 void boot_serial(void);
+void boot_initrd(void);

@@ -66,6 +66,7 @@ static void cpuid_hypervisor(void)
 static void cpuid_leaf1(void)
 {
 	uint32_t r[4];
+	uint64_t vcpus;
 
 	if (probe_is_pvm()) {
 		probe_skip("boot.cpuid.leaf1", "PVM KVM overwrites leaf 1 with host values");
@@ -74,8 +75,46 @@ static void cpuid_leaf1(void)
 	cpuid(1, 0, r);
 	if (!(r[2] & (1u << 31)))
 		probe_fail("boot.cpuid.leaf1", "the hypervisor bit (ECX[31]) is clear");
+	else if ((r[1] >> 24) != 0)
+		probe_fail("boot.cpuid.leaf1", "the boot CPU's initial APIC id is %u, not 0", r[1] >> 24);
+	else if (probe_param_u64("probe.vcpus", &vcpus))
+		probe_check("boot.cpuid.leaf1", ((r[1] >> 16) & 0xff) == vcpus,
+			    "EBX[23:16] reports %u logical CPUs, vcpu_count is %lu", (r[1] >> 16) & 0xff, vcpus);
 	else
-		probe_check("boot.cpuid.leaf1", (r[1] >> 24) == 0, "the boot CPU's initial APIC id is %u, not 0", r[1] >> 24);
+		probe_ok("boot.cpuid.leaf1");
+}
+
+/* The VMM's topology: Intel's extended topology leaf 0xb (level 1 counts
+ * every vCPU, EDX is the x2APIC id), AMD's core count in 0x80000008. */
+static void cpuid_topology(void)
+{
+	uint32_t r[4], max;
+	uint64_t vcpus;
+	char vendor[13];
+
+	if (!probe_param_u64("probe.vcpus", &vcpus)) {
+		probe_skip("boot.cpuid.topology", "no probe.vcpus=N on the command line");
+		return;
+	}
+	cpuid(0, 0, r);
+	max = r[0];
+	cpuid_string(r[1], r[3], r[2], vendor);
+	if (memcmp(vendor, "AuthenticAMD", 12) == 0) {
+		cpuid(EXT_LEAF + 8, 0, r);
+		probe_check("boot.cpuid.topology", (r[2] & 0xff) + 1 == vcpus,
+			    "0x80000008 ECX[7:0] says %u cores, vcpu_count is %lu", (r[2] & 0xff) + 1, vcpus);
+		return;
+	}
+	if (max < 0xb) {
+		probe_skip("boot.cpuid.topology", "max basic leaf 0x%x has no leaf 0xb", max);
+		return;
+	}
+	cpuid(0xb, 1, r);
+	if (r[3] != 0)
+		probe_fail("boot.cpuid.topology", "leaf 0xb gives the boot CPU x2APIC id %u, not 0", r[3]);
+	else
+		probe_check("boot.cpuid.topology", (r[1] & 0xffff) == vcpus,
+			    "leaf 0xb level 1 counts %u CPUs, vcpu_count is %lu", r[1] & 0xffff, vcpus);
 }
 
 static void cpuid_leaf7(void)
@@ -110,5 +149,6 @@ void boot_cpuid(void)
 	cpuid_hypervisor();
 	cpuid_leaf1();
 	cpuid_leaf7();
+	cpuid_topology();
 	cpuid_extended();
 }

@@ -3,10 +3,12 @@
  * Command-line parameters read here (all optional; a check that needs an
  * absent one is skipped and says so):
  *   probe.mem_mib=N        the configured mem_size_mib: the e820 map must add up to it
- *   probe.vcpus=N          the configured vcpu_count: the MP table must list N CPUs
+ *   probe.vcpus=N          the configured vcpu_count: the MP table and CPUID topology must show N CPUs
  *   probe.cpu_vendor=S     the host's CPUID vendor string (GenuineIntel, AuthenticAMD)
  *   probe.hv_sig=S         the hypervisor signature the VMM puts in leaf 0x40000000
  *   probe.pvm=1            the host is PVM KVM: leaves 1 and 7 are the host's, not the VMM's
+ *   probe.initrd_size=N    the initrd's size: the zero page must describe it (see boot-initrd.c)
+ *   probe.initrd_fnv=X     with it, the FNV-1a 32 hash of its bytes, 8 hex digits
  *   probe.boot_timer=1     write 123 to the boot-timer device at the end */
 #include <asm/bootparam.h>
 
@@ -202,6 +204,7 @@ void scenario_boot(void)
 	boot_cmdline();
 	boot_e820();
 	boot_mptable();
+	boot_initrd();
 	boot_cpuid();
 	boot_serial();
 	boot_timer();

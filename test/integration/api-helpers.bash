@@ -79,10 +79,26 @@ boot_wait_guest() {
 	is_pvm_host && args="$args probe.pvm=1"
 	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$args\"}"
 	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
-	wait_output 'PROBE-INFO wait ready'
+	wait_guest_running
+}
+
+# wait_guest_running: the wait scenario runs. ember's own log lines may land
+# inside a guest line on the shared stdout, so a later tick also counts.
+wait_guest_running() {
+	wait_output 'PROBE-INFO wait \(ready\|tick\)'
 }
 
 # ticks: how many heartbeats the wait scenario printed so far.
 ticks() {
 	grep -c 'PROBE-INFO wait tick' "$OUT" || true
+}
+
+# wait_ticks_above N: waits (bounded) until the guest printed more than N ticks.
+wait_ticks_above() {
+	for _ in $(seq 600); do
+		[ "$(ticks)" -gt "$1" ] && return 0
+		kill -0 "$EMBER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "the guest printed no tick after $1: $(tail -5 "$OUT")"
 }

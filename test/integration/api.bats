@@ -191,7 +191,7 @@ teardown() {
 	expect_api 204 PATCH /vm '{"state":"Resumed"}'
 	expect_api 204 PATCH /vm '{"state":"Resumed"}'
 	expect_api 200 GET / '' '"state":"Running"'
-	wait_output "PROBE-INFO wait tick $((paused + 1))"
+	wait_ticks_above "$paused"
 	expect_api 204 PUT /actions '{"action_type":"SendCtrlAltDel"}'
 	api_wait_exit
 	assert_equal "$EMBER_STATUS" 0
@@ -257,7 +257,7 @@ teardown() {
 	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 } }
 	JSON
 	api_start --config-file "$BATS_TEST_TMPDIR/vm.json"
-	wait_output 'PROBE-INFO wait ready'
+	wait_guest_running
 	expect_api 200 GET / '' '"state":"Running"'
 	expect_api 400 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":128}' 'not supported after starting'
 	expect_api 204 PUT /actions '{"action_type":"SendCtrlAltDel"}'
@@ -385,4 +385,65 @@ teardown() {
 	run node "$EMBER_SRC/test/integration/api-openapi.js" "$EMBER_SRC/doc/api.yaml" "${pairs[@]}"
 	assert_success
 	assert_output --partial 'ok GET /vm/config matches its schema'
+}
+
+@test "a client that pipelines many requests before reading gets every answer (back-pressure)" {
+	api_start --mmds-size-limit 40000 --http-api-max-payload-size 45000
+	big=$(printf '%030000d' 0)
+	expect_api 204 PUT /mmds "{\"big\":\"$big\"}"
+	run python3 - "$SOCK" <<-'PY'
+	import socket, sys
+	s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(30)
+	n = 300
+	s.sendall(b"GET /mmds HTTP/1.1\r\n\r\n" * n)   # ~9 MB of answers, not read yet
+	data = b""
+	while data.count(b"HTTP/1.1 200 ") < n or not data.endswith(b"}"):
+	    chunk = s.recv(1 << 16)
+	    if not chunk: break
+	    data += chunk
+	print(data.count(b"HTTP/1.1 200 "))
+	PY
+	assert_success
+	assert_output 300
+	expect_api 200 GET /
+}
+
+@test "a fatal signal still flushes a metrics line (the exit hook)" {
+	m=$BATS_TEST_TMPDIR/metrics.json
+	api_start --metrics-path "$m"
+	expect_api 200 GET /
+	kill -BUS "$EMBER_PID"
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 149
+	run python3 -c '
+import json, sys
+line = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+assert line["signals"]["sigbus"] == 1, line["signals"]
+assert line["get_api_requests"]["instance_info_count"] == 1, line["get_api_requests"]
+print("ok")' "$m"
+	assert_output ok
+}
+
+@test "the config file's logger and metrics keys use the API's validators" {
+	require_kvm
+	log=$BATS_TEST_TMPDIR/vm.log
+	m=$BATS_TEST_TMPDIR/vm.metrics
+	args="console=ttyS0 probe=boot"
+	is_pvm_host && args="$args probe.pvm=1"
+	cat >"$BATS_TEST_TMPDIR/vm.json" <<-JSON
+	{ "boot-source": { "kernel_image_path": "$PROBE", "boot_args": "$args" },
+	  "logger": { "log_path": "$log", "level": "Info", "show_level": true },
+	  "metrics": { "metrics_path": "$m" } }
+	JSON
+	run timeout 60 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/vm.json"
+	assert_success
+	grep -q ':INFO\] Successfully started microvm' "$log" || fail "log: $(cat "$log")"
+	[ "$(wc -l <"$m")" -ge 2 ] || fail "metrics after start and at exit: $(cat "$m")"
+	run timeout 60 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/vm.json" --metrics-path "$m"
+	assert_equal "$status" 152
+	grep -q 'Reinitialization of metrics not allowed' "$log" || fail "log: $(tail -3 "$log")"
+	echo '{ "logger": { "level": "Loud" } }' >"$BATS_TEST_TMPDIR/bad.json"
+	run timeout 60 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/bad.json"
+	assert_equal "$status" 152
+	assert_output --partial 'logger: An error occurred when deserializing the json body of a request: unknown variant `Loud`'
 }

@@ -69,3 +69,36 @@ $output"
 probe_info() {
 	printf '%s\n' "$output" | sed -n "s/^PROBE-INFO $1 //p" | head -n 1
 }
+
+# Whether ember is the ASan/UBSan build (linked dynamically against libasan).
+ember_is_sanitized() {
+	readelf -d "$EMBER" 2>/dev/null | grep -q 'libasan'
+}
+
+# The FNV-1a 32 hash of a file in 8 lowercase hex digits, as the probe computes it.
+fnv1a_hex() {
+	python3 -c 'import sys
+h = 2166136261
+for b in open(sys.argv[1], "rb").read():
+    h = ((h ^ b) * 16777619) & 0xffffffff
+print("%08x" % h)' "$1"
+}
+
+# probe_config_initrd FILE INITRD VCPUS MEM_MIB SCENARIOS [EXTRA...]: like
+# probe_config, with an initrd the probe checks: its size, and its hash when
+# it is at most 1 MiB (the guest hashes at about 5 instructions a byte).
+probe_config_initrd() {
+	local file=$1 initrd=$2 vcpus=$3 mem=$4 scenarios=$5
+	shift 5
+	local size args check
+	size=$(stat -c %s "$initrd")
+	check="probe.initrd_size=$size"
+	[ "$size" -le 1048576 ] && check="$check probe.initrd_fnv=$(fnv1a_hex "$initrd")"
+	args=$(probe_boot_args "$vcpus" "$mem" "$scenarios" "$check" "$@")
+	cat >"$file" <<-JSON
+	{
+	  "boot-source": { "kernel_image_path": "$PROBE", "initrd_path": "$initrd", "boot_args": "$args" },
+	  "machine-config": { "vcpu_count": $vcpus, "mem_size_mib": $mem }
+	}
+	JSON
+}

@@ -48,6 +48,27 @@ teardown() {
 	assert_equal "$status" 0
 }
 
+@test "probe boots at 1 vCPU / 4096 MiB: RAM split around the MMIO gap adds up" {
+	require_kvm
+	probe_config "$TMP/vm.json" 1 4096 boot
+	run_ember_config "$TMP/vm.json"
+	assert_probe_all_ok
+	assert_equal "$status" 0
+	assert_output --partial 'PROBE-INFO e820_ram_mib 4096'
+	assert_output --regexp 'PROBE-INFO e820 [0-9]+ 0x100000000 0x40000000 1'
+}
+
+@test "without boot_args the guest sees Firecracker's default command line" {
+	require_kvm
+	cat >"$TMP/vm.json" <<-JSON
+	{ "boot-source": { "kernel_image_path": "$PROBE" }, "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 } }
+	JSON
+	run_ember_config "$TMP/vm.json"
+	assert_equal "$status" 0
+	assert_equal "$(probe_info cmdline)" \
+		"reboot=k panic=1 nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux i8042.dumbkbd swiotlb=noforce$(ember_appended_cmdline)"
+}
+
 @test "the guest sees the configured command line plus ember's appended part" {
 	require_kvm
 	probe_config "$TMP/vm.json" 1 128 boot
@@ -62,6 +83,27 @@ teardown() {
 	esac
 	appended=${seen#"$configured"}
 	assert_equal "$appended" "$(ember_appended_cmdline)"
+}
+
+@test "an initrd arrives intact, page-aligned above the kernel and described in the zero page" {
+	require_kvm
+	head -c 20000 /dev/urandom >"$TMP/initrd.img"
+	probe_config_initrd "$TMP/vm.json" "$TMP/initrd.img" 1 128 boot
+	run_ember_config "$TMP/vm.json"
+	assert_probe_all_ok
+	assert_equal "$status" 0
+	assert_output --partial 'PROBE boot.initrd ok'
+	assert_output --partial 'PROBE boot.initrd.bytes ok'
+}
+
+@test "an initrd larger than guest RAM: exit 152 naming the initrd" {
+	require_kvm
+	truncate -s 200M "$TMP/big.img"
+	probe_config_initrd "$TMP/vm.json" "$TMP/big.img" 1 128 boot
+	run_ember_config "$TMP/vm.json"
+	assert_equal "$status" 152
+	assert_output --partial 'initrd'
+	refute_output --partial 'PROBE'
 }
 
 @test "--boot-timer logs the guest boot time when the guest writes 123" {
@@ -122,4 +164,59 @@ teardown() {
 	assert_output --partial 'Linux version'
 	assert_output --regexp 'VFS: Unable to mount root|Kernel panic'
 	assert_equal "$status" 0
+}
+
+# Bad inputs: each gets a clear message and exit 152 (bad configuration), never a
+# crash. The runs happen in $TMP with core dumps allowed, so a crash would leave one.
+bad_kernel_run() {
+	local kernel=$1
+	shift
+	require_kvm
+	cat >"$TMP/vm.json" <<-JSON
+	{ "boot-source": { "kernel_image_path": "$kernel", "boot_args": "probe=boot" },
+	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 } }
+	JSON
+	cd "$TMP"
+	run bash -c 'ulimit -c unlimited; "$@"' _ timeout --kill-after=5 60 "$EMBER" --no-api --config-file "$TMP/vm.json" "$@"
+	cd - >/dev/null
+	assert_equal "$status" 152
+	refute_output --partial 'PROBE'
+	[ -z "$(find "$TMP" -maxdepth 1 -name 'core*')" ] || fail "ember dumped core"
+}
+
+@test "a missing kernel file: exit 152 naming the problem" {
+	bad_kernel_run "$TMP/no-such-vmlinux"
+	assert_output --partial 'kernel file cannot be opened'
+}
+
+@test "a kernel that is neither ELF nor bzImage: exit 152" {
+	printf '#!/bin/sh\necho not a kernel\n' >"$TMP/not-a-kernel"
+	bad_kernel_run "$TMP/not-a-kernel"
+	assert_output --partial 'neither an ELF vmlinux nor a bzImage'
+}
+
+@test "a truncated ELF: exit 152" {
+	head -c 100 "$PROBE" >"$TMP/truncated.elf"
+	bad_kernel_run "$TMP/truncated.elf"
+	assert_output --partial 'program header table'
+}
+
+@test "an ELF with a segment below 1 MiB: exit 152" {
+	cp "$PROBE" "$TMP/low.elf"
+	# The first program header's p_paddr (offset 64 + 24) set to 0x1000.
+	printf '\x00\x10\x00\x00\x00\x00\x00\x00' | dd of="$TMP/low.elf" bs=1 seek=88 conv=notrunc status=none
+	bad_kernel_run "$TMP/low.elf"
+	assert_output --partial 'below 1 MiB'
+}
+
+@test "a memory size that cannot be mapped: exit 152" {
+	require_kvm
+	if ember_is_sanitized; then
+		skip "ASan reserves terabytes of shadow address space: an address-space limit aborts it before ember runs"
+	fi
+	probe_config "$TMP/vm.json" 1 4096 boot
+	run bash -c 'ulimit -v 1000000; "$@"' _ timeout --kill-after=5 60 "$EMBER" --no-api --config-file "$TMP/vm.json"
+	assert_equal "$status" 152
+	assert_output --regexp '[Mm]emory'
+	refute_output --partial 'PROBE'
 }

@@ -108,6 +108,17 @@ int api_check_id(struct api_action *a, const char *id)
 	return 0;
 }
 
+int api_check_body_id(struct api_action *a, const char *body_id)
+{
+	if (api_check_id(a, body_id) < 0)
+		return -EINVAL;
+	if (!a->id || strcmp(a->id, body_id) != 0) {
+		api_fault(a, "The id from the path does not match the id from the body!");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int api_field_enum(const json_t *j, const char *key, bool required, const char *const *choices, int *ret,
 		   char *err, size_t errlen)
 {

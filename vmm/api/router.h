@@ -65,6 +65,11 @@ int api_field_enum(const json_t *j, const char *key, bool required, const char *
 /* Validates a path or body id: non-empty, [A-Za-z0-9_]+. 0 or -EINVAL with a->resp set. */
 int api_check_id(struct api_action *a, const char *id);
 
+/* For resources with a path id (/drives/{id}): the body's id field (e.g.
+ * "drive_id") must be present and equal the path id. 0, or -EINVAL with
+ * a->resp set to Firecracker's fault. */
+int api_check_body_id(struct api_action *a, const char *body_id);
+
 /* The table itself, for tests and the OpenAPI cross-check. */
 extern const struct api_route api_routes[];
 extern const size_t api_routes_count;

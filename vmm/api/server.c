@@ -2,6 +2,8 @@
  * See server.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,9 @@
 #include "api/response.h"
 #include "api/server.h"
 #include "cleanup.h"
+#include "exit_code.h"
 #include "log.h"
+#include "seccomp/install.h"
 
 #define READ_CHUNK 4096
 /* A client that pipelines requests but never reads its answers is not read
@@ -138,6 +142,10 @@ static void conn_process(struct api_server *s, struct conn *c)
 			conn_transport_error(c, err);
 			break;
 		}
+		if (n == 0 && !req) { /* no progress: never spin on input the parser will not take */
+			conn_transport_error(c, "Invalid request.");
+			break;
+		}
 		c->in_off += (size_t)n;
 		if (http_reader_take_continue(c->reader))
 			conn_append(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -172,12 +180,13 @@ static void conn_on_event(struct api_server *s, struct conn *c, uint32_t events)
 		}
 		c->in_len = n > 0 ? (size_t)n : 0;
 	}
-	conn_process(s, c);
-	int r = conn_flush(c);
-	if (r == 1 && c->in_len > 0) { /* output drained: parse what waited */
+	/* Serve buffered input while the answers keep draining; stop when the
+	 * socket is full (EPOLLOUT resumes) or the input is used up. */
+	int r;
+	do {
 		conn_process(s, c);
 		r = conn_flush(c);
-	}
+	} while (r == 1 && c->in_len > 0 && !c->close_after_write);
 	if (r < 0 || (r == 1 && c->close_after_write) || (events & (EPOLLHUP | EPOLLERR) && r != 0)) {
 		conn_free(s, c);
 		return;
@@ -254,7 +263,12 @@ static void *api_thread(void *arg)
 	int r;
 
 	log_set_thread_name("api");
-	log_info("API server started.");
+	/* Before the first byte from a client is read (design.md §1). */
+	r = seccomp_install_role(SECCOMP_ROLE_API);
+	if (r < 0) {
+		log_error("Cannot install the api seccomp filter: %s", strerror(-r));
+		_exit(EXIT_CODE_GENERIC_ERROR);
+	}
 	r = server_loop(s);
 	if (r < 0)
 		log_error("API server loop failed: %s", strerror(-r));
@@ -324,6 +338,7 @@ static int server_setup(struct api_server *s, const struct api_server_config *cf
 		return r;
 	}
 	s->thread_started = true;
+	log_info("API server started.");
 	return 0;
 }
 
@@ -338,6 +353,14 @@ int api_server_start(const struct api_server_config *cfg, struct api_controller 
 		return -ENOMEM;
 	}
 	s->listen_fd = s->epoll_fd = s->stop_fd = -1;
+	/* jansson seeds its hash function from /dev/urandom on first use; do
+	 * it here, on the vmm thread, before the api thread (whose seccomp role
+	 * opens no files) parses its first body. */
+	json_object_seed(0);
+	/* One malloc arena for the process: a thread arena of its own would make
+	 * glibc read /proc/sys/vm/overcommit_memory the first time it shrinks,
+	 * a file access the api role does not have (and need not). */
+	mallopt(M_ARENA_MAX, 1);
 	http_limits_default(&s->limits);
 	s->limits.max_body = cfg->max_payload;
 	r = server_setup(s, cfg, controller, loop, err, errlen);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "boot_source.h"
@@ -11,6 +12,7 @@
 #include "drive.h"
 #include "fd.h"
 #include "machine_config.h"
+#include "metrics.h"
 
 static int config_boot_source(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
@@ -27,6 +29,31 @@ static int config_machine(const json_t *j, struct vm_config *cfg, char *err, siz
 	return machine_config_parse(j, false, &cfg->machine, err, errlen);
 }
 
+static int config_logger(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct logger_config lc;
+	int r = logger_config_from_json(j, &lc, err, errlen);
+
+	if (r < 0)
+		return r;
+	logger_config_clear(&cfg->logger);
+	cfg->logger = lc;
+	cfg->has_logger = true;
+	return 0;
+}
+
+static int config_metrics(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
+{
+	char *path;
+	int r = metrics_config_from_json(j, &path, err, errlen);
+
+	if (r < 0)
+		return r;
+	free(cfg->metrics_path);
+	cfg->metrics_path = path;
+	return 0;
+}
+
 /* Keys ember understands. A capability lands by adding its row here. */
 static const struct {
 	const char *key;
@@ -35,6 +62,8 @@ static const struct {
 	{ "boot-source", config_boot_source },
 	{ "machine-config", config_machine },
 	{ "drives", config_drives },
+	{ "logger", config_logger },
+	{ "metrics", config_metrics },
 };
 
 /* Firecracker keys whose capability this build does not have yet: one row
@@ -51,8 +80,6 @@ static const struct {
 	{ "pmem", "pmem devices" },
 	{ "memory-hotplug", "memory hotplug" },
 	{ "mmds-config", "MMDS" },
-	{ "logger", "the logger resource (use --log-path and --level)" },
-	{ "metrics", "metrics" },
 	{ "cpu-config", "custom CPU templates" },
 	{ "serial", "serial output configuration" },
 };
@@ -84,7 +111,7 @@ static int config_apply_key(const char *key, const json_t *v, struct vm_config *
 		return -EOPNOTSUPP;
 	}
 	snprintf(err, errlen, "unknown configuration key \"%.64s\", expected one of \"boot-source\", "
-		 "\"machine-config\", \"drives\"", key);
+		 "\"machine-config\", \"drives\", \"logger\", \"metrics\"", key);
 	return -EINVAL;
 }
 

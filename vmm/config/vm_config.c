@@ -1,5 +1,7 @@
 #include "vm_config.h"
 
+#include <stdlib.h>
+
 #include "boot_source.h"
 
 void vm_config_init(struct vm_config *c)
@@ -13,5 +15,9 @@ void vm_config_clear(struct vm_config *c)
 {
 	boot_source_clear(&c->boot);
 	drive_set_clear(&c->drives);
+	logger_config_clear(&c->logger);
+	c->has_logger = false;
+	free(c->metrics_path);
+	c->metrics_path = NULL;
 	c->machine = MACHINE_CONFIG_DEFAULT;
 }

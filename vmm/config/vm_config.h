@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "drive.h"
+#include "logger.h"
 
 #define VM_CONFIG_MAX_VCPUS 32u
 
@@ -49,6 +50,11 @@ struct vm_config {
 	struct boot_source boot;
 	struct drive_set drives;
 	struct vm_process_options process;
+	/* The config file's "logger" and "metrics" keys, validated by the same
+	 * validators as PUT /logger and PUT /metrics; main.c applies them. */
+	struct logger_config logger;
+	bool has_logger;
+	char *metrics_path;  /* NULL: none */
 };
 
 /* Sets the defaults: Firecracker's machine config, no boot source. */

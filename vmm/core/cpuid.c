@@ -198,8 +198,8 @@ static int cpuid_hypervisor_leaves(struct kvm_cpuid2 *c)
 	int r;
 
 	memcpy(&ember.ebx, CPUID_EMBER_SIGNATURE, 4);
-	memcpy(&ember.ecx, CPUID_EMBER_SIGNATURE + 4, 4);
-	memcpy(&ember.edx, CPUID_EMBER_SIGNATURE + 8, 4);
+	memcpy(&ember.ecx, &CPUID_EMBER_SIGNATURE[4], 4);
+	memcpy(&ember.edx, &CPUID_EMBER_SIGNATURE[8], 4);
 	for (uint32_t i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 

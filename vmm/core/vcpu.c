@@ -15,6 +15,7 @@
 #include "cpuid.h"
 #include "exit_code.h"
 #include "log.h"
+#include "seccomp/install.h"
 #include "signals.h"
 
 struct vcpu_metrics vcpu_metrics;
@@ -322,7 +323,11 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
-	code = vcpu_loop(v);
+	/* The vcpu role goes on before the first KVM_RUN, i.e. before any guest exit. */
+	code = seccomp_install_role(SECCOMP_ROLE_VCPU);
+	if (code < 0)
+		log_error("vcpu %u: cannot install the vcpu seccomp filter: %s", v->index, strerror(-code));
+	code = code < 0 ? EXIT_CODE_GENERIC_ERROR : vcpu_loop(v);
 	if (code >= 0)
 		v->ctl->request_exit(v->ctl->ctx, code);
 	pthread_mutex_lock(&v->ctl->lock);

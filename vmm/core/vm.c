@@ -350,19 +350,22 @@ static int vm_step_exit_event(struct vm *vm)
 	return 0;
 }
 
-/* In order; config marks steps whose failure is the configuration's fault. */
+/* In order; config marks steps whose failure is the configuration's fault.
+ * The configuration's steps come first, so a bad kernel is reported without
+ * touching KVM. Devices come before the boot tables: they may append to the
+ * command line, which the boot tables step writes into the guest. */
 static const struct {
 	const char *name;
 	int (*run)(struct vm *vm);
 	bool config;
 } vm_create_steps[] = {
 	{ "guest memory", vm_step_memory, true },
+	{ "kernel command line", vm_step_cmdline, true },
+	{ "kernel and initrd", vm_step_kernel, true },
 	{ "KVM VM, irqchip and PIT", vm_step_kvm, false },
 	{ "memory regions", vm_step_memory_regions, false },
 	{ "device buses", vm_step_buses, false },
-	{ "kernel command line", vm_step_cmdline, true },
 	{ "devices", vm_step_devices, false },
-	{ "kernel and initrd", vm_step_kernel, true },
 	{ "boot tables", vm_step_boot_tables, false },
 	{ "vCPUs", vm_step_vcpus, false },
 	{ "exit event", vm_step_exit_event, false },

@@ -34,6 +34,20 @@ char *mmds_store_dump(const struct mmds_store *store);
 /* Loads a JSON file (--metadata) as a PUT would. -errno, with a reason in err. */
 int mmds_store_load_file(struct mmds_store *store, const char *path, char *err, size_t errlen);
 
+/* Guest-side reads (the MMDS HTTP server over the net device's stack).
+ *
+ * Resolves a request path as Firecracker does: repeated '/' collapse, a
+ * trailing '/' is tolerated, each segment indexes an object key (JSON Pointer
+ * escapes ~0 and ~1 apply) or an array position. *ret is borrowed from the
+ * store. 0, -ENOENT when nothing is there, -EINVAL for a path not starting
+ * with '/'. */
+int mmds_store_lookup(const struct mmds_store *store, const char *path, const json_t **ret);
+/* The IMDS text form of a value: an object lists its keys sorted, one per
+ * line, objects suffixed with '/', no trailing newline; a string is itself.
+ * Other types have no IMDS form: -EPROTONOSUPPORT (the server answers 501).
+ * The caller frees *ret. */
+int mmds_render_imds(const json_t *v, char **ret);
+
 /* RFC 7396 MergePatch(target, patch) as a new value (target may be NULL);
  * neither input is modified. NULL on ENOMEM. */
 json_t *json_merge_patch(const json_t *target, const json_t *patch);

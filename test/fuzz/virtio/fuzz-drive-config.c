@@ -1,13 +1,59 @@
 /* libFuzzer: the Drive / PartialDrive / RateLimiter validators and the drive
  * set, on arbitrary JSON (what PUT/PATCH /drives and the config file's
- * `drives` key feed them). Paths in the input are opened read-only or
- * read-write and closed again; nothing is written. */
+ * `drives` key feed them). The validator opens path_on_host, so every such
+ * string is first replaced by one of a few harmless paths (an image, a
+ * directory, a character device, a missing file): the fuzzer never opens a
+ * path it invented (opening some device nodes has effects). */
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
 
 #include "config/drive.h"
 #include "log.h"
+
+static const char *const safe_paths[] = { "/dev/null", "/tmp", "/nonexistent/ember-fuzz.img", "" };
+static char image[64];
+
+static void make_image(void)
+{
+	int fd;
+
+	snprintf(image, sizeof(image), "/tmp/ember-fuzz-drive-XXXXXX");
+	fd = mkstemp(image);
+	if (fd < 0 || ftruncate(fd, 4096) < 0)
+		abort();
+	close(fd);
+}
+
+/* Replaces every string under a "path_on_host" key, at any depth. */
+static void make_paths_safe(json_t *j)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			make_paths_safe(v);
+		return;
+	}
+	if (!json_is_object(j))
+		return;
+	json_object_foreach(j, key, v) {
+		if (strcmp(key, "path_on_host") == 0 && json_is_string(v)) {
+			size_t pick = json_string_length(v) % (ARRAY_SIZE(safe_paths) + 1);
+
+			json_string_set(v, pick < ARRAY_SIZE(safe_paths) ? safe_paths[pick] : image);
+		} else {
+			make_paths_safe(v);
+		}
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -18,8 +64,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[1024];
 
 	log_set_level(LOG_OFF);
+	if (!image[0])
+		make_image();
 	if (!j)
 		return 0;
+	make_paths_safe(j);
 	if (json_is_array(j)) {
 		if (drive_set_parse(j, &set, err, sizeof(err)) >= 0) {
 			char root[256];

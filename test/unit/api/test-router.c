@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "api/controller.h"
+#include "api/router.h"
 #include "api/server.h"
 #include "config/vm_config.h"
 #include "metrics.h"
@@ -285,6 +286,22 @@ static void test_logger_and_metrics(void **state)
 	unlink(path);
 }
 
+/* For the resources with path ids that later work adds (/drives/{id}, ...). */
+static void test_body_id(void **state)
+{
+	struct api_action *a = api_route_request("PUT", "/drives/rootfs", "{}", 2);
+
+	assert_non_null(a);
+	assert_string_equal(a->id, "rootfs");
+	http_response_clear(&a->resp);
+	assert_int_equal(api_check_body_id(a, "rootfs"), 0);
+	assert_int_equal(api_check_body_id(a, "other"), -EINVAL);
+	assert_non_null(strstr(a->resp.body, "The id from the path does not match the id from the body!"));
+	assert_int_equal(api_check_body_id(a, "bad id"), -EINVAL);
+	assert_non_null(strstr(a->resp.body, "can only contain alphanumeric characters and underscores"));
+	api_action_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +314,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logger_and_metrics, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_body_id, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,7 +38,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int parse_fmt(struct boot_source *bs, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int parse_fmt(struct boot_source *bs, const char *fmt, ...)
 {
 	char text[2048];
 	json_error_t jerr;
@@ -49,7 +49,7 @@ static int parse_fmt(struct boot_source *bs, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	j = json_loads(text, JSON_ALLOW_NUL, &jerr); /* so the validator sees the NUL */
+	j = json_loads(text, JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr); /* so the validator sees the NUL */
 	assert_non_null(j);
 	err[0] = '\0';
 	r = boot_source_parse(j, bs, err, sizeof(err));
@@ -81,16 +81,21 @@ static void test_valid(void **state)
 	assert_false(bs.configured);
 }
 
-static void expect_error(const char *want, const char *fmt, const char *arg)
+static void check_error(struct boot_source *bs, const char *want)
 {
-	struct boot_source bs = empty();
-
-	assert_true(parse_fmt(&bs, fmt, arg) < 0);
 	if (strcmp(err, want) != 0)
 		fail_msg("got:  %s\nwant: %s", err, want);
-	assert_false(bs.configured);
-	assert_int_equal(bs.kernel_fd, -1);
+	assert_false(bs->configured);
+	assert_int_equal(bs->kernel_fd, -1);
 }
+
+/* A macro so that the format literal stays visible to -Wformat. */
+#define expect_error(want, fmt, arg)                                                               \
+	do {                                                                                       \
+		struct boot_source bs = empty();                                                   \
+		assert_true(parse_fmt(&bs, fmt, arg) < 0);                                         \
+		check_error(&bs, want);                                                            \
+	} while (0)
 
 static void test_errors(void **state)
 {
@@ -105,6 +110,12 @@ static void test_errors(void **state)
 		     "{\"kernel\": \"%s\"}", kernel);
 	expect_error("An error occurred when deserializing the json body of a request: invalid type: integer `5`, "
 		     "expected a string for field `boot_args`.", "{\"kernel_image_path\": \"%s\", \"boot_args\": 5}", kernel);
+	expect_error("An error occurred when deserializing the json body of a request: invalid type: boolean "
+		     "`true`, expected a string for field `kernel_image_path`.", "{\"kernel_image_path\": %s}", "true");
+	expect_error("An error occurred when deserializing the json body of a request: invalid type: sequence, "
+		     "expected a string for field `initrd_path`.", "{\"kernel_image_path\": \"%s\", \"initrd_path\": []}", kernel);
+	expect_error("An error occurred when deserializing the json body of a request: invalid type: string "
+		     "\"x\", expected struct BootSource.", "%s", "\"x\"");
 	expect_error("Boot source error: The kernel command line is invalid: String contains a non-printable ASCII "
 		     "character (byte 1)", "{\"kernel_image_path\": \"%s\", \"boot_args\": \"a\\nb\"}", kernel);
 	expect_error("An error occurred when deserializing the json body of a request: invalid value: string with "

@@ -32,7 +32,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int load(struct vm_config *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int load(struct vm_config *c, const char *fmt, ...)
 {
 	char text[4096];
 	va_list ap;
@@ -86,7 +86,8 @@ static void test_errors_name_the_key(void **state)
 				 "\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 1}}");
 	expect("unknown configuration key \"foo\"", "{\"foo\": 1}");
 	expect("machine-config: An error occurred when deserializing the json body of a request: invalid type: "
-	       "string \"1\", expected u8 for field `vcpu_count`.", "{\"machine-config\": {\"vcpu_count\": \"1\", \"mem_size_mib\": 1}}");
+	       "string \"1\", expected u8 for field `vcpu_count`.",
+	       "{\"machine-config\": {\"vcpu_count\": \"1\", \"mem_size_mib\": 1}}");
 	expect("machine-config: An error occurred when deserializing the json body of a request: invalid type: "
 	       "integer `3`, expected struct MachineConfig.", "{\"machine-config\": 3}");
 	expect("boot-source: An error occurred when deserializing the json body of a request: missing field "
@@ -105,7 +106,11 @@ static void test_absent_capabilities(void **state)
 	expect("network-interfaces: this build does not provide network interfaces yet",
 	       "{\"network-interfaces\": [{}]}");
 	expect("vsock: this build does not provide a vsock device yet", "{\"vsock\": {}}");
-	expect("logger: this build does not provide the logger resource", "{\"logger\": {}}");
+	expect("serial: this build does not provide serial output configuration", "{\"serial\": {}}");
+	expect("logger: An error occurred when deserializing the json body of a request: unknown field `x`",
+	       "{\"logger\": {\"x\": 1}}");
+	expect("metrics: An error occurred when deserializing the json body of a request: missing field "
+	       "`metrics_path`", "{\"metrics\": {}}");
 	expect("mmds-config: this build does not provide MMDS yet", "{\"mmds-config\": {}}");
 }
 

@@ -144,6 +144,54 @@ static void test_store_load_file(void **state)
 	mmds_store_free(s);
 }
 
+static void expect_lookup(struct mmds_store *s, const char *path, int want, const char *imds)
+{
+	const json_t *v = NULL;
+	char *text = NULL;
+	int r = mmds_store_lookup(s, path, &v);
+
+	if (r != want)
+		fail_msg("lookup %s = %d, want %d", path, r, want);
+	if (r < 0)
+		return;
+	r = mmds_render_imds(v, &text);
+	if (!imds) {
+		assert_int_equal(r, -EPROTONOSUPPORT);
+		return;
+	}
+	assert_int_equal(r, 0);
+	if (strcmp(text, imds) != 0)
+		fail_msg("IMDS of %s = '%s', want '%s'", path, text, imds);
+	free(text);
+}
+
+/* Firecracker's guest-side rules: sorted keys, '/' after objects, no
+ * trailing newline, strings raw, other types unsupported. */
+static void test_lookup_and_imds(void **state)
+{
+	struct mmds_store *s;
+	json_t *v = j("{\"latest\":{\"meta-data\":{\"zeta\":\"z\",\"ami-id\":\"ami-1\",\"net\":{\"a\":1},"
+		      "\"list\":[\"x\",\"y\"],\"n\":5,\"a/b\":\"slash\"}}}");
+
+	assert_int_equal(mmds_store_new(4096, &s), 0);
+	expect_lookup(s, "/", -ENOENT, NULL); /* nothing stored yet */
+	assert_int_equal(mmds_store_put(s, v), 0);
+	expect_lookup(s, "/", 0, "latest/");
+	expect_lookup(s, "//latest///meta-data/", 0, "a/b\nami-id\nlist\nn\nnet/\nzeta");
+	expect_lookup(s, "/latest/meta-data/ami-id", 0, "ami-1");
+	expect_lookup(s, "/latest/meta-data/ami-id/", 0, "ami-1");
+	expect_lookup(s, "/latest/meta-data/list/1", 0, "y");
+	expect_lookup(s, "/latest/meta-data/list/01", -ENOENT, NULL);
+	expect_lookup(s, "/latest/meta-data/list/2", -ENOENT, NULL);
+	expect_lookup(s, "/latest/meta-data/a~1b", 0, "slash");
+	expect_lookup(s, "/latest/meta-data/n", 0, NULL);
+	expect_lookup(s, "/latest/meta-data/list", 0, NULL);
+	expect_lookup(s, "/latest/nothing", -ENOENT, NULL);
+	expect_lookup(s, "latest", -EINVAL, NULL);
+	json_decref(v);
+	mmds_store_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_store_put_patch_get),
 		cmocka_unit_test(test_store_size_limit),
 		cmocka_unit_test(test_store_load_file),
+		cmocka_unit_test(test_lookup_and_imds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,7 +31,6 @@ struct virtio_mmio {
 	void *dev;
 	const struct guest_memory *mem;
 	struct event_loop *loop;
-	int vm_fd; /* -1 on host-side harnesses */
 	uint64_t base;
 	unsigned irq;
 	int irq_fd;
@@ -421,22 +420,22 @@ void virtio_mmio_write(void *transport, uint64_t offset, const uint8_t *data, ui
 	virtio_mmio_unlock(t);
 }
 
-static int virtio_mmio_ioeventfd(int vm_fd, uint64_t addr, uint16_t idx, int fd, bool assign)
+static int virtio_mmio_ioeventfd(int vm_fd, uint64_t addr, uint16_t idx, int fd)
 {
 	struct kvm_ioeventfd io = {
 		.datamatch = idx,
 		.addr = addr,
 		.len = 4,
 		.fd = fd,
-		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
 	};
 
 	return ioctl(vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
 }
 
-static int virtio_mmio_irqfd(int vm_fd, int fd, unsigned gsi, bool assign)
+static int virtio_mmio_irqfd(int vm_fd, int fd, unsigned gsi)
 {
-	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi };
 
 	return ioctl(vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
 }
@@ -452,7 +451,7 @@ static int virtio_mmio_setup_queue(struct virtio_mmio *t, const struct device_en
 	if (c->notify_fd < 0)
 		return -errno;
 	if (env->vm_fd >= 0) {
-		r = virtio_mmio_ioeventfd(env->vm_fd, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, i, c->notify_fd, true);
+		r = virtio_mmio_ioeventfd(env->vm_fd, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, i, c->notify_fd);
 		if (r < 0) {
 			log_error("virtio-mmio %s: KVM_IOEVENTFD for queue %u: %s", t->ops->name, i, strerror(-r));
 			return r;
@@ -475,7 +474,7 @@ static int virtio_mmio_setup_irq(struct virtio_mmio *t, const struct device_env 
 		return -errno;
 	if (env->vm_fd < 0)
 		return 0;
-	r = virtio_mmio_irqfd(env->vm_fd, t->irq_fd, t->irq, true);
+	r = virtio_mmio_irqfd(env->vm_fd, t->irq_fd, t->irq);
 	if (r < 0)
 		log_error("virtio-mmio %s: KVM_IRQFD for IRQ %u: %s", t->ops->name, t->irq, strerror(-r));
 	return r;
@@ -497,7 +496,6 @@ int virtio_mmio_create(const struct device_env *env, unsigned slot, const struct
 	t->dev = dev;
 	t->mem = env->mem;
 	t->loop = env->loop;
-	t->vm_fd = env->vm_fd;
 	t->base = LAYOUT_VIRTIO_MMIO_BASE + slot * LAYOUT_VIRTIO_MMIO_SIZE;
 	t->irq = LAYOUT_VIRTIO_IRQ_FIRST + slot;
 	t->irq_fd = -1;
@@ -527,17 +525,15 @@ struct virtio_mmio *virtio_mmio_destroy(struct virtio_mmio *t)
 
 		if (fd < 0)
 			continue;
+		/* No KVM deassign: the VM is torn down right after its devices and
+		 * drops its references to these eventfds then, and the vmm thread's
+		 * seccomp role has no ioctl. */
 		if (t->loop)
 			loop_remove(t->loop, fd);
-		if (t->vm_fd >= 0)
-			virtio_mmio_ioeventfd(t->vm_fd, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, i, fd, false);
 		close(fd);
 	}
-	if (t->irq_fd >= 0) {
-		if (t->vm_fd >= 0)
-			virtio_mmio_irqfd(t->vm_fd, t->irq_fd, t->irq, false);
+	if (t->irq_fd >= 0)
 		close(t->irq_fd);
-	}
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 	return NULL;

@@ -100,8 +100,9 @@ struct virtio_device_ops {
  * -ENOMEM or the failing ioctl's -errno. The caller owns *ret. */
 int virtio_mmio_create(const struct device_env *env, unsigned slot, const struct virtio_device_ops *ops, void *dev,
 		       struct virtio_mmio **ret);
-/* Unregisters from the loop and closes the fds (the bus claim stays: buses
- * are torn down with the VM). Accepts NULL; returns NULL. */
+/* Unregisters from the loop and closes the fds. The bus claim and the KVM
+ * irqfd/ioeventfd bindings stay until the VM itself goes, which must follow
+ * (buses and the VM fd are torn down with the VM). Accepts NULL; returns NULL. */
 struct virtio_mmio *virtio_mmio_destroy(struct virtio_mmio *t);
 
 uint64_t virtio_mmio_base(const struct virtio_mmio *t);

@@ -1,0 +1,231 @@
+#!/usr/bin/env bats
+# Seccomp: ember's filters on live threads, violations, bad policies, the
+# ember-seccomp tool, and the minimality of the default policy.
+# See doc/seccomp-policy.md.
+
+load helpers
+load boot-helpers
+load seccomp-helpers
+
+setup() {
+	TMP=$(mktemp -d)
+	EMBER_PID=
+}
+
+teardown() {
+	stop_ember
+	rm -rf "$TMP"
+}
+
+# ---- filters on a running ember ----
+
+@test "every ember thread runs with Seccomp: 2 and a role stacked on the baseline" {
+	require_kvm
+	spin_kernel "$TMP/spin.elf"
+	spin_config "$TMP/vm.json" "$TMP/spin.elf" 2
+	start_spinning_ember "$TMP/vm.json" 3
+	run thread_field "$EMBER_PID" Seccomp
+	assert_equal "$(printf '%s\n' "$output" | wc -l)" 3
+	refute_output --regexp ' [^2]$'
+	wait_filters "$EMBER_PID" 2 || fail "not every thread has baseline + role: $(thread_field "$EMBER_PID" Seccomp_filters)"
+	run thread_field "$EMBER_PID" NoNewPrivs
+	refute_output --regexp ' [^1]$'
+}
+
+@test "--no-seccomp installs nothing and says so" {
+	require_kvm
+	spin_kernel "$TMP/spin.elf"
+	spin_config "$TMP/vm.json" "$TMP/spin.elf" 2
+	start_spinning_ember "$TMP/vm.json" 3 --no-seccomp
+	run thread_field "$EMBER_PID" Seccomp
+	assert_equal "$(printf '%s\n' "$output" | wc -l)" 3
+	refute_output --regexp ' [^0]$'
+	grep -q 'no syscall filter is installed' "$TMP/ember.log"
+}
+
+@test "--seccomp-filter and --no-seccomp together are an argument error (153)" {
+	run "$EMBER" --no-api --config-file /nonexistent --no-seccomp --seccomp-filter "$DEFAULT_POLICY"
+	assert_equal "$status" 153
+	assert_output --partial "Argument 'no-seccomp' cannot be used together with argument 'seccomp-filter'."
+}
+
+# ---- the probe guest under the default policy ----
+
+@test "the probe scenarios run clean under the built-in policy" {
+	require_kvm
+	for v in 1 2; do
+		probe_config "$TMP/vm.json" "$v" 128 boot
+		run_ember_config "$TMP/vm.json" --boot-timer
+		refute_output --partial 'bad syscall'
+		assert_probe_all_ok
+		assert_equal "$status" 0
+	done
+	probe_config "$TMP/tf.json" 1 128 triplefault
+	run_ember_config "$TMP/tf.json"
+	refute_output --partial 'bad syscall'
+	assert_equal "$status" 1
+}
+
+@test "a YAML policy and its compiled bundle both boot the probe" {
+	require_kvm
+	require_unsanitized
+	"$EMBER_SECCOMP" compile "$DEFAULT_POLICY" -o "$TMP/default.bundle"
+	probe_config "$TMP/vm.json" 2 128 boot
+	for f in "$DEFAULT_POLICY" "$TMP/default.bundle"; do
+		run_ember_config "$TMP/vm.json" --seccomp-filter "$f"
+		assert_output --partial "filters loaded from $f"
+		assert_probe_all_ok
+		assert_equal "$status" 0
+	done
+}
+
+# ---- violations ----
+
+@test "a policy missing one needed rule ends in 148, naming the syscall" {
+	require_kvm
+	require_unsanitized
+	policy_without "$TMP/p.yaml" epoll_wait
+	run diff "$DEFAULT_POLICY" "$TMP/p.yaml"
+	assert_output --partial 'epoll_wait'
+	probe_config "$TMP/vm.json" 1 128 boot
+	run_ember_config "$TMP/vm.json" --seccomp-filter "$TMP/p.yaml"
+	assert_equal "$status" 148
+	assert_output --partial 'Shutting down VM after intercepting a bad syscall (232): epoll_wait, in role vmm.'
+}
+
+@test "a custom policy that denies ioctl in vcpu ends in 148" {
+	require_kvm
+	require_unsanitized
+	policy_without "$TMP/p.yaml" ioctl
+	# Only the vcpu role's ioctl rule goes: startup (the baseline) keeps its own.
+	"$EMBER_SECCOMP" explain "$TMP/p.yaml" --names >"$TMP/names"
+	run grep -c '^vcpu ioctl$' "$TMP/names"
+	assert_output 0
+	grep -q '^startup ioctl$' "$TMP/names"
+	probe_config "$TMP/vm.json" 1 128 boot
+	run_ember_config "$TMP/vm.json" --seccomp-filter "$TMP/p.yaml"
+	assert_equal "$status" 148
+	assert_output --partial 'Shutting down VM after intercepting a bad syscall (16): ioctl, in role vcpu.'
+	refute_output --partial 'PROBE DONE'
+}
+
+# ---- bad policies stop ember before boot ----
+
+@test "bad policy files are refused at start-up with 152 and the loader's message" {
+	printf 'version: 1\narches: [x86_64]\ndefaults: {action: trap, bad_arch: kill_process}\nroles: yes\n' >"$TMP/bool.yaml"
+	sed 's/^      - syscall: epoll_wait$/      - syscall: epoll_wiat/' "$DEFAULT_POLICY" >"$TMP/typo.yaml"
+	sed 's/^version: 1$/version: 1\nextra: 1/' "$DEFAULT_POLICY" >"$TMP/key.yaml"
+	line=$(grep -n '^      - syscall: epoll_wiat$' "$TMP/typo.yaml" | head -1 | cut -d: -f1)
+	extra=$(grep -n '^extra: 1$' "$TMP/key.yaml" | cut -d: -f1)
+	"$EMBER_SECCOMP" compile "$DEFAULT_POLICY" -o "$TMP/b.bundle"
+	head -c 200 "$TMP/b.bundle" >"$TMP/short.bundle"
+	declare -A want=(
+		[bool.yaml]="bool.yaml:4:8: 'yes' is a boolean in YAML 1.1 and a string in 1.2: quote it"
+		[typo.yaml]="typo.yaml:$line:18: unknown syscall 'epoll_wiat' on x86_64"
+		[key.yaml]="key.yaml:$extra:1: unknown key 'extra' in the policy"
+		[short.bundle]="short.bundle: bundle digest mismatch: the file is truncated or corrupt"
+		[missing.yaml]="missing.yaml: cannot open the seccomp filter: No such file or directory"
+	)
+	for f in "${!want[@]}"; do
+		run "$EMBER" --no-api --config-file /nonexistent --seccomp-filter "$TMP/$f"
+		assert_equal "$status" 152
+		assert_output --partial "Seccomp error: $TMP/${want[$f]}"
+		refute_output --partial 'Configuration for VMM'
+	done
+}
+
+# ---- ember-seccomp ----
+
+@test "ember-seccomp check accepts the default policy and points at errors" {
+	run "$EMBER_SECCOMP" check "$DEFAULT_POLICY"
+	assert_success
+	assert_output --regexp 'ok \(BPF instructions: vmm [0-9]+, api [0-9]+, vcpu [0-9]+, baseline [0-9]+\)'
+	printf 'version: 1\narches: [x86_64]\ndefaults: {action: trap, bad_arch: kill_process}\nroles:\n  vmm: &r {rules: []}\n' >"$TMP/a.yaml"
+	run "$EMBER_SECCOMP" check "$TMP/a.yaml"
+	assert_equal "$status" 1
+	assert_output "$TMP/a.yaml:5:8: anchors are not allowed (&r)"
+	run "$EMBER_SECCOMP" check "$TMP/none.yaml"
+	assert_equal "$status" 1
+	run "$EMBER_SECCOMP" frobnicate
+	assert_equal "$status" 2
+}
+
+@test "ember-seccomp compile writes a bundle with header, programs and digest" {
+	run "$EMBER_SECCOMP" compile "$DEFAULT_POLICY" -o "$TMP/d.bundle"
+	assert_success
+	assert_equal "$(head -c 8 "$TMP/d.bundle")" EMBSECCB
+	size=$(stat -c %s "$TMP/d.bundle")
+	head -c $((size - 32)) "$TMP/d.bundle" | sha256sum | cut -d' ' -f1 >"$TMP/want"
+	tail -c 32 "$TMP/d.bundle" | od -An -tx1 | tr -d ' \n' >"$TMP/got"
+	assert_equal "$(cat "$TMP/got")" "$(cat "$TMP/want")"
+	run "$EMBER_SECCOMP" compile "$TMP/none.yaml" -o "$TMP/x.bundle"
+	assert_equal "$status" 1
+	assert_file_not_exist "$TMP/x.bundle"
+}
+
+@test "ember-seccomp explain shows roles, conditions, reasons and differences" {
+	run "$EMBER_SECCOMP" explain "$DEFAULT_POLICY"
+	assert_success
+	for role in vmm api vcpu; do
+		assert_output --regexp "role $role: [0-9]+ syscalls, [0-9]+ rules, [0-9]+ BPF instructions"
+	done
+	assert_output --partial 'section startup:'
+	assert_output --partial 'allow if arg1/32 one_of [KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS]'
+	assert_output --partial 'KVM_RUN (core/vcpu.c vcpu_loop)'
+	assert_output --regexp 'in vcpu, not in vmm: .*ioctl'
+	run "$EMBER_SECCOMP" explain "$DEFAULT_POLICY" --role vcpu --syscall ioctl
+	assert_success
+	assert_output --partial 'role vcpu:'
+	refute_output --partial 'role vmm:'
+	assert_equal "$(printf '%s\n' "$output" | grep -c '^  [a-z_0-9]* (')" 1
+	run "$EMBER_SECCOMP" explain "$DEFAULT_POLICY" --role nope
+	assert_equal "$status" 2
+}
+
+@test "ember-seccomp diff shows what a change allows or denies" {
+	run "$EMBER_SECCOMP" diff "$DEFAULT_POLICY" "$DEFAULT_POLICY"
+	assert_success
+	assert_output '0 changes (- no longer allowed, + newly allowed)'
+	policy_without "$TMP/p.yaml" epoll_wait
+	sed -i 's/value: \[KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS\]/value: [KVM_RUN]/' "$TMP/p.yaml"
+	run "$EMBER_SECCOMP" diff "$DEFAULT_POLICY" "$TMP/p.yaml"
+	assert_equal "$status" 1
+	assert_output --regexp '^- vmm +epoll_wait +allow'
+	assert_output --regexp '- api +epoll_wait +allow'
+	assert_output --regexp '- vcpu +ioctl +allow if arg1/32 one_of \[KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS\]'
+	assert_output --regexp '\+ vcpu +ioctl +allow if arg1/32 one_of \[KVM_RUN\]'
+	assert_output --partial '4 changes'
+	run "$EMBER_SECCOMP" diff "$DEFAULT_POLICY" "$TMP/none.yaml"
+	assert_equal "$status" 2
+}
+
+# ---- minimality ----
+
+@test "minimality: each role allows only what its threads did in the suites" {
+	require_kvm
+	require_unsanitized
+	command -v strace >/dev/null || skip "strace is not installed (tools/setup.sh installs it)"
+	traced_build "$TMP/build" "$TMP/traces"
+	for suite in "$EMBER_SRC"/test/integration/*.bats; do
+		case "$(basename "$suite")" in seccomp.bats | jailer.bats) continue ;; esac
+		EMBER_BUILD="$TMP/build" run bats "$suite"
+		[ "$status" -eq 0 ] || fail "$(basename "$suite") failed under strace with log-mode filters:
+$output"
+	done
+	# The probe scenarios, also with 2 vCPUs and the boot timer.
+	probe_config "$TMP/vm.json" 2 128 boot
+	EMBER="$TMP/build/vmm/ember" run_ember_config "$TMP/vm.json" --boot-timer
+	# strace -D leaves the tracer running briefly after ember exits: let the traces complete.
+	for _ in $(seq 100); do
+		pgrep -f "$TMP/traces/trace" >/dev/null || break
+		sleep 0.1
+	done
+	"$EMBER_SECCOMP" explain "$TMP/build/log-mode.yaml" --names >"$TMP/allowed"
+	run python3 "$EMBER_SRC/test/integration/seccomp-usage.py" --allowed "$TMP/allowed" \
+		--unused "$EMBER_SRC/test/integration/seccomp-unused.txt" "$TMP"/traces/trace.*
+	printf '%s\n' "$output"
+	assert_success
+	assert_output --partial 'minimality: ok'
+	assert_output --regexp 'vmm: [0-9]+ allowed'
+	assert_output --regexp 'vcpu: [0-9]+ allowed'
+}

@@ -1,0 +1,145 @@
+/* The metrics module: every group on every line, counters as deltas since
+ * the previous flush, store metrics as they are, a FIFO without a reader
+ * never blocks and its lost lines are counted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "metrics.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	strcpy(dir, "/tmp/ember-metrics-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	metrics_reset();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	metrics_reset();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static json_t *line_n(const char *path, int n)
+{
+	FILE *f = fopen(path, "r");
+	char buf[65536];
+	json_t *v = NULL;
+
+	assert_non_null(f);
+	for (int i = 0; i <= n && fgets(buf, sizeof(buf), f); i++)
+		if (i == n)
+			v = json_loads(buf, 0, NULL);
+	fclose(f);
+	assert_non_null(v);
+	return v;
+}
+
+static uint64_t get(json_t *line, const char *group, const char *name)
+{
+	json_t *v = json_object_get(json_object_get(line, group), name);
+	assert_true(json_is_integer(v));
+	return (uint64_t)json_integer_value(v);
+}
+
+static void test_deltas_and_store(void **state)
+{
+	char path[128];
+	json_t *l0, *l1;
+
+	snprintf(path, sizeof(path), "%s/m.json", dir);
+	assert_int_equal(metrics_flush(), 0); /* no sink: nothing to do */
+	assert_int_equal(metrics_init(path), 0);
+	assert_int_equal(metrics_init(path), -EALREADY);
+	metrics_add(METRIC_put_api_requests_actions_count, 3);
+	metrics_set(METRIC_latencies_us_pause_vm, 42);
+	assert_int_equal(metrics_flush(), 0);
+	metrics_inc(METRIC_put_api_requests_actions_count);
+	assert_int_equal(metrics_flush(), 0);
+	l0 = line_n(path, 0);
+	l1 = line_n(path, 1);
+	assert_int_equal(get(l0, "put_api_requests", "actions_count"), 3);
+	assert_int_equal(get(l1, "put_api_requests", "actions_count"), 1);
+	assert_int_equal(get(l0, "latencies_us", "pause_vm"), 42);
+	assert_int_equal(get(l1, "latencies_us", "pause_vm"), 42);
+	assert_true(json_integer_value(json_object_get(l1, "utc_timestamp_ms")) > 1600000000000);
+	json_decref(l0);
+	json_decref(l1);
+}
+
+static void test_every_group(void **state)
+{
+	static const char *const groups[] = {
+		"api_server", "balloon", "block", "deprecated_api", "entropy", "get_api_requests", "i8042",
+		"latencies_us", "logger", "mmds", "net", "patch_api_requests", "put_api_requests", "rtc",
+		"seccomp", "signals", "uart", "vcpu", "vhost_user_block", "vmm", "vsock",
+	};
+	char *text = metrics_render();
+	json_t *v = json_loads(text, 0, NULL);
+
+	assert_non_null(v);
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (!json_is_object(json_object_get(v, groups[i])))
+			fail_msg("group %s missing", groups[i]);
+	json_decref(v);
+	free(text);
+}
+
+/* A FIFO nobody reads fills up; lines are then lost and counted, never waited for. */
+static void test_fifo_without_reader(void **state)
+{
+	char path[128];
+	int lost = 0;
+
+	snprintf(path, sizeof(path), "%s/m.fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(metrics_init(path), 0);
+	for (int i = 0; i < 200; i++)
+		if (metrics_flush() < 0)
+			lost++;
+	assert_true(lost > 0);
+	assert_true(metrics_get(METRIC_logger_missed_metrics_count) >= (uint64_t)lost);
+	/* The reader catches up: after one more flush, what it got is whole lines. */
+	int rd = open(path, O_RDONLY | O_NONBLOCK);
+	char *buf = malloc(1 << 20);
+	ssize_t n = read(rd, buf, 1 << 20), m;
+	assert_true(n > 0);
+	assert_int_equal(metrics_flush(), 0);
+	m = read(rd, buf + n, (1 << 20) - 1 - (size_t)n);
+	assert_true(m > 0);
+	n += m;
+	buf[n] = '\0';
+	assert_int_equal(buf[n - 1], '\n');
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		json_t *v = json_loads(line, 0, NULL);
+		assert_non_null(v);
+		json_decref(v);
+	}
+	free(buf);
+	close(rd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_deltas_and_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_without_reader, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,114 @@
+/* install.c in a child process: baseline and role filters, and the SIGSYS
+ * report with exit code 148. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+/* The ASan runtime maps memory and switches signal stacks after the filter
+ * is on (at _exit, for instance): sanitizer builds let those calls through. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_RULES "    - {syscalls: [mmap, munmap, mprotect, madvise, sigaltstack], comment: sanitizer runtime}\n"
+#else
+#define SANITIZER_RULES ""
+#endif
+
+#include "seccomp/install.h"
+#include "log.h"
+
+static const char policy[] =
+	"version: 1\narches: [x86_64]\ndefaults: {action: trap, bad_arch: kill_process}\n"
+	"groups:\n  base:\n    - {syscalls: [write, exit_group], comment: report and exit}\n" SANITIZER_RULES
+	"startup:\n  rules:\n    - {syscall: seccomp, comment: stack the role filter,"
+	" args: [{arg: 0, op: eq, value: SECCOMP_SET_MODE_FILTER}]}\n"
+	"    - {syscall: getppid, comment: allowed before the role only}\n"
+	"roles:\n  vmm: {use: [base]}\n  api: {use: [base]}\n"
+	"  vcpu:\n    use: [base]\n    rules: [{syscall: getpid, comment: probe}]\n";
+
+static void hook(void)
+{
+	(void)!write(log_get_fd(), "flushed\n", 8);
+}
+
+/* Runs the child and returns its exit status; its log goes to out. */
+static int child_run(const char *path, char *out, size_t outlen)
+{
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[600];
+
+		close(fds[0]);
+		log_set_fd(fds[1]);
+		if (seccomp_filters_load(path, err, sizeof(err)) < 0)
+			_exit(152);
+		seccomp_set_flush_hook(hook);
+		if (seccomp_install_baseline() < 0 || syscall(SYS_getppid) < 0)
+			_exit(2);
+		if (seccomp_install_role(SECCOMP_ROLE_VCPU) < 0)
+			_exit(3);
+		syscall(SYS_getpid);
+		syscall(SYS_getppid); /* outside the vcpu role: SIGSYS */
+		_exit(0);
+	}
+	close(fds[1]);
+	for (size_t off = 0;; off += (size_t)n) {
+		n = read(fds[0], out + off, outlen - 1 - off);
+		if (n <= 0) {
+			out[off] = '\0';
+			break;
+		}
+	}
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+}
+
+static void test_violation_exits_148(void **state)
+{
+	char path[] = "/tmp/ember-seccomp-test-XXXXXX", out[1024];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, policy, strlen(policy)), (ssize_t)strlen(policy));
+	close(fd);
+	assert_int_equal(child_run(path, out, sizeof(out)), 148);
+	unlink(path);
+	assert_non_null(strstr(out, "Shutting down VM after intercepting a bad syscall (110): getppid, in role vcpu.\n"));
+	assert_non_null(strstr(out, "flushed\n"));
+}
+
+static void test_bad_policy_refused(void **state)
+{
+	char path[] = "/tmp/ember-seccomp-test-XXXXXX", out[1024];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "version: 2\n", 11), 11);
+	close(fd);
+	assert_int_equal(child_run(path, out, sizeof(out)), 152);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_violation_exits_148),
+		cmocka_unit_test(test_bad_policy_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,327 @@
+#include "compile.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fd.h"
+#include "policy-internal.h"
+
+/* The binary-tree syscall dispatch costs a few instructions of set-up but
+ * turns the linear scan over syscall numbers into a logarithmic one; below
+ * this many syscalls the scan is as short (bench/seccomp measures both). */
+#define COMPILE_TREE_MIN_SYSCALLS 16
+
+#define LOW32 0xffffffffull
+
+static struct scmp_arg_cmp masked(unsigned arg, uint64_t mask, uint64_t value)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask, .datum_b = value };
+}
+
+/* x < limit on the low 32 bits: for each set bit i of limit, the numbers that
+ * agree with limit above bit i and have a 0 at bit i. */
+static int expand_lt32(unsigned arg, uint64_t limit, struct scmp_arg_cmp *alts, size_t max)
+{
+	size_t n = 0;
+
+	for (int i = 31; i >= 0; i--) {
+		uint64_t bit = 1ull << i, above = (LOW32 << i) & LOW32;
+
+		if (!(limit & bit))
+			continue;
+		if (n == max)
+			return -E2BIG;
+		alts[n++] = masked(arg, above, limit & above & ~bit);
+	}
+	return (int)n;
+}
+
+/* x > limit on the low 32 bits: for each clear bit i, the numbers that agree
+ * with limit above bit i and have a 1 at bit i. */
+static int expand_gt32(unsigned arg, uint64_t limit, struct scmp_arg_cmp *alts, size_t max)
+{
+	size_t n = 0;
+
+	for (int i = 31; i >= 0; i--) {
+		uint64_t bit = 1ull << i, above = (LOW32 << i) & LOW32;
+
+		if (limit & bit)
+			continue;
+		if (n == max)
+			return -E2BIG;
+		alts[n++] = masked(arg, above, (limit & above) | bit);
+	}
+	return (int)n;
+}
+
+/* x != v on the low 32 bits: x agrees with v above some bit i and differs at i. */
+static int expand_ne32(unsigned arg, uint64_t v, struct scmp_arg_cmp *alts, size_t max)
+{
+	if (max < 32)
+		return -E2BIG;
+	for (int i = 0; i < 32; i++) {
+		uint64_t bit = 1ull << i, above = (LOW32 << i) & LOW32;
+
+		alts[i] = masked(arg, above, (v & above) ^ bit);
+	}
+	return 32;
+}
+
+static int expand32(const struct policy_cond *c, struct scmp_arg_cmp *alts, size_t max)
+{
+	unsigned a = c->arg;
+	uint64_t v = c->value;
+
+	switch (c->op) {
+	case POLICY_OP_EQ:
+		alts[0] = masked(a, LOW32, v);
+		return 1;
+	case POLICY_OP_NE:
+		return expand_ne32(a, v, alts, max);
+	case POLICY_OP_LT:
+		return expand_lt32(a, v, alts, max);
+	case POLICY_OP_LE:
+		return v == LOW32 ? -ERANGE : expand_lt32(a, v + 1, alts, max);
+	case POLICY_OP_GT:
+		return expand_gt32(a, v, alts, max);
+	case POLICY_OP_GE:
+		return v == 0 ? -ERANGE : expand_gt32(a, v - 1, alts, max);
+	case POLICY_OP_MASKED_EQ:
+		return (c->mask & LOW32) == 0 ? -ERANGE : (alts[0] = masked(a, c->mask & LOW32, v), 1);
+	case POLICY_OP_IN:
+		return (~v & LOW32) == 0 ? -ERANGE : (alts[0] = masked(a, ~v & LOW32, 0), 1);
+	default:
+		return -EINVAL;
+	}
+}
+
+static int expand64(const struct policy_cond *c, struct scmp_arg_cmp *alts)
+{
+	static const enum scmp_compare ops[] = {
+		[POLICY_OP_EQ] = SCMP_CMP_EQ, [POLICY_OP_NE] = SCMP_CMP_NE, [POLICY_OP_LT] = SCMP_CMP_LT,
+		[POLICY_OP_LE] = SCMP_CMP_LE, [POLICY_OP_GT] = SCMP_CMP_GT, [POLICY_OP_GE] = SCMP_CMP_GE,
+	};
+	uint64_t v = c->value;
+
+	if ((c->op == POLICY_OP_LT && v == 0) || (c->op == POLICY_OP_GT && v == UINT64_MAX))
+		return 0;
+	if ((c->op == POLICY_OP_LE && v == UINT64_MAX) || (c->op == POLICY_OP_GE && v == 0))
+		return -ERANGE;
+	if (c->op == POLICY_OP_MASKED_EQ)
+		return c->mask == 0 ? -ERANGE : (alts[0] = masked(c->arg, c->mask, v), 1);
+	if (c->op == POLICY_OP_IN)
+		return ~v == 0 ? -ERANGE : (alts[0] = masked(c->arg, ~v, 0), 1);
+	if ((unsigned)c->op >= ARRAY_SIZE(ops))
+		return -EINVAL;
+	alts[0] = (struct scmp_arg_cmp){ .arg = c->arg, .op = ops[c->op], .datum_a = v };
+	return 1;
+}
+
+int compile_cond_expand(const struct policy_cond *c, struct scmp_arg_cmp *alts, size_t max)
+{
+	if (max == 0)
+		return -E2BIG;
+	if (c->op == POLICY_OP_ONE_OF) {
+		if (c->n_values > max)
+			return -E2BIG;
+		for (size_t i = 0; i < c->n_values; i++)
+			alts[i] = c->width == 32 ? masked(c->arg, LOW32, c->values[i])
+						 : (struct scmp_arg_cmp){ .arg = c->arg, .op = SCMP_CMP_EQ,
+									  .datum_a = c->values[i] };
+		return (int)c->n_values;
+	}
+	return c->width == 32 ? expand32(c, alts, max) : expand64(c, alts);
+}
+
+static uint32_t action_bits(const struct policy_action *a)
+{
+	switch (a->kind) {
+	case POLICY_ALLOW:
+		return SCMP_ACT_ALLOW;
+	case POLICY_ERRNO:
+		return SCMP_ACT_ERRNO(a->errno_value);
+	case POLICY_TRAP:
+		return SCMP_ACT_TRAP;
+	case POLICY_LOG:
+		return SCMP_ACT_LOG;
+	case POLICY_KILL_THREAD:
+		return SCMP_ACT_KILL;
+	default:
+		return SCMP_ACT_KILL_PROCESS;
+	}
+}
+
+/* Adds one libseccomp rule per combination of the conditions' alternatives. */
+static int rule_add(scmp_filter_ctx ctx, uint32_t action, int nr, const struct policy_cond *conds, size_t n_conds)
+{
+	struct scmp_arg_cmp alts[POLICY_MAX_ARGS][COMPILE_MAX_ALTS], pick[POLICY_MAX_ARGS];
+	size_t n_alts[POLICY_MAX_ARGS], idx[POLICY_MAX_ARGS] = { 0 };
+	int r;
+
+	for (size_t i = 0; i < n_conds; i++) {
+		r = compile_cond_expand(&conds[i], alts[i], COMPILE_MAX_ALTS);
+		if (r <= 0)
+			return r < 0 ? r : -EINVAL;
+		n_alts[i] = (size_t)r;
+	}
+	for (;;) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < n_conds; i++)
+			pick[i] = alts[i][idx[i]];
+		r = seccomp_rule_add_exact_array(ctx, action, nr, (unsigned)n_conds, pick);
+		if (r < 0)
+			return r;
+		while (k < n_conds && ++idx[k] == n_alts[k])
+			idx[k++] = 0;
+		if (k == n_conds)
+			return 0;
+	}
+}
+
+static int role_add(scmp_filter_ctx ctx, const struct policy_role *role)
+{
+	for (size_t i = 0; i < role->n_rules; i++) {
+		const struct policy_rule *rule = role->rules[i];
+
+		for (size_t s = 0; s < rule->n_syscalls; s++) {
+			int r = rule_add(ctx, action_bits(&rule->action), rule->syscalls[s], rule->conds, rule->n_conds);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static bool rule_has(const struct policy_rule *rule, int nr)
+{
+	for (size_t s = 0; s < rule->n_syscalls; s++)
+		if (rule->syscalls[s] == nr)
+			return true;
+	return false;
+}
+
+/* True when some role lets nr through without looking at its arguments, or
+ * acts on it with something other than allow: the baseline then allows it
+ * outright and leaves the decision to the role filters. */
+static bool baseline_unconditional(const struct policy *p, int nr)
+{
+	for (size_t ro = 0; ro < POLICY_SECTIONS; ro++)
+		for (size_t i = 0; i < p->roles[ro].n_rules; i++) {
+			const struct policy_rule *rule = p->roles[ro].rules[i];
+
+			if (rule_has(rule, nr) && (rule->n_conds == 0 || rule->action.kind != POLICY_ALLOW))
+				return true;
+		}
+	return false;
+}
+
+/* Adds nr's conditional allow rules from every role, each distinct rule once. */
+static int baseline_conditional(scmp_filter_ctx ctx, const struct policy *p, int nr)
+{
+	_cleanup_free_ const struct policy_rule **seen = NULL;
+	size_t n_seen = 0, total = 0;
+
+	for (size_t ro = 0; ro < POLICY_SECTIONS; ro++)
+		total += p->roles[ro].n_rules;
+	seen = calloc(total + 1, sizeof(*seen));
+	if (!seen)
+		return -ENOMEM;
+	for (size_t ro = 0; ro < POLICY_SECTIONS; ro++)
+		for (size_t i = 0; i < p->roles[ro].n_rules; i++) {
+			const struct policy_rule *rule = p->roles[ro].rules[i];
+			bool dup = false;
+			int r;
+
+			if (!rule_has(rule, nr))
+				continue;
+			for (size_t k = 0; k < n_seen && !dup; k++)
+				dup = seen[k] == rule || policy_rule_same_conds(seen[k], rule);
+			if (dup)
+				continue;
+			seen[n_seen++] = rule;
+			r = rule_add(ctx, SCMP_ACT_ALLOW, nr, rule->conds, rule->n_conds);
+			if (r < 0)
+				return r;
+		}
+	return 0;
+}
+
+static int baseline_add(scmp_filter_ctx ctx, const struct policy *p, const int *nrs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = baseline_unconditional(p, nrs[i]) ? seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, nrs[i], 0)
+							 : baseline_conditional(ctx, p, nrs[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* libseccomp 2.5 exports only to a file descriptor: go through a memfd. */
+static int prog_export(scmp_filter_ctx ctx, struct compiled_prog *ret)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r;
+
+	fd = memfd_create("ember-seccomp-bpf", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = seccomp_export_bpf(ctx, fd);
+	if (r < 0)
+		return r;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	r = fd_read_all(fd, BPF_MAXINSNS * sizeof(struct sock_filter), &buf, &len);
+	if (r < 0)
+		return r == -EFBIG ? -E2BIG : r;
+	if (len == 0 || len % sizeof(struct sock_filter))
+		return -EINVAL;
+	ret->insns = (struct sock_filter *)TAKE_PTR(buf);
+	ret->n_insns = len / sizeof(struct sock_filter);
+	return 0;
+}
+
+static void ctx_releasep(scmp_filter_ctx *ctx)
+{
+	if (*ctx)
+		seccomp_release(*ctx);
+}
+
+int compile_program(const struct policy *p, unsigned which, struct compiled_prog *ret)
+{
+	_cleanup_(ctx_releasep) scmp_filter_ctx ctx = NULL;
+	_cleanup_free_ int *nrs = NULL;
+	size_t n;
+	int r;
+
+	if (which > COMPILE_BASELINE)
+		return -EINVAL;
+	r = policy_syscalls(p, which == COMPILE_BASELINE ? ~0u : 1u << which, &nrs, &n);
+	if (r < 0)
+		return r;
+	ctx = seccomp_init(action_bits(&p->default_action));
+	if (!ctx)
+		return -ENOMEM;
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, action_bits(&p->bad_arch_action));
+	if (r >= 0 && n >= COMPILE_TREE_MIN_SYSCALLS)
+		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (r >= 0)
+		r = which == COMPILE_BASELINE ? baseline_add(ctx, p, nrs, n) : role_add(ctx, &p->roles[which]);
+	if (r >= 0)
+		r = prog_export(ctx, ret);
+	return r;
+}
+
+void compile_prog_clear(struct compiled_prog *prog)
+{
+	prog->insns = mfree(prog->insns);
+	prog->n_insns = 0;
+}

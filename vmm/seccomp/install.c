@@ -1,0 +1,222 @@
+#include "install.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "cleanup.h"
+#include "fd.h"
+#include "yamltree.h"
+#include "log.h"
+
+/* The default policy, compiled at build time by `ember-seccomp compile`
+ * (vmm/seccomp/meson.build), so start-up parses no YAML. */
+extern const unsigned char seccomp_default_bundle[];
+extern const size_t seccomp_default_bundle_len;
+
+#define BUNDLE_MAX_FILE (64u << 10) /* four programs of BPF_MAXINSNS fit in 132 KiB; ours are far smaller */
+#define SYSCALL_NAMES 512
+
+static struct seccomp_bundle filters;
+static bool loaded, disabled;
+static _Atomic uint64_t num_faults;
+static void (*_Atomic flush_hook)(void);
+static _Thread_local int thread_role = -1;
+/* Built before the first filter, so the SIGSYS handler only reads. */
+static const char *syscall_names[SYSCALL_NAMES];
+
+static int load_yaml(const char *path, const char *buf, size_t len, char *err, size_t errlen)
+{
+	struct policy_error perr;
+	struct policy *p = NULL;
+	int r;
+
+	r = policy_load_buffer(path, buf, len, &p, &perr);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", perr.msg);
+		return r;
+	}
+	r = bundle_build(p, &filters);
+	if (r < 0)
+		snprintf(err, errlen, "%s: cannot compile the policy: %s", path, strerror(-r));
+	policy_free(p);
+	return r;
+}
+
+static int load_file(const char *path, char *err, size_t errlen)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	char why[200];
+	size_t len;
+	int r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open the seccomp filter: %s", path, strerror(errno));
+		return -errno;
+	}
+	r = fd_read_all(fd, YTREE_MAX_INPUT, &buf, &len);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: cannot read the seccomp filter: %s", path, strerror(-r));
+		return r;
+	}
+	if (!bundle_has_magic(buf, len))
+		return load_yaml(path, buf, len, err, errlen);
+	r = bundle_parse(buf, len, &filters, why, sizeof(why));
+	if (r < 0)
+		snprintf(err, errlen, "%s: %s", path, why);
+	return r;
+}
+
+int seccomp_filters_load(const char *path, char *err, size_t errlen)
+{
+	char why[200];
+	int r;
+
+	if (loaded)
+		return -EALREADY;
+	if (path) {
+		r = load_file(path, err, errlen);
+	} else {
+		r = bundle_parse(seccomp_default_bundle, seccomp_default_bundle_len, &filters, why, sizeof(why));
+		if (r < 0)
+			snprintf(err, errlen, "built-in seccomp policy: %s", why);
+	}
+	if (r < 0)
+		return r;
+	loaded = true;
+	log_info("seccomp: filters loaded from %s", path ? path : "the built-in default policy");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+	if (!path)
+		log_warn("seccomp: sanitizer build: the built-in policy logs calls outside it instead of trapping");
+#endif
+	return 0;
+}
+
+void seccomp_filters_disable(void)
+{
+	disabled = true;
+	log_warn("seccomp: --no-seccomp given: no syscall filter is installed");
+}
+
+void seccomp_set_flush_hook(void (*hook)(void))
+{
+	flush_hook = hook;
+}
+
+uint64_t seccomp_fault_count(void)
+{
+	return num_faults;
+}
+
+/* Async-signal-safe helpers: no stdio, no allocation. */
+static size_t put_str(char *buf, size_t off, size_t cap, const char *s)
+{
+	while (*s && off + 1 < cap)
+		buf[off++] = *s++;
+	return off;
+}
+
+static size_t put_num(char *buf, size_t off, size_t cap, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < sizeof(tmp));
+	while (n && off + 1 < cap)
+		buf[off++] = tmp[--n];
+	return off;
+}
+
+static void sigsys_handler(int sig, siginfo_t *si, void *uctx)
+{
+	char line[200];
+	size_t off = 0;
+	int nr = si->si_syscall;
+	const char *name = nr >= 0 && nr < SYSCALL_NAMES && syscall_names[nr] ? syscall_names[nr] : "unknown";
+	void (*hook)(void) = flush_hook;
+
+	off = put_str(line, off, sizeof(line), "Shutting down VM after intercepting a bad syscall (");
+	off = put_num(line, off, sizeof(line), (uint64_t)(unsigned)nr);
+	off = put_str(line, off, sizeof(line), "): ");
+	off = put_str(line, off, sizeof(line), name);
+	off = put_str(line, off, sizeof(line), ", in role ");
+	off = put_str(line, off, sizeof(line), thread_role >= 0 ? policy_role_name((unsigned)thread_role)
+								 : "none (baseline only)");
+	off = put_str(line, off, sizeof(line), ".\n");
+	(void)!write(log_get_fd(), line, off);
+	atomic_fetch_add(&num_faults, 1);
+	if (hook)
+		hook();
+	_exit(SECCOMP_EXIT_BAD_SYSCALL);
+}
+
+static void names_build(void)
+{
+	for (int nr = 0; nr < SYSCALL_NAMES; nr++)
+		if (!syscall_names[nr])
+			syscall_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+}
+
+static int filter_set(unsigned which, unsigned flags)
+{
+	struct sock_fprog prog = {
+		.len = (unsigned short)filters.progs[which].n_insns,
+		.filter = filters.progs[which].insns,
+	};
+
+	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+
+	if (r < 0)
+		return -errno;
+	return r > 0 ? -ESRCH : 0; /* with TSYNC, a positive result names a thread that could not follow */
+}
+
+int seccomp_install_baseline(void)
+{
+	struct sigaction sa = { .sa_sigaction = sigsys_handler, .sa_flags = SA_SIGINFO };
+	if (disabled)
+		return 0;
+	if (!loaded)
+		return -ENOENT;
+	names_build();
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		return -errno;
+	/* Without no_new_privs an unprivileged process may not install a filter,
+	 * and a later exec could gain privileges the filter did not expect. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return filter_set(COMPILE_BASELINE, SECCOMP_FILTER_FLAG_TSYNC);
+}
+
+int seccomp_install_role(enum seccomp_role role)
+{
+	int r;
+
+	if (disabled || !loaded)
+		return 0; /* --no-seccomp, or a process that set up no filters (a unit test of the VMM) */
+	if ((unsigned)role >= SECCOMP_ROLE_COUNT)
+		return -EINVAL;
+	r = filter_set(role, 0);
+	if (r < 0)
+		return r;
+	thread_role = (int)role;
+	log_debug("seccomp: role %s filter installed on thread %ld", policy_role_name(role), (long)gettid());
+	return 0;
+}
