@@ -95,3 +95,21 @@ int fd_read_all(int fd, size_t max, char **ret, size_t *ret_len)
 		*ret_len = len;
 	return 0;
 }
+
+int fd_stdio_on_devnull(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int n;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		n = open("/dev/null", O_RDWR);
+		if (n < 0)
+			return -errno;
+		if (n != fd) {
+			close(n);
+			return -EBADF;
+		}
+	}
+	return 0;
+}

@@ -12,3 +12,8 @@ int fd_set_nonblock(int fd, int on);
 /* Reads a whole regular file of at most max bytes into a NUL-terminated heap
  * buffer. -EFBIG when it is larger. The caller frees *ret. */
 int fd_read_all(int fd, size_t max, char **ret, size_t *ret_len);
+/* Points each of fds 0, 1 and 2 that is closed at /dev/null (not O_CLOEXEC:
+ * they are standard streams), so that a later open() cannot land there and be
+ * taken for stdio. Returns 0, -errno, or -EBADF if /dev/null came back on
+ * another number. */
+int fd_stdio_on_devnull(void);

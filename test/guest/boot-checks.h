@@ -4,3 +4,4 @@
 void boot_cpuid(void);
 void boot_serial(void);
 void boot_initrd(void);
+void boot_entry_state(void);

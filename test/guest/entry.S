@@ -26,7 +26,32 @@
 	.code64
 	.globl probe_entry64
 probe_entry64:
+	/* Record the loader's CPU state for the boot scenario's checks. The
+	 * probe's own stack comes first, so that pushfq cannot depend on the
+	 * loader's RSP being sane. The registers written here (RAX, RBX, RCX,
+	 * RDX) carry nothing in the boot protocol; RSI is kept. */
+	movq %rsp, %rbx
+	movq $probe_stack_top, %rsp
+	pushfq
+	popq probe_entry_state + PROBE_ES_RFLAGS
 	cli
+	movq %rbx, probe_entry_state + PROBE_ES_RSP
+	movq %cr0, %rax
+	movq %rax, probe_entry_state + PROBE_ES_CR0
+	movq %cr3, %rax
+	movq %rax, probe_entry_state + PROBE_ES_CR3
+	movq %cr4, %rax
+	movq %rax, probe_entry_state + PROBE_ES_CR4
+	movl $0xc0000080, %ecx          /* IA32_EFER */
+	rdmsr
+	movl %eax, probe_entry_state + PROBE_ES_EFER
+	movl %edx, probe_entry_state + PROBE_ES_EFER + 4
+	sgdt probe_entry_state + PROBE_ES_GDTR
+	movw %cs, probe_entry_state + PROBE_ES_CS
+	movw %ds, probe_entry_state + PROBE_ES_DS
+	movw %es, probe_entry_state + PROBE_ES_ES
+	movw %ss, probe_entry_state + PROBE_ES_SS
+	movb $1, probe_entry_state + PROBE_ES_VALID
 	movq %rsi, %rdi
 	movl $PROBE_BOOT_ZERO_PAGE, %esi
 	jmp probe_entry_common
@@ -107,6 +132,10 @@ probe_pd:
 	.endr
 
 	.section .bss
+	.balign 16
+	.globl probe_entry_state
+probe_entry_state:
+	.skip PROBE_ES_SIZE
 	.balign 16
 probe_stack:
 	.skip PROBE_STACK_SIZE

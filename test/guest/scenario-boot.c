@@ -200,6 +200,7 @@ static void boot_timer(void)
 
 void scenario_boot(void)
 {
+	boot_entry_state();
 	boot_zero_page_header();
 	boot_cmdline();
 	boot_e820();

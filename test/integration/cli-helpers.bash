@@ -47,6 +47,15 @@ write_spin_elf() {
 	PY
 }
 
+# Stops a background ember left by a failed test (by its pid only).
+stop_spinning_ember() {
+	if [ -n "${EMBER_PID:-}" ] && kill -0 "$EMBER_PID" 2>/dev/null; then
+		kill -KILL "$EMBER_PID" 2>/dev/null
+		wait "$EMBER_PID" 2>/dev/null || true
+	fi
+	EMBER_PID=
+}
+
 # start_spinning_ember DIR: ember running the spin guest in the background; sets EMBER_PID.
 start_spinning_ember() {
 	write_spin_elf "$1/spin.elf"

@@ -10,6 +10,7 @@ setup() {
 }
 
 teardown() {
+	stop_spinning_ember
 	rm -rf "$TMP"
 }
 
@@ -119,7 +120,7 @@ teardown() {
 		--show-level --show-log-origin
 	assert_clean_exit 152
 	run cat "$TMP/log"
-	assert_output --regexp '\[cli-log:vmm:INFO:[^]]*vmm/main.c:[0-9]+\] Running ember v'
+	assert_output --regexp '\[cli-log:vmm:INFO:vmm/main.c:[0-9]+\] Running ember v'
 	assert_output --regexp '\[cli-log:vmm:ERROR:.*exiting with error. exit_code=152'
 }
 
@@ -268,4 +269,39 @@ teardown() {
 	assert_equal "$status" 156
 	run cat "$TMP/out"
 	assert_output --partial 'Received signal 13'
+}
+
+@test "closed standard streams are reopened on /dev/null before anything else is opened" {
+	require_kvm
+	[ -f "$PROBE" ] || skip "probe guest not built"
+	probe_like_config "$TMP/vm.json" "$PROBE"
+	cp "$TMP/vm.json" "$TMP/vm.json.orig"
+	timeout 30 "$EMBER" --no-api --config-file "$TMP/vm.json" <&- >&- 2>"$TMP/err" || fail "exit $?: $(cat "$TMP/err")"
+	# The guest's serial output went nowhere, in particular not into a file ember opened.
+	cmp "$TMP/vm.json" "$TMP/vm.json.orig"
+}
+
+@test "initrd: a missing file and one that does not fit are configuration errors; one that fits boots" {
+	[ -f "$PROBE" ] || skip "probe guest not built"
+	initrd_config() {
+		write_config "$TMP/vm.json" "{\"boot-source\": {\"kernel_image_path\": \"$PROBE\", \"initrd_path\": \"$1\",
+			\"boot_args\": \"console=ttyS0 probe=boot\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128}}"
+	}
+	initrd_config "$TMP/none.img"
+	run_ember --no-api --config-file "$TMP/vm.json"
+	assert_clean_exit 152
+	assert_output --partial 'The initrd file cannot be opened due to invalid path or invalid permissions. No such file or directory (os error 2)'
+
+	truncate -s 200M "$TMP/big.img"
+	initrd_config "$TMP/big.img"
+	run_ember --no-api --config-file "$TMP/vm.json"
+	assert_clean_exit 152
+	assert_output --partial 'Cannot load initrd'
+
+	require_kvm
+	head -c 65536 /dev/urandom >"$TMP/small.img"
+	initrd_config "$TMP/small.img"
+	run_ember --no-api --config-file "$TMP/vm.json"
+	assert_clean_exit 0
+	assert_output --regexp 'PROBE DONE pass=[0-9]+ fail=0'
 }

@@ -45,7 +45,7 @@ struct vcpu {
 	struct kvm_run *run;
 	size_t run_size;
 	pthread_t thread;
-	bool thread_started;
+	atomic_bool thread_started; /* read by other vCPU threads when they kick */
 	struct vcpu_control *ctl;
 };
 

@@ -63,7 +63,8 @@ struct vm {
 	struct vcpu *vcpus[VM_CONFIG_MAX_VCPUS];
 	struct vcpu_control ctl;
 	enum vm_state state;
-	int exit_code; /* -1 while the guest runs; under ctl.lock */
+	int exit_code;    /* -1 while the guest runs; under ctl.lock */
+	unsigned kickers; /* vCPU threads kicking the others; under ctl.lock */
 	int exit_fd;
 	struct vm_hooks hooks;
 	char *err;    /* the caller's vm_error.msg during vm_create */
@@ -84,19 +85,30 @@ _printf_(3, 4) static int vm_fail(struct vm *vm, int r, const char *fmt, ...)
 
 /* ---- exits requested by the guest (vCPU threads) ---- */
 
+/* The first caller stops the vCPUs; `kickers` keeps vm_stop_vcpus() from
+ * joining a thread that this (vCPU) thread may still be signalling. */
 static void vm_request_exit(void *ctx, int exit_code)
 {
 	struct vm *vm = ctx;
 	uint64_t one = 1;
+	bool first;
 
 	pthread_mutex_lock(&vm->ctl.lock);
 	if (vm->exit_code < 0)
 		vm->exit_code = exit_code;
+	first = !vm->ctl.stop;
 	vm->ctl.stop = true;
+	vm->kickers += first;
 	pthread_cond_broadcast(&vm->ctl.cond);
 	pthread_mutex_unlock(&vm->ctl.lock);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vcpu_kick(vm->vcpus[i]);
+	if (first) {
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			vcpu_kick(vm->vcpus[i]);
+		pthread_mutex_lock(&vm->ctl.lock);
+		vm->kickers--;
+		pthread_cond_broadcast(&vm->ctl.cond);
+		pthread_mutex_unlock(&vm->ctl.lock);
+	}
 	if (write(vm->exit_fd, &one, sizeof(one)) < 0)
 		log_error("cannot signal the vmm thread: %m");
 }
@@ -405,8 +417,10 @@ int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct
 		return -EINVAL;
 	}
 	vm = vm_alloc(cfg, loop, hooks);
-	if (!vm)
+	if (!vm) {
+		snprintf(err->msg, sizeof(err->msg), "cannot allocate the microVM: out of memory");
 		return -ENOMEM;
+	}
 	vm->err = err->msg;
 	vm->errlen = sizeof(err->msg);
 	for (size_t i = 0; i < ARRAY_SIZE(vm_create_steps); i++) {
@@ -507,6 +521,10 @@ static void vm_stop_vcpus(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i])
 			vcpu_kick(vm->vcpus[i]);
+	pthread_mutex_lock(&vm->ctl.lock);
+	while (vm->kickers)
+		pthread_cond_wait(&vm->ctl.cond, &vm->ctl.lock);
+	pthread_mutex_unlock(&vm->ctl.lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i])
 			vcpu_join(vm->vcpus[i]);

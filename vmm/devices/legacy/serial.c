@@ -94,7 +94,9 @@ static void serial_transmit(struct serial *s, uint8_t b)
 	if (s->mcr & MCR_LOOP) {
 		serial_push_input(s, b);
 	} else if (write(s->out_fd, &b, 1) == 1) {
+		/* Unbuffered: every byte is written, and so flushed, at once. */
 		uart_metrics.write_count++;
+		uart_metrics.flush_count++;
 	} else {
 		uart_metrics.missed_write_count++;
 		log_rl(LOG_WARNING, "serial: output write failed: %m");

@@ -1,0 +1,293 @@
+/* Filesystem steps: the chroot tree, the exec file copy, pivot_root, the
+ * jail's directories and the pid file.
+ *
+ * All work is relative to directory fds opened with O_NOFOLLOW (or openat2
+ * RESOLVE_NO_SYMLINKS for the canonical host paths), so a symlink planted in
+ * the tree is never followed. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "jailer.h"
+#include "log.h"
+
+#define JAIL_TREE_DEPTH_MAX 32
+
+static int jail_open_nosym(const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int jail_subdir(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* <base>/<exec-name> may exist (shared by every jail of that binary); <id>
+ * must not: creating it is the lock that keeps two jailers apart. */
+int jail_step_create_tree(const struct jail_plan *p, struct jail_state *s)
+{
+	_cleanup_close_ int base = jail_open_nosym(p->base_dir), exec_dir = -1;
+	int r;
+
+	if (base < 0)
+		return jail_fail(s, -base, "opening \"%s\"", p->base_dir);
+	if (mkdirat(base, p->exec_name, 0700) == 0) {
+		r = jail_undo_push(s, JAIL_UNDO_RMDIR, base, p->exec_name);
+		if (r < 0)
+			return jail_fail(s, -r, "recording the undo of \"%s\"", p->exec_dir);
+	} else if (errno != EEXIST) {
+		return jail_fail(s, errno, "creating \"%s\"", p->exec_dir);
+	}
+	exec_dir = jail_subdir(base, p->exec_name);
+	if (exec_dir < 0)
+		return jail_fail(s, -exec_dir, "opening \"%s\" (must be a real directory)", p->exec_dir);
+	if (mkdirat(exec_dir, p->id, 0700) < 0)
+		return jail_fail(s, errno, "creating \"%s\"%s", p->id_dir,
+				 errno == EEXIST ? ": another jail has this id" : "");
+	r = jail_undo_push(s, JAIL_UNDO_TREE, exec_dir, p->id);
+	if (r < 0)
+		return jail_fail(s, -r, "recording the undo of \"%s\"", p->id_dir);
+	s->id_dir_fd = jail_subdir(exec_dir, p->id);
+	if (s->id_dir_fd < 0)
+		return jail_fail(s, -s->id_dir_fd, "opening \"%s\"", p->id_dir);
+	if (mkdirat(s->id_dir_fd, "root", 0700) < 0)
+		return jail_fail(s, errno, "creating \"%s\"", p->chroot_dir);
+	return 0;
+}
+
+static int jail_copy_fd(int in, int out, off_t size)
+{
+	off_t done = 0;
+
+	while (done < size) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(size - done), 0);
+
+		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+			n = sendfile(out, in, NULL, (size_t)(size - done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* the source shrank while being copied */
+		done += n;
+	}
+	return 0;
+}
+
+/* The source is opened once and checked on that fd (no race with a rename);
+ * the copy is created O_EXCL|O_NOFOLLOW, so a planted file, link or symlink
+ * at the destination makes the step fail. */
+int jail_step_copy_exec_file(const struct jail_plan *p, struct jail_state *s)
+{
+	_cleanup_close_ int root = jail_subdir(s->id_dir_fd, "root"), out = -1;
+	struct stat st, ost;
+	int r;
+
+	s->exec_fd = open(p->exec_path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (s->exec_fd < 0)
+		return jail_fail(s, errno, "Failed to open \"%s\"", p->exec_path);
+	if (fstat(s->exec_fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return jail_fail(s, EINVAL, "%s is not a file", p->exec_path);
+	if (st.st_mode & (S_ISUID | S_ISGID))
+		return jail_fail(s, EPERM, "%s has the setuid or setgid bit", p->exec_path);
+	if (root < 0)
+		return jail_fail(s, -root, "opening \"%s\"", p->chroot_dir);
+	out = openat(root, p->exec_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
+	if (out < 0)
+		return jail_fail(s, errno, "creating \"%s/%s\"", p->chroot_dir, p->exec_name);
+	if (fstat(out, &ost) < 0 || ost.st_nlink != 1)
+		return jail_fail(s, EMLINK, "Detected hard link at: %s/%s", p->chroot_dir, p->exec_name);
+	r = jail_copy_fd(s->exec_fd, out, st.st_size);
+	if (r < 0)
+		return jail_fail(s, -r, "copying \"%s\" into the jail", p->exec_path);
+	if (fchown(out, p->uid, p->gid) < 0 || fchmod(out, st.st_mode & 0755) < 0)
+		return jail_fail(s, errno, "setting owner and mode of \"%s/%s\"", p->chroot_dir, p->exec_name);
+	return 0;
+}
+
+/* --bind-ro: an empty file in the tree is the mount point (the tree's undo
+ * removes it); the bind itself lives only in the jail's mount namespace, so
+ * the host never sees it and --cleanup never meets it. */
+int jail_step_bind_files(const struct jail_plan *p, struct jail_state *s)
+{
+	_cleanup_close_ int root = jail_subdir(s->id_dir_fd, "root");
+
+	if (root < 0)
+		return jail_fail(s, -root, "opening \"%s\"", p->chroot_dir);
+	for (size_t i = 0; i < p->n_binds; i++) {
+		const struct jail_bind *b = &p->binds[i];
+		char dst[PATH_MAX + NAME_MAX + 2];
+		int fd = openat(root, b->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+
+		if (fd < 0)
+			return jail_fail(s, errno, "creating the mount point /%s", b->name);
+		close(fd);
+		snprintf(dst, sizeof(dst), "%s/%s", p->chroot_dir, b->name);
+		if (mount(b->host, dst, NULL, MS_BIND, NULL) < 0 ||
+		    mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			return jail_fail(s, errno, "binding \"%s\" read-only at /%s", b->host, b->name);
+	}
+	return 0;
+}
+
+/* Runs in the jail's own mount namespace (jail_step_unshare_mount_ns): bind
+ * the chroot onto itself so it is a mount point, make it "/" and detach the
+ * host's root so nothing of the host stays reachable. */
+int jail_step_pivot_root(const struct jail_plan *p, struct jail_state *s)
+{
+	_cleanup_close_ int root = -1;
+
+	if (mount(p->chroot_dir, p->chroot_dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return jail_fail(s, errno, "bind-mounting \"%s\" onto itself", p->chroot_dir);
+	root = jail_open_nosym(p->chroot_dir);
+	if (root < 0 || fchdir(root) < 0)
+		return jail_fail(s, root < 0 ? -root : errno, "entering \"%s\"", p->chroot_dir);
+	if (mkdir("old_root", 0600) < 0)
+		return jail_fail(s, errno, "creating old_root in the jail");
+	if (syscall(SYS_pivot_root, ".", "old_root") < 0)
+		return jail_fail(s, errno, "pivot_root into \"%s\"", p->chroot_dir);
+	if (chdir("/") < 0 || umount2("old_root", MNT_DETACH) < 0)
+		return jail_fail(s, errno, "detaching the old root");
+	if (rmdir("old_root") < 0)
+		return jail_fail(s, errno, "removing old_root");
+	return 0;
+}
+
+static int jail_own_dir(const struct jail_plan *p, struct jail_state *s, int dirfd, const char *name)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+		return jail_fail(s, errno, "creating \"/%s\" in the jail", name);
+	fd = jail_subdir(dirfd, name);
+	if (fd < 0)
+		return jail_fail(s, -fd, "opening \"/%s\" in the jail", name);
+	if (fchown(fd, p->uid, p->gid) < 0 || fchmod(fd, 0700) < 0)
+		return jail_fail(s, errno, "setting owner and mode of \"/%s\"", name);
+	return 0;
+}
+
+/* "/", /dev, /dev/net and /run: 0700, owned by the VMM's uid:gid. */
+int jail_step_make_dirs(const struct jail_plan *p, struct jail_state *s)
+{
+	static const char *const dirs[] = { ".", "dev", "dev/net", "run" };
+	_cleanup_close_ int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (root < 0)
+		return jail_fail(s, errno, "opening the jail's /");
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		int r = jail_own_dir(p, s, root, dirs[i]);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int jail_pid_file_write(const struct jail_plan *p, struct jail_state *s, pid_t pid)
+{
+	char name[NAME_MAX + 8], buf[32];
+	_cleanup_close_ int fd = -1;
+	int n;
+
+	snprintf(name, sizeof(name), "/%s.pid", p->exec_name);
+	fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return jail_fail(s, errno, "creating the pid file \"%s\"", name);
+	n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+	if (write(fd, buf, (size_t)n) != n)
+		return jail_fail(s, errno ? errno : EIO, "writing the pid file \"%s\"", name);
+	s->vmm_pid = pid;
+	return 0;
+}
+
+/* Without --new-pid-ns the VMM will be this very process; with it, the pid
+ * file was written by the parent that saw the child's host pid. */
+int jail_step_write_pid_file(const struct jail_plan *p, struct jail_state *s)
+{
+	if (p->new_pid_ns)
+		return 0;
+	return jail_pid_file_write(p, s, getpid());
+}
+
+/* The mount id of name under parent, without following a final symlink. */
+static int jail_mnt_id(int parent, const char *name, uint64_t *ret)
+{
+	struct statx stx;
+
+	if (statx(parent, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | (name[0] ? 0 : AT_EMPTY_PATH),
+		  STATX_MNT_ID, &stx) < 0)
+		return -errno;
+	if (!(stx.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP;
+	*ret = stx.stx_mnt_id;
+	return 0;
+}
+
+static int jail_tree_remove_at(int parent, const char *name, uint64_t mnt, int depth)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	uint64_t id;
+	DIR *d;
+	struct dirent *e;
+	int r = 0;
+
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(parent, name, 0) < 0 ? -errno : 0;
+	/* Never cross into a mount (an operator's bind mount of a kernel image
+	 * must not have its source deleted): a bind mount of the same file
+	 * system has the same st_dev, so compare mount ids. */
+	r = jail_mnt_id(parent, name, &id);
+	if (r < 0)
+		return r;
+	if (id != mnt) {
+		log_error("\"%s\" is a mount point: not removing it (unmount it first)", name);
+		return -EBUSY;
+	}
+	if (depth > JAIL_TREE_DEPTH_MAX)
+		return -ELOOP;
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d)
+		return -errno;
+	fd = -1; /* owned by d now */
+	while (r >= 0 && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			r = jail_tree_remove_at(dirfd(d), e->d_name, mnt, depth + 1);
+	closedir(d);
+	if (r >= 0 && unlinkat(parent, name, AT_REMOVEDIR) < 0)
+		r = -errno;
+	return r;
+}
+
+int jail_tree_remove(int dirfd, const char *name)
+{
+	uint64_t mnt;
+	int r = jail_mnt_id(dirfd, "", &mnt);
+
+	return r < 0 ? r : jail_tree_remove_at(dirfd, name, mnt, 0);
+}

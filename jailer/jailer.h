@@ -1,0 +1,226 @@
+/* The jailer's shared types: the immutable plan, the undo log and the steps.
+ *
+ * main.c builds a struct jail_plan from argv (plan.c, template.c, cgroup.c's
+ * pure checks) without touching the host, then jail_run() executes the steps
+ * in order. Every step is `int jail_step_<what>(const struct jail_plan *,
+ * struct jail_state *)` returning >= 0 or -errno; a step that leaves state on
+ * the host appends its undo to the state's log before it returns. */
+#pragma once
+
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define JAIL_ID_MAX 64
+#define JAIL_DEFAULT_BASE "/srv/jailer"
+#define JAIL_DEFAULT_NOFILE 2048
+#define JAIL_CGROUP_MAX 64       /* cgroup files per jail (flags + template) */
+#define JAIL_CGROUP_FILE_MAX 64  /* "<controller>.<knob>" length */
+#define JAIL_CGROUP_VALUE_MAX 256
+#define JAIL_HIER_MAX 16         /* cgroup hierarchies (v1 controller mounts + unified) */
+#define JAIL_PARENT_DEPTH_MAX 16
+#define JAIL_ARGV_MAX 256        /* arguments handed to the VMM */
+#define JAIL_ARG_LEN_MAX 4096
+#define JAIL_UNDO_MAX 256       /* up to 17 cgroup levels in each hierarchy, plus the tree */
+#define JAIL_NODE_MAX 4
+#define JAIL_BIND_MAX 8          /* --bind-ro files */
+
+/* Exit codes (doc/jailer.md): 0 success, 1 a step failed (undone), 2 bad
+ * usage or input (nothing touched), 3 a step failed and its undo failed too. */
+enum { JAIL_EXIT_OK = 0, JAIL_EXIT_STEP = 1, JAIL_EXIT_USAGE = 2, JAIL_EXIT_UNDO = 3 };
+
+struct jail_cgroup_value {
+	char file[JAIL_CGROUP_FILE_MAX];         /* "memory.limit_in_bytes" */
+	char controller[JAIL_CGROUP_FILE_MAX];   /* "memory" */
+	char value[JAIL_CGROUP_VALUE_MAX];
+	int hier;                                /* index into plan.hier */
+	bool optional;                           /* template io weight: skipped where the host lacks the file */
+};
+
+/* One cgroup hierarchy the jail gets a directory in. */
+struct jail_cgroup_hier {
+	char mount[PATH_MAX];   /* "/sys/fs/cgroup/memory" or the unified mount */
+	int version;            /* 1 or 2 */
+	char controllers[256];  /* v2: the controllers to enable, space separated */
+};
+
+struct jail_node {
+	char path[32];          /* inside the jail: "/dev/kvm" */
+	unsigned major, minor;
+	bool required;
+};
+
+/* A host file bound read-only at /<name> in the jail (--bind-ro). */
+struct jail_bind {
+	char host[PATH_MAX];    /* canonical, a regular file */
+	char name[NAME_MAX + 1];
+};
+
+struct jail_plan {
+	char id[JAIL_ID_MAX + 1];
+	char exec_path[PATH_MAX];        /* canonical host path of the exec file */
+	char exec_name[NAME_MAX + 1];
+	uid_t uid;
+	gid_t gid;
+	char base_dir[PATH_MAX];         /* canonical --chroot-base-dir */
+	char exec_dir[PATH_MAX];         /* <base>/<exec-name> */
+	char id_dir[PATH_MAX];           /* <base>/<exec-name>/<id>: creating it is the lock */
+	char chroot_dir[PATH_MAX];       /* <id_dir>/root */
+	char netns[PATH_MAX];            /* empty: stay in the current netns */
+	bool daemonize, new_pid_ns, new_user_ns, new_ipc_ns, new_uts_ns;
+	bool dry_run, cleanup;
+	int cgroup_version;
+	char parent_cgroup[PATH_MAX];
+	size_t n_cgroups;
+	struct jail_cgroup_value cgroups[JAIL_CGROUP_MAX];
+	size_t n_hier;
+	struct jail_cgroup_hier hier[JAIL_HIER_MAX];
+	bool has_fsize;
+	uint64_t rlimit_fsize, rlimit_nofile;
+	size_t n_nodes;
+	struct jail_node nodes[JAIL_NODE_MAX];
+	size_t n_binds;
+	struct jail_bind binds[JAIL_BIND_MAX];
+	int status_fd;                   /* -1: none */
+	size_t n_vmm_args;
+	char *const *vmm_args;           /* arguments after "--", owned by argv */
+	uint64_t start_time_us, start_cpu_us;
+};
+
+enum jail_undo_kind {
+	JAIL_UNDO_RMDIR,        /* rmdir name relative to dirfd */
+	JAIL_UNDO_TREE,         /* remove the tree name relative to dirfd */
+	JAIL_UNDO_UNLINK,       /* unlink name relative to dirfd */
+	JAIL_UNDO_LEAVE_CGROUP, /* write "0" (this process) into the procs file name under dirfd */
+};
+
+struct jail_undo {
+	enum jail_undo_kind kind;
+	int dirfd;              /* owned by the log; survives pivot_root */
+	char name[PATH_MAX];
+};
+
+/* Mutable state of one run: what exists so far, and what undoes it. */
+struct jail_state {
+	size_t n_undo;
+	struct jail_undo undo[JAIL_UNDO_MAX];
+	int exec_fd;            /* the source exec file, opened once */
+	int id_dir_fd;          /* <id_dir>, once created */
+	int devnull_fd;         /* for --daemonize, opened before the chroot */
+	pid_t vmm_pid;          /* final VMM pid as seen from the host */
+	bool dropped;           /* privileges gone: no undo possible any more */
+	char cgroup_paths[JAIL_HIER_MAX][PATH_MAX];
+	int proc_fd;            /* the host's /proc, opened before pivot_root */
+	int mnt_ns_fd;          /* the host mount namespace, to undo from after pivot_root */
+	int report_rfd;         /* read end of the outcome pipe: held by the waiting jailer */
+	int report_wfd;         /* write end: held by the process that will become the VMM */
+	bool user_ns_entered;   /* the host mount namespace is out of reach from here on */
+	const char *failed_step;
+	int failed_errno;
+	char detail[512];       /* what the failing step was doing, e.g. a quoted path */
+};
+
+/* Records why a step failed (a printf-style detail) and returns -err. */
+int jail_fail(struct jail_state *s, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* plan.c */
+int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, char *err, size_t errlen);
+
+/* report.c */
+void jail_plan_print(const struct jail_plan *p, int fd);
+void jail_status_write(const struct jail_plan *p, const struct jail_state *s, bool ok);
+/* The operator's jailer after a fork: waits for "pid N" and EOF (success) or
+ * "fail ..." from the jail side; returns the exit code. */
+int jail_report_wait(const struct jail_plan *p, struct jail_state *s, pid_t child);
+/* Reports a failed step: to the waiting jailer when there is one, else on
+ * stderr and --status-fd. Returns the exit code to use. */
+int jail_report_failure(const struct jail_plan *p, struct jail_state *s, int undo_result);
+/* Success, just before exec: "pid N" to the waiting jailer, or the status line. */
+void jail_report_success(const struct jail_plan *p, struct jail_state *s);
+int jail_id_validate(const char *id, char *err, size_t errlen);
+int jail_id_parse_uid(const char *s, const char *what, bool allow_root, uint32_t *ret, char *err, size_t errlen);
+
+/* template.c */
+struct jail_template_value {
+	char key[JAIL_CGROUP_FILE_MAX];   /* schema key, "section.name", e.g. "memory.limit" */
+	char value[JAIL_CGROUP_VALUE_MAX];
+};
+/* Parses a YAML template (strict: unknown or duplicate keys, anchors,
+ * aliases, tags, sequences and multiple documents are refused) into schema
+ * pairs, at most max. Returns the count, or -EINVAL with a message in err. */
+int jail_template_parse(const char *buf, size_t len, struct jail_template_value *ret, size_t max, char *err,
+			size_t errlen);
+/* Maps schema pairs to cgroup files of a version. Returns the count or -EINVAL. */
+int jail_template_to_files(const struct jail_template_value *in, size_t n, int version,
+			   struct jail_cgroup_value *out, size_t max, char *err, size_t errlen);
+/* Reads NAME (from templates_dir/NAME.yaml) or PATH, parses and maps it. */
+int jail_template_load(const char *name_or_path, const char *templates_dir, int version,
+		       struct jail_cgroup_value *out, size_t max, char *err, size_t errlen);
+
+/* cgroup-plan.c */
+/* One cgroup or cgroup2 line of /proc/self/mountinfo. */
+struct jail_mount {
+	char point[PATH_MAX];
+	char fstype[32];
+	char opts[512];
+};
+int jail_mount_next(const char **cursor, struct jail_mount *m);
+/* True when word is one of the items of list, items separated by any of sep. */
+bool jail_list_has(const char *list, const char *sep, const char *word);
+int jail_cgroup_check_file(const char *file, char *ret_controller, size_t len);
+int jail_cgroup_check_value(const char *value);
+int jail_cgroup_check_parent(const char *parent);
+int jail_cgroup_resolve(struct jail_plan *p, const char *mountinfo, char *err, size_t errlen);
+
+/* cgroup.c */
+int jail_step_create_cgroups(const struct jail_plan *p, struct jail_state *s);
+int jail_step_write_cgroup_values(const struct jail_plan *p, struct jail_state *s);
+int jail_step_join_cgroups(const struct jail_plan *p, struct jail_state *s);
+int jail_cgroup_cleanup(const struct jail_plan *p);
+/* Moves the calling process back to the cgroups it came from (a parent that
+ * forked the VMM must not hold the jail's cgroups busy). */
+void jail_cgroup_leave(const struct jail_state *s);
+int jail_cgroup_leave_one(int dirfd, const char *procs);
+
+/* fs.c */
+int jail_step_create_tree(const struct jail_plan *p, struct jail_state *s);
+int jail_step_copy_exec_file(const struct jail_plan *p, struct jail_state *s);
+int jail_step_bind_files(const struct jail_plan *p, struct jail_state *s);
+int jail_step_pivot_root(const struct jail_plan *p, struct jail_state *s);
+int jail_step_make_dirs(const struct jail_plan *p, struct jail_state *s);
+int jail_step_write_pid_file(const struct jail_plan *p, struct jail_state *s);
+int jail_pid_file_write(const struct jail_plan *p, struct jail_state *s, pid_t pid);
+int jail_tree_remove(int dirfd, const char *name);
+
+/* devices.c */
+int jail_devices_plan(struct jail_plan *p, const char *devroot, char *err, size_t errlen);
+int jail_step_make_nodes(const struct jail_plan *p, struct jail_state *s);
+
+/* namespaces.c */
+int jail_step_join_netns(const struct jail_plan *p, struct jail_state *s);
+int jail_step_unshare_mount_ns(const struct jail_plan *p, struct jail_state *s);
+int jail_step_unshare_ipc_uts(const struct jail_plan *p, struct jail_state *s);
+int jail_step_daemonize(const struct jail_plan *p, struct jail_state *s);
+int jail_step_enter_pid_ns(const struct jail_plan *p, struct jail_state *s);
+int jail_step_enter_user_ns(const struct jail_plan *p, struct jail_state *s);
+
+/* privileges.c */
+int jail_step_sanitize_process(const struct jail_plan *p, struct jail_state *s);
+int jail_step_exec_vmm(const struct jail_plan *p, struct jail_state *s);
+int jail_step_set_rlimits(const struct jail_plan *p, struct jail_state *s);
+int jail_step_drop_privileges(const struct jail_plan *p, struct jail_state *s);
+int jail_step_verify_privileges(const struct jail_plan *p, struct jail_state *s);
+int jail_privileges_check_status(const char *status, uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/* cleanup.c */
+int jail_undo_push(struct jail_state *s, enum jail_undo_kind kind, int dirfd, const char *name);
+int jail_undo_run(struct jail_state *s);
+void jail_signals_block(void);
+int jail_signals_pending(void);
+int jail_cleanup_run(const struct jail_plan *p);
+
+/* Formats "<step>: <cause>" style messages into a caller buffer. */
+void jail_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

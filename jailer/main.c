@@ -1,0 +1,219 @@
+/* jailer: runs a VMM inside a chroot, namespaces and cgroups, as an
+ * unprivileged user. See doc/jailer.md; jail_run() below is the list of steps
+ * that document walks through, in the same order. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "ember-config.h"
+#include "jailer.h"
+#include "log.h"
+
+#define JAIL_STEP_PREFIX "jail_step_"
+
+typedef int (*jail_step_fn)(const struct jail_plan *, struct jail_state *);
+
+static const char jail_usage[] =
+	"Usage: jailer --id ID --exec-file PATH --uid UID --gid GID [options] [-- VMM arguments]\n"
+	"\n"
+	"Firecracker's flags:\n"
+	"  --id ID                   1-64 characters of [A-Za-z0-9-], not starting with '-'\n"
+	"  --exec-file PATH          the VMM binary (statically linked), copied into the jail\n"
+	"  --uid UID, --gid GID      the VMM's ids (decimal; 0 needs --allow-root)\n"
+	"  --chroot-base-dir DIR     default " JAIL_DEFAULT_BASE "; the jail is DIR/<exec-name>/<id>/root\n"
+	"  --netns PATH              join this network namespace\n"
+	"  --daemonize               detach; stdio on /dev/null\n"
+	"  --new-pid-ns              the VMM is pid 1 of a new pid namespace\n"
+	"  --cgroup FILE=VALUE       a cgroup value (repeatable), FILE from the allowlist\n"
+	"  --cgroup-version 1|2      default 1\n"
+	"  --parent-cgroup PATH      default <exec-name>\n"
+	"  --resource-limit fsize=N|no-file=N   (no-file defaults to 2048)\n"
+	"  --version, --help\n"
+	"ember's additions:\n"
+	"  --cgroup-template NAME|PATH  cgroup values from a YAML template (doc/cgroup-templates.md)\n"
+	"  --new-user-ns, --new-ipc-ns, --new-uts-ns\n"
+	"  --allow-root              permit uid or gid 0\n"
+	"  --bind-ro FILE=NAME       show a host file read-only at /NAME in the jail (kernel, config)\n"
+	"  --dry-run                 print the validated plan and change nothing\n"
+	"  --cleanup                 remove the chroot tree and cgroups of --id (idempotent)\n"
+	"  --status-fd N             write one JSON line with the outcome to fd N\n"
+	"\n"
+	"Arguments after -- are passed to the VMM.\n";
+
+/* Runs one step between signal checks; names the step on failure. */
+static int jail_step(const struct jail_plan *p, struct jail_state *s, const char *name, jail_step_fn fn)
+{
+	int sig = jail_signals_pending();
+	int r;
+
+	if (strncmp(name, JAIL_STEP_PREFIX, strlen(JAIL_STEP_PREFIX)) == 0)
+		name += strlen(JAIL_STEP_PREFIX);
+	if (sig) {
+		s->failed_step = name;
+		s->failed_errno = EINTR;
+		snprintf(s->detail, sizeof(s->detail), "set-up interrupted by signal %d (%s) before this step", sig,
+			 strsignal(sig));
+		return -EINTR;
+	}
+	s->detail[0] = '\0';
+	r = fn(p, s);
+	if (r < 0) {
+		s->failed_step = name;
+		s->failed_errno = -r;
+	}
+	return r;
+}
+
+#define JAIL_STEP(fn)                                                                                      \
+	do {                                                                                               \
+		int _r = jail_step(p, s, #fn, fn);                                                         \
+		if (_r < 0)                                                                                \
+			return _r;                                                                         \
+	} while (0)
+
+static uint64_t jail_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* exec /<exec-name> --id ID --start-time-us .. --start-time-cpu-us ..
+ * --parent-cpu-time-us .. <args after -->, with an empty environment. */
+int jail_step_exec_vmm(const struct jail_plan *p, struct jail_state *s)
+{
+	char path[NAME_MAX + 2], t0[24], c0[24], pc[24];
+	char *argv[JAIL_ARGV_MAX + 10];
+	char *envp[] = { NULL };
+	size_t n = 0;
+	sigset_t empty;
+
+	snprintf(path, sizeof(path), "/%s", p->exec_name);
+	snprintf(t0, sizeof(t0), "%llu", (unsigned long long)p->start_time_us);
+	snprintf(c0, sizeof(c0), "%llu", (unsigned long long)p->start_cpu_us);
+	snprintf(pc, sizeof(pc), "%llu", (unsigned long long)jail_cpu_us());
+	argv[n++] = path;
+	argv[n++] = (char *)"--id";
+	argv[n++] = (char *)p->id;
+	argv[n++] = (char *)"--start-time-us";
+	argv[n++] = t0;
+	argv[n++] = (char *)"--start-time-cpu-us";
+	argv[n++] = c0;
+	argv[n++] = (char *)"--parent-cpu-time-us";
+	argv[n++] = pc;
+	for (size_t i = 0; i < p->n_vmm_args; i++)
+		argv[n++] = p->vmm_args[i];
+	argv[n] = NULL;
+	jail_report_success(p, s);
+	signal(SIGPIPE, SIG_DFL); /* an ignored signal would stay ignored across exec */
+	sigemptyset(&empty);
+	sigprocmask(SIG_SETMASK, &empty, NULL);
+	execve(path, argv, envp);
+	return jail_fail(s, errno, "Failed to exec into the VMM %s (the jail stays: run jailer --cleanup)", path);
+}
+
+/* The steps, in order (doc/jailer.md lists the same). Everything from
+ * create_tree to the user namespace is undone if a later step fails or a
+ * signal arrives; after drop_privileges nothing can be undone any more. */
+static int jail_run(const struct jail_plan *p, struct jail_state *s)
+{
+	JAIL_STEP(jail_step_sanitize_process);
+	JAIL_STEP(jail_step_create_tree);
+	JAIL_STEP(jail_step_copy_exec_file);
+	JAIL_STEP(jail_step_join_netns);
+	JAIL_STEP(jail_step_create_cgroups);
+	JAIL_STEP(jail_step_write_cgroup_values);
+	JAIL_STEP(jail_step_join_cgroups);
+	JAIL_STEP(jail_step_unshare_mount_ns);
+	JAIL_STEP(jail_step_bind_files);
+	JAIL_STEP(jail_step_pivot_root);
+	JAIL_STEP(jail_step_make_dirs);
+	JAIL_STEP(jail_step_make_nodes);
+	JAIL_STEP(jail_step_unshare_ipc_uts);
+	JAIL_STEP(jail_step_daemonize);
+	JAIL_STEP(jail_step_enter_pid_ns);
+	JAIL_STEP(jail_step_write_pid_file);
+	JAIL_STEP(jail_step_enter_user_ns);
+	JAIL_STEP(jail_step_set_rlimits);
+	JAIL_STEP(jail_step_drop_privileges);
+	JAIL_STEP(jail_step_verify_privileges);
+	JAIL_STEP(jail_step_exec_vmm);
+	return 0; /* not reached: exec replaced this process */
+}
+
+/* --help and --version win over everything else before "--". */
+static int jail_info_flags(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf("Jailer v%s\n\n%s", EMBER_VERSION, jail_usage);
+			return 1;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("Jailer v%s\n", EMBER_VERSION);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int jail_main_run(const struct jail_plan *p)
+{
+	struct jail_state *s = calloc(1, sizeof(*s));
+	int r, code;
+
+	if (!s)
+		return JAIL_EXIT_STEP;
+	s->exec_fd = s->id_dir_fd = s->devnull_fd = s->proc_fd = s->mnt_ns_fd = -1;
+	s->report_rfd = s->report_wfd = -1;
+	r = jail_run(p, s);
+	if (r >= 0) {
+		free(s);
+		return JAIL_EXIT_OK; /* not reached: exec replaced this process */
+	}
+	code = jail_report_failure(p, s, jail_undo_run(s));
+	/* Past the drop this process is stuck inside the jail, where there is
+	 * no /proc and nothing left to release: leave without atexit handlers
+	 * (which, in a sanitizer build, would fail looking for /proc). */
+	if (s->dropped || s->user_ns_entered)
+		_exit(code);
+	free(s);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	_cleanup_free_ struct jail_plan *p = NULL;
+	char err[1024] = "";
+	int r;
+
+	log_set_level(LOG_WARNING);
+	if (jail_info_flags(argc, argv))
+		return JAIL_EXIT_OK;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return JAIL_EXIT_STEP;
+	r = jail_plan_build(argc, argv, p, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "jailer: %s\n", err[0] ? err : strerror(-r));
+		return JAIL_EXIT_USAGE;
+	}
+	log_set_instance_id(p->id);
+	if (p->dry_run) {
+		jail_plan_print(p, STDOUT_FILENO);
+		return JAIL_EXIT_OK;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "jailer: must run as root (it creates cgroups, device nodes and namespaces)\n");
+		return JAIL_EXIT_USAGE;
+	}
+	if (p->cleanup)
+		return jail_cleanup_run(p) < 0 ? JAIL_EXIT_STEP : JAIL_EXIT_OK;
+	return jail_main_run(p);
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bats
+# The README's first command, exactly as an operator runs it: a jailed ember boots the probe guest.
+
+load helpers
+
+@test "tools/demo.sh boots the probe guest in a jail and leaves nothing behind" {
+	require_root
+	require_kvm
+	[ -c /dev/net/tun ] || skip "the jailer needs /dev/net/tun on the host"
+	! readelf -lW "$EMBER" | grep -q 'program interpreter' ||
+		skip "this ember is dynamically linked (a sanitizer build): only a static one can run alone in a jail"
+	before=$(ls -d /tmp/ember-demo.* 2>/dev/null | wc -l)
+	run timeout --kill-after=5 300 "$EMBER_SRC/tools/demo.sh"
+	assert_success
+	assert_output --regexp 'PROBE DONE pass=[1-9][0-9]* fail=0'
+	refute_output --regexp 'PROBE [^ ]+ FAIL'
+	assert_output --partial 'Guest-boot-time ='
+	assert_output --partial 'ember exiting successfully. exit_code=0'
+	assert_equal "$(ls -d /tmp/ember-demo.* 2>/dev/null | wc -l)" "$before"
+}
