@@ -19,6 +19,11 @@
 static const char *const safe_paths[] = { "/dev/null", "/tmp", "/nonexistent/ember-fuzz.img", "" };
 static char image[64];
 
+static void remove_image(void)
+{
+	unlink(image);
+}
+
 static void make_image(void)
 {
 	int fd;
@@ -28,6 +33,7 @@ static void make_image(void)
 	if (fd < 0 || ftruncate(fd, 4096) < 0)
 		abort();
 	close(fd);
+	atexit(remove_image);
 }
 
 /* Replaces every string under a "path_on_host" key, at any depth. */
