@@ -22,6 +22,7 @@
 #include "core/signals.h"
 #include "core/vm.h"
 #include "devices/legacy/boot_timer.h"
+#include "devices/virtio/block.h"
 #include "ember-config.h"
 #include "exit_code.h"
 #include "log.h"
@@ -470,11 +471,29 @@ static int ember_api_ctrl_alt_del(void *ctx, char *err, size_t errlen)
 	return r;
 }
 
+static int ember_api_update_drive(void *ctx, const struct drive_update *u, char *err, size_t errlen)
+{
+	struct ember *e = ctx;
+	struct block *b = e->vm ? vm_block_find(e->vm, u->drive_id) : NULL;
+	int r;
+
+	if (!b) {
+		snprintf(err, errlen, DRIVE_ERR_PATCH "no drive with id `%s` exists.", u->drive_id);
+		return -ENOENT;
+	}
+	r = block_update(b, u);
+	if (r < 0)
+		snprintf(err, errlen, DRIVE_ERR_PATCH "Error manipulating the backing file: %s (os error %d) %s",
+			 strerror(-r), -r, u->path_on_host ? u->path_on_host : "");
+	return r;
+}
+
 static const struct api_vm_ops ember_api_ops = {
 	.start = ember_api_start,
 	.pause = ember_api_pause,
 	.resume = ember_api_resume,
 	.ctrl_alt_del = ember_api_ctrl_alt_del,
+	.update_drive = ember_api_update_drive,
 };
 
 /* ---- metrics, MMDS and the API ---- */

@@ -19,6 +19,7 @@
 #include "core/vcpu.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial.h"
+#include "devices/virtio/block.h"
 #include "log.h"
 #include "seccomp/install.h"
 #include "metrics.h"
@@ -43,6 +44,21 @@ static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int sink_fd = -1;
 static int timer_fd = -1;
 static char line_buf[METRICS_LINE_MAX]; /* under flush_lock: usable from a signal handler */
+
+#define METRICS_GROUP_FIELDS_MAX 32
+
+struct device_group {
+	bool used;
+	char name[METRICS_GROUP_NAME_MAX];
+	const char *const *fields;
+	unsigned nfields;
+	const uint64_t *values;
+	uint64_t flushed[METRICS_GROUP_FIELDS_MAX];
+	uint64_t last[METRICS_GROUP_FIELDS_MAX]; /* the totals when the device went away */
+	bool retired;                             /* written once more, then the slot is free */
+};
+
+static struct device_group device_groups[METRICS_DEVICE_GROUPS]; /* under flush_lock */
 
 void metrics_add(enum metric_id id, uint64_t n)
 {
@@ -164,6 +180,88 @@ static void metrics_pull_sources(void)
 	PULL(METRIC_uart_missed_read_count, uart_metrics.missed_read_count);
 	PULL(METRIC_uart_missed_write_count, uart_metrics.missed_write_count);
 	PULL(METRIC_uart_error_count, uart_metrics.error_count);
+#define PULL_BLOCK(name) metrics_set(METRIC_block_##name, __atomic_load_n(&block_totals.name, __ATOMIC_RELAXED));
+	BLOCK_METRICS(PULL_BLOCK)
+#undef PULL_BLOCK
+}
+
+/* `},"block_rootfs":{"read_count":1,...` for every registered device group. */
+static int metrics_format_devices(char *buf, size_t len, bool consume)
+{
+	size_t off = 0;
+	int n;
+
+	for (size_t g = 0; g < METRICS_DEVICE_GROUPS; g++) {
+		struct device_group *d = &device_groups[g];
+
+		for (unsigned i = 0; d->used && i < d->nfields; i++) {
+			uint64_t v = __atomic_load_n(&d->values[i], __ATOMIC_RELAXED);
+
+			if (i)
+				n = snprintf(buf + off, len - off, ",\"%s\":%" PRIu64, d->fields[i], v - d->flushed[i]);
+			else
+				n = snprintf(buf + off, len - off, "},\"%s\":{\"%s\":%" PRIu64, d->name, d->fields[0],
+					     v - d->flushed[0]);
+			if (n < 0 || (size_t)n >= len - off)
+				return -ENOSPC;
+			off += (size_t)n;
+			if (consume)
+				d->flushed[i] = v;
+		}
+		if (consume && d->retired)
+			d->used = false;
+	}
+	return (int)off;
+}
+
+/* A free slot, or else one whose device is gone (its last deltas are then
+ * lost); -ENOSPC. Caller holds flush_lock. */
+static int metrics_group_slot(void)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (int g = 0; g < METRICS_DEVICE_GROUPS; g++)
+			if (!device_groups[g].used || (pass == 1 && device_groups[g].retired))
+				return g;
+	return -ENOSPC;
+}
+
+int metrics_register_group(const char *name, const char *const *fields, unsigned nfields, const uint64_t *values)
+{
+	struct device_group *d;
+	int handle;
+
+	if (nfields == 0 || nfields > METRICS_GROUP_FIELDS_MAX || strlen(name) >= METRICS_GROUP_NAME_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&flush_lock);
+	handle = metrics_group_slot();
+	if (handle >= 0) {
+		d = &device_groups[handle];
+		*d = (struct device_group){ .used = true, .fields = fields, .nfields = nfields, .values = values };
+		snprintf(d->name, sizeof(d->name), "%s", name);
+		/* Deltas start from what the device counted before it registered. */
+		for (unsigned i = 0; i < nfields; i++)
+			d->flushed[i] = __atomic_load_n(&values[i], __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&flush_lock);
+	return handle;
+}
+
+void metrics_unregister_group(int handle)
+{
+	struct device_group *d;
+
+	if (handle < 0 || handle >= METRICS_DEVICE_GROUPS)
+		return;
+	d = &device_groups[handle];
+	pthread_mutex_lock(&flush_lock);
+	/* What the device counted since the last flush still goes out, once. */
+	for (unsigned i = 0; i < d->nfields; i++)
+		d->last[i] = __atomic_load_n(&d->values[i], __ATOMIC_RELAXED);
+	d->values = d->last;
+	d->retired = true;
+	if (atomic_load(&sink_fd) < 0)
+		d->used = false; /* no sink: nothing will ever be written */
+	pthread_mutex_unlock(&flush_lock);
 }
 
 /* Formats one line into buf; with consume, advances the counters' baselines.
@@ -197,6 +295,10 @@ static int metrics_format(char *buf, size_t len, bool consume)
 			return -ENOSPC;
 		off += (size_t)n;
 	}
+	n = metrics_format_devices(buf + off, len - off, consume);
+	if (n < 0)
+		return n;
+	off += (size_t)n;
 	if (off + 3 > len)
 		return -ENOSPC;
 	memcpy(buf + off, "}}\n", 4);

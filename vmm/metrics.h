@@ -246,3 +246,15 @@ void metrics_flush_at_exit(void);
 char *metrics_render(void);
 /* Closes the sink and forgets counters (tests only). */
 void metrics_reset(void);
+
+/* Per-device groups (`block_<id>`, `net_<id>`): a device registers its own
+ * counters, nfields consecutive uint64_t at values that it updates with
+ * relaxed atomics, named by fields (not copied: static storage). They are
+ * written after the fixed groups, as deltas like the other counters. At most
+ * METRICS_DEVICE_GROUPS at once. The device unregisters before its counters
+ * go away; what it counted since the last flush is still written once. Register
+ * returns a handle >= 0, or -ENOSPC/-EINVAL. */
+#define METRICS_DEVICE_GROUPS 32
+#define METRICS_GROUP_NAME_MAX 80
+int metrics_register_group(const char *name, const char *const *fields, unsigned nfields, const uint64_t *values);
+void metrics_unregister_group(int handle);

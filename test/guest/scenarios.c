@@ -4,6 +4,9 @@
 const struct probe_scenario probe_scenarios[] = {
 	{ "boot", scenario_boot },
 	{ "triplefault", scenario_triplefault },
+	{ "blk", scenario_blk },
+	{ "hostile-blk", scenario_hostile_blk },
+	{ "blk-resize", scenario_blk_resize },
 	{ "wait", scenario_wait },
 };
 

@@ -17,4 +17,7 @@ extern const unsigned probe_nr_scenarios;
 
 void scenario_boot(void);
 void scenario_triplefault(void);
+void scenario_blk(void);
+void scenario_hostile_blk(void);
+void scenario_blk_resize(void);
 void scenario_wait(void);

@@ -14,6 +14,7 @@
 #include "core/vm.h"
 
 struct api_action;
+struct drive_update;
 struct mmds_store;
 
 /* Route state masks. */
@@ -34,6 +35,8 @@ struct api_vm_ops {
 	int (*resume)(void *ctx, char *err, size_t errlen);
 	/* Injects Ctrl-Alt-Del through the i8042. */
 	int (*ctrl_alt_del)(void *ctx, char *err, size_t errlen);
+	/* PATCH /drives/{id} on the running VM: swaps the file and/or the limiter. */
+	int (*update_drive)(void *ctx, const struct drive_update *u, char *err, size_t errlen);
 };
 
 struct api_controller {

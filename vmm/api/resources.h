@@ -38,5 +38,10 @@ int api_vm_state_parse(struct api_action *a);
 void api_vm_state_apply(struct api_controller *c, struct api_action *a);
 void api_vm_config_apply(struct api_controller *c, struct api_action *a);
 
+/* drives.c: PUT and PATCH /drives/{id} */
+int api_drive_parse(struct api_action *a);
+void api_drive_put_apply(struct api_controller *c, struct api_action *a);
+void api_drive_patch_apply(struct api_controller *c, struct api_action *a);
+
 /* router.c: a capability this build does not provide */
 int api_unprovided_parse(struct api_action *a);

@@ -9,6 +9,7 @@
 
 #include "boot_source.h"
 #include "cleanup.h"
+#include "drive.h"
 #include "fd.h"
 #include "machine_config.h"
 #include "metrics.h"
@@ -16,6 +17,11 @@
 static int config_boot_source(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
 	return boot_source_parse(j, &cfg->boot, err, errlen);
+}
+
+static int config_drives(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
+{
+	return drive_set_parse(j, &cfg->drives, err, errlen);
 }
 
 static int config_machine(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
@@ -55,6 +61,7 @@ static const struct {
 } config_keys[] = {
 	{ "boot-source", config_boot_source },
 	{ "machine-config", config_machine },
+	{ "drives", config_drives },
 	{ "logger", config_logger },
 	{ "metrics", config_metrics },
 };
@@ -66,7 +73,6 @@ static const struct {
 	const char *key;
 	const char *what;
 } config_absent[] = {
-	{ "drives", "block devices" },
 	{ "network-interfaces", "network interfaces" },
 	{ "vsock", "a vsock device" },
 	{ "balloon", "a balloon device" },
@@ -105,7 +111,7 @@ static int config_apply_key(const char *key, const json_t *v, struct vm_config *
 		return -EOPNOTSUPP;
 	}
 	snprintf(err, errlen, "unknown configuration key \"%.64s\", expected one of \"boot-source\", "
-		 "\"machine-config\", \"logger\", \"metrics\"", key);
+		 "\"machine-config\", \"drives\", \"logger\", \"metrics\"", key);
 	return -EINVAL;
 }
 

@@ -14,6 +14,7 @@ void vm_config_init(struct vm_config *c)
 void vm_config_clear(struct vm_config *c)
 {
 	boot_source_clear(&c->boot);
+	drive_set_clear(&c->drives);
 	logger_config_clear(&c->logger);
 	c->has_logger = false;
 	free(c->metrics_path);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "drive.h"
 #include "logger.h"
 
 #define VM_CONFIG_MAX_VCPUS 32u
@@ -47,6 +48,7 @@ struct vm_process_options {
 struct vm_config {
 	struct machine_config machine;
 	struct boot_source boot;
+	struct drive_set drives;
 	struct vm_process_options process;
 	/* The config file's "logger" and "metrics" keys, validated by the same
 	 * validators as PUT /logger and PUT /metrics; main.c applies them. */

@@ -25,6 +25,8 @@
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial.h"
 #include "devices/legacy/sink.h"
+#include "devices/virtio/block.h"
+#include "devices/virtio/mmio.h"
 #include "exit_code.h"
 #include "kvm.h"
 #include "layout.h"
@@ -53,6 +55,9 @@ struct vm {
 	struct serial *serial;
 	struct i8042 *i8042;
 	struct boot_timer *boot_timer;
+	struct block *blocks[DRIVES_MAX]; /* in cfg->drives order: vda, vdb, ... */
+	unsigned nr_blocks;
+	unsigned virtio_slots; /* virtio-mmio windows handed out so far */
 
 	unsigned nr_vcpus;
 	struct vcpu *vcpus[VM_CONFIG_MAX_VCPUS];
@@ -228,6 +233,39 @@ static int vm_attach_boot_timer(struct vm *vm)
 	return boot_timer_create(&vm->env, &start, &vm->boot_timer);
 }
 
+/* Appends "virtio_mmio.device=4K@0x...:IRQ" so the guest finds the transport. */
+static int vm_cmdline_virtio(struct vm *vm, struct virtio_mmio *t)
+{
+	char arg[64], why[128];
+	int r = virtio_mmio_cmdline(t, arg, sizeof(arg));
+
+	if (r >= 0)
+		r = cmdline_append(&vm->cmdline, arg, why, sizeof(why));
+	return r;
+}
+
+/* Drives in Firecracker's order (root first); the root= argument comes first. */
+static int vm_attach_drives(struct vm *vm)
+{
+	const struct drive_set *ds = &vm->cfg->drives;
+	char root[128], why[128];
+	int r = drive_set_root_arg(ds, root, sizeof(root));
+
+	if (r > 0)
+		r = cmdline_append(&vm->cmdline, root, why, sizeof(why));
+	for (unsigned i = 0; r >= 0 && i < ds->count; i++) {
+		if (vm->virtio_slots >= LAYOUT_VIRTIO_MAX_DEVICES)
+			return -ENOSPC;
+		r = block_create(&vm->env, vm->virtio_slots, &ds->drive[i], NULL, &vm->blocks[i]);
+		if (r < 0)
+			break;
+		vm->virtio_slots++;
+		vm->nr_blocks++;
+		r = vm_cmdline_virtio(vm, block_transport(vm->blocks[i]));
+	}
+	return r;
+}
+
 /* Devices that add to the kernel command line (virtio-mmio) do so here, with
  * cmdline_append(&vm->cmdline, ...), before the line is written to the guest. */
 static const struct {
@@ -238,6 +276,7 @@ static const struct {
 	{ "i8042", vm_attach_i8042 },
 	{ "legacy port sinks", vm_attach_sinks },
 	{ "boot timer", vm_attach_boot_timer },
+	{ "block devices", vm_attach_drives },
 };
 
 static int vm_step_devices(struct vm *vm)
@@ -502,6 +541,8 @@ struct vm *vm_destroy(struct vm *vm)
 		loop_remove(vm->loop, vm->exit_fd);
 		close(vm->exit_fd);
 	}
+	for (unsigned i = 0; i < vm->nr_blocks; i++)
+		vm->blocks[i] = block_destroy(vm->blocks[i]);
 	vm->boot_timer = boot_timer_destroy(vm->boot_timer);
 	vm->i8042 = i8042_destroy(vm->i8042);
 	vm->serial = serial_destroy(vm->serial);
@@ -515,4 +556,22 @@ struct vm *vm_destroy(struct vm *vm)
 	pthread_cond_destroy(&vm->ctl.cond);
 	free(vm);
 	return NULL;
+}
+
+struct block *vm_block_find(struct vm *vm, const char *drive_id)
+{
+	for (unsigned i = 0; i < vm->nr_blocks; i++)
+		if (strcmp(block_id(vm->blocks[i]), drive_id) == 0)
+			return vm->blocks[i];
+	return NULL;
+}
+
+unsigned vm_block_count(const struct vm *vm)
+{
+	return vm->nr_blocks;
+}
+
+struct block *vm_block_at(struct vm *vm, unsigned i)
+{
+	return i < vm->nr_blocks ? vm->blocks[i] : NULL;
 }

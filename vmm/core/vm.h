@@ -24,6 +24,7 @@
 
 struct event_loop;
 struct vm;
+struct block;
 
 enum vm_state { VM_NOT_STARTED, VM_RUNNING, VM_PAUSED };
 
@@ -62,3 +63,9 @@ int vm_exit_code(const struct vm *vm);
 /* Stops and joins the vCPUs, unregisters from the loop, frees everything.
  * Accepts NULL; returns NULL. */
 struct vm *vm_destroy(struct vm *vm);
+
+/* The running VM's block devices (PATCH /drives, metrics): by drive id (NULL
+ * when absent) or by position in the drive order. Vmm thread. */
+struct block *vm_block_find(struct vm *vm, const char *drive_id);
+unsigned vm_block_count(const struct vm *vm);
+struct block *vm_block_at(struct vm *vm, unsigned i);

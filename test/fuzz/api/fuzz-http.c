@@ -35,7 +35,7 @@ static void serve(struct http_request *req)
 
 	vm_config_init(&config);
 	if (!strncmp(req->path, "/logger", 7) || !strncmp(req->path, "/metrics", 8) ||
-	    !strncmp(req->path, "/boot-source", 12))
+	    !strncmp(req->path, "/boot-source", 12) || !strncmp(req->path, "/drives", 7))
 		c.state = VM_RUNNING;
 	if (api_serve_local(&c, req->method, req->path, req->body, req->body_len, &out, &len) == 0)
 		free(out);

@@ -58,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vm_config_init(&config);
 	/* Two requests per input: the second sees the state the first left. */
 	if (method && path) {
-		if (!strncmp(path, "/logger", 7) || !strncmp(path, "/metrics", 8) || !strncmp(path, "/boot-source", 12))
+		if (!strncmp(path, "/logger", 7) || !strncmp(path, "/metrics", 8) || !strncmp(path, "/boot-source", 12) ||
+		    !strncmp(path, "/drives", 7)) /* PUT refused, PATCH finds no drive: no invented path is opened */
 			c.state = VM_RUNNING;
 		if (api_serve_local(&c, method, path, (const char *)data, size, &out, &out_len) == 0)
 			free(out);

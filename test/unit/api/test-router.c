@@ -138,7 +138,9 @@ static void test_ids(void **state)
 {
 	struct fixture *f = *state;
 
-	expect(f, "PUT", "/drives/rootfs", "{}", 400, "does not provide block devices");
+	expect(f, "PUT", "/drives/rootfs", "{}", 400, "missing field `drive_id`");
+	expect(f, "PUT", "/drives/rootfs", "{\"drive_id\":\"other\"}", 400,
+	       "The id from the path does not match the id from the body!");
 	expect(f, "PUT", "/network-interfaces/eth0", "{}", 400, "does not provide network devices");
 	expect(f, "PUT", "/vsock", "{}", 400, "does not provide vsock");
 	expect(f, "PUT", "/snapshot/create", "{}", 400, "does not provide snapshots");

@@ -1,0 +1,62 @@
+/* A polling virtio-mmio driver for the probe guest, shaped like Linux's
+ * virtio_mmio + virtio_ring: it finds devices from the virtio_mmio.device=
+ * entries on the command line, negotiates features, sets up one split queue
+ * in the probe's own memory and submits chains, then polls the used ring. No
+ * interrupts: the interrupt status register is read and acknowledged. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VP_QN 16u
+#define VP_MAX_DEVICES 8u
+
+#define VP_DESC_F_NEXT 1u
+#define VP_DESC_F_WRITE 2u
+
+/* virtio-blk (virtio 1.2 §5.2): request types, status values, features, header. */
+#define BLK_T_IN 0u
+#define BLK_T_OUT 1u
+#define BLK_T_FLUSH 4u
+#define BLK_T_GET_ID 8u
+#define BLK_S_OK 0u
+#define BLK_S_IOERR 1u
+#define BLK_F_RO (1ull << 5)
+#define BLK_F_FLUSH (1ull << 9)
+#define VP_F_EVENT_IDX (1ull << 29)
+
+struct blk_hdr {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;
+};
+
+struct vp_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct vp_dev {
+	uint64_t base;
+	unsigned irq;
+	uint64_t features; /* negotiated */
+	uint16_t avail_idx;
+	uint16_t used_seen;
+	struct vp_desc *desc;
+	volatile uint16_t *avail; /* flags, idx, ring[VP_QN], used_event */
+	volatile uint8_t *used;   /* flags, idx, ring[VP_QN]{id,len}, avail_event */
+};
+
+/* Lists the windows named on the command line: returns how many (<= max). */
+unsigned vp_find(uint64_t base[], unsigned irq[], unsigned max);
+uint32_t vp_read(const struct vp_dev *d, uint32_t off);
+void vp_write(const struct vp_dev *d, uint32_t off, uint32_t v);
+/* Resets, checks magic/version, negotiates `want` ∩ offered (+VERSION_1),
+ * sets up queue 0 in static memory slot `slot` (< VP_MAX_DEVICES) and sets
+ * DRIVER_OK. Returns an error text, or NULL on success. */
+const char *vp_init(struct vp_dev *d, uint64_t base, unsigned slot, uint64_t want);
+/* Offers the chain starting at head, kicks, and polls for the next used
+ * element. Returns true with *ret_id and *ret_len set, false on a timeout. */
+bool vp_submit(struct vp_dev *d, uint16_t head, uint32_t *ret_id, uint32_t *ret_len);

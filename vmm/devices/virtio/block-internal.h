@@ -1,0 +1,87 @@
+/* Shared between block.c and block-uring.c only. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "block.h"
+#include "queue.h"
+#include "throttle.h"
+
+struct blk_uring;
+
+/* A parsed request: header fields, the status byte and the data buffers. */
+struct blk_req {
+	uint16_t head;
+	uint32_t type;
+	uint64_t sector;
+	uint8_t *status;
+	bool layout_ok; /* buffers point the way the type needs */
+	unsigned nr_data;
+	uint64_t data_len;
+	struct iovec data[VIRTQ_MAX_SIZE];
+};
+
+struct block {
+	struct virtio_mmio *t;
+	char id[DRIVE_ID_MAX + 1];
+	int fd;
+	bool read_only;
+	enum drive_cache_type cache_type;
+	enum drive_io_engine engine;
+	uint64_t capacity; /* sectors */
+	char dev_id[VIRTIO_BLK_ID_BYTES];
+	uint64_t acked_features;
+	bool active;
+	struct virtio_throttle throttle;
+	struct blk_uring *uring; /* Async engine, NULL for Sync */
+	struct block_metrics m; /* also the metrics group block_<id>: relaxed atomics */
+	int metrics_group;
+	struct virtq_elem elem; /* scratch for the chain being handled */
+	struct blk_req req;     /* scratch for its parsed form */
+};
+
+/* Counts into the drive's own counters (block_<id>) and block_totals (the
+ * `block` group). The request path runs on the vmm thread only, so these
+ * have a single writer: a relaxed load and store, no locked instruction,
+ * and readers on other threads never see a torn value. */
+#define BLK_ADD1(var, n) __atomic_store_n(&(var), __atomic_load_n(&(var), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+#define BLK_COUNT(b, name, n)                                                                      \
+	do {                                                                                       \
+		BLK_ADD1((b)->m.name, (n));                                                        \
+		BLK_ADD1(block_totals.name, (n));                                                  \
+	} while (0)
+/* The same for the few counters that vCPU threads bump (register accesses):
+ * several writers, so a real atomic add. */
+#define BLK_COUNT_SHARED(b, name, n)                                                               \
+	do {                                                                                       \
+		__atomic_fetch_add(&(b)->m.name, (n), __ATOMIC_RELAXED);                           \
+		__atomic_fetch_add(&block_totals.name, (n), __ATOMIC_RELAXED);                     \
+	} while (0)
+
+/* Writes the status, returns the chain (used length = data bytes written + 1). */
+void block_complete(struct block *b, uint16_t head, uint8_t *status, uint8_t code, uint32_t data_written);
+
+/* After completions (lock held): signal the guest and serve what waited for room. */
+void block_resume(struct block *b);
+
+/* The Async engine. All calls on the vmm thread or under the transport lock. */
+int blk_uring_create(struct block *b, unsigned depth, struct event_loop *loop, struct blk_uring **ret);
+/* Waits for what is in flight (results discarded), then frees. Accepts NULL, returns NULL. */
+struct blk_uring *blk_uring_destroy(struct blk_uring *u);
+bool blk_uring_full(const struct blk_uring *u);
+/* Queues a read, write or (drained) flush for r. 0 or -errno (-EBUSY when full). */
+int blk_uring_queue(struct blk_uring *u, const struct blk_req *r, int fd);
+/* Submits what was queued. */
+void blk_uring_submit(struct blk_uring *u);
+/* Waits for every in-flight request. complete: finish them as usual (file
+ * swap); otherwise discard the results (device reset: the queue is gone). */
+void blk_uring_drain(struct blk_uring *u, bool complete);
+/* A device reset: requests in flight finish in the background and their
+ * results are dropped (the queue they came from is gone). No syscall: this
+ * runs on the vCPU thread that wrote the status register. */
+void blk_uring_forget(struct blk_uring *u);
+/* Reaps finished requests into the used ring; returns how many. */
+unsigned blk_uring_reap(struct blk_uring *u);
+unsigned blk_uring_inflight(const struct blk_uring *u);

@@ -1,0 +1,93 @@
+/* virtio-blk (virtio 1.2 §5.2) over the virtio-mmio transport.
+ *
+ * Requests: IN, OUT, FLUSH and GET_ID; anything else gets UNSUPP. Offered
+ * features: VERSION_1, RING_EVENT_IDX, INDIRECT_DESC, plus FLUSH for
+ * cache_type Writeback and RO for read-only drives. Two engines: Sync
+ * (preadv/pwritev on the vmm thread) and Async (io_uring; completions come
+ * through an eventfd on the vmm loop; FLUSH is submitted with IO_DRAIN so it
+ * runs after everything before it). The queue is rate limited with
+ * struct virtio_throttle: one op per request, the data length in bytes. */
+#pragma once
+
+#include <stdint.h>
+
+#include "config/drive.h"
+#include "token_bucket.h"
+
+struct device_env;
+struct virtio_mmio;
+struct block;
+
+#define VIRTIO_ID_BLOCK 2u
+#define VIRTIO_BLK_SECTOR 512u
+#define VIRTIO_BLK_ID_BYTES 20u
+
+#define VIRTIO_BLK_F_RO 5
+#define VIRTIO_BLK_F_FLUSH 9
+
+#define VIRTIO_BLK_T_IN 0u
+#define VIRTIO_BLK_T_OUT 1u
+#define VIRTIO_BLK_T_FLUSH 4u
+#define VIRTIO_BLK_T_GET_ID 8u
+
+#define VIRTIO_BLK_S_OK 0u
+#define VIRTIO_BLK_S_IOERR 1u
+#define VIRTIO_BLK_S_UNSUPP 2u
+
+/* Firecracker's `block` metrics group, per drive (`block_<id>`) and summed. */
+#define BLOCK_METRICS(X)                                                                           \
+	X(activate_fails)                                                                          \
+	X(cfg_fails)                                                                               \
+	X(no_avail_buffer)                                                                         \
+	X(event_fails)                                                                             \
+	X(execute_fails)                                                                           \
+	X(invalid_reqs_count)                                                                      \
+	X(flush_count)                                                                             \
+	X(queue_event_count)                                                                       \
+	X(rate_limiter_event_count)                                                                \
+	X(update_count)                                                                            \
+	X(update_fails)                                                                            \
+	X(read_bytes)                                                                              \
+	X(write_bytes)                                                                             \
+	X(read_count)                                                                              \
+	X(write_count)                                                                             \
+	X(rate_limiter_throttled_events)                                                           \
+	X(io_engine_throttled_events)
+
+struct block_metrics {
+#define BLOCK_METRIC_FIELD(name) uint64_t name;
+	BLOCK_METRICS(BLOCK_METRIC_FIELD)
+#undef BLOCK_METRIC_FIELD
+};
+
+/* The `block` group: the counters of every drive there ever was, summed.
+ * Read with relaxed atomic loads (metrics.c pulls them). */
+extern struct block_metrics block_totals;
+
+/* Host-side knobs; zero values mean the defaults. */
+struct block_options {
+	tb_clock_fn clock;         /* rate limiter clock (tests) */
+	unsigned async_depth;      /* io_uring requests in flight, default 64 */
+};
+
+/* Creates the device for cfg in transport slot `slot`. The backing file is
+ * cfg->fd, duplicated (the config keeps its own). An Async drive whose
+ * io_uring cannot be set up falls back to Sync with a warning. Returns 0,
+ * -errno from fstat/dup/the transport, or -ENOMEM. Caller owns *ret. */
+int block_create(const struct device_env *env, unsigned slot, const struct drive_config *cfg,
+		 const struct block_options *opts, struct block **ret);
+/* Waits for in-flight io_uring requests, then frees. Accepts NULL; returns NULL. */
+struct block *block_destroy(struct block *b);
+
+struct virtio_mmio *block_transport(struct block *b);
+const char *block_id(const struct block *b);
+/* The engine actually in use (Async may have fallen back to Sync). */
+enum drive_io_engine block_engine(const struct block *b);
+uint64_t block_capacity_sectors(struct block *b);
+/* Copies the counters (under the device lock). */
+void block_metrics_get(struct block *b, struct block_metrics *ret);
+
+/* PATCH: swaps the backing file (u->fd, duplicated; the guest gets a
+ * config-change interrupt with the new capacity) and/or replaces the rate
+ * limiter. Returns 0 or -errno (the drive is unchanged on error). */
+int block_update(struct block *b, const struct drive_update *u);

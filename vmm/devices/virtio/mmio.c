@@ -1,0 +1,540 @@
+#include "mmio.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "cleanup.h"
+#include "core/bus.h"
+#include "core/layout.h"
+#include "core/loop.h"
+#include "devices/device.h"
+#include "log.h"
+
+struct mmio_queue_ctx {
+	struct virtio_mmio *t;
+	uint16_t idx;
+	int notify_fd;
+};
+
+struct virtio_mmio {
+	pthread_mutex_t lock;
+	const struct virtio_device_ops *ops;
+	void *dev;
+	const struct guest_memory *mem;
+	struct event_loop *loop;
+	uint64_t base;
+	unsigned irq;
+	int irq_fd;
+
+	uint32_t status;
+	uint32_t interrupt_status;
+	uint32_t config_generation;
+	uint32_t device_features_sel;
+	uint32_t driver_features_sel;
+	uint64_t driver_features;
+	uint32_t queue_sel;
+	struct virtq queue[VIRTIO_MMIO_MAX_QUEUES];
+	struct mmio_queue_ctx qctx[VIRTIO_MMIO_MAX_QUEUES];
+};
+
+static const struct bus_ops virtio_mmio_bus_ops = {
+	.read = virtio_mmio_read,
+	.write = virtio_mmio_write,
+};
+
+void virtio_mmio_lock(struct virtio_mmio *t)
+{
+	pthread_mutex_lock(&t->lock);
+}
+
+void virtio_mmio_unlock(struct virtio_mmio *t)
+{
+	pthread_mutex_unlock(&t->lock);
+}
+
+uint64_t virtio_mmio_base(const struct virtio_mmio *t)
+{
+	return t->base;
+}
+
+unsigned virtio_mmio_irq(const struct virtio_mmio *t)
+{
+	return t->irq;
+}
+
+int virtio_mmio_irq_fd(const struct virtio_mmio *t)
+{
+	return t->irq_fd;
+}
+
+uint32_t virtio_mmio_status(const struct virtio_mmio *t)
+{
+	return t->status;
+}
+
+struct virtq *virtio_mmio_queue(struct virtio_mmio *t, uint16_t queue)
+{
+	return queue < t->ops->num_queues ? &t->queue[queue] : NULL;
+}
+
+int virtio_mmio_cmdline(const struct virtio_mmio *t, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "virtio_mmio.device=4K@0x%" PRIx64 ":%u", t->base, t->irq);
+
+	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
+}
+
+static void virtio_mmio_raise(struct virtio_mmio *t, uint32_t bits)
+{
+	uint64_t one = 1;
+
+	t->interrupt_status |= bits;
+	/* The eventfd counter saturates long before it can block; a failure
+	 * here would only lose an edge the status register still shows. */
+	if (write(t->irq_fd, &one, sizeof(one)) < 0)
+		log_rl(LOG_WARNING, "virtio-mmio %s: interrupt eventfd write failed: %m", t->ops->name);
+}
+
+void virtio_mmio_signal_used(struct virtio_mmio *t, uint16_t queue)
+{
+	if (queue < t->ops->num_queues && virtq_needs_interrupt(&t->queue[queue]))
+		virtio_mmio_raise(t, VIRTIO_MMIO_INT_VRING);
+}
+
+void virtio_mmio_signal_config(struct virtio_mmio *t)
+{
+	t->config_generation++;
+	virtio_mmio_raise(t, VIRTIO_MMIO_INT_CONFIG);
+}
+
+void virtio_mmio_set_needs_reset(struct virtio_mmio *t)
+{
+	if (t->status & VIRTIO_STATUS_NEEDS_RESET)
+		return;
+	/* §2.1.2: a device entering NEEDS_RESET sends a config change notification. */
+	t->status |= VIRTIO_STATUS_NEEDS_RESET;
+	if (t->status & VIRTIO_STATUS_DRIVER_OK)
+		virtio_mmio_signal_config(t);
+}
+
+static void virtio_mmio_reset(struct virtio_mmio *t)
+{
+	t->ops->reset(t->dev);
+	for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
+		virtq_reset(&t->queue[i]);
+	t->status = 0;
+	t->interrupt_status = 0;
+	t->device_features_sel = 0;
+	t->driver_features_sel = 0;
+	t->driver_features = 0;
+	t->queue_sel = 0;
+}
+
+void virtio_mmio_notify(struct virtio_mmio *t, uint16_t queue)
+{
+	virtio_mmio_lock(t);
+	if (queue < t->ops->num_queues && t->queue[queue].ready &&
+	    (t->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) == VIRTIO_STATUS_DRIVER_OK)
+		t->ops->notify(t->dev, queue);
+	virtio_mmio_unlock(t);
+}
+
+static void virtio_mmio_on_notify(void *ctx, uint32_t events)
+{
+	struct mmio_queue_ctx *c = ctx;
+	uint64_t v;
+
+	/* Drain the counter first: a kick arriving while we process is not lost. */
+	if (read(c->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_rl(LOG_WARNING, "virtio-mmio %s: queue %u notify read failed: %m", c->t->ops->name, c->idx);
+	virtio_mmio_notify(c->t, c->idx);
+}
+
+static uint64_t virtio_mmio_device_features(const struct virtio_mmio *t)
+{
+	return t->ops->features(t->dev) | (1ull << VIRTIO_F_VERSION_1);
+}
+
+static struct virtq *virtio_mmio_selected(struct virtio_mmio *t)
+{
+	return virtio_mmio_queue(t, (uint16_t)(t->queue_sel < 0x10000 ? t->queue_sel : 0xffff));
+}
+
+static uint32_t virtio_mmio_read_reg(struct virtio_mmio *t, uint64_t offset)
+{
+	struct virtq *q = virtio_mmio_selected(t);
+
+	switch (offset) {
+	case VIRTIO_MMIO_MAGIC:
+		return VIRTIO_MMIO_MAGIC_VALUE;
+	case VIRTIO_MMIO_VERSION:
+		return 2;
+	case VIRTIO_MMIO_DEVICE_ID:
+		return t->ops->device_id;
+	case VIRTIO_MMIO_VENDOR_ID:
+		return 0;
+	case VIRTIO_MMIO_DEVICE_FEATURES:
+		if (t->device_features_sel > 1)
+			return 0;
+		return (uint32_t)(virtio_mmio_device_features(t) >> (32 * t->device_features_sel));
+	case VIRTIO_MMIO_QUEUE_NUM_MAX:
+		return q ? VIRTQ_MAX_SIZE : 0;
+	case VIRTIO_MMIO_QUEUE_READY:
+		return q ? q->ready : 0;
+	case VIRTIO_MMIO_INTERRUPT_STATUS:
+		return t->interrupt_status;
+	case VIRTIO_MMIO_STATUS:
+		return t->status;
+	case VIRTIO_MMIO_CONFIG_GENERATION:
+		return t->config_generation;
+	default:
+		return 0; /* write-only or reserved registers read as 0 */
+	}
+}
+
+void virtio_mmio_read(void *transport, uint64_t offset, uint8_t *data, uint32_t len)
+{
+	struct virtio_mmio *t = transport;
+	uint32_t v;
+
+	memset(data, 0, len);
+	virtio_mmio_lock(t);
+	if (offset >= VIRTIO_MMIO_CONFIG) {
+		uint64_t off = offset - VIRTIO_MMIO_CONFIG;
+
+		if (off + len <= t->ops->config_size && t->ops->config_read)
+			t->ops->config_read(t->dev, (uint32_t)off, data, len);
+	} else if (len == 4 && offset % 4 == 0) {
+		/* §4.2.2.2: the driver uses only 32-bit aligned accesses below the config space. */
+		v = virtio_mmio_read_reg(t, offset);
+		memcpy(data, &v, 4);
+	} else {
+		log_rl(LOG_WARNING, "virtio-mmio %s: ignored %u-byte read at register 0x%" PRIx64, t->ops->name, len,
+		       offset);
+	}
+	virtio_mmio_unlock(t);
+}
+
+static bool virtio_mmio_features_ok(struct virtio_mmio *t)
+{
+	uint64_t dev = virtio_mmio_device_features(t);
+
+	/* Legacy drivers (no VERSION_1) are refused: this transport is modern only. */
+	return (t->driver_features & ~dev) == 0 && (t->driver_features & (1ull << VIRTIO_F_VERSION_1));
+}
+
+static void virtio_mmio_activate(struct virtio_mmio *t)
+{
+	int r = t->ops->activate(t->dev, t->driver_features);
+
+	if (r < 0) {
+		log_rl(LOG_WARNING, "virtio-mmio %s: activation failed: %s", t->ops->name, strerror(-r));
+		virtio_mmio_set_needs_reset(t);
+	}
+}
+
+/* §3.1.1 ordering: each bit needs the ones before it; bits are never cleared
+ * except by writing 0 (reset). */
+static void virtio_mmio_write_status(struct virtio_mmio *t, uint32_t v)
+{
+	static const struct {
+		uint32_t bit, needs;
+	} order[] = {
+		{ VIRTIO_STATUS_ACKNOWLEDGE, 0 },
+		{ VIRTIO_STATUS_DRIVER, VIRTIO_STATUS_ACKNOWLEDGE },
+		{ VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_DRIVER },
+		{ VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_FEATURES_OK },
+		{ VIRTIO_STATUS_FAILED, 0 },
+	};
+	uint32_t add = v & ~t->status;
+
+	if (v == 0) {
+		virtio_mmio_reset(t);
+		return;
+	}
+	if ((v & t->status) != t->status || (add & ~(uint32_t)(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+							       VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK |
+							       VIRTIO_STATUS_FAILED))) {
+		log_rl(LOG_WARNING, "virtio-mmio %s: invalid status change 0x%x -> 0x%x", t->ops->name, t->status, v);
+		return;
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(order); i++) {
+		if (!(add & order[i].bit))
+			continue;
+		if ((t->status & order[i].needs) != order[i].needs)
+			break;
+		if (order[i].bit == VIRTIO_STATUS_FEATURES_OK && !virtio_mmio_features_ok(t))
+			break; /* FEATURES_OK stays clear: the driver reads it back and fails (§3.1.1 step 6) */
+		t->status |= order[i].bit;
+		if (order[i].bit == VIRTIO_STATUS_DRIVER_OK)
+			virtio_mmio_activate(t);
+	}
+}
+
+static void virtio_mmio_set_addr(struct virtio_mmio *t, uint64_t *field, bool high, uint32_t v)
+{
+	*field = high ? (*field & 0xffffffffull) | ((uint64_t)v << 32) : (*field & ~0xffffffffull) | v;
+}
+
+static void virtio_mmio_queue_ready(struct virtio_mmio *t, struct virtq *q, uint32_t v)
+{
+	int r;
+
+	if (!v) {
+		q->ready = false;
+		return;
+	}
+	if (q->ready)
+		return;
+	q->event_idx = t->driver_features & (1ull << VIRTIO_F_EVENT_IDX);
+	q->indirect = t->driver_features & (1ull << VIRTIO_F_INDIRECT_DESC);
+	r = virtq_enable(q, t->mem);
+	if (r < 0)
+		log_rl(LOG_WARNING, "virtio-mmio %s: queue %u refused (size %u, desc 0x%" PRIx64 ", avail 0x%" PRIx64
+		       ", used 0x%" PRIx64 "): %s", t->ops->name, t->queue_sel, q->size, q->desc_gpa, q->avail_gpa,
+		       q->used_gpa, strerror(-r));
+}
+
+/* Queue registers may change only between FEATURES_OK and DRIVER_OK, on a
+ * queue that is not live (§4.2.3.2). */
+static void virtio_mmio_write_queue(struct virtio_mmio *t, uint64_t offset, uint32_t v)
+{
+	struct virtq *q = virtio_mmio_selected(t);
+
+	if (!q || (t->status & (VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK)) != VIRTIO_STATUS_FEATURES_OK ||
+	    (q->ready && offset != VIRTIO_MMIO_QUEUE_READY)) {
+		log_rl(LOG_WARNING, "virtio-mmio %s: ignored queue register 0x%" PRIx64 " write in status 0x%x",
+		       t->ops->name, offset, t->status);
+		return;
+	}
+	switch (offset) {
+	case VIRTIO_MMIO_QUEUE_NUM:
+		q->size = (uint16_t)(v > VIRTQ_MAX_SIZE ? 0 : v); /* an oversized value makes enable fail */
+		break;
+	case VIRTIO_MMIO_QUEUE_READY:
+		virtio_mmio_queue_ready(t, q, v);
+		break;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+		virtio_mmio_set_addr(t, &q->desc_gpa, offset == VIRTIO_MMIO_QUEUE_DESC_HIGH, v);
+		break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
+		virtio_mmio_set_addr(t, &q->avail_gpa, offset == VIRTIO_MMIO_QUEUE_AVAIL_HIGH, v);
+		break;
+	default:
+		virtio_mmio_set_addr(t, &q->used_gpa, offset == VIRTIO_MMIO_QUEUE_USED_HIGH, v);
+		break;
+	}
+}
+
+static void virtio_mmio_kick(struct virtio_mmio *t, uint32_t v)
+{
+	uint64_t one = 1;
+
+	/* Reached only when no KVM ioeventfd caught the write (host-side use,
+	 * or an out-of-range index that matched no datamatch). */
+	if (v >= t->ops->num_queues) {
+		log_rl(LOG_WARNING, "virtio-mmio %s: notify for queue %u it does not have", t->ops->name, v);
+		return;
+	}
+	if (write(t->qctx[v].notify_fd, &one, sizeof(one)) < 0)
+		log_rl(LOG_WARNING, "virtio-mmio %s: queue %u notify write failed: %m", t->ops->name, v);
+}
+
+void virtio_mmio_requeue(struct virtio_mmio *t, uint16_t queue)
+{
+	virtio_mmio_kick(t, queue);
+}
+
+static void virtio_mmio_write_reg(struct virtio_mmio *t, uint64_t offset, uint32_t v)
+{
+	switch (offset) {
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
+		t->device_features_sel = v;
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES:
+		if ((t->status & (VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK)) != VIRTIO_STATUS_DRIVER ||
+		    t->driver_features_sel > 1)
+			break;
+		virtio_mmio_set_addr(t, &t->driver_features, t->driver_features_sel == 1, v);
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
+		t->driver_features_sel = v;
+		break;
+	case VIRTIO_MMIO_QUEUE_SEL:
+		t->queue_sel = v;
+		break;
+	case VIRTIO_MMIO_QUEUE_NUM:
+	case VIRTIO_MMIO_QUEUE_READY:
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
+	case VIRTIO_MMIO_QUEUE_USED_LOW:
+	case VIRTIO_MMIO_QUEUE_USED_HIGH:
+		virtio_mmio_write_queue(t, offset, v);
+		break;
+	case VIRTIO_MMIO_QUEUE_NOTIFY:
+		virtio_mmio_kick(t, v);
+		break;
+	case VIRTIO_MMIO_INTERRUPT_ACK:
+		t->interrupt_status &= ~v;
+		break;
+	case VIRTIO_MMIO_STATUS:
+		virtio_mmio_write_status(t, v);
+		break;
+	default:
+		log_rl(LOG_WARNING, "virtio-mmio %s: ignored write to register 0x%" PRIx64, t->ops->name, offset);
+		break;
+	}
+}
+
+void virtio_mmio_write(void *transport, uint64_t offset, const uint8_t *data, uint32_t len)
+{
+	struct virtio_mmio *t = transport;
+	uint32_t v;
+
+	virtio_mmio_lock(t);
+	if (offset >= VIRTIO_MMIO_CONFIG) {
+		uint64_t off = offset - VIRTIO_MMIO_CONFIG;
+
+		if (off + len <= t->ops->config_size && t->ops->config_write)
+			t->ops->config_write(t->dev, (uint32_t)off, data, len);
+	} else if (len == 4 && offset % 4 == 0) {
+		memcpy(&v, data, 4);
+		virtio_mmio_write_reg(t, offset, v);
+	} else {
+		log_rl(LOG_WARNING, "virtio-mmio %s: ignored %u-byte write at register 0x%" PRIx64, t->ops->name, len,
+		       offset);
+	}
+	virtio_mmio_unlock(t);
+}
+
+static int virtio_mmio_ioeventfd(int vm_fd, uint64_t addr, uint16_t idx, int fd)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = idx,
+		.addr = addr,
+		.len = 4,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+
+	return ioctl(vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+static int virtio_mmio_irqfd(int vm_fd, int fd, unsigned gsi)
+{
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi };
+
+	return ioctl(vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
+}
+
+static int virtio_mmio_setup_queue(struct virtio_mmio *t, const struct device_env *env, uint16_t i)
+{
+	struct mmio_queue_ctx *c = &t->qctx[i];
+	int r;
+
+	c->t = t;
+	c->idx = i;
+	c->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->notify_fd < 0)
+		return -errno;
+	if (env->vm_fd >= 0) {
+		r = virtio_mmio_ioeventfd(env->vm_fd, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, i, c->notify_fd);
+		if (r < 0) {
+			log_error("virtio-mmio %s: KVM_IOEVENTFD for queue %u: %s", t->ops->name, i, strerror(-r));
+			return r;
+		}
+	}
+	if (env->loop) {
+		r = loop_add(env->loop, c->notify_fd, EPOLLIN, virtio_mmio_on_notify, c);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int virtio_mmio_setup_irq(struct virtio_mmio *t, const struct device_env *env)
+{
+	int r;
+
+	t->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (t->irq_fd < 0)
+		return -errno;
+	if (env->vm_fd < 0)
+		return 0;
+	r = virtio_mmio_irqfd(env->vm_fd, t->irq_fd, t->irq);
+	if (r < 0)
+		log_error("virtio-mmio %s: KVM_IRQFD for IRQ %u: %s", t->ops->name, t->irq, strerror(-r));
+	return r;
+}
+
+int virtio_mmio_create(const struct device_env *env, unsigned slot, const struct virtio_device_ops *ops, void *dev,
+		       struct virtio_mmio **ret)
+{
+	struct virtio_mmio *t;
+	int r;
+
+	if (slot >= LAYOUT_VIRTIO_MAX_DEVICES || ops->num_queues == 0 || ops->num_queues > VIRTIO_MMIO_MAX_QUEUES)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	pthread_mutex_init(&t->lock, NULL);
+	t->ops = ops;
+	t->dev = dev;
+	t->mem = env->mem;
+	t->loop = env->loop;
+	t->base = LAYOUT_VIRTIO_MMIO_BASE + slot * LAYOUT_VIRTIO_MMIO_SIZE;
+	t->irq = LAYOUT_VIRTIO_IRQ_FIRST + slot;
+	t->irq_fd = -1;
+	for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
+		t->qctx[i].notify_fd = -1;
+		virtq_reset(&t->queue[i]);
+	}
+	r = virtio_mmio_setup_irq(t, env);
+	for (uint16_t i = 0; r >= 0 && i < ops->num_queues; i++)
+		r = virtio_mmio_setup_queue(t, env, i);
+	if (r >= 0 && env->mmio_bus)
+		r = bus_register(env->mmio_bus, t->base, LAYOUT_VIRTIO_MMIO_SIZE, &virtio_mmio_bus_ops, t);
+	if (r < 0) {
+		virtio_mmio_destroy(t);
+		return r;
+	}
+	*ret = t;
+	return 0;
+}
+
+struct virtio_mmio *virtio_mmio_destroy(struct virtio_mmio *t)
+{
+	if (!t)
+		return NULL;
+	for (uint16_t i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
+		int fd = t->qctx[i].notify_fd;
+
+		if (fd < 0)
+			continue;
+		/* No KVM deassign: the VM is torn down right after its devices and
+		 * drops its references to these eventfds then, and the vmm thread's
+		 * seccomp role has no ioctl. */
+		if (t->loop)
+			loop_remove(t->loop, fd);
+		close(fd);
+	}
+	if (t->irq_fd >= 0)
+		close(t->irq_fd);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+	return NULL;
+}
