@@ -34,7 +34,7 @@ int policy_role_parse(const char *name)
 	return -EINVAL;
 }
 
-static int fail_at(struct pload *l, unsigned line, unsigned col, const char *fmt, va_list ap)
+static _printf_(4, 0) int fail_at(struct pload *l, unsigned line, unsigned col, const char *fmt, va_list ap)
 {
 	char msg[400];
 
