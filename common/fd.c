@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -112,4 +113,22 @@ int fd_stdio_on_devnull(void)
 		}
 	}
 	return 0;
+}
+
+int fd_open_image(const char *path, int flags, int allow_block_device)
+{
+	_cleanup_close_ int fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode) && !(allow_block_device && S_ISBLK(st.st_mode)))
+		return -EINVAL;
+	if (fcntl(fd, F_SETFL, flags & O_ACCMODE) < 0)
+		return -errno;
+	return TAKE_FD(fd);
 }

@@ -17,3 +17,11 @@ int fd_read_all(int fd, size_t max, char **ret, size_t *ret_len);
  * taken for stdio. Returns 0, -errno, or -EBADF if /dev/null came back on
  * another number. */
 int fd_stdio_on_devnull(void);
+
+/* Opens a file named by outside input (a config file, an API client) for use
+ * as a disk or image: flags are O_RDONLY or O_RDWR; O_CLOEXEC and O_NOCTTY are
+ * added. The open is non-blocking so a FIFO at path cannot stall the caller in
+ * open(); the returned fd is blocking again. Returns the fd, -EISDIR for a
+ * directory, -EINVAL for anything but a regular file (or a block device when
+ * allow_block_device), or -errno. */
+int fd_open_image(const char *path, int flags, int allow_block_device);

@@ -25,6 +25,7 @@
 #include "devices/virtio/block.h"
 #include "ember-config.h"
 #include "exit_code.h"
+#include "fd.h"
 #include "log.h"
 #include "logger.h"
 #include "metrics.h"
@@ -649,33 +650,16 @@ static int ember_run(struct ember *e)
 	return code;
 }
 
-/* fds 0-2 must be open before anything else is: a closed stdout would let
- * the next open() (/dev/kvm, a kernel file) become fd 1 and receive the
- * guest's serial output. Missing ones are pointed at /dev/null. */
-static int ember_std_fds(void)
-{
-	for (int fd = 0; fd <= 2; fd++) {
-		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
-			continue;
-		int n = open("/dev/null", O_RDWR); /* no O_CLOEXEC: a standard stream */
-
-		if (n < 0)
-			return -errno;
-		if (n != fd) {
-			close(n);
-			return -EBADF;
-		}
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct ember e = { .start_us = boot_timer_now_us(), .start_cpu_us = boot_timer_cpu_now_us(),
 			   .exit_code = EXIT_CODE_GENERIC_ERROR };
 	int code;
 
-	if (ember_std_fds() < 0)
+	/* fds 0-2 must be open before anything else is: a closed stdout would let
+	 * the next open() (/dev/kvm, a kernel file) become fd 1 and receive the
+	 * guest's serial output. */
+	if (fd_stdio_on_devnull() < 0)
 		return EXIT_CODE_GENERIC_ERROR;
 	code = cli_parse(argc, argv, &e.cli);
 	if (code)

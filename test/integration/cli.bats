@@ -206,6 +206,19 @@ teardown() {
 	assert_output --partial 'Cannot load kernel'
 }
 
+@test "a kernel or initrd path naming a FIFO is refused at once, not waited on" {
+	mkfifo "$TMP/fifo"
+	probe_like_config "$TMP/vm.json" "$TMP/fifo"
+	run timeout 20 "$EMBER" --no-api --config-file "$TMP/vm.json"
+	assert_clean_exit 152
+	assert_output --partial 'The kernel file cannot be opened'
+	probe_like_config "$TMP/vm.json" "$PROBE"
+	sed -i 's|"kernel_image_path"|"initrd_path": "'"$TMP/fifo"'", "kernel_image_path"|' "$TMP/vm.json"
+	run timeout 20 "$EMBER" --no-api --config-file "$TMP/vm.json"
+	assert_clean_exit 152
+	assert_output --partial 'The initrd file cannot be opened'
+}
+
 @test "a truncated ELF kernel" {
 	[ -f "$PROBE" ] || skip "probe guest not built"
 	for size in 32 100 4096; do

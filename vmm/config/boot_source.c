@@ -11,6 +11,7 @@
 
 #include "core/boot/cmdline.h"
 #include "cleanup.h"
+#include "fd.h"
 #include "json_field.h"
 
 static const char *const boot_source_fields[] = { "kernel_image_path", "initrd_path", "boot_args", NULL };
@@ -18,21 +19,9 @@ static const char *const boot_source_fields[] = { "kernel_image_path", "initrd_p
 /* Opens a boot file read-only; a directory or other non-regular file is refused. */
 static int boot_source_open(const char *path)
 {
-	_cleanup_close_ int fd = -1;
-	struct stat st;
-
 	if (strlen(path) >= PATH_MAX)
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	return TAKE_FD(fd);
+	return fd_open_image(path, O_RDONLY, false);
 }
 
 static int boot_source_files(struct boot_source *bs, char *err, size_t errlen)

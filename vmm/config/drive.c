@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fd.h"
 #include "json_field.h"
 
 static const char *const drive_fields[] = { "drive_id", "partuuid", "is_root_device", "cache_type", "is_read_only",
@@ -106,27 +107,11 @@ int drive_body_id(const json_t *obj, const char **ret, char *err, size_t errlen)
 /* A regular file or a block device, raw format. */
 static int drive_open(const char *path, bool read_only)
 {
-	_cleanup_close_ int fd = -1;
-	struct stat st;
-
 	if (!*path)
 		return -ENOENT;
 	if (strlen(path) >= DRIVE_PATH_MAX)
 		return -ENAMETOOLONG;
-	/* O_NONBLOCK for the open only: a FIFO named by a client would otherwise
-	 * block the vmm thread in open() until someone writes to it. */
-	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return -EINVAL;
-	if (fcntl(fd, F_SETFL, 0) < 0)
-		return -errno;
-	return TAKE_FD(fd);
+	return fd_open_image(path, read_only ? O_RDONLY : O_RDWR, true);
 }
 
 static int drive_open_error(const char *prefix, int r, const char *path, char *err, size_t errlen)
