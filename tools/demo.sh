@@ -15,6 +15,7 @@ tools/build.sh
 [ -c /dev/kvm ] || { echo "demo: this host has no /dev/kvm" >&2; exit 1; }
 
 id="demo-$$"
+parent="ember-demo-$$" # a parent cgroup of the demo's own, so it can remove it afterwards
 uid=${EMBER_DEMO_UID:-4711}
 gid=${EMBER_DEMO_GID:-4711}
 work=$(mktemp -d /tmp/ember-demo.XXXXXX)
@@ -24,10 +25,12 @@ pvm=0
 
 jail() {
 	build/jailer/jailer --id "$id" --exec-file build/vmm/ember --uid "$uid" --gid "$gid" \
-		--chroot-base-dir "$work/jails" --cgroup-template small "$@"
+		--chroot-base-dir "$work/jails" --parent-cgroup "$parent" --cgroup-template small "$@"
 }
 cleanup() {
 	jail --cleanup >/dev/null 2>&1 || true
+	# --cleanup keeps the parent cgroup, which VMs usually share; the demo's is its own.
+	find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name "$parent" -exec rmdir {} + 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM

@@ -10,6 +10,7 @@ load helpers
 	! readelf -lW "$EMBER" | grep -q 'program interpreter' ||
 		skip "this ember is dynamically linked (a sanitizer build): only a static one can run alone in a jail"
 	before=$(ls -d /tmp/ember-demo.* 2>/dev/null | wc -l)
+	cgroups_before=$(find /sys/fs/cgroup -maxdepth 3 -type d -name 'ember-demo-*' | wc -l)
 	run timeout --kill-after=5 300 "$EMBER_SRC/tools/demo.sh"
 	assert_success
 	assert_output --regexp 'PROBE DONE pass=[1-9][0-9]* fail=0'
@@ -17,4 +18,5 @@ load helpers
 	assert_output --partial 'Guest-boot-time ='
 	assert_output --partial 'ember exiting successfully. exit_code=0'
 	assert_equal "$(ls -d /tmp/ember-demo.* 2>/dev/null | wc -l)" "$before"
+	assert_equal "$(find /sys/fs/cgroup -maxdepth 3 -type d -name 'ember-demo-*' | wc -l)" "$cgroups_before"
 }
