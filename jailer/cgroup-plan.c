@@ -235,7 +235,8 @@ static int jail_cgroup_find(const char *mountinfo, const char *controller, int v
 }
 
 /* An optional (template io weight) value is dropped where the host cannot
- * take it: a v1 blkio without CFQ/BFQ has no blkio.weight, say. */
+ * take it: a v1 blkio without CFQ/BFQ has no blkio.weight, say. The
+ * template still fits this host, so no warning: --dry-run lists the skip. */
 static bool jail_cgroup_drop_optional(struct jail_plan *p, size_t i, const char *mountinfo)
 {
 	struct jail_cgroup_value *v = &p->cgroups[i];
@@ -249,8 +250,8 @@ static bool jail_cgroup_drop_optional(struct jail_plan *p, size_t i, const char 
 		if (p->cgroup_version == 2 || access(path, F_OK) == 0)
 			return false;
 	}
-	fprintf(stderr, "jailer: warning: this host has no cgroup v%d %s; the template's value is skipped\n",
-		p->cgroup_version, v->file);
+	if (p->n_cgroups_skipped < JAIL_CGROUP_SKIP_MAX)
+		p->cgroups_skipped[p->n_cgroups_skipped++] = *v;
 	memmove(v, v + 1, (p->n_cgroups - i - 1) * sizeof(*v));
 	p->n_cgroups--;
 	return true;

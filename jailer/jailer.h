@@ -17,6 +17,10 @@
 #define JAIL_ID_MAX 64
 #define JAIL_DEFAULT_BASE "/srv/jailer"
 #define JAIL_DEFAULT_NOFILE 2048
+/* The smallest --resource-limit no-file: ember needs 18 fds to boot a one-vCPU
+ * VM with its API and no drive (measured, doc/jailer.md#resource-limits); the
+ * rest is room for a log file, a metrics file and a second vCPU. */
+#define JAIL_MIN_NOFILE 24
 #define JAIL_CGROUP_MAX 64       /* cgroup files per jail (flags + template) */
 #define JAIL_CGROUP_FILE_MAX 64  /* "<controller>.<knob>" length */
 #define JAIL_CGROUP_VALUE_MAX 256
@@ -39,6 +43,8 @@ struct jail_cgroup_value {
 	int hier;                                /* index into plan.hier */
 	bool optional;                           /* template io weight: skipped where the host lacks the file */
 };
+
+#define JAIL_CGROUP_SKIP_MAX 2
 
 /* One cgroup hierarchy the jail gets a directory in. */
 struct jail_cgroup_hier {
@@ -76,6 +82,8 @@ struct jail_plan {
 	char parent_cgroup[PATH_MAX];
 	size_t n_cgroups;
 	struct jail_cgroup_value cgroups[JAIL_CGROUP_MAX];
+	size_t n_cgroups_skipped;        /* optional template values this host has no file for */
+	struct jail_cgroup_value cgroups_skipped[JAIL_CGROUP_SKIP_MAX];
 	size_t n_hier;
 	struct jail_cgroup_hier hier[JAIL_HIER_MAX];
 	bool has_fsize;
@@ -114,6 +122,7 @@ struct jail_state {
 	bool dropped;           /* privileges gone: no undo possible any more */
 	char cgroup_paths[JAIL_HIER_MAX][PATH_MAX];
 	int proc_fd;            /* the host's /proc, opened before pivot_root */
+	int self_status_fd;     /* /proc/self/status, opened before the no-file limit binds */
 	int mnt_ns_fd;          /* the host mount namespace, to undo from after pivot_root */
 	int report_rfd;         /* read end of the outcome pipe: held by the waiting jailer */
 	int report_wfd;         /* write end: held by the process that will become the VMM */

@@ -36,6 +36,7 @@ static const char jail_usage[] =
 	"  --version, --help\n"
 	"ember's additions:\n"
 	"  --cgroup-template NAME|PATH  cgroup values from a YAML template (doc/cgroup-templates.md)\n"
+	"  --template-dir DIR        where a template NAME is read (default " JAIL_TEMPLATE_DIR ")\n"
 	"  --new-user-ns, --new-ipc-ns, --new-uts-ns\n"
 	"  --allow-root              permit uid or gid 0\n"
 	"  --bind-ro FILE=NAME       show a host file read-only at /NAME in the jail (kernel, config)\n"
@@ -170,7 +171,7 @@ static int jail_main_run(const struct jail_plan *p)
 
 	if (!s)
 		return JAIL_EXIT_STEP;
-	s->exec_fd = s->id_dir_fd = s->devnull_fd = s->proc_fd = s->mnt_ns_fd = -1;
+	s->exec_fd = s->id_dir_fd = s->devnull_fd = s->proc_fd = s->mnt_ns_fd = s->self_status_fd = -1;
 	s->report_rfd = s->report_wfd = -1;
 	r = jail_run(p, s);
 	if (r >= 0) {

@@ -32,7 +32,7 @@ enum jail_opt {
 	OPT_ID, OPT_EXEC_FILE, OPT_UID, OPT_GID, OPT_CHROOT_BASE, OPT_NETNS, OPT_DAEMONIZE,
 	OPT_NEW_PID_NS, OPT_CGROUP, OPT_CGROUP_VERSION, OPT_PARENT_CGROUP, OPT_RESOURCE_LIMIT,
 	OPT_CGROUP_TEMPLATE, OPT_NEW_USER_NS, OPT_NEW_IPC_NS, OPT_NEW_UTS_NS, OPT_DRY_RUN,
-	OPT_CLEANUP, OPT_STATUS_FD, OPT_ALLOW_ROOT, OPT_BIND_RO, OPT__COUNT,
+	OPT_CLEANUP, OPT_STATUS_FD, OPT_ALLOW_ROOT, OPT_BIND_RO, OPT_TEMPLATE_DIR, OPT__COUNT,
 };
 
 static const struct {
@@ -61,6 +61,7 @@ static const struct {
 	[OPT_STATUS_FD] = { "--status-fd", true, false },
 	[OPT_ALLOW_ROOT] = { "--allow-root", false, false },
 	[OPT_BIND_RO] = { "--bind-ro", true, true },
+	[OPT_TEMPLATE_DIR] = { "--template-dir", true, false },
 };
 
 /* The raw, still unchecked strings of one command line. */
@@ -356,6 +357,11 @@ static int jail_plan_rlimits(struct jail_plan *p, const struct jail_args *a, cha
 			p->rlimit_nofile = v;
 		}
 	}
+	if (p->rlimit_nofile < JAIL_MIN_NOFILE) {
+		jail_errf(err, errlen, "Resource limit no-file=%llu is below %d, what ember needs to start "
+			  "(doc/jailer.md#resource-limits)", (unsigned long long)p->rlimit_nofile, JAIL_MIN_NOFILE);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -480,7 +486,9 @@ static int jail_plan_cgroups(struct jail_plan *p, const struct jail_args *a, cha
 		return -EINVAL;
 	}
 	if (a->value[OPT_CGROUP_TEMPLATE]) {
-		r = jail_template_load(a->value[OPT_CGROUP_TEMPLATE], JAIL_TEMPLATE_DIR, p->cgroup_version, p->cgroups,
+		const char *dir = a->value[OPT_TEMPLATE_DIR] ? a->value[OPT_TEMPLATE_DIR] : JAIL_TEMPLATE_DIR;
+
+		r = jail_template_load(a->value[OPT_CGROUP_TEMPLATE], dir, p->cgroup_version, p->cgroups,
 				       JAIL_CGROUP_MAX, err, errlen);
 		if (r < 0)
 			return r;

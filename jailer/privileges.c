@@ -115,12 +115,16 @@ int jail_step_sanitize_process(const struct jail_plan *p, struct jail_state *s)
 }
 
 /* Set late, just before the drop: a small no-file or fsize limit must bind
- * the VMM, not break the jailer's own set-up (or the pid file). */
+ * the VMM, not break the jailer's own set-up (or the pid file). What the
+ * steps after this one read is opened first, so the limit cannot starve them. */
 int jail_step_set_rlimits(const struct jail_plan *p, struct jail_state *s)
 {
 	struct rlimit nofile = { p->rlimit_nofile, p->rlimit_nofile };
 	struct rlimit fsize = { p->rlimit_fsize, p->rlimit_fsize };
 
+	s->self_status_fd = openat(s->proc_fd, "self/status", O_RDONLY | O_CLOEXEC);
+	if (s->self_status_fd < 0)
+		return jail_fail(s, errno, "opening /proc/self/status for verify_privileges");
 	if (p->has_fsize && setrlimit(RLIMIT_FSIZE, &fsize) < 0)
 		return jail_fail(s, errno, "setrlimit(RLIMIT_FSIZE, %llu)", (unsigned long long)p->rlimit_fsize);
 	if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
@@ -196,13 +200,14 @@ int jail_privileges_check_status(const char *status, uid_t uid, gid_t gid, char 
 
 int jail_step_verify_privileges(const struct jail_plan *p, struct jail_state *s)
 {
-	_cleanup_close_ int fd = openat(s->proc_fd, "self/status", O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *status = NULL;
 	char err[128];
 	size_t len;
 	int bits;
 
-	if (fd < 0 || fd_read_all(fd, 1 << 16, &status, &len) < 0)
+	/* Opened by set_rlimits as root; proc generates the text at read time,
+	 * so it shows the ids and capabilities as they are now. */
+	if (s->self_status_fd < 0 || fd_read_all(s->self_status_fd, 1 << 16, &status, &len) < 0)
 		return jail_fail(s, errno ? errno : EIO, "reading /proc/self/status");
 	if (jail_privileges_check_status(status, p->uid, p->gid, err, sizeof(err)) < 0)
 		return jail_fail(s, EPERM, "after the drop, %s", err);

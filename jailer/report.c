@@ -22,6 +22,10 @@ static void jail_print_namespaces(const struct jail_plan *p, FILE *f)
 
 static void jail_print_cgroups(const struct jail_plan *p, FILE *f)
 {
+	for (size_t i = 0; i < p->n_cgroups_skipped; i++)
+		fprintf(f, "cgroup-skipped: %s = %s (this host has no cgroup v%d %s; optional template value)\n",
+			p->cgroups_skipped[i].file, p->cgroups_skipped[i].value, p->cgroup_version,
+			p->cgroups_skipped[i].file);
 	if (p->n_cgroups == 0) {
 		fprintf(f, "cgroups: none\n");
 		return;
