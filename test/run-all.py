@@ -5,17 +5,25 @@ Tiers: unit (the cmocka programs meson knows, read as TAP) and integration (the
 bats suites under test/integration, which include the guest tests that boot the
 probe guest under the real VMM). A program that crashes, hangs past its time
 limit or ends early against its TAP plan counts as a failure of its own.
+
+Each test prints one line as it finishes (ok, FAIL, or skip with its reason),
+each program a `==` line with its counts. Works from any directory: --build is
+taken relative to the current one, and defaults to build/ in the source tree.
 """
 import argparse
 import json
 import os
+import queue
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 TAP_RE = re.compile(r'^(not ok|ok)\b\s*\d*\s*-?\s*(.*)$')
 PLAN_RE = re.compile(r'^1\.\.(\d+)')
+SKIP_RE = re.compile(r'#\s*skip\b:?\s*(.*)$', re.I)
 
 
 class Tally:
@@ -30,55 +38,99 @@ class Tally:
         self.failures += other.failures
 
 
-def parse_tap(name, output, returncode, timed_out):
-    t = Tally()
-    plan = None
-    seen = 0
-    for line in output.splitlines():
+class TapStream:
+    """Reads one program's TAP output line by line and prints each test as it finishes."""
+
+    def __init__(self, name, verbose):
+        self.name, self.verbose = name, verbose
+        self.t = Tally()
+        self.plan = None
+        self.seen = 0
+        self.in_failure = False
+        self.lines = []
+
+    def feed(self, line):
+        self.lines.append(line)
+        if self.verbose:
+            print(f'       | {line}', flush=True)
         m = PLAN_RE.match(line)
-        if m and plan is None:
-            plan = int(m.group(1))
-            continue
+        if m and self.plan is None:
+            self.plan = int(m.group(1))
+            return
         m = TAP_RE.match(line)
         if not m:
-            continue
-        seen += 1
+            # a failing bats test explains itself in "#" lines right after it
+            if self.in_failure and line.startswith('#') and not self.verbose:
+                print(f'       | {line}', flush=True)
+            return
+        self.seen += 1
+        self.in_failure = False
         status, desc = m.groups()
-        if re.search(r'#\s*skip', desc, re.I):
-            t.skipped += 1
+        skip = SKIP_RE.search(desc)
+        if skip:
+            self.t.skipped += 1
+            reason = skip.group(1).strip() or 'no reason given'
+            print(f'  skip {self.name}: {desc[:skip.start()].strip()} (skipped: {reason})', flush=True)
         elif status == 'ok':
-            t.passed += 1
+            self.t.passed += 1
+            print(f'  ok   {self.name}: {desc}', flush=True)
         else:
+            self.t.failed += 1
+            self.t.failures.append(f'{self.name}: {desc}')
+            self.in_failure = True
+            print(f'  FAIL {self.name}: {desc}', flush=True)
+
+    def finish(self, returncode, timed_out):
+        """Counts a crash, a hang or an early end as a failure of its own."""
+        t, problem = self.t, None
+        if timed_out:
+            problem = 'timed out'
+        elif self.plan is not None and self.seen < self.plan:
+            problem = f'ended after {self.seen} of {self.plan} tests (exit {returncode})'
+        elif returncode != 0 and t.failed == 0:
+            problem = f'exited {returncode} with no failing test reported'
+        if problem:
             t.failed += 1
-            t.failures.append(f'{name}: {desc}')
-    if timed_out:
-        t.failed += 1
-        t.failures.append(f'{name}: timed out')
-    elif plan is not None and seen < plan:
-        t.failed += 1
-        t.failures.append(f'{name}: ended after {seen} of {plan} tests (exit {returncode})')
-    elif returncode != 0 and t.failed == 0:
-        t.failed += 1
-        t.failures.append(f'{name}: exited {returncode} with no failing test reported')
-    return t
+            t.failures.append(f'{self.name}: {problem}')
+            print(f'  FAIL {self.name}: {problem}', flush=True)
+            if not self.verbose:
+                for line in self.lines[-40:]:
+                    print(f'       | {line}', flush=True)
+        return t
 
 
 def run(name, cmd, env, timeout, cwd=None, verbose=False):
     start = time.monotonic()
-    try:
-        p = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           stdin=subprocess.DEVNULL, timeout=timeout, start_new_session=True)
-        out, rc, to = p.stdout.decode(errors='replace'), p.returncode, False
-    except subprocess.TimeoutExpired as e:
-        out, rc, to = (e.stdout or b'').decode(errors='replace'), -1, True
-    t = parse_tap(name, out, rc, to)
+    stream = TapStream(name, verbose)
+    p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
+    lines = queue.Queue()
+
+    def reader():
+        for raw in p.stdout:
+            lines.put(raw.decode(errors='replace').rstrip('\n'))
+        lines.put(None)
+
+    threading.Thread(target=reader, daemon=True).start()
+    timed_out = False
+    while True:
+        left = start + timeout - time.monotonic()
+        try:
+            line = lines.get(timeout=max(left, 0.01))
+        except queue.Empty:
+            timed_out = True
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            break
+        if line is None:
+            break
+        stream.feed(line)
+    rc = p.wait()
+    t = stream.finish(rc, timed_out)
     dur = time.monotonic() - start
-    mark = 'FAIL' if t.failed else 'ok'
-    print(f'  {mark:4} {name:40} {t.passed:4} passed {t.failed:3} failed {t.skipped:3} skipped  {dur:6.1f}s',
-          flush=True)
-    if t.failed or verbose:
-        for line in out.splitlines():
-            print(f'       | {line}')
+    print(f'  == {name}: {t.passed} passed, {t.failed} failed, {t.skipped} skipped ({dur:.1f}s)', flush=True)
     return t
 
 
@@ -114,13 +166,13 @@ def integration_tests(src, build, args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('--build', default='build')
+    ap.add_argument('--build', help='the build directory (default: build/ in the source tree)')
     ap.add_argument('--tier', choices=['unit', 'integration', 'all'], default='all')
     ap.add_argument('--filter', help='run only tests whose name contains this')
     ap.add_argument('-v', '--verbose', action='store_true', help='print every test program\'s output')
     args = ap.parse_args()
     src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    build = os.path.abspath(args.build)
+    build = os.path.abspath(args.build) if args.build else os.path.join(src, 'build')
     total = Tally()
     if args.tier in ('unit', 'all'):
         total.add(unit_tests(build, args))

@@ -6,13 +6,21 @@
 # execs ember as an unprivileged uid. ember installs its seccomp filters and boots the probe guest, whose
 # serial output (one PROBE line per check) appears below. The guest then resets, ember exits 0, and
 # `jailer --cleanup` removes everything the jail left on the host.
+#
+# Each step says what it does; a failing one says which step failed, and its exit code is the demo's.
 set -eu
 cd "$(dirname "$0")/.."
-tools/setup.sh
-tools/build.sh
 
-[ "$(id -u)" -eq 0 ] || { echo "demo: the jailer needs root" >&2; exit 1; }
-[ -c /dev/kvm ] || { echo "demo: this host has no /dev/kvm" >&2; exit 1; }
+say() { echo "demo: $*"; }
+fail() { echo "demo: FAILED: $*" >&2; exit "${2:-1}"; }
+
+[ "$(id -u)" -eq 0 ] || fail "the jailer needs root: run tools/demo.sh as root"
+[ -c /dev/kvm ] || fail "this host has no /dev/kvm (KVM is needed to run a microVM)"
+
+say "[1/3] installing what the build needs (tools/setup.sh --build-only: no test tools, no npm)"
+tools/setup.sh --build-only || fail "[1/3] installing the build's packages (tools/setup.sh --build-only exit $?)"
+say "[2/3] building ember, the jailer and the probe guest into build/ (ninja's progress below)"
+EMBER_BUILD_PROGRESS=1 tools/build.sh || fail "[2/3] building (tools/build.sh exit $?)"
 
 id="demo-$$"
 parent="ember-demo-$$" # a parent cgroup of the demo's own, so it can remove it afterwards
@@ -46,8 +54,10 @@ cat >"$work/vm.json" <<JSON
 }
 JSON
 
-echo "demo: jailing ember as uid $uid (chroot $work/jails/ember/$id/root, cgroup template small)"
+say "[3/3] jailing ember as uid $uid (chroot $work/jails/ember/$id/root, cgroup template small); the guest's serial output follows"
+rc=0
 jail --new-ipc-ns --new-uts-ns \
 	--bind-ro "$probe=probe.elf" --bind-ro "$work/vm.json=vm.json" \
-	-- --no-api --config-file /vm.json --boot-timer
-echo "demo: the guest reset and ember exited 0; removing the jail"
+	-- --no-api --config-file /vm.json --boot-timer || rc=$?
+[ "$rc" -eq 0 ] || fail "[3/3] the jailed microVM (exit $rc: the jailer's or ember's error is above)" "$rc"
+say "the guest reset and ember exited 0; removing the jail"

@@ -17,6 +17,24 @@ load helpers
 	refute_output --regexp 'PROBE [^ ]+ FAIL'
 	assert_output --partial 'Guest-boot-time ='
 	assert_output --partial 'ember exiting successfully. exit_code=0'
+	# each step says what it does; the build shows ninja's own progress; no npm for a demo
+	assert_output --partial 'demo: [1/3] installing what the build needs'
+	assert_output --partial 'demo: [2/3] building'
+	assert_output --partial 'ninja: Entering directory'
+	assert_output --partial 'demo: [3/3] jailing ember'
+	refute_output --partial 'OpenAPI validator'
 	assert_equal "$(ls -d /tmp/ember-demo.* 2>/dev/null | wc -l)" "$before"
 	assert_equal "$(find /sys/fs/cgroup -maxdepth 3 -type d -name 'ember-demo-*' | wc -l)" "$cgroups_before"
+}
+
+@test "tools/demo.sh says which step failed: the jailed VM's exit code is the demo's" {
+	require_root
+	require_kvm
+	! readelf -lW "$EMBER" | grep -q 'program interpreter' ||
+		skip "this ember is dynamically linked (a sanitizer build): only a static one can run alone in a jail"
+	# uid 0 is refused by the jailer without --allow-root: a failure in step 3, after set-up and build
+	run env EMBER_DEMO_UID=0 timeout --kill-after=5 300 "$EMBER_SRC/tools/demo.sh"
+	assert_failure 2
+	assert_output --partial 'Refusing uid 0 (root) without --allow-root'
+	assert_output --partial 'demo: FAILED: [3/3] the jailed microVM (exit 2'
 }
