@@ -5,6 +5,7 @@
 # ember must boot the probe guest.
 
 load helpers
+load boot-helpers
 
 setup_file() {
 	local src
@@ -92,15 +93,7 @@ assert_installed() {
 @test "the installed ember boots the probe guest" {
 	require_kvm
 	[ -f "$PROBE" ] || skip "the probe guest is not built ($PROBE)"
-	local pvm=0
-	is_pvm_host && pvm=1
-	cat >"$BATS_TEST_TMPDIR/vm.json" <<-JSON
-	{
-	  "boot-source": { "kernel_image_path": "$PROBE",
-	                   "boot_args": "console=ttyS0 probe=boot probe.mem_mib=128 probe.vcpus=1 probe.pvm=$pvm" },
-	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 }
-	}
-	JSON
+	probe_config "$BATS_TEST_TMPDIR/vm.json" 1 128 boot
 	run timeout --kill-after=5 120 "$T/prefix/bin/ember" --no-api --config-file "$BATS_TEST_TMPDIR/vm.json"
 	assert_success
 	assert_output --regexp 'PROBE DONE pass=[1-9][0-9]* fail=0'

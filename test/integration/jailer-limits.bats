@@ -5,6 +5,7 @@
 
 load helpers
 load jailer-helpers
+load boot-helpers
 
 setup() {
 	jail_setup
@@ -36,23 +37,16 @@ nofile_floor() {
 @test "no-file at the floor: a jailed ember boots the probe with its API" {
 	require_kvm
 	! readelf -lW "$EMBER" | grep -q 'program interpreter' || skip "a dynamically linked (sanitizer) ember cannot run alone in a jail"
-	local n pvm=0 cfg="$BATS_TEST_TMPDIR/vm.json"
+	local n cfg="$BATS_TEST_TMPDIR/vm.json" PROBE_HOST=$PROBE
 	n=$(nofile_floor)
-	is_pvm_host && pvm=1
-	cat >"$cfg" <<-JSON
-	{
-	  "boot-source": { "kernel_image_path": "/probe.elf",
-	                   "boot_args": "console=ttyS0 probe=boot probe.mem_mib=128 probe.vcpus=1 probe.pvm=$pvm" },
-	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 }
-	}
-	JSON
+	PROBE=/probe.elf probe_config "$cfg" 1 128 boot # the kernel as the jail shows it
 	STANDIN=$EMBER
 	STANDIN_ORIG=$EMBER # the teardown's --cleanup names the ember jail
 	JDIR="$JBASE/ember/$JID"
 	JROOT="$JDIR/root"
 	run timeout --kill-after=5 120 "$JAILER" --id "$JID" --exec-file "$EMBER" --uid "$JUID" --gid "$JGID" \
 		--chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" --resource-limit "no-file=$n" \
-		--bind-ro "$PROBE=probe.elf" --bind-ro "$cfg=vm.json" -- --api-sock /run/api.sock --config-file /vm.json
+		--bind-ro "$PROBE_HOST=probe.elf" --bind-ro "$cfg=vm.json" -- --api-sock /run/api.sock --config-file /vm.json
 	assert_success
 	assert_output --regexp 'PROBE DONE pass=[1-9][0-9]* fail=0'
 	refute_output --partial 'Too many open files'
