@@ -31,6 +31,8 @@ extract_section3() {
 	require_root
 	require_kvm
 	[ -d /srv ] || skip "no /srv to mount a tmpfs on"
+	[ -x "$JAILER" ] || skip "the jailer is not built ($JAILER)"
+	require_built_ember
 	! readelf -lW "$EMBER" | grep -q 'program interpreter' || skip "a dynamically linked (sanitizer) ember cannot run alone in a jail"
 	local work id m had_parent=""
 	id="gs-$$-$BATS_TEST_NUMBER"

@@ -7,8 +7,8 @@
 load helpers
 
 setup() {
-	[ -z "${EMBER_FRESH_CLONE_INNER:-}" ] && return 0
-	skip "already inside a fresh-clone run"
+	[ -z "${EMBER_FRESH_CLONE_INNER:-}" ] || skip "already inside a fresh-clone run"
+	require_built_ember
 }
 
 teardown() {

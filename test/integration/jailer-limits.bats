@@ -36,6 +36,7 @@ nofile_floor() {
 
 @test "no-file at the floor: a jailed ember boots the probe with its API" {
 	require_kvm
+	require_built_ember
 	! readelf -lW "$EMBER" | grep -q 'program interpreter' || skip "a dynamically linked (sanitizer) ember cannot run alone in a jail"
 	local n cfg="$BATS_TEST_TMPDIR/vm.json" PROBE_HOST=$PROBE
 	n=$(nofile_floor)
