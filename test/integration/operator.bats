@@ -1,0 +1,120 @@
+#!/usr/bin/env bats
+# ember as an operator meets it (issue 24): ordered shutdown on SIGTERM and
+# SIGINT (also as pid 1 of a pid namespace), stale API sockets, messages that
+# name files, config files that GET /vm/config wrote, the log's rate limiter
+# under a real configuration sequence, vCPU threads a cgroup does not allow,
+# and --help of every program.
+
+load helpers
+load api-helpers
+load operator-helpers
+
+teardown() {
+	api_stop
+	declare -F jailed_teardown >/dev/null && jailed_teardown
+	for pid in ${OTHER_PIDS:-}; do kill -KILL "$pid" 2>/dev/null || true; done
+}
+
+# ---- shutdown ----
+
+# shutdown_check SIGNAL: a running guest, then SIGNAL: vCPUs stopped,
+# metrics flushed, socket removed, exit line, exit 0.
+shutdown_check() {
+	require_kvm
+	local m=$BATS_TEST_TMPDIR/metrics sock=$BATS_TEST_TMPDIR/api.sock
+	write_wait_config "$BATS_TEST_TMPDIR/vm.json" 2
+	ember_bg --api-sock "$sock" --config-file "$BATS_TEST_TMPDIR/vm.json" --metrics-path "$m"
+	wait_sock "$sock"
+	wait_output 'PROBE-INFO wait \(ready\|tick\)'
+	[ "$(wc -l <"$m")" -eq 1 ] || fail "one metrics line after the start: $(cat "$m")"
+	curl_sock "$sock" GET /
+	assert_equal "$code" 200
+	kill "-$1" "$EMBER_PID"
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	[ ! -e "$sock" ] || fail "the API socket is left behind"
+	grep -q "Received SIG$1: shutting down the microVM" "$OUT" || fail "$(tail -5 "$OUT")"
+	tail -1 "$OUT" | grep -q 'exit_code=0' || fail "last line: $(tail -1 "$OUT")"
+	[ "$(wc -l <"$m")" -eq 2 ] || fail "a metrics line at exit: $(cat "$m")"
+	# The final line counts what happened since the first: the GET / above.
+	run python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["get_api_requests"]["instance_info_count"])' "$m"
+	assert_output 1
+}
+
+@test "SIGTERM: vCPUs stopped, metrics flushed, socket removed, exit 0" {
+	shutdown_check TERM
+}
+
+@test "SIGINT with stdin not a terminal shuts down the same way" {
+	# A shell's background job starts with SIGINT ignored; ember handles it anyway.
+	shutdown_check INT
+}
+
+@test "SIGTERM before any configuration: socket removed, exit 0" {
+	local sock=$BATS_TEST_TMPDIR/api.sock
+	ember_bg --api-sock "$sock"
+	wait_sock "$sock"
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	[ ! -e "$sock" ] || fail "the API socket is left behind"
+}
+
+@test "SIGTERM to ember as pid 1 of --new-pid-ns: a subreaper collects exit 0" {
+	load jailer-helpers
+	jailed_setup
+	cat >"$BATS_TEST_TMPDIR/vm.json" <<-JSON
+	{ "boot-source": { "kernel_image_path": "/probe.elf", "boot_args": "$(wait_args)" },
+	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 } }
+	JSON
+	OUT=$BATS_TEST_TMPDIR/ember.out
+	# The subreaper starts the jailer, which leaves once ember runs; ember,
+	# pid 1 of its namespace, is then its child.
+	run timeout --kill-after=5 120 python3 - "$OUT" "$JROOT/ember.pid" "$JAILER" --id "$JID" \
+		--exec-file "$EMBER" --uid 4711 --gid 4712 --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" \
+		--new-pid-ns --bind-ro "$PROBE=probe.elf" --bind-ro "$BATS_TEST_TMPDIR/vm.json=vm.json" \
+		-- --api-sock /api.sock --config-file /vm.json <<-'PY'
+	import ctypes, os, signal, subprocess, sys, time
+	out, pidfile, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+	ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+	with open(out, "w") as f:
+	    rc = subprocess.call(argv, stdout=f, stderr=f, stdin=subprocess.DEVNULL)
+	print("jailer", rc)
+	pid = int(open(pidfile).read())
+	print("pid1", open(f"/proc/{pid}/status").read().split("NSpid:")[1].split()[-1])
+	for _ in range(600):
+	    if "PROBE-INFO wait" in open(out).read():
+	        break
+	    time.sleep(0.1)
+	os.kill(pid, signal.SIGTERM)
+	_, st = os.waitpid(pid, 0)
+	print("ember", os.waitstatus_to_exitcode(st))
+	PY
+	assert_success
+	assert_line "jailer 0"
+	assert_line "pid1 1"
+	assert_line "ember 0"
+	grep -q 'Received SIGTERM' "$OUT" || fail "$(tail -5 "$OUT")"
+	[ ! -e "$JROOT/api.sock" ] || fail "the API socket is left behind"
+	jailed_teardown
+}
+
+# ---- vCPU threads a cgroup does not allow ----
+
+@test "jailed with pids.max=3, 2 vCPUs and the API: the start fails naming the vCPU and pids.max" {
+	load jailer-helpers
+	jailed_setup
+	write_wait_config "$BATS_TEST_TMPDIR/vm.json" 2
+	sed -i "s|\"$PROBE\"|\"/probe.elf\"|" "$BATS_TEST_TMPDIR/vm.json"
+	# The vmm thread, the api thread and vcpu0 use the three pids.
+	run timeout --kill-after=5 120 "$JAILER" --id "$JID" --exec-file "$EMBER" --uid 4711 --gid 4712 \
+		--chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" --cgroup pids.max=3 \
+		--bind-ro "$PROBE=probe.elf" --bind-ro "$BATS_TEST_TMPDIR/vm.json=vm.json" \
+		-- --api-sock /api.sock --config-file /vm.json
+	assert_equal "$status" 1
+	refute_output --partial 'Successfully started'
+	refute_output --partial 'PROBE'
+	assert_output --partial 'cannot create the thread of vCPU 1: Resource temporarily unavailable'
+	assert_output --partial "pids.max"
+	assert_output --partial 'exit_code=1'
+}
