@@ -268,6 +268,20 @@ static int ember_signals_init(struct ember *e)
 	return 0;
 }
 
+static const char *ember_api_socket(const struct ember *e)
+{
+	return e->cli.present[ARG_API_SOCK] ? e->cli.value[ARG_API_SOCK] : API_DEFAULT_SOCKET;
+}
+
+/* A socket whose ember died is replaced; a live one is refused at bind.
+ * Before seccomp: telling them apart takes a connect() no role needs. */
+static int ember_stale_socket_init(struct ember *e)
+{
+	if (!e->cli.present[ARG_NO_API] && api_socket_remove_stale(ember_api_socket(e)))
+		log_info("Removed the stale API socket at %s (nothing accepted on it).", ember_api_socket(e));
+	return 0;
+}
+
 /* Loads the policy (a bad one stops ember here, with exit 152) and installs
  * the baseline before any thread exists, so TSYNC covers the process. */
 static int ember_seccomp_init(struct ember *e)
@@ -657,7 +671,7 @@ static void ember_controller_exit(struct ember *e)
 static int ember_api_init(struct ember *e)
 {
 	struct api_server_config cfg = {
-		.socket_path = e->cli.present[ARG_API_SOCK] ? e->cli.value[ARG_API_SOCK] : API_DEFAULT_SOCKET,
+		.socket_path = ember_api_socket(e),
 		.max_payload = ember_size_arg(e, ARG_HTTP_API_MAX_PAYLOAD_SIZE, HTTP_DEFAULT_MAX_BODY),
 	};
 	char err[512];
@@ -685,6 +699,7 @@ static const struct ember_step {
 } ember_steps[] = {
 	{ "logger", ember_logger_init, NULL },
 	{ "signal handlers", ember_signals_init, NULL },
+	{ "stale API socket", ember_stale_socket_init, NULL },
 	{ "seccomp baseline", ember_seccomp_init, NULL },
 	{ "vmm event loop", ember_loop_init, ember_loop_exit },
 	{ "shutdown signals", ember_shutdown_init, ember_shutdown_exit },

@@ -5,6 +5,7 @@
 # under a real configuration sequence, vCPU threads a cgroup does not allow,
 # and --help of every program.
 
+bats_require_minimum_version 1.5.0
 load helpers
 load api-helpers
 load operator-helpers
@@ -117,4 +118,66 @@ shutdown_check() {
 	assert_output --partial 'cannot create the thread of vCPU 1: Resource temporarily unavailable'
 	assert_output --partial "pids.max"
 	assert_output --partial 'exit_code=1'
+}
+
+# ---- --help and --version ----
+
+@test "--help of ember, jailer and ember-seccomp: stdout, exit 0; ember-seccomp --version" {
+	run --separate-stderr "$EMBER" --help
+	assert_success
+	assert_output --partial 'Usage: ember'
+	assert_equal "$stderr" ""
+	run --separate-stderr "$JAILER" --help
+	assert_success
+	assert_output --partial 'Usage: jailer'
+	assert_equal "$stderr" ""
+	# The template names --cgroup-template takes, from the directory it reads.
+	local names
+	names=$(cd "$EMBER_SRC/cgroup-templates" && ls *.yaml | sed 's/\.yaml$//' | sort | tr '\n' ' ')
+	assert_output --regexp "Cgroup templates in [^:]*: ${names% }\$"
+	run --separate-stderr "$EMBER_SECCOMP" --help
+	assert_success
+	assert_output --partial 'usage: ember-seccomp check FILE'
+	assert_equal "$stderr" ""
+	run --separate-stderr "$EMBER_SECCOMP" --version
+	assert_success
+	assert_output --regexp '^ember-seccomp v[0-9]+\.[0-9]+\.[0-9]+$'
+	run --separate-stderr "$EMBER_SECCOMP"
+	assert_equal "$status" 2
+	assert_output ""
+}
+
+# ---- stale API sockets ----
+
+@test "a stale API socket (nobody accepts) is replaced and served" {
+	local sock=$BATS_TEST_TMPDIR/api.sock
+	# What a SIGKILLed ember leaves: a bound socket file with no listener.
+	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()' "$sock"
+	[ -S "$sock" ]
+	ember_bg --api-sock "$sock"
+	for _ in $(seq 100); do
+		curl_sock "$sock" GET /
+		[ "$code" = 200 ] && break
+		kill -0 "$EMBER_PID" 2>/dev/null || fail "ember ended: $(cat "$OUT")"
+		sleep 0.1
+	done
+	assert_equal "$code" 200
+	grep -q 'Removed the stale API socket' "$OUT" || fail "$(cat "$OUT")"
+}
+
+@test "a live API socket is still refused, and the first ember keeps serving" {
+	local sock=$BATS_TEST_TMPDIR/api.sock
+	ember_bg --api-sock "$sock"
+	wait_sock "$sock"
+	run timeout 30 "$EMBER" --api-sock "$sock" </dev/null
+	assert_equal "$status" 1
+	assert_output --partial "Failed to open the API socket at: $sock. Check that it is not already used."
+	curl_sock "$sock" GET /
+	assert_equal "$code" 200
+	# Not a socket: refused as well, and left alone.
+	echo data >"$BATS_TEST_TMPDIR/file"
+	run timeout 30 "$EMBER" --api-sock "$BATS_TEST_TMPDIR/file" </dev/null
+	assert_equal "$status" 1
+	assert_output --partial 'Check that it is not already used.'
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/file")" data
 }
