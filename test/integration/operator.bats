@@ -181,3 +181,75 @@ shutdown_check() {
 	assert_output --partial 'Check that it is not already used.'
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/file")" data
 }
+
+# ---- the log under a real configuration sequence, and a flood ----
+
+@test "a 20-request Kata-sized configuration sequence appears whole in the log (pairs intact)" {
+	require_kvm
+	api_start --level Debug
+	for i in 0 1 2 3 4 5 6 7; do truncate -s 1M "$BATS_TEST_TMPDIR/d$i.img"; done
+	expect_api 200 GET /
+	expect_api 200 GET /version
+	expect_api 204 PUT /metrics "{\"metrics_path\":\"$BATS_TEST_TMPDIR/metrics\"}"
+	expect_api 204 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":128}'
+	expect_api 200 GET /machine-config
+	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$(wait_args)\"}"
+	for i in 0 1 2 3 4 5 6 7; do
+		expect_api 204 PUT /drives/d$i "{\"drive_id\":\"d$i\",\"path_on_host\":\"$BATS_TEST_TMPDIR/d$i.img\",\"is_root_device\":false,\"is_read_only\":true}"
+	done
+	expect_api 204 PATCH /machine-config '{"mem_size_mib":128}'
+	expect_api 204 PUT /mmds '{"k":"v"}'
+	expect_api 200 GET /vm/config
+	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
+	wait_guest_running
+	expect_api 200 GET /
+	expect_api 204 PUT /actions '{"action_type":"SendCtrlAltDel"}'
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	run python3 - "$OUT" <<-'PY'
+	import re, sys
+	lines = [l for l in open(sys.argv[1], errors="replace") if ":api]" in l]
+	seq, open_req = [], None
+	for l in lines:
+	    m = re.search(r'The API server received a (\w+) request on "([^"]+)"', l)
+	    if m:
+	        assert open_req is None, "request without its duration line: " + open_req
+	        open_req = m.group(1) + " " + m.group(2)
+	        seq.append(open_req)
+	    elif "Total previous API call duration" in l:
+	        assert open_req, "a duration line without its request"
+	        open_req = None
+	assert open_req is None, "last request without its duration line"
+	assert "suppressed" not in open(sys.argv[1]).read(), "something was suppressed"
+	print(len(seq), seq[13], seq[-1])
+	PY
+	assert_success
+	assert_output '20 Put /drives/d7 Put /actions'
+}
+
+@test "a site flooded then quiet prints its summary within one window; rate_limited_log_count counts it" {
+	local m=$BATS_TEST_TMPDIR/metrics sock=$BATS_TEST_TMPDIR/api.sock
+	ember_bg --api-sock "$sock" --metrics-path "$m"
+	wait_sock "$sock"
+	# Each SIGPIPE is logged through one rate-limited site ("Received signal 13.").
+	for _ in $(seq 16); do
+		kill -PIPE "$EMBER_PID"
+		sleep 0.02
+	done
+	n=$(grep -c 'Received signal 13' "$OUT" || true)
+	[ "$n" -ge 10 ] || fail "only $n lines: $(cat "$OUT")"
+	# Nothing else logs now: the vmm loop's timer must write the summary
+	# once the window (5 s) ends. Liveness bound: 30 s.
+	for _ in $(seq 300); do
+		grep -q 'messages from this site were suppressed' "$OUT" && break
+		sleep 0.1
+	done
+	grep -q 'messages from this site were suppressed' "$OUT" || fail "no summary: $(cat "$OUT")"
+	dropped=$(sed -n 's/.* \([0-9]*\) messages from this site were suppressed.*/\1/p' "$OUT")
+	[ "$dropped" -ge 1 ] || fail "dropped '$dropped'"
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	run python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["logger"]["rate_limited_log_count"])' "$m"
+	assert_output "$dropped"
+}
