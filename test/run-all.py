@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 
-TAP_RE = re.compile(r'^(not ok|ok)\b\s*\d*\s*-?\s*(.*)$')
+TAP_RE = re.compile(r'^(not ok|ok)\b\s*\d*\s*(?:- )?(.*)$')
 PLAN_RE = re.compile(r'^1\.\.(\d+)')
 SKIP_RE = re.compile(r'#\s*skip\b:?\s*(.*)$', re.I)
 
