@@ -321,7 +321,7 @@ static int comment_parse(struct pload *l, const struct ytree *node, const struct
 
 int pload_rule(struct pload *l, const struct ytree *node, const char *group, struct policy_rule *r)
 {
-	static const char *const keys[] = { "syscall", "syscalls", "action", "args", "comment", NULL };
+	static const char *const keys[] = { "syscall", "syscalls", "action", "args", "comment", "dangerous", NULL };
 	const struct ytree *action, *args;
 	int k;
 
@@ -342,7 +342,8 @@ int pload_rule(struct pload *l, const struct ytree *node, const char *group, str
 	args = ytree_map_get(node, "args");
 	if (args && (k = conds_parse(l, args, r)) < 0)
 		return k;
-	return comment_parse(l, ytree_map_get(node, "comment"), node, r);
+	k = comment_parse(l, ytree_map_get(node, "comment"), node, r);
+	return k < 0 ? k : pload_lint(l, ytree_map_get(node, "dangerous"), r);
 }
 
 void policy_rule_clear(struct policy_rule *r)
@@ -357,6 +358,7 @@ void policy_rule_clear(struct policy_rule *r)
 	free(r->name_col);
 	free(r->conds);
 	free(r->comment);
+	free(r->dangerous);
 	memset(r, 0, sizeof(*r));
 }
 
