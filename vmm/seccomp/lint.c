@@ -151,7 +151,6 @@ static bool lint_flags(const struct lint_entry *e, const struct policy_rule *r)
 int pload_lint(struct pload *l, const struct ytree *dangerous, struct policy_rule *r)
 {
 	bool flagged = false;
-	const char *s;
 
 	for (size_t i = 0; i < r->n_syscalls; i++) {
 		const struct lint_entry *e = lint_find(r->names[i]);
@@ -172,10 +171,5 @@ int pload_lint(struct pload *l, const struct ytree *dangerous, struct policy_rul
 		return 0;
 	if (!flagged)
 		return pload_fail(l, dangerous, "dangerous on a rule the policy lint does not flag: drop it");
-	if (pload_scalar(l, dangerous, "a reason", &s) < 0)
-		return -EINVAL;
-	if (strlen(s) > POLICY_MAX_COMMENT)
-		return pload_fail(l, dangerous, "dangerous longer than %d bytes", POLICY_MAX_COMMENT);
-	r->dangerous = strdup(s);
-	return r->dangerous ? 0 : -ENOMEM;
+	return pload_text(l, dangerous, "dangerous", "a reason", &r->dangerous);
 }

@@ -29,6 +29,9 @@ int pload_check_keys(struct pload *l, const struct ytree *map, const char *const
 /* A non-empty scalar, or an error naming what was expected. */
 int pload_scalar(struct pload *l, const struct ytree *node, const char *what, const char **ret);
 
+/* A free text of at most POLICY_MAX_COMMENT bytes (a comment, a reason),
+ * copied into *ret; key names it in the length error. */
+int pload_text(struct pload *l, const struct ytree *node, const char *key, const char *what, char **ret);
 int pload_action(struct pload *l, const struct ytree *node, struct policy_action *ret);
 /* Parses one rule mapping into *ret (zeroed by the caller); on failure *ret
  * may hold partial allocations, which policy_rule_clear releases. */
