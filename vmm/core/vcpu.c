@@ -105,11 +105,28 @@ static int vcpu_set_msrs(struct vcpu *v)
 	return 0;
 }
 
+/* The guest's TSC rate, for CPUID's timing leaf: KVM answers per vCPU (a VM
+ * may scale it). 0 when KVM cannot tell (an unstable host TSC): the guest
+ * then calibrates, as it would without the leaf. */
+static uint32_t vcpu_tsc_khz(struct vcpu *v)
+{
+	int khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+
+	if (khz <= 0) {
+		log_warn("vcpu %u: KVM_GET_TSC_KHZ failed (%s): CPUID leaf 0x40000010 reports an unknown TSC rate",
+			 v->index, khz < 0 ? strerror(errno) : "rate 0");
+		return 0;
+	}
+	if (v->index == 0)
+		log_debug("guest TSC rate: %d kHz", khz);
+	return (uint32_t)khz;
+}
+
 static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *supported, unsigned vcpu_count, bool smt)
 {
 	struct cpuid_topology topo = { .cpu_index = v->index, .vcpu_count = vcpu_count, .smt = smt };
 	_cleanup_free_ struct kvm_cpuid2 *cpuid = NULL;
-	int r = cpuid_normalize(supported, &topo, &cpuid);
+	int r = cpuid_normalize(supported, &topo, vcpu_tsc_khz(v), &cpuid);
 
 	if (r < 0)
 		return r;
