@@ -150,6 +150,15 @@ static void conn_serve(struct api_server *s, struct conn *c, struct http_request
 		c->close_after_write = true;
 }
 
+/* The request timer runs from the first byte of a request not yet served. */
+static void conn_request_started(struct conn *c, uint64_t at_ns)
+{
+	if (!c->req_pending) {
+		c->req_pending = true;
+		c->req_start_ns = at_ns;
+	}
+}
+
 /* Parses and serves buffered input until it is used up, an error stops the
  * connection, or the output backs up. */
 static void conn_process(struct api_server *s, struct conn *c)
@@ -184,8 +193,8 @@ static void conn_process(struct api_server *s, struct conn *c)
 	 * the last read; a request served since then restarted the clock. */
 	if (c->in_len == 0 && !http_reader_partial(c->reader))
 		c->req_pending = false;
-	else if (!c->req_pending)
-		c->req_pending = true, c->req_start_ns = c->active_ns;
+	else
+		conn_request_started(c, c->active_ns);
 }
 
 /* Waits for input only when there is room for more output, and for output
@@ -211,8 +220,7 @@ static void conn_on_event(struct api_server *s, struct conn *c, uint32_t events)
 		c->in_len = n > 0 ? (size_t)n : 0;
 		if (n > 0) {
 			c->active_ns = s->now_ns;
-			if (!c->req_pending)
-				c->req_pending = true, c->req_start_ns = s->now_ns;
+			conn_request_started(c, s->now_ns);
 		}
 	}
 	/* Serve buffered input while the answers keep draining; stop when the
