@@ -63,11 +63,20 @@ extract_section3() {
 	assert_output --regexp 'doc check: [0-9]+ pages, 0 findings'
 }
 
+# copy_tree: the checkout's files (tracked and new, not the build) in $BATS_TEST_TMPDIR/src, so that
+# the pages' links into the tree still resolve.
+copy_tree() {
+	copy="$BATS_TEST_TMPDIR/src"
+	rm -rf "$copy"
+	mkdir -p "$copy"
+	(cd "$EMBER_SRC" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$copy" 2>/dev/null) || true
+	[ -f "$copy/doc/api.md" ] || cp -r "$EMBER_SRC/doc" "$EMBER_SRC/README.md" "$copy/"
+}
+
 # check_planted TEXT MESSAGE: a copy of the docs with TEXT added to api.md fails the check with MESSAGE.
 check_planted() {
-	local copy="$BATS_TEST_TMPDIR/src"
-	mkdir -p "$copy"
-	cp -r "$EMBER_SRC/doc" "$EMBER_SRC/README.md" "$copy/"
+	local copy
+	copy_tree
 	printf '\n%s\n' "$1" >>"$copy/doc/api.md"
 	run python3 "$EMBER_SRC/test/doc-check.py" --src "$copy" --build "$EMBER_BUILD"
 	assert_failure 1
@@ -90,9 +99,8 @@ check_planted() {
 }
 
 @test "the doc check passes a page that says an unserved route is not provided" {
-	local copy="$BATS_TEST_TMPDIR/src"
-	mkdir -p "$copy"
-	cp -r "$EMBER_SRC/doc" "$EMBER_SRC/README.md" "$copy/"
+	local copy
+	copy_tree
 	printf '\nThis build does not provide `/vsock` or `--enable-pci`.\n' >>"$copy/doc/api.md"
 	run python3 "$EMBER_SRC/test/doc-check.py" --src "$copy" --build "$EMBER_BUILD"
 	assert_success
