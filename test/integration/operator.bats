@@ -83,7 +83,8 @@ shutdown_check() {
 	    rc = subprocess.call(argv, stdout=f, stderr=f, stdin=subprocess.DEVNULL)
 	print("jailer", rc)
 	pid = int(open(pidfile).read())
-	print("pid1", open(f"/proc/{pid}/status").read().split("NSpid:")[1].split()[-1])
+	nspid = [l for l in open(f"/proc/{pid}/status") if l.startswith("NSpid:")][0].split()
+	print("pid1", nspid[-1])  # the innermost namespace's pid
 	for _ in range(600):
 	    if "PROBE-INFO wait" in open(out).read():
 	        break
