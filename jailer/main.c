@@ -183,13 +183,22 @@ static void jail_help_templates(const char *dir)
 	printf("%s\n", n ? "" : " none");
 }
 
+/* The directory --help lists: --template-dir's if given before "--". */
+static const char *jail_help_template_dir(int argc, char **argv)
+{
+	for (int i = 1; i + 1 < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--template-dir") == 0)
+			return argv[i + 1];
+	return JAIL_TEMPLATE_DIR;
+}
+
 /* --help and --version win over everything else before "--". */
 static int jail_info_flags(int argc, char **argv)
 {
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			printf("Jailer v%s\n\n%s", EMBER_VERSION, jail_usage);
-			jail_help_templates(JAIL_TEMPLATE_DIR);
+			jail_help_templates(jail_help_template_dir(argc, argv));
 			return 1;
 		}
 		if (strcmp(argv[i], "--version") == 0) {

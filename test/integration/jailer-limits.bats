@@ -92,7 +92,13 @@ nofile_floor() {
 	refute_output --partial memory.limit_in_bytes
 	jail --dry-run --template-dir "$BATS_TEST_TMPDIR/tpl" --cgroup-template medium
 	assert_failure 2
-	assert_output --partial "Cannot open cgroup template $BATS_TEST_TMPDIR/tpl/medium.yaml: No such file or directory"
+	assert_output --partial "Cannot open cgroup template $BATS_TEST_TMPDIR/tpl/medium.yaml"
+	assert_output --partial "No such file or directory"
+	# --help lists the names that directory offers
+	run "$JAILER" --template-dir "$BATS_TEST_TMPDIR/tpl" --help
+	assert_success
+	assert_output --partial "Cgroup templates in $BATS_TEST_TMPDIR/tpl: small"
+	refute_output --partial medium
 }
 
 @test "a template's io weight without blkio.weight on the host: skipped in silence, shown in --dry-run" {
