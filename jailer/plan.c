@@ -3,16 +3,24 @@
  * Everything is validated here, before the first side effect: this file only
  * reads (realpath, stat, /proc/self/mountinfo, the template). A plan that
  * builds is one the steps can execute without further checks of the input. */
+#include <cap-ng.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +32,9 @@
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
 #endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
 #ifndef JAIL_TEMPLATE_DIR
 #define JAIL_TEMPLATE_DIR "/usr/share/ember/cgroup-templates"
 #endif
@@ -32,7 +43,7 @@ enum jail_opt {
 	OPT_ID, OPT_EXEC_FILE, OPT_UID, OPT_GID, OPT_CHROOT_BASE, OPT_NETNS, OPT_DAEMONIZE,
 	OPT_NEW_PID_NS, OPT_CGROUP, OPT_CGROUP_VERSION, OPT_PARENT_CGROUP, OPT_RESOURCE_LIMIT,
 	OPT_CGROUP_TEMPLATE, OPT_NEW_USER_NS, OPT_NEW_IPC_NS, OPT_NEW_UTS_NS, OPT_DRY_RUN,
-	OPT_CLEANUP, OPT_STATUS_FD, OPT_ALLOW_ROOT, OPT_BIND_RO, OPT__COUNT,
+	OPT_CLEANUP, OPT_STATUS_FD, OPT_ALLOW_ROOT, OPT_BIND_RO, OPT_BIND, OPT__COUNT,
 };
 
 static const struct {
@@ -61,6 +72,7 @@ static const struct {
 	[OPT_STATUS_FD] = { "--status-fd", true, false },
 	[OPT_ALLOW_ROOT] = { "--allow-root", false, false },
 	[OPT_BIND_RO] = { "--bind-ro", true, true },
+	[OPT_BIND] = { "--bind", true, true },
 };
 
 /* The raw, still unchecked strings of one command line. */
@@ -72,6 +84,7 @@ struct jail_args {
 	const char *rlimits[4];
 	size_t n_rlimits;
 	const char *binds[JAIL_BIND_MAX];
+	bool bind_ro[JAIL_BIND_MAX];    /* given as --bind-ro */
 	size_t n_binds;
 };
 
@@ -163,11 +176,12 @@ static int jail_args_collect(int argc, char *const *argv, struct jail_args *a, s
 				return -E2BIG;
 			}
 			a->cgroups[a->n_cgroups++] = arg;
-		} else if (o == OPT_BIND_RO) {
+		} else if (o == OPT_BIND_RO || o == OPT_BIND) {
 			if (a->n_binds >= JAIL_BIND_MAX) {
-				jail_errf(err, errlen, "At most %d --bind-ro files", JAIL_BIND_MAX);
+				jail_errf(err, errlen, "At most %d --bind and --bind-ro files", JAIL_BIND_MAX);
 				return -E2BIG;
 			}
+			a->bind_ro[a->n_binds] = o == OPT_BIND_RO;
 			a->binds[a->n_binds++] = arg;
 		} else if (o == OPT_RESOURCE_LIMIT) {
 			if (a->n_rlimits >= ARRAY_SIZE(a->rlimits)) {
@@ -203,13 +217,13 @@ static int jail_plan_vmm_args(struct jail_plan *p, int argc, char *const *argv, 
 
 /* The jail holds the exec file and nothing else: a dynamically linked binary
  * (one with PT_INTERP) or a script could only fail at exec, after the drop,
- * when nothing can be undone any more. So refuse them here. */
-static int jail_plan_exec_is_static_elf(const char *path, char *err, size_t errlen)
+ * when nothing can be undone any more. So refuse them: while planning, and
+ * again on the copy's own fd (what the jail will exec). */
+int jail_elf_check_fd(int fd, const char *path, char *err, size_t errlen)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	Elf64_Ehdr eh;
 
-	if (fd < 0 || pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
 	    eh.e_ident[EI_CLASS] != ELFCLASS64 || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
 	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 256) {
 		jail_errf(err, errlen, "%s is not a 64-bit ELF executable", path);
@@ -231,10 +245,53 @@ static int jail_plan_exec_is_static_elf(const char *path, char *err, size_t errl
 	return 0;
 }
 
+static int jail_plan_exec_is_static_elf(const char *path, char *err, size_t errlen)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		jail_errf(err, errlen, "%s is not a 64-bit ELF executable", path);
+		return -ENOEXEC;
+	}
+	return jail_elf_check_fd(fd, path, err, errlen);
+}
+
+/* Who else could change the exec file between this check and the copy: a
+ * group or other writer of the file, or anyone at all in a world-writable
+ * directory without the sticky bit (rename over it). The copy is validated
+ * again through its own fd, but a VMM binary that others may rewrite is a
+ * mistake worth refusing early. */
+static int jail_plan_exec_writers(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat dst;
+
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		jail_errf(err, errlen, "%s is writable by group or others (mode %04o): refusing an exec file that "
+			  "others can change", path, (unsigned)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash && slash != path ? (int)(slash - path) : 1, path);
+	if (stat(dir, &dst) == 0 && (dst.st_mode & S_IWOTH) && !(dst.st_mode & S_ISVTX)) {
+		jail_errf(err, errlen, "%s is in %s, which is world-writable without the sticky bit: anyone could "
+			  "rename another file over it", path, dir);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* The jail's own names in its root: the exec file must not take one. */
+static bool jail_plan_exec_name_reserved(const char *name)
+{
+	return name[0] == '.' || !strcmp(name, "dev") || !strcmp(name, "run") || !strcmp(name, "old_root");
+}
+
 static int jail_plan_exec_file(struct jail_plan *p, const char *path, bool must_exist, char *err, size_t errlen)
 {
 	struct stat st;
 	const char *name;
+	int r;
 
 	/* Stricter than Firecracker: the operator names the real file, so what
 	 * gets copied is never decided by a link someone else can repoint. */
@@ -258,6 +315,9 @@ static int jail_plan_exec_file(struct jail_plan *p, const char *path, bool must_
 				  p->exec_path);
 			return -EPERM;
 		}
+		r = jail_plan_exec_writers(p->exec_path, &st, err, errlen);
+		if (r < 0)
+			return r;
 		if (jail_plan_exec_is_static_elf(p->exec_path, err, errlen) < 0)
 			return -ENOEXEC;
 	}
@@ -268,17 +328,57 @@ static int jail_plan_exec_file(struct jail_plan *p, const char *path, bool must_
 			jail_errf(err, errlen, "The exec file name contains a control character");
 			return -EINVAL;
 		}
-	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strlen(name) > 200) {
-		jail_errf(err, errlen, "Invalid exec file name: %s", name);
+	if (!*name || jail_plan_exec_name_reserved(name) || strlen(name) > 200) {
+		jail_errf(err, errlen, "Invalid exec file name: %s (not dev, run, old_root or a name starting with '.': "
+			  "the jail uses those)", name);
 		return -EINVAL;
 	}
 	snprintf(p->exec_name, sizeof(p->exec_name), "%s", name);
 	return 0;
 }
 
+/* The jail's tree needs a file system that takes directories, device nodes
+ * and an executable: not a kernel interface (a cgroup, /proc or /sys), and not
+ * mounted read-only, noexec (exec of the VMM fails after the drop, when
+ * nothing can be undone) or nodev (/dev/kvm cannot be opened). */
+int jail_plan_check_base_fs(const char *path, long f_type, unsigned long f_flags, char *err, size_t errlen)
+{
+	static const struct {
+		long magic;
+		const char *name;
+	} kernel_fs[] = {
+		{ CGROUP_SUPER_MAGIC, "cgroupfs" }, { CGROUP2_SUPER_MAGIC, "cgroup2fs" },
+		{ PROC_SUPER_MAGIC, "procfs" },     { SYSFS_MAGIC, "sysfs" },
+	};
+	static const struct {
+		unsigned long flag;
+		const char *name, *why;
+	} bad_flags[] = {
+		{ ST_RDONLY, "read-only", "the jail's tree cannot be made" },
+		{ ST_NOEXEC, "noexec", "the VMM could not be exec'd" },
+		{ ST_NODEV, "nodev", "the VMM could not open /dev/kvm" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(kernel_fs); i++)
+		if (f_type == kernel_fs[i].magic) {
+			jail_errf(err, errlen, "The chroot base dir %s is on %s: choose a directory on a real file system",
+				  path, kernel_fs[i].name);
+			return -EINVAL;
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(bad_flags); i++)
+		if (f_flags & bad_flags[i].flag) {
+			jail_errf(err, errlen, "The chroot base dir %s is on a file system mounted %s: %s", path,
+				  bad_flags[i].name, bad_flags[i].why);
+			return -EINVAL;
+		}
+	return 0;
+}
+
 static int jail_plan_paths(struct jail_plan *p, const char *base, char *err, size_t errlen)
 {
 	struct stat st;
+	struct statfs sfs;
+	int r;
 
 	if (!realpath(base, p->base_dir)) {
 		jail_errf(err, errlen, "Failed to canonicalize path %s: %s", base, strerror(errno));
@@ -287,6 +387,15 @@ static int jail_plan_paths(struct jail_plan *p, const char *base, char *err, siz
 	if (stat(p->base_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		jail_errf(err, errlen, "%s is not a directory", p->base_dir);
 		return -ENOTDIR;
+	}
+	if (!p->cleanup) {
+		if (statfs(p->base_dir, &sfs) < 0) {
+			jail_errf(err, errlen, "statfs %s: %s", p->base_dir, strerror(errno));
+			return -errno;
+		}
+		r = jail_plan_check_base_fs(p->base_dir, (long)sfs.f_type, (unsigned long)sfs.f_flags, err, errlen);
+		if (r < 0)
+			return r;
 	}
 	if (snprintf(p->exec_dir, sizeof(p->exec_dir), "%s/%s", strcmp(p->base_dir, "/") ? p->base_dir : "",
 		     p->exec_name) >= (int)sizeof(p->exec_dir) ||
@@ -359,46 +468,176 @@ static int jail_plan_rlimits(struct jail_plan *p, const struct jail_args *a, cha
 	return 0;
 }
 
-/* dev, run, the exec file and its pid file are the jail's own names. */
+/* dev, run, old_root, the exec file and its pid file are the jail's own names. */
 static bool jail_plan_name_reserved(const struct jail_plan *p, const char *name)
 {
 	size_t n = strlen(p->exec_name);
 
-	return !strcmp(name, "dev") || !strcmp(name, "run") || !strcmp(name, p->exec_name) ||
-	       (strncmp(name, p->exec_name, n) == 0 && strcmp(name + n, ".pid") == 0);
+	return !strcmp(name, "dev") || !strcmp(name, "run") || !strcmp(name, "old_root") ||
+	       !strcmp(name, p->exec_name) || (strncmp(name, p->exec_name, n) == 0 && strcmp(name + n, ".pid") == 0);
 }
 
-/* HOST_FILE=NAME: a regular host file, shown read-only at /NAME in the
- * jail. NAME is one plain component that the jail does not use itself. */
+/* Splits FILE=NAME[:rw|:ro] into b->name, b->rw and the host path. NAME is
+ * one plain component that the jail does not use itself. */
+static int jail_plan_bind_parse(const struct jail_plan *p, const char *arg, bool ro_flag, struct jail_bind *b,
+				char *host, size_t hostlen, char *err, size_t errlen)
+{
+	const char *flag = ro_flag ? "--bind-ro" : "--bind", *eq = strrchr(arg, '=');
+	char name[NAME_MAX + 1] = "";
+	size_t len;
+
+	if (eq && eq != arg)
+		snprintf(name, sizeof(name), "%.64s", eq + 1);
+	len = strlen(name);
+	b->rw = false;
+	if (!ro_flag && len > 3 && (strcmp(name + len - 3, ":rw") == 0 || strcmp(name + len - 3, ":ro") == 0)) {
+		b->rw = name[len - 1] == 'w';
+		name[len -= 3] = '\0';
+	}
+	if (!eq || eq == arg || len == 0 || strlen(eq + 1) > 67 ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len ||
+	    name[0] == '.' || jail_plan_name_reserved(p, name)) {
+		jail_errf(err, errlen, "Invalid %s %s: FILE=NAME%s, NAME of [A-Za-z0-9._-] not starting with '.', "
+			  "not dev, run, old_root or the exec file's name", flag, arg, ro_flag ? "" : "[:rw|:ro]");
+		return -EINVAL;
+	}
+	for (size_t k = 0; k < p->n_binds; k++)
+		if (strcmp(p->binds[k].name, name) == 0) {
+			jail_errf(err, errlen, "%s name %s given twice", flag, name);
+			return -EINVAL;
+		}
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	snprintf(host, hostlen, "%.*s", (int)(eq - arg), arg);
+	return 0;
+}
+
+/* The child of jail_plan_bind_access: the VMM's ids, no groups, no
+ * capabilities (so uid 0 has no DAC override either). Exit 0: allowed;
+ * 1: the directory cannot be searched; 2: the file cannot be opened so. */
+static _noreturn_ void jail_plan_bind_probe(const struct jail_plan *p, const struct jail_bind *b, int fd,
+					    const char *dir)
+{
+	char self[64];
+
+	if (setgroups(0, NULL) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 || setresuid(p->uid, p->uid, p->uid) < 0)
+		_exit(3);
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_apply(CAPNG_SELECT_BOTH) < 0)
+		_exit(3);
+	if (faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) < 0)
+		_exit(1);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (faccessat(AT_FDCWD, self, R_OK | (b->rw ? W_OK : 0), AT_EACCESS) < 0)
+		_exit(2);
+	_exit(0);
+}
+
+/* Could the VMM open this file itself? Without the check a bind would hand
+ * it a file from a directory it cannot enter, or one only root may read. */
+static int jail_plan_bind_access(const struct jail_plan *p, const struct jail_bind *b, int fd, const char *given,
+				 char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(given, '/');
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		return 0; /* only --dry-run gets here unprivileged; the real run checks */
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (slash == given ? 1 : (int)(slash - given)) : 1, slash ? given : ".");
+	pid = fork();
+	if (pid < 0) {
+		jail_errf(err, errlen, "fork for the access check of %s: %s", given, strerror(errno));
+		return -errno;
+	}
+	if (pid == 0)
+		jail_plan_bind_probe(p, b, fd, dir);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 3) {
+		jail_errf(err, errlen, "the access check of %s as uid %u failed to run", given, (unsigned)p->uid);
+		return -EIO;
+	}
+	if (WEXITSTATUS(status) == 0)
+		return 0;
+	if (WEXITSTATUS(status) == 1)
+		jail_errf(err, errlen, "%s: uid %u (gid %u, no groups, no capabilities) cannot search %s, so the VMM "
+			  "could not open it without the jailer", given, (unsigned)p->uid, (unsigned)p->gid, dir);
+	else
+		jail_errf(err, errlen, "%s: uid %u (gid %u, no groups, no capabilities) cannot %s it, so the VMM could "
+			  "not open it without the jailer", given, (unsigned)p->uid, (unsigned)p->gid,
+			  b->rw ? "read and write" : "read");
+	return -EACCES;
+}
+
+/* Opens the file once (no symlink anywhere in the path as given), checks
+ * that fd, and, as root, clones it into a detached mount: the step mounts
+ * exactly the inode checked here, whatever the path names by then. */
+static int jail_plan_bind_open(const struct jail_plan *p, struct jail_bind *b, const char *host, char *err,
+			       size_t errlen)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int fd = (int)syscall(SYS_openat2, AT_FDCWD, host, &how, sizeof(how));
+	struct stat st;
+	int r;
+
+	if (fd < 0) {
+		jail_errf(err, errlen, "%s: %s%s", host, strerror(errno),
+			  errno == ELOOP ? " (a symbolic link: give the path of the file itself)" : "");
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		jail_errf(err, errlen, "%s: not a regular file", host);
+		return -EINVAL;
+	}
+	if (b->rw && p->uid == 0 && st.st_uid == 0) {
+		jail_errf(err, errlen, "%s is owned by root: with --uid 0 the VMM (a capless root) would own it and "
+			  "could make it setuid on the host; give it to another owner or bind it :ro", host);
+		return -EPERM;
+	}
+	r = jail_plan_bind_access(p, b, fd, host, err, errlen);
+	if (r < 0)
+		return r;
+	if (!realpath(host, b->host))
+		snprintf(b->host, sizeof(b->host), "%s", host);
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	b->fd = -1;
+	if (geteuid() != 0)
+		return 0;
+	b->fd = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (b->fd < 0) {
+		jail_errf(err, errlen, "%s: open_tree: %s", host, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int jail_plan_binds(struct jail_plan *p, const struct jail_args *a, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < a->n_binds; i++) {
-		const char *arg = a->binds[i], *eq = strrchr(arg, '=');
 		struct jail_bind *b = &p->binds[p->n_binds];
-		struct stat st;
-		char host[PATH_MAX];
+		char host[PATH_MAX], why[768];
+		int r = jail_plan_bind_parse(p, a->binds[i], a->bind_ro[i], b, host, sizeof(host), err, errlen);
 
-		if (!eq || eq == arg || !eq[1] || strlen(eq + 1) > 64 ||
-		    strspn(eq + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(eq + 1) ||
-		    eq[1] == '.' || jail_plan_name_reserved(p, eq + 1)) {
-			jail_errf(err, errlen, "Invalid --bind-ro %s: HOST_FILE=NAME, NAME of [A-Za-z0-9._-] not starting with '.', "
-				  "not dev, run or the exec file's name", arg);
-			return -EINVAL;
+		if (r < 0)
+			return r;
+		r = jail_plan_bind_open(p, b, host, why, sizeof(why));
+		if (r < 0) {
+			jail_errf(err, errlen, "%s %s: %s", a->bind_ro[i] ? "--bind-ro" : "--bind", a->binds[i], why);
+			return r;
 		}
-		snprintf(host, sizeof(host), "%.*s", (int)(eq - arg), arg);
-		if (!realpath(host, b->host) || stat(b->host, &st) < 0 || !S_ISREG(st.st_mode)) {
-			jail_errf(err, errlen, "--bind-ro %s: not a regular file", host);
-			return -EINVAL;
-		}
-		for (size_t k = 0; k < p->n_binds; k++)
-			if (strcmp(p->binds[k].name, eq + 1) == 0) {
-				jail_errf(err, errlen, "--bind-ro name %s given twice", eq + 1);
-				return -EINVAL;
-			}
-		snprintf(b->name, sizeof(b->name), "%s", eq + 1);
 		p->n_binds++;
 	}
 	return 0;
+}
+
+/* Closes the detached mounts of a plan that will not run. */
+void jail_plan_close(struct jail_plan *p)
+{
+	for (size_t i = 0; i < p->n_binds; i++)
+		if (p->binds[i].fd >= 0) {
+			close(p->binds[i].fd);
+			p->binds[i].fd = -1;
+		}
 }
 
 static int jail_plan_status_fd(struct jail_plan *p, const char *s, char *err, size_t errlen)
@@ -458,6 +697,68 @@ static int jail_plan_cgroup_flags(struct jail_plan *p, const struct jail_args *a
 	return 0;
 }
 
+/* The kernel's memparse(): decimal bytes with an optional K, M, G, T, P or
+ * E suffix (either case). Returns 0 or -EINVAL (also on overflow). */
+static int jail_plan_memparse(const char *v, uint64_t *ret)
+{
+	static const char suffixes[] = "kmgtpe";
+	char num[32];
+	size_t n = strspn(v, "0123456789");
+	const char *sfx;
+	uint64_t x;
+
+	if (n == 0 || n >= sizeof(num) || (v[n] && (v[n + 1] || !(sfx = strchr(suffixes, v[n] | 0x20)))))
+		return -EINVAL;
+	snprintf(num, sizeof(num), "%.*s", (int)n, v);
+	if (parse_u64(num, false, UINT64_MAX, &x) < 0)
+		return -EINVAL;
+	for (int shift = v[n] ? (int)(sfx - suffixes + 1) * 10 : 0; shift > 0; shift -= 10) {
+		if (x > UINT64_MAX >> 10)
+			return -EINVAL;
+		x <<= 10;
+	}
+	*ret = x;
+	return 0;
+}
+
+/* Limits too tight for ember to start are refused here, not met as an
+ * out-of-memory kill or a failed thread creation after the drop. */
+int jail_plan_check_limit(const char *file, const char *value, char *err, size_t errlen)
+{
+	static const char *const memory_files[] = { "memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
+						    "memory.max", "memory.high" };
+	uint64_t v;
+
+	if (strcmp(file, "pids.max") == 0) {
+		if (strcmp(value, "max") == 0)
+			return 0;
+		if (parse_u64(value, false, UINT64_MAX, &v) < 0) {
+			jail_errf(err, errlen, "pids.max=%s is not a number or \"max\"", value);
+			return -EINVAL;
+		}
+		if (v < JAIL_PIDS_MIN) {
+			jail_errf(err, errlen, "pids.max=%llu is below %d (threads: vmm, api, one vCPU)",
+				  (unsigned long long)v, JAIL_PIDS_MIN);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(memory_files); i++) {
+		if (strcmp(file, memory_files[i]) != 0 || strcmp(value, "max") == 0 || strcmp(value, "-1") == 0)
+			continue;
+		if (jail_plan_memparse(value, &v) < 0) {
+			jail_errf(err, errlen, "%s=%s is not a byte count (digits with an optional K, M or G)", file, value);
+			return -EINVAL;
+		}
+		if (v < JAIL_MEMORY_MIN) {
+			jail_errf(err, errlen, "%s=%s is below 16 MiB: ember needs under 5 MiB plus KVM's kernel memory, "
+				  "before guest memory", file, value);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int jail_plan_cgroups(struct jail_plan *p, const struct jail_args *a, char *err, size_t errlen)
 {
 	_cleanup_free_ char *mountinfo = NULL;
@@ -484,9 +785,17 @@ static int jail_plan_cgroups(struct jail_plan *p, const struct jail_args *a, cha
 				       JAIL_CGROUP_MAX, err, errlen);
 		if (r < 0)
 			return r;
+		if (r == 0) {
+			/* A truncated or wrongly named file would silently jail without limits. */
+			jail_errf(err, errlen, "Cgroup template %s sets no value (an empty file?)",
+				  a->value[OPT_CGROUP_TEMPLATE]);
+			return -EINVAL;
+		}
 		p->n_cgroups = (size_t)r;
 	}
 	r = jail_plan_cgroup_flags(p, a, err, errlen);
+	for (size_t i = 0; r >= 0 && i < p->n_cgroups; i++)
+		r = jail_plan_check_limit(p->cgroups[i].file, p->cgroups[i].value, err, errlen);
 	if (r < 0 || p->n_cgroups == 0)
 		return r;
 	fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
@@ -556,7 +865,8 @@ static void jail_plan_clock(struct jail_plan *p)
 	p->start_cpu_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, char *err, size_t errlen)
+int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, struct jail_early *early, char *err,
+		    size_t errlen)
 {
 	struct jail_args a = { 0 };
 	struct jail_plan *p = calloc(1, sizeof(*p));
@@ -568,6 +878,11 @@ int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, cha
 	jail_plan_clock(p);
 	p->status_fd = -1;
 	r = jail_args_collect(argc, argv, &a, &vmm_start, err, errlen);
+	early->id = a.value[OPT_ID];
+	/* First: every later refusal is reported on it. */
+	if (r >= 0 && a.value[OPT_STATUS_FD])
+		r = jail_plan_status_fd(p, a.value[OPT_STATUS_FD], err, errlen);
+	early->status_fd = p->status_fd;
 	if (r >= 0)
 		r = jail_plan_required(&a, err, errlen);
 	if (r >= 0)
@@ -596,16 +911,17 @@ int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, cha
 		r = jail_plan_netns(p, a.value[OPT_NETNS], err, errlen);
 	if (r >= 0)
 		r = jail_plan_rlimits(p, &a, err, errlen);
-	if (r >= 0 && !p->cleanup)
-		r = jail_plan_binds(p, &a, err, errlen);
-	if (r >= 0 && a.value[OPT_STATUS_FD])
-		r = jail_plan_status_fd(p, a.value[OPT_STATUS_FD], err, errlen);
 	if (r >= 0)
 		r = jail_plan_cgroups(p, &a, err, errlen);
 	if (r >= 0 && !p->cleanup)
 		r = jail_devices_plan(p, "/dev", err, errlen);
+	/* Last: it opens the bound files (and forks for the access check). */
+	if (r >= 0 && !p->cleanup)
+		r = jail_plan_binds(p, &a, err, errlen);
 	if (r >= 0)
 		*ret_plan = *p;
+	else
+		jail_plan_close(p);
 	free(p);
 	return r;
 }

@@ -7,6 +7,7 @@
 
 #include "exit_code.h"
 #include "log.h"
+#include "ready.h"
 
 struct signal_metrics signal_metrics;
 
@@ -57,6 +58,7 @@ static void signals_fatal(int sig, siginfo_t *info, void *uctx)
 	}
 	log_error("Shutting down VM after intercepting signal %d, code %d.", sig, code);
 	vmm_run_exit_hook();
+	ready_fail_signal(sig, code);
 	_exit(code);
 }
 

@@ -20,6 +20,7 @@
 #include "fd.h"
 #include "yamltree.h"
 #include "log.h"
+#include "ready.h"
 
 /* The default policy, compiled at build time by `ember-seccomp compile`
  * (vmm/seccomp/meson.build), so start-up parses no YAML. */
@@ -163,6 +164,7 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uctx)
 	atomic_fetch_add(&num_faults, 1);
 	if (hook)
 		hook();
+	ready_fail(SECCOMP_EXIT_BAD_SYSCALL, line, off);
 	_exit(SECCOMP_EXIT_BAD_SYSCALL);
 }
 
