@@ -54,8 +54,8 @@ void jail_plan_print(const struct jail_plan *p, int fd)
 	jail_print_cgroups(p, f);
 	jail_print_namespaces(p, f);
 	for (size_t i = 0; i < p->n_binds; i++)
-		fprintf(f, "bind-ro: %s -> %s/%s (in the jail's mount namespace only)\n", p->binds[i].host, p->chroot_dir,
-			p->binds[i].name);
+		fprintf(f, "bind: %s -> %s/%s (%s, nosuid nodev noexec, in the jail's mount namespace only)\n",
+			p->binds[i].host, p->chroot_dir, p->binds[i].name, p->binds[i].rw ? "rw" : "ro");
 	fprintf(f, "pivot_root: %s\n", p->chroot_dir);
 	fprintf(f, "dirs: / /dev /dev/net /run (0700 %u:%u)\n", (unsigned)p->uid, (unsigned)p->gid);
 	for (size_t i = 0; i < p->n_nodes; i++)
@@ -150,7 +150,7 @@ void jail_status_write_plan(int fd, const char *id, const char *error)
 {
 	if (fd < 0)
 		return;
-	jail_status_emit(fd, json_pack("{s:s, s:o, s:s, s:o}", "outcome", "error", "id", jail_json_str(id), "step",
+	jail_status_emit(fd, json_pack("{s:s, s:o, s:s, s:o}", "outcome", "error", "id", id ? jail_json_str(id) : json_null(), "step",
 				       "plan", "error", jail_json_str(error)));
 }
 
