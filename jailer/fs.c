@@ -153,8 +153,9 @@ int jail_step_bind_files(const struct jail_plan *p, struct jail_state *s)
 		close(fd);
 		if (mount_setattr(b->fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
 		    move_mount(b->fd, "", root, b->name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			return jail_fail(s, errno, "binding \"%s\" %s at /%s", b->host, b->rw ? "read-write" : "read-only",
-					 b->name);
+			return jail_fail(s, errno, "binding \"%s\" %s at /%s%s", b->host, b->rw ? "read-write" : "read-only",
+					 b->name, errno == ENOENT ? ": it was renamed over or removed after the jailer checked "
+					 "it (the kernel mounts no file whose name is gone, and no other file is mounted)" : "");
 	}
 	return 0;
 }

@@ -170,6 +170,9 @@ enum jail_outcome {
 	JAIL_OUTCOME_VMM_FAILED, /* "failed CODE MESSAGE", or EOF, on the readiness pipe */
 };
 void jail_status_write(const struct jail_plan *p, const struct jail_state *s, enum jail_outcome out);
+/* Reads the VMM's readiness line (no newline; "" for EOF): READY, or
+ * VMM_FAILED with *ret_code (-1 unknown) and a printable detail. */
+enum jail_outcome jail_ready_parse(const char *line, int *ret_code, char *detail, size_t len);
 /* The line of --dry-run or --cleanup: {"outcome":..., "<what>":true, "exit_code":N}. */
 void jail_status_write_done(const struct jail_plan *p, const char *what, int code);
 /* The one status line of a run refused while planning ("step":"plan"). */

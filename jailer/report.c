@@ -279,41 +279,56 @@ static ssize_t jail_ready_read(int fd, char *buf, size_t len)
 	return (ssize_t)got;
 }
 
+enum jail_outcome jail_ready_parse(const char *line, int *ret_code, char *detail, size_t len)
+{
+	const char *sp = strncmp(line, "failed ", 7) == 0 ? strchr(line + 7, ' ') : NULL;
+	char num[12];
+	uint32_t code;
+
+	*ret_code = -1;
+	if (strcmp(line, "ready") == 0)
+		return JAIL_OUTCOME_READY;
+	if (sp && (size_t)(sp - line - 7) < sizeof(num)) {
+		snprintf(num, sizeof(num), "%.*s", (int)(sp - line - 7), line + 7);
+		if (parse_u32(num, &code) == 0 && code <= 255)
+			*ret_code = (int)code;
+		snprintf(detail, len, "%s", sp + 1);
+	} else if (line[0]) {
+		snprintf(detail, len, "unexpected words on the readiness pipe: %.200s", line);
+	} else {
+		snprintf(detail, len, "the VMM closed its readiness pipe (fd %d) without a word: it exited or closed "
+			 "the fd", JAIL_READY_FD);
+	}
+	/* The VMM is not trusted: no terminal escapes into the operator's log. */
+	for (char *c = detail; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return JAIL_OUTCOME_VMM_FAILED;
+}
+
 /* After the exec: "ready" from ember, "failed CODE MESSAGE" or EOF (the VMM
  * died or closed fd 3), or silence (a VMM that is not ember). */
 static enum jail_outcome jail_ready_wait(struct jail_state *s)
 {
 	char buf[1024];
 	ssize_t n = jail_ready_read(s->ready_rfd, buf, sizeof(buf));
-	uint32_t code = 0;
-	char *sp;
+	enum jail_outcome out;
 
 	if (n == -ETIMEDOUT) {
 		fprintf(stderr, "jailer: warning: the VMM (pid %d) said nothing on fd %d (EMBER_READY_FD) within %d s; "
 			"it runs, but is it ember?\n", (int)s->vmm_pid, JAIL_READY_FD, JAIL_READY_TIMEOUT_S);
 		return JAIL_OUTCOME_SILENT;
 	}
-	if (n > 0 && strcmp(buf, "ready") == 0)
-		return JAIL_OUTCOME_READY;
-	s->vmm_exit_code = -1;
-	if (n > 0 && strncmp(buf, "failed ", 7) == 0 && (sp = strchr(buf + 7, ' '))) {
-		*sp = '\0';
-		if (parse_u32(buf + 7, &code) == 0)
-			s->vmm_exit_code = (int)code;
-		snprintf(s->detail, sizeof(s->detail), "%s", sp + 1);
-	} else if (n > 0) {
-		snprintf(s->detail, sizeof(s->detail), "unexpected words on the readiness pipe: %.200s", buf);
-	} else {
-		snprintf(s->detail, sizeof(s->detail), "the VMM closed its readiness pipe (fd %d) without a word: it "
-			 "exited or closed the fd", JAIL_READY_FD);
-	}
+	out = jail_ready_parse(n > 0 ? buf : "", &s->vmm_exit_code, s->detail, sizeof(s->detail));
+	if (out == JAIL_OUTCOME_READY)
+		return out;
 	if (s->vmm_exit_code >= 0)
 		fprintf(stderr, "jailer: the VMM (pid %d) failed before it was ready, exit code %d: %s\n",
 			(int)s->vmm_pid, s->vmm_exit_code, s->detail);
 	else
 		fprintf(stderr, "jailer: the VMM (pid %d) failed before it was ready: %s\n", (int)s->vmm_pid, s->detail);
 	fprintf(stderr, "jailer: the jail stays: run jailer --cleanup\n");
-	return JAIL_OUTCOME_VMM_FAILED;
+	return out;
 }
 
 /* Reads the whole outcome pipe (the jail side closes it at exec or exit). */

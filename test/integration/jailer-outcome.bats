@@ -354,3 +354,47 @@ jail_mount_of() {
 	assert_equal "$(cat "$cg/cgroup.procs")" "$(cat "$JROOT/vmm-standin.pid")"
 	assert_equal "$(cat "$cg/pids.current")" "1"
 }
+
+# ---------------------------------------------------------------- swap races (the race shim)
+
+# The LD_PRELOAD shim of jailer-race.bats: RACE_SHIM_RENAME_FROM is renamed
+# over RACE_SHIM_RENAME_OVER right after the jailer's first open of it.
+require_shim() {
+	SHIM=${RACE_SHIM:-$EMBER_BUILD/test/helpers/race-shim.so}
+	[ -f "$SHIM" ] || skip "race shim not built ($SHIM)"
+}
+
+@test "swap: a script renamed over the exec file right after the jailer's first open: exit 1, nothing left" {
+	require_shim
+	cp "$STANDIN" "$BATS_TEST_TMPDIR/vmm-standin"
+	STANDIN=$BATS_TEST_TMPDIR/vmm-standin
+	printf '#!/bin/sh\necho owned >/run/owned\n' >"$BATS_TEST_TMPDIR/script"
+	chmod 755 "$BATS_TEST_TMPDIR/script"
+	run env RACE_SHIM_RENAME_OVER="$STANDIN" RACE_SHIM_RENAME_FROM="$BATS_TEST_TMPDIR/script" LD_PRELOAD="$SHIM" \
+		"$JAILER" --id "$JID" --exec-file "$STANDIN" --uid "$JUID" --gid "$JGID" --chroot-base-dir "$JBASE" \
+		--parent-cgroup "$JPARENT" --cgroup pids.max=10 -- --report /run/report
+	assert_failure 1
+	assert_output --partial "step copy_exec_file failed"
+	assert_output --partial "is not a 64-bit ELF executable"
+	# The swap did happen: the path names the script now.
+	assert_equal "$(head -c 2 "$STANDIN")" "#!"
+	assert_no_residue
+}
+
+@test "swap: a file renamed over a bound file right after the jailer's first open: the jail never sees it" {
+	# The jail could only ever see the checked inode. Once its name is gone
+	# (renamed over), Linux mounts it no more (ENOENT, also through
+	# /proc/self/fd): the step fails, everything is undone.
+	require_shim
+	echo checked >"$JPUB/kernel"
+	echo swapped >"$JPUB/other"
+	chmod 644 "$JPUB/kernel" "$JPUB/other"
+	run env RACE_SHIM_RENAME_OVER="$JPUB/kernel" RACE_SHIM_RENAME_FROM="$JPUB/other" LD_PRELOAD="$SHIM" \
+		"$JAILER" --id "$JID" --exec-file "$STANDIN" --uid "$JUID" --gid "$JGID" --chroot-base-dir "$JBASE" \
+		--parent-cgroup "$JPARENT" --daemonize --bind-ro "$JPUB/kernel=kernel" -- --report /run/report --sleep 30
+	assert_failure 1
+	assert_output --partial "step bind_files failed"
+	assert_output --partial "renamed over or removed after the jailer checked it"
+	assert_equal "$(cat "$JPUB/kernel")" "swapped"
+	assert_no_residue
+}
