@@ -5,11 +5,14 @@
  * table to know what ember does and in which order. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "api/controller.h"
@@ -20,8 +23,10 @@
 #include "config/vm_config.h"
 #include "core/loop.h"
 #include "core/signals.h"
+#include "core/vcpu.h"
 #include "core/vm.h"
 #include "devices/legacy/boot_timer.h"
+#include "devices/metrics_groups.h"
 #include "devices/virtio/block.h"
 #include "ember-config.h"
 #include "exit_code.h"
@@ -40,7 +45,7 @@ enum cli_arg {
 	ARG_CONFIG_FILE, ARG_NO_API, ARG_ID, ARG_LOG_PATH, ARG_LEVEL, ARG_SHOW_LEVEL, ARG_SHOW_LOG_ORIGIN,
 	ARG_BOOT_TIMER, ARG_START_TIME_US, ARG_START_TIME_CPU_US, ARG_PARENT_CPU_TIME_US, ARG_VERSION, ARG_HELP,
 	ARG_API_SOCK, ARG_METADATA, ARG_SECCOMP_FILTER, ARG_NO_SECCOMP, ARG_METRICS_PATH, ARG_MMDS_SIZE_LIMIT,
-	ARG_HTTP_API_MAX_PAYLOAD_SIZE, ARG_MODULE, ARG_ENABLE_PCI, ARG_SNAPSHOT_VERSION, ARG_DESCRIBE_SNAPSHOT,
+	ARG_HTTP_API_MAX_PAYLOAD_SIZE, ARG_HTTP_API_REQUEST_TIMEOUT_S, ARG_HTTP_API_IDLE_TIMEOUT_S, ARG_MODULE, ARG_ENABLE_PCI, ARG_SNAPSHOT_VERSION, ARG_DESCRIBE_SNAPSHOT,
 	ARG_COUNT
 };
 
@@ -72,6 +77,8 @@ static const struct cli_flag {
 	[ARG_METRICS_PATH] = { "metrics-path", true, NULL, "Path to a file or FIFO for the metrics lines." },
 	[ARG_MMDS_SIZE_LIMIT] = { "mmds-size-limit", true, NULL, "Largest MMDS data store, in bytes of compact JSON (default: the payload limit)." },
 	[ARG_HTTP_API_MAX_PAYLOAD_SIZE] = { "http-api-max-payload-size", true, NULL, "Largest HTTP API request body, in bytes (default: 51200)." },
+	[ARG_HTTP_API_REQUEST_TIMEOUT_S] = { "http-api-request-timeout-s", true, NULL, "Seconds an API request may take to arrive, from its first byte (1-86400; default: 10)." },
+	[ARG_HTTP_API_IDLE_TIMEOUT_S] = { "http-api-idle-timeout-s", true, NULL, "Seconds an idle API connection is kept (0 = no limit, up to 86400; default: 120)." },
 	[ARG_MODULE] = { "module", true, "log filtering by module", NULL },
 	[ARG_ENABLE_PCI] = { "enable-pci", false, "the virtio-pci transport", NULL },
 	[ARG_SNAPSHOT_VERSION] = { "snapshot-version", false, "snapshots", NULL },
@@ -179,6 +186,28 @@ static int cli_validate_sizes(const struct cli *cli)
 	return 0;
 }
 
+/* --http-api-request-timeout-s (1..86400) and --http-api-idle-timeout-s
+ * (0..86400, 0 = never): whole seconds. */
+static int cli_validate_timeouts(const struct cli *cli)
+{
+	static const struct {
+		enum cli_arg arg;
+		uint64_t min;
+	} timeouts[] = { { ARG_HTTP_API_REQUEST_TIMEOUT_S, 1 }, { ARG_HTTP_API_IDLE_TIMEOUT_S, 0 } };
+	uint64_t v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(timeouts); i++) {
+		enum cli_arg a = timeouts[i].arg;
+
+		if (cli->present[a] && (parse_u64(cli->value[a], false, API_MAX_TIMEOUT_S, &v) < 0 || v < timeouts[i].min)) {
+			fprintf(stderr, "Arguments parsing error: --%s: '%s' is not a decimal number of seconds from %" PRIu64
+					" to %d.\n", cli_flags[a].name, cli->value[a], timeouts[i].min, API_MAX_TIMEOUT_S);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* Checks what the parser cannot: absent capabilities, required pairs, values. */
 static int cli_validate(const struct cli *cli)
 {
@@ -197,7 +226,7 @@ static int cli_validate(const struct cli *cli)
 				"seccomp-filter");
 	if (cli->present[ARG_NO_API] && !cli->present[ARG_CONFIG_FILE])
 		return cli_fail("Argument '%s' required, but not found.", "config-file");
-	if (cli_validate_sizes(cli) < 0)
+	if (cli_validate_sizes(cli) < 0 || cli_validate_timeouts(cli) < 0)
 		return EXIT_CODE_ARG_PARSING;
 	if (cli->present[ARG_ID] && !cli_id_valid(cli->value[ARG_ID])) {
 		fprintf(stderr, "Arguments parsing error: Invalid instance ID: '%s': it must be 1 to 64 characters, "
@@ -227,6 +256,7 @@ struct ember {
 	struct api_controller controller;
 	struct api_server *api;
 	const char *metrics_path; /* --metrics-path or the config file's, once opened */
+	int metrics_timer;        /* the periodic flush, on the loop; lives as long as the process */
 };
 
 static int ember_logger_init(struct ember *e)
@@ -268,6 +298,20 @@ static int ember_signals_init(struct ember *e)
 		log_error("Cannot install the signal handlers: %s", strerror(-r));
 		return EXIT_CODE_GENERIC_ERROR;
 	}
+	return 0;
+}
+
+static const char *ember_api_socket(const struct ember *e)
+{
+	return e->cli.present[ARG_API_SOCK] ? e->cli.value[ARG_API_SOCK] : API_DEFAULT_SOCKET;
+}
+
+/* A socket whose ember died is replaced; a live one is refused at bind.
+ * Before seccomp: telling them apart takes a connect() no role needs. */
+static int ember_stale_socket_init(struct ember *e)
+{
+	if (!e->cli.present[ARG_NO_API] && api_socket_remove_stale(ember_api_socket(e)))
+		log_info("Removed the stale API socket at %s (nothing accepted on it).", ember_api_socket(e));
 	return 0;
 }
 
@@ -328,6 +372,54 @@ static int ember_loop_init(struct ember *e)
 static void ember_loop_exit(struct ember *e)
 {
 	e->loop = loop_destroy(e->loop);
+}
+
+/* SIGTERM or SIGINT (signals.h): the loop stops and teardown runs in table
+ * order: vCPUs stopped, metrics flushed, API socket removed, exit 0. */
+static void ember_on_shutdown_signal(void *ctx, uint32_t events)
+{
+	struct ember *e = ctx;
+	int sig = signals_shutdown_take();
+
+	if (sig <= 0)
+		return;
+	log_info("Received %s: shutting down the microVM.", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	e->exit_code = EXIT_CODE_OK;
+	loop_stop(e->loop);
+}
+
+/* After the loop exists: a signal that came earlier is pending on the
+ * eventfd and is acted on as soon as the loop runs. */
+static int ember_shutdown_init(struct ember *e)
+{
+	int r = loop_add(e->loop, signals_shutdown_fd(), EPOLLIN, ember_on_shutdown_signal, e);
+
+	if (r < 0) {
+		log_error("Cannot watch for shutdown signals: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+static void ember_shutdown_exit(struct ember *e)
+{
+	loop_remove(e->loop, signals_shutdown_fd());
+}
+
+static int ember_log_timer_init(struct ember *e)
+{
+	int r = logger_attach_loop(e->loop);
+
+	if (r < 0) {
+		log_error("Cannot arm the log rate limiter's timer: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+static void ember_log_timer_exit(struct ember *e)
+{
+	logger_detach_loop(e->loop);
 }
 
 static int ember_config_init(struct ember *e)
@@ -393,10 +485,17 @@ static void ember_vm_exit(struct ember *e)
 
 static int ember_vm_start(struct ember *e)
 {
+	char err[256];
 	int r;
 
 	if (!e->vm)
 		return 0;
+	/* Every vCPU thread exists before the start is announced. */
+	r = vm_prepare_vcpus(e->vm, err, sizeof(err));
+	if (r < 0) {
+		log_error("Building VMM configured from cmdline json failed: %s", err);
+		return EXIT_CODE_GENERIC_ERROR;
+	}
 	/* Logged before the vCPUs run: the serial console shares stdout with the
 	 * log, and a line written while the guest prints would split its line. */
 	log_info("Successfully started microvm that was configured from one single json");
@@ -426,6 +525,15 @@ static int ember_api_start(void *ctx, char *err, size_t errlen)
 	r = vm_create(&e->config, e->loop, &hooks, &e->vm, &verr);
 	if (r < 0) {
 		snprintf(err, errlen, "Start microvm error: %s", verr.msg);
+		return r;
+	}
+	r = vm_prepare_vcpus(e->vm, err, errlen);
+	if (r < 0) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "Start microvm error: %s", why);
+		e->vm = vm_destroy(e->vm);
 		return r;
 	}
 	/* Before the vCPUs run, so that it cannot split a guest serial line. */
@@ -503,13 +611,49 @@ static const struct api_vm_ops ember_api_ops = {
 
 /* ---- metrics, MMDS and the API ---- */
 
+static void ember_metrics_tick(void *ctx, uint32_t events)
+{
+	struct ember *e = ctx;
+	uint64_t ticks;
+
+	if (read(e->metrics_timer, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		log_rl(LOG_WARNING, "metrics timer read failed: %s", strerror(errno));
+	metrics_flush();
+}
+
+/* Firecracker writes a line every 60 s; the timer is the vmm thread's, so
+ * metrics.c needs no loop. */
+static int ember_metrics_timer(struct ember *e)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = METRICS_PERIOD_S },
+		.it_value = { .tv_sec = METRICS_PERIOD_S },
+	};
+	_cleanup_close_ int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if (timerfd_settime(fd, 0, &its, NULL) < 0)
+		return -errno;
+	e->metrics_timer = fd;
+	r = loop_add(e->loop, fd, EPOLLIN, ember_metrics_tick, e);
+	if (r < 0)
+		return r;
+	TAKE_FD(fd);
+	return 0;
+}
+
 static int ember_metrics_init(struct ember *e)
 {
 	int r;
 
 	/* The flush at exit also runs from the fatal-signal handlers. */
 	vmm_set_exit_hook(metrics_flush_at_exit);
-	r = metrics_attach_loop(e->loop);
+	/* Groups whose owners register later (or never, in this VM): zeros until then. */
+	devices_metrics_declare();
+	(void)metrics_declare(&vcpu_metrics_group);
+	r = ember_metrics_timer(e);
 	if (r < 0) {
 		log_error("Cannot arm the metrics timer: %s", strerror(-r));
 		return EXIT_CODE_GENERIC_ERROR;
@@ -533,11 +677,19 @@ static int ember_metrics_init(struct ember *e)
 	return 0;
 }
 
+/* Teardown only: the last metrics line is written once the vCPUs have
+ * stopped and before the API socket goes, so a supervisor that waits for
+ * the socket to vanish finds the final figures. */
+static void ember_metrics_final_exit(struct ember *e)
+{
+	vmm_run_exit_hook();
+}
+
 static size_t ember_size_arg(const struct ember *e, enum cli_arg arg, size_t dflt)
 {
 	uint64_t v;
 
-	/* cli_validate_sizes() already refused malformed values. */
+	/* cli_validate_sizes() and cli_validate_timeouts() already refused malformed values. */
 	if (e->cli.present[arg] && parse_u64(e->cli.value[arg], false, SIZE_MAX / 2, &v) >= 0)
 		return (size_t)v;
 	return dflt;
@@ -588,8 +740,10 @@ static void ember_controller_exit(struct ember *e)
 static int ember_api_init(struct ember *e)
 {
 	struct api_server_config cfg = {
-		.socket_path = e->cli.present[ARG_API_SOCK] ? e->cli.value[ARG_API_SOCK] : API_DEFAULT_SOCKET,
+		.socket_path = ember_api_socket(e),
 		.max_payload = ember_size_arg(e, ARG_HTTP_API_MAX_PAYLOAD_SIZE, HTTP_DEFAULT_MAX_BODY),
+		.request_timeout_s = (unsigned)ember_size_arg(e, ARG_HTTP_API_REQUEST_TIMEOUT_S, API_DEFAULT_REQUEST_TIMEOUT_S),
+		.idle_timeout_s = (unsigned)ember_size_arg(e, ARG_HTTP_API_IDLE_TIMEOUT_S, API_DEFAULT_IDLE_TIMEOUT_S),
 	};
 	char err[512];
 
@@ -614,7 +768,7 @@ static int ember_ready_init(struct ember *e)
 }
 
 /* The start-up order; teardown runs the exits of the steps that ran, backwards.
- * Each init returns 0 or the process exit code. */
+ * Each init returns 0 or the process exit code; a NULL init always succeeds. */
 static const struct ember_step {
 	const char *name;
 	int (*init)(struct ember *e);
@@ -622,8 +776,11 @@ static const struct ember_step {
 } ember_steps[] = {
 	{ "logger", ember_logger_init, NULL },
 	{ "signal handlers", ember_signals_init, NULL },
+	{ "stale API socket", ember_stale_socket_init, NULL },
 	{ "seccomp baseline", ember_seccomp_init, NULL },
 	{ "vmm event loop", ember_loop_init, ember_loop_exit },
+	{ "shutdown signals", ember_shutdown_init, ember_shutdown_exit },
+	{ "log rate-limit timer", ember_log_timer_init, ember_log_timer_exit },
 	{ "configuration", ember_config_init, ember_config_exit },
 	{ "metrics", ember_metrics_init, NULL },
 	{ "MMDS data store", ember_mmds_init, ember_mmds_exit },
@@ -631,6 +788,7 @@ static const struct ember_step {
 	/* Before the VM: the api thread's start-up line must not split the
 	 * guest's first serial line on the shared stdout. */
 	{ "API server", ember_api_init, ember_api_exit },
+	{ "final metrics line", NULL, ember_metrics_final_exit },
 	{ "microVM", ember_vm_init, ember_vm_exit },
 	{ "vCPUs", ember_vm_start, NULL },
 	{ "vmm seccomp role", ember_seccomp_vmm_init, NULL },
@@ -644,7 +802,7 @@ static int ember_run(struct ember *e)
 	int code = 0;
 
 	for (; done < ARRAY_SIZE(ember_steps) && code == 0; done++)
-		code = ember_steps[done].init(e);
+		code = ember_steps[done].init ? ember_steps[done].init(e) : 0;
 	if (code == 0) {
 		int r = loop_run(e->loop);
 
@@ -691,6 +849,7 @@ int main(int argc, char **argv)
 	code = ember_run(&e);
 	vmm_run_exit_hook();
 	ready_exit(code); /* before the exit line: the reason is the error logged last */
+	log_ratelimit_flush(true); /* nothing suppressed goes unreported */
 	if (code == 0)
 		log_info("ember exiting successfully. exit_code=0");
 	else

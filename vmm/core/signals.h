@@ -7,6 +7,11 @@
  * a closed log or metrics FIFO reader never kills the VMM. SIGSYS belongs to
  * the seccomp installer.
  *
+ * SIGTERM, and SIGINT when stdin is not a terminal, ask for an ordered
+ * shutdown: the handler only records the signal and makes
+ * signals_shutdown_fd() readable; the vmm loop then stops the vCPUs, flushes
+ * the metrics, removes the API socket and exits 0 (vmm/main.c).
+ *
  * SIG_VCPU_KICK is the real-time signal that pulls a vCPU thread out of
  * KVM_RUN (see vcpu.h); its handler only sets immediate_exit on the calling
  * thread's kvm_run. */
@@ -16,16 +21,33 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "metrics.h"
+
 #define SIG_VCPU_KICK (SIGRTMIN + 0)
 
-/* Counters for the metrics "signals" group (monotonic). */
-struct signal_metrics {
-	_Atomic uint64_t sigbus, sigsegv, sigxfsz, sigxcpu, sigpipe, sighup, sigill;
-};
+/* Counters for the metrics "signals" group (monotonic); signals_install
+ * registers them. */
+#define SIGNAL_METRICS(X)                                                                          \
+	X(sigbus, METRICS_COUNTER)                                                                 \
+	X(sigsegv, METRICS_COUNTER)                                                                \
+	X(sigxfsz, METRICS_COUNTER)                                                                \
+	X(sigxcpu, METRICS_COUNTER)                                                                \
+	X(sigpipe, METRICS_COUNTER)                                                                \
+	X(sighup, METRICS_COUNTER)                                                                 \
+	X(sigill, METRICS_COUNTER)
+METRICS_ATOMIC_COUNTERS(signal_metrics, SIGNAL_METRICS);
 extern struct signal_metrics signal_metrics;
+extern const struct metrics_group signal_metrics_group;
 
 /* Installs the handlers above. Returns 0 or -errno. */
 int signals_install(void);
+
+/* The eventfd that becomes readable when a shutdown signal arrives (valid
+ * after signals_install(); owned by this module). */
+int signals_shutdown_fd(void);
+/* Drains that eventfd; returns the last shutdown signal received (0: none),
+ * or -errno. */
+int signals_shutdown_take(void);
 
 /* Sets the function run once at exit: on a normal exit (vmm_run_exit_hook()
  * from main) and from the fatal-signal handlers, where it must therefore be
