@@ -152,8 +152,13 @@ struct jail_early {
 };
 int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, struct jail_early *early, char *err,
 		    size_t errlen);
-/* A static 64-bit ELF executable (no PT_INTERP), read through fd. */
+/* plan-checks.c: a static 64-bit ELF executable (no PT_INTERP), read through fd. */
 int jail_elf_check_fd(int fd, const char *path, char *err, size_t errlen);
+/* The exec file: canonical path and name, its writers, its contents (when it
+ * must exist; --cleanup needs only the name). */
+int jail_plan_exec_file(struct jail_plan *p, const char *path, bool must_exist, char *err, size_t errlen);
+/* plan-bind.c: n raw --bind (ro[i] false) or --bind-ro values into p->binds. */
+int jail_plan_binds(struct jail_plan *p, const char *const *args, const bool *ro, size_t n, char *err, size_t errlen);
 /* Closes what a plan holds open (the detached bind mounts). */
 void jail_plan_close(struct jail_plan *p);
 /* Planning checks exported for the unit tests. Each returns 0 or -errno with

@@ -1,26 +1,19 @@
 /* argv (+ template) → struct jail_plan.
  *
- * Everything is validated here, before the first side effect: this file only
- * reads (realpath, stat, /proc/self/mountinfo, the template). A plan that
- * builds is one the steps can execute without further checks of the input. */
-#include <cap-ng.h>
-#include <elf.h>
+ * Everything is validated here (with plan-checks.c and plan-bind.c), before
+ * the first side effect: planning only reads (realpath, stat, statfs,
+ * /proc/self/mountinfo, the template) and opens the bound files, whose
+ * detached mounts no one else can see. A plan that builds is one the steps
+ * can execute without further checks of the input. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <linux/magic.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <sys/vfs.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,9 +24,6 @@
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
-#endif
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
 #ifndef JAIL_TEMPLATE_DIR
 #define JAIL_TEMPLATE_DIR "/usr/share/ember/cgroup-templates"
@@ -215,165 +205,6 @@ static int jail_plan_vmm_args(struct jail_plan *p, int argc, char *const *argv, 
 	return 0;
 }
 
-/* The jail holds the exec file and nothing else: a dynamically linked binary
- * (one with PT_INTERP) or a script could only fail at exec, after the drop,
- * when nothing can be undone any more. So refuse them: while planning, and
- * again on the copy's own fd (what the jail will exec). */
-int jail_elf_check_fd(int fd, const char *path, char *err, size_t errlen)
-{
-	Elf64_Ehdr eh;
-
-	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
-	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 256) {
-		jail_errf(err, errlen, "%s is not a 64-bit ELF executable", path);
-		return -ENOEXEC;
-	}
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph)) {
-			jail_errf(err, errlen, "%s: truncated ELF program headers", path);
-			return -ENOEXEC;
-		}
-		if (ph.p_type == PT_INTERP) {
-			jail_errf(err, errlen, "%s is dynamically linked: the jail holds only this file, so it must be "
-				  "static (as ember is)", path);
-			return -ENOEXEC;
-		}
-	}
-	return 0;
-}
-
-static int jail_plan_exec_is_static_elf(const char *path, char *err, size_t errlen)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0) {
-		jail_errf(err, errlen, "%s is not a 64-bit ELF executable", path);
-		return -ENOEXEC;
-	}
-	return jail_elf_check_fd(fd, path, err, errlen);
-}
-
-/* Who else could change the exec file between this check and the copy: a
- * group or other writer of the file, or anyone at all in a world-writable
- * directory without the sticky bit (rename over it). The copy is validated
- * again through its own fd, but a VMM binary that others may rewrite is a
- * mistake worth refusing early. */
-static int jail_plan_exec_writers(const char *path, const struct stat *st, char *err, size_t errlen)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	struct stat dst;
-
-	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		jail_errf(err, errlen, "%s is writable by group or others (mode %04o): refusing an exec file that "
-			  "others can change", path, (unsigned)(st->st_mode & 07777));
-		return -EPERM;
-	}
-	snprintf(dir, sizeof(dir), "%.*s", slash && slash != path ? (int)(slash - path) : 1, path);
-	if (stat(dir, &dst) == 0 && (dst.st_mode & S_IWOTH) && !(dst.st_mode & S_ISVTX)) {
-		jail_errf(err, errlen, "%s is in %s, which is world-writable without the sticky bit: anyone could "
-			  "rename another file over it", path, dir);
-		return -EPERM;
-	}
-	return 0;
-}
-
-/* The jail's own names in its root: the exec file must not take one. */
-static bool jail_plan_exec_name_reserved(const char *name)
-{
-	return name[0] == '.' || !strcmp(name, "dev") || !strcmp(name, "run") || !strcmp(name, "old_root");
-}
-
-static int jail_plan_exec_file(struct jail_plan *p, const char *path, bool must_exist, char *err, size_t errlen)
-{
-	struct stat st;
-	const char *name;
-	int r;
-
-	/* Stricter than Firecracker: the operator names the real file, so what
-	 * gets copied is never decided by a link someone else can repoint. */
-	if (must_exist && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-		jail_errf(err, errlen, "%s is a symbolic link: give the path of the file itself", path);
-		return -ELOOP;
-	}
-	if (!realpath(path, p->exec_path)) {
-		if (must_exist || errno != ENOENT) {
-			jail_errf(err, errlen, "Failed to canonicalize path %s: %s", path, strerror(errno));
-			return -errno;
-		}
-		snprintf(p->exec_path, sizeof(p->exec_path), "%s", path);
-	} else if (must_exist) {
-		if (stat(p->exec_path, &st) < 0 || !S_ISREG(st.st_mode)) {
-			jail_errf(err, errlen, "%s is not a file", p->exec_path);
-			return -EINVAL;
-		}
-		if (st.st_mode & (S_ISUID | S_ISGID)) {
-			jail_errf(err, errlen, "%s has the setuid or setgid bit: refusing to copy it into a jail",
-				  p->exec_path);
-			return -EPERM;
-		}
-		r = jail_plan_exec_writers(p->exec_path, &st, err, errlen);
-		if (r < 0)
-			return r;
-		if (jail_plan_exec_is_static_elf(p->exec_path, err, errlen) < 0)
-			return -ENOEXEC;
-	}
-	name = strrchr(p->exec_path, '/');
-	name = name ? name + 1 : p->exec_path;
-	for (const char *c = name; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			jail_errf(err, errlen, "The exec file name contains a control character");
-			return -EINVAL;
-		}
-	if (!*name || jail_plan_exec_name_reserved(name) || strlen(name) > 200) {
-		jail_errf(err, errlen, "Invalid exec file name: %s (not dev, run, old_root or a name starting with '.': "
-			  "the jail uses those)", name);
-		return -EINVAL;
-	}
-	snprintf(p->exec_name, sizeof(p->exec_name), "%s", name);
-	return 0;
-}
-
-/* The jail's tree needs a file system that takes directories, device nodes
- * and an executable: not a kernel interface (a cgroup, /proc or /sys), and not
- * mounted read-only, noexec (exec of the VMM fails after the drop, when
- * nothing can be undone) or nodev (/dev/kvm cannot be opened). */
-int jail_plan_check_base_fs(const char *path, long f_type, unsigned long f_flags, char *err, size_t errlen)
-{
-	static const struct {
-		long magic;
-		const char *name;
-	} kernel_fs[] = {
-		{ CGROUP_SUPER_MAGIC, "cgroupfs" }, { CGROUP2_SUPER_MAGIC, "cgroup2fs" },
-		{ PROC_SUPER_MAGIC, "procfs" },     { SYSFS_MAGIC, "sysfs" },
-	};
-	static const struct {
-		unsigned long flag;
-		const char *name, *why;
-	} bad_flags[] = {
-		{ ST_RDONLY, "read-only", "the jail's tree cannot be made" },
-		{ ST_NOEXEC, "noexec", "the VMM could not be exec'd" },
-		{ ST_NODEV, "nodev", "the VMM could not open /dev/kvm" },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(kernel_fs); i++)
-		if (f_type == kernel_fs[i].magic) {
-			jail_errf(err, errlen, "The chroot base dir %s is on %s: choose a directory on a real file system",
-				  path, kernel_fs[i].name);
-			return -EINVAL;
-		}
-	for (size_t i = 0; i < ARRAY_SIZE(bad_flags); i++)
-		if (f_flags & bad_flags[i].flag) {
-			jail_errf(err, errlen, "The chroot base dir %s is on a file system mounted %s: %s", path,
-				  bad_flags[i].name, bad_flags[i].why);
-			return -EINVAL;
-		}
-	return 0;
-}
-
 static int jail_plan_paths(struct jail_plan *p, const char *base, char *err, size_t errlen)
 {
 	struct stat st;
@@ -468,178 +299,6 @@ static int jail_plan_rlimits(struct jail_plan *p, const struct jail_args *a, cha
 	return 0;
 }
 
-/* dev, run, old_root, the exec file and its pid file are the jail's own names. */
-static bool jail_plan_name_reserved(const struct jail_plan *p, const char *name)
-{
-	size_t n = strlen(p->exec_name);
-
-	return !strcmp(name, "dev") || !strcmp(name, "run") || !strcmp(name, "old_root") ||
-	       !strcmp(name, p->exec_name) || (strncmp(name, p->exec_name, n) == 0 && strcmp(name + n, ".pid") == 0);
-}
-
-/* Splits FILE=NAME[:rw|:ro] into b->name, b->rw and the host path. NAME is
- * one plain component that the jail does not use itself. */
-static int jail_plan_bind_parse(const struct jail_plan *p, const char *arg, bool ro_flag, struct jail_bind *b,
-				char *host, size_t hostlen, char *err, size_t errlen)
-{
-	const char *flag = ro_flag ? "--bind-ro" : "--bind", *eq = strrchr(arg, '=');
-	char name[NAME_MAX + 1] = "";
-	size_t len;
-
-	if (eq && eq != arg)
-		snprintf(name, sizeof(name), "%.64s", eq + 1);
-	len = strlen(name);
-	b->rw = false;
-	if (!ro_flag && len > 3 && (strcmp(name + len - 3, ":rw") == 0 || strcmp(name + len - 3, ":ro") == 0)) {
-		b->rw = name[len - 1] == 'w';
-		name[len -= 3] = '\0';
-	}
-	if (!eq || eq == arg || len == 0 || strlen(eq + 1) > 67 ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len ||
-	    name[0] == '.' || jail_plan_name_reserved(p, name)) {
-		jail_errf(err, errlen, "Invalid %s %s: FILE=NAME%s, NAME of [A-Za-z0-9._-] not starting with '.', "
-			  "not dev, run, old_root or the exec file's name", flag, arg, ro_flag ? "" : "[:rw|:ro]");
-		return -EINVAL;
-	}
-	for (size_t k = 0; k < p->n_binds; k++)
-		if (strcmp(p->binds[k].name, name) == 0) {
-			jail_errf(err, errlen, "%s name %s given twice", flag, name);
-			return -EINVAL;
-		}
-	snprintf(b->name, sizeof(b->name), "%s", name);
-	snprintf(host, hostlen, "%.*s", (int)(eq - arg), arg);
-	return 0;
-}
-
-/* The child of jail_plan_bind_access: the VMM's ids, no groups, no
- * capabilities (so uid 0 has no DAC override either). Exit 0: allowed;
- * 1: the directory cannot be searched; 2: the file cannot be opened so. */
-static _noreturn_ void jail_plan_bind_probe(const struct jail_plan *p, const struct jail_bind *b, int fd,
-					    const char *dir)
-{
-	char self[64];
-
-	if (setgroups(0, NULL) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 || setresuid(p->uid, p->uid, p->uid) < 0)
-		_exit(3);
-	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_apply(CAPNG_SELECT_BOTH) < 0)
-		_exit(3);
-	if (faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) < 0)
-		_exit(1);
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	if (faccessat(AT_FDCWD, self, R_OK | (b->rw ? W_OK : 0), AT_EACCESS) < 0)
-		_exit(2);
-	_exit(0);
-}
-
-/* Could the VMM open this file itself? Without the check a bind would hand
- * it a file from a directory it cannot enter, or one only root may read. */
-static int jail_plan_bind_access(const struct jail_plan *p, const struct jail_bind *b, int fd, const char *given,
-				 char *err, size_t errlen)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(given, '/');
-	int status;
-	pid_t pid;
-
-	if (geteuid() != 0)
-		return 0; /* only --dry-run gets here unprivileged; the real run checks */
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (slash == given ? 1 : (int)(slash - given)) : 1, slash ? given : ".");
-	pid = fork();
-	if (pid < 0) {
-		jail_errf(err, errlen, "fork for the access check of %s: %s", given, strerror(errno));
-		return -errno;
-	}
-	if (pid == 0)
-		jail_plan_bind_probe(p, b, fd, dir);
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 3) {
-		jail_errf(err, errlen, "the access check of %s as uid %u failed to run", given, (unsigned)p->uid);
-		return -EIO;
-	}
-	if (WEXITSTATUS(status) == 0)
-		return 0;
-	if (WEXITSTATUS(status) == 1)
-		jail_errf(err, errlen, "%s: uid %u (gid %u, no groups, no capabilities) cannot search %s, so the VMM "
-			  "could not open it without the jailer", given, (unsigned)p->uid, (unsigned)p->gid, dir);
-	else
-		jail_errf(err, errlen, "%s: uid %u (gid %u, no groups, no capabilities) cannot %s it, so the VMM could "
-			  "not open it without the jailer", given, (unsigned)p->uid, (unsigned)p->gid,
-			  b->rw ? "read and write" : "read");
-	return -EACCES;
-}
-
-/* Opens the file once (no symlink anywhere in the path as given), checks
- * that fd, and, as root, clones it into a detached mount: the step mounts
- * exactly the inode checked here, whatever the path names by then. */
-static int jail_plan_bind_open(const struct jail_plan *p, struct jail_bind *b, const char *host, char *err,
-			       size_t errlen)
-{
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	_cleanup_close_ int fd = (int)syscall(SYS_openat2, AT_FDCWD, host, &how, sizeof(how));
-	struct stat st;
-	int r;
-
-	if (fd < 0) {
-		jail_errf(err, errlen, "%s: %s%s", host, strerror(errno),
-			  errno == ELOOP ? " (a symbolic link: give the path of the file itself)" : "");
-		return -errno;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		jail_errf(err, errlen, "%s: not a regular file", host);
-		return -EINVAL;
-	}
-	if (b->rw && p->uid == 0 && st.st_uid == 0) {
-		jail_errf(err, errlen, "%s is owned by root: with --uid 0 the VMM (a capless root) would own it and "
-			  "could make it setuid on the host; give it to another owner or bind it :ro", host);
-		return -EPERM;
-	}
-	r = jail_plan_bind_access(p, b, fd, host, err, errlen);
-	if (r < 0)
-		return r;
-	if (!realpath(host, b->host))
-		snprintf(b->host, sizeof(b->host), "%s", host);
-	b->dev = st.st_dev;
-	b->ino = st.st_ino;
-	b->fd = -1;
-	if (geteuid() != 0)
-		return 0;
-	b->fd = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (b->fd < 0) {
-		jail_errf(err, errlen, "%s: open_tree: %s", host, strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
-static int jail_plan_binds(struct jail_plan *p, const struct jail_args *a, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < a->n_binds; i++) {
-		struct jail_bind *b = &p->binds[p->n_binds];
-		char host[PATH_MAX], why[768];
-		int r = jail_plan_bind_parse(p, a->binds[i], a->bind_ro[i], b, host, sizeof(host), err, errlen);
-
-		if (r < 0)
-			return r;
-		r = jail_plan_bind_open(p, b, host, why, sizeof(why));
-		if (r < 0) {
-			jail_errf(err, errlen, "%s %s: %s", a->bind_ro[i] ? "--bind-ro" : "--bind", a->binds[i], why);
-			return r;
-		}
-		p->n_binds++;
-	}
-	return 0;
-}
-
-/* Closes the detached mounts of a plan that will not run. */
-void jail_plan_close(struct jail_plan *p)
-{
-	for (size_t i = 0; i < p->n_binds; i++)
-		if (p->binds[i].fd >= 0) {
-			close(p->binds[i].fd);
-			p->binds[i].fd = -1;
-		}
-}
-
 static int jail_plan_status_fd(struct jail_plan *p, const char *s, char *err, size_t errlen)
 {
 	uint32_t fd;
@@ -693,68 +352,6 @@ static int jail_plan_cgroup_flags(struct jail_plan *p, const struct jail_args *a
 		p->cgroups[k] = v;
 		if (k == p->n_cgroups)
 			p->n_cgroups++;
-	}
-	return 0;
-}
-
-/* The kernel's memparse(): decimal bytes with an optional K, M, G, T, P or
- * E suffix (either case). Returns 0 or -EINVAL (also on overflow). */
-static int jail_plan_memparse(const char *v, uint64_t *ret)
-{
-	static const char suffixes[] = "kmgtpe";
-	char num[32];
-	size_t n = strspn(v, "0123456789");
-	const char *sfx;
-	uint64_t x;
-
-	if (n == 0 || n >= sizeof(num) || (v[n] && (v[n + 1] || !(sfx = strchr(suffixes, v[n] | 0x20)))))
-		return -EINVAL;
-	snprintf(num, sizeof(num), "%.*s", (int)n, v);
-	if (parse_u64(num, false, UINT64_MAX, &x) < 0)
-		return -EINVAL;
-	for (int shift = v[n] ? (int)(sfx - suffixes + 1) * 10 : 0; shift > 0; shift -= 10) {
-		if (x > UINT64_MAX >> 10)
-			return -EINVAL;
-		x <<= 10;
-	}
-	*ret = x;
-	return 0;
-}
-
-/* Limits too tight for ember to start are refused here, not met as an
- * out-of-memory kill or a failed thread creation after the drop. */
-int jail_plan_check_limit(const char *file, const char *value, char *err, size_t errlen)
-{
-	static const char *const memory_files[] = { "memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
-						    "memory.max", "memory.high" };
-	uint64_t v;
-
-	if (strcmp(file, "pids.max") == 0) {
-		if (strcmp(value, "max") == 0)
-			return 0;
-		if (parse_u64(value, false, UINT64_MAX, &v) < 0) {
-			jail_errf(err, errlen, "pids.max=%s is not a number or \"max\"", value);
-			return -EINVAL;
-		}
-		if (v < JAIL_PIDS_MIN) {
-			jail_errf(err, errlen, "pids.max=%llu is below %d (threads: vmm, api, one vCPU)",
-				  (unsigned long long)v, JAIL_PIDS_MIN);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(memory_files); i++) {
-		if (strcmp(file, memory_files[i]) != 0 || strcmp(value, "max") == 0 || strcmp(value, "-1") == 0)
-			continue;
-		if (jail_plan_memparse(value, &v) < 0) {
-			jail_errf(err, errlen, "%s=%s is not a byte count (digits with an optional K, M or G)", file, value);
-			return -EINVAL;
-		}
-		if (v < JAIL_MEMORY_MIN) {
-			jail_errf(err, errlen, "%s=%s is below 16 MiB: ember needs under 5 MiB plus KVM's kernel memory, "
-				  "before guest memory", file, value);
-			return -EINVAL;
-		}
 	}
 	return 0;
 }
@@ -917,7 +514,7 @@ int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, str
 		r = jail_devices_plan(p, "/dev", err, errlen);
 	/* Last: it opens the bound files (and forks for the access check). */
 	if (r >= 0 && !p->cleanup)
-		r = jail_plan_binds(p, &a, err, errlen);
+		r = jail_plan_binds(p, a.binds, a.bind_ro, a.n_binds, err, errlen);
 	if (r >= 0)
 		*ret_plan = *p;
 	else
