@@ -22,6 +22,7 @@
 #include "path_error.h"
 #include "yamltree.h"
 #include "log.h"
+#include "ready.h"
 
 /* The default policy, compiled at build time by `ember-seccomp compile`
  * (vmm/seccomp/meson.build), so start-up parses no YAML. */
@@ -140,6 +141,7 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uctx)
 	atomic_fetch_add(&num_faults, 1);
 	if (hook)
 		hook();
+	ready_fail(SECCOMP_EXIT_BAD_SYSCALL, line, off);
 	_exit(SECCOMP_EXIT_BAD_SYSCALL);
 }
 
