@@ -122,6 +122,30 @@ shutdown_check() {
 	assert_output --partial 'exit_code=1'
 }
 
+@test "jailed with pids.max=3 and 2 vCPUs, InstanceStart over the API fails naming vCPU 1 and pids.max" {
+	load jailer-helpers
+	jailed_setup
+	OUT=$BATS_TEST_TMPDIR/ember.out
+	"$JAILER" --id "$JID" --exec-file "$EMBER" --uid 4711 --gid 4712 --chroot-base-dir "$JBASE" \
+		--parent-cgroup "$JPARENT" --cgroup pids.max=3 --bind-ro "$PROBE=probe.elf" \
+		-- --api-sock /api.sock >"$OUT" 2>&1 </dev/null &
+	EMBER_PID=$! # the jailer execs ember in place
+	SOCK=$JROOT/api.sock
+	wait_sock "$SOCK"
+	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"/probe.elf\",\"boot_args\":\"$(wait_args)\"}"
+	expect_api 204 PUT /machine-config '{"vcpu_count":2,"mem_size_mib":128}'
+	expect_api 400 PUT /actions '{"action_type":"InstanceStart"}' \
+		"Start microvm error: cannot create the thread of vCPU 1: Resource temporarily unavailable: the cgroup's pids.max"
+	api GET /
+	assert_equal "$code" 200
+	[[ "$body" == *'"state":"Not started"'* ]] || fail "$body"
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	run grep -c 'PROBE' "$OUT"
+	assert_output 0
+}
+
 # ---- --help and --version ----
 
 @test "--help of ember, jailer and ember-seccomp: stdout, exit 0; ember-seccomp --version" {
