@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "api/controller.h"
@@ -631,22 +630,11 @@ static void ember_metrics_tick(void *ctx, uint32_t events)
  * metrics.c needs no loop. */
 static int ember_metrics_timer(struct ember *e)
 {
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = METRICS_PERIOD_S },
-		.it_value = { .tv_sec = METRICS_PERIOD_S },
-	};
-	_cleanup_close_ int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	int r;
+	int fd = loop_add_timer(e->loop, METRICS_PERIOD_S, ember_metrics_tick, e);
 
 	if (fd < 0)
-		return -errno;
-	if (timerfd_settime(fd, 0, &its, NULL) < 0)
-		return -errno;
+		return fd;
 	e->metrics_timer = fd;
-	r = loop_add(e->loop, fd, EPOLLIN, ember_metrics_tick, e);
-	if (r < 0)
-		return r;
-	TAKE_FD(fd);
 	return 0;
 }
 

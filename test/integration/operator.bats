@@ -148,23 +148,22 @@ shutdown_check() {
 
 # ---- --help and --version ----
 
+# help_ok PROGRAM WANT: --help prints WANT on stdout, nothing on stderr, exit 0.
+help_ok() {
+	run --separate-stderr "$1" --help
+	assert_success
+	assert_output --partial "$2"
+	assert_equal "$stderr" ""
+}
+
 @test "--help of ember, jailer and ember-seccomp: stdout, exit 0; ember-seccomp --version" {
-	run --separate-stderr "$EMBER" --help
-	assert_success
-	assert_output --partial 'Usage: ember'
-	assert_equal "$stderr" ""
-	run --separate-stderr "$JAILER" --help
-	assert_success
-	assert_output --partial 'Usage: jailer'
-	assert_equal "$stderr" ""
+	help_ok "$EMBER" 'Usage: ember'
+	help_ok "$JAILER" 'Usage: jailer'
 	# The template names --cgroup-template takes, from the directory it reads.
 	local names
 	names=$(cd "$EMBER_SRC/cgroup-templates" && ls *.yaml | sed 's/\.yaml$//' | sort | tr '\n' ' ')
 	assert_output --regexp "Cgroup templates in [^:]*: ${names% }\$"
-	run --separate-stderr "$EMBER_SECCOMP" --help
-	assert_success
-	assert_output --partial 'usage: ember-seccomp check FILE'
-	assert_equal "$stderr" ""
+	help_ok "$EMBER_SECCOMP" 'usage: ember-seccomp check FILE'
 	run --separate-stderr "$EMBER_SECCOMP" --version
 	assert_success
 	assert_output --regexp '^ember-seccomp v[0-9]+\.[0-9]+\.[0-9]+$'
