@@ -442,10 +442,12 @@ static int ember_config_init(struct ember *e)
 		return 0; /* configured through the API */
 	if (config_file_load(e->cli.value[ARG_CONFIG_FILE], &e->config, err, sizeof(err)) < 0) {
 		log_error("Configuration for VMM from one single json failed: %s", err);
+		vm_config_clear(&e->config); /* keys read before the failing one */
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	if (e->config.has_logger && logger_apply(&e->config.logger, err, sizeof(err)) < 0) {
 		log_error("Configuration for VMM from one single json failed: logger: %s", err);
+		vm_config_clear(&e->config);
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	return 0;
