@@ -39,12 +39,13 @@ extract_section3() {
 	for m in /sys/fs/cgroup/*/ember; do [ -d "$m" ] && had_parent="$had_parent $m"; done
 	work=$(mktemp -d /tmp/ember-gs.XXXXXX)
 	chmod 755 "$work" # the VMM's uid reads vm.json through the bind
-	ln -s "$EMBER_BUILD" "$work/build"
+	mkdir "$work/build" # the build is bound here inside the namespace: the jailer refuses symlinked paths
 	extract_section3 "$work" "$id"
 	[ -s "$work/vm.json" ] && grep -q '"/probe.elf"' "$work/vm.json" || fail "§3 has no vm.json naming /probe.elf"
 	grep -q "build/jailer/jailer --id $id " "$work/section3.sh" || fail "§3 runs no jailer by a path that exists"
 	run timeout --kill-after=5 240 unshare -m --propagation private \
-		sh -c 'mount -t tmpfs ember-gs /srv && cd "$1" && sh section3.sh' sh "$work"
+		sh -c 'mount -t tmpfs ember-gs /srv && mount --bind "$2" "$1/build" && cd "$1" && sh section3.sh' \
+		sh "$work" "$EMBER_BUILD"
 	# the host is as before: no jail under the real /srv, no cgroup of the id
 	[ ! -e /srv/jailer/ember/$id ] || fail "the jail reached the host's /srv"
 	for m in /sys/fs/cgroup/*/ember/$id; do [ ! -e "$m" ] || fail "cgroup $m left behind"; done

@@ -13,6 +13,8 @@ setup() {
 
 teardown() {
 	jail_teardown
+	[ -n "${CFG_DIR:-}" ] && rm -rf "$CFG_DIR"
+	return 0
 }
 
 # The floor from jailer/jailer.h (JAIL_MIN_NOFILE), as doc/jailer.md states it.
@@ -38,7 +40,11 @@ nofile_floor() {
 	require_kvm
 	require_built_ember
 	! readelf -lW "$EMBER" | grep -q 'program interpreter' || skip "a dynamically linked (sanitizer) ember cannot run alone in a jail"
-	local n cfg="$BATS_TEST_TMPDIR/vm.json" PROBE_HOST=$PROBE
+	local n cfg PROBE_HOST=$PROBE
+	# the VMM's uid must reach the bound files itself (doc/jailer.md, Bound files)
+	CFG_DIR=$(mktemp -d /tmp/ember-limits-bats.XXXXXX)
+	chmod 755 "$CFG_DIR"
+	cfg="$CFG_DIR/vm.json"
 	n=$(nofile_floor)
 	PROBE=/probe.elf probe_config "$cfg" 1 128 boot # the kernel as the jail shows it
 	STANDIN=$EMBER
