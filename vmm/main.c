@@ -387,6 +387,8 @@ static void ember_on_shutdown_signal(void *ctx, uint32_t events)
 
 	if (sig <= 0)
 		return;
+	if (loop_stopped(e->loop))
+		return; /* the guest ended the VM first: its exit code stands */
 	log_info("Received %s: shutting down the microVM.", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	e->exit_code = EXIT_CODE_OK;
 	loop_stop(e->loop);
