@@ -8,9 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "out.h"
+
 #define LOG_LINE_MAX 4096
 
-static _Atomic int log_fd = STDOUT_FILENO;
+/* The sink: fd in the low 32 bits, its enum out_mode above, so that a thread
+ * always writes with the mode chosen for that fd. */
+static _Atomic uint64_t log_sink = STDOUT_FILENO; /* OUT_PLAIN until ember prepares stdout */
 static _Atomic int log_level = LOG_INFO;
 static _Atomic bool show_level;
 static _Atomic bool show_origin;
@@ -81,17 +85,43 @@ void log_set_thread_name(const char *name)
 	prctl(PR_SET_NAME, thread_name, 0, 0, 0);
 }
 
+static uint64_t sink_pack(struct out o)
+{
+	return (uint64_t)o.mode << 32 | (uint32_t)o.fd;
+}
+
+static struct out sink_unpack(uint64_t v)
+{
+	return (struct out){ (int)(uint32_t)v, (enum out_mode)(v >> 32) };
+}
+
 void log_set_fd(int fd)
 {
-	int old = atomic_exchange(&log_fd, fd);
+	struct out o = out_get(fd);
+	int old = sink_unpack(atomic_exchange(&log_sink, sink_pack(o))).fd;
 
-	if (old > STDERR_FILENO && old != fd)
+	if (old > STDERR_FILENO && old != o.fd && !out_is_private(old))
 		close(old);
 }
 
 int log_get_fd(void)
 {
-	return log_fd;
+	return sink_unpack(log_sink).fd;
+}
+
+bool log_emit(const char *buf, size_t len)
+{
+	uint64_t v = log_sink;
+	struct out o = sink_unpack(v);
+	enum out_mode mode = o.mode;
+	ssize_t w = out_write(o.fd, &mode, buf, len);
+
+	if (mode != o.mode) /* keep the fallback, unless the sink changed meanwhile */
+		atomic_compare_exchange_strong(&log_sink, &v, sink_pack((struct out){ o.fd, mode }));
+	if (w == (ssize_t)len)
+		return true;
+	missed++;
+	return false;
 }
 
 uint64_t log_missed_count(void)
@@ -136,7 +166,6 @@ void log_vwrite(enum log_level level, const char *file, int line, const char *fm
 	char buf[LOG_LINE_MAX];
 	size_t n = format_prefix(buf, sizeof(buf) - 1, level, file, line);
 	int r = vsnprintf(buf + n, sizeof(buf) - 1 - n, fmt, ap);
-	ssize_t w;
 
 	if (r < 0)
 		r = 0;
@@ -144,11 +173,7 @@ void log_vwrite(enum log_level level, const char *file, int line, const char *fm
 	if (n > sizeof(buf) - 2)
 		n = sizeof(buf) - 2; /* an over-long line is truncated, never split */
 	buf[n++] = '\n';
-	do
-		w = write(log_fd, buf, n);
-	while (w < 0 && errno == EINTR);
-	if (w != (ssize_t)n)
-		missed++;
+	log_emit(buf, n);
 }
 
 void log_write(enum log_level level, const char *file, int line, const char *fmt, ...)

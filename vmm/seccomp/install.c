@@ -159,7 +159,7 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uctx)
 	off = put_str(line, off, sizeof(line), thread_role >= 0 ? policy_role_name((unsigned)thread_role)
 								 : "none (baseline only)");
 	off = put_str(line, off, sizeof(line), ".\n");
-	(void)!write(log_get_fd(), line, off);
+	log_emit(line, off); /* never waits for a reader that stopped reading */
 	atomic_fetch_add(&num_faults, 1);
 	if (hook)
 		hook();

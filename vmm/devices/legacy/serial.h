@@ -1,7 +1,8 @@
 /* An 8250/16550A UART, modelled register by register (COM1: port 0x3f8, IRQ 4).
  *
  * Output goes to out_fd (stdout, later a file) one byte per THR write, as the
- * guest writes it. Input comes from in_fd when it is a tty or a FIFO: it is
+ * guest writes it, and never waits: a byte the sink cannot take now is dropped
+ * and counted in missed_write_count (common/out.h says how). Input comes from in_fd when it is a tty or a FIFO: it is
  * read on the vmm thread into a bounded FIFO of SERIAL_FIFO_SIZE bytes and
  * reading stops while the FIFO is full, so a fast producer can never make
  * ember buffer without limit. The interrupt is an eventfd: bound to the IRQ
@@ -31,7 +32,7 @@ struct uart_metrics {
 	_Atomic uint64_t write_count;        /* bytes written to the output */
 	_Atomic uint64_t flush_count;
 	_Atomic uint64_t missed_read_count;  /* input bytes that could not be read */
-	_Atomic uint64_t missed_write_count; /* output bytes lost to a failed write */
+	_Atomic uint64_t missed_write_count; /* output bytes dropped: sink full or failed */
 	_Atomic uint64_t error_count;
 };
 extern struct uart_metrics uart_metrics;
