@@ -162,8 +162,12 @@ static int line_byte(struct http_strict *s, char c, char *err, size_t errlen)
 	case HS_FIELD_START:
 	case HS_FIELD_NAME:
 		s->state = HS_FIELD_NAME;
-		if (c == ':')
-			return s->bad || s->name_len == 0 ? fail_field(s, err, errlen) : (s->state = HS_FIELD_VALUE, 0);
+		if (c == ':') {
+			if (s->bad || s->name_len == 0)
+				return fail_field(s, err, errlen);
+			s->state = HS_FIELD_VALUE;
+			return 0;
+		}
 		if (c == ' ' || c == '\t')
 			s->bad = true; /* whitespace before the colon, or an obs-fold line */
 		name_add(s, c);

@@ -183,6 +183,25 @@ static void test_strict_accepts(void **state)
 	}
 }
 
+/* The server's request timer runs while http_reader_partial() is true. */
+static void test_partial(void **state)
+{
+	struct http_reader *r = reader(100);
+	struct http_request *req;
+	char err[64];
+
+	assert_false(http_reader_partial(r));
+	assert_int_equal(http_reader_feed(r, "\r\nGE", 4, &req, err, sizeof(err)), 4);
+	assert_true(http_reader_partial(r));
+	assert_int_equal(http_reader_feed(r, "T / HTTP/1.1\r\n\r\nG", 17, &req, err, sizeof(err)), 16);
+	assert_non_null(req);
+	assert_false(http_reader_partial(r)); /* the pipelined "G" is not fed yet */
+	http_request_free(req);
+	assert_int_equal(http_reader_feed(r, "\r\n", 2, &req, err, sizeof(err)), 2);
+	assert_true(http_reader_partial(r)); /* empty lines before a request count */
+	http_reader_free(r);
+}
+
 static void test_caps(void **state)
 {
 	char *big = malloc(20000);
@@ -272,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_strict_rejections),
 		cmocka_unit_test(test_strict_accepts),
+		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_expect_continue),
 		cmocka_unit_test(test_response_shapes),
 	};
