@@ -128,10 +128,12 @@ undrained_stdout_story() {
 		sleep 0.1
 	done
 	[ -n "$first" ] || fail "no tick after draining: $(tail -c 500 "$HOLD/out")"
+	# Exit 0 comes only from the guest's reset after it saw Ctrl-Alt-Del (its
+	# PROBE lines may still be dropped: a loaded host can let the pty or pipe
+	# fill again while the guest prints as fast as it can).
 	answers_within_5s 204 PUT /actions '{"action_type":"SendCtrlAltDel"}'
 	hold_wait_exit
 	assert_equal "$HOLD_STATUS" 0
-	grep -q 'PROBE wait.ctrl-alt-del ok' "$HOLD/out" || fail "no Ctrl-Alt-Del seen: $(tail -c 500 "$HOLD/out")"
 	[ "$(metric_sum uart.missed_write_count)" -gt 0 ] || fail "uart.missed_write_count is 0 at exit"
 	assert_equal "$(cat "$HOLD/flags")" nonblock=0
 }
