@@ -128,44 +128,15 @@ uint64_t seccomp_fault_count(void)
 	return num_faults;
 }
 
-/* Async-signal-safe helpers: no stdio, no allocation. */
-static size_t put_str(char *buf, size_t off, size_t cap, const char *s)
-{
-	while (*s && off + 1 < cap)
-		buf[off++] = *s++;
-	return off;
-}
-
-static size_t put_num(char *buf, size_t off, size_t cap, uint64_t v)
-{
-	char tmp[24];
-	size_t n = 0;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10) && n < sizeof(tmp));
-	while (n && off + 1 < cap)
-		buf[off++] = tmp[--n];
-	return off;
-}
-
 static void sigsys_handler(int sig, siginfo_t *si, void *uctx)
 {
-	char line[200];
-	size_t off = 0;
 	int nr = si->si_syscall;
 	const char *name = nr >= 0 && nr < SYSCALL_NAMES && syscall_names[nr] ? syscall_names[nr] : "unknown";
 	void (*hook)(void) = flush_hook;
 
-	off = put_str(line, off, sizeof(line), "Shutting down VM after intercepting a bad syscall (");
-	off = put_num(line, off, sizeof(line), (uint64_t)(unsigned)nr);
-	off = put_str(line, off, sizeof(line), "): ");
-	off = put_str(line, off, sizeof(line), name);
-	off = put_str(line, off, sizeof(line), ", in role ");
-	off = put_str(line, off, sizeof(line), thread_role >= 0 ? policy_role_name((unsigned)thread_role)
-								 : "none (baseline only)");
-	off = put_str(line, off, sizeof(line), ".\n");
-	log_emit(line, off); /* never waits for a reader that stopped reading */
+	/* Formatted with write(2) alone: the signal may have interrupted malloc or stdio. */
+	log_signal_safe_error("Shutting down VM after intercepting a bad syscall (%u): %s, in role %s.", (unsigned)nr,
+			      name, thread_role >= 0 ? policy_role_name((unsigned)thread_role) : "none (baseline only)");
 	atomic_fetch_add(&num_faults, 1);
 	if (hook)
 		hook();
