@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -18,6 +19,7 @@
 #include "bundle.h"
 #include "cleanup.h"
 #include "fd.h"
+#include "path_error.h"
 #include "yamltree.h"
 #include "log.h"
 
@@ -65,8 +67,12 @@ static int load_file(const char *path, char *err, size_t errlen)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open the seccomp filter: %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+		char what[PATH_MAX + 160];
+
+		/* The path first, as in the policy's own errors (file:line:col: ...). */
+		snprintf(err, errlen, "%s", path_error(what, sizeof(what), path, e));
+		return -e;
 	}
 	r = fd_read_all(fd, YTREE_MAX_INPUT, &buf, &len);
 	if (r < 0) {
