@@ -254,8 +254,8 @@ static void pnet_rx_unreach(struct pnet *n, const uint8_t *q, unsigned len)
 	if (len < IP_LEN || (q[0] >> 4) != 4 || q[9] != IP_UDP)
 		return;
 	ihl = (q[0] & 15u) * 4;
-	if (ihl < IP_LEN || len < ihl + 8 || get16(q + ihl) != UDP_SPORT)
-		return;
+	if (ihl < IP_LEN || len < ihl + 8 || get16(q + ihl) != UDP_SPORT || get16(q + ihl + 2) != n->unreach_want)
+		return; /* another datagram's (the first one, when nothing listens on its port) */
 	n->unreach_port = get16(q + ihl + 2);
 	n->unreach_csum = get16(q + ihl + 6);
 	n->unreach_seen = true;

@@ -42,6 +42,7 @@ struct pnet {
 	/* what the receive path saw */
 	uint16_t echo_id;
 	uint32_t echo_seen;     /* bit n: the reply with sequence n came */
+	uint16_t unreach_want;  /* the UDP port whose port unreachable is awaited */
 	bool unreach_seen;
 	uint16_t unreach_port;  /* the quoted UDP destination port */
 	uint16_t unreach_csum;  /* the quoted UDP checksum */

@@ -86,6 +86,7 @@ static void net_tx_csum(struct pnet *n, uint16_t port)
 {
 	uint16_t partial, full;
 
+	n->unreach_want = (uint16_t)(port + 1);
 	fill_payload();
 	pnet_send_udp_partial(n, port, UDP_LEN, &partial);
 	fill_payload();
