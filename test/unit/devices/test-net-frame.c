@@ -138,6 +138,9 @@ static void test_rx_split(void **state)
 	assert_int_equal(net_rx_split(4678, caps, 4, true, used), 4);
 	assert_int_equal(used[3], 100);
 	assert_int_equal(net_rx_split(4679, caps, 4, true, used), -EMSGSIZE);
+	/* no frame at all (found by fuzz-net-frame: 0 chains used for 0 bytes) */
+	assert_int_equal(net_rx_split(0, caps, 4, true, used), -EINVAL);
+	assert_int_equal(net_rx_split(TAP_VNET_HDR_LEN - 1, caps, 4, false, used), -EINVAL);
 	/* nothing posted, or a first buffer smaller than the vnet header */
 	assert_int_equal(net_rx_split(60, caps, 0, true, used), -EMSGSIZE);
 	caps[0] = TAP_VNET_HDR_LEN - 1;

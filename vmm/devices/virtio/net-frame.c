@@ -88,10 +88,10 @@ int net_rx_split(size_t len, const uint32_t *caps, unsigned n, bool mergeable, u
 	size_t left = len;
 	unsigned i;
 
+	if (len < TAP_VNET_HDR_LEN || (n && caps[0] < TAP_VNET_HDR_LEN))
+		return -EINVAL;
 	if (n == 0)
 		return -EMSGSIZE;
-	if (caps[0] < TAP_VNET_HDR_LEN)
-		return -EINVAL;
 	if (!mergeable) {
 		if (len > caps[0])
 			return -EMSGSIZE;

@@ -82,8 +82,8 @@ bool net_rx_hdr_fixup(struct virtio_net_hdr *hdr, uint64_t features, uint16_t nu
  * writable capacity caps[0..n), in order: without MRG_RXBUF the first chain
  * holds it all; with it, as many chains as needed (the header in the first).
  * ret_used[i] is chain i's written length. Returns the number of chains used,
- * -EINVAL when caps[0] cannot hold the header (that chain is returned empty
- * and counted), or -EMSGSIZE when the frame does not fit what is posted (it
+ * -EINVAL when len or caps[0] cannot hold the header (a chain too small is
+ * returned empty and counted), or -EMSGSIZE when the frame does not fit what is posted (it
  * is dropped and counted). */
 int net_rx_split(size_t len, const uint32_t *caps, unsigned n, bool mergeable, uint32_t *ret_used);
 
