@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "api/controller.h"
@@ -38,6 +37,7 @@
 #include "mmds/store.h"
 #include "parse.h"
 #include "path_error.h"
+#include "ready.h"
 #include "seccomp/install.h"
 
 /* ---- the command line ---- */
@@ -93,12 +93,15 @@ struct cli {
 
 _printf_(1, 2) static int cli_fail(const char *fmt, ...)
 {
+	char msg[512] = "Arguments parsing error: ";
+	size_t n = strlen(msg);
 	va_list ap;
 
-	fprintf(stderr, "Arguments parsing error: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "%s", msg);
+	ready_note(msg);
 	fprintf(stderr, "\n\nFor more information try --help.\n");
 	return EXIT_CODE_ARG_PARSING;
 }
@@ -443,10 +446,12 @@ static int ember_config_init(struct ember *e)
 		return 0; /* configured through the API */
 	if (config_file_load(e->cli.value[ARG_CONFIG_FILE], &e->config, err, sizeof(err)) < 0) {
 		log_error("Configuration for VMM from one single json failed: %s", err);
+		vm_config_clear(&e->config); /* keys read before the failing one */
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	if (e->config.has_logger && logger_apply(&e->config.logger, err, sizeof(err)) < 0) {
 		log_error("Configuration for VMM from one single json failed: logger: %s", err);
+		vm_config_clear(&e->config);
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	return 0;
@@ -631,22 +636,11 @@ static void ember_metrics_tick(void *ctx, uint32_t events)
  * metrics.c needs no loop. */
 static int ember_metrics_timer(struct ember *e)
 {
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = METRICS_PERIOD_S },
-		.it_value = { .tv_sec = METRICS_PERIOD_S },
-	};
-	_cleanup_close_ int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	int r;
+	int fd = loop_add_timer(e->loop, METRICS_PERIOD_S, ember_metrics_tick, e);
 
 	if (fd < 0)
-		return -errno;
-	if (timerfd_settime(fd, 0, &its, NULL) < 0)
-		return -errno;
+		return fd;
 	e->metrics_timer = fd;
-	r = loop_add(e->loop, fd, EPOLLIN, ember_metrics_tick, e);
-	if (r < 0)
-		return r;
-	TAKE_FD(fd);
 	return 0;
 }
 
@@ -769,6 +763,12 @@ static void ember_api_exit(struct ember *e)
 	e->api = api_server_stop(e->api);
 }
 
+static int ember_ready_init(struct ember *e)
+{
+	ready_signal();
+	return 0;
+}
+
 /* The start-up order; teardown runs the exits of the steps that ran, backwards.
  * Each init returns 0 or the process exit code; a NULL init always succeeds. */
 static const struct ember_step {
@@ -794,6 +794,8 @@ static const struct ember_step {
 	{ "microVM", ember_vm_init, ember_vm_exit },
 	{ "vCPUs", ember_vm_start, NULL },
 	{ "vmm seccomp role", ember_seccomp_vmm_init, NULL },
+	/* Last: the API socket is bound, and with --config-file the guest runs. */
+	{ "readiness report", ember_ready_init, NULL },
 };
 
 static int ember_run(struct ember *e)
@@ -831,23 +833,25 @@ int main(int argc, char **argv)
 	 * guest's serial output. */
 	if (fd_stdio_on_devnull() < 0)
 		return EXIT_CODE_GENERIC_ERROR;
+	ready_init(); /* every exit from here on reports to the jailer */
 	path_error_init(); /* before seccomp: the working directory, for messages about relative paths */
 	code = cli_parse(argc, argv, &e.cli);
 	if (code)
-		return code;
+		return ready_exit(code);
 	if (e.cli.present[ARG_HELP]) {
 		cli_help();
-		return EXIT_CODE_OK;
+		return ready_exit(EXIT_CODE_OK);
 	}
 	if (e.cli.present[ARG_VERSION]) {
 		printf("ember v%s\n", EMBER_VERSION);
-		return EXIT_CODE_OK;
+		return ready_exit(EXIT_CODE_OK);
 	}
 	code = cli_validate(&e.cli);
 	if (code)
-		return code;
+		return ready_exit(code);
 	code = ember_run(&e);
 	vmm_run_exit_hook();
+	ready_exit(code); /* before the exit line: the reason is the error logged last */
 	log_ratelimit_flush(true); /* nothing suppressed goes unreported */
 	if (code == 0)
 		log_info("ember exiting successfully. exit_code=0");

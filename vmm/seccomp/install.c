@@ -22,6 +22,8 @@
 #include "path_error.h"
 #include "yamltree.h"
 #include "log.h"
+#include "ready.h"
+#include "sigsafe.h"
 
 /* The default policy, compiled at build time by `ember-seccomp compile`
  * (vmm/seccomp/meson.build), so start-up parses no YAML. */
@@ -128,47 +130,24 @@ uint64_t seccomp_fault_count(void)
 	return num_faults;
 }
 
-/* Async-signal-safe helpers: no stdio, no allocation. */
-static size_t put_str(char *buf, size_t off, size_t cap, const char *s)
-{
-	while (*s && off + 1 < cap)
-		buf[off++] = *s++;
-	return off;
-}
-
-static size_t put_num(char *buf, size_t off, size_t cap, uint64_t v)
-{
-	char tmp[24];
-	size_t n = 0;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10) && n < sizeof(tmp));
-	while (n && off + 1 < cap)
-		buf[off++] = tmp[--n];
-	return off;
-}
-
 static void sigsys_handler(int sig, siginfo_t *si, void *uctx)
 {
-	char line[200];
-	size_t off = 0;
 	int nr = si->si_syscall;
 	const char *name = nr >= 0 && nr < SYSCALL_NAMES && syscall_names[nr] ? syscall_names[nr] : "unknown";
+	const char *role = thread_role >= 0 ? policy_role_name((unsigned)thread_role) : "none (baseline only)";
 	void (*hook)(void) = flush_hook;
+	char why[160];
+	int n;
 
-	off = put_str(line, off, sizeof(line), "Shutting down VM after intercepting a bad syscall (");
-	off = put_num(line, off, sizeof(line), (uint64_t)(unsigned)nr);
-	off = put_str(line, off, sizeof(line), "): ");
-	off = put_str(line, off, sizeof(line), name);
-	off = put_str(line, off, sizeof(line), ", in role ");
-	off = put_str(line, off, sizeof(line), thread_role >= 0 ? policy_role_name((unsigned)thread_role)
-								 : "none (baseline only)");
-	off = put_str(line, off, sizeof(line), ".\n");
-	(void)!write(log_get_fd(), line, off);
+	/* Formatted with write(2) alone: the signal may have interrupted malloc or stdio. */
+	log_signal_safe_error("Shutting down VM after intercepting a bad syscall (%u): %s, in role %s.", (unsigned)nr,
+			      name, role);
 	atomic_fetch_add(&num_faults, 1);
 	if (hook)
 		hook();
+	n = sigsafe_snprintf(why, sizeof(why), "Shutting down VM after intercepting a bad syscall (%u): %s, in role %s.",
+			     (unsigned)nr, name, role);
+	ready_fail(SECCOMP_EXIT_BAD_SYSCALL, why, n < 0 ? 0 : (size_t)n < sizeof(why) ? (size_t)n : sizeof(why) - 1);
 	_exit(SECCOMP_EXIT_BAD_SYSCALL);
 }
 
