@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config/json_field.h"
+#include "api/methods.h"
 #include "api/resources.h"
 #include "api/router.h"
 #include "cleanup.h"
@@ -199,8 +200,7 @@ static const struct api_route *route_find(const char *method, const char *path, 
 
 static bool method_known(const char *method)
 {
-	return !strcmp(method, "GET") || !strcmp(method, "PUT") || !strcmp(method, "PATCH") ||
-	       !strcmp(method, "DELETE");
+	return api_method_find(method) != NULL;
 }
 
 /* Firecracker's checks before routing: method, body presence. */
