@@ -120,28 +120,6 @@ int api_check_body_id(struct api_action *a, const char *body_id)
 	return 0;
 }
 
-int api_field_enum(const json_t *j, const char *key, bool required, const char *const *choices, int *ret,
-		   char *err, size_t errlen)
-{
-	const char *v = NULL;
-	char list[256] = "";
-	size_t off = 0;
-	int r = json_field_string(j, key, required, &v, err, errlen);
-
-	if (r <= 0)
-		return r;
-	for (int i = 0; choices[i]; i++) {
-		if (strcmp(choices[i], v) == 0) {
-			*ret = i;
-			return 1;
-		}
-		if (off < sizeof(list))
-			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s`%s`", i ? ", " : "", choices[i]);
-	}
-	return json_field_error(err, errlen, "unknown variant `%.64s`, expected one of %s for field `%s`", v, list,
-				key);
-}
-
 /* Parses a request body: any JSON value, duplicate keys refused (serde does). */
 static json_t *body_parse(const char *body, size_t len, char *err, size_t errlen)
 {
