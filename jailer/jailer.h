@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define JAIL_ID_MAX 64
+#include "id.h"
+
+#define JAIL_ID_MAX ID_INSTANCE_MAX /* common/id.h: the one instance-id rule */
 #define JAIL_DEFAULT_BASE "/srv/jailer"
 #define JAIL_DEFAULT_NOFILE 2048
 #define JAIL_CGROUP_MAX 64       /* cgroup files per jail (flags + template) */

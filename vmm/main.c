@@ -30,6 +30,7 @@
 #include "ember-config.h"
 #include "exit_code.h"
 #include "fd.h"
+#include "id.h"
 #include "log.h"
 #include "logger.h"
 #include "metrics.h"
@@ -148,18 +149,12 @@ static void cli_help(void)
 	printf("\n");
 }
 
-/* Firecracker's instance-id rule (shared with the jailer). */
+/* Firecracker's instance-id rule (common/id.h, shared with the jailer). */
 static bool cli_id_valid(const char *id)
 {
-	size_t n = strlen(id);
+	size_t pos;
 
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(id[i] == '-' || (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
-		      (id[i] >= 'A' && id[i] <= 'Z')))
-			return false;
-	return true;
+	return id_instance_check(id, &pos) == 0;
 }
 
 /* --http-api-max-payload-size and --mmds-size-limit: decimal byte counts > 0. */

@@ -7,6 +7,7 @@
 
 #include "config/json_field.h"
 #include "api/methods.h"
+#include "id.h"
 #include "api/resources.h"
 #include "api/router.h"
 #include "cleanup.h"
@@ -96,15 +97,15 @@ void api_no_content(struct api_action *a)
 
 int api_check_id(struct api_action *a, const char *id)
 {
+	size_t pos;
+
 	if (!id || !*id) {
 		api_fault(a, "The ID cannot be empty.");
 		return -EINVAL;
 	}
-	for (const char *c = id; *c; c++) {
-		if (!(*c >= 'a' && *c <= 'z') && !(*c >= 'A' && *c <= 'Z') && !(*c >= '0' && *c <= '9') && *c != '_') {
-			api_fault(a, "API Resource IDs can only contain alphanumeric characters and underscores.");
-			return -EINVAL;
-		}
+	if (id_resource_check(id, &pos) < 0) {
+		api_fault(a, "API Resource IDs can only contain alphanumeric characters and underscores.");
+		return -EINVAL;
 	}
 	return 0;
 }

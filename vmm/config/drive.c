@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "fd.h"
+#include "id.h"
 #include "json_field.h"
 
 static const char *const drive_fields[] = { "drive_id", "partuuid", "is_root_device", "cache_type", "is_read_only",
@@ -65,15 +66,16 @@ int rate_limiter_spec_parse(const json_t *obj, struct rate_limiter_spec *ret, ch
 
 static int drive_id_check(const char *id, char *err, size_t errlen)
 {
+	size_t pos;
+
 	if (!*id)
 		return snprintf(err, errlen, "The ID cannot be empty."), -EINVAL;
 	if (strlen(id) > DRIVE_ID_MAX)
 		return snprintf(err, errlen, "The drive ID is longer than %u characters.", DRIVE_ID_MAX), -EINVAL;
-	for (const char *p = id; *p; p++)
-		if (!(*p == '_' || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) {
-			snprintf(err, errlen, "API Resource IDs can only contain alphanumeric characters and underscores.");
-			return -EINVAL;
-		}
+	if (id_resource_check(id, &pos) < 0) {
+		snprintf(err, errlen, "API Resource IDs can only contain alphanumeric characters and underscores.");
+		return -EINVAL;
+	}
 	return 0;
 }
 
