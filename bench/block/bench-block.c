@@ -68,14 +68,15 @@ static double bench_raw(struct bench *B, bool write, uint32_t len, uint64_t n)
 	return (double)n / (now_s() - t0);
 }
 
-static struct block *bench_device(struct bench *B, enum drive_io_engine engine, unsigned depth)
+static struct block *bench_device(struct bench *B, enum drive_io_engine engine, unsigned depth,
+				  struct virtio_mmio **ret_t)
 {
 	struct device_env env = { .vm_fd = -1, .mem = B->m, .loop = B->loop };
 	struct drive_config cfg = { .drive_id = "bench", .fd = B->fd, .io_engine = engine };
 	struct block_options opts = { .async_depth = depth > 64 ? depth : 64 };
 	struct block *b;
 
-	if (block_create(&env, 0, &cfg, &opts, &b) < 0) {
+	if (block_create(&env, &cfg, &opts, &b) < 0 || virtio_mmio_create(&env, 0, block_virtio(b), ret_t) < 0) {
 		fprintf(stderr, "block_create failed\n");
 		exit(1);
 	}
@@ -84,7 +85,7 @@ static struct block *bench_device(struct bench *B, enum drive_io_engine engine, 
 	memset(guest_memory_slice(B->m, H_USED, 4), 0, 4);
 	B->seen_used = 0;
 	/* No EVENT_IDX: the bench driver never asks for interrupts to be suppressed. */
-	vd_init(block_transport(b), QN, 1ull << VIRTIO_F_INDIRECT_DESC);
+	vd_init(*ret_t, QN, 1ull << VIRTIO_F_INDIRECT_DESC);
 	return b;
 }
 
@@ -120,8 +121,8 @@ static void bench_offer(struct bench *B, unsigned k, uint64_t sector)
 static double bench_virtio(struct bench *B, enum drive_io_engine engine, bool write, uint32_t len, uint64_t n,
 			   unsigned depth, uint64_t (*sector_fn)(uint64_t, uint32_t))
 {
-	struct block *b = bench_device(B, engine, depth);
-	struct virtio_mmio *t = block_transport(b);
+	struct virtio_mmio *t;
+	struct block *b = bench_device(B, engine, depth, &t);
 	unsigned free_slots[QN / 3], nr_free = 0, back[QN];
 	uint64_t issued = 0, done = 0;
 	double t0;
@@ -151,6 +152,7 @@ static double bench_virtio(struct bench *B, enum drive_io_engine engine, bool wr
 	t0 = now_s() - t0;
 	if (engine == DRIVE_ENGINE_ASYNC && block_engine(b) != DRIVE_ENGINE_ASYNC)
 		printf("  (io_uring unavailable: Async fell back to Sync)\n");
+	virtio_mmio_destroy(t);
 	block_destroy(b);
 	return (double)n / t0;
 }

@@ -8,6 +8,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "hostile-blk", scenario_hostile_blk },
 	{ "blk-resize", scenario_blk_resize },
 	{ "wait", scenario_wait },
+	{ "blk-hog", scenario_blk_hog },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -21,3 +21,4 @@ void scenario_blk(void);
 void scenario_hostile_blk(void);
 void scenario_blk_resize(void);
 void scenario_wait(void);
+void scenario_blk_hog(void);

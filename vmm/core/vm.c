@@ -56,6 +56,7 @@ struct vm {
 	struct i8042 *i8042;
 	struct boot_timer *boot_timer;
 	struct block *blocks[DRIVES_MAX]; /* in cfg->drives order: vda, vdb, ... */
+	struct virtio_mmio *block_transports[DRIVES_MAX];
 	unsigned nr_blocks;
 	unsigned virtio_slots; /* virtio-mmio windows handed out so far */
 
@@ -257,12 +258,15 @@ static int vm_attach_drives(struct vm *vm)
 	for (unsigned i = 0; r >= 0 && i < ds->count; i++) {
 		if (vm->virtio_slots >= LAYOUT_VIRTIO_MAX_DEVICES)
 			return -ENOSPC;
-		r = block_create(&vm->env, vm->virtio_slots, &ds->drive[i], NULL, &vm->blocks[i]);
+		r = block_create(&vm->env, &ds->drive[i], NULL, &vm->blocks[i]);
+		if (r < 0)
+			break;
+		vm->nr_blocks++;
+		r = virtio_mmio_create(&vm->env, vm->virtio_slots, block_virtio(vm->blocks[i]), &vm->block_transports[i]);
 		if (r < 0)
 			break;
 		vm->virtio_slots++;
-		vm->nr_blocks++;
-		r = vm_cmdline_virtio(vm, block_transport(vm->blocks[i]));
+		r = vm_cmdline_virtio(vm, vm->block_transports[i]);
 	}
 	return r;
 }
@@ -579,8 +583,11 @@ struct vm *vm_destroy(struct vm *vm)
 		loop_remove(vm->loop, vm->exit_fd);
 		close(vm->exit_fd);
 	}
-	for (unsigned i = 0; i < vm->nr_blocks; i++)
+	/* Each transport goes before its device: no kick can reach the device then. */
+	for (unsigned i = 0; i < vm->nr_blocks; i++) {
+		vm->block_transports[i] = virtio_mmio_destroy(vm->block_transports[i]);
 		vm->blocks[i] = block_destroy(vm->blocks[i]);
+	}
 	vm->boot_timer = boot_timer_destroy(vm->boot_timer);
 	vm->i8042 = i8042_destroy(vm->i8042);
 	vm->serial = serial_destroy(vm->serial);
