@@ -5,6 +5,7 @@
  * table to know what ember does and in which order. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -44,7 +45,7 @@ enum cli_arg {
 	ARG_CONFIG_FILE, ARG_NO_API, ARG_ID, ARG_LOG_PATH, ARG_LEVEL, ARG_SHOW_LEVEL, ARG_SHOW_LOG_ORIGIN,
 	ARG_BOOT_TIMER, ARG_START_TIME_US, ARG_START_TIME_CPU_US, ARG_PARENT_CPU_TIME_US, ARG_VERSION, ARG_HELP,
 	ARG_API_SOCK, ARG_METADATA, ARG_SECCOMP_FILTER, ARG_NO_SECCOMP, ARG_METRICS_PATH, ARG_MMDS_SIZE_LIMIT,
-	ARG_HTTP_API_MAX_PAYLOAD_SIZE, ARG_MODULE, ARG_ENABLE_PCI, ARG_SNAPSHOT_VERSION, ARG_DESCRIBE_SNAPSHOT,
+	ARG_HTTP_API_MAX_PAYLOAD_SIZE, ARG_HTTP_API_REQUEST_TIMEOUT_S, ARG_HTTP_API_IDLE_TIMEOUT_S, ARG_MODULE, ARG_ENABLE_PCI, ARG_SNAPSHOT_VERSION, ARG_DESCRIBE_SNAPSHOT,
 	ARG_COUNT
 };
 
@@ -76,6 +77,8 @@ static const struct cli_flag {
 	[ARG_METRICS_PATH] = { "metrics-path", true, NULL, "Path to a file or FIFO for the metrics lines." },
 	[ARG_MMDS_SIZE_LIMIT] = { "mmds-size-limit", true, NULL, "Largest MMDS data store, in bytes of compact JSON (default: the payload limit)." },
 	[ARG_HTTP_API_MAX_PAYLOAD_SIZE] = { "http-api-max-payload-size", true, NULL, "Largest HTTP API request body, in bytes (default: 51200)." },
+	[ARG_HTTP_API_REQUEST_TIMEOUT_S] = { "http-api-request-timeout-s", true, NULL, "Seconds an API request may take to arrive, from its first byte (1-86400; default: 10)." },
+	[ARG_HTTP_API_IDLE_TIMEOUT_S] = { "http-api-idle-timeout-s", true, NULL, "Seconds an idle API connection is kept (0 = no limit, up to 86400; default: 120)." },
 	[ARG_MODULE] = { "module", true, "log filtering by module", NULL },
 	[ARG_ENABLE_PCI] = { "enable-pci", false, "the virtio-pci transport", NULL },
 	[ARG_SNAPSHOT_VERSION] = { "snapshot-version", false, "snapshots", NULL },
@@ -174,6 +177,28 @@ static int cli_validate_sizes(const struct cli *cli)
 	return 0;
 }
 
+/* --http-api-request-timeout-s (1..86400) and --http-api-idle-timeout-s
+ * (0..86400, 0 = never): whole seconds. */
+static int cli_validate_timeouts(const struct cli *cli)
+{
+	static const struct {
+		enum cli_arg arg;
+		uint64_t min;
+	} timeouts[] = { { ARG_HTTP_API_REQUEST_TIMEOUT_S, 1 }, { ARG_HTTP_API_IDLE_TIMEOUT_S, 0 } };
+	uint64_t v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(timeouts); i++) {
+		enum cli_arg a = timeouts[i].arg;
+
+		if (cli->present[a] && (parse_u64(cli->value[a], false, API_MAX_TIMEOUT_S, &v) < 0 || v < timeouts[i].min)) {
+			fprintf(stderr, "Arguments parsing error: --%s: '%s' is not a decimal number of seconds from %" PRIu64
+					" to %d.\n", cli_flags[a].name, cli->value[a], timeouts[i].min, API_MAX_TIMEOUT_S);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* Checks what the parser cannot: absent capabilities, required pairs, values. */
 static int cli_validate(const struct cli *cli)
 {
@@ -192,7 +217,7 @@ static int cli_validate(const struct cli *cli)
 				"seccomp-filter");
 	if (cli->present[ARG_NO_API] && !cli->present[ARG_CONFIG_FILE])
 		return cli_fail("Argument '%s' required, but not found.", "config-file");
-	if (cli_validate_sizes(cli) < 0)
+	if (cli_validate_sizes(cli) < 0 || cli_validate_timeouts(cli) < 0)
 		return EXIT_CODE_ARG_PARSING;
 	if (cli->present[ARG_ID] && !cli_id_valid(cli->value[ARG_ID])) {
 		fprintf(stderr, "Arguments parsing error: Invalid instance ID: '%s': it must be 1 to 64 characters, "
@@ -655,7 +680,7 @@ static size_t ember_size_arg(const struct ember *e, enum cli_arg arg, size_t dfl
 {
 	uint64_t v;
 
-	/* cli_validate_sizes() already refused malformed values. */
+	/* cli_validate_sizes() and cli_validate_timeouts() already refused malformed values. */
 	if (e->cli.present[arg] && parse_u64(e->cli.value[arg], false, SIZE_MAX / 2, &v) >= 0)
 		return (size_t)v;
 	return dflt;
@@ -708,6 +733,8 @@ static int ember_api_init(struct ember *e)
 	struct api_server_config cfg = {
 		.socket_path = ember_api_socket(e),
 		.max_payload = ember_size_arg(e, ARG_HTTP_API_MAX_PAYLOAD_SIZE, HTTP_DEFAULT_MAX_BODY),
+		.request_timeout_s = (unsigned)ember_size_arg(e, ARG_HTTP_API_REQUEST_TIMEOUT_S, API_DEFAULT_REQUEST_TIMEOUT_S),
+		.idle_timeout_s = (unsigned)ember_size_arg(e, ARG_HTTP_API_IDLE_TIMEOUT_S, API_DEFAULT_IDLE_TIMEOUT_S),
 	};
 	char err[512];
 
