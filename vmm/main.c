@@ -26,8 +26,8 @@
 #include "core/vcpu.h"
 #include "core/vm.h"
 #include "devices/legacy/boot_timer.h"
+#include "devices/manager.h"
 #include "devices/metrics_groups.h"
-#include "devices/virtio/block.h"
 #include "ember-config.h"
 #include "exit_code.h"
 #include "fd.h"
@@ -247,6 +247,7 @@ struct ember {
 	struct api_controller controller;
 	struct api_server *api;
 	const char *metrics_path; /* --metrics-path or the config file's, once opened */
+	struct device_manager *devices;
 	int metrics_timer;        /* the periodic flush, on the loop; lives as long as the process */
 };
 
@@ -338,8 +339,6 @@ static int ember_seccomp_vmm_init(struct ember *e)
 {
 	int r;
 
-	if (!e->vm)
-		return 0; /* configured through the API: the role goes on at InstanceStart */
 	r = seccomp_install_role(SECCOMP_ROLE_VMM);
 
 	if (r < 0) {
@@ -455,17 +454,60 @@ static void ember_on_guest_exit(void *ctx, int exit_code)
 	loop_stop(e->loop);
 }
 
+/* The one way a microVM is built and started, for --config-file and the
+ * API's InstanceStart alike: the devices come from the manager, every vCPU
+ * thread exists before the start is announced (logged before the vCPUs run:
+ * the serial console shares stdout with the log, and a line written while
+ * the guest prints would split its line). On failure err says why (config:
+ * the configuration is at fault) and nothing of the VM is left. */
+static int ember_vm_launch(struct ember *e, const char *announce, struct vm_error *err)
+{
+	struct vm_hooks hooks = { .on_exit = ember_on_guest_exit, .ctx = e,
+				  .devices = devices_vm_hooks(e->devices) };
+	int r = vm_create(&e->config, e->loop, &hooks, &e->vm, err);
+
+	if (r < 0)
+		return r;
+	r = vm_prepare_vcpus(e->vm, err->msg, sizeof(err->msg));
+	if (r >= 0) {
+		log_info("%s", announce);
+		r = vm_start(e->vm);
+		if (r < 0)
+			snprintf(err->msg, sizeof(err->msg), "cannot start the vCPUs: %s", strerror(-r));
+	}
+	if (r < 0) {
+		err->config = false;
+		e->vm = vm_destroy(e->vm);
+		return r;
+	}
+	e->controller.state = VM_RUNNING;
+	return 0;
+}
+
+static int ember_devices_init(struct ember *e)
+{
+	if (devices_create(&e->devices) < 0) {
+		log_error("Cannot create the device manager: out of memory");
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+static void ember_devices_exit(struct ember *e)
+{
+	e->devices = devices_free(e->devices);
+}
+
+/* --config-file: the VM starts at once (with the API, InstanceStart starts it). */
 static int ember_vm_init(struct ember *e)
 {
-	struct vm_hooks hooks = { .on_exit = ember_on_guest_exit, .ctx = e };
 	struct vm_error err;
 
-	if (!e->cli.present[ARG_CONFIG_FILE])
-		return 0; /* built by the API's InstanceStart */
-	if (vm_create(&e->config, e->loop, &hooks, &e->vm, &err) < 0) {
+	if (ember_vm_launch(e, "Successfully started microvm that was configured from one single json", &err) < 0) {
 		log_error("Building VMM configured from cmdline json failed: %s", err.msg);
 		return err.config ? EXIT_CODE_BAD_CONFIGURATION : EXIT_CODE_GENERIC_ERROR;
 	}
+	metrics_flush(); /* Firecracker writes a line right after the start */
 	return 0;
 }
 
@@ -474,38 +516,11 @@ static void ember_vm_exit(struct ember *e)
 	e->vm = vm_destroy(e->vm);
 }
 
-static int ember_vm_start(struct ember *e)
-{
-	char err[256];
-	int r;
-
-	if (!e->vm)
-		return 0;
-	/* Every vCPU thread exists before the start is announced. */
-	r = vm_prepare_vcpus(e->vm, err, sizeof(err));
-	if (r < 0) {
-		log_error("Building VMM configured from cmdline json failed: %s", err);
-		return EXIT_CODE_GENERIC_ERROR;
-	}
-	/* Logged before the vCPUs run: the serial console shares stdout with the
-	 * log, and a line written while the guest prints would split its line. */
-	log_info("Successfully started microvm that was configured from one single json");
-	r = vm_start(e->vm);
-	if (r < 0) {
-		log_error("Cannot start the microVM: %s", strerror(-r));
-		return EXIT_CODE_GENERIC_ERROR;
-	}
-	e->controller.state = VM_RUNNING;
-	metrics_flush(); /* Firecracker writes a line right after the start */
-	return 0;
-}
-
 /* ---- what the API's vmm-thread controller asks of the VM ---- */
 
 static int ember_api_start(void *ctx, char *err, size_t errlen)
 {
 	struct ember *e = ctx;
-	struct vm_hooks hooks = { .on_exit = ember_on_guest_exit, .ctx = e };
 	struct vm_error verr;
 	int r;
 
@@ -513,33 +528,18 @@ static int ember_api_start(void *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "Start microvm error: Cannot start microvm without kernel configuration.");
 		return -EINVAL;
 	}
-	r = vm_create(&e->config, e->loop, &hooks, &e->vm, &verr);
+	r = ember_vm_launch(e, "Starting the microVM configured through the API", &verr);
 	if (r < 0) {
 		snprintf(err, errlen, "Start microvm error: %s", verr.msg);
-		return r;
-	}
-	r = vm_prepare_vcpus(e->vm, err, errlen);
-	if (r < 0) {
-		char why[256];
-
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "Start microvm error: %s", why);
-		e->vm = vm_destroy(e->vm);
-		return r;
-	}
-	/* Before the vCPUs run, so that it cannot split a guest serial line. */
-	log_info("Starting the microVM configured through the API");
-	r = vm_start(e->vm);
-	if (r < 0) {
-		snprintf(err, errlen, "Start microvm error: cannot start the vCPUs: %s", strerror(-r));
-		e->vm = vm_destroy(e->vm);
 		return r;
 	}
 	/* As with --config-file: the vCPU threads exist, the guest has not
 	 * been able to reach the vmm thread yet. A failure here leaves a VM
 	 * running unconfined, so it ends the process. */
-	if (ember_seccomp_vmm_init(e) != 0)
+	if (seccomp_install_role(SECCOMP_ROLE_VMM) < 0) {
+		log_error("Cannot install the vmm seccomp filter");
 		_exit(EXIT_CODE_GENERIC_ERROR);
+	}
 	return 0;
 }
 
@@ -566,7 +566,7 @@ static int ember_api_resume(void *ctx, char *err, size_t errlen)
 static int ember_api_ctrl_alt_del(void *ctx, char *err, size_t errlen)
 {
 	struct ember *e = ctx;
-	int r = vm_send_ctrl_alt_del(e->vm);
+	int r = e->vm && vm_get_state(e->vm) != VM_NOT_STARTED ? devices_ctrl_alt_del(e->devices) : -EINVAL;
 
 	if (r == -ENOSPC)
 		snprintf(err, errlen, "Failed to send Ctrl-Alt-Del: the guest has not drained its i8042 buffer.");
@@ -578,14 +578,12 @@ static int ember_api_ctrl_alt_del(void *ctx, char *err, size_t errlen)
 static int ember_api_update_drive(void *ctx, const struct drive_update *u, char *err, size_t errlen)
 {
 	struct ember *e = ctx;
-	struct block *b = e->vm ? vm_block_find(e->vm, u->drive_id) : NULL;
-	int r;
+	int r = e->vm ? devices_update(e->devices, "block", u->drive_id, u) : -ENOENT;
 
-	if (!b) {
+	if (r == -ENOENT) {
 		snprintf(err, errlen, DRIVE_ERR_PATCH "no drive with id `%s` exists.", u->drive_id);
-		return -ENOENT;
+		return r;
 	}
-	r = block_update(b, u);
 	if (r < 0)
 		snprintf(err, errlen, DRIVE_ERR_PATCH "Error manipulating the backing file: %s (os error %d) %s",
 			 strerror(-r), -r, u->path_on_host ? u->path_on_host : "");
@@ -752,40 +750,55 @@ static void ember_api_exit(struct ember *e)
 	e->api = api_server_stop(e->api);
 }
 
-/* The start-up order; teardown runs the exits of the steps that ran, backwards.
+/* Which start-ups run a step's init: with --config-file the VM is built at
+ * start-up; without it (API mode) InstanceStart builds it later, through
+ * the same ember_vm_launch(). */
+enum step_mode {
+	STEP_API = 1,
+	STEP_CONFIG = 2,
+	STEP_BOTH = STEP_API | STEP_CONFIG,
+};
+
+/* The start-up order; teardown runs the exits of the steps reached,
+ * backwards, whatever the mode (an exit finds nothing to undo when its init
+ * did not run: the API mode's VM is destroyed by the microVM step's exit).
  * Each init returns 0 or the process exit code; a NULL init always succeeds. */
 static const struct ember_step {
 	const char *name;
+	enum step_mode mode;
 	int (*init)(struct ember *e);
 	void (*exit)(struct ember *e);
 } ember_steps[] = {
-	{ "logger", ember_logger_init, NULL },
-	{ "signal handlers", ember_signals_init, NULL },
-	{ "stale API socket", ember_stale_socket_init, NULL },
-	{ "seccomp baseline", ember_seccomp_init, NULL },
-	{ "vmm event loop", ember_loop_init, ember_loop_exit },
-	{ "shutdown signals", ember_shutdown_init, ember_shutdown_exit },
-	{ "log rate-limit timer", ember_log_timer_init, ember_log_timer_exit },
-	{ "configuration", ember_config_init, ember_config_exit },
-	{ "metrics", ember_metrics_init, NULL },
-	{ "MMDS data store", ember_mmds_init, ember_mmds_exit },
-	{ "API controller", ember_controller_init, ember_controller_exit },
+	{ "logger", STEP_BOTH, ember_logger_init, NULL },
+	{ "signal handlers", STEP_BOTH, ember_signals_init, NULL },
+	{ "stale API socket", STEP_BOTH, ember_stale_socket_init, NULL },
+	{ "seccomp baseline", STEP_BOTH, ember_seccomp_init, NULL },
+	{ "vmm event loop", STEP_BOTH, ember_loop_init, ember_loop_exit },
+	{ "shutdown signals", STEP_BOTH, ember_shutdown_init, ember_shutdown_exit },
+	{ "log rate-limit timer", STEP_BOTH, ember_log_timer_init, ember_log_timer_exit },
+	{ "configuration", STEP_BOTH, ember_config_init, ember_config_exit },
+	{ "metrics", STEP_BOTH, ember_metrics_init, NULL },
+	{ "MMDS data store", STEP_BOTH, ember_mmds_init, ember_mmds_exit },
+	{ "API controller", STEP_BOTH, ember_controller_init, ember_controller_exit },
 	/* Before the VM: the api thread's start-up line must not split the
 	 * guest's first serial line on the shared stdout. */
-	{ "API server", ember_api_init, ember_api_exit },
-	{ "final metrics line", NULL, ember_metrics_final_exit },
-	{ "microVM", ember_vm_init, ember_vm_exit },
-	{ "vCPUs", ember_vm_start, NULL },
-	{ "vmm seccomp role", ember_seccomp_vmm_init, NULL },
+	{ "API server", STEP_BOTH, ember_api_init, ember_api_exit },
+	{ "final metrics line", STEP_BOTH, NULL, ember_metrics_final_exit },
+	{ "device manager", STEP_BOTH, ember_devices_init, ember_devices_exit },
+	{ "microVM and its vCPUs", STEP_CONFIG, ember_vm_init, ember_vm_exit },
+	/* API mode: InstanceStart installs it once the vCPU threads exist. */
+	{ "vmm seccomp role", STEP_CONFIG, ember_seccomp_vmm_init, NULL },
 };
 
 static int ember_run(struct ember *e)
 {
+	enum step_mode mode = e->cli.present[ARG_CONFIG_FILE] ? STEP_CONFIG : STEP_API;
 	size_t done = 0;
 	int code = 0;
 
 	for (; done < ARRAY_SIZE(ember_steps) && code == 0; done++)
-		code = ember_steps[done].init ? ember_steps[done].init(e) : 0;
+		if (ember_steps[done].init && (ember_steps[done].mode & mode))
+			code = ember_steps[done].init(e);
 	if (code == 0) {
 		int r = loop_run(e->loop);
 

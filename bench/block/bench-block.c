@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "core/loop.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "log.h"
 #include "virtio-driver.h"
 

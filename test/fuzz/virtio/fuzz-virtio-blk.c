@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "log.h"
 #include "virtio-driver.h"
 

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "core/loop.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "devices/virtio/virtio.h"
 #include "virtio-driver.h"
 

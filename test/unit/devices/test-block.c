@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "core/loop.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "virtio-driver.h"
 
 #define QN 64

@@ -14,7 +14,7 @@
 
 #include "block-internal.h"
 #include "cleanup.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "log.h"
 #include "metrics.h"
 #include "virtio.h"

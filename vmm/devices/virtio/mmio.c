@@ -16,7 +16,7 @@
 #include "core/bus.h"
 #include "core/layout.h"
 #include "core/loop.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "log.h"
 
 struct mmio_queue_ctx {
@@ -567,4 +567,28 @@ struct virtio_mmio *virtio_mmio_destroy(struct virtio_mmio *t)
 	metrics_unregister(t->metrics);
 	free(t);
 	return NULL;
+}
+
+/* ---- the transport-neutral entry points (virtio.h) ---- */
+
+int virtio_transport_create(const struct device_env *env, unsigned slot, struct virtio_dev *d,
+			    struct virtio_transport **ret)
+{
+	return virtio_mmio_create(env, slot, d, (struct virtio_mmio **)ret);
+}
+
+struct virtio_transport *virtio_transport_destroy(struct virtio_transport *t)
+{
+	virtio_mmio_destroy((struct virtio_mmio *)t);
+	return NULL;
+}
+
+int virtio_transport_cmdline(const struct virtio_transport *t, char *buf, size_t size)
+{
+	return virtio_mmio_cmdline((const struct virtio_mmio *)t, buf, size);
+}
+
+unsigned virtio_transport_slots(void)
+{
+	return LAYOUT_VIRTIO_MAX_DEVICES;
 }

@@ -20,6 +20,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "queue.h"
@@ -76,6 +77,21 @@ struct virtio_dev {
 	unsigned budget_chains;
 	uint64_t budget_bytes;
 };
+
+/* The transport-neutral way to give a device its transport (the device
+ * manager uses it; the one transport today is virtio-mmio, which implements
+ * these in mmio.c). Slot n is the n-th window and IRQ of the transport's
+ * range. create: 0 or -errno, the caller owns *ret; destroy detaches first
+ * (accepts NULL, returns NULL); cmdline: the kernel's argument that finds
+ * the device (virtio_mmio.device=...), its length or -ENOSPC. */
+struct device_env;
+struct virtio_transport;
+int virtio_transport_create(const struct device_env *env, unsigned slot, struct virtio_dev *d,
+			    struct virtio_transport **ret);
+struct virtio_transport *virtio_transport_destroy(struct virtio_transport *t);
+int virtio_transport_cmdline(const struct virtio_transport *t, char *buf, size_t size);
+/* How many slots the transport has. */
+unsigned virtio_transport_slots(void);
 
 /* The device, at create: its ops (static storage) and the lock. */
 void virtio_dev_init(struct virtio_dev *d, const struct virtio_device_ops *ops);
