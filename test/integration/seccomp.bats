@@ -136,7 +136,7 @@ teardown() {
 		[typo.yaml]="typo.yaml:$line:18: unknown syscall 'epoll_wiat' on x86_64"
 		[key.yaml]="key.yaml:$extra:1: unknown key 'extra' in the policy"
 		[short.bundle]="short.bundle: bundle digest mismatch: the file is truncated or corrupt"
-		[missing.yaml]="missing.yaml: cannot open the seccomp filter: No such file or directory"
+		[missing.yaml]="missing.yaml: No such file or directory (os error 2)"
 	)
 	for f in "${!want[@]}"; do
 		run "$EMBER" --no-api --config-file /nonexistent --seccomp-filter "$TMP/$f"
