@@ -17,6 +17,7 @@
 #include "fd.h"
 #include "log.h"
 #include "path_error.h"
+#include "ready.h"
 #include "vmm.h"
 
 /* Which start-ups run a step's init: with --config-file the VM is built at
@@ -57,6 +58,8 @@ static const struct ember_step {
 	{ "microVM and its vCPUs", STEP_CONFIG, ember_vm_init, ember_vm_exit },
 	/* API mode: InstanceStart installs it once the vCPU threads exist. */
 	{ "vmm seccomp role", STEP_CONFIG, ember_seccomp_vmm_init, NULL },
+	/* Last: the API socket is bound, and with --config-file the guest runs. */
+	{ "readiness report", STEP_BOTH, ember_ready_init, NULL },
 };
 
 static int ember_run(struct ember *e)
@@ -96,23 +99,25 @@ int main(int argc, char **argv)
 	 * guest's serial output. */
 	if (fd_stdio_on_devnull() < 0)
 		return EXIT_CODE_GENERIC_ERROR;
+	ready_init(); /* every exit from here on reports to the jailer */
 	path_error_init(); /* before seccomp: the working directory, for messages about relative paths */
 	code = cli_parse(argc, argv, &e.cli);
 	if (code)
-		return code;
+		return ready_exit(code);
 	if (e.cli.present[ARG_HELP]) {
 		cli_help();
-		return EXIT_CODE_OK;
+		return ready_exit(EXIT_CODE_OK);
 	}
 	if (e.cli.present[ARG_VERSION]) {
 		printf("ember v%s\n", EMBER_VERSION);
-		return EXIT_CODE_OK;
+		return ready_exit(EXIT_CODE_OK);
 	}
 	code = cli_validate(&e.cli);
 	if (code)
-		return code;
+		return ready_exit(code);
 	code = ember_run(&e);
 	vmm_run_exit_hook();
+	ready_exit(code); /* before the exit line: the reason is the error logged last */
 	log_ratelimit_flush(true); /* nothing suppressed goes unreported */
 	if (code == 0)
 		log_info("ember exiting successfully. exit_code=0");

@@ -183,6 +183,7 @@ permissive_policy() {
 	permissive_policy "$TMP/perm.yaml" "the lint test allows it on purpose"
 	run "$EMBER_SECCOMP" check "$TMP/perm.yaml"
 	assert_success
+	assert_line "$TMP/perm.yaml: 5 rules marked dangerous: \`ember-seccomp explain\` prints why"
 	run "$EMBER_SECCOMP" explain "$TMP/perm.yaml" --role vcpu --syscall unshare
 	assert_success
 	assert_output --partial 'dangerous: the lint test allows it on purpose'
