@@ -13,6 +13,7 @@
 #include "exit_code.h"
 #include "id.h"
 #include "parse.h"
+#include "ready.h"
 
 static const struct cli_flag {
 	const char *name;
@@ -52,12 +53,15 @@ static const struct cli_flag {
 
 _printf_(1, 2) static int cli_fail(const char *fmt, ...)
 {
+	char msg[512] = "Arguments parsing error: ";
+	size_t n = strlen(msg);
 	va_list ap;
 
-	fprintf(stderr, "Arguments parsing error: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "%s", msg);
+	ready_note(msg);
 	fprintf(stderr, "\n\nFor more information try --help.\n");
 	return EXIT_CODE_ARG_PARSING;
 }

@@ -64,3 +64,4 @@ int ember_controller_init(struct ember *e);
 void ember_controller_exit(struct ember *e);
 int ember_api_init(struct ember *e);
 void ember_api_exit(struct ember *e);
+int ember_ready_init(struct ember *e);
