@@ -9,6 +9,8 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "blk-resize", scenario_blk_resize },
 	{ "wait", scenario_wait },
 	{ "blk-hog", scenario_blk_hog },
+	{ "net", scenario_net },
+	{ "hostile-net", scenario_hostile_net },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -162,6 +162,30 @@ static struct virtio_dev *block_row_virtio(void *dev)
 	return block_virtio(dev);
 }
 
+static unsigned net_count(const struct vm_config *cfg)
+{
+	return cfg->nets.count;
+}
+
+static const void *net_config(const struct vm_config *cfg, unsigned i)
+{
+	return &cfg->nets.iface[i];
+}
+
+/* Network interfaces are configured (their TAPs are open) but the virtio-net
+ * device itself is not in this build yet: say so rather than boot without them. */
+static int net_row_create(const struct device_ctx *ctx, const void *config, void **ret)
+{
+	const struct net_config *n = config;
+
+	log_error("this build does not provide the virtio-net device yet (network interface `%s`).", n->iface_id);
+	return -EOPNOTSUPP;
+}
+
+static void net_row_destroy(void *dev)
+{
+}
+
 /* Attach order: the legacy devices, then the virtio ones (their windows and
  * IRQs in this order, so the guest's vda is the root drive). */
 static const struct device_kind device_kinds[] = {
@@ -173,6 +197,8 @@ static const struct device_kind device_kinds[] = {
 	{ .name = "block", .max = DRIVES_MAX, .count = block_count, .config = block_config,
 	  .create = block_row_create, .destroy = block_row_destroy, .id = block_row_id,
 	  .update = block_row_update, .cmdline = block_row_cmdline, .virtio = block_row_virtio },
+	{ .name = "network interfaces", .max = NET_IFACES_MAX, .count = net_count, .config = net_config,
+	  .create = net_row_create, .destroy = net_row_destroy },
 };
 
 /* ---- attaching ---- */
