@@ -270,7 +270,7 @@ int jail_step_drop_privileges(const struct jail_plan *p, struct jail_state *s);
 int jail_step_verify_privileges(const struct jail_plan *p, struct jail_state *s);
 int jail_privileges_check_status(const char *status, uid_t uid, gid_t gid, char *err, size_t errlen);
 
-/* cleanup.c */
+/* undo.c */
 int jail_undo_push(struct jail_state *s, enum jail_undo_kind kind, int dirfd, const char *name);
 int jail_undo_run(struct jail_state *s);
 void jail_signals_block(void);
