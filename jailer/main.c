@@ -24,7 +24,7 @@ static const char jail_usage[] =
 	"Firecracker's flags:\n"
 	"  --id ID                   1-64 characters of [A-Za-z0-9-], not starting with '-'\n"
 	"  --exec-file PATH          the VMM binary (statically linked), copied into the jail\n"
-	"  --uid UID, --gid GID      the VMM's ids (decimal; 0 needs --allow-root)\n"
+	"  --uid UID, --gid GID      the VMM's ids (decimal; 0 passes with a warning)\n"
 	"  --chroot-base-dir DIR     default " JAIL_DEFAULT_BASE "; the jail is DIR/<exec-name>/<id>/root\n"
 	"  --netns PATH              join this network namespace\n"
 	"  --daemonize               detach; stdio on /dev/null\n"
@@ -37,7 +37,7 @@ static const char jail_usage[] =
 	"ember's additions:\n"
 	"  --cgroup-template NAME|PATH  cgroup values from a YAML template (doc/cgroup-templates.md)\n"
 	"  --new-user-ns, --new-ipc-ns, --new-uts-ns\n"
-	"  --allow-root              permit uid or gid 0\n"
+	"  --allow-root              accepted and ignored (uid 0 needs no flag)\n"
 	"  --bind-ro FILE=NAME       show a host file read-only at /NAME in the jail (kernel, config)\n"
 	"  --dry-run                 print the validated plan and change nothing\n"
 	"  --cleanup                 remove the chroot tree and cgroups of --id (idempotent)\n"
@@ -124,6 +124,7 @@ int jail_step_exec_vmm(const struct jail_plan *p, struct jail_state *s)
 static int jail_run(const struct jail_plan *p, struct jail_state *s)
 {
 	JAIL_STEP(jail_step_sanitize_process);
+	JAIL_STEP(jail_step_lock_id);
 	JAIL_STEP(jail_step_create_tree);
 	JAIL_STEP(jail_step_copy_exec_file);
 	JAIL_STEP(jail_step_join_netns);
@@ -170,7 +171,7 @@ static int jail_main_run(const struct jail_plan *p)
 
 	if (!s)
 		return JAIL_EXIT_STEP;
-	s->exec_fd = s->id_dir_fd = s->devnull_fd = s->proc_fd = s->mnt_ns_fd = -1;
+	s->exec_fd = s->id_dir_fd = s->devnull_fd = s->proc_fd = s->mnt_ns_fd = s->exec_dir_fd = s->lock_fd = -1;
 	s->report_rfd = s->report_wfd = -1;
 	r = jail_run(p, s);
 	if (r >= 0) {
@@ -205,6 +206,9 @@ int main(int argc, char **argv)
 		return JAIL_EXIT_USAGE;
 	}
 	log_set_instance_id(p->id);
+	if (!p->cleanup && (p->uid == 0 || p->gid == 0))
+		fprintf(stderr, "jailer: warning: the VMM runs as uid %u gid %u: without capabilities, but it owns "
+			"root's files in the jail and may write what root may\n", (unsigned)p->uid, (unsigned)p->gid);
 	if (p->dry_run) {
 		jail_plan_print(p, STDOUT_FILENO);
 		return JAIL_EXIT_OK;
@@ -214,6 +218,6 @@ int main(int argc, char **argv)
 		return JAIL_EXIT_USAGE;
 	}
 	if (p->cleanup)
-		return jail_cleanup_run(p) < 0 ? JAIL_EXIT_STEP : JAIL_EXIT_OK;
+		return jail_cleanup_run(p);
 	return jail_main_run(p);
 }

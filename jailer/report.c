@@ -112,6 +112,9 @@ int jail_report_failure(const struct jail_plan *p, struct jail_state *s, int und
 {
 	int code = undo_result < 0 ? JAIL_EXIT_UNDO : JAIL_EXIT_STEP;
 
+	if (s->refused && undo_result >= 0)
+		code = JAIL_EXIT_USAGE; /* what exists is not this jailer's to use: nothing changed */
+
 	if (s->report_wfd >= 0) {
 		dprintf(s->report_wfd, "fail %d %d %s %s\n", code, s->failed_errno,
 			s->failed_step ? s->failed_step : "unknown", s->detail);
