@@ -133,3 +133,190 @@ kill_every_op() {
 		assert_base_and_parent_empty "round $round"
 	done
 }
+
+# ---------------------------------------------------------------- --cleanup of a running jail
+
+# Jails the real ember serving its API, with the given jailer flags, and
+# sets VMM_PID. Output goes to a file: with --new-pid-ns the VMM keeps it.
+jail_ember() {
+	[ -x "$EMBER" ] || skip "ember is not built: $EMBER"
+	! readelf -lW "$EMBER" | grep -q 'program interpreter' ||
+		skip "this ember is dynamically linked (a sanitizer build): only a static one can run alone in a jail"
+	local i
+	JEXEC=$EMBER
+	STANDIN_ORIG=$EMBER
+	JDIR="$JBASE/ember/$JID"
+	JROOT="$JDIR/root"
+	"$JAILER" --id "$JID" --exec-file "$EMBER" --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" "$@" \
+		-- --api-sock /run/api.sock >"$BATS_TEST_TMPDIR/jailer.out" 2>&1 &
+	JAIL_BG_PIDS=$!
+	for i in $(seq 1 200); do
+		[ -S "$JROOT/run/api.sock" ] && [ -s "$JROOT/ember.pid" ] && break
+		sleep 0.05
+	done
+	[ -S "$JROOT/run/api.sock" ] || fail "no API socket: $(cat "$BATS_TEST_TMPDIR/jailer.out")"
+	VMM_PID=$(cat "$JROOT/ember.pid")
+	JAIL_BG_PIDS="$JAIL_BG_PIDS $VMM_PID"
+}
+
+api_answers() {
+	run curl -s -o /dev/null -w '%{http_code}' --max-time 10 --unix-socket "$JROOT/run/api.sock" http://localhost/
+	assert_output 200
+}
+
+# --cleanup while ember runs: exit 1 naming its pid, nothing touched; then,
+# once it is gone, everything goes.
+cleanup_refused_while_running() {
+	jail_ember --uid "$JUID" --gid "$JGID" "$@"
+	run "$JAILER" --cleanup --id "$JID" --exec-file "$EMBER" --chroot-base-dir "$JBASE"
+	assert_failure 1
+	assert_output --partial "pid $VMM_PID"
+	assert_output --partial "nothing was changed"
+	api_answers
+	[ -c "$JROOT/dev/kvm" ] && [ -x "$JROOT/ember" ] && [ -f "$JDIR/jailer-manifest.json" ]
+	kill_wait "$VMM_PID"
+	cleanup_jail
+	assert_success
+	assert_no_residue
+}
+
+pids_cgroup() {
+	[ -n "$(cgroup_v1_mount pids)" ] || skip "no v1 pids here"
+	echo --cgroup pids.max=64
+}
+
+@test "--cleanup of a running jailed ember (plain): exit 1 naming the pid, API answering, files there" {
+	cleanup_refused_while_running
+}
+
+@test "--cleanup of a running jailed ember (plain, cgroups)" {
+	cleanup_refused_while_running $(pids_cgroup)
+}
+
+@test "--cleanup of a running jailed ember (--daemonize)" {
+	cleanup_refused_while_running --daemonize
+}
+
+@test "--cleanup of a running jailed ember (--daemonize, cgroups)" {
+	cleanup_refused_while_running --daemonize $(pids_cgroup)
+}
+
+@test "--cleanup of a running jailed ember (--new-pid-ns)" {
+	cleanup_refused_while_running --new-pid-ns
+}
+
+@test "--cleanup of a running jailed ember (--new-pid-ns, cgroups)" {
+	cleanup_refused_while_running --new-pid-ns $(pids_cgroup)
+}
+
+@test "--cleanup: a pid file naming an unrelated live process does not block it" {
+	jail -- --exit 0
+	assert_success
+	echo $$ >"$JROOT/vmm-standin.pid"
+	cleanup_jail
+	assert_success
+	assert_output --partial "removed $JDIR"
+	kill -0 $$
+	assert_no_residue
+}
+
+@test "--cleanup: a directory that is no jail survives (exit 2)" {
+	mkdir -p "$JDIR/root/run"
+	echo data >"$JDIR/root/precious"
+	run "$JAILER" --cleanup --id "$JID" --exec-file "$STANDIN" --chroot-base-dir "$JBASE"
+	assert_failure 2
+	assert_output --partial "$JDIR is not a jail made by the jailer"
+	assert_equal "$(cat "$JDIR/root/precious")" data
+	assert_equal "$(cd "$JBASE" && find . | sort | tr '\n' ' ')" \
+		". ./vmm-standin ./vmm-standin/$JID ./vmm-standin/$JID/root ./vmm-standin/$JID/root/precious ./vmm-standin/$JID/root/run "
+	rm -rf "${JBASE:?}"/*
+}
+
+@test "--cleanup: nothing of the id anywhere gives exit 4 naming the base" {
+	run "$JAILER" --cleanup --id "$JID" --exec-file "$STANDIN" --chroot-base-dir "$JBASE"
+	assert_failure 4
+	assert_output --partial "nothing of jail $JID in $JBASE"
+	assert_output --partial "$JBASE/vmm-standin/$JID"
+	assert_no_residue
+}
+
+@test "--cleanup: <exec-name> exists but nothing of the id: exit 0 saying where it looked" {
+	mkdir "$JBASE/vmm-standin"
+	run "$JAILER" --cleanup --id "$JID" --exec-file "$STANDIN" --chroot-base-dir "$JBASE"
+	assert_success
+	assert_output --partial "nothing of jail $JID found: looked for $JBASE/vmm-standin/$JID"
+	# Not the jailer's (no marker): it stays.
+	[ -d "$JBASE/vmm-standin" ]
+	rmdir "$JBASE/vmm-standin"
+}
+
+@test "--cleanup of a partial jail (pieces already gone) removes the rest" {
+	[ -n "$(cgroup_v1_mount pids)" ] || skip "no v1 pids here"
+	jail --cgroup pids.max=10 -- --exit 0
+	assert_success
+	rm -rf "$JROOT/dev" "$JROOT/vmm-standin.pid"
+	rmdir "$(cgroup_v1_mount pids)/$JPARENT/$JID"
+	cleanup_jail
+	assert_success
+	assert_no_residue
+}
+
+@test "a caller-made <id>/root is adopted: --cleanup leaves the caller's file, names it, gives back owner and mode" {
+	mkdir -p "$JROOT"
+	chmod 0751 "$JDIR" "$JROOT"
+	echo mine >"$JROOT/mine"
+	jail -- --report /run/report
+	assert_success
+	wait_for_file "$JROOT/run/report"
+	assert_equal "$(stat -c '%a %u:%g' "$JROOT")" "700 $JUID:$JGID"
+	cleanup_jail
+	assert_success
+	assert_output --partial "left $JROOT/mine: not made by the jailer"
+	assert_output --partial "removed $JROOT/vmm-standin"
+	assert_equal "$(cat "$JROOT/mine")" mine
+	assert_equal "$(stat -c '%a %u:%g' "$JROOT")" "751 0:0"
+	assert_equal "$(stat -c '%a %u:%g' "$JDIR")" "751 0:0"
+	assert_equal "$(cd "$JBASE" && find . | sort | tr '\n' ' ')" \
+		". ./vmm-standin ./vmm-standin/$JID ./vmm-standin/$JID/root ./vmm-standin/$JID/root/mine "
+	rm -rf "${JBASE:?}"/*
+}
+
+@test "a jailer whose id's manifest names a stale jail exits 2: run jailer --cleanup first" {
+	jail -- --exit 0
+	assert_success
+	jail -- --exit 0
+	assert_failure 2
+	assert_output --partial "run jailer --cleanup first"
+	cleanup_jail
+	assert_success
+	assert_no_residue
+}
+
+# ---------------------------------------------------------------- Kata's calls
+
+@test "Kata's calls (uid 0, caller-made root, --daemonize): each VMM thread has no capability, no_new_privs, seccomp" {
+	mkdir -p "$JBASE/ember/$JID/root"
+	chmod 0750 "$JBASE/ember/$JID" "$JBASE/ember/$JID/root"
+	jail_ember --uid 0 --gid 0 --daemonize --allow-root
+	wait "${JAIL_BG_PIDS%% *}" || fail "jailer failed: $(cat "$BATS_TEST_TMPDIR/jailer.out")"
+	assert_equal "$(grep -c warning "$BATS_TEST_TMPDIR/jailer.out")" 1
+	api_answers
+	# A capless uid 0 owns root's files: the caller's <id> was closed to others.
+	assert_equal "$(stat -c '%a' "$JDIR")" 700
+	local t n=0
+	for t in /proc/"$VMM_PID"/task/*; do
+		n=$((n + 1))
+		for f in CapInh CapPrm CapEff CapBnd CapAmb; do
+			assert_equal "$(awk -v f="$f:" '$1 == f { print $2 }' "$t/status")" 0000000000000000
+		done
+		assert_equal "$(awk '$1 == "NoNewPrivs:" { print $2 }' "$t/status")" 1
+		assert_equal "$(awk '$1 == "Seccomp:" { print $2 }' "$t/status")" 2
+		assert_equal "$(awk '$1 == "Uid:" { print $2 $3 $4 $5 }' "$t/status")" 0000
+	done
+	[ "$n" -ge 2 ] || fail "expected the vmm and api threads, found $n"
+	kill_wait "$VMM_PID"
+	cleanup_jail
+	assert_success
+	assert_equal "$(stat -c '%a %u' "$JDIR" "$JROOT" | tr '\n' ' ')" "750 0 750 0 "
+	rm -rf "${JBASE:?}"/*
+}
