@@ -44,8 +44,9 @@ void jail_plan_print(const struct jail_plan *p, int fd)
 		return;
 	fprintf(f, "# jailer plan for %s (dry run: nothing on the host was changed)\n", p->id);
 	fprintf(f, "id: %s\nexec-file: %s\nuid: %u\ngid: %u\n", p->id, p->exec_path, (unsigned)p->uid, (unsigned)p->gid);
-	fprintf(f, "mkdir: %s (0700, kept if present)\nmkdir: %s (0700, must not exist)\nmkdir: %s (0700)\n", p->exec_dir,
-		p->id_dir, p->chroot_dir);
+	fprintf(f, "mkdir: %s (0700, kept if present)\nlock: %s.lock\n", p->exec_dir, p->id_dir);
+	fprintf(f, "mkdir: %s (0700 with its manifest, or adopted if the caller made it)\n", p->id_dir);
+	fprintf(f, "mkdir: %s (0700, or adopted if the caller made it)\n", p->chroot_dir);
 	fprintf(f, "copy: %s -> %s/%s (owner %u:%u)\n", p->exec_path, p->chroot_dir, p->exec_name, (unsigned)p->uid,
 		(unsigned)p->gid);
 	fprintf(f, "netns: %s\n", p->netns[0] ? p->netns : "(unchanged)");

@@ -208,7 +208,8 @@ teardown() {
 	[ -n "$(cgroup_v1_mount pids)" ] || skip "no v1 pids here"
 	jail --dry-run --new-pid-ns --cgroup pids.max=9 --resource-limit no-file=99 -- --report /run/report
 	assert_success
-	assert_output --partial "mkdir: $JDIR (0700, must not exist)"
+	assert_output --partial "mkdir: $JDIR (0700 with its manifest, or adopted if the caller made it)"
+	assert_output --partial "lock: $JDIR.lock"
 	assert_output --partial "copy: $STANDIN -> $JROOT/vmm-standin (owner $JUID:$JGID)"
 	assert_output --partial "cgroup-file: $(cgroup_v1_mount pids)/$JPARENT/$JID/pids.max = 9"
 	assert_output --partial "node: /dev/kvm c $((16#$(stat -c '%t' /dev/kvm))):$((16#$(stat -c '%T' /dev/kvm))) 0600 $JUID:$JGID"
