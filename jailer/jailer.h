@@ -243,7 +243,7 @@ struct jail_manifest_entry {
 struct jail_manifest_cgroup {
 	char mount[PATH_MAX];
 	size_t n_levels;                    /* top level first; the last is the jail's own */
-	char levels[JAIL_PARENT_DEPTH_MAX + 1][PATH_MAX];
+	char levels[JAIL_PARENT_DEPTH_MAX + 1][256 + JAIL_ID_MAX + 2]; /* a parent is at most 255 bytes */
 	bool existed[JAIL_PARENT_DEPTH_MAX + 1];
 };
 
@@ -263,6 +263,7 @@ struct jail_manifest {
 /* manifest.c */
 int jail_manifest_plan(const struct jail_plan *p, int id_fd, struct jail_manifest *m, char *err, size_t errlen);
 int jail_manifest_write(int dirfd, const char *name, const struct jail_manifest *m);
+int jail_manifest_parse(const char *text, size_t len, struct jail_manifest *m);
 int jail_manifest_read(int id_fd, const char *id_path, struct jail_manifest *m, char *err, size_t errlen);
 /* Removes what m names under exec_fd/<id>; prints "removed"/"left" lines to
  * out (NULL: quiet). Returns 0 or the first error. */

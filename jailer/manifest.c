@@ -328,15 +328,27 @@ static int jail_manifest_from_json(json_t *o, struct jail_manifest *m)
 	return jail_manifest_parse_cgroups(cgroups, m->id, m);
 }
 
+/* Parses manifest text (strict JSON, the shape jail_manifest_write() makes). */
+int jail_manifest_parse(const char *text, size_t len, struct jail_manifest *m)
+{
+	json_error_t je;
+	json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	r = o ? jail_manifest_from_json(o, m) : -EINVAL;
+
+	json_decref(o);
+	return r;
+}
+
 /* Reads <id>/jailer-manifest.json: a regular file of root's with one link,
  * writable by nobody else, strict JSON of the expected shape. */
 int jail_manifest_read(int id_fd, const char *id_path, struct jail_manifest *m, char *err, size_t errlen)
 {
 	_cleanup_close_ int fd = openat(id_fd, JAIL_MANIFEST, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	_cleanup_free_ char *text = NULL;
-	json_error_t je;
 	struct stat st;
-	json_t *o;
 	size_t len;
 	int r;
 
@@ -355,9 +367,7 @@ int jail_manifest_read(int id_fd, const char *id_path, struct jail_manifest *m, 
 		jail_errf(err, errlen, "%s/%s: %s", id_path, JAIL_MANIFEST, strerror(-r));
 		return r;
 	}
-	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-	r = o ? jail_manifest_from_json(o, m) : -EINVAL;
-	json_decref(o);
+	r = jail_manifest_parse(text, len, m);
 	if (r < 0)
 		jail_errf(err, errlen, "%s/%s is not a valid jailer manifest", id_path, JAIL_MANIFEST);
 	return r;
