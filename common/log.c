@@ -18,6 +18,9 @@ static char instance_id[65] = "anonymous-instance";
 static _Thread_local char thread_name[16] = "main";
 static _Atomic uint64_t missed;
 static _Atomic uint64_t rate_limited;
+/* The local time's offset from UTC as of the last line, for the fatal-signal
+ * path, which cannot call localtime_r (it takes the time zone lock). */
+static _Atomic long utc_offset_s;
 
 static const char *const level_names[] = {
 	[LOG_OFF] = "Off",     [LOG_ERROR] = "Error", [LOG_WARNING] = "Warning",
@@ -113,6 +116,7 @@ static size_t format_prefix(char *buf, size_t len, enum log_level level, const c
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
+	utc_offset_s = tm.tm_gmtoff;
 	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
 	r = snprintf(buf + n, len - n, ".%09ld [%s:%s", ts.tv_nsec, instance_id, thread_name);
 	n += (size_t)r;
@@ -134,9 +138,13 @@ static size_t format_prefix(char *buf, size_t len, enum log_level level, const c
 void log_vwrite(enum log_level level, const char *file, int line, const char *fmt, va_list ap)
 {
 	char buf[LOG_LINE_MAX];
-	size_t n = format_prefix(buf, sizeof(buf) - 1, level, file, line);
-	int r = vsnprintf(buf + n, sizeof(buf) - 1 - n, fmt, ap);
+	size_t n;
+	int r;
 	ssize_t w;
+
+	log_ratelimit_flush(false); /* summaries of windows that ended come first */
+	n = format_prefix(buf, sizeof(buf) - 1, level, file, line);
+	r = vsnprintf(buf + n, sizeof(buf) - 1 - n, fmt, ap);
 
 	if (r < 0)
 		r = 0;
@@ -170,22 +178,186 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* ---- rate limiting ---- */
+
+#define LOG_RL_WINDOW_NS ((uint64_t)LOG_RL_WINDOW_S * 1000000000ull)
+
+/* Sites that ever suppressed a line, pushed once each and never removed (they
+ * are static), so that their summaries can be written when the window ends
+ * whichever site logs next, from the vmm loop's timer, and at exit. */
+static struct log_ratelimit *_Atomic rl_sites;
+static atomic_uint rl_pending; /* sites with suppressed > 0 */
+static _Thread_local bool rl_flushing;
+
+static void log_ratelimit_register(struct log_ratelimit *rl, const char *file, int line)
+{
+	struct log_ratelimit *head;
+
+	if (atomic_exchange(&rl->registered, true))
+		return;
+	rl->file = file;
+	rl->line = line;
+	head = atomic_load(&rl_sites);
+	do
+		rl->next = head;
+	while (!atomic_compare_exchange_weak(&rl_sites, &head, rl));
+}
+
+/* Writes the site's summary if it has one; each suppressed line is reported once. */
+static void log_ratelimit_summarize(struct log_ratelimit *rl)
+{
+	uint32_t dropped = atomic_exchange(&rl->suppressed, 0);
+
+	if (!dropped)
+		return;
+	atomic_fetch_sub(&rl_pending, 1);
+	log_write(LOG_WARNING, rl->file, rl->line,
+		  "%u messages from this site were suppressed by the log rate limiter", dropped);
+}
+
+void log_ratelimit_flush(bool all)
+{
+	uint64_t now;
+
+	if (atomic_load(&rl_pending) == 0 || rl_flushing)
+		return;
+	rl_flushing = true; /* the summaries are log lines too */
+	now = monotonic_ns();
+	for (struct log_ratelimit *rl = atomic_load(&rl_sites); rl; rl = rl->next)
+		if (all || now - atomic_load(&rl->window_start_ns) >= LOG_RL_WINDOW_NS)
+			log_ratelimit_summarize(rl);
+	rl_flushing = false;
+}
+
 bool log_ratelimit_allow(struct log_ratelimit *rl, const char *file, int line)
 {
 	uint64_t now = monotonic_ns();
-	uint64_t start = rl->window_start_ns;
+	uint64_t start = atomic_load(&rl->window_start_ns);
+	unsigned burst = rl->burst ? rl->burst : LOG_RL_BURST;
 
-	if (start == 0 || now - start >= (uint64_t)LOG_RL_WINDOW_S * 1000000000ull) {
-		uint32_t dropped = atomic_exchange(&rl->suppressed, 0);
-
-		rl->window_start_ns = now;
-		rl->emitted = 0;
-		if (dropped)
-			log_write(LOG_WARNING, file, line, "%u messages from this site were suppressed by the log rate limiter", dropped);
+	/* One thread opens the new window; it reports the old one's losses. */
+	if ((start == 0 || now - start >= LOG_RL_WINDOW_NS) &&
+	    atomic_compare_exchange_strong(&rl->window_start_ns, &start, now)) {
+		atomic_store(&rl->emitted, 0);
+		if (atomic_load(&rl->suppressed) && !rl_flushing) {
+			rl_flushing = true;
+			log_ratelimit_summarize(rl);
+			rl_flushing = false;
+		}
 	}
-	if (atomic_fetch_add(&rl->emitted, 1) < LOG_RL_BURST)
+	if (atomic_fetch_add(&rl->emitted, 1) < burst)
 		return true;
-	rl->suppressed++;
+	log_ratelimit_register(rl, file, line);
+	if (atomic_fetch_add(&rl->suppressed, 1) == 0)
+		atomic_fetch_add(&rl_pending, 1);
 	rate_limited++;
 	return false;
+}
+
+/* ---- the fatal-signal path: write(2) and arithmetic only ---- */
+
+struct sig_line {
+	char buf[512];
+	size_t len;
+};
+
+static void sig_str(struct sig_line *l, const char *s)
+{
+	while (*s && l->len < sizeof(l->buf) - 1)
+		l->buf[l->len++] = *s++;
+}
+
+/* Decimal, at least width digits (zero-padded). */
+static void sig_u64(struct sig_line *l, uint64_t v, unsigned width)
+{
+	char d[20];
+	unsigned n = 0;
+
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && n < sizeof(d));
+	while (n < width && n < sizeof(d))
+		d[n++] = '0';
+	while (n && l->len < sizeof(l->buf) - 1)
+		l->buf[l->len++] = d[--n];
+}
+
+/* Days since 1970-01-01 to a civil date (H. Hinnant's days_from_civil, inverted). */
+static void sig_civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* The same prefix as format_prefix(), in local time by the last known offset. */
+static void sig_prefix(struct sig_line *l, enum log_level level, const char *file, int line)
+{
+	struct timespec ts;
+	int64_t t, days, y;
+	unsigned m, d, secs;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t = (int64_t)ts.tv_sec + utc_offset_s;
+	days = (t >= 0 ? t : t - 86399) / 86400;
+	secs = (unsigned)(t - days * 86400);
+	sig_civil(days, &y, &m, &d);
+	sig_u64(l, (uint64_t)(y < 0 ? 0 : y), 4);
+	sig_str(l, "-");
+	sig_u64(l, m, 2);
+	sig_str(l, "-");
+	sig_u64(l, d, 2);
+	sig_str(l, "T");
+	sig_u64(l, secs / 3600, 2);
+	sig_str(l, ":");
+	sig_u64(l, secs / 60 % 60, 2);
+	sig_str(l, ":");
+	sig_u64(l, secs % 60, 2);
+	sig_str(l, ".");
+	sig_u64(l, (uint64_t)ts.tv_nsec, 9);
+	sig_str(l, " [");
+	sig_str(l, instance_id);
+	sig_str(l, ":");
+	sig_str(l, thread_name);
+	if (show_level) {
+		sig_str(l, ":");
+		sig_str(l, level_tags[level]);
+	}
+	if (show_origin) {
+		sig_str(l, ":");
+		sig_str(l, file);
+		sig_str(l, ":");
+		sig_u64(l, (uint64_t)line, 1);
+	}
+	sig_str(l, "] ");
+}
+
+void log_signal_safe_write(enum log_level level, const char *file, int line, const char *a, uint64_t n1,
+			   const char *b, uint64_t n2, const char *c)
+{
+	struct sig_line l = { .len = 0 };
+	int saved = errno;
+
+	if (level > log_level)
+		return;
+	sig_prefix(&l, level, file, line);
+	sig_str(&l, a);
+	sig_u64(&l, n1, 1);
+	sig_str(&l, b);
+	sig_u64(&l, n2, 1);
+	sig_str(&l, c);
+	l.buf[l.len++] = '\n';
+	if (write(log_fd, l.buf, l.len) != (ssize_t)l.len)
+		missed++;
+	errno = saved;
 }

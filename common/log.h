@@ -10,7 +10,10 @@
  *
  * Every call site that the guest or an API client can trigger uses
  * log_rl(): at most LOG_RL_BURST lines per LOG_RL_WINDOW_S seconds per call
- * site, and one summary warning for what was suppressed. */
+ * site. What a site suppressed is summed up in one warning
+ * ("N messages from this site were suppressed ...") once its window has
+ * ended: before the next line any site writes, on the vmm loop's timer
+ * (vmm/logger.c) and at exit (log_ratelimit_flush(true)). */
 #pragma once
 
 #include <stdarg.h>
@@ -36,7 +39,16 @@ struct log_ratelimit {
 	_Atomic uint64_t window_start_ns;
 	_Atomic uint32_t emitted;
 	_Atomic uint32_t suppressed;
+	unsigned burst;                /* lines per window; 0: LOG_RL_BURST */
+	/* Set once the site first suppresses a line; then on the list of sites. */
+	_Atomic bool registered;
+	const char *file;
+	int line;
+	struct log_ratelimit *next;
 };
+
+/* A site with its own budget: static struct log_ratelimit rl = LOG_RATELIMIT_INIT(64); */
+#define LOG_RATELIMIT_INIT(lines_per_window) { .burst = (lines_per_window) }
 
 /* Parses Firecracker's level names, case-insensitively ("warn" is accepted as
  * an alias of Warning). Returns 0 or -EINVAL. */
@@ -62,8 +74,19 @@ uint64_t log_rate_limited_count(void);
 
 void log_write(enum log_level level, const char *file, int line, const char *fmt, ...) _printf_(4, 5);
 void log_vwrite(enum log_level level, const char *file, int line, const char *fmt, va_list ap) _printf_(4, 0);
-/* Returns true when this call site may log now; counts what it suppresses. */
+/* Returns true when this call site may log now; counts what it suppresses
+ * (log_rate_limited_count). Lock-free; callable from any thread. */
 bool log_ratelimit_allow(struct log_ratelimit *rl, const char *file, int line);
+/* Writes the summary of every site whose window has ended (all: of every
+ * site with suppressed lines, as at exit). */
+void log_ratelimit_flush(bool all);
+
+/* For signal handlers: one line "<a><n1><b><n2><c>" in the usual format,
+ * built with arithmetic and written with write(2) alone (no localtime_r,
+ * snprintf or malloc; the time is local by the offset of the last line). */
+void log_signal_safe_write(enum log_level level, const char *file, int line, const char *a, uint64_t n1,
+			   const char *b, uint64_t n2, const char *c);
+#define log_signal_safe_error(a, n1, b, n2, c) log_signal_safe_write(LOG_ERROR, __FILE__, __LINE__, a, n1, b, n2, c)
 
 #define log_at(level, ...)                                                                         \
 	do {                                                                                       \

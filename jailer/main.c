@@ -1,6 +1,7 @@
 /* jailer: runs a VMM inside a chroot, namespaces and cgroups, as an
  * unprivileged user. See doc/jailer.md; jail_run() below is the list of steps
  * that document walks through, in the same order. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -148,12 +149,46 @@ static int jail_run(const struct jail_plan *p, struct jail_state *s)
 	return 0; /* not reached: exec replaced this process */
 }
 
+static int jail_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names --cgroup-template accepts: dir's *.yaml files, sorted. */
+static void jail_help_templates(const char *dir)
+{
+	char *names[64];
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	printf("\nCgroup templates in %s:", dir);
+	if (!d) {
+		printf(" (cannot be read: %s)\n", strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)) && n < ARRAY_SIZE(names)) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 5 && de->d_name[0] != '.' && strcmp(de->d_name + len - 5, ".yaml") == 0)
+			names[n++] = strndup(de->d_name, len - 5);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), jail_name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		printf(" %s", names[i] ? names[i] : "?");
+		free(names[i]);
+	}
+	printf("%s\n", n ? "" : " none");
+}
+
 /* --help and --version win over everything else before "--". */
 static int jail_info_flags(int argc, char **argv)
 {
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			printf("Jailer v%s\n\n%s", EMBER_VERSION, jail_usage);
+			jail_help_templates(JAIL_TEMPLATE_DIR);
 			return 1;
 		}
 		if (strcmp(argv[i], "--version") == 0) {

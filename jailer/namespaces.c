@@ -183,6 +183,26 @@ static int jail_write_map(int proc_fd, pid_t pid, const char *file, unsigned id)
 	return fd_write_full(fd, line, (size_t)n);
 }
 
+/* Without a limit the VMM could make user namespaces of its own, and as their
+ * root every other kind. 0 in the jail's user namespace makes any nested one
+ * fail with ENOSPC, seccomp or not. The sysctl belongs to the namespace of the
+ * writer (the host's limit stays as it is) and only a holder of
+ * CAP_SYS_RESOURCE there may write it: the jailer, root of the new namespace
+ * until the drop. */
+static int jail_limit_user_ns(struct jail_state *s)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	fd = openat(s->proc_fd, "sys/user/max_user_namespaces", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return jail_fail(s, errno, "opening user.max_user_namespaces in the new user namespace");
+	r = fd_write_full(fd, "0\n", 2);
+	if (r < 0)
+		return jail_fail(s, -r, "writing 0 to user.max_user_namespaces in the new user namespace");
+	return 0;
+}
+
 /* A process cannot map ids other than its own into the namespace it just
  * entered; a helper left behind in the parent namespace (still root there)
  * writes the maps. Only uid and gid are mapped, each to itself, so files the
@@ -230,5 +250,5 @@ int jail_step_enter_user_ns(const struct jail_plan *p, struct jail_state *s)
 		return jail_fail(s, -r, "unshare(CLONE_NEWUSER)");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return jail_fail(s, EPERM, "writing the uid and gid maps of the user namespace");
-	return 0;
+	return jail_limit_user_ns(s);
 }

@@ -4,10 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "config/json_field.h"
 #include "cleanup.h"
+#include "core/loop.h"
 #include "logger.h"
 
 /* What was last applied, for GET /vm/config. Written on the vmm thread only. */
@@ -120,4 +123,44 @@ json_t *logger_config_to_json(void)
 	if (o && applied.log_path)
 		json_object_set_new(o, "log_path", json_string(applied.log_path));
 	return o;
+}
+
+/* ---- the rate limiter's timer ---- */
+
+static int rl_timer_fd = -1;
+
+static void logger_on_rl_timer(void *ctx, uint32_t events)
+{
+	uint64_t ticks;
+
+	if (read(rl_timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return; /* logging the failure could itself be suppressed: next tick */
+	log_ratelimit_flush(false);
+}
+
+int logger_attach_loop(struct event_loop *loop)
+{
+	/* A tick a second: a summary is at most a second late after its window. */
+	struct itimerspec its = { .it_interval = { .tv_sec = 1 }, .it_value = { .tv_sec = 1 } };
+	_cleanup_close_ int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if (timerfd_settime(fd, 0, &its, NULL) < 0)
+		return -errno;
+	r = loop_add(loop, fd, EPOLLIN, logger_on_rl_timer, NULL);
+	if (r < 0)
+		return r;
+	rl_timer_fd = TAKE_FD(fd);
+	return 0;
+}
+
+void logger_detach_loop(struct event_loop *loop)
+{
+	if (rl_timer_fd < 0)
+		return;
+	loop_remove(loop, rl_timer_fd);
+	close(rl_timer_fd);
+	rl_timer_fd = -1;
 }

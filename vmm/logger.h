@@ -29,3 +29,11 @@ int logger_apply(const struct logger_config *cfg, char *err, size_t errlen);
  * NULL when the logger was never configured. */
 json_t *logger_config_to_json(void);
 void logger_config_clear(struct logger_config *cfg);
+
+struct event_loop;
+/* Arms a one-second timer on the vmm loop that writes the summaries of
+ * rate-limited sites whose window has ended (log_ratelimit_flush), so a site
+ * that went quiet still reports what it suppressed. 0 or -errno. */
+int logger_attach_loop(struct event_loop *loop);
+/* Disarms and closes it; harmless when not attached. */
+void logger_detach_loop(struct event_loop *loop);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "api/controller.h"
@@ -267,6 +268,20 @@ static int ember_signals_init(struct ember *e)
 	return 0;
 }
 
+static const char *ember_api_socket(const struct ember *e)
+{
+	return e->cli.present[ARG_API_SOCK] ? e->cli.value[ARG_API_SOCK] : API_DEFAULT_SOCKET;
+}
+
+/* A socket whose ember died is replaced; a live one is refused at bind.
+ * Before seccomp: telling them apart takes a connect() no role needs. */
+static int ember_stale_socket_init(struct ember *e)
+{
+	if (!e->cli.present[ARG_NO_API] && api_socket_remove_stale(ember_api_socket(e)))
+		log_info("Removed the stale API socket at %s (nothing accepted on it).", ember_api_socket(e));
+	return 0;
+}
+
 /* Loads the policy (a bad one stops ember here, with exit 152) and installs
  * the baseline before any thread exists, so TSYNC covers the process. */
 static int ember_seccomp_init(struct ember *e)
@@ -324,6 +339,54 @@ static int ember_loop_init(struct ember *e)
 static void ember_loop_exit(struct ember *e)
 {
 	e->loop = loop_destroy(e->loop);
+}
+
+/* SIGTERM or SIGINT (signals.h): the loop stops and teardown runs in table
+ * order: vCPUs stopped, metrics flushed, API socket removed, exit 0. */
+static void ember_on_shutdown_signal(void *ctx, uint32_t events)
+{
+	struct ember *e = ctx;
+	int sig = signals_shutdown_take();
+
+	if (sig <= 0)
+		return;
+	log_info("Received %s: shutting down the microVM.", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	e->exit_code = EXIT_CODE_OK;
+	loop_stop(e->loop);
+}
+
+/* After the loop exists: a signal that came earlier is pending on the
+ * eventfd and is acted on as soon as the loop runs. */
+static int ember_shutdown_init(struct ember *e)
+{
+	int r = loop_add(e->loop, signals_shutdown_fd(), EPOLLIN, ember_on_shutdown_signal, e);
+
+	if (r < 0) {
+		log_error("Cannot watch for shutdown signals: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+static void ember_shutdown_exit(struct ember *e)
+{
+	loop_remove(e->loop, signals_shutdown_fd());
+}
+
+static int ember_log_timer_init(struct ember *e)
+{
+	int r = logger_attach_loop(e->loop);
+
+	if (r < 0) {
+		log_error("Cannot arm the log rate limiter's timer: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
+	return 0;
+}
+
+static void ember_log_timer_exit(struct ember *e)
+{
+	logger_detach_loop(e->loop);
 }
 
 static int ember_config_init(struct ember *e)
@@ -389,10 +452,17 @@ static void ember_vm_exit(struct ember *e)
 
 static int ember_vm_start(struct ember *e)
 {
+	char err[256];
 	int r;
 
 	if (!e->vm)
 		return 0;
+	/* Every vCPU thread exists before the start is announced. */
+	r = vm_prepare_vcpus(e->vm, err, sizeof(err));
+	if (r < 0) {
+		log_error("Building VMM configured from cmdline json failed: %s", err);
+		return EXIT_CODE_GENERIC_ERROR;
+	}
 	/* Logged before the vCPUs run: the serial console shares stdout with the
 	 * log, and a line written while the guest prints would split its line. */
 	log_info("Successfully started microvm that was configured from one single json");
@@ -422,6 +492,15 @@ static int ember_api_start(void *ctx, char *err, size_t errlen)
 	r = vm_create(&e->config, e->loop, &hooks, &e->vm, &verr);
 	if (r < 0) {
 		snprintf(err, errlen, "Start microvm error: %s", verr.msg);
+		return r;
+	}
+	r = vm_prepare_vcpus(e->vm, err, errlen);
+	if (r < 0) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "Start microvm error: %s", why);
+		e->vm = vm_destroy(e->vm);
 		return r;
 	}
 	/* Before the vCPUs run, so that it cannot split a guest serial line. */
@@ -529,6 +608,14 @@ static int ember_metrics_init(struct ember *e)
 	return 0;
 }
 
+/* Teardown only: the last metrics line is written once the vCPUs have
+ * stopped and before the API socket goes, so a supervisor that waits for
+ * the socket to vanish finds the final figures. */
+static void ember_metrics_final_exit(struct ember *e)
+{
+	vmm_run_exit_hook();
+}
+
 static size_t ember_size_arg(const struct ember *e, enum cli_arg arg, size_t dflt)
 {
 	uint64_t v;
@@ -584,7 +671,7 @@ static void ember_controller_exit(struct ember *e)
 static int ember_api_init(struct ember *e)
 {
 	struct api_server_config cfg = {
-		.socket_path = e->cli.present[ARG_API_SOCK] ? e->cli.value[ARG_API_SOCK] : API_DEFAULT_SOCKET,
+		.socket_path = ember_api_socket(e),
 		.max_payload = ember_size_arg(e, ARG_HTTP_API_MAX_PAYLOAD_SIZE, HTTP_DEFAULT_MAX_BODY),
 	};
 	char err[512];
@@ -604,7 +691,7 @@ static void ember_api_exit(struct ember *e)
 }
 
 /* The start-up order; teardown runs the exits of the steps that ran, backwards.
- * Each init returns 0 or the process exit code. */
+ * Each init returns 0 or the process exit code; a NULL init always succeeds. */
 static const struct ember_step {
 	const char *name;
 	int (*init)(struct ember *e);
@@ -612,8 +699,11 @@ static const struct ember_step {
 } ember_steps[] = {
 	{ "logger", ember_logger_init, NULL },
 	{ "signal handlers", ember_signals_init, NULL },
+	{ "stale API socket", ember_stale_socket_init, NULL },
 	{ "seccomp baseline", ember_seccomp_init, NULL },
 	{ "vmm event loop", ember_loop_init, ember_loop_exit },
+	{ "shutdown signals", ember_shutdown_init, ember_shutdown_exit },
+	{ "log rate-limit timer", ember_log_timer_init, ember_log_timer_exit },
 	{ "configuration", ember_config_init, ember_config_exit },
 	{ "metrics", ember_metrics_init, NULL },
 	{ "MMDS data store", ember_mmds_init, ember_mmds_exit },
@@ -621,6 +711,7 @@ static const struct ember_step {
 	/* Before the VM: the api thread's start-up line must not split the
 	 * guest's first serial line on the shared stdout. */
 	{ "API server", ember_api_init, ember_api_exit },
+	{ "final metrics line", NULL, ember_metrics_final_exit },
 	{ "microVM", ember_vm_init, ember_vm_exit },
 	{ "vCPUs", ember_vm_start, NULL },
 	{ "vmm seccomp role", ember_seccomp_vmm_init, NULL },
@@ -632,7 +723,7 @@ static int ember_run(struct ember *e)
 	int code = 0;
 
 	for (; done < ARRAY_SIZE(ember_steps) && code == 0; done++)
-		code = ember_steps[done].init(e);
+		code = ember_steps[done].init ? ember_steps[done].init(e) : 0;
 	if (code == 0) {
 		int r = loop_run(e->loop);
 
@@ -677,6 +768,7 @@ int main(int argc, char **argv)
 		return code;
 	code = ember_run(&e);
 	vmm_run_exit_hook();
+	log_ratelimit_flush(true); /* nothing suppressed goes unreported */
 	if (code == 0)
 		log_info("ember exiting successfully. exit_code=0");
 	else

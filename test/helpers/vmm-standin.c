@@ -6,18 +6,22 @@
  * Reports uid/gid (real, effective, saved), supplementary groups, the
  * effective, permitted, inheritable, bounding and ambient capability sets,
  * NoNewPrivs, securebits, open fds, the environment, rlimits, pid, and (when
- * /proc is there, i.e. outside a jail) cgroup membership and namespaces.
+ * /proc is there, i.e. outside a jail) cgroup membership and namespaces,
+ * and whether it could make a user namespace (unshare_user=ok or the errno
+ * name: ENOSPC under --new-user-ns, where the jailer sets the limit to 0).
  * A jail has no /proc, so everything else comes from system calls. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,6 +99,23 @@ static void report_proc(FILE *f)
 	}
 }
 
+/* Tried in a child, so this process keeps its namespace for the rest of the report. */
+static void report_unshare_user(FILE *f)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWUSER) < 0 ? errno : 0);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+		fprintf(f, "unshare_user=unknown\n");
+		return;
+	}
+	status = WEXITSTATUS(status);
+	fprintf(f, "unshare_user=%s\n", status ? strerrorname_np(status) : "ok");
+}
+
 static void report(FILE *f, int argc, char **argv, int own)
 {
 	struct rlimit nofile, fsize;
@@ -116,6 +137,7 @@ static void report(FILE *f, int argc, char **argv, int own)
 		(unsigned long long)nofile.rlim_max,
 		fsize.rlim_cur == RLIM_INFINITY ? -1LL : (long long)fsize.rlim_cur);
 	report_proc(f);
+	report_unshare_user(f);
 	fprintf(f, "end=1\n");
 }
 

@@ -175,6 +175,8 @@ teardown() {
 	assert_equal "$(awk '{ print $1, $2, $3 }' "/proc/$pid/gid_map")" "$JGID $JGID 1"
 	assert_equal "$(report_get uid)" "$JUID,$JUID,$JUID"
 	assert_equal "$(report_get cap_bnd)" "0000000000000000"
+	# The jailer set user.max_user_namespaces to 0 in the jail's namespace.
+	assert_equal "$(report_get unshare_user)" "ENOSPC"
 }
 
 @test "--status-fd: one JSON line with the pid, the chroot and the cgroups" {

@@ -146,6 +146,51 @@ teardown() {
 	done
 }
 
+# ---- policy lint ----
+
+# The vcpu role from the report that found it passing: execve, ptrace,
+# unshare, any mprotect and any socket (appended to the default policy's vcpu
+# role, its last section). With REASON, each rule says why it is dangerous.
+permissive_policy() {
+	local out=$1 reason=${2:-} name
+	cp "$DEFAULT_POLICY" "$out"
+	for name in execve ptrace unshare mprotect socket; do
+		printf '      - syscall: %s\n        comment: "lint test"\n' "$name" >>"$out"
+		[ -z "$reason" ] || printf '        dangerous: "%s"\n' "$reason" >>"$out"
+	done
+}
+
+@test "policy lint: the permissive vcpu role is refused by check, compile and ember" {
+	permissive_policy "$TMP/perm.yaml"
+	line=$(grep -n '^      - syscall: execve$' "$TMP/perm.yaml" | cut -d: -f1)
+	want="$TMP/perm.yaml:$line:18: rule allows 'execve', which runs another program: refused unless the rule says why with dangerous: \"<reason>\""
+	run "$EMBER_SECCOMP" check "$TMP/perm.yaml"
+	assert_equal "$status" 1
+	assert_output "$want"
+	run "$EMBER_SECCOMP" compile "$TMP/perm.yaml" -o "$TMP/perm.bundle"
+	assert_equal "$status" 1
+	assert_output "$want"
+	assert_file_not_exist "$TMP/perm.bundle"
+	run "$EMBER" --no-api --config-file /nonexistent --seccomp-filter "$TMP/perm.yaml"
+	assert_equal "$status" 152
+	assert_output --partial "Seccomp error: $want"
+	refute_output --partial 'Configuration for VMM'
+}
+
+@test "policy lint: dangerous lets a rule pass, explain shows the reason, the default policy needs none" {
+	run grep -c '^ *dangerous:' "$DEFAULT_POLICY"
+	assert_output 0
+	permissive_policy "$TMP/perm.yaml" "the lint test allows it on purpose"
+	run "$EMBER_SECCOMP" check "$TMP/perm.yaml"
+	assert_success
+	run "$EMBER_SECCOMP" explain "$TMP/perm.yaml" --role vcpu --syscall unshare
+	assert_success
+	assert_output --partial 'dangerous: the lint test allows it on purpose'
+	# The default policy's own explain shows no such line.
+	run "$EMBER_SECCOMP" explain "$DEFAULT_POLICY"
+	refute_output --partial 'dangerous:'
+}
+
 # ---- ember-seccomp ----
 
 @test "ember-seccomp check accepts the default policy and points at errors" {

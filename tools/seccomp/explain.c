@@ -82,6 +82,18 @@ static void wrap_print(FILE *out, const char *text, int indent)
 	fputc('\n', out);
 }
 
+/* A rule the policy lint flags carries its reason: shown apart from the
+ * comment, so a reviewer sees which rules widen what a compromised VMM can do. */
+static void dangerous_print(FILE *out, const char *reason)
+{
+	_cleanup_free_ char *text = NULL;
+
+	if (asprintf(&text, "dangerous: %s", reason) < 0)
+		fprintf(out, "          dangerous: %s\n", reason);
+	else
+		wrap_print(out, text, 10);
+}
+
 static void syscall_explain(FILE *out, const struct policy *p, unsigned role, int nr)
 {
 	fprintf(out, "  %s (%d)\n", tool_syscall_name(p, nr), nr);
@@ -97,6 +109,8 @@ static void syscall_explain(FILE *out, const struct policy *p, unsigned role, in
 		else
 			fprintf(out, "   (line %u)\n", rule->line);
 		wrap_print(out, rule->comment, 10);
+		if (rule->dangerous)
+			dangerous_print(out, rule->dangerous);
 	}
 }
 

@@ -5,6 +5,8 @@
  *   ember-seccomp explain FILE [--role R] [--syscall NAME] [--names]
  *   ember-seccomp diff A B
  *
+ *   ember-seccomp --help | --version
+ *
  * Exit status: 0 success (diff: no difference), 1 a bad policy (diff: the
  * policies differ), 2 a usage or system error. */
 #include <errno.h>
@@ -17,16 +19,33 @@
 
 #include "bundle.h"
 #include "cleanup.h"
+#include "ember-config.h"
 #include "fd.h"
 #include "tool.h"
 
+static const char usage_text[] =
+	"usage: ember-seccomp check FILE\n"
+	"       ember-seccomp compile FILE -o OUT [--c-array NAME] [--default-action log]\n"
+	"       ember-seccomp explain FILE [--role vmm|api|vcpu] [--syscall NAME] [--names]\n"
+	"       ember-seccomp diff A B\n"
+	"       ember-seccomp --help | --version\n";
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: ember-seccomp check FILE\n"
-			"       ember-seccomp compile FILE -o OUT [--c-array NAME] [--default-action log]\n"
-			"       ember-seccomp explain FILE [--role vmm|api|vcpu] [--syscall NAME] [--names]\n"
-			"       ember-seccomp diff A B\n");
+	fputs(usage_text, stderr);
 	return 2;
+}
+
+/* Asked for: stdout and exit 0, as for ember and the jailer. */
+static int help(void)
+{
+	printf("ember-seccomp v%s: check, compile, explain and compare ember's seccomp policies "
+	       "(doc/seccomp-policy.md).\n\n%s\n"
+	       "  check    validate a YAML policy and compile it (exit 1 when it is bad)\n"
+	       "  compile  write the BPF bundle ember loads with --seccomp-filter (or a C array)\n"
+	       "  explain  print each role's rules, or what one syscall is allowed\n"
+	       "  diff     compare two policies (exit 1 when they differ)\n", EMBER_VERSION, usage_text);
+	return 0;
 }
 
 struct policy *tool_load(const char *path)
@@ -150,6 +169,10 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage();
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return help();
+	if (strcmp(argv[1], "--version") == 0)
+		return printf("ember-seccomp v%s\n", EMBER_VERSION) < 0 ? 2 : 0;
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc, argv);
 	if (strcmp(argv[1], "compile") == 0)

@@ -168,17 +168,26 @@ static char *escape_for_log(const char *s, size_t len)
 	return out;
 }
 
-static void log_request(const struct http_request *req)
+/* A request's log lines (the request, its error, its duration) are one unit,
+ * written whole or not at all, so a reader never sees half an exchange. The
+ * budget is far above a normal configuration sequence (Kata sends about 20
+ * requests), so only a flood is cut, and the cut is summed up (log.h). */
+#define API_LOG_REQUESTS_PER_WINDOW 128
+static struct log_ratelimit api_log_rl = LOG_RATELIMIT_INIT(API_LOG_REQUESTS_PER_WINDOW);
+
+static bool log_request(const struct http_request *req)
 {
 	const char *m = method_title(req->method);
 
+	if (log_get_level() == LOG_OFF || !log_ratelimit_allow(&api_log_rl, __FILE__, __LINE__))
+		return false;
 	if (!req->body_len || !strcmp(req->path, "/mmds")) { /* MMDS data may be secret: never logged */
-		log_rl(LOG_INFO, "The API server received a %s request on \"%s\".", m, req->path);
-		return;
+		log_info("The API server received a %s request on \"%s\".", m, req->path);
+		return true;
 	}
 	_cleanup_free_ char *esc = escape_for_log(req->body, req->body_len);
-	log_rl(LOG_INFO, "The API server received a %s request on \"%s\" with body \"%s\".", m, req->path,
-	       esc ? esc : "");
+	log_info("The API server received a %s request on \"%s\" with body \"%s\".", m, req->path, esc ? esc : "");
+	return true;
 }
 
 static void log_failure(const struct http_response *resp)
@@ -189,9 +198,9 @@ static void log_failure(const struct http_response *resp)
 		return;
 	body = json_loadb(resp->body ? resp->body : "", resp->body_len, 0, NULL);
 	msg = json_object_get(body, "fault_message");
-	log_rl(LOG_ERROR, "Received Error. Status code: %d %s. Message: %s", resp->status,
-	       resp->status == 413 ? "Payload Too Large" : "Bad Request",
-	       json_is_string(msg) ? json_string_value(msg) : "(transport error)");
+	log_error("Received Error. Status code: %d %s. Message: %s", resp->status,
+		  resp->status == 413 ? "Payload Too Large" : "Bad Request",
+		  json_is_string(msg) ? json_string_value(msg) : "(transport error)");
 	json_decref(body);
 }
 
@@ -202,13 +211,15 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Routes, runs and formats one request; run_action applies a pending action. */
-static int serve(struct api_action *a, char **ret, size_t *ret_len)
+/* Routes, runs and formats one request; run_action applies a pending action.
+ * logged: this request's unit of log lines is being written. */
+static int serve(struct api_action *a, bool logged, char **ret, size_t *ret_len)
 {
 	int r;
 
 	api_action_count(a);
-	log_failure(&a->resp);
+	if (logged)
+		log_failure(&a->resp);
 	r = http_response_format(&a->resp, ret, ret_len);
 	api_action_free(a);
 	return r;
@@ -218,16 +229,18 @@ int api_handoff_serve(struct api_handoff *h, const struct http_request *req, cha
 {
 	uint64_t t0 = now_us();
 	struct api_action *a;
+	bool logged;
 	int r;
 
-	log_request(req);
+	logged = log_request(req);
 	a = api_route_request(req->method, req->path, req->body, req->body_len);
 	if (!a)
 		return -ENOMEM;
 	if (api_action_pending(a))
 		handoff_run(h, a);
-	r = serve(a, ret, ret_len);
-	log_debug("Total previous API call duration: %" PRIu64 " us.", now_us() - t0);
+	r = serve(a, logged, ret, ret_len);
+	if (logged)
+		log_debug("Total previous API call duration: %" PRIu64 " us.", now_us() - t0);
 	return r;
 }
 
@@ -240,5 +253,5 @@ int api_serve_local(struct api_controller *c, const char *method, const char *pa
 		return -ENOMEM;
 	if (api_action_pending(a))
 		api_controller_handle(c, a);
-	return serve(a, ret, ret_len);
+	return serve(a, true, ret, ret_len);
 }

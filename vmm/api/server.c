@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -370,6 +371,25 @@ int api_server_start(const struct api_server_config *cfg, struct api_controller 
 	}
 	*ret = s;
 	return 0;
+}
+
+bool api_socket_remove_stale(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct stat st;
+	bool stale;
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path) || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	strcpy(addr.sun_path, path);
+	/* Non-blocking: a live server with a full backlog answers EAGAIN, not a wait. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	stale = connect(fd, (const struct sockaddr *)&addr, sizeof(addr)) < 0 && errno == ECONNREFUSED;
+	close(fd);
+	return stale && unlink(path) == 0;
 }
 
 struct api_server *api_server_stop(struct api_server *s)

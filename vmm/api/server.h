@@ -8,6 +8,7 @@
  * answered. It never touches VM state. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "api/controller.h"
@@ -28,6 +29,11 @@ struct api_server_config {
  * server. Returns 0 or -errno with the reason in err (setup: the caller exits). */
 int api_server_start(const struct api_server_config *cfg, struct api_controller *controller,
 		     struct event_loop *loop, struct api_server **ret, char *err, size_t errlen);
+/* A socket left at path by an ember that died (SIGKILL, a crash): path is a
+ * socket and connect() is refused. It is removed and true returned; anything
+ * else (nothing there, a live server, not a socket) is left alone and bind
+ * then refuses it. Needs connect(2), so it runs before seccomp is installed. */
+bool api_socket_remove_stale(const char *path);
 /* Stops the thread (answering any queued action with an error), closes every
  * connection and removes the socket file. Call from the vmm thread. Accepts
  * NULL; returns NULL. */

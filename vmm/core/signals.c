@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "exit_code.h"
@@ -13,6 +14,8 @@ struct signal_metrics signal_metrics;
 static void (*_Atomic exit_hook)(void);
 static atomic_bool exit_hook_ran;
 static _Thread_local volatile uint8_t *kick_target;
+static int shutdown_fd = -1;
+static atomic_int shutdown_signal;
 
 void vmm_set_exit_hook(void (*fn)(void))
 {
@@ -55,7 +58,10 @@ static void signals_fatal(int sig, siginfo_t *info, void *uctx)
 			(*fatal_signals[i].counter)++;
 		}
 	}
-	log_error("Shutting down VM after intercepting signal %d, code %d.", sig, code);
+	/* The signal may have interrupted malloc or a log line: nothing here
+	 * may take a lock or allocate, so the line is formatted by hand. */
+	log_signal_safe_error("Shutting down VM after intercepting signal ", (uint64_t)sig, ", code ",
+			      (uint64_t)code, ".");
 	vmm_run_exit_hook();
 	_exit(code);
 }
@@ -66,6 +72,34 @@ static void signals_pipe(int sig, siginfo_t *info, void *uctx)
 	log_rl(LOG_ERROR, "Received signal %d.", sig);
 }
 
+/* SIGTERM, SIGINT: recorded and handed to the vmm loop, which shuts down in
+ * order (see signals.h); nothing else happens in the handler. */
+static void signals_shutdown(int sig, siginfo_t *info, void *uctx)
+{
+	int saved = errno;
+	uint64_t one = 1;
+
+	atomic_store(&shutdown_signal, sig);
+	if (write(shutdown_fd, &one, sizeof(one)) < 0) {
+		/* the counter cannot overflow from signals: nothing to do */
+	}
+	errno = saved;
+}
+
+int signals_shutdown_fd(void)
+{
+	return shutdown_fd;
+}
+
+int signals_shutdown_take(void)
+{
+	uint64_t n;
+
+	if (read(shutdown_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return -errno;
+	return atomic_load(&shutdown_signal);
+}
+
 static void signals_kick(int sig, siginfo_t *info, void *uctx)
 {
 	/* KVM checks immediate_exit on entry: a kick that lands between the
@@ -74,9 +108,9 @@ static void signals_kick(int sig, siginfo_t *info, void *uctx)
 		*kick_target = 1;
 }
 
-static int signals_set(int sig, void (*fn)(int, siginfo_t *, void *))
+static int signals_set(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
 {
-	struct sigaction sa = { .sa_sigaction = fn, .sa_flags = SA_SIGINFO };
+	struct sigaction sa = { .sa_sigaction = fn, .sa_flags = SA_SIGINFO | flags };
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(sig, &sa, NULL) < 0)
@@ -84,17 +118,38 @@ static int signals_set(int sig, void (*fn)(int, siginfo_t *, void *))
 	return 0;
 }
 
+/* A handler, not the default action: as pid 1 of a pid namespace ember
+ * would otherwise ignore SIGTERM, and a shell starts background jobs with
+ * SIGINT ignored. On a terminal SIGINT keeps its default, so Ctrl-C there
+ * still ends ember at once. SA_RESTART: the vmm thread's blocking calls are
+ * not made to fail by a shutdown request. */
+static int signals_install_shutdown(void)
+{
+	int r;
+
+	shutdown_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (shutdown_fd < 0)
+		return -errno;
+	r = signals_set(SIGTERM, signals_shutdown, SA_RESTART);
+	if (r < 0 || isatty(STDIN_FILENO))
+		return r;
+	return signals_set(SIGINT, signals_shutdown, SA_RESTART);
+}
+
 int signals_install(void)
 {
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++) {
-		r = signals_set(fatal_signals[i].sig, signals_fatal);
+		r = signals_set(fatal_signals[i].sig, signals_fatal, 0);
 		if (r < 0)
 			return r;
 	}
-	r = signals_set(SIGPIPE, signals_pipe);
+	r = signals_set(SIGPIPE, signals_pipe, 0);
 	if (r < 0)
 		return r;
-	return signals_set(SIG_VCPU_KICK, signals_kick);
+	r = signals_set(SIG_VCPU_KICK, signals_kick, 0);
+	if (r < 0)
+		return r;
+	return signals_install_shutdown();
 }

@@ -7,6 +7,11 @@
  * a closed log or metrics FIFO reader never kills the VMM. SIGSYS belongs to
  * the seccomp installer.
  *
+ * SIGTERM, and SIGINT when stdin is not a terminal, ask for an ordered
+ * shutdown: the handler only records the signal and makes
+ * signals_shutdown_fd() readable; the vmm loop then stops the vCPUs, flushes
+ * the metrics, removes the API socket and exits 0 (vmm/main.c).
+ *
  * SIG_VCPU_KICK is the real-time signal that pulls a vCPU thread out of
  * KVM_RUN (see vcpu.h); its handler only sets immediate_exit on the calling
  * thread's kvm_run. */
@@ -26,6 +31,13 @@ extern struct signal_metrics signal_metrics;
 
 /* Installs the handlers above. Returns 0 or -errno. */
 int signals_install(void);
+
+/* The eventfd that becomes readable when a shutdown signal arrives (valid
+ * after signals_install(); owned by this module). */
+int signals_shutdown_fd(void);
+/* Drains that eventfd; returns the last shutdown signal received (0: none),
+ * or -errno. */
+int signals_shutdown_take(void);
 
 /* Sets the function run once at exit: on a normal exit (vmm_run_exit_hook()
  * from main) and from the fatal-signal handlers, where it must therefore be

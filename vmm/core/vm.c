@@ -63,6 +63,7 @@ struct vm {
 	struct vcpu *vcpus[VM_CONFIG_MAX_VCPUS];
 	struct vcpu_control ctl;
 	enum vm_state state;
+	bool vcpus_prepared; /* the threads exist, parked (vm_prepare_vcpus) */
 	int exit_code;    /* -1 while the guest runs; under ctl.lock */
 	unsigned kickers; /* vCPU threads kicking the others; under ctl.lock */
 	int exit_fd;
@@ -441,19 +442,56 @@ int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct
 
 /* ---- running ---- */
 
-int vm_start(struct vm *vm)
+static void vm_stop_vcpus(struct vm *vm);
+
+/* Why a thread cannot be created, as an operator can act on it: EAGAIN is
+ * the pids limit of the cgroup (the jailer's pids.max) or RLIMIT_NPROC. (The
+ * seccomp baseline has no prlimit64, so the limit itself is not read here.) */
+static void vm_thread_error(int r, unsigned index, char *err, size_t errlen)
 {
-	if (vm->state != VM_NOT_STARTED)
+	snprintf(err, errlen, "cannot create the thread of vCPU %u: %s%s", index, strerror(-r),
+		 r == -EAGAIN ? ": the cgroup's pids.max or RLIMIT_NPROC is likely too low" : "");
+}
+
+int vm_prepare_vcpus(struct vm *vm, char *err, size_t errlen)
+{
+	if (vm->state != VM_NOT_STARTED || vm->vcpus_prepared)
 		return -EALREADY;
+	/* Held parked until vm_start(): no vCPU runs unless all of them exist. */
+	pthread_mutex_lock(&vm->ctl.lock);
+	vm->ctl.pause = true;
+	pthread_mutex_unlock(&vm->ctl.lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		int r = vcpu_start(vm->vcpus[i]);
 
 		if (r < 0) {
-			log_error("cannot start the thread of vcpu %u: %s", i, strerror(-r));
-			vm_request_exit(vm, EXIT_CODE_GENERIC_ERROR);
+			vm_thread_error(r, i, err, errlen);
+			vm_stop_vcpus(vm);
 			return r;
 		}
 	}
+	vm->vcpus_prepared = true;
+	return 0;
+}
+
+int vm_start(struct vm *vm)
+{
+	char err[256];
+	int r;
+
+	if (vm->state != VM_NOT_STARTED)
+		return -EALREADY;
+	if (!vm->vcpus_prepared) {
+		r = vm_prepare_vcpus(vm, err, sizeof(err));
+		if (r < 0) {
+			log_error("%s", err);
+			return r;
+		}
+	}
+	pthread_mutex_lock(&vm->ctl.lock);
+	vm->ctl.pause = false;
+	pthread_cond_broadcast(&vm->ctl.cond);
+	pthread_mutex_unlock(&vm->ctl.lock);
 	vm->state = VM_RUNNING;
 	return 0;
 }

@@ -48,8 +48,15 @@ struct vm_error {
  * with err filled in, naming the step that failed. */
 int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct vm_hooks *hooks,
 	      struct vm **ret, struct vm_error *err);
-/* Starts the vCPU threads. -EALREADY if already started; -errno if a thread
- * cannot be created (the started ones are stopped again). */
+/* Creates the vCPU threads, each held before its first KVM_RUN, so that a
+ * thread that cannot be created fails the start before the guest runs. On
+ * failure err names the vCPU and, for EAGAIN, the limit likely at fault
+ * (pids.max, RLIMIT_NPROC); the threads created are stopped again and the VM
+ * can only be destroyed. -EALREADY if already done or started. */
+int vm_prepare_vcpus(struct vm *vm, char *err, size_t errlen);
+/* Lets the vCPUs run, creating their threads first unless
+ * vm_prepare_vcpus() did (a failure is then logged). -EALREADY if already
+ * started; -errno if a thread cannot be created. */
 int vm_start(struct vm *vm);
 /* Pause and resume the vCPUs. 0, or -EINVAL before vm_start(). Idempotent. */
 int vm_pause(struct vm *vm);

@@ -221,6 +221,33 @@ static bool baseline_unconditional(const struct policy *p, int nr)
 	return false;
 }
 
+/* True when every rule for nr, in every section, gives it one action other
+ * than allow and looks at no argument (clone3's ENOSYS): the baseline then
+ * answers with that action too, rather than let the call through to the
+ * role filters, which a thread without its role yet does not have. */
+static bool baseline_uniform(const struct policy *p, int nr, struct policy_action *ret)
+{
+	const struct policy_rule *first = NULL;
+
+	for (size_t ro = 0; ro < POLICY_SECTIONS; ro++)
+		for (size_t i = 0; i < p->roles[ro].n_rules; i++) {
+			const struct policy_rule *rule = p->roles[ro].rules[i];
+
+			if (!rule_has(rule, nr))
+				continue;
+			if (rule->action.kind == POLICY_ALLOW || rule->n_conds)
+				return false;
+			if (first && (first->action.kind != rule->action.kind ||
+				      first->action.errno_value != rule->action.errno_value))
+				return false;
+			first = rule;
+		}
+	if (!first)
+		return false;
+	*ret = first->action;
+	return true;
+}
+
 /* Adds nr's conditional allow rules from every role, each distinct rule once. */
 static int baseline_conditional(scmp_filter_ctx ctx, const struct policy *p, int nr)
 {
@@ -255,8 +282,15 @@ static int baseline_conditional(scmp_filter_ctx ctx, const struct policy *p, int
 static int baseline_add(scmp_filter_ctx ctx, const struct policy *p, const int *nrs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int r = baseline_unconditional(p, nrs[i]) ? seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, nrs[i], 0)
-							 : baseline_conditional(ctx, p, nrs[i]);
+		struct policy_action uniform;
+		int r;
+
+		if (baseline_uniform(p, nrs[i], &uniform))
+			r = seccomp_rule_add_exact(ctx, action_bits(&uniform), nrs[i], 0);
+		else if (baseline_unconditional(p, nrs[i]))
+			r = seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, nrs[i], 0);
+		else
+			r = baseline_conditional(ctx, p, nrs[i]);
 		if (r < 0)
 			return r;
 	}

@@ -33,9 +33,11 @@ struct compiled_prog {
 #define COMPILE_BASELINE SECCOMP_ROLE_COUNT
 
 /* Compiles the role's rules (or, for COMPILE_BASELINE, the union of all roles
- * and the startup section:
- * a syscall that some role allows without conditions, or with an action
- * other than allow, is allowed outright; otherwise the union of its
- * conditional rules). Returns 0 or -errno; *ret is written only on success. */
+ * and the startup section: a syscall that every section acts on with one
+ * and the same action other than allow, without conditions, gets that action
+ * (clone3's ENOSYS); else one that some section allows without conditions, or
+ * acts on with an action other than allow, is allowed outright; otherwise the
+ * union of its conditional rules). Returns 0 or -errno; *ret is written only
+ * on success. */
 int compile_program(const struct policy *p, unsigned which, struct compiled_prog *ret);
 void compile_prog_clear(struct compiled_prog *prog);

@@ -56,7 +56,7 @@ int pload_fail(struct pload *l, const struct ytree *at, const char *fmt, ...)
 	return r;
 }
 
-_printf_(4, 5) static int fail_pos(struct pload *l, unsigned line, unsigned col, const char *fmt, ...)
+int pload_fail_pos(struct pload *l, unsigned line, unsigned col, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
@@ -93,7 +93,7 @@ int pload_scalar(struct pload *l, const struct ytree *node, const char *what, co
 static int version_parse(struct pload *l, const struct ytree *node)
 {
 	if (!node)
-		return fail_pos(l, 1, 1, "missing 'version' (this build reads version 1)");
+		return pload_fail_pos(l, 1, 1, "missing 'version' (this build reads version 1)");
 	if (node->kind != YT_SCALAR || !node->plain || strcmp(node->scalar, "1") != 0)
 		return pload_fail(l, node, "unsupported version (this build reads version 1)");
 	return 0;
@@ -102,7 +102,7 @@ static int version_parse(struct pload *l, const struct ytree *node)
 static int arches_parse(struct pload *l, const struct ytree *node)
 {
 	if (!node)
-		return fail_pos(l, 1, 1, "missing 'arches'");
+		return pload_fail_pos(l, 1, 1, "missing 'arches'");
 	if (node->kind != YT_SEQ || node->n != 1)
 		return pload_fail(l, node, "arches must be a list of one arch ([x86_64])");
 	if (node->items[0]->kind != YT_SCALAR || strcmp(node->items[0]->scalar, "x86_64") != 0)
@@ -117,7 +117,7 @@ static int defaults_parse(struct pload *l, const struct ytree *node)
 	const struct ytree *action, *bad;
 
 	if (!node)
-		return fail_pos(l, 1, 1, "missing 'defaults'");
+		return pload_fail_pos(l, 1, 1, "missing 'defaults'");
 	if (pload_check_keys(l, node, keys, "defaults") < 0)
 		return -EINVAL;
 	action = ytree_map_get(node, "action");
@@ -263,11 +263,11 @@ static int pair_check(struct pload *l, unsigned role, const struct policy_rule *
 	bool same_action = a->action.kind == b->action.kind && a->action.errno_value == b->action.errno_value;
 
 	if (policy_rule_same_conds(a, b))
-		return fail_pos(l, b->name_line[bi], b->name_col[bi], "%s rule for '%s' in role %s (first at %u:%u)",
+		return pload_fail_pos(l, b->name_line[bi], b->name_col[bi], "%s rule for '%s' in role %s (first at %u:%u)",
 				same_action ? "duplicate" : "contradictory", b->names[bi], policy_role_name(role),
 				a->name_line[ai], a->name_col[ai]);
 	if (a->n_conds == 0 || b->n_conds == 0)
-		return fail_pos(l, b->name_line[bi], b->name_col[bi],
+		return pload_fail_pos(l, b->name_line[bi], b->name_col[bi],
 				"rule for '%s' in role %s contradicts the rule at %u:%u: one has conditions, the other "
 				"none", b->names[bi], policy_role_name(role), a->name_line[ai], a->name_col[ai]);
 	return 0;
@@ -295,7 +295,7 @@ static int roles_parse(struct pload *l, const struct ytree *root, const struct y
 	int r;
 
 	if (!node)
-		return fail_pos(l, 1, 1, "missing 'roles'");
+		return pload_fail_pos(l, 1, 1, "missing 'roles'");
 	if (pload_check_keys(l, node, role_keys, "roles") < 0)
 		return -EINVAL;
 	used = calloc(l->p->n_groups + 1, sizeof(*used));
@@ -316,7 +316,7 @@ static int roles_parse(struct pload *l, const struct ytree *root, const struct y
 		return -EINVAL;
 	for (size_t g = 0; g < l->p->n_groups; g++)
 		if (!used[g])
-			return fail_pos(l, l->p->groups[g].line, l->p->groups[g].col, "group '%s' is used by no role",
+			return pload_fail_pos(l, l->p->groups[g].line, l->p->groups[g].col, "group '%s' is used by no role",
 					l->p->groups[g].name);
 	return 0;
 }
@@ -396,7 +396,7 @@ int policy_load_buffer(const char *path, const char *buf, size_t len, struct pol
 	err->msg[0] = '\0';
 	r = ytree_parse(buf, len, &root, &yerr);
 	if (r == -EINVAL)
-		return fail_pos(&l, yerr.line, yerr.col, "%s", yerr.msg);
+		return pload_fail_pos(&l, yerr.line, yerr.col, "%s", yerr.msg);
 	if (r < 0)
 		return r;
 	p = calloc(1, sizeof(*p));

@@ -74,6 +74,7 @@ struct policy_rule {
 	struct policy_cond *conds;
 	size_t n_conds;
 	char *comment;
+	char *dangerous; /* the reason given for a rule the lint flags, or NULL */
 	unsigned line, col;
 	const char *group; /* owning group name, or NULL for a role's own rule */
 };

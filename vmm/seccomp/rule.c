@@ -305,23 +305,28 @@ static int syscalls_parse(struct pload *l, const struct ytree *one, const struct
 	return 0;
 }
 
-static int comment_parse(struct pload *l, const struct ytree *node, const struct ytree *rule, struct policy_rule *r)
+int pload_text(struct pload *l, const struct ytree *node, const char *key, const char *what, char **ret)
 {
 	const char *s;
 
-	if (!node)
-		return pload_fail(l, rule, "every rule needs a comment giving the reason and the call site");
-	if (pload_scalar(l, node, "a comment", &s) < 0)
+	if (pload_scalar(l, node, what, &s) < 0)
 		return -EINVAL;
 	if (strlen(s) > POLICY_MAX_COMMENT)
-		return pload_fail(l, node, "comment longer than %d bytes", POLICY_MAX_COMMENT);
-	r->comment = strdup(s);
-	return r->comment ? 0 : -ENOMEM;
+		return pload_fail(l, node, "%s longer than %d bytes", key, POLICY_MAX_COMMENT);
+	*ret = strdup(s);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int comment_parse(struct pload *l, const struct ytree *node, const struct ytree *rule, struct policy_rule *r)
+{
+	if (!node)
+		return pload_fail(l, rule, "every rule needs a comment giving the reason and the call site");
+	return pload_text(l, node, "comment", "a comment", &r->comment);
 }
 
 int pload_rule(struct pload *l, const struct ytree *node, const char *group, struct policy_rule *r)
 {
-	static const char *const keys[] = { "syscall", "syscalls", "action", "args", "comment", NULL };
+	static const char *const keys[] = { "syscall", "syscalls", "action", "args", "comment", "dangerous", NULL };
 	const struct ytree *action, *args;
 	int k;
 
@@ -342,7 +347,8 @@ int pload_rule(struct pload *l, const struct ytree *node, const char *group, str
 	args = ytree_map_get(node, "args");
 	if (args && (k = conds_parse(l, args, r)) < 0)
 		return k;
-	return comment_parse(l, ytree_map_get(node, "comment"), node, r);
+	k = comment_parse(l, ytree_map_get(node, "comment"), node, r);
+	return k < 0 ? k : pload_lint(l, ytree_map_get(node, "dangerous"), r);
 }
 
 void policy_rule_clear(struct policy_rule *r)
@@ -357,6 +363,7 @@ void policy_rule_clear(struct policy_rule *r)
 	free(r->name_col);
 	free(r->conds);
 	free(r->comment);
+	free(r->dangerous);
 	memset(r, 0, sizeof(*r));
 }
 

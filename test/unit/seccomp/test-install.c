@@ -2,6 +2,9 @@
  * report with exit code 148. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,11 +107,76 @@ static void test_bad_policy_refused(void **state)
 	unlink(path);
 }
 
+static void *thread_main(void *arg)
+{
+	return arg;
+}
+
+/* Under the built-in baseline: what a thread without its role yet can do
+ * about new tasks. Reports on fd, then makes the one call that must trap. */
+static _Noreturn void baseline_child(int fd)
+{
+	struct clone_args args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+	char err[600], line[128];
+	void *back = NULL;
+	pthread_t t;
+	long r;
+	int n;
+
+	log_set_fd(fd);
+	if (seccomp_filters_load(NULL, err, sizeof(err)) < 0 || seccomp_install_baseline() < 0)
+		_exit(2);
+	r = syscall(SYS_clone3, &args, sizeof(args));
+	n = snprintf(line, sizeof(line), "clone3=%s\n", r < 0 ? strerrorname_np(errno) : "ok");
+	(void)!write(fd, line, (size_t)n);
+	r = pthread_create(&t, NULL, thread_main, line);
+	if (r == 0)
+		r = pthread_join(t, &back);
+	n = snprintf(line, sizeof(line), "pthread=%s\n", r == 0 && back == line ? "ok" : strerror((int)r));
+	(void)!write(fd, line, (size_t)n);
+#if defined(__SANITIZE_ADDRESS__)
+	_exit(0); /* the built-in policy is in log mode here: the clone below would succeed */
+#endif
+	syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+	_exit(0);
+}
+
+static void test_default_baseline_threads(void **state)
+{
+	char out[2048];
+	int fds[2], status;
+	ssize_t n;
+	size_t off = 0;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		baseline_child(fds[1]);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], out + off, sizeof(out) - 1 - off)) > 0)
+		off += (size_t)n;
+	out[off] = '\0';
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_non_null(strstr(out, "clone3=ENOSYS\n"));
+	assert_non_null(strstr(out, "pthread=ok\n"));
+#if !defined(__SANITIZE_ADDRESS__)
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 148);
+	assert_non_null(strstr(out, "intercepting a bad syscall (56): clone, in role "));
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_violation_exits_148),
 		cmocka_unit_test(test_bad_policy_refused),
+		cmocka_unit_test(test_default_baseline_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,255 @@
+#!/usr/bin/env bats
+# ember as an operator meets it (issue 24): ordered shutdown on SIGTERM and
+# SIGINT (also as pid 1 of a pid namespace), stale API sockets, messages that
+# name files, config files that GET /vm/config wrote, the log's rate limiter
+# under a real configuration sequence, vCPU threads a cgroup does not allow,
+# and --help of every program.
+
+bats_require_minimum_version 1.5.0
+load helpers
+load api-helpers
+load operator-helpers
+
+teardown() {
+	api_stop
+	declare -F jailed_teardown >/dev/null && jailed_teardown
+	for pid in ${OTHER_PIDS:-}; do kill -KILL "$pid" 2>/dev/null || true; done
+}
+
+# ---- shutdown ----
+
+# shutdown_check SIGNAL: a running guest, then SIGNAL: vCPUs stopped,
+# metrics flushed, socket removed, exit line, exit 0.
+shutdown_check() {
+	require_kvm
+	local m=$BATS_TEST_TMPDIR/metrics sock=$BATS_TEST_TMPDIR/api.sock
+	write_wait_config "$BATS_TEST_TMPDIR/vm.json" 2
+	ember_bg --api-sock "$sock" --config-file "$BATS_TEST_TMPDIR/vm.json" --metrics-path "$m"
+	wait_sock "$sock"
+	wait_output 'PROBE-INFO wait \(ready\|tick\)'
+	[ "$(wc -l <"$m")" -eq 1 ] || fail "one metrics line after the start: $(cat "$m")"
+	curl_sock "$sock" GET /
+	assert_equal "$code" 200
+	kill "-$1" "$EMBER_PID"
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	[ ! -e "$sock" ] || fail "the API socket is left behind"
+	grep -q "Received SIG$1: shutting down the microVM" "$OUT" || fail "$(tail -5 "$OUT")"
+	tail -1 "$OUT" | grep -q 'exit_code=0' || fail "last line: $(tail -1 "$OUT")"
+	[ "$(wc -l <"$m")" -eq 2 ] || fail "a metrics line at exit: $(cat "$m")"
+	# The final line counts what happened since the first: the GET / above.
+	run python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["get_api_requests"]["instance_info_count"])' "$m"
+	assert_output 1
+}
+
+@test "SIGTERM: vCPUs stopped, metrics flushed, socket removed, exit 0" {
+	shutdown_check TERM
+}
+
+@test "SIGINT with stdin not a terminal shuts down the same way" {
+	# A shell's background job starts with SIGINT ignored; ember handles it anyway.
+	shutdown_check INT
+}
+
+@test "SIGTERM before any configuration: socket removed, exit 0" {
+	local sock=$BATS_TEST_TMPDIR/api.sock
+	ember_bg --api-sock "$sock"
+	wait_sock "$sock"
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	[ ! -e "$sock" ] || fail "the API socket is left behind"
+}
+
+@test "SIGTERM to ember as pid 1 of --new-pid-ns: a subreaper collects exit 0" {
+	load jailer-helpers
+	jailed_setup
+	cat >"$BATS_TEST_TMPDIR/vm.json" <<-JSON
+	{ "boot-source": { "kernel_image_path": "/probe.elf", "boot_args": "$(wait_args)" },
+	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 } }
+	JSON
+	OUT=$BATS_TEST_TMPDIR/ember.out
+	# The subreaper starts the jailer, which leaves once ember runs; ember,
+	# pid 1 of its namespace, is then its child.
+	run timeout --kill-after=5 120 python3 - "$OUT" "$JROOT/ember.pid" "$JAILER" --id "$JID" \
+		--exec-file "$EMBER" --uid 4711 --gid 4712 --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" \
+		--new-pid-ns --bind-ro "$PROBE=probe.elf" --bind-ro "$BATS_TEST_TMPDIR/vm.json=vm.json" \
+		-- --api-sock /api.sock --config-file /vm.json <<-'PY'
+	import ctypes, os, signal, subprocess, sys, time
+	out, pidfile, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+	ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+	with open(out, "w") as f:
+	    rc = subprocess.call(argv, stdout=f, stderr=f, stdin=subprocess.DEVNULL)
+	print("jailer", rc)
+	pid = int(open(pidfile).read())
+	print("pid1", open(f"/proc/{pid}/status").read().split("NSpid:")[1].split()[-1])
+	for _ in range(600):
+	    if "PROBE-INFO wait" in open(out).read():
+	        break
+	    time.sleep(0.1)
+	os.kill(pid, signal.SIGTERM)
+	_, st = os.waitpid(pid, 0)
+	print("ember", os.waitstatus_to_exitcode(st))
+	PY
+	assert_success
+	assert_line "jailer 0"
+	assert_line "pid1 1"
+	assert_line "ember 0"
+	grep -q 'Received SIGTERM' "$OUT" || fail "$(tail -5 "$OUT")"
+	[ ! -e "$JROOT/api.sock" ] || fail "the API socket is left behind"
+	jailed_teardown
+}
+
+# ---- vCPU threads a cgroup does not allow ----
+
+@test "jailed with pids.max=3, 2 vCPUs and the API: the start fails naming the vCPU and pids.max" {
+	load jailer-helpers
+	jailed_setup
+	write_wait_config "$BATS_TEST_TMPDIR/vm.json" 2
+	sed -i "s|\"$PROBE\"|\"/probe.elf\"|" "$BATS_TEST_TMPDIR/vm.json"
+	# The vmm thread, the api thread and vcpu0 use the three pids.
+	run timeout --kill-after=5 120 "$JAILER" --id "$JID" --exec-file "$EMBER" --uid 4711 --gid 4712 \
+		--chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" --cgroup pids.max=3 \
+		--bind-ro "$PROBE=probe.elf" --bind-ro "$BATS_TEST_TMPDIR/vm.json=vm.json" \
+		-- --api-sock /api.sock --config-file /vm.json
+	assert_equal "$status" 1
+	refute_output --partial 'Successfully started'
+	refute_output --partial 'PROBE'
+	assert_output --partial 'cannot create the thread of vCPU 1: Resource temporarily unavailable'
+	assert_output --partial "pids.max"
+	assert_output --partial 'exit_code=1'
+}
+
+# ---- --help and --version ----
+
+@test "--help of ember, jailer and ember-seccomp: stdout, exit 0; ember-seccomp --version" {
+	run --separate-stderr "$EMBER" --help
+	assert_success
+	assert_output --partial 'Usage: ember'
+	assert_equal "$stderr" ""
+	run --separate-stderr "$JAILER" --help
+	assert_success
+	assert_output --partial 'Usage: jailer'
+	assert_equal "$stderr" ""
+	# The template names --cgroup-template takes, from the directory it reads.
+	local names
+	names=$(cd "$EMBER_SRC/cgroup-templates" && ls *.yaml | sed 's/\.yaml$//' | sort | tr '\n' ' ')
+	assert_output --regexp "Cgroup templates in [^:]*: ${names% }\$"
+	run --separate-stderr "$EMBER_SECCOMP" --help
+	assert_success
+	assert_output --partial 'usage: ember-seccomp check FILE'
+	assert_equal "$stderr" ""
+	run --separate-stderr "$EMBER_SECCOMP" --version
+	assert_success
+	assert_output --regexp '^ember-seccomp v[0-9]+\.[0-9]+\.[0-9]+$'
+	run --separate-stderr "$EMBER_SECCOMP"
+	assert_equal "$status" 2
+	assert_output ""
+}
+
+# ---- stale API sockets ----
+
+@test "a stale API socket (nobody accepts) is replaced and served" {
+	local sock=$BATS_TEST_TMPDIR/api.sock
+	# What a SIGKILLed ember leaves: a bound socket file with no listener.
+	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()' "$sock"
+	[ -S "$sock" ]
+	ember_bg --api-sock "$sock"
+	for _ in $(seq 100); do
+		curl_sock "$sock" GET /
+		[ "$code" = 200 ] && break
+		kill -0 "$EMBER_PID" 2>/dev/null || fail "ember ended: $(cat "$OUT")"
+		sleep 0.1
+	done
+	assert_equal "$code" 200
+	grep -q 'Removed the stale API socket' "$OUT" || fail "$(cat "$OUT")"
+}
+
+@test "a live API socket is still refused, and the first ember keeps serving" {
+	local sock=$BATS_TEST_TMPDIR/api.sock
+	ember_bg --api-sock "$sock"
+	wait_sock "$sock"
+	run timeout 30 "$EMBER" --api-sock "$sock" </dev/null
+	assert_equal "$status" 1
+	assert_output --partial "Failed to open the API socket at: $sock. Check that it is not already used."
+	curl_sock "$sock" GET /
+	assert_equal "$code" 200
+	# Not a socket: refused as well, and left alone.
+	echo data >"$BATS_TEST_TMPDIR/file"
+	run timeout 30 "$EMBER" --api-sock "$BATS_TEST_TMPDIR/file" </dev/null
+	assert_equal "$status" 1
+	assert_output --partial 'Check that it is not already used.'
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/file")" data
+}
+
+# ---- the log under a real configuration sequence, and a flood ----
+
+@test "a 20-request Kata-sized configuration sequence appears whole in the log (pairs intact)" {
+	require_kvm
+	api_start --level Debug
+	for i in 0 1 2 3 4 5 6 7; do truncate -s 1M "$BATS_TEST_TMPDIR/d$i.img"; done
+	expect_api 200 GET /
+	expect_api 200 GET /version
+	expect_api 204 PUT /metrics "{\"metrics_path\":\"$BATS_TEST_TMPDIR/metrics\"}"
+	expect_api 204 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":128}'
+	expect_api 200 GET /machine-config
+	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$(wait_args)\"}"
+	for i in 0 1 2 3 4 5 6 7; do
+		expect_api 204 PUT /drives/d$i "{\"drive_id\":\"d$i\",\"path_on_host\":\"$BATS_TEST_TMPDIR/d$i.img\",\"is_root_device\":false,\"is_read_only\":true}"
+	done
+	expect_api 204 PATCH /machine-config '{"mem_size_mib":128}'
+	expect_api 204 PUT /mmds '{"k":"v"}'
+	expect_api 200 GET /vm/config
+	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
+	wait_guest_running
+	expect_api 200 GET /
+	expect_api 204 PUT /actions '{"action_type":"SendCtrlAltDel"}'
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	run python3 - "$OUT" <<-'PY'
+	import re, sys
+	lines = [l for l in open(sys.argv[1], errors="replace") if ":api]" in l]
+	seq, open_req = [], None
+	for l in lines:
+	    m = re.search(r'The API server received a (\w+) request on "([^"]+)"', l)
+	    if m:
+	        assert open_req is None, "request without its duration line: " + open_req
+	        open_req = m.group(1) + " " + m.group(2)
+	        seq.append(open_req)
+	    elif "Total previous API call duration" in l:
+	        assert open_req, "a duration line without its request"
+	        open_req = None
+	assert open_req is None, "last request without its duration line"
+	assert "suppressed" not in open(sys.argv[1]).read(), "something was suppressed"
+	print(len(seq), seq[13], seq[-1])
+	PY
+	assert_success
+	assert_output '20 Put /drives/d7 Put /actions'
+}
+
+@test "a site flooded then quiet prints its summary within one window; rate_limited_log_count counts it" {
+	local m=$BATS_TEST_TMPDIR/metrics sock=$BATS_TEST_TMPDIR/api.sock
+	ember_bg --api-sock "$sock" --metrics-path "$m"
+	wait_sock "$sock"
+	# Each SIGPIPE is logged through one rate-limited site ("Received signal 13.").
+	for _ in $(seq 16); do
+		kill -PIPE "$EMBER_PID"
+		sleep 0.02
+	done
+	n=$(grep -c 'Received signal 13' "$OUT" || true)
+	[ "$n" -ge 10 ] || fail "only $n lines: $(cat "$OUT")"
+	# Nothing else logs now: the vmm loop's timer must write the summary
+	# once the window (5 s) ends. Liveness bound: 30 s.
+	for _ in $(seq 300); do
+		grep -q 'messages from this site were suppressed' "$OUT" && break
+		sleep 0.1
+	done
+	grep -q 'messages from this site were suppressed' "$OUT" || fail "no summary: $(cat "$OUT")"
+	dropped=$(sed -n 's/.* \([0-9]*\) messages from this site were suppressed.*/\1/p' "$OUT")
+	[ "$dropped" -ge 1 ] || fail "dropped '$dropped'"
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	run python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["logger"]["rate_limited_log_count"])' "$m"
+	assert_output "$dropped"
+}
