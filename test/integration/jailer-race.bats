@@ -320,3 +320,61 @@ pids_cgroup() {
 	assert_equal "$(stat -c '%a %u' "$JDIR" "$JROOT" | tr '\n' ' ')" "750 0 750 0 "
 	rm -rf "${JBASE:?}"/*
 }
+
+# ---------------------------------------------------------------- the lock itself
+
+@test "while another process holds the id's lock: a jailer exits 2, --cleanup exits 1 naming the pid" {
+	mkdir -p "$JBASE/vmm-standin"
+	install -m 0600 /dev/null "$JBASE/vmm-standin/$JID.lock"
+	# -o: the lock stays with flock(1) itself, not with its child.
+	flock -x -o "$JBASE/vmm-standin/$JID.lock" sleep 60 &
+	local holder=$! child=
+	for _ in $(seq 1 100); do child=$(pgrep -P "$holder") && break; sleep 0.05; done
+	JAIL_BG_PIDS="$holder $child"
+	jail -- --exit 0
+	assert_failure 2
+	assert_output --partial "another jail has this id (held by pid $holder)"
+	run "$JAILER" --cleanup --id "$JID" --exec-file "$STANDIN" --chroot-base-dir "$JBASE"
+	assert_failure 1
+	assert_output --partial "a jailer (pid $holder) holds $JBASE/vmm-standin/$JID.lock"
+	# Neither changed anything.
+	assert_equal "$(cd "$JBASE" && find . | sort | tr '\n' ' ')" ". ./vmm-standin ./vmm-standin/$JID.lock "
+	kill_wait "$holder"
+	kill_wait "$child"
+	cleanup_jail
+	assert_success
+	assert_output --partial "removed $JBASE/vmm-standin/$JID.lock"
+	rm -rf "${JBASE:?}"/*
+}
+
+@test "a parent cgroup level another jail still uses stays, in --cleanup and in the undo" {
+	[ -n "$(cgroup_v1_mount pids)" ] || skip "no v1 pids here"
+	local pids other=$JID-b
+	pids=$(cgroup_v1_mount pids)
+	jail --cgroup pids.max=10 -- --exit 0
+	assert_success
+	run "$JAILER" --id "$other" --exec-file "$STANDIN" --uid "$JUID" --gid "$JGID" --chroot-base-dir "$JBASE" \
+		--parent-cgroup "$JPARENT" --cgroup pids.max=10 --daemonize -- --sleep 60
+	assert_success
+	local pid
+	pid=$(cat "$JBASE/vmm-standin/$other/root/vmm-standin.pid")
+	JAIL_BG_PIDS=$pid
+	cleanup_jail
+	assert_success
+	assert_output --partial "removed $pids/$JPARENT/$JID"
+	assert_output --partial "left $pids/$JPARENT: shared, still in use"
+	[ -d "$pids/$JPARENT/$other" ]
+	kill -0 "$pid"
+	# A failing jailer under the same parent undoes its own level only.
+	jail --cgroup pids.max=10 --cgroup cpuset.cpus=4095 -- --exit 0
+	assert_failure 1
+	[ -d "$pids/$JPARENT/$other" ]
+	kill_wait "$pid"
+	run "$JAILER" --cleanup --id "$other" --exec-file "$STANDIN" --chroot-base-dir "$JBASE"
+	assert_success
+	assert_output --partial "removed $pids/$JPARENT/$other"
+	# The parent existed when this jail was made: not its to remove.
+	refute_line "removed $pids/$JPARENT"
+	rmdir "$pids/$JPARENT"
+	assert_no_residue
+}
