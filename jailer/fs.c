@@ -36,6 +36,22 @@ int jail_open_nosym(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+/* A directory stream on its own fd (dirfd stays open and unmoved), or NULL
+ * with errno set. */
+DIR *jail_dir_stream(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d && fd >= 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
 static int jail_subdir(int dirfd, const char *name)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -7,6 +7,7 @@
  * the host appends its undo to the state's log before it returns. */
 #pragma once
 
+#include <dirent.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -210,6 +211,7 @@ int jail_step_write_pid_file(const struct jail_plan *p, struct jail_state *s);
 int jail_pid_file_write(const struct jail_plan *p, struct jail_state *s, pid_t pid);
 int jail_tree_remove(int dirfd, const char *name);
 int jail_open_nosym(const char *path);
+DIR *jail_dir_stream(int dirfd);
 
 /* devices.c */
 int jail_devices_plan(struct jail_plan *p, const char *devroot, char *err, size_t errlen);

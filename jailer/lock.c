@@ -116,16 +116,14 @@ int jail_exec_dir_remove(int base_fd, const char *exec_name, const char *exec_pa
 	DIR *d;
 	struct dirent *e;
 	bool marked = false, other = false;
-	int dfd;
 
 	if (fd < 0)
 		return fd == -ENOENT ? 0 : fd;
 	if (flock(fd, LOCK_EX) < 0 || !jail_still_named(base_fd, exec_name, fd))
 		return 0;
-	dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	d = jail_dir_stream(fd);
 	if (!d)
-		return dfd >= 0 ? (close(dfd), -ENOMEM) : -errno;
+		return -errno;
 	while ((e = readdir(d)))
 		if (strcmp(e->d_name, JAIL_MARKER) == 0)
 			marked = true;
@@ -158,17 +156,14 @@ static bool jail_temp_abandoned(int dirfd, const char *name, bool check_flock)
  * makers are gone. Returns how many were removed, or -errno. */
 int jail_temps_remove(int dirfd, const char *prefix, const char *dir_path, bool check_flock, FILE *out)
 {
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0, r = 0;
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = jail_dir_stream(dirfd);
 	size_t plen = strlen(prefix);
 	struct dirent *e;
 	uint32_t pid;
+	int n = 0, r = 0;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return -errno;
-	}
 	while ((e = readdir(d))) {
 		if (strncmp(e->d_name, prefix, plen) || strncmp(e->d_name + plen, "new-", 4) ||
 		    parse_u32(e->d_name + plen + 4, &pid) < 0 || !jail_temp_abandoned(dirfd, e->d_name, check_flock))

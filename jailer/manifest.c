@@ -384,15 +384,11 @@ static void jail_say(FILE *out, const char *what, const char *dir, const char *n
 /* Lists what stays in an adopted directory: the caller's own files. */
 static void jail_say_left_in(FILE *out, int dirfd, const char *dir)
 {
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = jail_dir_stream(dirfd);
 	struct dirent *e;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return;
-	}
 	while ((e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, JAIL_MANIFEST))
 			jail_say(out, "left", dir, e->d_name, "not made by the jailer");
@@ -404,7 +400,7 @@ static int jail_entry_restore(int parent, const char *name, const char *dir, uin
 			      FILE *out)
 {
 	_cleanup_close_ int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	char why[64];
+	char why[64], sub[PATH_MAX + NAME_MAX + 2];
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -412,14 +408,8 @@ static int jail_entry_restore(int parent, const char *name, const char *dir, uin
 		return -errno;
 	snprintf(why, sizeof(why), "adopted, owner %u:%u and mode %04o given back", uid, gid, mode);
 	jail_say(out, "left", dir, name, why);
-	if (strcmp(name, ".") != 0) {
-		char sub[PATH_MAX];
-
-		snprintf(sub, sizeof(sub), "%s/%s", dir, name);
-		jail_say_left_in(out, fd, sub);
-	} else {
-		jail_say_left_in(out, fd, dir);
-	}
+	snprintf(sub, sizeof(sub), "%s/%s", dir, name);
+	jail_say_left_in(out, fd, sub);
 	return 0;
 }
 
@@ -456,15 +446,12 @@ static int jail_entry_remove(int id_fd, const char *id_path, const struct jail_m
  * by the caller): what the VMM put in its root too. */
 static int jail_id_dir_empty(int id_fd, const char *id_path, FILE *out)
 {
-	int fd = openat(id_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = jail_dir_stream(id_fd);
 	struct dirent *e;
+	int r = 0;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return -errno;
-	}
 	while ((e = readdir(d))) {
 		int q;
 

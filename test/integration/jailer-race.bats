@@ -76,7 +76,7 @@ kill_wait() {
 kill_every_op() {
 	local n status_all=""
 	for n in $(seq 1 400); do
-		run env RACE_SHIM_KILL_AT="$n" LD_PRELOAD="$SHIM" "$JAILER" --id "$JID" --exec-file "$STANDIN" \
+		run env ASAN_OPTIONS=verify_asan_link_order=0 RACE_SHIM_KILL_AT="$n" LD_PRELOAD="$SHIM" "$JAILER" --id "$JID" --exec-file "$STANDIN" \
 			--uid "$JUID" --gid "$JGID" --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" "$@" -- --exit 0
 		local rc=$status
 		status_all="$status_all $rc"
