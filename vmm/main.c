@@ -5,12 +5,14 @@
  * table to know what ember does and in which order. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "api/controller.h"
@@ -21,8 +23,10 @@
 #include "config/vm_config.h"
 #include "core/loop.h"
 #include "core/signals.h"
+#include "core/vcpu.h"
 #include "core/vm.h"
 #include "devices/legacy/boot_timer.h"
+#include "devices/metrics_groups.h"
 #include "devices/virtio/block.h"
 #include "ember-config.h"
 #include "exit_code.h"
@@ -40,7 +44,7 @@ enum cli_arg {
 	ARG_CONFIG_FILE, ARG_NO_API, ARG_ID, ARG_LOG_PATH, ARG_LEVEL, ARG_SHOW_LEVEL, ARG_SHOW_LOG_ORIGIN,
 	ARG_BOOT_TIMER, ARG_START_TIME_US, ARG_START_TIME_CPU_US, ARG_PARENT_CPU_TIME_US, ARG_VERSION, ARG_HELP,
 	ARG_API_SOCK, ARG_METADATA, ARG_SECCOMP_FILTER, ARG_NO_SECCOMP, ARG_METRICS_PATH, ARG_MMDS_SIZE_LIMIT,
-	ARG_HTTP_API_MAX_PAYLOAD_SIZE, ARG_MODULE, ARG_ENABLE_PCI, ARG_SNAPSHOT_VERSION, ARG_DESCRIBE_SNAPSHOT,
+	ARG_HTTP_API_MAX_PAYLOAD_SIZE, ARG_HTTP_API_REQUEST_TIMEOUT_S, ARG_HTTP_API_IDLE_TIMEOUT_S, ARG_MODULE, ARG_ENABLE_PCI, ARG_SNAPSHOT_VERSION, ARG_DESCRIBE_SNAPSHOT,
 	ARG_COUNT
 };
 
@@ -72,6 +76,8 @@ static const struct cli_flag {
 	[ARG_METRICS_PATH] = { "metrics-path", true, NULL, "Path to a file or FIFO for the metrics lines." },
 	[ARG_MMDS_SIZE_LIMIT] = { "mmds-size-limit", true, NULL, "Largest MMDS data store, in bytes of compact JSON (default: the payload limit)." },
 	[ARG_HTTP_API_MAX_PAYLOAD_SIZE] = { "http-api-max-payload-size", true, NULL, "Largest HTTP API request body, in bytes (default: 51200)." },
+	[ARG_HTTP_API_REQUEST_TIMEOUT_S] = { "http-api-request-timeout-s", true, NULL, "Seconds an API request may take to arrive, from its first byte (1-86400; default: 10)." },
+	[ARG_HTTP_API_IDLE_TIMEOUT_S] = { "http-api-idle-timeout-s", true, NULL, "Seconds an idle API connection is kept (0 = no limit, up to 86400; default: 120)." },
 	[ARG_MODULE] = { "module", true, "log filtering by module", NULL },
 	[ARG_ENABLE_PCI] = { "enable-pci", false, "the virtio-pci transport", NULL },
 	[ARG_SNAPSHOT_VERSION] = { "snapshot-version", false, "snapshots", NULL },
@@ -176,6 +182,28 @@ static int cli_validate_sizes(const struct cli *cli)
 	return 0;
 }
 
+/* --http-api-request-timeout-s (1..86400) and --http-api-idle-timeout-s
+ * (0..86400, 0 = never): whole seconds. */
+static int cli_validate_timeouts(const struct cli *cli)
+{
+	static const struct {
+		enum cli_arg arg;
+		uint64_t min;
+	} timeouts[] = { { ARG_HTTP_API_REQUEST_TIMEOUT_S, 1 }, { ARG_HTTP_API_IDLE_TIMEOUT_S, 0 } };
+	uint64_t v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(timeouts); i++) {
+		enum cli_arg a = timeouts[i].arg;
+
+		if (cli->present[a] && (parse_u64(cli->value[a], false, API_MAX_TIMEOUT_S, &v) < 0 || v < timeouts[i].min)) {
+			fprintf(stderr, "Arguments parsing error: --%s: '%s' is not a decimal number of seconds from %" PRIu64
+					" to %d.\n", cli_flags[a].name, cli->value[a], timeouts[i].min, API_MAX_TIMEOUT_S);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* Checks what the parser cannot: absent capabilities, required pairs, values. */
 static int cli_validate(const struct cli *cli)
 {
@@ -194,7 +222,7 @@ static int cli_validate(const struct cli *cli)
 				"seccomp-filter");
 	if (cli->present[ARG_NO_API] && !cli->present[ARG_CONFIG_FILE])
 		return cli_fail("Argument '%s' required, but not found.", "config-file");
-	if (cli_validate_sizes(cli) < 0)
+	if (cli_validate_sizes(cli) < 0 || cli_validate_timeouts(cli) < 0)
 		return EXIT_CODE_ARG_PARSING;
 	if (cli->present[ARG_ID] && !cli_id_valid(cli->value[ARG_ID])) {
 		fprintf(stderr, "Arguments parsing error: Invalid instance ID: '%s': it must be 1 to 64 characters, "
@@ -224,6 +252,7 @@ struct ember {
 	struct api_controller controller;
 	struct api_server *api;
 	const char *metrics_path; /* --metrics-path or the config file's, once opened */
+	int metrics_timer;        /* the periodic flush, on the loop; lives as long as the process */
 };
 
 static int ember_logger_init(struct ember *e)
@@ -578,13 +607,49 @@ static const struct api_vm_ops ember_api_ops = {
 
 /* ---- metrics, MMDS and the API ---- */
 
+static void ember_metrics_tick(void *ctx, uint32_t events)
+{
+	struct ember *e = ctx;
+	uint64_t ticks;
+
+	if (read(e->metrics_timer, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		log_rl(LOG_WARNING, "metrics timer read failed: %s", strerror(errno));
+	metrics_flush();
+}
+
+/* Firecracker writes a line every 60 s; the timer is the vmm thread's, so
+ * metrics.c needs no loop. */
+static int ember_metrics_timer(struct ember *e)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = METRICS_PERIOD_S },
+		.it_value = { .tv_sec = METRICS_PERIOD_S },
+	};
+	_cleanup_close_ int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if (timerfd_settime(fd, 0, &its, NULL) < 0)
+		return -errno;
+	e->metrics_timer = fd;
+	r = loop_add(e->loop, fd, EPOLLIN, ember_metrics_tick, e);
+	if (r < 0)
+		return r;
+	TAKE_FD(fd);
+	return 0;
+}
+
 static int ember_metrics_init(struct ember *e)
 {
 	int r;
 
 	/* The flush at exit also runs from the fatal-signal handlers. */
 	vmm_set_exit_hook(metrics_flush_at_exit);
-	r = metrics_attach_loop(e->loop);
+	/* Groups whose owners register later (or never, in this VM): zeros until then. */
+	devices_metrics_declare();
+	(void)metrics_declare(&vcpu_metrics_group);
+	r = ember_metrics_timer(e);
 	if (r < 0) {
 		log_error("Cannot arm the metrics timer: %s", strerror(-r));
 		return EXIT_CODE_GENERIC_ERROR;
@@ -620,7 +685,7 @@ static size_t ember_size_arg(const struct ember *e, enum cli_arg arg, size_t dfl
 {
 	uint64_t v;
 
-	/* cli_validate_sizes() already refused malformed values. */
+	/* cli_validate_sizes() and cli_validate_timeouts() already refused malformed values. */
 	if (e->cli.present[arg] && parse_u64(e->cli.value[arg], false, SIZE_MAX / 2, &v) >= 0)
 		return (size_t)v;
 	return dflt;
@@ -673,6 +738,8 @@ static int ember_api_init(struct ember *e)
 	struct api_server_config cfg = {
 		.socket_path = ember_api_socket(e),
 		.max_payload = ember_size_arg(e, ARG_HTTP_API_MAX_PAYLOAD_SIZE, HTTP_DEFAULT_MAX_BODY),
+		.request_timeout_s = (unsigned)ember_size_arg(e, ARG_HTTP_API_REQUEST_TIMEOUT_S, API_DEFAULT_REQUEST_TIMEOUT_S),
+		.idle_timeout_s = (unsigned)ember_size_arg(e, ARG_HTTP_API_IDLE_TIMEOUT_S, API_DEFAULT_IDLE_TIMEOUT_S),
 	};
 	char err[512];
 

@@ -3,30 +3,22 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
 #include "config/json_field.h"
-#include "core/loop.h"
-#include "core/signals.h"
-#include "core/vcpu.h"
-#include "devices/legacy/i8042.h"
-#include "devices/legacy/serial.h"
-#include "devices/virtio/block.h"
 #include "log.h"
 #include "seccomp/install.h"
 #include "metrics.h"
 
-#define METRICS_PERIOD_S 60
-/* Room for every metric at full width: ~200 metrics x ~60 bytes. */
-#define METRICS_LINE_MAX 32768
+/* Room for every metric at full width: ~300 metrics x ~60 bytes, plus a few
+ * per-device groups. */
+#define METRICS_LINE_MAX 65536
 
 struct metric_desc {
 	const char *group;
@@ -42,23 +34,22 @@ static _Atomic uint64_t values[METRIC__COUNT];
 static uint64_t flushed[METRIC__COUNT]; /* counter totals at the last flush; under flush_lock */
 static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int sink_fd = -1;
-static int timer_fd = -1;
 static char line_buf[METRICS_LINE_MAX]; /* under flush_lock: usable from a signal handler */
 
-#define METRICS_GROUP_FIELDS_MAX 32
-
-struct device_group {
+/* One registered set of counters. Under flush_lock. */
+struct metrics_source {
 	bool used;
-	char name[METRICS_GROUP_NAME_MAX];
-	const char *const *fields;
-	unsigned nfields;
+	bool retired; /* its owner is gone: written once more, then the slot is free */
+	const struct metrics_group *group;
 	const uint64_t *values;
+	char id[METRICS_ID_MAX]; /* "": no group of its own */
 	uint64_t flushed[METRICS_GROUP_FIELDS_MAX];
-	uint64_t last[METRICS_GROUP_FIELDS_MAX]; /* the totals when the device went away */
-	bool retired;                             /* written once more, then the slot is free */
+	uint64_t last[METRICS_GROUP_FIELDS_MAX]; /* the values when the owner went away */
 };
 
-static struct device_group device_groups[METRICS_DEVICE_GROUPS]; /* under flush_lock */
+static const struct metrics_group *groups[METRICS_GROUPS_MAX]; /* under flush_lock, in declaration order */
+static unsigned nr_groups;
+static struct metrics_source sources[METRICS_SOURCES_MAX];
 
 void metrics_add(enum metric_id id, uint64_t n)
 {
@@ -147,137 +138,231 @@ int metrics_init(const char *path)
 	return 0;
 }
 
-#define PULL(id, counter) metrics_set((id), atomic_load_explicit(&(counter), memory_order_relaxed))
-
-/* The logger, the vCPUs, the signal handlers and the legacy devices keep their
- * own monotonic counters next to the code that counts: mirror their totals. */
+/* The logger and the seccomp handler keep their own monotonic counters next
+ * to the code that counts: mirror their totals. */
 static void metrics_pull_sources(void)
 {
 	metrics_set(METRIC_logger_missed_log_count, log_missed_count());
 	metrics_set(METRIC_logger_rate_limited_log_count, log_rate_limited_count());
 	metrics_set(METRIC_seccomp_num_faults, seccomp_fault_count());
-	PULL(METRIC_vcpu_exit_io_in, vcpu_metrics.exit_io_in);
-	PULL(METRIC_vcpu_exit_io_out, vcpu_metrics.exit_io_out);
-	PULL(METRIC_vcpu_exit_mmio_read, vcpu_metrics.exit_mmio_read);
-	PULL(METRIC_vcpu_exit_mmio_write, vcpu_metrics.exit_mmio_write);
-	PULL(METRIC_vcpu_failures, vcpu_metrics.failures);
-	PULL(METRIC_signals_sigbus, signal_metrics.sigbus);
-	PULL(METRIC_signals_sigsegv, signal_metrics.sigsegv);
-	PULL(METRIC_signals_sigxfsz, signal_metrics.sigxfsz);
-	PULL(METRIC_signals_sigxcpu, signal_metrics.sigxcpu);
-	PULL(METRIC_signals_sigpipe, signal_metrics.sigpipe);
-	PULL(METRIC_signals_sighup, signal_metrics.sighup);
-	PULL(METRIC_signals_sigill, signal_metrics.sigill);
-	PULL(METRIC_i8042_error_count, i8042_metrics.error_count);
-	PULL(METRIC_i8042_missed_read_count, i8042_metrics.missed_read_count);
-	PULL(METRIC_i8042_missed_write_count, i8042_metrics.missed_write_count);
-	PULL(METRIC_i8042_read_count, i8042_metrics.read_count);
-	PULL(METRIC_i8042_reset_count, i8042_metrics.reset_count);
-	PULL(METRIC_i8042_write_count, i8042_metrics.write_count);
-	PULL(METRIC_uart_read_count, uart_metrics.read_count);
-	PULL(METRIC_uart_write_count, uart_metrics.write_count);
-	PULL(METRIC_uart_flush_count, uart_metrics.flush_count);
-	PULL(METRIC_uart_missed_read_count, uart_metrics.missed_read_count);
-	PULL(METRIC_uart_missed_write_count, uart_metrics.missed_write_count);
-	PULL(METRIC_uart_error_count, uart_metrics.error_count);
-#define PULL_BLOCK(name) metrics_set(METRIC_block_##name, __atomic_load_n(&block_totals.name, __ATOMIC_RELAXED));
-	BLOCK_METRICS(PULL_BLOCK)
-#undef PULL_BLOCK
 }
 
-/* `},"block_rootfs":{"read_count":1,...` for every registered device group. */
-static int metrics_format_devices(char *buf, size_t len, bool consume)
+void metrics_record_latency(uint64_t *mms, uint64_t us)
 {
-	size_t off = 0;
-	int n;
+	uint64_t min = __atomic_load_n(&mms[0], __ATOMIC_RELAXED), max = __atomic_load_n(&mms[1], __ATOMIC_RELAXED);
 
-	for (size_t g = 0; g < METRICS_DEVICE_GROUPS; g++) {
-		struct device_group *d = &device_groups[g];
-
-		for (unsigned i = 0; d->used && i < d->nfields; i++) {
-			uint64_t v = __atomic_load_n(&d->values[i], __ATOMIC_RELAXED);
-
-			if (i)
-				n = snprintf(buf + off, len - off, ",\"%s\":%" PRIu64, d->fields[i], v - d->flushed[i]);
-			else
-				n = snprintf(buf + off, len - off, "},\"%s\":{\"%s\":%" PRIu64, d->name, d->fields[0],
-					     v - d->flushed[0]);
-			if (n < 0 || (size_t)n >= len - off)
-				return -ENOSPC;
-			off += (size_t)n;
-			if (consume)
-				d->flushed[i] = v;
-		}
-		if (consume && d->retired)
-			d->used = false;
-	}
-	return (int)off;
+	if (min == 0 || us < min)
+		__atomic_store_n(&mms[0], us, __ATOMIC_RELAXED);
+	if (us > max)
+		__atomic_store_n(&mms[1], us, __ATOMIC_RELAXED);
+	metrics_local_add(mms[2], us);
 }
 
-/* A free slot, or else one whose device is gone (its last deltas are then
+static int metrics_declare_locked(const struct metrics_group *g)
+{
+	for (unsigned i = 0; i < nr_groups; i++)
+		if (groups[i] == g)
+			return 0;
+	if (nr_groups == METRICS_GROUPS_MAX)
+		return -ENOSPC;
+	groups[nr_groups++] = g;
+	return 0;
+}
+
+int metrics_declare(const struct metrics_group *g)
+{
+	int r;
+
+	if (g->nfields == 0 || g->nfields > METRICS_GROUP_FIELDS_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&flush_lock);
+	r = metrics_declare_locked(g);
+	pthread_mutex_unlock(&flush_lock);
+	return r;
+}
+
+/* A free slot, or else one whose owner is gone (its last deltas are then
  * lost); -ENOSPC. Caller holds flush_lock. */
-static int metrics_group_slot(void)
+static int metrics_source_slot(void)
 {
 	for (int pass = 0; pass < 2; pass++)
-		for (int g = 0; g < METRICS_DEVICE_GROUPS; g++)
-			if (!device_groups[g].used || (pass == 1 && device_groups[g].retired))
-				return g;
+		for (int i = 0; i < METRICS_SOURCES_MAX; i++)
+			if (!sources[i].used || (pass == 1 && sources[i].retired))
+				return i;
 	return -ENOSPC;
 }
 
-int metrics_register_group(const char *name, const char *const *fields, unsigned nfields, const uint64_t *values)
+int metrics_register(const struct metrics_group *g, const char *id, const void *counters)
 {
-	struct device_group *d;
+	struct metrics_source *src;
 	int handle;
 
-	if (nfields == 0 || nfields > METRICS_GROUP_FIELDS_MAX || strlen(name) >= METRICS_GROUP_NAME_MAX)
+	if (g->nfields == 0 || g->nfields > METRICS_GROUP_FIELDS_MAX || (id && strlen(id) >= METRICS_ID_MAX))
 		return -EINVAL;
 	pthread_mutex_lock(&flush_lock);
-	handle = metrics_group_slot();
+	handle = metrics_declare_locked(g);
+	if (handle >= 0)
+		handle = metrics_source_slot();
 	if (handle >= 0) {
-		d = &device_groups[handle];
-		*d = (struct device_group){ .used = true, .fields = fields, .nfields = nfields, .values = values };
-		snprintf(d->name, sizeof(d->name), "%s", name);
-		/* Deltas start from what the device counted before it registered. */
-		for (unsigned i = 0; i < nfields; i++)
-			d->flushed[i] = __atomic_load_n(&values[i], __ATOMIC_RELAXED);
+		src = &sources[handle];
+		*src = (struct metrics_source){ .used = true, .group = g, .values = counters };
+		snprintf(src->id, sizeof(src->id), "%s", id ? id : "");
+		/* Deltas start from what the owner counted before it registered. */
+		for (unsigned i = 0; i < g->nfields; i++)
+			src->flushed[i] = __atomic_load_n(&src->values[i], __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&flush_lock);
 	return handle;
 }
 
-void metrics_unregister_group(int handle)
+void metrics_unregister(int handle)
 {
-	struct device_group *d;
+	struct metrics_source *src;
 
-	if (handle < 0 || handle >= METRICS_DEVICE_GROUPS)
+	if (handle < 0 || handle >= METRICS_SOURCES_MAX)
 		return;
-	d = &device_groups[handle];
+	src = &sources[handle];
 	pthread_mutex_lock(&flush_lock);
-	/* What the device counted since the last flush still goes out, once. */
-	for (unsigned i = 0; i < d->nfields; i++)
-		d->last[i] = __atomic_load_n(&d->values[i], __ATOMIC_RELAXED);
-	d->values = d->last;
-	d->retired = true;
+	/* What the owner counted since the last flush still goes out, once. */
+	for (unsigned i = 0; i < src->group->nfields; i++)
+		src->last[i] = __atomic_load_n(&src->values[i], __ATOMIC_RELAXED);
+	src->values = src->last;
+	src->retired = true;
 	if (atomic_load(&sink_fd) < 0)
-		d->used = false; /* no sink: nothing will ever be written */
+		src->used = false; /* no sink: nothing will ever be written */
 	pthread_mutex_unlock(&flush_lock);
+}
+
+/* Field i of src as written: a counter's delta, a store's value. */
+static uint64_t metrics_source_value(struct metrics_source *src, unsigned i, bool consume)
+{
+	uint64_t v = __atomic_load_n(&src->values[i], __ATOMIC_RELAXED), out = v;
+
+	if (src->group->fields[i].kind == METRICS_COUNTER) {
+		out = v - src->flushed[i];
+		if (consume)
+			src->flushed[i] = v;
+	}
+	return out;
+}
+
+static uint64_t metrics_merge(enum metrics_kind kind, uint64_t acc, uint64_t v)
+{
+	switch (kind) {
+	case METRICS_MIN:
+		return v && (!acc || v < acc) ? v : acc;
+	case METRICS_MAX:
+		return v > acc ? v : acc;
+	default:
+		return acc + v;
+	}
+}
+
+struct metrics_out {
+	char *buf;
+	size_t len, off;
+};
+
+static int out_printf(struct metrics_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int out_printf(struct metrics_out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->off, o->len - o->off, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->len - o->off)
+		return -ENOSPC;
+	o->off += (size_t)n;
+	return 0;
+}
+
+/* The part of a field name before `__`, and its length (0: not nested). */
+static size_t nest_prefix(const char *name)
+{
+	const char *sep = strstr(name, "__");
+
+	return sep ? (size_t)(sep - name) : 0;
+}
+
+/* `,"name":{"a":1,"agg":{"min_us":2,...},...}`: a field `agg__min_us` opens
+ * the object "agg"; the next field without that prefix closes it. */
+static int metrics_write_group(struct metrics_out *o, const char *name, const char *id,
+			       const struct metrics_group *g, const uint64_t *v)
+{
+	const char *nest = NULL; /* the open nested object's field name prefix */
+	size_t nest_len = 0;
+	int r = out_printf(o, ",\"%s%s%s\":{", name, *id ? "_" : "", id);
+
+	for (unsigned i = 0; r >= 0 && i < g->nfields; i++) {
+		const char *f = g->fields[i].name, *sep = i ? "," : "";
+		size_t p = nest_prefix(f);
+		bool same = nest && p == nest_len && strncmp(f, nest, p) == 0;
+
+		if (nest && !same) {
+			r = out_printf(o, "}");
+			nest = NULL;
+		}
+		if (r >= 0 && p && !same) {
+			r = out_printf(o, "%s\"%.*s\":{", sep, (int)p, f);
+			nest = f;
+			nest_len = p;
+			sep = "";
+		}
+		if (r >= 0)
+			r = out_printf(o, "%s\"%s\":%" PRIu64, sep, p ? f + p + 2 : f, v[i]);
+	}
+	if (r >= 0 && nest)
+		r = out_printf(o, "}");
+	return r < 0 ? r : out_printf(o, "}");
+}
+
+/* Every declared group, merged over its sources, then each source with an id
+ * as `<group>_<id>`. Caller holds flush_lock. */
+static int metrics_format_registered(struct metrics_out *o, bool consume)
+{
+	uint64_t merged[METRICS_GROUP_FIELDS_MAX], own[METRICS_GROUP_FIELDS_MAX];
+	int r = 0;
+
+	for (unsigned g = 0; r >= 0 && g < nr_groups; g++) {
+		const struct metrics_group *grp = groups[g];
+
+		memset(merged, 0, sizeof(merged));
+		for (unsigned s = 0; s < METRICS_SOURCES_MAX; s++) {
+			struct metrics_source *src = &sources[s];
+
+			if (!src->used || src->group != grp)
+				continue;
+			for (unsigned i = 0; i < grp->nfields; i++) {
+				own[i] = metrics_source_value(src, i, consume);
+				merged[i] = metrics_merge(grp->fields[i].kind, merged[i], own[i]);
+			}
+			if (src->id[0])
+				r = metrics_write_group(o, grp->name, src->id, grp, own);
+			if (consume && src->retired)
+				src->used = false;
+			if (r < 0)
+				return r;
+		}
+		r = metrics_write_group(o, grp->name, "", grp, merged);
+	}
+	return r;
 }
 
 /* Formats one line into buf; with consume, advances the counters' baselines.
  * Returns the length, or -ENOSPC. Caller holds flush_lock. */
 static int metrics_format(char *buf, size_t len, bool consume)
 {
+	struct metrics_out o = { .buf = buf, .len = len };
 	struct timespec ts;
-	size_t off;
-	int n;
+	int r;
 
 	metrics_pull_sources();
 	clock_gettime(CLOCK_REALTIME, &ts);
-	n = snprintf(buf, len, "{\"utc_timestamp_ms\":%" PRIu64,
-		     (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-	off = (size_t)n;
-	for (size_t i = 0; i < METRIC__COUNT && off < len; i++) {
+	r = out_printf(&o, "{\"utc_timestamp_ms\":%" PRIu64, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+	for (size_t i = 0; r >= 0 && i < METRIC__COUNT; i++) {
 		bool new_group = i == 0 || strcmp(descs[i].group, descs[i - 1].group) != 0;
 		uint64_t v = atomic_load_explicit(&values[i], memory_order_relaxed), out = v;
 
@@ -287,22 +372,18 @@ static int metrics_format(char *buf, size_t len, bool consume)
 				flushed[i] = v;
 		}
 		if (new_group) /* `},"group":{"name":v` (no brace before the first group) */
-			n = snprintf(buf + off, len - off, "%s,\"%s\":{\"%s\":%" PRIu64, i ? "}" : "",
-				     descs[i].group, descs[i].name, out);
+			r = out_printf(&o, "%s,\"%s\":{\"%s\":%" PRIu64, i ? "}" : "", descs[i].group, descs[i].name,
+				       out);
 		else
-			n = snprintf(buf + off, len - off, ",\"%s\":%" PRIu64, descs[i].name, out);
-		if (n < 0 || (size_t)n >= len - off)
-			return -ENOSPC;
-		off += (size_t)n;
+			r = out_printf(&o, ",\"%s\":%" PRIu64, descs[i].name, out);
 	}
-	n = metrics_format_devices(buf + off, len - off, consume);
-	if (n < 0)
-		return n;
-	off += (size_t)n;
-	if (off + 3 > len)
-		return -ENOSPC;
-	memcpy(buf + off, "}}\n", 4);
-	return (int)(off + 3);
+	if (r >= 0)
+		r = out_printf(&o, "}");
+	if (r >= 0)
+		r = metrics_format_registered(&o, consume);
+	if (r >= 0)
+		r = out_printf(&o, "}\n");
+	return r < 0 ? r : (int)o.off;
 }
 
 /* A line is larger than PIPE_BUF, so a non-blocking write to a nearly full
@@ -385,35 +466,6 @@ char *metrics_render(void)
 	return buf;
 }
 
-static void metrics_on_timer(void *ctx, uint32_t events)
-{
-	uint64_t ticks;
-
-	if (read(timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-		log_rl(LOG_WARNING, "metrics timer read failed: %s", strerror(errno));
-	metrics_flush();
-}
-
-int metrics_attach_loop(struct event_loop *loop)
-{
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = METRICS_PERIOD_S },
-		.it_value = { .tv_sec = METRICS_PERIOD_S },
-	};
-	_cleanup_close_ int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	int r;
-
-	if (fd < 0)
-		return -errno;
-	if (timerfd_settime(fd, 0, &its, NULL) < 0)
-		return -errno;
-	r = loop_add(loop, fd, EPOLLIN, metrics_on_timer, NULL);
-	if (r < 0)
-		return r;
-	timer_fd = TAKE_FD(fd);
-	return 0;
-}
-
 void metrics_reset(void)
 {
 	int fd = atomic_exchange(&sink_fd, -1);
@@ -421,6 +473,8 @@ void metrics_reset(void)
 	if (fd >= 0)
 		close(fd);
 	pending_off = pending_len = 0;
+	nr_groups = 0;
+	memset(sources, 0, sizeof(sources));
 	for (size_t i = 0; i < METRIC__COUNT; i++) {
 		atomic_store(&values[i], 0);
 		flushed[i] = 0;

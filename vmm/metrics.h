@@ -2,12 +2,21 @@
  *
  *   {"utc_timestamp_ms":1700000000000,"api_server":{...},"block":{...},...}
  *
- * Every group Firecracker emits is always present (device groups stay zero
- * until the devices exist). Counters are monotonic in memory and written as
- * deltas since the previous flush; "store" metrics (latencies, start-up time)
- * are written as they are. Any thread may count (atomics, no lock); flushing
- * is serialised. Lines are flushed every 60 s (metrics_attach_loop), on
- * FlushMetrics, after InstanceStart and at exit (metrics_flush_at_exit). */
+ * Two kinds of group. The process-wide groups below (API requests,
+ * latencies, logger, ...) are counted by id from any thread. Every other
+ * group belongs to a module that declares it once with METRICS_GROUP and
+ * registers its counters (a source) at create time: several sources of one
+ * group are merged at flush (the vCPUs' per-thread counters summed), and a
+ * source with an id is also written as its own group `<group>_<id>`
+ * (block_rootfs). A declared group without sources is written as zeros, so
+ * the line always has every group Firecracker writes
+ * (test/data/firecracker-metrics.txt). This file knows no module.
+ *
+ * Counters are monotonic in memory and written as deltas since the previous
+ * flush; "store" metrics (latencies, start-up time) are written as they are.
+ * Flushing is serialised. Lines are flushed every 60 s (a timer the vmm
+ * thread arms), on FlushMetrics, after InstanceStart and at exit
+ * (metrics_flush_at_exit). */
 #pragma once
 
 #include <jansson.h>
@@ -15,57 +24,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct event_loop;
-
 /* X(group, name, is_store) */
 #define METRICS_LIST(X)                                                                            \
 	X(api_server, process_startup_time_us, 1)                                                  \
 	X(api_server, process_startup_time_cpu_us, 1)                                              \
 	X(api_server, sync_response_fails, 0)                                                      \
 	X(api_server, sync_vmm_send_timeout_count, 0)                                              \
-	X(balloon, activate_fails, 0)                                                              \
-	X(balloon, inflate_count, 0)                                                               \
-	X(balloon, stats_updates_count, 0)                                                         \
-	X(balloon, stats_update_fails, 0)                                                          \
-	X(balloon, deflate_count, 0)                                                               \
-	X(balloon, event_fails, 0)                                                                 \
-	X(block, activate_fails, 0)                                                                \
-	X(block, cfg_fails, 0)                                                                     \
-	X(block, no_avail_buffer, 0)                                                               \
-	X(block, event_fails, 0)                                                                   \
-	X(block, execute_fails, 0)                                                                 \
-	X(block, invalid_reqs_count, 0)                                                            \
-	X(block, flush_count, 0)                                                                   \
-	X(block, queue_event_count, 0)                                                             \
-	X(block, rate_limiter_event_count, 0)                                                      \
-	X(block, update_count, 0)                                                                  \
-	X(block, update_fails, 0)                                                                  \
-	X(block, read_bytes, 0)                                                                    \
-	X(block, write_bytes, 0)                                                                   \
-	X(block, read_count, 0)                                                                    \
-	X(block, write_count, 0)                                                                   \
-	X(block, rate_limiter_throttled_events, 0)                                                 \
-	X(block, io_engine_throttled_events, 0)                                                    \
 	X(deprecated_api, deprecated_http_api_calls, 0)                                            \
 	X(deprecated_api, deprecated_cmd_line_api_calls, 0)                                        \
-	X(entropy, activate_fails, 0)                                                              \
-	X(entropy, entropy_event_fails, 0)                                                         \
-	X(entropy, entropy_event_count, 0)                                                         \
-	X(entropy, entropy_bytes, 0)                                                               \
-	X(entropy, host_rng_fails, 0)                                                              \
-	X(entropy, entropy_rate_limiter_throttled, 0)                                              \
-	X(entropy, rate_limiter_event_count, 0)                                                    \
 	X(get_api_requests, instance_info_count, 0)                                                \
 	X(get_api_requests, machine_cfg_count, 0)                                                  \
 	X(get_api_requests, mmds_count, 0)                                                         \
 	X(get_api_requests, vmm_version_count, 0)                                                  \
 	X(get_api_requests, hotplug_memory_count, 0)                                               \
-	X(i8042, error_count, 0)                                                                   \
-	X(i8042, missed_read_count, 0)                                                             \
-	X(i8042, missed_write_count, 0)                                                            \
-	X(i8042, read_count, 0)                                                                    \
-	X(i8042, reset_count, 0)                                                                   \
-	X(i8042, write_count, 0)                                                                   \
 	X(latencies_us, full_create_snapshot, 1)                                                   \
 	X(latencies_us, diff_create_snapshot, 1)                                                   \
 	X(latencies_us, load_snapshot, 1)                                                          \
@@ -93,31 +64,6 @@ struct event_loop;
 	X(mmds, tx_frames, 0)                                                                      \
 	X(mmds, connections_created, 0)                                                            \
 	X(mmds, connections_destroyed, 0)                                                          \
-	X(net, activate_fails, 0)                                                                  \
-	X(net, cfg_fails, 0)                                                                       \
-	X(net, mac_address_updates, 0)                                                             \
-	X(net, no_rx_avail_buffer, 0)                                                              \
-	X(net, no_tx_avail_buffer, 0)                                                              \
-	X(net, event_fails, 0)                                                                     \
-	X(net, rx_queue_event_count, 0)                                                            \
-	X(net, rx_event_rate_limiter_count, 0)                                                     \
-	X(net, rx_tap_event_count, 0)                                                              \
-	X(net, rx_bytes_count, 0)                                                                  \
-	X(net, rx_packets_count, 0)                                                                \
-	X(net, rx_fails, 0)                                                                        \
-	X(net, rx_count, 0)                                                                        \
-	X(net, tap_read_fails, 0)                                                                  \
-	X(net, tap_write_fails, 0)                                                                 \
-	X(net, tx_bytes_count, 0)                                                                  \
-	X(net, tx_malformed_frames, 0)                                                             \
-	X(net, tx_fails, 0)                                                                        \
-	X(net, tx_count, 0)                                                                        \
-	X(net, tx_packets_count, 0)                                                                \
-	X(net, tx_queue_event_count, 0)                                                            \
-	X(net, tx_rate_limiter_event_count, 0)                                                     \
-	X(net, tx_spoofed_mac_count, 0)                                                            \
-	X(net, rx_rate_limiter_throttled, 0)                                                       \
-	X(net, tx_rate_limiter_throttled, 0)                                                       \
 	X(patch_api_requests, drive_count, 0)                                                      \
 	X(patch_api_requests, drive_fails, 0)                                                      \
 	X(patch_api_requests, network_count, 0)                                                    \
@@ -128,6 +74,8 @@ struct event_loop;
 	X(patch_api_requests, mmds_fails, 0)                                                       \
 	X(patch_api_requests, hotplug_memory_count, 0)                                             \
 	X(patch_api_requests, hotplug_memory_fails, 0)                                             \
+	X(patch_api_requests, pmem_count, 0)                                                       \
+	X(patch_api_requests, pmem_fails, 0)                                                       \
 	X(put_api_requests, actions_count, 0)                                                      \
 	X(put_api_requests, actions_fails, 0)                                                      \
 	X(put_api_requests, boot_source_count, 0)                                                  \
@@ -154,63 +102,8 @@ struct event_loop;
 	X(put_api_requests, serial_fails, 0)                                                       \
 	X(put_api_requests, hotplug_memory_count, 0)                                               \
 	X(put_api_requests, hotplug_memory_fails, 0)                                               \
-	X(rtc, error_count, 0)                                                                     \
-	X(rtc, missed_read_count, 0)                                                               \
-	X(rtc, missed_write_count, 0)                                                              \
 	X(seccomp, num_faults, 1)                                                                  \
-	X(signals, sigbus, 0)                                                                      \
-	X(signals, sigsegv, 0)                                                                     \
-	X(signals, sigxfsz, 0)                                                                     \
-	X(signals, sigxcpu, 0)                                                                     \
-	X(signals, sigpipe, 0)                                                                     \
-	X(signals, sighup, 0)                                                                      \
-	X(signals, sigill, 0)                                                                      \
-	X(uart, error_count, 0)                                                                    \
-	X(uart, flush_count, 0)                                                                    \
-	X(uart, missed_read_count, 0)                                                              \
-	X(uart, missed_write_count, 0)                                                             \
-	X(uart, read_count, 0)                                                                     \
-	X(uart, write_count, 0)                                                                    \
-	X(uart, rate_limiter_dropped_bytes, 0)                                                     \
-	X(vcpu, exit_io_in, 0)                                                                     \
-	X(vcpu, exit_io_out, 0)                                                                    \
-	X(vcpu, exit_mmio_read, 0)                                                                 \
-	X(vcpu, exit_mmio_write, 0)                                                                \
-	X(vcpu, failures, 0)                                                                       \
-	X(vcpu, kvmclock_ctrl_fails, 0)                                                            \
-	X(vhost_user_block, activate_fails, 0)                                                     \
-	X(vhost_user_block, cfg_fails, 0)                                                          \
-	X(vhost_user_block, init_time_us, 1)                                                       \
-	X(vhost_user_block, activate_time_us, 1)                                                   \
-	X(vhost_user_block, config_change_time_us, 1)                                              \
-	X(vmm, panic_count, 1)                                                                     \
-	X(vsock, activate_fails, 0)                                                                \
-	X(vsock, cfg_fails, 0)                                                                     \
-	X(vsock, rx_queue_event_fails, 0)                                                          \
-	X(vsock, tx_queue_event_fails, 0)                                                          \
-	X(vsock, ev_queue_event_fails, 0)                                                          \
-	X(vsock, muxer_event_fails, 0)                                                             \
-	X(vsock, conn_event_fails, 0)                                                              \
-	X(vsock, rx_queue_event_count, 0)                                                          \
-	X(vsock, tx_queue_event_count, 0)                                                          \
-	X(vsock, rx_bytes_count, 0)                                                                \
-	X(vsock, tx_bytes_count, 0)                                                                \
-	X(vsock, rx_packets_count, 0)                                                              \
-	X(vsock, tx_packets_count, 0)                                                              \
-	X(vsock, conns_added, 0)                                                                   \
-	X(vsock, conns_killed, 0)                                                                  \
-	X(vsock, conns_removed, 0)                                                                 \
-	X(vsock, killq_resync, 0)                                                                  \
-	X(vsock, tx_flush_fails, 0)                                                                \
-	X(vsock, tx_write_fails, 0)                                                                \
-	X(vsock, rx_read_fails, 0)                                                                 \
-	X(memory_hotplug, activate_fails, 0)                                                       \
-	X(memory_hotplug, queue_event_fails, 0)                                                    \
-	X(memory_hotplug, queue_event_count, 0)                                                    \
-	X(pmem, activate_fails, 0)                                                                 \
-	X(pmem, cfg_fails, 0)                                                                      \
-	X(pmem, event_fails, 0)                                                                    \
-	X(pmem, queue_event_count, 0)
+	X(vmm, panic_count, 1)
 
 #define METRIC_ID(group, name, store) METRIC_##group##_##name,
 enum metric_id { METRICS_LIST(METRIC_ID) METRIC__COUNT };
@@ -237,8 +130,8 @@ bool metrics_configured(void);
 /* Writes one line when a sink is configured (0 otherwise). Returns 0 or -errno;
  * a lost line is counted in logger.missed_metrics_count. */
 int metrics_flush(void);
-/* Arms the 60-second periodic flush on the vmm loop. 0 or -errno. */
-int metrics_attach_loop(struct event_loop *loop);
+/* The flush period; the vmm thread's timer calls metrics_flush() at it. */
+#define METRICS_PERIOD_S 60
 /* For exit paths, including fatal-signal handlers: formats into a static
  * buffer with no allocation and skips the flush if another one is running. */
 void metrics_flush_at_exit(void);
@@ -247,14 +140,64 @@ char *metrics_render(void);
 /* Closes the sink and forgets counters (tests only). */
 void metrics_reset(void);
 
-/* Per-device groups (`block_<id>`, `net_<id>`): a device registers its own
- * counters, nfields consecutive uint64_t at values that it updates with
- * relaxed atomics, named by fields (not copied: static storage). They are
- * written after the fixed groups, as deltas like the other counters. At most
- * METRICS_DEVICE_GROUPS at once. The device unregisters before its counters
- * go away; what it counted since the last flush is still written once. Register
- * returns a handle >= 0, or -ENOSPC/-EINVAL. */
-#define METRICS_DEVICE_GROUPS 32
-#define METRICS_GROUP_NAME_MAX 80
-int metrics_register_group(const char *name, const char *const *fields, unsigned nfields, const uint64_t *values);
-void metrics_unregister_group(int handle);
+/* Registered groups. A field's kind says how it is written and merged:
+ * COUNTER: a delta since the last flush, summed over sources; STORE: the
+ * value, summed; MIN / MAX: a store merged as the smallest non-zero / the
+ * largest value (Firecracker's latency aggregates, `*_agg.min_us`). */
+enum metrics_kind { METRICS_COUNTER, METRICS_STORE, METRICS_MIN, METRICS_MAX };
+
+struct metrics_field {
+	const char *name; /* a `__` nests: exit_io_in_agg__min_us is "exit_io_in_agg":{"min_us":..} */
+	enum metrics_kind kind;
+};
+
+struct metrics_group {
+	const char *name;
+	const struct metrics_field *fields;
+	unsigned nfields;
+};
+
+/* METRICS_GROUP(var, "name", LIST) with LIST(X) calling X(field, kind) once
+ * per counter defines `struct var` (the counters, each a uint64_t, written by
+ * their owner with relaxed atomics) and `const struct metrics_group
+ * var_group` (the names), from the one list; a static assertion checks the
+ * two agree. The header declares the struct with METRICS_COUNTERS(var, LIST)
+ * and the group with `extern const struct metrics_group var_group;`. */
+#define METRICS_MEMBER_(field, kind) uint64_t field;
+#define METRICS_FIELD_(field, kind) { #field, kind },
+#define METRICS_COUNTERS(var, LIST) struct var { LIST(METRICS_MEMBER_) }
+/* The same with _Atomic members, for counters that several threads bump with ++. */
+#define METRICS_ATOMIC_MEMBER_(field, kind) _Atomic uint64_t field;
+#define METRICS_ATOMIC_COUNTERS(var, LIST) struct var { LIST(METRICS_ATOMIC_MEMBER_) }
+#define METRICS_GROUP(var, gname, LIST)                                                           \
+	static const struct metrics_field var##_fields_[] = { LIST(METRICS_FIELD_) };              \
+	_Static_assert(sizeof(struct var) == sizeof(var##_fields_) / sizeof(var##_fields_[0]) * sizeof(uint64_t), \
+		       "struct " #var " must hold exactly the counters its list names");           \
+	const struct metrics_group var##_group = { gname, var##_fields_,                           \
+						   sizeof(var##_fields_) / sizeof(var##_fields_[0]) }
+
+/* Counting into a registered source. _inc and _add for a counter with one
+ * writer thread (a relaxed load and store: no locked instruction, and a
+ * reader never sees a torn value); _add_shared for several writers;
+ * _record for a latency aggregate (min, max and sum fields in a row). */
+#define metrics_local_add(counter, n)                                                              \
+	__atomic_store_n(&(counter), __atomic_load_n(&(counter), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+#define metrics_local_inc(counter) metrics_local_add(counter, 1)
+#define metrics_add_shared(counter, n) __atomic_fetch_add(&(counter), (n), __ATOMIC_RELAXED)
+void metrics_record_latency(uint64_t *min_max_sum, uint64_t us);
+
+/* Makes the group part of every line (zeros until a source registers).
+ * Idempotent. 0, or -ENOSPC past METRICS_GROUPS_MAX groups. */
+#define METRICS_GROUPS_MAX 48
+int metrics_declare(const struct metrics_group *g);
+/* Registers values (g->nfields counters, in `struct var` order) as a source
+ * of g; with an id (at most METRICS_ID_MAX - 1 bytes) also as the group
+ * `<g->name>_<id>`. Deltas start from the values at registration. Returns a
+ * handle >= 0, or -ENOSPC (METRICS_SOURCES_MAX sources) / -EINVAL. The owner
+ * unregisters before its counters go away; what it counted since the last
+ * flush is still written once. Unregister accepts a negative handle. */
+#define METRICS_SOURCES_MAX 96
+#define METRICS_ID_MAX 72
+#define METRICS_GROUP_FIELDS_MAX 32
+int metrics_register(const struct metrics_group *g, const char *id, const void *values);
+void metrics_unregister(int handle);

@@ -143,6 +143,17 @@ static void cpuid_extended(void)
 	probe_check("boot.cpuid.extended", r[3] & (1u << 29), "leaf 0x80000001 does not report long mode (EDX[29])");
 }
 
+/* The timing leaf ember fills from KVM_GET_TSC_KHZ: every `*_ms` probe
+ * parameter is measured with it, so it must be there and plausible. */
+static void cpuid_tsc_khz(void)
+{
+	uint32_t khz = probe_tsc_khz();
+
+	probe_info("tsc_khz", "%u", khz);
+	probe_check("boot.tsc_khz", khz >= 100000 && khz <= 10000000,
+		    "CPUID 0x40000010 EAX gives a TSC rate of %u kHz: absent, or outside 100 MHz-10 GHz", khz);
+}
+
 void boot_cpuid(void)
 {
 	cpuid_vendor();
@@ -151,4 +162,5 @@ void boot_cpuid(void)
 	cpuid_leaf7();
 	cpuid_topology();
 	cpuid_extended();
+	cpuid_tsc_khz();
 }

@@ -6,7 +6,8 @@
 
 #define COM1 0x3f8u
 #define RBR (COM1 + 0) /* THR on write; DLL with DLAB */
-#define DLM (COM1 + 1) /* IER without DLAB */
+#define DLM (COM1 + 1) /* with DLAB */
+#define IER (COM1 + 1) /* without DLAB */
 #define LCR (COM1 + 3)
 #define MCR (COM1 + 4)
 #define LSR (COM1 + 5)
@@ -14,7 +15,10 @@
 
 #define LCR_DLAB 0x80u
 #define LCR_8N1 0x03u
+#define MCR_OUT2 0x08u
 #define MCR_LOOP 0x10u
+#define IER_THRE 0x02u
+#define SERIAL_IRQ 4u
 #define LSR_DR 0x01u
 #define LSR_THRE 0x20u
 #define LSR_TEMT 0x40u
@@ -83,10 +87,27 @@ static void serial_loopback(void)
 		probe_check("boot.serial.loopback", !(lsr_after & LSR_DR), "LSR.DR stays set after RBR was read");
 }
 
+/* A THRE interrupt, as Linux's 8250 driver provokes one when it probes the
+ * IRQ: OUT2 gates the UART's interrupt line to the PIC/IOAPIC, and enabling
+ * IER.THRE with the transmitter empty interrupts at once. */
+static void serial_trigger_thre(void)
+{
+	outb(IER, 0);
+	outb(MCR, inb(MCR) | MCR_OUT2);
+	outb(IER, IER_THRE);
+}
+
+static void serial_irq(void)
+{
+	probe_irq_check("irq.serial", SERIAL_IRQ, serial_trigger_thre);
+	outb(IER, 0); /* the probe polls LSR: no transmit interrupts */
+}
+
 void boot_serial(void)
 {
 	serial_scratch();
 	serial_divisor();
 	serial_idle();
 	serial_loopback();
+	serial_irq();
 }

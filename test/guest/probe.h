@@ -100,6 +100,29 @@ static inline void mmio_write32(uint64_t addr, uint32_t v)
 	*(volatile uint32_t *)(uintptr_t)addr = v;
 }
 
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* Time (time.c). probe_tsc_khz() is CPUID leaf 0x40000010 EAX, 0 when the
+ * hypervisor leaves do not reach it. A deadline is a TSC value ms from now;
+ * every `*_ms` probe parameter is waited for this way. */
+uint32_t probe_tsc_khz(void);
+uint64_t probe_deadline_ms(uint64_t ms);
+bool probe_deadline_passed(uint64_t deadline);
+void probe_sleep_ms(uint64_t ms);
+
+/* Interrupt delivery (irq.c), with IF=0 throughout: routes IOAPIC pin irq to
+ * a fresh vector on the boot CPU, edge-triggered, and checks that trigger()
+ * leaves the LAPIC IRR bit clear while the pin is masked and sets it once
+ * unmasked (within probe.irq_ms, default 1000). Prints one line for name;
+ * returns whether it passed. trigger() must make the device raise the pin. */
+bool probe_irq_check(const char *name, unsigned irq, void (*trigger)(void));
+
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));

@@ -5,7 +5,9 @@
  *   probe.blk_seed=N     the pattern written at sector 8 (default 1)
  *   probe.blk_verify=N   first read sector 8 and expect the pattern of seed N
  *                        (a second boot checking what the first wrote)
- *   probe.blk_reads=N    then time N 4 KiB reads with the TSC (rate limiter runs) */
+ *   probe.blk_reads=N    then time N 4 KiB reads with the TSC (rate limiter runs)
+ *   probe.irq_ms=N       how long irq.blk waits for the IRR bit (default 1000)
+ * irq.blk: a used buffer's interrupt reaches the boot CPU's LAPIC IRR. */
 #include "probe.h"
 #include "virtio-probe.h"
 
@@ -152,14 +154,6 @@ static void blk_read_only(struct vp_dev *ro)
 	probe_check("blk.ro_read", s == BLK_S_OK, "read from a read-only drive gave status %u", s);
 }
 
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
-
 static void blk_timed_reads(struct vp_dev *d, uint64_t n)
 {
 	uint64_t t0 = rdtsc(), ok = 0;
@@ -169,6 +163,23 @@ static void blk_timed_reads(struct vp_dev *d, uint64_t n)
 		ok += blk_request(d, BLK_T_IN, i % 8, sizeof(data), &len) == BLK_S_OK;
 	probe_info("blk.reads_tsc", "%lu reads of 4096 bytes in %lu TSC cycles", n, rdtsc() - t0);
 	probe_check("blk.timed_reads", ok == n, "%lu of %lu reads succeeded", ok, n);
+}
+
+static struct vp_dev *irq_dev;
+
+/* A GET_ID request: the device's used-buffer notification raises its IRQ. */
+static void blk_trigger_used(void)
+{
+	uint32_t len;
+
+	(void)blk_request(irq_dev, BLK_T_GET_ID, 0, 20, &len);
+	vp_write(irq_dev, VP_MMIO_INTERRUPT_ACK, vp_read(irq_dev, VP_MMIO_INTERRUPT_STATUS));
+}
+
+static void blk_irq(struct vp_dev *d)
+{
+	irq_dev = d;
+	probe_irq_check("irq.blk", d->irq, blk_trigger_used);
 }
 
 void scenario_blk(void)
@@ -186,6 +197,7 @@ void scenario_blk(void)
 		    blk_capacity(&rw));
 	blk_pattern(&rw);
 	blk_misc(&rw);
+	blk_irq(&rw);
 	if (have_ro)
 		blk_read_only(&ro);
 	else

@@ -9,7 +9,11 @@
  *   probe.pvm=1            the host is PVM KVM: leaves 1 and 7 are the host's, not the VMM's
  *   probe.initrd_size=N    the initrd's size: the zero page must describe it (see boot-initrd.c)
  *   probe.initrd_fnv=X     with it, the FNV-1a 32 hash of its bytes, 8 hex digits
- *   probe.boot_timer=1     write 123 to the boot-timer device at the end */
+ *   probe.boot_timer=1     write 123 to the boot-timer device at the end
+ *   probe.irq_ms=N         how long irq.serial waits for the IRR bit (default 1000)
+ *
+ * It prints PROBE-INFO tsc_khz (CPUID 0x40000010), checks boot.tsc_khz, and
+ * irq.serial: a THRE interrupt reaches the boot CPU's LAPIC IRR (irq.c). */
 #include <asm/bootparam.h>
 
 #include "boot-checks.h"

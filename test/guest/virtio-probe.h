@@ -11,6 +11,10 @@
 #define VP_QN 16u
 #define VP_MAX_DEVICES 8u
 
+/* virtio-mmio registers the scenarios read themselves (virtio 1.2 §4.2.2). */
+#define VP_MMIO_INTERRUPT_STATUS 0x060u
+#define VP_MMIO_INTERRUPT_ACK 0x064u
+
 #define VP_DESC_F_NEXT 1u
 #define VP_DESC_F_WRITE 2u
 

@@ -85,6 +85,20 @@ teardown() {
 	assert_equal "$appended" "$(ember_appended_cmdline)"
 }
 
+@test "the guest's TSC rate (CPUID 0x40000010) is the one ember logs at Debug, and interrupts reach the LAPIC" {
+	require_kvm
+	probe_config "$TMP/vm.json" 2 128 boot
+	run_ember_config "$TMP/vm.json" --level Debug
+	assert_probe_all_ok
+	assert_equal "$status" 0
+	guest=$(probe_info tsc_khz)
+	logged=$(printf '%s\n' "$output" | sed -n 's/.*guest TSC rate: \([0-9]*\) kHz$/\1/p' | head -n 1)
+	[ -n "$logged" ] || fail "ember logged no 'guest TSC rate' at Debug: $output"
+	assert_equal "$guest" "$logged"
+	assert_output --partial 'PROBE boot.tsc_khz ok'
+	assert_output --partial 'PROBE irq.serial ok'
+}
+
 @test "an initrd arrives intact, page-aligned above the kernel and described in the zero page" {
 	require_kvm
 	head -c 20000 /dev/urandom >"$TMP/initrd.img"

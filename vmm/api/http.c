@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "api/http.h"
+#include "api/http_strict.h"
 #include "cleanup.h"
 
 struct http_reader {
@@ -20,6 +21,8 @@ struct http_reader {
 	bool in_value;             /* the last header callback was a value */
 	bool complete;
 	bool want_continue;
+	bool partial;              /* bytes of an incomplete request were fed */
+	struct http_strict strict; /* the raw-byte checks http-parser skips */
 	char err[192];             /* set by a callback that rejects the request */
 };
 
@@ -138,6 +141,18 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 	return str_append(&h->value, &cur, at, len) < 0 ? reject(r, "Out of memory.") : 0;
 }
 
+/* How http-parser 2.9 will read the body (its s_headers_done), for the
+ * strict scanner: the two must agree on where the message ends. */
+static uint64_t body_framing(const http_parser *p)
+{
+	bool chunked = p->flags & F_CHUNKED;
+	bool has_body = chunked || (p->content_length > 0 && p->content_length != UINT64_MAX);
+
+	if (!has_body || (p->upgrade && p->method == HTTP_CONNECT))
+		return 0;
+	return chunked ? HTTP_STRICT_BODY_CHUNKED : p->content_length;
+}
+
 static int on_headers_complete(http_parser *p)
 {
 	struct http_reader *r = p->data;
@@ -148,6 +163,7 @@ static int on_headers_complete(http_parser *p)
 	if (p->content_length != UINT64_MAX && p->content_length > r->limits.max_body)
 		return reject(r, "Request payload with size %" PRIu64 " is larger than the limit of %zu allowed by server.",
 			      p->content_length, r->limits.max_body);
+	http_strict_set_body(&r->strict, body_framing(p));
 	expect = http_request_header(r->req, "Expect");
 	if (expect && strcasecmp(expect, "100-continue") == 0)
 		r->want_continue = true;
@@ -216,6 +232,7 @@ int http_reader_new(const struct http_limits *limits, struct http_reader **ret)
 	if (!r)
 		return -ENOMEM;
 	r->limits = *limits;
+	http_strict_init(&r->strict);
 	http_parser_init(&r->parser, HTTP_REQUEST);
 	r->parser.data = r;
 	*ret = r;
@@ -255,6 +272,11 @@ static void describe_parser_error(struct http_reader *r, char *err, size_t errle
 		snprintf(err, errlen, "Invalid request: %s.", http_errno_description(e));
 }
 
+bool http_reader_partial(const struct http_reader *r)
+{
+	return r->partial;
+}
+
 ssize_t http_reader_feed(struct http_reader *r, const char *buf, size_t len,
 			 struct http_request **ret_req, char *err, size_t errlen)
 {
@@ -266,7 +288,17 @@ ssize_t http_reader_feed(struct http_reader *r, const char *buf, size_t len,
 	r->complete = false;
 	n = http_parser_execute(&r->parser, &settings, buf, len);
 	e = HTTP_PARSER_ERRNO(&r->parser);
+	/* The bytes the parser took, checked as RFC 9112 reads them: an error
+	 * there comes before (or instead of) anything the parser found. */
+	if (http_strict_scan(&r->strict, buf, n, err, errlen) < 0)
+		return -EBADMSG;
 	if (r->complete && (e == HPE_OK || e == HPE_PAUSED)) {
+		if (!http_strict_between_requests(&r->strict)) {
+			/* never hand out a request whose end the two readings place differently */
+			snprintf(err, errlen, "Invalid request.");
+			return -EBADMSG;
+		}
+		r->partial = false;
 		*ret_req = TAKE_PTR(r->req);
 		return (ssize_t)n;
 	}
@@ -274,6 +306,7 @@ ssize_t http_reader_feed(struct http_reader *r, const char *buf, size_t len,
 		describe_parser_error(r, err, errlen);
 		return -EBADMSG;
 	}
+	r->partial = r->partial || n > 0;
 	return (ssize_t)n;
 }
 

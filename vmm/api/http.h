@@ -4,7 +4,10 @@
  * error come out. Requests are parsed by http-parser; everything a client can
  * grow is capped (URL, header bytes, header count, body), so a reader holds at
  * most about max_body + max_header_bytes of memory whatever the peer sends.
- * Pipelined requests are returned one per feed call. */
+ * Pipelined requests are returned one per feed call. http-parser is built
+ * non-strict on Debian, so the raw bytes are also checked against RFC 9112
+ * (http_strict.h): what it would let through is refused with Firecracker's
+ * 400 text. */
 #pragma once
 
 #include <stdbool.h>
@@ -57,6 +60,10 @@ struct http_reader *http_reader_free(struct http_reader *r);
  * reader is then dead and the connection must be dropped after the reply. */
 ssize_t http_reader_feed(struct http_reader *r, const char *buf, size_t len,
 			 struct http_request **ret_req, char *err, size_t errlen);
+
+/* True when bytes of a request that is not complete yet have been fed (also
+ * empty lines before one): the server's request timeout runs. */
+bool http_reader_partial(const struct http_reader *r);
 
 /* True once per request that sent "Expect: 100-continue" and whose headers are
  * complete: the caller should send "HTTP/1.1 100 Continue". */

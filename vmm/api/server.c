@@ -2,6 +2,8 @@
  * See server.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <jansson.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -13,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/handoff.h"
@@ -37,6 +40,10 @@ struct conn {
 	char in[READ_CHUNK];      /* bytes read but not yet parsed (while out is full) */
 	size_t in_len, in_off;
 	bool close_after_write;
+	bool req_pending;         /* bytes of a request not yet served were read */
+	uint64_t req_start_ns;    /* when the first of them arrived: the request timeout */
+	uint64_t active_ns;       /* the last byte read or written: the idle timeout */
+	uint64_t done_ns;         /* accepted, or the last request served: who is evicted first */
 };
 
 struct api_server {
@@ -45,11 +52,22 @@ struct api_server {
 	int stop_fd;
 	char *socket_path;
 	struct http_limits limits;
+	uint64_t request_timeout_ns;
+	uint64_t idle_timeout_ns;  /* 0: never */
+	uint64_t now_ns;           /* CLOCK_MONOTONIC, read once per loop turn */
 	struct api_handoff *handoff;
 	struct conn *conns[API_MAX_CONNECTIONS];
 	pthread_t thread;
 	bool thread_started;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static struct conn *conn_free(struct api_server *s, struct conn *c)
 {
@@ -82,25 +100,26 @@ static int conn_append(struct conn *c, const char *buf, size_t len)
 
 /* Writes what it can. Returns 1 when everything is out, 0 when the socket is
  * full, -errno when the peer is gone. */
-static int conn_flush(struct conn *c)
+static int conn_flush(struct api_server *s, struct conn *c)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -errno;
 		c->out_off += (size_t)n;
+		c->active_ns = s->now_ns;
 	}
 	c->out_len = c->out_off = 0;
 	return 1;
 }
 
-static void conn_transport_error(struct conn *c, const char *msg)
+static void conn_transport_error(struct conn *c, int status, const char *msg)
 {
 	struct http_response resp = { 0 };
 	_cleanup_free_ char *bytes = NULL;
 	size_t len;
 
-	http_response_transport_error(&resp, 400, msg);
+	http_response_transport_error(&resp, status, msg);
 	if (http_response_format(&resp, &bytes, &len) == 0)
 		conn_append(c, bytes, len);
 	http_response_clear(&resp);
@@ -116,17 +135,29 @@ static void conn_serve(struct api_server *s, struct conn *c, struct http_request
 {
 	_cleanup_free_ char *bytes = NULL;
 	size_t len;
+	int r;
 
 	if (!method_supported(req->method)) {
-		conn_transport_error(c, "Invalid HTTP Method: Unsupported HTTP method.");
+		conn_transport_error(c, 400, "Invalid HTTP Method: Unsupported HTTP method.");
 		return;
 	}
-	if (api_handoff_serve(s->handoff, req, &bytes, &len) < 0 || conn_append(c, bytes, len) < 0) {
+	r = api_handoff_serve(s->handoff, req, &bytes, &len);
+	s->now_ns = now_ns(); /* the vmm thread may have taken long (a pause, a slow disk) */
+	if (r < 0 || conn_append(c, bytes, len) < 0) {
 		c->close_after_write = true;
 		return;
 	}
 	if (!req->keep_alive)
 		c->close_after_write = true;
+}
+
+/* The request timer runs from the first byte of a request not yet served. */
+static void conn_request_started(struct conn *c, uint64_t at_ns)
+{
+	if (!c->req_pending) {
+		c->req_pending = true;
+		c->req_start_ns = at_ns;
+	}
 }
 
 /* Parses and serves buffered input until it is used up, an error stops the
@@ -140,11 +171,11 @@ static void conn_process(struct api_server *s, struct conn *c)
 		ssize_t n = http_reader_feed(c->reader, c->in + c->in_off, c->in_len - c->in_off, &req, err,
 					     sizeof(err));
 		if (n < 0) {
-			conn_transport_error(c, err);
+			conn_transport_error(c, 400, err);
 			break;
 		}
 		if (n == 0 && !req) { /* no progress: never spin on input the parser will not take */
-			conn_transport_error(c, "Invalid request.");
+			conn_transport_error(c, 400, "Invalid request.");
 			break;
 		}
 		c->in_off += (size_t)n;
@@ -153,10 +184,18 @@ static void conn_process(struct api_server *s, struct conn *c)
 		if (req) {
 			conn_serve(s, c, req);
 			http_request_free(req);
+			c->req_pending = false;
+			c->done_ns = s->now_ns;
 		}
 	}
 	if (c->in_off == c->in_len)
 		c->in_off = c->in_len = 0;
+	/* What is left (unparsed, or a partial request in the reader) came with
+	 * the last read; a request served since then restarted the clock. */
+	if (c->in_len == 0 && !http_reader_partial(c->reader))
+		c->req_pending = false;
+	else
+		conn_request_started(c, c->active_ns);
 }
 
 /* Waits for input only when there is room for more output, and for output
@@ -180,13 +219,17 @@ static void conn_on_event(struct api_server *s, struct conn *c, uint32_t events)
 			return;
 		}
 		c->in_len = n > 0 ? (size_t)n : 0;
+		if (n > 0) {
+			c->active_ns = s->now_ns;
+			conn_request_started(c, s->now_ns);
+		}
 	}
 	/* Serve buffered input while the answers keep draining; stop when the
 	 * socket is full (EPOLLOUT resumes) or the input is used up. */
 	int r;
 	do {
 		conn_process(s, c);
-		r = conn_flush(c);
+		r = conn_flush(s, c);
 	} while (r == 1 && c->in_len > 0 && !c->close_after_write);
 	if (r < 0 || (r == 1 && c->close_after_write) || (events & (EPOLLHUP | EPOLLERR) && r != 0)) {
 		conn_free(s, c);
@@ -204,6 +247,41 @@ static int free_slot(struct api_server *s)
 	return -1;
 }
 
+/* Something waits on c: input not yet served (its answers back up) or an
+ * answer not yet sent. Closing c would lose it. */
+static bool conn_busy(const struct conn *c)
+{
+	return c->in_len > 0 || c->out_off < c->out_len || c->close_after_write;
+}
+
+/* With every slot taken: the connection that has gone longest without
+ * completing a request, among those with nothing waiting; -1 if none. A
+ * deliberate change from Firecracker, which refuses the newcomer: idle or
+ * trickling clients can no longer lock the operator out (doc/api.md). */
+static int evict_slot(const struct api_server *s)
+{
+	int best = -1;
+
+	for (int i = 0; i < API_MAX_CONNECTIONS; i++) {
+		const struct conn *c = s->conns[i];
+		if (c && !conn_busy(c) && (best < 0 || c->done_ns < s->conns[best]->done_ns))
+			best = i;
+	}
+	return best;
+}
+
+static int take_slot(struct api_server *s)
+{
+	int slot = free_slot(s);
+
+	if (slot < 0 && (slot = evict_slot(s)) >= 0) {
+		log_rl(LOG_WARNING, "API connection closed to make room for a new one: no request completed on it for %" PRIu64
+		       " ms.", (s->now_ns - s->conns[slot]->done_ns) / 1000000);
+		conn_free(s, s->conns[slot]);
+	}
+	return slot;
+}
+
 static void server_accept(struct api_server *s)
 {
 	for (;;) {
@@ -213,12 +291,13 @@ static void server_accept(struct api_server *s)
 				log_rl(LOG_WARNING, "API socket accept failed: %s", strerror(errno));
 			return;
 		}
-		int slot = free_slot(s);
+		int slot = take_slot(s);
 		if (slot < 0) {
 			/* Best effort, as Firecracker: the refusal fits any socket buffer. */
 			if (send(fd, http_response_server_full, strlen(http_response_server_full), MSG_NOSIGNAL) < 0)
 				log_rl(LOG_DEBUG, "could not tell a refused API client why: %s", strerror(errno));
-			log_rl(LOG_WARNING, "API connection refused: already %d open connections", API_MAX_CONNECTIONS);
+			log_rl(LOG_WARNING, "API connection refused: all %d connections have answers or requests pending",
+			       API_MAX_CONNECTIONS);
 			close(fd);
 			continue;
 		}
@@ -233,8 +312,61 @@ static void server_accept(struct api_server *s)
 			continue;
 		}
 		c->fd = fd;
+		c->active_ns = c->done_ns = s->now_ns;
 		s->conns[slot] = c;
 	}
+}
+
+/* When c's running timer expires (UINT64_MAX: none). While answers back up
+ * the client is not reading: only the idle timer runs, reset by each byte it
+ * takes. Otherwise a request in progress has the request timer. */
+static uint64_t conn_deadline(const struct api_server *s, const struct conn *c)
+{
+	if (!conn_busy(c) && c->req_pending)
+		return c->req_start_ns + s->request_timeout_ns;
+	return s->idle_timeout_ns ? c->active_ns + s->idle_timeout_ns : UINT64_MAX;
+}
+
+static void conn_expire(struct api_server *s, struct conn *c)
+{
+	char msg[128];
+	unsigned secs = (unsigned)(s->request_timeout_ns / 1000000000u);
+
+	if (!conn_busy(c) && c->req_pending) {
+		log_rl(LOG_WARNING, "API request timed out: not complete %u s after its first byte; connection closed.",
+		       secs);
+		snprintf(msg, sizeof(msg), "Request timeout: the request was not complete %u s after its first byte.",
+			 secs);
+		conn_transport_error(c, 408, msg);
+		conn_flush(s, c); /* best effort: nothing else is queued, so it fits */
+	} else {
+		log_rl(LOG_INFO, "API connection closed: idle for %" PRIu64 " s.", s->idle_timeout_ns / 1000000000u);
+	}
+	conn_free(s, c);
+}
+
+static void server_expire(struct api_server *s)
+{
+	for (size_t i = 0; i < API_MAX_CONNECTIONS; i++)
+		if (s->conns[i] && conn_deadline(s, s->conns[i]) <= s->now_ns)
+			conn_expire(s, s->conns[i]);
+}
+
+/* The epoll_wait timeout until the next timer, rounded up; -1 for none. */
+static int server_timeout_ms(const struct api_server *s)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < API_MAX_CONNECTIONS; i++) {
+		uint64_t d = s->conns[i] ? conn_deadline(s, s->conns[i]) : UINT64_MAX;
+		next = d < next ? d : next;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	if (next <= s->now_ns)
+		return 0;
+	next = (next - s->now_ns + 999999) / 1000000;
+	return next > INT_MAX ? INT_MAX : (int)next;
 }
 
 static int server_loop(struct api_server *s)
@@ -242,19 +374,28 @@ static int server_loop(struct api_server *s)
 	struct epoll_event evs[API_MAX_CONNECTIONS + 2];
 
 	for (;;) {
-		int n = epoll_wait(s->epoll_fd, evs, (int)ARRAY_SIZE(evs), -1);
+		bool accept_ready = false;
+
+		s->now_ns = now_ns();
+		server_expire(s);
+		int n = epoll_wait(s->epoll_fd, evs, (int)ARRAY_SIZE(evs), server_timeout_ms(s));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
+		s->now_ns = now_ns();
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.ptr == &s->stop_fd)
 				return 0;
 			if (evs[i].data.ptr == &s->listen_fd)
-				server_accept(s);
+				accept_ready = true;
 			else
 				conn_on_event(s, evs[i].data.ptr, evs[i].events);
 		}
+		/* Last: accepting may evict a connection, which must not have an
+		 * event still to handle in this batch. */
+		if (accept_ready)
+			server_accept(s);
 	}
 }
 
@@ -364,6 +505,9 @@ int api_server_start(const struct api_server_config *cfg, struct api_controller 
 	mallopt(M_ARENA_MAX, 1);
 	http_limits_default(&s->limits);
 	s->limits.max_body = cfg->max_payload;
+	s->request_timeout_ns = (uint64_t)(cfg->request_timeout_s ? cfg->request_timeout_s : API_DEFAULT_REQUEST_TIMEOUT_S) *
+				1000000000u;
+	s->idle_timeout_ns = (uint64_t)cfg->idle_timeout_s * 1000000000u;
 	r = server_setup(s, cfg, controller, loop, err, errlen);
 	if (r < 0) {
 		api_server_stop(s);

@@ -5,7 +5,14 @@
  * connections in its own epoll loop; it parses and validates each request
  * into an api_action, queues it for the vmm thread (an eventfd registered on
  * the vmm loop wakes that thread), and blocks until the vmm thread has
- * answered. It never touches VM state. */
+ * answered. It never touches VM state.
+ *
+ * Connection limits (doc/api.md): a request must be complete within
+ * request_timeout_s of its first byte (else 408 and close); a connection on
+ * which nothing moves for idle_timeout_s is closed; with every slot taken, a
+ * new connection evicts the one that has gone longest without completing a
+ * request, among those with nothing waiting to be served or sent, and only
+ * when none qualifies is it refused with Firecracker's 503. */
 #pragma once
 
 #include <stdbool.h>
@@ -15,6 +22,10 @@
 
 #define API_DEFAULT_SOCKET "/run/ember.socket"
 #define API_MAX_CONNECTIONS 10
+#define API_DEFAULT_REQUEST_TIMEOUT_S 10
+/* Above Go's net/http idle pool (90 s), so Go clients close idle connections first. */
+#define API_DEFAULT_IDLE_TIMEOUT_S 120
+#define API_MAX_TIMEOUT_S 86400
 
 struct event_loop;
 struct api_server;
@@ -22,6 +33,8 @@ struct api_server;
 struct api_server_config {
 	const char *socket_path;
 	size_t max_payload;   /* --http-api-max-payload-size */
+	unsigned request_timeout_s; /* --http-api-request-timeout-s, >= 1 */
+	unsigned idle_timeout_s;    /* --http-api-idle-timeout-s, 0 = never */
 };
 
 /* Binds the socket (refusing an existing path), registers the hand-off on the

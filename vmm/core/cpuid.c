@@ -192,9 +192,19 @@ static void cpuid_amd_topology(struct kvm_cpuid2 *c, const struct cpuid_topology
 	cpuid_cache_leaves(c, 0x8000001d, t, false);
 }
 
-static int cpuid_hypervisor_leaves(struct kvm_cpuid2 *c)
+/* The timing leaf (VMware's layout, also ACRN's): a guest reads the TSC and
+ * APIC timer rates instead of calibrating them against the PIT. KVM's local
+ * APIC timer counts in nanoseconds, so its bus runs at 1 GHz = 1000000 kHz. */
+static int cpuid_timing_leaf(struct kvm_cpuid2 *c, uint32_t tsc_khz)
 {
-	struct kvm_cpuid_entry2 ember = { .function = CPUID_EMBER_BASE, .eax = CPUID_EMBER_BASE };
+	struct kvm_cpuid_entry2 timing = { .function = CPUID_TIMING_LEAF, .eax = tsc_khz, .ebx = CPUID_APIC_BUS_KHZ };
+
+	return cpuid_add(c, &timing);
+}
+
+static int cpuid_hypervisor_leaves(struct kvm_cpuid2 *c, uint32_t tsc_khz)
+{
+	struct kvm_cpuid_entry2 ember = { .function = CPUID_EMBER_BASE, .eax = CPUID_TIMING_LEAF };
 	int r;
 
 	memcpy(&ember.ebx, CPUID_EMBER_SIGNATURE, 4);
@@ -210,7 +220,7 @@ static int cpuid_hypervisor_leaves(struct kvm_cpuid2 *c)
 		}
 	}
 	r = cpuid_add(c, &ember);
-	return r;
+	return r < 0 ? r : cpuid_timing_leaf(c, tsc_khz);
 }
 
 static bool cpuid_topology_valid(const struct cpuid_topology *t)
@@ -220,7 +230,7 @@ static bool cpuid_topology_valid(const struct cpuid_topology *t)
 	return !(t->smt && t->vcpu_count > 1 && t->vcpu_count % 2);
 }
 
-int cpuid_normalize(const struct kvm_cpuid2 *supported, const struct cpuid_topology *t,
+int cpuid_normalize(const struct kvm_cpuid2 *supported, const struct cpuid_topology *t, uint32_t tsc_khz,
 		    struct kvm_cpuid2 **ret)
 {
 	_cleanup_free_ struct kvm_cpuid2 *c = cpuid_alloc();
@@ -247,7 +257,7 @@ int cpuid_normalize(const struct kvm_cpuid2 *supported, const struct cpuid_topol
 		if (r < 0)
 			return r;
 	}
-	r = cpuid_hypervisor_leaves(c);
+	r = cpuid_hypervisor_leaves(c, tsc_khz);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(c);

@@ -10,6 +10,7 @@
 #include "log.h"
 
 struct signal_metrics signal_metrics;
+METRICS_GROUP(signal_metrics, "signals", SIGNAL_METRICS);
 
 static void (*_Atomic exit_hook)(void);
 static atomic_bool exit_hook_ran;
@@ -140,6 +141,10 @@ int signals_install(void)
 {
 	int r;
 
+	/* The counters live as long as the process: never unregistered. */
+	r = metrics_register(&signal_metrics_group, NULL, &signal_metrics);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++) {
 		r = signals_set(fatal_signals[i].sig, signals_fatal, 0);
 		if (r < 0)

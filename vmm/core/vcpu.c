@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/entry.h"
@@ -18,7 +19,7 @@
 #include "seccomp/install.h"
 #include "signals.h"
 
-struct vcpu_metrics vcpu_metrics;
+METRICS_GROUP(vcpu_metrics, "vcpu", VCPU_METRICS);
 
 /* The boot MSRs Linux expects, as Firecracker sets them: syscall MSRs cleared,
  * TSC 0, fast strings on, MTRRs enabled with write-back as the default type. */
@@ -65,6 +66,7 @@ int vcpu_create(int vm_fd, unsigned index, size_t run_size, struct vcpu_control 
 	v->run_size = run_size;
 	v->index = index;
 	v->ctl = ctl;
+	v->metrics = metrics_register(&vcpu_metrics_group, NULL, &v->m);
 	*ret = TAKE_PTR(v);
 	return 0;
 }
@@ -73,6 +75,7 @@ struct vcpu *vcpu_destroy(struct vcpu *v)
 {
 	if (!v)
 		return NULL;
+	metrics_unregister(v->metrics);
 	if (v->run)
 		munmap(v->run, v->run_size);
 	if (v->fd >= 0)
@@ -105,11 +108,28 @@ static int vcpu_set_msrs(struct vcpu *v)
 	return 0;
 }
 
+/* The guest's TSC rate, for CPUID's timing leaf: KVM answers per vCPU (a VM
+ * may scale it). 0 when KVM cannot tell (an unstable host TSC): the guest
+ * then calibrates, as it would without the leaf. */
+static uint32_t vcpu_tsc_khz(struct vcpu *v)
+{
+	int khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+
+	if (khz <= 0) {
+		log_warn("vcpu %u: KVM_GET_TSC_KHZ failed (%s): CPUID leaf 0x40000010 reports an unknown TSC rate",
+			 v->index, khz < 0 ? strerror(errno) : "rate 0");
+		return 0;
+	}
+	if (v->index == 0)
+		log_debug("guest TSC rate: %d kHz", khz);
+	return (uint32_t)khz;
+}
+
 static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *supported, unsigned vcpu_count, bool smt)
 {
 	struct cpuid_topology topo = { .cpu_index = v->index, .vcpu_count = vcpu_count, .smt = smt };
 	_cleanup_free_ struct kvm_cpuid2 *cpuid = NULL;
-	int r = cpuid_normalize(supported, &topo, &cpuid);
+	int r = cpuid_normalize(supported, &topo, vcpu_tsc_khz(v), &cpuid);
 
 	if (r < 0)
 		return r;
@@ -191,39 +211,53 @@ static void vcpu_dump(struct vcpu *v, const char *what)
 		  sregs.cs.selector);
 }
 
+static uint64_t vcpu_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the vDSO: no exit from the vCPU's own budget */
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void vcpu_io(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	uint64_t t0 = vcpu_now_us();
 
 	/* A string instruction (rep outsb) carries count items of size bytes. */
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (out) {
-			vcpu_metrics.exit_io_out++;
+			metrics_local_inc(v->m.exit_io_out);
 			bus_write(v->ctl->pio_bus, run->io.port, data, run->io.size);
 		} else {
-			vcpu_metrics.exit_io_in++;
+			metrics_local_inc(v->m.exit_io_in);
 			if (bus_read(v->ctl->pio_bus, run->io.port, data, run->io.size) < 0)
 				memset(data, 0xff, run->io.size);
 		}
 	}
+	metrics_record_latency(out ? &v->m.exit_io_out_agg__min_us : &v->m.exit_io_in_agg__min_us,
+			       vcpu_now_us() - t0);
 }
 
 static void vcpu_mmio(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	uint32_t len = run->mmio.len > 8 ? 8 : run->mmio.len;
+	uint64_t t0 = vcpu_now_us();
 
 	if (run->mmio.is_write) {
-		vcpu_metrics.exit_mmio_write++;
+		metrics_local_inc(v->m.exit_mmio_write);
 		if (bus_write(v->ctl->mmio_bus, run->mmio.phys_addr, run->mmio.data, len) < 0)
 			log_rl(LOG_DEBUG, "vcpu %u: write to unclaimed MMIO 0x%llx", v->index,
 			       run->mmio.phys_addr);
+		metrics_record_latency(&v->m.exit_mmio_write_agg__min_us, vcpu_now_us() - t0);
 	} else {
-		vcpu_metrics.exit_mmio_read++;
+		metrics_local_inc(v->m.exit_mmio_read);
 		if (bus_read(v->ctl->mmio_bus, run->mmio.phys_addr, run->mmio.data, len) < 0)
 			memset(run->mmio.data, 0xff, len);
+		metrics_record_latency(&v->m.exit_mmio_read_agg__min_us, vcpu_now_us() - t0);
 	}
 }
 
@@ -262,7 +296,7 @@ static int vcpu_handle_exit(struct vcpu *v)
 		snprintf(what, sizeof(what), "unexpected exit reason %u", run->exit_reason);
 		break;
 	}
-	vcpu_metrics.failures++;
+	metrics_local_inc(v->m.failures);
 	vcpu_dump(v, what);
 	return EXIT_CODE_GENERIC_ERROR;
 }
@@ -298,7 +332,7 @@ static int vcpu_loop(struct vcpu *v)
 				v->run->immediate_exit = 0;
 				continue;
 			}
-			vcpu_metrics.failures++;
+			metrics_local_inc(v->m.failures);
 			log_error("vcpu %u: KVM_RUN failed: %m", v->index);
 			return EXIT_CODE_GENERIC_ERROR;
 		}

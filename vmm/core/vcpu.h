@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "metrics.h"
+
 struct bus;
 
 struct vcpu_control {
@@ -33,11 +35,31 @@ struct vcpu_control {
 	void *ctx;
 };
 
-/* The metrics "vcpu" group (monotonic, all vCPUs). */
-struct vcpu_metrics {
-	_Atomic uint64_t exit_io_in, exit_io_out, exit_mmio_read, exit_mmio_write, failures;
-};
-extern struct vcpu_metrics vcpu_metrics;
+/* The metrics "vcpu" group: each vCPU thread counts into its own (one
+ * writer, no locked instruction), registered at vcpu_create; the flush sums
+ * them. An `*_agg` is Firecracker's latency aggregate: the smallest and
+ * largest handling time of one exit of that kind and their sum, in µs. */
+#define VCPU_METRICS(X)                                                                            \
+	X(exit_io_in, METRICS_COUNTER)                                                             \
+	X(exit_io_out, METRICS_COUNTER)                                                            \
+	X(exit_mmio_read, METRICS_COUNTER)                                                         \
+	X(exit_mmio_write, METRICS_COUNTER)                                                        \
+	X(failures, METRICS_COUNTER)                                                               \
+	X(kvmclock_ctrl_fails, METRICS_COUNTER)                                                    \
+	X(exit_io_in_agg__min_us, METRICS_MIN)                                                     \
+	X(exit_io_in_agg__max_us, METRICS_MAX)                                                     \
+	X(exit_io_in_agg__sum_us, METRICS_COUNTER)                                                 \
+	X(exit_io_out_agg__min_us, METRICS_MIN)                                                    \
+	X(exit_io_out_agg__max_us, METRICS_MAX)                                                    \
+	X(exit_io_out_agg__sum_us, METRICS_COUNTER)                                                \
+	X(exit_mmio_read_agg__min_us, METRICS_MIN)                                                 \
+	X(exit_mmio_read_agg__max_us, METRICS_MAX)                                                 \
+	X(exit_mmio_read_agg__sum_us, METRICS_COUNTER)                                             \
+	X(exit_mmio_write_agg__min_us, METRICS_MIN)                                                \
+	X(exit_mmio_write_agg__max_us, METRICS_MAX)                                                \
+	X(exit_mmio_write_agg__sum_us, METRICS_COUNTER)
+METRICS_COUNTERS(vcpu_metrics, VCPU_METRICS);
+extern const struct metrics_group vcpu_metrics_group;
 
 struct vcpu {
 	unsigned index;
@@ -47,6 +69,8 @@ struct vcpu {
 	pthread_t thread;
 	atomic_bool thread_started; /* read by other vCPU threads when they kick */
 	struct vcpu_control *ctl;
+	struct vcpu_metrics m; /* written by this vCPU's thread only */
+	int metrics;           /* its handle as a source of "vcpu" */
 };
 
 /* KVM_CREATE_VCPU index on vm_fd and maps its kvm_run (run_size bytes).

@@ -10,6 +10,7 @@
 
 #include "api/http.h"
 #include "api/response.h"
+#include "cleanup.h"
 
 static struct http_reader *reader(size_t max_body)
 {
@@ -91,6 +92,114 @@ static void test_errors(void **state)
 	expect_error(50, "PUT /mmds HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n"
 			 "0123456789012345678901234567890123456789012345678901234567890123\r\n0\r\n\r\n",
 		     "larger than the limit of 50");
+}
+
+/* Feeds in to one reader in pieces of step bytes; returns how many requests
+ * came out before the first error (-1 when there was none), err holds its text. */
+static int feed_all(const char *in, size_t step, char *err, size_t errlen)
+{
+	struct http_reader *r = reader(100);
+	size_t off = 0, len = strlen(in);
+	int served = 0;
+
+	err[0] = '\0';
+	while (off < len) {
+		struct http_request *req = NULL;
+		size_t chunk = len - off < step ? len - off : step;
+		ssize_t n = http_reader_feed(r, in + off, chunk, &req, err, errlen);
+		if (n < 0) {
+			assert_null(req);
+			http_reader_free(r);
+			return served;
+		}
+		assert_true(n > 0 || req);
+		off += (size_t)n;
+		if (req)
+			served++;
+		http_request_free(req);
+	}
+	http_reader_free(r);
+	return -1;
+}
+
+/* Each request RFC 9112 calls invalid and non-strict http-parser accepts:
+ * alone, after a good pipelined request, and fed one byte at a time. */
+static void test_strict_rejections(void **state)
+{
+	static const struct {
+		const char *req, *want;
+	} cases[] = {
+		{ "PUT /mmds HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n",
+		  "Invalid request: chunk data is not followed by CRLF." },
+		{ "PUT /mmds HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\n0\r\n\r\n",
+		  "Invalid request: chunk data is not followed by CRLF." },
+		{ "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+		  "Invalid header. Reason: Header is incorrectly formatted. Key: Host " },
+		{ "PUT /mmds HTTP/1.1\r\nContent-Length : 2\r\n\r\n{}",
+		  "Invalid header. Reason: Header is incorrectly formatted. Key: Content-Length " },
+		{ "GET / HTTP/1.1\r\nAccept: a\r\n  folded\r\n\r\n",
+		  "Invalid header. Reason: Header is incorrectly formatted. Key:   folded" },
+		{ "GET  / HTTP/1.1\r\n\r\n", "Invalid URI: Empty URI not allowed." },
+		{ "GET /  HTTP/1.1\r\n\r\n", "Invalid HTTP Version: Unsupported HTTP version." },
+		{ "GET /\r\n\r\n", "Invalid request." },
+		{ "GET / HTTP/2.0\r\n\r\n", "Invalid HTTP Version: Unsupported HTTP version." },
+		{ "GET / HXXP/1.1\r\n\r\n", "Invalid HTTP Version: Unsupported HTTP version." },
+		{ "PUT /mmds HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\rX{}\r\n0\r\n\r\n",
+		  "Invalid request: a CR is not followed by LF." },
+	};
+	static const char good[] = "GET / HTTP/1.1\r\n\r\n";
+	char in[512], err[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		for (size_t step = 1; step <= 512; step *= 512) {
+			assert_int_equal(feed_all(cases[i].req, step, err, sizeof(err)), 0);
+			if (strcmp(err, cases[i].want) != 0)
+				fail_msg("case %zu step %zu: '%s', expected '%s'", i, step, err, cases[i].want);
+			snprintf(in, sizeof(in), "%s%s", good, cases[i].req);
+			assert_int_equal(feed_all(in, step, err, sizeof(err)), 1);
+			assert_string_equal(err, cases[i].want);
+		}
+	}
+}
+
+/* What RFC 9112 allows still passes: chunked bodies split anywhere, chunk
+ * extensions and trailers, empty lines before a request, bare LF line ends. */
+static void test_strict_accepts(void **state)
+{
+	static const char *ok[] = {
+		"PUT /mmds HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;x=y\r\n{\r\n1\r\n}\r\n0\r\nT: v\r\n\r\n",
+		"\r\n\r\nGET / HTTP/1.0\r\nHost:x\r\n\r\n",
+		"GET / HTTP/1.1\nHost: x\n\n",
+		"PUT /mmds HTTP/1.1\r\nContent-Length: 4\r\n\r\n\r\n\r\n",
+		"GET / HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
+	};
+	char in[1024], err[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		snprintf(in, sizeof(in), "%s%s", ok[i], ok[i]);
+		for (size_t step = 1; step <= 1024; step *= 4)
+			if (feed_all(in, step, err, sizeof(err)) != -1)
+				fail_msg("case %zu step %zu refused: %s", i, step, err);
+	}
+}
+
+/* The server's request timer runs while http_reader_partial() is true. */
+static void test_partial(void **state)
+{
+	struct http_reader *r = reader(100);
+	struct http_request *req;
+	char err[64];
+
+	assert_false(http_reader_partial(r));
+	assert_int_equal(http_reader_feed(r, "\r\nGE", 4, &req, err, sizeof(err)), 4);
+	assert_true(http_reader_partial(r));
+	assert_int_equal(http_reader_feed(r, "T / HTTP/1.1\r\n\r\nG", 17, &req, err, sizeof(err)), 16);
+	assert_non_null(req);
+	assert_false(http_reader_partial(r)); /* the pipelined "G" is not fed yet */
+	http_request_free(req);
+	assert_int_equal(http_reader_feed(r, "\r\n", 2, &req, err, sizeof(err)), 2);
+	assert_true(http_reader_partial(r)); /* empty lines before a request count */
+	http_reader_free(r);
 }
 
 static void test_caps(void **state)
@@ -180,6 +289,9 @@ int main(void)
 		cmocka_unit_test(test_split_and_pipelined),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_strict_rejections),
+		cmocka_unit_test(test_strict_accepts),
+		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_expect_continue),
 		cmocka_unit_test(test_response_shapes),
 	};

@@ -15,6 +15,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "core/signals.h"
+#include "core/vcpu.h"
+#include "devices/metrics_groups.h"
 #include "metrics.h"
 
 static char dir[64];
@@ -87,17 +90,139 @@ static void test_every_group(void **state)
 	static const char *const groups[] = {
 		"api_server", "balloon", "block", "deprecated_api", "entropy", "get_api_requests", "i8042",
 		"latencies_us", "logger", "mmds", "net", "patch_api_requests", "put_api_requests", "rtc",
-		"seccomp", "signals", "uart", "vcpu", "vhost_user_block", "vmm", "vsock",
+		"seccomp", "signals", "uart", "vcpu", "vhost_user_block", "vmm", "vsock", "interrupts", "pmem",
+		"memory_hotplug",
 	};
-	char *text = metrics_render();
-	json_t *v = json_loads(text, 0, NULL);
+	char *text;
+	json_t *v;
 
+	/* What ember declares at start-up, before any device or vCPU exists. */
+	devices_metrics_declare();
+	assert_int_equal(metrics_declare(&vcpu_metrics_group), 0);
+	assert_int_equal(metrics_declare(&signal_metrics_group), 0);
+	text = metrics_render();
+	v = json_loads(text, 0, NULL);
 	assert_non_null(v);
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		if (!json_is_object(json_object_get(v, groups[i])))
 			fail_msg("group %s missing", groups[i]);
 	json_decref(v);
 	free(text);
+}
+
+#define TEST_METRICS(X)                                                                            \
+	X(count, METRICS_COUNTER)                                                                  \
+	X(lat__min_us, METRICS_MIN)                                                                \
+	X(lat__max_us, METRICS_MAX)                                                                \
+	X(lat__sum_us, METRICS_COUNTER)                                                            \
+	X(size, METRICS_STORE)
+METRICS_COUNTERS(test_metrics, TEST_METRICS);
+METRICS_GROUP(test_metrics, "thing", TEST_METRICS);
+
+static json_t *render(void)
+{
+	char *text = metrics_render();
+	json_t *v = json_loads(text, 0, NULL);
+
+	assert_non_null(v);
+	free(text);
+	return v;
+}
+
+static uint64_t get2(json_t *line, const char *group, const char *obj, const char *name)
+{
+	json_t *v = json_object_get(json_object_get(json_object_get(line, group), obj), name);
+
+	assert_true(json_is_integer(v));
+	return (uint64_t)json_integer_value(v);
+}
+
+/* Two sources of one group: counters summed, MIN the smallest non-zero, MAX
+ * the largest, `__` nested; a source with an id also as `<group>_<id>`; a
+ * declared group without sources is all zeros. */
+static void test_registered_groups_merge(void **state)
+{
+	struct test_metrics a = { 0 }, b = { 0 };
+	int ha, hb;
+	json_t *v;
+
+	assert_int_equal(metrics_declare(&test_metrics_group), 0);
+	v = render();
+	assert_int_equal(get(v, "thing", "count"), 0);
+	assert_int_equal(get2(v, "thing", "lat", "min_us"), 0);
+	json_decref(v);
+	ha = metrics_register(&test_metrics_group, NULL, &a);
+	hb = metrics_register(&test_metrics_group, "disk1", &b);
+	assert_true(ha >= 0 && hb >= 0);
+	metrics_local_add(a.count, 3);
+	metrics_local_add(b.count, 4);
+	metrics_record_latency(&a.lat__min_us, 7);
+	metrics_record_latency(&a.lat__min_us, 2);
+	metrics_record_latency(&b.lat__min_us, 5);
+	metrics_record_latency(&b.lat__min_us, 30);
+	b.size = 9;
+	v = render();
+	assert_int_equal(get(v, "thing", "count"), 7);
+	assert_int_equal(get2(v, "thing", "lat", "min_us"), 2);
+	assert_int_equal(get2(v, "thing", "lat", "max_us"), 30);
+	assert_int_equal(get2(v, "thing", "lat", "sum_us"), 44);
+	assert_int_equal(get(v, "thing", "size"), 9);
+	assert_int_equal(get(v, "thing_disk1", "count"), 4);
+	assert_int_equal(get2(v, "thing_disk1", "lat", "min_us"), 5);
+	assert_null(json_object_get(v, "thing_"));
+	json_decref(v);
+	metrics_unregister(ha);
+	metrics_unregister(hb);
+}
+
+/* With a sink: deltas per source; a source that goes away is written once
+ * more with what it counted since the last flush, then no more. */
+static void test_registered_deltas_and_retire(void **state)
+{
+	struct test_metrics a = { 0 };
+	char path[128];
+	json_t *l;
+	int h;
+
+	snprintf(path, sizeof(path), "%s/m.json", dir);
+	assert_int_equal(metrics_init(path), 0);
+	a.count = 5; /* counted before registering: not reported */
+	h = metrics_register(&test_metrics_group, "d", &a);
+	metrics_local_add(a.count, 2);
+	assert_int_equal(metrics_flush(), 0);
+	metrics_local_add(a.count, 1);
+	metrics_unregister(h);
+	a.count = 1000; /* the owner's memory is gone: never read again */
+	assert_int_equal(metrics_flush(), 0);
+	assert_int_equal(metrics_flush(), 0);
+	l = line_n(path, 0);
+	assert_int_equal(get(l, "thing_d", "count"), 2);
+	json_decref(l);
+	l = line_n(path, 1);
+	assert_int_equal(get(l, "thing_d", "count"), 1);
+	assert_int_equal(get(l, "thing", "count"), 1);
+	json_decref(l);
+	l = line_n(path, 2);
+	assert_null(json_object_get(l, "thing_d"));
+	assert_int_equal(get(l, "thing", "count"), 0);
+	json_decref(l);
+}
+
+static void test_register_limits(void **state)
+{
+	struct test_metrics a = { 0 };
+	char id[METRICS_ID_MAX + 1];
+	int h[METRICS_SOURCES_MAX];
+
+	memset(id, 'x', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	assert_int_equal(metrics_register(&test_metrics_group, id, &a), -EINVAL);
+	for (int i = 0; i < METRICS_SOURCES_MAX; i++)
+		assert_true((h[i] = metrics_register(&test_metrics_group, NULL, &a)) >= 0);
+	assert_int_equal(metrics_register(&test_metrics_group, NULL, &a), -ENOSPC);
+	metrics_unregister(-1);
+	metrics_unregister(h[3]); /* retired, no sink: the slot is free at once */
+	assert_int_equal(metrics_register(&test_metrics_group, NULL, &a), h[3]);
 }
 
 /* A FIFO nobody reads fills up; lines are then lost and counted, never waited for. */
@@ -139,6 +264,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_deltas_and_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registered_groups_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registered_deltas_and_retire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_without_reader, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

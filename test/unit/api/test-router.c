@@ -280,7 +280,7 @@ static void test_logger_and_metrics(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "put_api_requests"), "logger_fails")),
 			 4);
 	assert_non_null(json_object_get(m, "utc_timestamp_ms"));
-	assert_non_null(json_object_get(m, "vcpu"));
+	assert_non_null(json_object_get(m, "api_server"));
 	json_decref(m);
 	close(fd);
 	unlink(path);

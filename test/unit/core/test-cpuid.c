@@ -10,6 +10,7 @@
 #include "core/cpuid.h"
 
 #define IDX KVM_CPUID_FLAG_SIGNIFCANT_INDEX
+#define TEST_TSC_KHZ 2992968u
 
 static void put_vendor(struct kvm_cpuid_entry2 *e, const char *v)
 {
@@ -53,7 +54,7 @@ static struct kvm_cpuid2 *normalize(struct kvm_cpuid2 *sup, unsigned index, unsi
 	struct cpuid_topology t = { .cpu_index = index, .vcpu_count = count, .smt = smt };
 	struct kvm_cpuid2 *out = NULL;
 
-	assert_int_equal(cpuid_normalize(sup, &t, &out), 0);
+	assert_int_equal(cpuid_normalize(sup, &t, TEST_TSC_KHZ, &out), 0);
 	return out;
 }
 
@@ -159,7 +160,7 @@ static void test_hypervisor_leaves(void **state)
 
 	e = cpuid_find(c, CPUID_EMBER_BASE, 0);
 	assert_non_null(e);
-	assert_int_equal(e->eax, CPUID_EMBER_BASE);
+	assert_int_equal(e->eax, 0x40000010); /* reaches the timing leaf */
 	assert_memory_equal(&e->ebx, "Embe", 4);
 	assert_memory_equal(&e->ecx, "rEmb", 4);
 	assert_memory_equal(&e->edx, "er\0\0", 4);
@@ -171,6 +172,47 @@ static void test_hypervisor_leaves(void **state)
 	assert_non_null(e);
 	assert_int_equal(e->eax, 0x01007afb);
 	assert_null(cpuid_find(c, 0x40000001, 0));
+	free(c);
+	free(sup);
+}
+
+/* Leaf 0x40000010 (VMware/ACRN timing): EAX the guest TSC kHz ember was
+ * given, EBX the APIC bus kHz (KVM's APIC timer counts nanoseconds), the rest
+ * zero; the same on every vCPU, and on AMD as on Intel. */
+static void test_timing_leaf(void **state)
+{
+	const char *vendors[] = { "GenuineIntel", "AuthenticAMD" };
+
+	for (size_t v = 0; v < 2; v++) {
+		struct kvm_cpuid2 *sup = fake_supported(vendors[v]);
+
+		for (unsigned i = 0; i < 2; i++) {
+			struct kvm_cpuid2 *c = normalize(sup, i, 2, false);
+			struct kvm_cpuid_entry2 *e = cpuid_find(c, 0x40000010, 0);
+
+			assert_non_null(e);
+			assert_int_equal(e->eax, TEST_TSC_KHZ);
+			assert_int_equal(e->ebx, 1000000);
+			assert_int_equal(e->ecx, 0);
+			assert_int_equal(e->edx, 0);
+			assert_true(cpuid_find(c, 0x40000000, 0)->eax >= 0x40000010);
+			free(c);
+		}
+		free(sup);
+	}
+}
+
+/* A host that cannot tell the TSC rate (KVM_GET_TSC_KHZ failed) still gets
+ * the leaf, with 0: "unknown" in VMware's definition, so the guest calibrates. */
+static void test_timing_leaf_unknown(void **state)
+{
+	struct kvm_cpuid2 *sup = fake_supported("GenuineIntel");
+	struct cpuid_topology t = { .vcpu_count = 1 };
+	struct kvm_cpuid2 *c = NULL;
+
+	assert_int_equal(cpuid_normalize(sup, &t, 0, &c), 0);
+	assert_int_equal(cpuid_find(c, 0x40000010, 0)->eax, 0);
+	assert_int_equal(cpuid_find(c, 0x40000010, 0)->ebx, 1000000);
 	free(c);
 	free(sup);
 }
@@ -187,10 +229,10 @@ static void test_rejects_bad_topology(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(cpuid_normalize(sup, &bad[i], &out), -EINVAL);
+		assert_int_equal(cpuid_normalize(sup, &bad[i], TEST_TSC_KHZ, &out), -EINVAL);
 	assert_null(out);
 	sup->nent = 0; /* no leaf 0 */
-	assert_int_equal(cpuid_normalize(sup, &(struct cpuid_topology){ .vcpu_count = 1 }, &out), -EINVAL);
+	assert_int_equal(cpuid_normalize(sup, &(struct cpuid_topology){ .vcpu_count = 1 }, TEST_TSC_KHZ, &out), -EINVAL);
 	free(sup);
 }
 
@@ -203,7 +245,7 @@ static void test_full_table_is_e2big(void **state)
 	for (uint32_t i = sup->nent; i < CPUID_MAX_ENTRIES; i++)
 		sup->entries[i] = (struct kvm_cpuid_entry2){ .function = 0x80000100 + i };
 	sup->nent = CPUID_MAX_ENTRIES;
-	assert_int_equal(cpuid_normalize(sup, &t, &out), -E2BIG);
+	assert_int_equal(cpuid_normalize(sup, &t, TEST_TSC_KHZ, &out), -E2BIG);
 	assert_null(out);
 	free(sup);
 }
@@ -212,6 +254,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vendor_and_leaf1),
+		cmocka_unit_test(test_timing_leaf),
+		cmocka_unit_test(test_timing_leaf_unknown),
 		cmocka_unit_test(test_intel_topology),
 		cmocka_unit_test(test_amd_topology),
 		cmocka_unit_test(test_hypervisor_leaves),

@@ -33,6 +33,7 @@
 #define AT_KBD_ACK 0xfau
 
 struct i8042_metrics i8042_metrics;
+METRICS_GROUP(i8042_metrics, "i8042", I8042_METRICS);
 
 struct i8042 {
 	pthread_mutex_t lock;
@@ -42,6 +43,7 @@ struct i8042 {
 	int irq_fd;
 	void (*on_reset)(void *ctx);
 	void *ctx;
+	int metrics; /* handle of i8042_metrics as a source of "i8042" */
 };
 
 int i8042_irq_fd(const struct i8042 *d)
@@ -204,6 +206,7 @@ int i8042_create(const struct device_env *env, void (*on_reset)(void *ctx), void
 	d->control = CB_POST_OK | CB_KBD_INT;
 	d->on_reset = on_reset;
 	d->ctx = ctx;
+	d->metrics = metrics_register(&i8042_metrics_group, NULL, &i8042_metrics);
 	d->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->irq_fd < 0)
 		r = -errno;
@@ -226,6 +229,7 @@ struct i8042 *i8042_destroy(struct i8042 *d)
 		return NULL;
 	if (d->irq_fd >= 0)
 		close(d->irq_fd);
+	metrics_unregister(d->metrics);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 	return NULL;

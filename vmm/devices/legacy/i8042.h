@@ -13,22 +13,27 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "metrics.h"
+
 #define I8042_BUF_SIZE 16u
 #define I8042_PORT_LEN 5u /* 0x60..0x64 */
 
 struct device_env;
 struct i8042;
 
-/* The metrics "i8042" group (monotonic). */
-struct i8042_metrics {
-	_Atomic uint64_t error_count;
-	_Atomic uint64_t missed_read_count;  /* data-port reads with nothing buffered */
-	_Atomic uint64_t missed_write_count; /* bytes dropped on a full buffer */
-	_Atomic uint64_t read_count;
-	_Atomic uint64_t reset_count;
-	_Atomic uint64_t write_count;
-};
+/* The metrics "i8042" group (monotonic): missed_read_count counts data-port
+ * reads with nothing buffered, missed_write_count bytes dropped on a full
+ * buffer. i8042_create registers it. */
+#define I8042_METRICS(X)                                                                           \
+	X(error_count, METRICS_COUNTER)                                                            \
+	X(missed_read_count, METRICS_COUNTER)                                                      \
+	X(missed_write_count, METRICS_COUNTER)                                                     \
+	X(read_count, METRICS_COUNTER)                                                             \
+	X(reset_count, METRICS_COUNTER)                                                            \
+	X(write_count, METRICS_COUNTER)
+METRICS_ATOMIC_COUNTERS(i8042_metrics, I8042_METRICS);
 extern struct i8042_metrics i8042_metrics;
+extern const struct metrics_group i8042_metrics_group;
 
 /* Creates the controller and claims 0x60..0x64 on env->pio_bus. on_reset(ctx)
  * runs on the vCPU thread that wrote 0xFE; it must only request the exit.

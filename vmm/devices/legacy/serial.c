@@ -41,6 +41,7 @@ enum {
 #define MSR_DCD 0x80u
 
 struct uart_metrics uart_metrics;
+METRICS_GROUP(uart_metrics, "uart", UART_METRICS);
 
 struct serial {
 	pthread_mutex_t lock;
@@ -52,6 +53,7 @@ struct serial {
 	bool in_paused; /* in_fd dropped from the loop while the FIFO is full */
 	int irq_fd, wake_fd;
 	struct event_loop *loop;
+	int metrics; /* handle of uart_metrics as a source of "uart" */
 };
 
 int serial_irq_fd(const struct serial *s)
@@ -299,6 +301,8 @@ int serial_create(const struct device_env *env, uint16_t port, unsigned irq, int
 	s->dll = 0x0c; /* 9600 baud */
 	s->out_fd = out_fd;
 	s->in_fd = -1;
+	/* One UART per VM counts into the global uart_metrics. */
+	s->metrics = metrics_register(&uart_metrics_group, NULL, &uart_metrics);
 	s->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->irq_fd < 0 || s->wake_fd < 0) {
@@ -328,6 +332,7 @@ struct serial *serial_destroy(struct serial *s)
 		close(s->irq_fd);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
+	metrics_unregister(s->metrics);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return NULL;

@@ -19,22 +19,30 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "metrics.h"
+
 #define SERIAL_FIFO_SIZE 64u
 #define SERIAL_PORT_LEN 8u
 
 struct device_env;
 struct serial;
 
-/* The metrics "uart" group (monotonic counters, summed over all UARTs). */
-struct uart_metrics {
-	_Atomic uint64_t read_count;         /* bytes the guest read from RBR */
-	_Atomic uint64_t write_count;        /* bytes written to the output */
-	_Atomic uint64_t flush_count;
-	_Atomic uint64_t missed_read_count;  /* input bytes that could not be read */
-	_Atomic uint64_t missed_write_count; /* output bytes lost to a failed write */
-	_Atomic uint64_t error_count;
-};
+/* The metrics "uart" group (monotonic counters of the one COM1 UART):
+ * read_count bytes the guest read from RBR, write_count bytes written to the
+ * output, missed_read_count input bytes that could not be read,
+ * missed_write_count output bytes lost to a failed write. serial_create
+ * registers it. */
+#define UART_METRICS(X)                                                                            \
+	X(error_count, METRICS_COUNTER)                                                            \
+	X(flush_count, METRICS_COUNTER)                                                            \
+	X(missed_read_count, METRICS_COUNTER)                                                      \
+	X(missed_write_count, METRICS_COUNTER)                                                     \
+	X(read_count, METRICS_COUNTER)                                                             \
+	X(write_count, METRICS_COUNTER)                                                            \
+	X(rate_limiter_dropped_bytes, METRICS_COUNTER)
+METRICS_ATOMIC_COUNTERS(uart_metrics, UART_METRICS);
 extern struct uart_metrics uart_metrics;
+extern const struct metrics_group uart_metrics_group;
 
 /* Creates the UART, claims [port, port + 8) on env->pio_bus, binds its IRQ and,
  * when in_fd is a tty or FIFO, registers in_fd on env->loop. out_fd and in_fd

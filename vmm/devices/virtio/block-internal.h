@@ -42,23 +42,14 @@ struct block {
 	struct blk_req req;     /* scratch for its parsed form */
 };
 
-/* Counts into the drive's own counters (block_<id>) and block_totals (the
- * `block` group). The request path runs on the vmm thread only, so these
+/* Counts into the drive's own counters (block_<id>; the flush sums them
+ * into `block`). The request path runs on the vmm thread only, so these
  * have a single writer: a relaxed load and store, no locked instruction,
  * and readers on other threads never see a torn value. */
-#define BLK_ADD1(var, n) __atomic_store_n(&(var), __atomic_load_n(&(var), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
-#define BLK_COUNT(b, name, n)                                                                      \
-	do {                                                                                       \
-		BLK_ADD1((b)->m.name, (n));                                                        \
-		BLK_ADD1(block_totals.name, (n));                                                  \
-	} while (0)
+#define BLK_COUNT(b, name, n) metrics_local_add((b)->m.name, (n))
 /* The same for the few counters that vCPU threads bump (register accesses):
  * several writers, so a real atomic add. */
-#define BLK_COUNT_SHARED(b, name, n)                                                               \
-	do {                                                                                       \
-		__atomic_fetch_add(&(b)->m.name, (n), __ATOMIC_RELAXED);                           \
-		__atomic_fetch_add(&block_totals.name, (n), __ATOMIC_RELAXED);                     \
-	} while (0)
+#define BLK_COUNT_SHARED(b, name, n) metrics_add_shared((b)->m.name, (n))
 
 /* Writes the status, returns the chain (used length = data bytes written + 1). */
 void block_complete(struct block *b, uint16_t head, uint8_t *status, uint8_t code, uint32_t data_written);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "block-internal.h"
@@ -21,7 +22,6 @@
 
 static const struct virtio_device_ops block_ops;
 
-struct block_metrics block_totals;
 
 /* Copies len bytes from the start of an iovec list (len <= its total). */
 static void iov_gather(const struct iovec *iov, unsigned n, void *dst, size_t len)
@@ -174,15 +174,26 @@ static void blk_count(struct block *b, const struct blk_req *r)
 	}
 }
 
+static uint64_t blk_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /* Sync engine: the I/O happens here, on the vmm thread. */
 static void blk_execute_sync(struct block *b, struct blk_req *r)
 {
-	uint64_t off = r->sector * VIRTIO_BLK_SECTOR;
+	uint64_t off = r->sector * VIRTIO_BLK_SECTOR, t0;
 	int err = 0;
 
-	if (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT)
+	if (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT) {
+		t0 = blk_now_us();
 		err = blk_sync_rw(b->fd, r->data, r->nr_data, off, r->type == VIRTIO_BLK_T_OUT);
-	else if (r->type == VIRTIO_BLK_T_FLUSH && b->cache_type == DRIVE_CACHE_WRITEBACK)
+		metrics_record_latency(r->type == VIRTIO_BLK_T_IN ? &b->m.read_agg__min_us : &b->m.write_agg__min_us,
+				       blk_now_us() - t0);
+	} else if (r->type == VIRTIO_BLK_T_FLUSH && b->cache_type == DRIVE_CACHE_WRITEBACK)
 		err = fsync(b->fd) < 0 ? -errno : 0;
 	if (err < 0) {
 		BLK_COUNT(b, execute_fails, 1);
@@ -283,8 +294,10 @@ static void block_process(struct block *b)
 		if (b->uring)
 			blk_uring_submit(b->uring);
 		virtio_mmio_signal_used(b->t, 0);
-		if (yield)
+		if (yield) {
+			BLK_COUNT(b, remaining_reqs_count, 1);
 			virtio_mmio_requeue(b->t, 0);
+		}
 		if (stopped || !virtq_idle(q))
 			return;
 	}
@@ -427,25 +440,7 @@ static int block_setup_engine(struct block *b, const struct device_env *env, con
 	return 0;
 }
 
-static const char *const block_metric_names[] = {
-#define BLOCK_METRIC_NAME(name) #name,
-	BLOCK_METRICS(BLOCK_METRIC_NAME)
-#undef BLOCK_METRIC_NAME
-};
-
-/* The struct is all uint64_t counters in BLOCK_METRICS order: it is the array. */
-_Static_assert(sizeof(struct block_metrics) == sizeof(block_metric_names) / sizeof(char *) * sizeof(uint64_t),
-	       "struct block_metrics must hold exactly the BLOCK_METRICS counters");
-
-static int block_register_metrics(struct block *b)
-{
-	char name[METRICS_GROUP_NAME_MAX];
-
-	snprintf(name, sizeof(name), "block_%s", b->id);
-	b->metrics_group = metrics_register_group(name, block_metric_names, ARRAY_SIZE(block_metric_names),
-						  (const uint64_t *)&b->m);
-	return b->metrics_group < 0 ? b->metrics_group : 0;
-}
+METRICS_GROUP(block_metrics, "block", BLOCK_METRICS);
 
 int block_create(const struct device_env *env, unsigned slot, const struct drive_config *cfg,
 		 const struct block_options *opts, struct block **ret)
@@ -479,7 +474,8 @@ int block_create(const struct device_env *env, unsigned slot, const struct drive
 	r = virtio_mmio_create(env, slot, &block_ops, b, &b->t);
 	if (r < 0)
 		goto fail;
-	r = block_register_metrics(b);
+	b->metrics_group = metrics_register(&block_metrics_group, b->id, &b->m);
+	r = b->metrics_group;
 	if (r < 0)
 		goto fail;
 	*ret = TAKE_PTR(b);
@@ -493,7 +489,7 @@ struct block *block_destroy(struct block *b)
 {
 	if (!b)
 		return NULL;
-	metrics_unregister_group(b->metrics_group);
+	metrics_unregister(b->metrics_group);
 	if (b->throttle.throttled_events)
 		log_info("block %s: the rate limiter held requests back %" PRIu64 " times", b->id,
 			 b->throttle.throttled_events);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config/drive.h"
+#include "metrics.h"
 #include "token_bucket.h"
 
 struct device_env;
@@ -34,35 +35,38 @@ struct block;
 #define VIRTIO_BLK_S_IOERR 1u
 #define VIRTIO_BLK_S_UNSUPP 2u
 
-/* Firecracker's `block` metrics group, per drive (`block_<id>`) and summed. */
+/* Firecracker's `block` metrics group: every drive registers its counters
+ * with its id (`block_<id>`), and the flush sums them into `block`.
+ * read_agg / write_agg: the time one read or write took, in µs (min, max,
+ * sum); remaining_reqs_count: wake-ups that ended with requests still on
+ * the queue. */
 #define BLOCK_METRICS(X)                                                                           \
-	X(activate_fails)                                                                          \
-	X(cfg_fails)                                                                               \
-	X(no_avail_buffer)                                                                         \
-	X(event_fails)                                                                             \
-	X(execute_fails)                                                                           \
-	X(invalid_reqs_count)                                                                      \
-	X(flush_count)                                                                             \
-	X(queue_event_count)                                                                       \
-	X(rate_limiter_event_count)                                                                \
-	X(update_count)                                                                            \
-	X(update_fails)                                                                            \
-	X(read_bytes)                                                                              \
-	X(write_bytes)                                                                             \
-	X(read_count)                                                                              \
-	X(write_count)                                                                             \
-	X(rate_limiter_throttled_events)                                                           \
-	X(io_engine_throttled_events)
-
-struct block_metrics {
-#define BLOCK_METRIC_FIELD(name) uint64_t name;
-	BLOCK_METRICS(BLOCK_METRIC_FIELD)
-#undef BLOCK_METRIC_FIELD
-};
-
-/* The `block` group: the counters of every drive there ever was, summed.
- * Read with relaxed atomic loads (metrics.c pulls them). */
-extern struct block_metrics block_totals;
+	X(activate_fails, METRICS_COUNTER)                                                         \
+	X(cfg_fails, METRICS_COUNTER)                                                              \
+	X(no_avail_buffer, METRICS_COUNTER)                                                        \
+	X(event_fails, METRICS_COUNTER)                                                            \
+	X(execute_fails, METRICS_COUNTER)                                                          \
+	X(invalid_reqs_count, METRICS_COUNTER)                                                     \
+	X(flush_count, METRICS_COUNTER)                                                            \
+	X(queue_event_count, METRICS_COUNTER)                                                      \
+	X(rate_limiter_event_count, METRICS_COUNTER)                                               \
+	X(update_count, METRICS_COUNTER)                                                           \
+	X(update_fails, METRICS_COUNTER)                                                           \
+	X(read_bytes, METRICS_COUNTER)                                                             \
+	X(write_bytes, METRICS_COUNTER)                                                            \
+	X(read_count, METRICS_COUNTER)                                                             \
+	X(write_count, METRICS_COUNTER)                                                            \
+	X(read_agg__min_us, METRICS_MIN)                                                           \
+	X(read_agg__max_us, METRICS_MAX)                                                           \
+	X(read_agg__sum_us, METRICS_COUNTER)                                                       \
+	X(write_agg__min_us, METRICS_MIN)                                                          \
+	X(write_agg__max_us, METRICS_MAX)                                                          \
+	X(write_agg__sum_us, METRICS_COUNTER)                                                      \
+	X(rate_limiter_throttled_events, METRICS_COUNTER)                                          \
+	X(io_engine_throttled_events, METRICS_COUNTER)                                             \
+	X(remaining_reqs_count, METRICS_COUNTER)
+METRICS_COUNTERS(block_metrics, BLOCK_METRICS);
+extern const struct metrics_group block_metrics_group;
 
 /* Host-side knobs; zero values mean the defaults. */
 struct block_options {

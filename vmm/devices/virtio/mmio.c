@@ -44,7 +44,11 @@ struct virtio_mmio {
 	uint32_t queue_sel;
 	struct virtq queue[VIRTIO_MMIO_MAX_QUEUES];
 	struct mmio_queue_ctx qctx[VIRTIO_MMIO_MAX_QUEUES];
+	struct interrupt_metrics im; /* written under lock */
+	int metrics;
 };
+
+METRICS_GROUP(interrupt_metrics, "interrupts", INTERRUPT_METRICS);
 
 static const struct bus_ops virtio_mmio_bus_ops = {
 	.read = virtio_mmio_read,
@@ -98,6 +102,7 @@ static void virtio_mmio_raise(struct virtio_mmio *t, uint32_t bits)
 	uint64_t one = 1;
 
 	t->interrupt_status |= bits;
+	metrics_local_inc(t->im.triggers);
 	/* The eventfd counter saturates long before it can block; a failure
 	 * here would only lose an edge the status register still shows. */
 	if (write(t->irq_fd, &one, sizeof(one)) < 0)
@@ -113,6 +118,7 @@ void virtio_mmio_signal_used(struct virtio_mmio *t, uint16_t queue)
 void virtio_mmio_signal_config(struct virtio_mmio *t)
 {
 	t->config_generation++;
+	metrics_local_inc(t->im.config_updates);
 	virtio_mmio_raise(t, VIRTIO_MMIO_INT_CONFIG);
 }
 
@@ -499,6 +505,7 @@ int virtio_mmio_create(const struct device_env *env, unsigned slot, const struct
 	t->base = LAYOUT_VIRTIO_MMIO_BASE + slot * LAYOUT_VIRTIO_MMIO_SIZE;
 	t->irq = LAYOUT_VIRTIO_IRQ_FIRST + slot;
 	t->irq_fd = -1;
+	t->metrics = metrics_register(&interrupt_metrics_group, NULL, &t->im);
 	for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
 		t->qctx[i].notify_fd = -1;
 		virtq_reset(&t->queue[i]);
@@ -534,6 +541,7 @@ struct virtio_mmio *virtio_mmio_destroy(struct virtio_mmio *t)
 	}
 	if (t->irq_fd >= 0)
 		close(t->irq_fd);
+	metrics_unregister(t->metrics);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 	return NULL;

@@ -23,7 +23,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics.h"
 #include "queue.h"
+
+/* Firecracker's "interrupts" group: interrupts the transports raised, and
+ * the config-change ones among them. Each transport counts into its own
+ * (under its lock) and registers them at create; the flush sums them. */
+#define INTERRUPT_METRICS(X)                                                                       \
+	X(triggers, METRICS_COUNTER)                                                               \
+	X(config_updates, METRICS_COUNTER)
+METRICS_COUNTERS(interrupt_metrics, INTERRUPT_METRICS);
+extern const struct metrics_group interrupt_metrics_group;
 
 struct device_env;
 struct virtio_mmio;
