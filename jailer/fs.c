@@ -96,9 +96,11 @@ static int jail_lock_id(const struct jail_plan *p, struct jail_state *s, int bas
 		flock(exec_dir, LOCK_UN);
 		if (r == -ENOENT)
 			continue;
-		if (r == -EWOULDBLOCK)
+		if (r == -EWOULDBLOCK && holder > 0)
 			return jail_refuse(s, EBUSY, "%s/%s.lock: another jail has this id (held by pid %d)", p->exec_dir,
 					   p->id, (int)holder);
+		if (r == -EWOULDBLOCK)
+			return jail_refuse(s, EBUSY, "%s/%s.lock: another jail has this id", p->exec_dir, p->id);
 		if (r < 0)
 			return jail_fail(s, -r, "locking \"%s/%s.lock\" (a regular file of root's, mode 0600)", p->exec_dir,
 					 p->id);
@@ -175,6 +177,12 @@ static int jail_publish_manifest(const struct jail_plan *p, struct jail_state *s
 	int dir = id >= 0 ? id : s->exec_dir_fd, r;
 	_cleanup_close_ int tmp_fd = -1;
 
+	/* Temporary names of killed jailers of this id: with the lock held,
+	 * their makers are gone (one may even carry this pid). */
+	snprintf(tmp, sizeof(tmp), ".%s.", id >= 0 ? JAIL_MANIFEST : p->id);
+	r = jail_temps_remove(dir, tmp, id >= 0 ? p->id_dir : p->exec_dir, false, NULL);
+	if (r < 0)
+		return jail_fail(s, -r, "removing abandoned temporary names in \"%s\"", id >= 0 ? p->id_dir : p->exec_dir);
 	if (id >= 0) {
 		snprintf(tmp, sizeof(tmp), ".%s.new-%d", JAIL_MANIFEST, (int)getpid());
 		r = jail_manifest_write(id, tmp, m);

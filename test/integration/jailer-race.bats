@@ -378,3 +378,25 @@ pids_cgroup() {
 	rmdir "$pids/$JPARENT"
 	assert_no_residue
 }
+
+@test "temporary names a killed jailer left do not block the next one, which removes them" {
+	local kill_at_manifest
+	# Kill the first jailer right at the rename of its temporary <id> into place.
+	run env RACE_SHIM_LOG="$BATS_TEST_TMPDIR/ops" LD_PRELOAD="$SHIM" "$JAILER" --id "$JID" --exec-file "$STANDIN" \
+		--uid "$JUID" --gid "$JGID" --chroot-base-dir "$JBASE" -- --exit 0
+	assert_success
+	kill_at_manifest=$(awk -v id="$JID" '$2 == "renameat2" && $3 == id { print $1; exit }' "$BATS_TEST_TMPDIR/ops")
+	[ -n "$kill_at_manifest" ] || fail "no rename of the <id> in: $(cat "$BATS_TEST_TMPDIR/ops")"
+	cleanup_jail
+	assert_success
+	run env ASAN_OPTIONS=verify_asan_link_order=0 RACE_SHIM_KILL_AT="$kill_at_manifest" LD_PRELOAD="$SHIM" \
+		"$JAILER" --id "$JID" --exec-file "$STANDIN" --uid "$JUID" --gid "$JGID" --chroot-base-dir "$JBASE" -- --exit 0
+	assert_equal "$status" 137
+	[ -n "$(find "$JBASE/vmm-standin" -maxdepth 1 -name ".$JID.new-*")" ] || fail "no temporary <id> left"
+	jail -- --exit 0
+	assert_success
+	[ -z "$(find "$JBASE/vmm-standin" -maxdepth 1 -name ".$JID.new-*")" ] || fail "the temporary <id> stayed"
+	cleanup_jail
+	assert_success
+	assert_no_residue
+}
