@@ -251,10 +251,10 @@ int jail_lock_take(int exec_fd, const char *id, bool create, int *ret_fd, pid_t 
 	return -EAGAIN;
 }
 
-/* Does pid, pinned by a pidfd, have its root on the jail's root inode or
- * sit in one of the jail's cgroups? A recycled pid is some other process:
- * neither holds for it. */
-static bool jail_pid_is_vmm(pid_t pid, const struct stat *root, const struct jail_manifest *m)
+/* Does pid, pinned by a pidfd, have its root on the jail's root inode? A
+ * recycled pid is some other process, whose root is elsewhere. (Membership
+ * of the jail's cgroups is read from their procs files instead.) */
+static bool jail_pid_is_vmm(pid_t pid, const struct stat *root)
 {
 	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	char path[64];
@@ -306,7 +306,7 @@ static pid_t jail_pid_file_read(int id_fd, const struct jail_manifest *m)
 
 /* Any process whose root is the jail's root: a VMM whose pid file is gone
  * or names another process. */
-static pid_t jail_scan_roots(const struct stat *root, const struct jail_manifest *m)
+static pid_t jail_scan_roots(const struct stat *root)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -317,7 +317,7 @@ static pid_t jail_scan_roots(const struct stat *root, const struct jail_manifest
 		return 0;
 	while (!found && (e = readdir(d)))
 		if (parse_u32(e->d_name, &pid) == 0 && pid > 1 && (pid_t)pid != getpid() &&
-		    jail_pid_is_vmm((pid_t)pid, root, m))
+		    jail_pid_is_vmm((pid_t)pid, root))
 			found = (pid_t)pid;
 	closedir(d);
 	return found;
@@ -329,7 +329,7 @@ pid_t jail_find_live(int id_fd, const struct jail_manifest *m, char *why, size_t
 	bool have_root = fstatat(id_fd, "root", &root, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(root.st_mode);
 	pid_t pid = jail_pid_file_read(id_fd, m);
 
-	if (pid > 0 && have_root && jail_pid_is_vmm(pid, &root, m)) {
+	if (pid > 0 && have_root && jail_pid_is_vmm(pid, &root)) {
 		snprintf(why, len, "the VMM, pid %d (from %s), is running in it", (int)pid, m->pid_file);
 		return pid;
 	}
@@ -341,7 +341,7 @@ pid_t jail_find_live(int id_fd, const struct jail_manifest *m, char *why, size_t
 			return pid;
 		}
 	}
-	pid = have_root ? jail_scan_roots(&root, m) : 0;
+	pid = have_root ? jail_scan_roots(&root) : 0;
 	if (pid > 0)
 		snprintf(why, len, "pid %d has its root in the jail", (int)pid);
 	return pid;
