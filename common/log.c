@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sigsafe.h"
+
 #define LOG_LINE_MAX 4096
 
 static _Atomic int log_fd = STDOUT_FILENO;
@@ -261,29 +263,21 @@ struct sig_line {
 	size_t len;
 };
 
-static void sig_str(struct sig_line *l, const char *s)
+static void sig_printf(struct sig_line *l, const char *fmt, ...) _printf_(2, 3);
+
+static void sig_printf(struct sig_line *l, const char *fmt, ...)
 {
-	while (*s && l->len < sizeof(l->buf) - 1)
-		l->buf[l->len++] = *s++;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = sigsafe_vsnprintf(l->buf + l->len, sizeof(l->buf) - 1 - l->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l->len += (size_t)n < sizeof(l->buf) - 1 - l->len ? (size_t)n : sizeof(l->buf) - 2 - l->len;
 }
 
-/* Decimal, at least width digits (zero-padded). */
-static void sig_u64(struct sig_line *l, uint64_t v, unsigned width)
-{
-	char d[20];
-	unsigned n = 0;
-
-	do {
-		d[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v && n < sizeof(d));
-	while (n < width && n < sizeof(d))
-		d[n++] = '0';
-	while (n && l->len < sizeof(l->buf) - 1)
-		l->buf[l->len++] = d[--n];
-}
-
-/* Days since 1970-01-01 to a civil date (H. Hinnant's days_from_civil, inverted). */
+/* Days since 1970-01-01 to a civil date (H. Hinnant's civil_from_days). */
 static void sig_civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	int64_t era;
@@ -312,50 +306,34 @@ static void sig_prefix(struct sig_line *l, enum log_level level, const char *fil
 	days = (t >= 0 ? t : t - 86399) / 86400;
 	secs = (unsigned)(t - days * 86400);
 	sig_civil(days, &y, &m, &d);
-	sig_u64(l, (uint64_t)(y < 0 ? 0 : y), 4);
-	sig_str(l, "-");
-	sig_u64(l, m, 2);
-	sig_str(l, "-");
-	sig_u64(l, d, 2);
-	sig_str(l, "T");
-	sig_u64(l, secs / 3600, 2);
-	sig_str(l, ":");
-	sig_u64(l, secs / 60 % 60, 2);
-	sig_str(l, ":");
-	sig_u64(l, secs % 60, 2);
-	sig_str(l, ".");
-	sig_u64(l, (uint64_t)ts.tv_nsec, 9);
-	sig_str(l, " [");
-	sig_str(l, instance_id);
-	sig_str(l, ":");
-	sig_str(l, thread_name);
-	if (show_level) {
-		sig_str(l, ":");
-		sig_str(l, level_tags[level]);
-	}
-	if (show_origin) {
-		sig_str(l, ":");
-		sig_str(l, file);
-		sig_str(l, ":");
-		sig_u64(l, (uint64_t)line, 1);
-	}
-	sig_str(l, "] ");
+	sig_printf(l, "%u-%s%u-%s%uT%s%u:%s%u:%s%u.", (unsigned)y, m < 10 ? "0" : "", m, d < 10 ? "0" : "", d,
+		   secs / 3600 < 10 ? "0" : "", secs / 3600, secs / 60 % 60 < 10 ? "0" : "", secs / 60 % 60,
+		   secs % 60 < 10 ? "0" : "", secs % 60);
+	for (long div = 100000000; div > 1 && ts.tv_nsec < div; div /= 10)
+		sig_printf(l, "0"); /* nanoseconds, nine digits */
+	sig_printf(l, "%ld [%s:%s", ts.tv_nsec, instance_id, thread_name);
+	if (show_level)
+		sig_printf(l, ":%s", level_tags[level]);
+	if (show_origin)
+		sig_printf(l, ":%s:%d", file, line);
+	sig_printf(l, "] ");
 }
 
-void log_signal_safe_write(enum log_level level, const char *file, int line, const char *a, uint64_t n1,
-			   const char *b, uint64_t n2, const char *c)
+void log_signal_safe_write(enum log_level level, const char *file, int line, const char *fmt, ...)
 {
 	struct sig_line l = { .len = 0 };
 	int saved = errno;
+	va_list ap;
+	int n;
 
-	if (level > log_level)
+	if ((int)level > log_level)
 		return;
 	sig_prefix(&l, level, file, line);
-	sig_str(&l, a);
-	sig_u64(&l, n1, 1);
-	sig_str(&l, b);
-	sig_u64(&l, n2, 1);
-	sig_str(&l, c);
+	va_start(ap, fmt);
+	n = sigsafe_vsnprintf(l.buf + l.len, sizeof(l.buf) - 1 - l.len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l.len += (size_t)n < sizeof(l.buf) - 1 - l.len ? (size_t)n : sizeof(l.buf) - 2 - l.len;
 	l.buf[l.len++] = '\n';
 	if (write(log_fd, l.buf, l.len) != (ssize_t)l.len)
 		missed++;

@@ -81,12 +81,12 @@ bool log_ratelimit_allow(struct log_ratelimit *rl, const char *file, int line);
  * site with suppressed lines, as at exit). */
 void log_ratelimit_flush(bool all);
 
-/* For signal handlers: one line "<a><n1><b><n2><c>" in the usual format,
- * built with arithmetic and written with write(2) alone (no localtime_r,
- * snprintf or malloc; the time is local by the offset of the last line). */
-void log_signal_safe_write(enum log_level level, const char *file, int line, const char *a, uint64_t n1,
-			   const char *b, uint64_t n2, const char *c);
-#define log_signal_safe_error(a, n1, b, n2, c) log_signal_safe_write(LOG_ERROR, __FILE__, __LINE__, a, n1, b, n2, c)
+/* For signal handlers: one line in the usual format, formatted by
+ * sigsafe_vsnprintf (its conversions only) and written with write(2) alone:
+ * no localtime_r, snprintf or malloc (the time is local by the UTC offset of
+ * the last ordinary line). */
+void log_signal_safe_write(enum log_level level, const char *file, int line, const char *fmt, ...) _printf_(4, 5);
+#define log_signal_safe_error(...) log_signal_safe_write(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 
 #define log_at(level, ...)                                                                         \
 	do {                                                                                       \

@@ -14,6 +14,7 @@
 #include "ember-config.h"
 #include "jailer.h"
 #include "log.h"
+#include "path_error.h"
 
 #define JAIL_STEP_PREFIX "jail_step_"
 
@@ -232,6 +233,7 @@ int main(int argc, char **argv)
 	log_set_level(LOG_WARNING);
 	if (jail_info_flags(argc, argv))
 		return JAIL_EXIT_OK;
+	path_error_init(); /* planning reads templates relative to this directory */
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return JAIL_EXIT_STEP;

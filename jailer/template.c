@@ -6,6 +6,7 @@
  * generic tree to build and nothing unbounded to hold. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include "fd.h"
 #include "jailer.h"
 #include "parse.h"
+#include "path_error.h"
 
 #define JAIL_TEMPLATE_MAX_BYTES 65536
 
@@ -402,8 +404,11 @@ int jail_template_load(const char *name_or_path, const char *templates_dir, int 
 		return r;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		jail_errf(err, errlen, "Cannot open cgroup template %s: %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+		char why[PATH_MAX + 160];
+
+		jail_errf(err, errlen, "Cannot open cgroup template %s", path_error(why, sizeof(why), path, e));
+		return -e;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		jail_errf(err, errlen, "Cgroup template %s is not a regular file", path);

@@ -1,6 +1,7 @@
 /* Logger configuration: see logger.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "cleanup.h"
 #include "core/loop.h"
 #include "logger.h"
+#include "path_error.h"
 
 /* What was last applied, for GET /vm/config. Written on the vmm thread only. */
 static struct {
@@ -84,9 +86,12 @@ int logger_apply(const struct logger_config *cfg, char *err, size_t errlen)
 		if (fd < 0 && errno == ENXIO) /* a FIFO with no reader yet: hold it open ourselves */
 			fd = open(cfg->log_path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0) {
-			snprintf(err, errlen, "Logger error: Failed to open target file: %s: %s", cfg->log_path,
-				 strerror(errno));
-			return -errno;
+			int e = errno;
+			char why[PATH_MAX + 160];
+
+			snprintf(err, errlen, "Logger error: Failed to open target file: %s",
+				 path_error(why, sizeof(why), cfg->log_path, e));
+			return -e;
 		}
 		path_copy = strdup(cfg->log_path);
 		if (!path_copy) {

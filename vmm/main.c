@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 #include "metrics.h"
 #include "mmds/store.h"
 #include "parse.h"
+#include "path_error.h"
 #include "seccomp/install.h"
 
 /* ---- the command line ---- */
@@ -277,7 +279,10 @@ static int ember_logger_init(struct ember *e)
 		int fd = open(e->cli.value[ARG_LOG_PATH], O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
 
 		if (fd < 0) {
-			fprintf(stderr, "Failed to open the log file '%s': %m\n", e->cli.value[ARG_LOG_PATH]);
+			char why[PATH_MAX + 160];
+
+			fprintf(stderr, "Failed to open the log file %s\n",
+				path_error(why, sizeof(why), e->cli.value[ARG_LOG_PATH], errno));
 			return EXIT_CODE_BAD_CONFIGURATION;
 		}
 		log_set_fd(fd);
@@ -591,9 +596,14 @@ static int ember_api_update_drive(void *ctx, const struct drive_update *u, char 
 		return -ENOENT;
 	}
 	r = block_update(b, u);
-	if (r < 0)
-		snprintf(err, errlen, DRIVE_ERR_PATCH "Error manipulating the backing file: %s (os error %d) %s",
-			 strerror(-r), -r, u->path_on_host ? u->path_on_host : "");
+	if (r < 0 && u->path_on_host) {
+		char why[PATH_MAX + 160];
+
+		snprintf(err, errlen, DRIVE_ERR_PATCH "Error manipulating the backing file: %s",
+			 path_error(why, sizeof(why), u->path_on_host, -r));
+	} else if (r < 0) {
+		snprintf(err, errlen, DRIVE_ERR_PATCH "%s (os error %d)", strerror(-r), -r);
+	}
 	return r;
 }
 
@@ -667,7 +677,9 @@ static int ember_metrics_init(struct ember *e)
 		return 0;
 	r = metrics_init(e->metrics_path);
 	if (r < 0) {
-		log_error("Failed to open the metrics file '%s': %s", e->metrics_path, strerror(-r));
+		char why[PATH_MAX + 160];
+
+		log_error("Failed to open the metrics file %s", path_error(why, sizeof(why), e->metrics_path, -r));
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	return 0;
@@ -819,6 +831,7 @@ int main(int argc, char **argv)
 	 * guest's serial output. */
 	if (fd_stdio_on_devnull() < 0)
 		return EXIT_CODE_GENERIC_ERROR;
+	path_error_init(); /* before seccomp: the working directory, for messages about relative paths */
 	code = cli_parse(argc, argv, &e.cli);
 	if (code)
 		return code;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "seccomp/install.h"
 #include "metrics.h"
+#include "sigsafe.h"
 
 /* Room for every metric at full width: ~300 metrics x ~60 bytes, plus a few
  * per-device groups. */
@@ -270,8 +271,9 @@ static int out_printf(struct metrics_out *o, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	/* sigsafe: the flush at exit also runs from fatal-signal handlers. */
 	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->off, o->len - o->off, fmt, ap);
+	n = sigsafe_vsnprintf(o->buf + o->off, o->len - o->off, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= o->len - o->off)
 		return -ENOSPC;

@@ -116,7 +116,7 @@ print(t["blockrate_limiter_throttled_events"], t["blockrate_limiter_event_count"
 	blk_config "$TMP/vm.json" boot "" "$(blk_drive data "$TMP/nope.img" false false)"
 	run_blk_config "$TMP/vm.json"
 	assert_failure
-	assert_output --partial "Unable to create the virtio block device: Error manipulating the backing file: No such file or directory (os error 2) $TMP/nope.img"
+	assert_output --partial "Unable to create the virtio block device: Error manipulating the backing file: $TMP/nope.img: No such file or directory (os error 2)"
 }
 
 @test "config file: two root drives are refused" {
@@ -154,7 +154,7 @@ print(t["blockrate_limiter_throttled_events"], t["blockrate_limiter_event_count"
 	expect_api 400 PUT /drives/data '{"drive_id":"other"}' 'The id from the path does not match the id from the body!'
 	expect_api 400 PUT /drives/bad-id '{"drive_id":"bad-id"}' 'API Resource IDs can only contain alphanumeric characters and underscores.'
 	expect_api 400 PUT /drives/gone "{\"drive_id\":\"gone\",\"path_on_host\":\"$TMP/gone.img\",\"is_root_device\":false}" \
-		"Unable to create the virtio block device: Error manipulating the backing file: No such file or directory (os error 2) $TMP/gone.img"
+		"Unable to create the virtio block device: Error manipulating the backing file: $TMP/gone.img: No such file or directory (os error 2)"
 	expect_api 400 PUT /drives/root2 "{\"drive_id\":\"root2\",\"path_on_host\":\"$TMP/data.img\",\"is_root_device\":true}" \
 		'A root block device already exists!'
 	expect_api 400 PUT /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$TMP/data.img\",\"is_root_device\":false,\"is_read_only\":\"no\"}" \
@@ -186,7 +186,7 @@ print(t["blockrate_limiter_throttled_events"], t["blockrate_limiter_event_count"
 	expect_api 204 PATCH /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$TMP/new.img\"}"
 	expect_api 204 PATCH /drives/data '{"drive_id":"data","rate_limiter":{"bandwidth":{"size":1048576,"refill_time":1000,"one_time_burst":4096}}}'
 	expect_api 400 PATCH /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$TMP/gone.img\"}" \
-		"Unable to patch the block device: Error manipulating the backing file: No such file or directory (os error 2) $TMP/gone.img"
+		"Unable to patch the block device: Error manipulating the backing file: $TMP/gone.img: No such file or directory (os error 2)"
 	expect_api 400 PATCH /drives/data '{"drive_id":"data"}' 'Running method expected different backend.'
 	expect_api 400 PATCH /drives/data '{"drive_id":"data","is_read_only":true}' 'unknown field `is_read_only`'
 	expect_api 400 PATCH /drives/nope '{"drive_id":"nope","rate_limiter":{}}' 'no drive with id `nope` exists'

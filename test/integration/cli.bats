@@ -129,7 +129,7 @@ teardown() {
 @test "a missing config file" {
 	run_ember --no-api --config-file "$TMP/missing.json"
 	assert_clean_exit 152
-	assert_output --partial "cannot open the configuration file \"$TMP/missing.json\": No such file or directory"
+	assert_output --partial "cannot open the configuration file $TMP/missing.json: No such file or directory"
 }
 
 @test "malformed JSON" {
@@ -195,7 +195,7 @@ teardown() {
 	probe_like_config "$TMP/vm.json" "$TMP/no-such-vmlinux"
 	run_ember --no-api --config-file "$TMP/vm.json"
 	assert_clean_exit 152
-	assert_output --partial 'Boot source error: The kernel file cannot be opened: No such file or directory (os error 2)'
+	assert_output --partial "Boot source error: The kernel file cannot be opened: $TMP/no-such-vmlinux: No such file or directory (os error 2)"
 }
 
 @test "a kernel that is not ELF or bzImage" {
@@ -303,7 +303,7 @@ teardown() {
 	initrd_config "$TMP/none.img"
 	run_ember --no-api --config-file "$TMP/vm.json"
 	assert_clean_exit 152
-	assert_output --partial 'The initrd file cannot be opened due to invalid path or invalid permissions. No such file or directory (os error 2)'
+	assert_output --partial "The initrd file cannot be opened due to invalid path or invalid permissions. $TMP/none.img: No such file or directory (os error 2)"
 
 	truncate -s 200M "$TMP/big.img"
 	initrd_config "$TMP/big.img"

@@ -13,6 +13,7 @@ load operator-helpers
 teardown() {
 	api_stop
 	declare -F jailed_teardown >/dev/null && jailed_teardown
+	[ -z "${OP_TMPDIR:-}" ] || rm -rf "$OP_TMPDIR"
 	for pid in ${OTHER_PIDS:-}; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 
@@ -82,7 +83,8 @@ shutdown_check() {
 	    rc = subprocess.call(argv, stdout=f, stderr=f, stdin=subprocess.DEVNULL)
 	print("jailer", rc)
 	pid = int(open(pidfile).read())
-	print("pid1", open(f"/proc/{pid}/status").read().split("NSpid:")[1].split()[-1])
+	nspid = [l for l in open(f"/proc/{pid}/status") if l.startswith("NSpid:")][0].split()
+	print("pid1", nspid[-1])  # the innermost namespace's pid
 	for _ in range(600):
 	    if "PROBE-INFO wait" in open(out).read():
 	        break
@@ -252,4 +254,161 @@ shutdown_check() {
 	assert_equal "$EMBER_STATUS" 0
 	run python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["logger"]["rate_limited_log_count"])' "$m"
 	assert_output "$dropped"
+}
+
+# ---- GET /vm/config loads back as --config-file ----
+
+# roundtrip_boot FILE: ember boots the probe from a GET /vm/config output.
+roundtrip_boot() {
+	run timeout --kill-after=5 120 "$EMBER" --no-api --config-file "$1"
+	assert_success
+	assert_probe_all_ok
+}
+
+@test "GET /vm/config with the boot source only boots the probe as --config-file" {
+	require_kvm
+	load boot-helpers
+	api_start
+	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$(probe_boot_args 1 128 boot)\"}"
+	expect_api 200 GET /vm/config
+	printf '%s' "$body" >"$BATS_TEST_TMPDIR/vm.json"
+	grep -q '"logger":null' "$BATS_TEST_TMPDIR/vm.json" || fail "$body"
+	grep -q '"metrics":null' "$BATS_TEST_TMPDIR/vm.json" || fail "$body"
+	api_stop
+	roundtrip_boot "$BATS_TEST_TMPDIR/vm.json"
+}
+
+@test "GET /vm/config with nine drives and metrics boots the probe as --config-file" {
+	require_kvm
+	load boot-helpers
+	api_start
+	local m=$BATS_TEST_TMPDIR/metrics
+	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$(probe_boot_args 2 128 boot)\"}"
+	expect_api 204 PUT /machine-config '{"vcpu_count":2,"mem_size_mib":128}'
+	for i in 0 1 2 3 4 5 6 7 8; do
+		truncate -s 1M "$BATS_TEST_TMPDIR/d$i.img"
+		local rl=''
+		[ "$i" = 3 ] && rl=',"rate_limiter":{"bandwidth":{"size":1048576,"refill_time":100},"ops":null}'
+		expect_api 204 PUT /drives/d$i "{\"drive_id\":\"d$i\",\"path_on_host\":\"$BATS_TEST_TMPDIR/d$i.img\",\"is_root_device\":$([ $i = 0 ] && echo true || echo false),\"is_read_only\":$([ $((i % 2)) = 1 ] && echo true || echo false)$rl}"
+	done
+	expect_api 204 PUT /metrics "{\"metrics_path\":\"$m\"}"
+	expect_api 200 GET /vm/config
+	printf '%s' "$body" >"$BATS_TEST_TMPDIR/vm.json"
+	api_stop
+	rm -f "$m"
+	roundtrip_boot "$BATS_TEST_TMPDIR/vm.json"
+	# The loaded config is the same configuration: nine drives, and the metrics went where it said.
+	assert_equal "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["drives"]))' "$BATS_TEST_TMPDIR/vm.json")" 9
+	[ "$(wc -l <"$m")" -ge 2 ] || fail "metrics: $(cat "$m")"
+}
+
+# ---- messages about files ----
+
+# expect_both_forms REL: the output names REL as given and resolved against $PWD.
+expect_both_forms() {
+	assert_output --partial "$1 (resolved: $PWD/$1): No such file or directory (os error 2)"
+}
+
+@test "each kind of file, missing at a relative path, is named as given and resolved" {
+	cd "$BATS_TEST_TMPDIR"
+	local k=no/vmlinux
+	echo "{\"boot-source\": {\"kernel_image_path\": \"$k\"}}" >kernel.json
+	run timeout 30 "$EMBER" --no-api --config-file kernel.json
+	assert_equal "$status" 152
+	assert_output --partial 'Boot source error: The kernel file cannot be opened: '
+	expect_both_forms "$k"
+
+	echo "{\"boot-source\": {\"kernel_image_path\": \"$PROBE\", \"initrd_path\": \"no/initrd\"}}" >initrd.json
+	run timeout 30 "$EMBER" --no-api --config-file initrd.json
+	assert_equal "$status" 152
+	expect_both_forms no/initrd
+
+	echo "{\"boot-source\": {\"kernel_image_path\": \"$PROBE\"}, \"drives\": [{\"drive_id\": \"d\",
+		\"path_on_host\": \"no/disk.img\", \"is_root_device\": false}]}" >drive.json
+	run timeout 30 "$EMBER" --no-api --config-file drive.json
+	assert_equal "$status" 152
+	assert_output --partial 'Error manipulating the backing file: '
+	expect_both_forms no/disk.img
+
+	echo "{\"boot-source\": {\"kernel_image_path\": \"$PROBE\"}, \"logger\": {\"log_path\": \"no/log\"}}" >log.json
+	run timeout 30 "$EMBER" --no-api --config-file log.json
+	assert_equal "$status" 152
+	assert_output --partial 'Logger error: Failed to open target file: '
+	expect_both_forms no/log
+	run timeout 30 "$EMBER" --no-api --config-file kernel.json --log-path no/log2
+	assert_output --partial 'Failed to open the log file '
+	expect_both_forms no/log2
+
+	echo "{\"boot-source\": {\"kernel_image_path\": \"$PROBE\"}, \"metrics\": {\"metrics_path\": \"no/m\"}}" >metrics.json
+	run timeout 30 "$EMBER" --no-api --config-file metrics.json
+	assert_equal "$status" 152
+	expect_both_forms no/m
+	echo "{\"boot-source\": {\"kernel_image_path\": \"$PROBE\"}}" >good.json
+	run timeout 30 "$EMBER" --no-api --config-file good.json --metrics-path no/m2
+	assert_equal "$status" 152
+	expect_both_forms no/m2
+
+	run timeout 30 "$EMBER" --no-api --config-file kernel.json --seccomp-filter no/policy.yaml
+	assert_equal "$status" 152
+	assert_output --partial 'Seccomp error: '
+	expect_both_forms no/policy.yaml
+
+	run timeout 30 "$EMBER" --no-api --config-file no/vm.json
+	assert_equal "$status" 152
+	assert_output --partial 'cannot open the configuration file '
+	expect_both_forms no/vm.json
+
+	run timeout 30 "$EMBER" --no-api --config-file good.json --metadata no/meta.json
+	assert_equal "$status" 152
+	expect_both_forms no/meta.json
+}
+
+@test "the API's fault_messages name a relative missing file in both forms" {
+	cd "$BATS_TEST_TMPDIR"
+	api_start
+	expect_api 400 PUT /boot-source '{"kernel_image_path":"no/vmlinux"}' \
+		"The kernel file cannot be opened: no/vmlinux (resolved: $PWD/no/vmlinux): No such file or directory (os error 2)"
+	expect_api 400 PUT /drives/d '{"drive_id":"d","path_on_host":"no/d.img","is_root_device":false}' \
+		"no/d.img (resolved: $PWD/no/d.img): No such file or directory (os error 2)"
+	expect_api 400 PUT /metrics '{"metrics_path":"no/m"}' "no/m (resolved: $PWD/no/m): No such file"
+	expect_api 400 PUT /logger '{"log_path":"no/l"}' "no/l (resolved: $PWD/no/l): No such file"
+}
+
+@test "a kernel uid 65534 cannot read: the message names the path, uid 65534 and gid 65534" {
+	require_root
+	local d
+	d=$(mktemp -d /tmp/ember-op-XXXXXX)
+	OP_TMPDIR=$d
+	chmod 1777 "$d" # uid 65534 makes its API socket here
+	cp "$PROBE" "$d/vmlinux"
+	chmod 600 "$d/vmlinux"
+	echo "{\"boot-source\": {\"kernel_image_path\": \"$d/vmlinux\"}}" >"$d/vm.json"
+	chmod 644 "$d/vm.json"
+	run timeout 30 setpriv --reuid 65534 --regid 65534 --clear-groups "$EMBER" --no-api --config-file "$d/vm.json"
+	local out=$output st=$status
+	# The same through the API, with a relative path from ember's working directory.
+	cd "$d"
+	SOCK=$d/api.sock
+	OUT=$d/ember.out
+	setpriv --reuid 65534 --regid 65534 --clear-groups "$EMBER" --api-sock "$SOCK" >"$OUT" 2>&1 </dev/null &
+	EMBER_PID=$!
+	wait_sock "$SOCK"
+	api PUT /boot-source '{"kernel_image_path":"vmlinux"}'
+	api_stop
+	output=$out status=$st
+	assert_equal "$status" 152
+	assert_output --partial "The kernel file cannot be opened: $d/vmlinux: Permission denied (os error 13; uid 65534, gid 65534)"
+	assert_equal "$code" 400
+	[[ "$body" == *"vmlinux (resolved: $d/vmlinux): Permission denied (os error 13; uid 65534, gid 65534)"* ]] || fail "$body"
+}
+
+@test "the jailer names a relative missing template in both forms" {
+	require_root
+	cd "$BATS_TEST_TMPDIR"
+	mkdir base
+	run "$JAILER" --id "op-$$" --exec-file "$EMBER" --uid 4711 --gid 4712 --chroot-base-dir "$BATS_TEST_TMPDIR/base" \
+		--cgroup-template no/small.yaml --dry-run -- --no-api
+	assert_failure
+	assert_output --partial 'Cannot open cgroup template '
+	expect_both_forms no/small.yaml
 }

@@ -136,7 +136,7 @@ teardown() {
 		[typo.yaml]="typo.yaml:$line:18: unknown syscall 'epoll_wiat' on x86_64"
 		[key.yaml]="key.yaml:$extra:1: unknown key 'extra' in the policy"
 		[short.bundle]="short.bundle: bundle digest mismatch: the file is truncated or corrupt"
-		[missing.yaml]="missing.yaml: cannot open the seccomp filter: No such file or directory"
+		[missing.yaml]="missing.yaml: No such file or directory (os error 2)"
 	)
 	for f in "${!want[@]}"; do
 		run "$EMBER" --no-api --config-file /nonexistent --seccomp-filter "$TMP/$f"
@@ -183,6 +183,7 @@ permissive_policy() {
 	permissive_policy "$TMP/perm.yaml" "the lint test allows it on purpose"
 	run "$EMBER_SECCOMP" check "$TMP/perm.yaml"
 	assert_success
+	assert_line "$TMP/perm.yaml: 5 rules marked dangerous: \`ember-seccomp explain\` prints why"
 	run "$EMBER_SECCOMP" explain "$TMP/perm.yaml" --role vcpu --syscall unshare
 	assert_success
 	assert_output --partial 'dangerous: the lint test allows it on purpose'

@@ -61,6 +61,20 @@ struct policy *tool_load(const char *path)
 	return p;
 }
 
+/* Rules that pass the lint only because they give a reason. */
+static size_t dangerous_count(const struct policy *p)
+{
+	size_t n = 0;
+
+	for (size_t g = 0; g < p->n_groups; g++)
+		for (size_t i = 0; i < p->groups[g].n_rules; i++)
+			n += p->groups[g].rules[i].dangerous != NULL;
+	for (size_t ro = 0; ro < POLICY_SECTIONS; ro++)
+		for (size_t i = 0; i < p->roles[ro].n_own; i++)
+			n += p->roles[ro].own[i].dangerous != NULL;
+	return n;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct policy *p;
@@ -81,6 +95,9 @@ static int cmd_check(int argc, char **argv)
 	printf("%s: ok (BPF instructions: vmm %zu, api %zu, vcpu %zu, baseline %zu)\n", argv[2],
 	       b.progs[SECCOMP_ROLE_VMM].n_insns, b.progs[SECCOMP_ROLE_API].n_insns,
 	       b.progs[SECCOMP_ROLE_VCPU].n_insns, b.progs[COMPILE_BASELINE].n_insns);
+	if (dangerous_count(p))
+		printf("%s: %zu rule%s marked dangerous: `ember-seccomp explain` prints why\n", argv[2],
+		       dangerous_count(p), dangerous_count(p) == 1 ? "" : "s");
 	bundle_clear(&b);
 	policy_free(p);
 	return 0;

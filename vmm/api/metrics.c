@@ -1,9 +1,11 @@
 /* PUT /metrics: the metrics sink, configurable once. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/resources.h"
+#include "path_error.h"
 
 int api_metrics_parse(struct api_action *a)
 {
@@ -29,7 +31,10 @@ void api_metrics_apply(struct api_controller *c, struct api_action *a)
 		return;
 	}
 	if (r < 0) {
-		api_fault(a, "Metrics initialization error: Failed to open target file: %s: %s", path, strerror(-r));
+		char why[PATH_MAX + 160];
+
+		api_fault(a, "Metrics initialization error: Failed to open target file: %s",
+			  path_error(why, sizeof(why), path, -r));
 		return;
 	}
 	free(c->metrics_path);

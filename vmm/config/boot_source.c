@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "fd.h"
 #include "json_field.h"
+#include "path_error.h"
 
 static const char *const boot_source_fields[] = { "kernel_image_path", "initrd_path", "boot_args", NULL };
 
@@ -26,10 +27,12 @@ static int boot_source_open(const char *path)
 
 static int boot_source_files(struct boot_source *bs, char *err, size_t errlen)
 {
+	char why[PATH_MAX + 160];
+
 	bs->kernel_fd = boot_source_open(bs->kernel_image_path);
 	if (bs->kernel_fd < 0) {
-		snprintf(err, errlen, BOOT_SOURCE_ERR_PREFIX "The kernel file cannot be opened: %s (os error %d)",
-			 strerror(-bs->kernel_fd), -bs->kernel_fd);
+		snprintf(err, errlen, BOOT_SOURCE_ERR_PREFIX "The kernel file cannot be opened: %s",
+			 path_error(why, sizeof(why), bs->kernel_image_path, -bs->kernel_fd));
 		return bs->kernel_fd;
 	}
 	if (!bs->initrd_path)
@@ -37,7 +40,7 @@ static int boot_source_files(struct boot_source *bs, char *err, size_t errlen)
 	bs->initrd_fd = boot_source_open(bs->initrd_path);
 	if (bs->initrd_fd < 0) {
 		snprintf(err, errlen, BOOT_SOURCE_ERR_PREFIX "The initrd file cannot be opened due to invalid path "
-			 "or invalid permissions. %s (os error %d)", strerror(-bs->initrd_fd), -bs->initrd_fd);
+			 "or invalid permissions. %s", path_error(why, sizeof(why), bs->initrd_path, -bs->initrd_fd));
 		return bs->initrd_fd;
 	}
 	return 0;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "fd.h"
 #include "machine_config.h"
 #include "metrics.h"
+#include "path_error.h"
 
 static int config_boot_source(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
@@ -54,16 +56,19 @@ static int config_metrics(const json_t *j, struct vm_config *cfg, char *err, siz
 	return 0;
 }
 
-/* Keys ember understands. A capability lands by adding its row here. */
+/* Keys ember understands. A capability lands by adding its row here.
+ * nullable: null means "not configured", as GET /vm/config prints an
+ * optional resource that was never set, so that its output loads back. */
 static const struct {
 	const char *key;
 	int (*apply)(const json_t *j, struct vm_config *cfg, char *err, size_t errlen);
+	bool nullable;
 } config_keys[] = {
-	{ "boot-source", config_boot_source },
-	{ "machine-config", config_machine },
-	{ "drives", config_drives },
-	{ "logger", config_logger },
-	{ "metrics", config_metrics },
+	{ "boot-source", config_boot_source, true },
+	{ "machine-config", config_machine, false },
+	{ "drives", config_drives, false },
+	{ "logger", config_logger, true },
+	{ "metrics", config_metrics, true },
 };
 
 /* Firecracker keys whose capability this build does not have yet: one row
@@ -97,6 +102,8 @@ static int config_apply_key(const char *key, const json_t *v, struct vm_config *
 	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
 		if (strcmp(key, config_keys[i].key) != 0)
 			continue;
+		if (config_keys[i].nullable && json_is_null(v))
+			return 0;
 		r = config_keys[i].apply(v, cfg, why, sizeof(why));
 		if (r < 0)
 			snprintf(err, errlen, "%s: %s", key, why);
@@ -158,7 +165,9 @@ int config_file_load(const char *path, struct vm_config *cfg, char *err, size_t 
 
 	if (fd < 0) {
 		r = -errno;
-		snprintf(err, errlen, "cannot open the configuration file \"%s\": %s", path, strerror(-r));
+		char why[PATH_MAX + 160];
+
+		snprintf(err, errlen, "cannot open the configuration file %s", path_error(why, sizeof(why), path, -r));
 		return r;
 	}
 	r = fd_read_all(fd, CONFIG_FILE_MAX_BYTES, &buf, &len);

@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "fd.h"
 #include "json_field.h"
+#include "path_error.h"
 
 static const char *const drive_fields[] = { "drive_id", "partuuid", "is_root_device", "cache_type", "is_read_only",
 					    "path_on_host", "rate_limiter", "io_engine", "socket", NULL };
@@ -116,8 +117,9 @@ static int drive_open(const char *path, bool read_only)
 
 static int drive_open_error(const char *prefix, int r, const char *path, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%sError manipulating the backing file: %s (os error %d) %.256s", prefix, strerror(-r),
-		 -r, path);
+	char why[DRIVE_PATH_MAX + PATH_MAX + 100];
+
+	snprintf(err, errlen, "%sError manipulating the backing file: %s", prefix, path_error(why, sizeof(why), path, -r));
 	return r;
 }
 

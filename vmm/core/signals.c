@@ -61,8 +61,7 @@ static void signals_fatal(int sig, siginfo_t *info, void *uctx)
 	}
 	/* The signal may have interrupted malloc or a log line: nothing here
 	 * may take a lock or allocate, so the line is formatted by hand. */
-	log_signal_safe_error("Shutting down VM after intercepting signal ", (uint64_t)sig, ", code ",
-			      (uint64_t)code, ".");
+	log_signal_safe_error("Shutting down VM after intercepting signal %d, code %d.", sig, code);
 	vmm_run_exit_hook();
 	_exit(code);
 }

@@ -1,6 +1,7 @@
 /* The MMDS data store: see store.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "cleanup.h"
 #include "fd.h"
 #include "mmds/store.h"
+#include "path_error.h"
 
 struct mmds_store {
 	json_t *data; /* NULL until initialized */
@@ -129,8 +131,11 @@ int mmds_store_load_file(struct mmds_store *store, const char *path, char *err, 
 	int r;
 
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open metadata file '%s': %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+		char why[PATH_MAX + 160];
+
+		snprintf(err, errlen, "cannot open the metadata file %s", path_error(why, sizeof(why), path, e));
+		return -e;
 	}
 	/* Pretty-printed files are larger than their compact form: allow slack,
 	 * but still bound what a hostile file can make us allocate. */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -18,6 +19,7 @@
 #include "bundle.h"
 #include "cleanup.h"
 #include "fd.h"
+#include "path_error.h"
 #include "yamltree.h"
 #include "log.h"
 
@@ -65,8 +67,12 @@ static int load_file(const char *path, char *err, size_t errlen)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open the seccomp filter: %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+		char what[PATH_MAX + 160];
+
+		/* The path first, as in the policy's own errors (file:line:col: ...). */
+		snprintf(err, errlen, "%s", path_error(what, sizeof(what), path, e));
+		return -e;
 	}
 	r = fd_read_all(fd, YTREE_MAX_INPUT, &buf, &len);
 	if (r < 0) {
@@ -122,44 +128,15 @@ uint64_t seccomp_fault_count(void)
 	return num_faults;
 }
 
-/* Async-signal-safe helpers: no stdio, no allocation. */
-static size_t put_str(char *buf, size_t off, size_t cap, const char *s)
-{
-	while (*s && off + 1 < cap)
-		buf[off++] = *s++;
-	return off;
-}
-
-static size_t put_num(char *buf, size_t off, size_t cap, uint64_t v)
-{
-	char tmp[24];
-	size_t n = 0;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10) && n < sizeof(tmp));
-	while (n && off + 1 < cap)
-		buf[off++] = tmp[--n];
-	return off;
-}
-
 static void sigsys_handler(int sig, siginfo_t *si, void *uctx)
 {
-	char line[200];
-	size_t off = 0;
 	int nr = si->si_syscall;
 	const char *name = nr >= 0 && nr < SYSCALL_NAMES && syscall_names[nr] ? syscall_names[nr] : "unknown";
 	void (*hook)(void) = flush_hook;
 
-	off = put_str(line, off, sizeof(line), "Shutting down VM after intercepting a bad syscall (");
-	off = put_num(line, off, sizeof(line), (uint64_t)(unsigned)nr);
-	off = put_str(line, off, sizeof(line), "): ");
-	off = put_str(line, off, sizeof(line), name);
-	off = put_str(line, off, sizeof(line), ", in role ");
-	off = put_str(line, off, sizeof(line), thread_role >= 0 ? policy_role_name((unsigned)thread_role)
-								 : "none (baseline only)");
-	off = put_str(line, off, sizeof(line), ".\n");
-	(void)!write(log_get_fd(), line, off);
+	/* Formatted with write(2) alone: the signal may have interrupted malloc or stdio. */
+	log_signal_safe_error("Shutting down VM after intercepting a bad syscall (%u): %s, in role %s.", (unsigned)nr,
+			      name, thread_role >= 0 ? policy_role_name((unsigned)thread_role) : "none (baseline only)");
 	atomic_fetch_add(&num_faults, 1);
 	if (hook)
 		hook();

@@ -126,7 +126,7 @@ static void test_signal_safe_line(void **state)
 	log_set_show_origin(false);
 	log_error("x %d y %d.", 7, 150);
 	read_line(p[0], normal, sizeof(normal));
-	log_signal_safe_error("x ", 7, " y ", 150, ".");
+	log_signal_safe_error("x %d y %d.", 7, 150);
 	read_line(p[0], safe, sizeof(safe));
 	assert_string_equal(strchr(safe, ' '), strchr(normal, ' '));
 	assert_int_equal(strlen(safe), strlen(normal));

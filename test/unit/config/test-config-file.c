@@ -92,7 +92,8 @@ static void test_errors_name_the_key(void **state)
 	       "integer `3`, expected struct MachineConfig.", "{\"machine-config\": 3}");
 	expect("boot-source: An error occurred when deserializing the json body of a request: missing field "
 	       "`kernel_image_path`.", "{\"boot-source\": {}}");
-	expect("boot-source: Boot source error: The kernel file cannot be opened: No such file or directory",
+	expect("boot-source: Boot source error: The kernel file cannot be opened: /nonexistent/vmlinux: No such file "
+	       "or directory",
 	       "{\"boot-source\": {\"kernel_image_path\": \"/nonexistent/vmlinux\"}}");
 	expect("machine-config: Machine config error: The number of vCPUs",
 	       "{\"machine-config\": {\"vcpu_count\": 0, \"mem_size_mib\": 128}}");
@@ -114,6 +115,26 @@ static void test_absent_capabilities(void **state)
 	expect("mmds-config: this build does not provide MMDS yet", "{\"mmds-config\": {}}");
 }
 
+/* What GET /vm/config prints for resources never set loads back as "not set". */
+static void test_nulls_of_get_vm_config(void **state)
+{
+	struct vm_config c;
+
+	assert_int_equal(load(&c, "%s", "{\"balloon\":null,\"drives\":[],\"boot-source\":null,\"cpu-config\":null,"
+			      "\"logger\":null,\"machine-config\":{\"vcpu_count\":2,\"mem_size_mib\":64,\"smt\":false,"
+			      "\"track_dirty_pages\":false,\"huge_pages\":\"None\"},\"metrics\":null,"
+			      "\"memory-hotplug\":null,\"mmds-config\":null,\"network-interfaces\":[],\"pmem\":[],"
+			      "\"vsock\":null,\"entropy\":null}"), 0);
+	assert_false(c.boot.configured);
+	assert_false(c.has_logger);
+	assert_null(c.metrics_path);
+	assert_int_equal(c.machine.vcpu_count, 2);
+	vm_config_clear(&c);
+	/* null is "not set", not a wrong type, only where GET prints it */
+	expect("machine-config: An error occurred when deserializing the json body of a request: invalid type: null",
+	       "{\"machine-config\": null}");
+}
+
 static void test_load_file(void **state)
 {
 	struct vm_config c;
@@ -127,7 +148,7 @@ static void test_load_file(void **state)
 	assert_int_equal(c.machine.vcpu_count, 4);
 	vm_config_clear(&c);
 	assert_int_equal(config_file_load("/nonexistent/cfg.json", &c, err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, "cannot open the configuration file \"/nonexistent/cfg.json\""));
+	assert_non_null(strstr(err, "cannot open the configuration file /nonexistent/cfg.json: No such file"));
 }
 
 int main(void)
@@ -136,6 +157,7 @@ int main(void)
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_errors_name_the_key),
 		cmocka_unit_test(test_absent_capabilities),
+		cmocka_unit_test(test_nulls_of_get_vm_config),
 		cmocka_unit_test(test_load_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

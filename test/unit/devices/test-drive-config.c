@@ -151,8 +151,8 @@ static void test_missing_file(void **state)
 	char err[512];
 
 	assert_int_equal(drive_config_parse(j, &d, err, sizeof(err)), -ENOENT);
-	assert_string_equal(err, DRIVE_ERR_CREATE "Error manipulating the backing file: No such file or directory "
-				 "(os error 2) /nonexistent/x.img");
+	assert_string_equal(err, DRIVE_ERR_CREATE "Error manipulating the backing file: /nonexistent/x.img: No such file "
+				 "or directory (os error 2)");
 	json_decref(j);
 	expect_error("{\"drive_id\":\"a\",\"path_on_host\":\"/tmp\",\"is_root_device\":false}", "Is a directory");
 	/* a FIFO is refused, and opening it read-only does not hang */
@@ -221,8 +221,8 @@ static void test_partial_drive(void **state)
 	json_decref(j);
 	j = json_loads("{\"drive_id\":\"a\",\"path_on_host\":\"/nope\"}", 0, NULL);
 	assert_int_equal(drive_update_parse(j, false, &u, err, sizeof(err)), -ENOENT);
-	assert_string_equal(err, DRIVE_ERR_PATCH "Error manipulating the backing file: No such file or directory "
-				 "(os error 2) /nope");
+	assert_string_equal(err, DRIVE_ERR_PATCH "Error manipulating the backing file: /nope: No such file or "
+				 "directory (os error 2)");
 	json_decref(j);
 	snprintf(text, sizeof(text), "{\"drive_id\":\"a\",\"path_on_host\":\"%s\",\"rate_limiter\":{}}", img);
 	j = json_loads(text, 0, NULL);
