@@ -137,15 +137,23 @@ static size_t format_prefix(char *buf, size_t len, enum log_level level, const c
 	return n < len ? n : len - 1;
 }
 
+static void (*_Atomic error_hook)(const char *msg, size_t len);
+
+void log_set_error_hook(void (*fn)(const char *msg, size_t len))
+{
+	error_hook = fn;
+}
+
 void log_vwrite(enum log_level level, const char *file, int line, const char *fmt, va_list ap)
 {
 	char buf[LOG_LINE_MAX];
-	size_t n;
+	size_t n, start;
 	int r;
+	void (*hook)(const char *, size_t) = error_hook;
 	ssize_t w;
 
 	log_ratelimit_flush(false); /* summaries of windows that ended come first */
-	n = format_prefix(buf, sizeof(buf) - 1, level, file, line);
+	n = start = format_prefix(buf, sizeof(buf) - 1, level, file, line);
 	r = vsnprintf(buf + n, sizeof(buf) - 1 - n, fmt, ap);
 
 	if (r < 0)
@@ -153,6 +161,8 @@ void log_vwrite(enum log_level level, const char *file, int line, const char *fm
 	n += (size_t)r;
 	if (n > sizeof(buf) - 2)
 		n = sizeof(buf) - 2; /* an over-long line is truncated, never split */
+	if (level == LOG_ERROR && hook)
+		hook(buf + start, n - start);
 	buf[n++] = '\n';
 	do
 		w = write(log_fd, buf, n);

@@ -72,6 +72,11 @@ int log_get_fd(void);
 uint64_t log_missed_count(void);
 uint64_t log_rate_limited_count(void);
 
+/* Calls fn with the text (no prefix, not NUL-terminated) of every Error line
+ * written, in the writing thread; NULL clears it. ember's readiness report
+ * uses it to say why start-up failed. */
+void log_set_error_hook(void (*fn)(const char *msg, size_t len));
+
 void log_write(enum log_level level, const char *file, int line, const char *fmt, ...) _printf_(4, 5);
 void log_vwrite(enum log_level level, const char *file, int line, const char *fmt, va_list ap) _printf_(4, 0);
 /* Returns true when this call site may log now; counts what it suppresses

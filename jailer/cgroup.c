@@ -4,7 +4,8 @@
  *  - values go through libcgroup (cgroup_modify_cgroup), after checking that
  *    libcgroup resolves each controller to the same mount as mountinfo did at
  *    planning time;
- *  - joining writes "0" into tasks/cgroup.procs on the jail's directory fd
+ *  - joining writes "0" into tasks/cgroup.procs on the jail's directory fd, opened
+ *    before pivot_root and joined after the last fork
  *    (see jail_step_join_cgroups: cgroup_attach_task_pid costs ~19 ms here);
  *  - directories are made with mkdirat() on fds: cgroup_create_cgroup() treats
  *    an existing directory as success, while refusing an existing cgroup must
@@ -101,10 +102,44 @@ static int jail_cg_cpuset_seed(struct jail_state *s, int dirfd, const char *cpus
 	return r < 0 ? jail_fail(s, -r, "seeding cpuset.cpus/mems from the parent") : 0;
 }
 
+/* Finds this process's current cgroup in hierarchy h from /proc/self/cgroup
+ * (before any fork: the VMM-to-be is still where the jailer started) and
+ * keeps the way back for join_cgroups' undo. */
+static int jail_cg_record_origin(const struct jail_plan *p, struct jail_state *s, size_t h)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	const char *controller = "";
+	size_t len;
+
+	for (size_t i = 0; i < p->n_cgroups; i++)
+		if (p->cgroups[i].hier == (int)h)
+			controller = p->cgroups[i].controller;
+	s->cgroup_roots[h] = open(p->hier[h].mount, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || s->cgroup_roots[h] < 0 || fd_read_all(fd, 1 << 16, &buf, &len) < 0)
+		return jail_fail(s, errno ? errno : EIO, "reading /proc/self/cgroup, opening \"%s\"", p->hier[h].mount);
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *ctl = strchr(line, ':'), *path = ctl ? strchr(ctl + 1, ':') : NULL;
+
+		if (!path)
+			continue;
+		*path++ = '\0';
+		*ctl++ = '\0';
+		if (p->hier[h].version == 2 ? strcmp(line, "0") != 0 : !jail_list_has(ctl, ",", controller))
+			continue;
+		path += strspn(path, "/");
+		snprintf(s->cgroup_origin[h], sizeof(s->cgroup_origin[h]), "%s%s%s", path, *path ? "/" : "",
+			 p->hier[h].version == 2 ? "cgroup.procs" : "tasks");
+		return 0;
+	}
+	return jail_fail(s, ENOENT, "no entry for %s in /proc/self/cgroup", p->hier[h].mount);
+}
+
 /* Creates <mount>/<parent>/<id>, creating missing parent levels; the last
  * level must not exist. Every level created is pushed on the undo log. */
-static int jail_cg_create_one(const struct jail_plan *p, struct jail_state *s, const struct jail_cgroup_hier *h)
+static int jail_cg_create_one(const struct jail_plan *p, struct jail_state *s, size_t hi)
 {
+	const struct jail_cgroup_hier *h = &p->hier[hi];
 	char path[PATH_MAX + JAIL_ID_MAX + 2], cpus[256] = "", mems[256] = "";
 	_cleanup_close_ int cur = open(h->mount, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	const char *c = path;
@@ -139,14 +174,17 @@ static int jail_cg_create_one(const struct jail_plan *p, struct jail_state *s, c
 			return r;
 		c += n + !last;
 	}
+	s->cgroup_fds[hi] = TAKE_FD(cur); /* join_cgroups runs after pivot_root */
 	return 0;
 }
 
 int jail_step_create_cgroups(const struct jail_plan *p, struct jail_state *s)
 {
 	for (size_t i = 0; i < p->n_hier; i++) {
-		int r = jail_cg_create_one(p, s, &p->hier[i]);
+		int r = jail_cg_record_origin(p, s, i);
 
+		if (r >= 0)
+			r = jail_cg_create_one(p, s, i);
 		if (r < 0)
 			return r;
 		if (snprintf(s->cgroup_paths[i], sizeof(s->cgroup_paths[i]), "%s/%s/%s", p->hier[i].mount,
@@ -222,65 +260,22 @@ int jail_cgroup_leave_one(int dirfd, const char *procs)
 	return jail_cg_write(dirfd, procs, "0");
 }
 
-void jail_cgroup_leave(const struct jail_state *s)
-{
-	for (size_t i = s->n_undo; i-- > 0;)
-		if (s->undo[i].kind == JAIL_UNDO_LEAVE_CGROUP)
-			jail_cgroup_leave_one(s->undo[i].dirfd, s->undo[i].name);
-}
-
-/* Finds this process's current cgroup in hierarchy h from /proc/self/cgroup
- * and records the way back on the undo log. */
-static int jail_cg_record_origin(const struct jail_plan *p, struct jail_state *s, size_t h, const char *controller)
-{
-	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
-	_cleanup_close_ int root = open(p->hier[h].mount, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	size_t len;
-
-	if (fd < 0 || root < 0 || fd_read_all(fd, 1 << 16, &buf, &len) < 0)
-		return jail_fail(s, errno ? errno : EIO, "reading /proc/self/cgroup");
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		char *ctl = strchr(line, ':'), *path = ctl ? strchr(ctl + 1, ':') : NULL;
-		char procs[PATH_MAX];
-
-		if (!path)
-			continue;
-		*path++ = '\0';
-		*ctl++ = '\0';
-		if (p->hier[h].version == 2 ? strcmp(line, "0") != 0 : !jail_list_has(ctl, ",", controller))
-			continue;
-		path += strspn(path, "/");
-		snprintf(procs, sizeof(procs), "%s%s%s", path, *path ? "/" : "",
-			 p->hier[h].version == 2 ? "cgroup.procs" : "tasks");
-		return jail_undo_push(s, JAIL_UNDO_LEAVE_CGROUP, root, procs);
-	}
-	return jail_fail(s, ENOENT, "no entry for %s in /proc/self/cgroup", p->hier[h].mount);
-}
-
 /* Writes "0" (the caller) rather than the pid, as cgroup_attach_task_pid()
  * would: for a single-threaded process moved through v1 "tasks", the kernel
  * then skips the global threadgroup rwsem, whose write side waits for an RCU
  * grace period (cgroup_procs_write_start). Measured here: ~19 ms of a ~21 ms
- * jail set-up. The jailer is single-threaded, so the thread is the process. */
+ * jail set-up. The jailer is single-threaded, so the thread is the process.
+ * It runs after pivot_root and every fork, on the fds create_cgroups opened:
+ * the parents that wait or leave are never counted in the jail's pids.max. */
 int jail_step_join_cgroups(const struct jail_plan *p, struct jail_state *s)
 {
 	for (size_t h = 0; h < p->n_hier; h++) {
-		const struct jail_cgroup_value *v = NULL;
 		const char *procs = p->hier[h].version == 2 ? "cgroup.procs" : "tasks";
-		_cleanup_close_ int fd = -1;
-		int r;
+		int r = jail_undo_push(s, JAIL_UNDO_LEAVE_CGROUP, s->cgroup_roots[h], s->cgroup_origin[h]);
 
-		for (size_t i = 0; i < p->n_cgroups; i++)
-			if (p->cgroups[i].hier == (int)h)
-				v = &p->cgroups[i];
-		r = jail_cg_record_origin(p, s, h, v->controller);
 		if (r < 0)
-			return r;
-		fd = open(s->cgroup_paths[h], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return jail_fail(s, errno, "opening cgroup \"%s\"", s->cgroup_paths[h]);
-		r = jail_cg_write(fd, procs, "0");
+			return jail_fail(s, -r, "recording the way back from cgroup \"%s\"", s->cgroup_paths[h]);
+		r = jail_cg_write(s->cgroup_fds[h], procs, "0");
 		if (r < 0)
 			return jail_fail(s, -r, "joining cgroup \"%s\"", s->cgroup_paths[h]);
 	}

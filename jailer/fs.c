@@ -258,13 +258,16 @@ static int jail_copy_fd(int in, int out, off_t size)
 	return 0;
 }
 
-/* The source is opened once and checked on that fd (no race with a rename);
- * the copy is created O_EXCL|O_NOFOLLOW, so a planted file, link or symlink
- * at the destination makes the step fail. */
+/* The copy is created O_EXCL|O_NOFOLLOW in the root-owned 0700 tree, so a
+ * planted file, link or symlink at the destination makes the step fail. What
+ * the path named may have changed since planning (renamed over): the copy is
+ * what the jail execs, so it is validated through its own fd, while only
+ * root can touch it, before its owner changes. */
 int jail_step_copy_exec_file(const struct jail_plan *p, struct jail_state *s)
 {
 	_cleanup_close_ int root = jail_subdir(s->id_dir_fd, "root"), out = -1;
 	struct stat st, ost;
+	char why[512];
 	int r;
 
 	s->exec_fd = open(p->exec_path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -276,7 +279,7 @@ int jail_step_copy_exec_file(const struct jail_plan *p, struct jail_state *s)
 		return jail_fail(s, EPERM, "%s has the setuid or setgid bit", p->exec_path);
 	if (root < 0)
 		return jail_fail(s, -root, "opening \"%s\"", p->chroot_dir);
-	out = openat(root, p->exec_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
+	out = openat(root, p->exec_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
 	if (out < 0)
 		return jail_fail(s, errno, "creating \"%s/%s\"", p->chroot_dir, p->exec_name);
 	if (fstat(out, &ost) < 0 || ost.st_nlink != 1)
@@ -284,32 +287,40 @@ int jail_step_copy_exec_file(const struct jail_plan *p, struct jail_state *s)
 	r = jail_copy_fd(s->exec_fd, out, st.st_size);
 	if (r < 0)
 		return jail_fail(s, -r, "copying \"%s\" into the jail", p->exec_path);
+	if (jail_elf_check_fd(out, p->exec_path, why, sizeof(why)) < 0)
+		return jail_fail(s, ENOEXEC, "the copy of %s: %s (was it replaced since planning?)", p->exec_path, why);
 	if (fchown(out, p->uid, p->gid) < 0 || fchmod(out, st.st_mode & 0755) < 0)
 		return jail_fail(s, errno, "setting owner and mode of \"%s/%s\"", p->chroot_dir, p->exec_name);
 	return 0;
 }
 
-/* --bind-ro: an empty file in the tree is the mount point (the tree's undo
- * removes it); the bind itself lives only in the jail's mount namespace, so
- * the host never sees it and --cleanup never meets it. */
+/* --bind/--bind-ro: an empty file in the tree is the mount point (the
+ * tree's undo removes it). The mount is the detached one the plan cloned from
+ * the fd it checked, so the jail sees that inode whatever the host path names
+ * now; it lives only in the jail's mount namespace, so the host never sees
+ * it and --cleanup never meets it. The root is looked up again in this
+ * namespace (move_mount's target must be here), without symlinks. */
 int jail_step_bind_files(const struct jail_plan *p, struct jail_state *s)
 {
-	_cleanup_close_ int root = jail_subdir(s->id_dir_fd, "root");
+	_cleanup_close_ int root = p->n_binds ? jail_open_nosym(p->chroot_dir) : -1;
 
-	if (root < 0)
+	if (p->n_binds && root < 0)
 		return jail_fail(s, -root, "opening \"%s\"", p->chroot_dir);
 	for (size_t i = 0; i < p->n_binds; i++) {
 		const struct jail_bind *b = &p->binds[i];
-		char dst[PATH_MAX + NAME_MAX + 2];
+		struct mount_attr attr = {
+			.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | (b->rw ? 0 : MOUNT_ATTR_RDONLY),
+		};
 		int fd = openat(root, b->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
 
 		if (fd < 0)
 			return jail_fail(s, errno, "creating the mount point /%s", b->name);
 		close(fd);
-		snprintf(dst, sizeof(dst), "%s/%s", p->chroot_dir, b->name);
-		if (mount(b->host, dst, NULL, MS_BIND, NULL) < 0 ||
-		    mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-			return jail_fail(s, errno, "binding \"%s\" read-only at /%s", b->host, b->name);
+		if (mount_setattr(b->fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
+		    move_mount(b->fd, "", root, b->name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return jail_fail(s, errno, "binding \"%s\" %s at /%s%s", b->host, b->rw ? "read-write" : "read-only",
+					 b->name, errno == ENOENT ? ": it was renamed over or removed after the jailer checked "
+					 "it (the kernel mounts no file whose name is gone, and no other file is mounted)" : "");
 	}
 	return 0;
 }

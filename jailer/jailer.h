@@ -28,11 +28,16 @@
 #define JAIL_ARG_LEN_MAX 4096
 #define JAIL_UNDO_MAX 256       /* up to 17 cgroup levels in each hierarchy, plus the tree */
 #define JAIL_NODE_MAX 4
-#define JAIL_BIND_MAX 8          /* --bind-ro files */
+#define JAIL_BIND_MAX 8          /* --bind and --bind-ro files */
+#define JAIL_READY_TIMEOUT_S 10  /* silence on the readiness pipe that counts as "running, not ember" */
+#define JAIL_READY_FD 3          /* the VMM's end of the readiness pipe (EMBER_READY_FD) */
+#define JAIL_MEMORY_MIN (16ull << 20) /* ember: under 5 MiB, plus KVM's kernel memory, before guest memory */
+#define JAIL_PIDS_MIN 3          /* threads: vmm, api, one vCPU */
 
 /* Exit codes (doc/jailer.md): 0 success, 1 a step failed (undone) or
  * --cleanup found the jail in use, 2 bad usage or input (nothing touched), 3 a
- * step failed and its undo failed too, 4 --cleanup found nothing anywhere. */
+ * step failed and its undo failed too, or the VMM failed before it was ready
+ * (the jail stays), 4 --cleanup found nothing anywhere. */
 enum { JAIL_EXIT_OK = 0, JAIL_EXIT_STEP = 1, JAIL_EXIT_USAGE = 2, JAIL_EXIT_UNDO = 3, JAIL_EXIT_NOTHING = 4 };
 
 #define JAIL_MANIFEST "jailer-manifest.json"
@@ -61,10 +66,14 @@ struct jail_node {
 	bool required;
 };
 
-/* A host file bound read-only at /<name> in the jail (--bind-ro). */
+/* A host file bound at /<name> in the jail (--bind, --bind-ro). */
 struct jail_bind {
 	char host[PATH_MAX];    /* canonical, a regular file */
 	char name[NAME_MAX + 1];
+	bool rw;                /* --bind FILE=NAME:rw; else read-only */
+	dev_t dev;              /* the inode checked while planning */
+	ino_t ino;
+	int fd;                 /* that inode as a detached mount (open_tree), -1 unprivileged (dry run) */
 };
 
 struct jail_plan {
@@ -132,6 +141,14 @@ struct jail_state {
 	int mnt_ns_fd;          /* the host mount namespace, to undo from after pivot_root */
 	int report_rfd;         /* read end of the outcome pipe: held by the waiting jailer */
 	int report_wfd;         /* write end: held by the process that will become the VMM */
+	int ready_rfd;          /* read end of the readiness pipe (--daemonize, --status-fd) */
+	int ready_wfd;          /* write end: becomes the VMM's fd 3 */
+	int cgroup_fds[JAIL_HIER_MAX];   /* the jail's cgroup directories, opened on the host */
+	int cgroup_roots[JAIL_HIER_MAX]; /* the hierarchies' roots, for the way back */
+	char cgroup_origin[JAIL_HIER_MAX][PATH_MAX]; /* "<path>/tasks" relative to the root: where we came from */
+	pid_t uidmap_pid;       /* the uid map helper (--new-user-ns), forked before the cgroup join */
+	int uidmap_wfd;         /* its go pipe */
+	int vmm_exit_code;      /* "failed N ..." on the readiness pipe */
 	bool user_ns_entered;   /* the host mount namespace is out of reach from here on */
 	const char *failed_step;
 	int failed_errno;
@@ -142,13 +159,51 @@ struct jail_state {
 int jail_fail(struct jail_state *s, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* plan.c */
-int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, char *err, size_t errlen);
+/* What main needs to report a refused plan on --status-fd: the fd (-1 until
+ * it was validated) and the raw --id (NULL if absent). */
+struct jail_early {
+	int status_fd;
+	const char *id;
+};
+int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, struct jail_early *early, char *err,
+		    size_t errlen);
+/* plan-checks.c: a static 64-bit ELF executable (no PT_INTERP), read through fd. */
+int jail_elf_check_fd(int fd, const char *path, char *err, size_t errlen);
+/* The exec file: canonical path and name, its writers, its contents (when it
+ * must exist; --cleanup needs only the name). */
+int jail_plan_exec_file(struct jail_plan *p, const char *path, bool must_exist, char *err, size_t errlen);
+/* plan-bind.c: n raw --bind (ro[i] false) or --bind-ro values into p->binds. */
+int jail_plan_binds(struct jail_plan *p, const char *const *args, const bool *ro, size_t n, char *err, size_t errlen);
+/* Closes what a plan holds open (the detached bind mounts). */
+void jail_plan_close(struct jail_plan *p);
+/* Planning checks exported for the unit tests. Each returns 0 or -errno with
+ * a message in err. */
+int jail_plan_check_limit(const char *file, const char *value, char *err, size_t errlen);
+int jail_plan_check_base_fs(const char *path, long f_type, unsigned long f_flags, char *err, size_t errlen);
 
 /* report.c */
 void jail_plan_print(const struct jail_plan *p, int fd);
-void jail_status_write(const struct jail_plan *p, const struct jail_state *s, bool ok);
+enum jail_outcome {
+	JAIL_OUTCOME_FAILED,     /* a step or the exec failed */
+	JAIL_OUTCOME_READY,      /* the VMM wrote "ready" */
+	JAIL_OUTCOME_SILENT,     /* exec'd; no word within JAIL_READY_TIMEOUT_S (not ember) */
+	JAIL_OUTCOME_VMM_FAILED, /* "failed CODE MESSAGE", or EOF, on the readiness pipe */
+};
+void jail_status_write(const struct jail_plan *p, const struct jail_state *s, enum jail_outcome out);
+/* Reads the VMM's readiness line (no newline; "" for EOF): READY, or
+ * VMM_FAILED with *ret_code (-1 unknown) and a printable detail. */
+enum jail_outcome jail_ready_parse(const char *line, int *ret_code, char *detail, size_t len);
+/* The line of --dry-run or --cleanup: {"outcome":..., "<what>":true, "exit_code":N}. */
+void jail_status_write_done(const struct jail_plan *p, const char *what, int code);
+/* The one status line of a run refused while planning ("step":"plan"). */
+void jail_status_write_plan(int fd, const char *id, const char *error);
+/* Copies in to out (at most outlen - 1 bytes, NUL-terminated, never splitting
+ * a character), every ill-formed UTF-8 sequence replaced by U+FFFD as Unicode
+ * §3.9 "maximal subpart" recommends. Returns the length written. */
+size_t jail_utf8_sanitize(const char *in, char *out, size_t outlen);
 /* The operator's jailer after a fork: waits for "pid N" and EOF (success) or
- * "fail ..." from the jail side; returns the exit code. */
+ * "fail ..." from the jail side, then for the VMM's "ready" or "failed ..."
+ * on the readiness pipe; writes the status line; returns the exit code. */
 int jail_report_wait(const struct jail_plan *p, struct jail_state *s, pid_t child);
 /* Reports a failed step: to the waiting jailer when there is one, else on
  * stderr and --status-fd. Returns the exit code to use. */
@@ -194,9 +249,6 @@ int jail_cgroup_resolve(struct jail_plan *p, const char *mountinfo, char *err, s
 int jail_step_create_cgroups(const struct jail_plan *p, struct jail_state *s);
 int jail_step_write_cgroup_values(const struct jail_plan *p, struct jail_state *s);
 int jail_step_join_cgroups(const struct jail_plan *p, struct jail_state *s);
-/* Moves the calling process back to the cgroups it came from (a parent that
- * forked the VMM must not hold the jail's cgroups busy). */
-void jail_cgroup_leave(const struct jail_state *s);
 int jail_cgroup_leave_one(int dirfd, const char *procs);
 
 /* fs.c */
@@ -223,6 +275,7 @@ int jail_step_unshare_mount_ns(const struct jail_plan *p, struct jail_state *s);
 int jail_step_unshare_ipc_uts(const struct jail_plan *p, struct jail_state *s);
 int jail_step_daemonize(const struct jail_plan *p, struct jail_state *s);
 int jail_step_enter_pid_ns(const struct jail_plan *p, struct jail_state *s);
+int jail_step_prepare_user_ns(const struct jail_plan *p, struct jail_state *s);
 int jail_step_enter_user_ns(const struct jail_plan *p, struct jail_state *s);
 
 /* privileges.c */

@@ -3,6 +3,7 @@
  * that document walks through, in the same order. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,10 +41,11 @@ static const char jail_usage[] =
 	"  --cgroup-template NAME|PATH  cgroup values from a YAML template (doc/cgroup-templates.md)\n"
 	"  --new-user-ns, --new-ipc-ns, --new-uts-ns\n"
 	"  --allow-root              accepted and ignored (uid 0 needs no flag)\n"
-	"  --bind-ro FILE=NAME       show a host file read-only at /NAME in the jail (kernel, config)\n"
+	"  --bind FILE=NAME[:rw|:ro] show a host file at /NAME in the jail (default :ro; a drive image :rw)\n"
+	"  --bind-ro FILE=NAME       the same as --bind FILE=NAME:ro\n"
 	"  --dry-run                 print the validated plan and change nothing\n"
 	"  --cleanup                 remove the chroot tree and cgroups of --id (idempotent)\n"
-	"  --status-fd N             write one JSON line with the outcome to fd N\n"
+	"  --status-fd N             write one JSON line with the outcome (once the VMM is ready) to fd N\n"
 	"\n"
 	"Arguments after -- are passed to the VMM.\n";
 
@@ -86,13 +88,35 @@ static uint64_t jail_cpu_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* The readiness pipe becomes fd 3, the one fd the VMM inherits besides
+ * 0-2. The outcome pipe is moved off 3 first: an exec failure still has to
+ * be reported on it. */
+static int jail_ready_fd_install(struct jail_state *s)
+{
+	if (s->report_wfd == JAIL_READY_FD) {
+		int fd = fcntl(s->report_wfd, F_DUPFD_CLOEXEC, JAIL_READY_FD + 1);
+
+		if (fd < 0)
+			return -errno;
+		s->report_wfd = fd; /* the old number is replaced just below */
+	}
+	if (s->ready_wfd == JAIL_READY_FD)
+		return fcntl(JAIL_READY_FD, F_SETFD, 0) < 0 ? -errno : 0;
+	if (dup2(s->ready_wfd, JAIL_READY_FD) < 0)
+		return -errno;
+	close(s->ready_wfd);
+	s->ready_wfd = JAIL_READY_FD;
+	return 0;
+}
+
 /* exec /<exec-name> --id ID --start-time-us .. --start-time-cpu-us ..
  * --parent-cpu-time-us .. <args after -->, with an empty environment. */
 int jail_step_exec_vmm(const struct jail_plan *p, struct jail_state *s)
 {
 	char path[NAME_MAX + 2], t0[24], c0[24], pc[24];
 	char *argv[JAIL_ARGV_MAX + 10];
-	char *envp[] = { NULL };
+	char ready_env[] = "EMBER_READY_FD=3";
+	char *envp[] = { NULL, NULL };
 	size_t n = 0;
 	sigset_t empty;
 
@@ -112,6 +136,13 @@ int jail_step_exec_vmm(const struct jail_plan *p, struct jail_state *s)
 	for (size_t i = 0; i < p->n_vmm_args; i++)
 		argv[n++] = p->vmm_args[i];
 	argv[n] = NULL;
+	if (s->ready_wfd >= 0) {
+		int r = jail_ready_fd_install(s);
+
+		if (r < 0)
+			return jail_fail(s, -r, "handing the readiness pipe to the VMM as fd %d", JAIL_READY_FD);
+		envp[0] = ready_env;
+	}
 	jail_report_success(p, s);
 	signal(SIGPIPE, SIG_DFL); /* an ignored signal would stay ignored across exec */
 	sigemptyset(&empty);
@@ -130,9 +161,8 @@ static int jail_run(const struct jail_plan *p, struct jail_state *s)
 	JAIL_STEP(jail_step_create_tree);
 	JAIL_STEP(jail_step_copy_exec_file);
 	JAIL_STEP(jail_step_join_netns);
-	JAIL_STEP(jail_step_create_cgroups);
+	JAIL_STEP(jail_step_create_cgroups);       /* opens the jail's cgroup dirs on the host for join_cgroups */
 	JAIL_STEP(jail_step_write_cgroup_values);
-	JAIL_STEP(jail_step_join_cgroups);
 	JAIL_STEP(jail_step_unshare_mount_ns);
 	JAIL_STEP(jail_step_bind_files);
 	JAIL_STEP(jail_step_pivot_root);
@@ -140,9 +170,11 @@ static int jail_run(const struct jail_plan *p, struct jail_state *s)
 	JAIL_STEP(jail_step_make_nodes);
 	JAIL_STEP(jail_step_unshare_ipc_uts);
 	JAIL_STEP(jail_step_daemonize);
-	JAIL_STEP(jail_step_enter_pid_ns);
+	JAIL_STEP(jail_step_enter_pid_ns);         /* also the fork of --status-fd */
 	JAIL_STEP(jail_step_write_pid_file);
-	JAIL_STEP(jail_step_enter_user_ns);
+	JAIL_STEP(jail_step_prepare_user_ns);      /* the last fork: the uid map helper */
+	JAIL_STEP(jail_step_join_cgroups);         /* after every fork: only the VMM is counted in pids.max */
+	JAIL_STEP(jail_step_enter_user_ns);        /* the cgroup files are out of reach from a user ns */
 	JAIL_STEP(jail_step_set_rlimits);
 	JAIL_STEP(jail_step_drop_privileges);
 	JAIL_STEP(jail_step_verify_privileges);
@@ -208,7 +240,9 @@ static int jail_main_run(const struct jail_plan *p)
 	if (!s)
 		return JAIL_EXIT_STEP;
 	s->exec_fd = s->id_dir_fd = s->devnull_fd = s->proc_fd = s->mnt_ns_fd = s->exec_dir_fd = s->lock_fd = -1;
-	s->report_rfd = s->report_wfd = -1;
+	s->report_rfd = s->report_wfd = s->ready_rfd = s->ready_wfd = s->uidmap_wfd = -1;
+	for (size_t i = 0; i < JAIL_HIER_MAX; i++)
+		s->cgroup_fds[i] = s->cgroup_roots[i] = -1;
 	r = jail_run(p, s);
 	if (r >= 0) {
 		free(s);
@@ -227,6 +261,7 @@ static int jail_main_run(const struct jail_plan *p)
 int main(int argc, char **argv)
 {
 	_cleanup_free_ struct jail_plan *p = NULL;
+	struct jail_early early = { .status_fd = -1 };
 	char err[1024] = "";
 	int r;
 
@@ -237,9 +272,14 @@ int main(int argc, char **argv)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return JAIL_EXIT_STEP;
-	r = jail_plan_build(argc, argv, p, err, sizeof(err));
+	r = jail_plan_build(argc, argv, p, &early, err, sizeof(err));
+	if (r >= 0 && !p->dry_run && geteuid() != 0) {
+		snprintf(err, sizeof(err), "must run as root (it creates cgroups, device nodes and namespaces)");
+		r = -EPERM;
+	}
 	if (r < 0) {
 		fprintf(stderr, "jailer: %s\n", err[0] ? err : strerror(-r));
+		jail_status_write_plan(early.status_fd, early.id, err[0] ? err : strerror(-r));
 		return JAIL_EXIT_USAGE;
 	}
 	log_set_instance_id(p->id);
@@ -248,13 +288,14 @@ int main(int argc, char **argv)
 			"root's files in the jail and may write what root may\n", (unsigned)p->uid, (unsigned)p->gid);
 	if (p->dry_run) {
 		jail_plan_print(p, STDOUT_FILENO);
+		jail_status_write_done(p, "dry_run", JAIL_EXIT_OK);
 		return JAIL_EXIT_OK;
 	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "jailer: must run as root (it creates cgroups, device nodes and namespaces)\n");
-		return JAIL_EXIT_USAGE;
+	if (p->cleanup) {
+		int code = jail_cleanup_run(p);
+
+		jail_status_write_done(p, "cleanup", code);
+		return code;
 	}
-	if (p->cleanup)
-		return jail_cleanup_run(p);
 	return jail_main_run(p);
 }

@@ -1,13 +1,17 @@
 /* Namespaces and the forks: netns, mount, IPC/UTS, --daemonize, --new-pid-ns
- * and --new-user-ns.
+ * (and the fork of --status-fd) and --new-user-ns.
  *
  * A fork hands the rest of the set-up to the child. The jailer the operator
  * started keeps the read end of an outcome pipe and waits on it: the process
  * that will become the VMM writes "pid N" (or, with a pid namespace, its
  * parent does, since only it sees the host pid), and exec closes the pipe. A
- * failing child writes "fail ERRNO STEP DETAIL" after undoing. So the
- * operator's jailer exits 0 only once the VMM really was exec'd, and
- * --status-fd reports the outcome even after --daemonize. */
+ * failing child writes "fail ERRNO STEP DETAIL" after undoing. With
+ * --daemonize or --status-fd a second pipe reaches the VMM as fd 3
+ * (EMBER_READY_FD): ember writes "ready" or "failed CODE MESSAGE" there. So the
+ * operator's jailer exits 0 only once the VMM runs and is ready (or, for a VMM
+ * that is not ember, was silent for 10 s), and --status-fd reports that one
+ * outcome even after --daemonize.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -64,26 +68,43 @@ int jail_step_unshare_ipc_uts(const struct jail_plan *p, struct jail_state *s)
 	return 0;
 }
 
-/* Forks; the parent that holds the read end gets the child's pid and keeps
- * only that end; every child keeps only the write end. */
-static int jail_fork(struct jail_state *s, pid_t *ret_child)
+static int jail_pipe(struct jail_state *s, int *ret_r, int *ret_w, const char *what)
+{
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return jail_fail(s, errno, "creating the %s pipe", what);
+	*ret_r = fds[0];
+	*ret_w = fds[1];
+	return 0;
+}
+
+static void jail_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Forks; the parent that holds the read ends gets the child's pid and keeps
+ * only those; every child keeps only the write ends. The pipes are made at
+ * the first fork, by the jailer that will wait on them. */
+static int jail_fork(const struct jail_plan *p, struct jail_state *s, pid_t *ret_child)
 {
 	pid_t pid;
+	int r;
 
-	if (s->report_wfd < 0) {
-		int fds[2];
-
-		if (pipe2(fds, O_CLOEXEC) < 0)
-			return jail_fail(s, errno, "creating the outcome pipe");
-		s->report_rfd = fds[0];
-		s->report_wfd = fds[1];
-	}
+	if (s->report_wfd < 0 && (r = jail_pipe(s, &s->report_rfd, &s->report_wfd, "outcome")) < 0)
+		return r;
+	if (s->ready_wfd < 0 && (p->daemonize || p->status_fd >= 0) &&
+	    (r = jail_pipe(s, &s->ready_rfd, &s->ready_wfd, "readiness")) < 0)
+		return r;
 	pid = fork();
 	if (pid < 0)
 		return jail_fail(s, errno, "fork");
-	if (pid == 0 && s->report_rfd >= 0) {
-		close(s->report_rfd);
-		s->report_rfd = -1;
+	if (pid == 0) {
+		jail_close(&s->report_rfd);
+		jail_close(&s->ready_rfd);
 	}
 	*ret_child = pid;
 	return 0;
@@ -102,15 +123,14 @@ static void jail_report_pid(struct jail_state *s, pid_t pid)
  * any other parent just leaves. Never returns. */
 static _noreturn_ void jail_parent_finish(const struct jail_plan *p, struct jail_state *s, pid_t child)
 {
-	jail_cgroup_leave(s);
 	if (s->report_rfd < 0)
 		_exit(JAIL_EXIT_OK);
 	/* The waiting jailer has no business in the jail's mount namespace, and
 	 * an undo it may have to run starts from the host's anyway. */
 	if (s->mnt_ns_fd >= 0)
 		setns(s->mnt_ns_fd, CLONE_NEWNS);
-	close(s->report_wfd);
-	s->report_wfd = -1;
+	jail_close(&s->report_wfd);
+	jail_close(&s->ready_wfd); /* else the VMM's exit would never read as EOF */
 	exit(jail_report_wait(p, s, child));
 }
 
@@ -121,14 +141,14 @@ int jail_step_daemonize(const struct jail_plan *p, struct jail_state *s)
 
 	if (!p->daemonize)
 		return 0;
-	r = jail_fork(s, &child);
+	r = jail_fork(p, s, &child);
 	if (r < 0)
 		return r;
 	if (child > 0)
 		jail_parent_finish(p, s, child);
 	if (setsid() < 0)
 		return jail_fail(s, errno, "setsid");
-	r = jail_fork(s, &child);
+	r = jail_fork(p, s, &child);
 	if (r < 0)
 		return r;
 	if (child > 0)
@@ -138,24 +158,29 @@ int jail_step_daemonize(const struct jail_plan *p, struct jail_state *s)
 	return 0;
 }
 
+/* --new-pid-ns: unshare and fork, the child is pid 1. --status-fd without
+ * --daemonize forks here all the same: the line is written once the VMM is
+ * ready, by a jailer that is not the VMM. */
 int jail_step_enter_pid_ns(const struct jail_plan *p, struct jail_state *s)
 {
 	bool leader = getsid(0) == getpid();
 	pid_t child;
 	int r;
 
-	if (!p->new_pid_ns)
+	if (!p->new_pid_ns && (p->status_fd < 0 || p->daemonize))
 		return 0;
-	if (unshare(CLONE_NEWPID) < 0)
+	if (p->new_pid_ns && unshare(CLONE_NEWPID) < 0)
 		return jail_fail(s, errno, "unshare(CLONE_NEWPID)");
-	r = jail_fork(s, &child);
+	r = jail_fork(p, s, &child);
 	if (r < 0)
 		return r;
 	if (child == 0) {
-		if (leader && !p->daemonize)
+		if (p->new_pid_ns && leader && !p->daemonize)
 			setsid();
 		return 0;
 	}
+	if (!p->new_pid_ns)
+		jail_parent_finish(p, s, child); /* the child writes the pid file and reports its pid */
 	/* Only this parent knows the VMM's host pid: it writes the pid file. */
 	r = jail_pid_file_write(p, s, child);
 	if (r < 0) {
@@ -203,15 +228,18 @@ static int jail_limit_user_ns(struct jail_state *s)
 	return 0;
 }
 
-/* A process cannot map ids other than its own into the namespace it just
- * entered; a helper left behind in the parent namespace (still root there)
- * writes the maps. Only uid and gid are mapped, each to itself, so files the
- * VMM creates keep their owner on the host and root stays unmapped. */
-int jail_step_enter_user_ns(const struct jail_plan *p, struct jail_state *s)
+/* The helper is forked before the VMM's process joins its cgroups
+ * (join_cgroups comes after the last fork, so a tight pids.max counts only
+ * the VMM). A process cannot map ids other than its own into the namespace
+ * it just entered; the helper, left behind in the parent namespace (still
+ * root there), writes the maps once it reads the go byte. Only uid and gid
+ * are mapped, each to itself, so files the VMM creates keep their owner on
+ * the host and root stays unmapped. */
+int jail_step_prepare_user_ns(const struct jail_plan *p, struct jail_state *s)
 {
-	int go[2], status, r;
+	int go[2], r;
 	char byte = 0, self_buf[16] = "";
-	pid_t helper, self;
+	pid_t self;
 
 	if (!p->new_user_ns)
 		return 0;
@@ -222,13 +250,16 @@ int jail_step_enter_user_ns(const struct jail_plan *p, struct jail_state *s)
 	self = (pid_t)atoi(self_buf);
 	if (pipe2(go, O_CLOEXEC) < 0)
 		return jail_fail(s, errno, "creating the uid map pipe");
-	helper = fork();
-	if (helper < 0)
+	s->uidmap_pid = fork();
+	if (s->uidmap_pid < 0) {
+		close(go[0]);
+		close(go[1]);
 		return jail_fail(s, errno, "fork of the uid map helper");
-	if (helper == 0) {
+	}
+	if (s->uidmap_pid == 0) {
 		close(go[1]);
 		if (read(go[0], &byte, 1) != 1)
-			_exit(2);
+			_exit(2); /* no go byte: set-up failed before the namespace */
 		r = jail_write_map(s->proc_fd, self, "uid_map", p->uid);
 		if (r >= 0)
 			r = jail_write_map(s->proc_fd, self, "gid_map", p->gid);
@@ -237,14 +268,25 @@ int jail_step_enter_user_ns(const struct jail_plan *p, struct jail_state *s)
 		_exit(r < 0 ? 1 : 0);
 	}
 	close(go[0]);
+	s->uidmap_wfd = go[1];
+	return 0;
+}
+
+int jail_step_enter_user_ns(const struct jail_plan *p, struct jail_state *s)
+{
+	int status, r;
+	char byte = 0;
+
+	if (!p->new_user_ns)
+		return 0;
 	r = unshare(CLONE_NEWUSER) < 0 ? -errno : 0;
 	if (r == 0) {
 		s->user_ns_entered = true;
-		if (write(go[1], &byte, 1) != 1)
+		if (write(s->uidmap_wfd, &byte, 1) != 1)
 			r = -errno;
 	}
-	close(go[1]); /* without the byte the helper exits without writing */
-	if (waitpid(helper, &status, 0) < 0 && r == 0)
+	jail_close(&s->uidmap_wfd); /* without the byte the helper exits without writing */
+	if (waitpid(s->uidmap_pid, &status, 0) < 0 && r == 0)
 		r = -errno;
 	if (r < 0)
 		return jail_fail(s, -r, "unshare(CLONE_NEWUSER)");

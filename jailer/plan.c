@@ -1,9 +1,10 @@
 /* argv (+ template) → struct jail_plan.
  *
- * Everything is validated here, before the first side effect: this file only
- * reads (realpath, stat, /proc/self/mountinfo, the template). A plan that
- * builds is one the steps can execute without further checks of the input. */
-#include <elf.h>
+ * Everything is validated here (with plan-checks.c and plan-bind.c), before
+ * the first side effect: planning only reads (realpath, stat, statfs,
+ * /proc/self/mountinfo, the template) and opens the bound files, whose
+ * detached mounts no one else can see. A plan that builds is one the steps
+ * can execute without further checks of the input. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,7 +33,7 @@ enum jail_opt {
 	OPT_ID, OPT_EXEC_FILE, OPT_UID, OPT_GID, OPT_CHROOT_BASE, OPT_NETNS, OPT_DAEMONIZE,
 	OPT_NEW_PID_NS, OPT_CGROUP, OPT_CGROUP_VERSION, OPT_PARENT_CGROUP, OPT_RESOURCE_LIMIT,
 	OPT_CGROUP_TEMPLATE, OPT_NEW_USER_NS, OPT_NEW_IPC_NS, OPT_NEW_UTS_NS, OPT_DRY_RUN,
-	OPT_CLEANUP, OPT_STATUS_FD, OPT_ALLOW_ROOT, OPT_BIND_RO, OPT__COUNT,
+	OPT_CLEANUP, OPT_STATUS_FD, OPT_ALLOW_ROOT, OPT_BIND_RO, OPT_BIND, OPT__COUNT,
 };
 
 static const struct {
@@ -61,6 +62,7 @@ static const struct {
 	[OPT_STATUS_FD] = { "--status-fd", true, false },
 	[OPT_ALLOW_ROOT] = { "--allow-root", false, false },
 	[OPT_BIND_RO] = { "--bind-ro", true, true },
+	[OPT_BIND] = { "--bind", true, true },
 };
 
 /* The raw, still unchecked strings of one command line. */
@@ -72,6 +74,7 @@ struct jail_args {
 	const char *rlimits[4];
 	size_t n_rlimits;
 	const char *binds[JAIL_BIND_MAX];
+	bool bind_ro[JAIL_BIND_MAX];    /* given as --bind-ro */
 	size_t n_binds;
 };
 
@@ -160,11 +163,12 @@ static int jail_args_collect(int argc, char *const *argv, struct jail_args *a, s
 				return -E2BIG;
 			}
 			a->cgroups[a->n_cgroups++] = arg;
-		} else if (o == OPT_BIND_RO) {
+		} else if (o == OPT_BIND_RO || o == OPT_BIND) {
 			if (a->n_binds >= JAIL_BIND_MAX) {
-				jail_errf(err, errlen, "At most %d --bind-ro files", JAIL_BIND_MAX);
+				jail_errf(err, errlen, "At most %d --bind and --bind-ro files", JAIL_BIND_MAX);
 				return -E2BIG;
 			}
+			a->bind_ro[a->n_binds] = o == OPT_BIND_RO;
 			a->binds[a->n_binds++] = arg;
 		} else if (o == OPT_RESOURCE_LIMIT) {
 			if (a->n_rlimits >= ARRAY_SIZE(a->rlimits)) {
@@ -198,84 +202,11 @@ static int jail_plan_vmm_args(struct jail_plan *p, int argc, char *const *argv, 
 	return 0;
 }
 
-/* The jail holds the exec file and nothing else: a dynamically linked binary
- * (one with PT_INTERP) or a script could only fail at exec, after the drop,
- * when nothing can be undone any more. So refuse them here. */
-static int jail_plan_exec_is_static_elf(const char *path, char *err, size_t errlen)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	Elf64_Ehdr eh;
-
-	if (fd < 0 || pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
-	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 256) {
-		jail_errf(err, errlen, "%s is not a 64-bit ELF executable", path);
-		return -ENOEXEC;
-	}
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph)) {
-			jail_errf(err, errlen, "%s: truncated ELF program headers", path);
-			return -ENOEXEC;
-		}
-		if (ph.p_type == PT_INTERP) {
-			jail_errf(err, errlen, "%s is dynamically linked: the jail holds only this file, so it must be "
-				  "static (as ember is)", path);
-			return -ENOEXEC;
-		}
-	}
-	return 0;
-}
-
-static int jail_plan_exec_file(struct jail_plan *p, const char *path, bool must_exist, char *err, size_t errlen)
-{
-	struct stat st;
-	const char *name;
-
-	/* Stricter than Firecracker: the operator names the real file, so what
-	 * gets copied is never decided by a link someone else can repoint. */
-	if (must_exist && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-		jail_errf(err, errlen, "%s is a symbolic link: give the path of the file itself", path);
-		return -ELOOP;
-	}
-	if (!realpath(path, p->exec_path)) {
-		if (must_exist || errno != ENOENT) {
-			jail_errf(err, errlen, "Failed to canonicalize path %s: %s", path, strerror(errno));
-			return -errno;
-		}
-		snprintf(p->exec_path, sizeof(p->exec_path), "%s", path);
-	} else if (must_exist) {
-		if (stat(p->exec_path, &st) < 0 || !S_ISREG(st.st_mode)) {
-			jail_errf(err, errlen, "%s is not a file", p->exec_path);
-			return -EINVAL;
-		}
-		if (st.st_mode & (S_ISUID | S_ISGID)) {
-			jail_errf(err, errlen, "%s has the setuid or setgid bit: refusing to copy it into a jail",
-				  p->exec_path);
-			return -EPERM;
-		}
-		if (jail_plan_exec_is_static_elf(p->exec_path, err, errlen) < 0)
-			return -ENOEXEC;
-	}
-	name = strrchr(p->exec_path, '/');
-	name = name ? name + 1 : p->exec_path;
-	for (const char *c = name; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			jail_errf(err, errlen, "The exec file name contains a control character");
-			return -EINVAL;
-		}
-	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strlen(name) > 200) {
-		jail_errf(err, errlen, "Invalid exec file name: %s", name);
-		return -EINVAL;
-	}
-	snprintf(p->exec_name, sizeof(p->exec_name), "%s", name);
-	return 0;
-}
-
 static int jail_plan_paths(struct jail_plan *p, const char *base, char *err, size_t errlen)
 {
 	struct stat st;
+	struct statfs sfs;
+	int r;
 
 	if (!realpath(base, p->base_dir)) {
 		jail_errf(err, errlen, "Failed to canonicalize path %s: %s", base, strerror(errno));
@@ -284,6 +215,15 @@ static int jail_plan_paths(struct jail_plan *p, const char *base, char *err, siz
 	if (stat(p->base_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		jail_errf(err, errlen, "%s is not a directory", p->base_dir);
 		return -ENOTDIR;
+	}
+	if (!p->cleanup) {
+		if (statfs(p->base_dir, &sfs) < 0) {
+			jail_errf(err, errlen, "statfs %s: %s", p->base_dir, strerror(errno));
+			return -errno;
+		}
+		r = jail_plan_check_base_fs(p->base_dir, (long)sfs.f_type, (unsigned long)sfs.f_flags, err, errlen);
+		if (r < 0)
+			return r;
 	}
 	if (snprintf(p->exec_dir, sizeof(p->exec_dir), "%s/%s", strcmp(p->base_dir, "/") ? p->base_dir : "",
 		     p->exec_name) >= (int)sizeof(p->exec_dir) ||
@@ -352,48 +292,6 @@ static int jail_plan_rlimits(struct jail_plan *p, const struct jail_args *a, cha
 			seen_nofile = true;
 			p->rlimit_nofile = v;
 		}
-	}
-	return 0;
-}
-
-/* dev, run, the exec file and its pid file are the jail's own names. */
-static bool jail_plan_name_reserved(const struct jail_plan *p, const char *name)
-{
-	size_t n = strlen(p->exec_name);
-
-	return !strcmp(name, "dev") || !strcmp(name, "run") || !strcmp(name, p->exec_name) ||
-	       (strncmp(name, p->exec_name, n) == 0 && strcmp(name + n, ".pid") == 0);
-}
-
-/* HOST_FILE=NAME: a regular host file, shown read-only at /NAME in the
- * jail. NAME is one plain component that the jail does not use itself. */
-static int jail_plan_binds(struct jail_plan *p, const struct jail_args *a, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < a->n_binds; i++) {
-		const char *arg = a->binds[i], *eq = strrchr(arg, '=');
-		struct jail_bind *b = &p->binds[p->n_binds];
-		struct stat st;
-		char host[PATH_MAX];
-
-		if (!eq || eq == arg || !eq[1] || strlen(eq + 1) > 64 ||
-		    strspn(eq + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(eq + 1) ||
-		    eq[1] == '.' || jail_plan_name_reserved(p, eq + 1)) {
-			jail_errf(err, errlen, "Invalid --bind-ro %s: HOST_FILE=NAME, NAME of [A-Za-z0-9._-] not starting with '.', "
-				  "not dev, run or the exec file's name", arg);
-			return -EINVAL;
-		}
-		snprintf(host, sizeof(host), "%.*s", (int)(eq - arg), arg);
-		if (!realpath(host, b->host) || stat(b->host, &st) < 0 || !S_ISREG(st.st_mode)) {
-			jail_errf(err, errlen, "--bind-ro %s: not a regular file", host);
-			return -EINVAL;
-		}
-		for (size_t k = 0; k < p->n_binds; k++)
-			if (strcmp(p->binds[k].name, eq + 1) == 0) {
-				jail_errf(err, errlen, "--bind-ro name %s given twice", eq + 1);
-				return -EINVAL;
-			}
-		snprintf(b->name, sizeof(b->name), "%s", eq + 1);
-		p->n_binds++;
 	}
 	return 0;
 }
@@ -481,9 +379,17 @@ static int jail_plan_cgroups(struct jail_plan *p, const struct jail_args *a, cha
 				       JAIL_CGROUP_MAX, err, errlen);
 		if (r < 0)
 			return r;
+		if (r == 0) {
+			/* A truncated or wrongly named file would silently jail without limits. */
+			jail_errf(err, errlen, "Cgroup template %s sets no value (an empty file?)",
+				  a->value[OPT_CGROUP_TEMPLATE]);
+			return -EINVAL;
+		}
 		p->n_cgroups = (size_t)r;
 	}
 	r = jail_plan_cgroup_flags(p, a, err, errlen);
+	for (size_t i = 0; r >= 0 && i < p->n_cgroups; i++)
+		r = jail_plan_check_limit(p->cgroups[i].file, p->cgroups[i].value, err, errlen);
 	if (r < 0 || p->n_cgroups == 0)
 		return r;
 	fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
@@ -542,7 +448,8 @@ static void jail_plan_clock(struct jail_plan *p)
 	p->start_cpu_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, char *err, size_t errlen)
+int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, struct jail_early *early, char *err,
+		    size_t errlen)
 {
 	struct jail_args a = { 0 };
 	struct jail_plan *p = calloc(1, sizeof(*p));
@@ -554,6 +461,11 @@ int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, cha
 	jail_plan_clock(p);
 	p->status_fd = -1;
 	r = jail_args_collect(argc, argv, &a, &vmm_start, err, errlen);
+	early->id = a.value[OPT_ID];
+	/* First: every later refusal is reported on it. */
+	if (r >= 0 && a.value[OPT_STATUS_FD])
+		r = jail_plan_status_fd(p, a.value[OPT_STATUS_FD], err, errlen);
+	early->status_fd = p->status_fd;
 	if (r >= 0)
 		r = jail_plan_required(&a, err, errlen);
 	if (r >= 0)
@@ -580,16 +492,17 @@ int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, cha
 		r = jail_plan_netns(p, a.value[OPT_NETNS], err, errlen);
 	if (r >= 0)
 		r = jail_plan_rlimits(p, &a, err, errlen);
-	if (r >= 0 && !p->cleanup)
-		r = jail_plan_binds(p, &a, err, errlen);
-	if (r >= 0 && a.value[OPT_STATUS_FD])
-		r = jail_plan_status_fd(p, a.value[OPT_STATUS_FD], err, errlen);
 	if (r >= 0)
 		r = jail_plan_cgroups(p, &a, err, errlen);
 	if (r >= 0 && !p->cleanup)
 		r = jail_devices_plan(p, "/dev", err, errlen);
+	/* Last: it opens the bound files (and forks for the access check). */
+	if (r >= 0 && !p->cleanup)
+		r = jail_plan_binds(p, a.binds, a.bind_ro, a.n_binds, err, errlen);
 	if (r >= 0)
 		*ret_plan = *p;
+	else
+		jail_plan_close(p);
 	free(p);
 	return r;
 }

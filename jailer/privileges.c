@@ -32,7 +32,15 @@
 	(SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |   \
 	 SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED)
 
-static int jail_close_fds_proc(int keep)
+static bool jail_fd_kept(const int *keep, size_t n, int fd)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keep[i] == fd)
+			return true;
+	return false;
+}
+
+static int jail_close_fds_proc(const int *keep, size_t n_keep)
 {
 	_cleanup_close_ int fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
@@ -48,29 +56,40 @@ static int jail_close_fds_proc(int keep)
 	while ((e = readdir(d))) {
 		int n = atoi(e->d_name);
 
-		if (n >= 3 && n != own && n != keep)
+		if (n >= 3 && n != own && !jail_fd_kept(keep, n_keep, n))
 			close(n);
 	}
 	closedir(d);
 	return 0;
 }
 
-/* Closes every fd >= 3 but the status fd; close_range first, /proc/self/fd on
- * kernels without it. */
-static int jail_close_fds(int keep)
+static int jail_int_cmp(const void *a, const void *b)
 {
-	int r = 0;
+	return *(const int *)a - *(const int *)b;
+}
 
-	if (keep < 0)
-		r = (int)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_UNSHARE);
-	else {
-		if (keep > 3)
-			r = (int)syscall(SYS_close_range, 3U, (unsigned)keep - 1, CLOSE_RANGE_UNSHARE);
-		if (r == 0)
-			r = (int)syscall(SYS_close_range, (unsigned)keep + 1, ~0U, CLOSE_RANGE_UNSHARE);
+/* Closes every fd >= 3 but the status fd and the plan's detached bind
+ * mounts; close_range over the gaps, /proc/self/fd on kernels without it. */
+static int jail_close_fds(const struct jail_plan *p)
+{
+	int keep[JAIL_BIND_MAX + 1];
+	size_t n = 0;
+	unsigned from = 3;
+
+	if (p->status_fd >= 0)
+		keep[n++] = p->status_fd;
+	for (size_t i = 0; i < p->n_binds; i++)
+		if (p->binds[i].fd >= 0)
+			keep[n++] = p->binds[i].fd;
+	qsort(keep, n, sizeof(keep[0]), jail_int_cmp);
+	for (size_t i = 0; i <= n; i++) {
+		unsigned to = i < n ? (unsigned)keep[i] : ~0U;
+
+		if (to > from && syscall(SYS_close_range, from, to - 1, CLOSE_RANGE_UNSHARE) < 0)
+			return jail_close_fds_proc(keep, n);
+		if (i < n)
+			from = (unsigned)keep[i] + 1;
 	}
-	if (r < 0)
-		return jail_close_fds_proc(keep);
 	return 0;
 }
 
@@ -94,7 +113,7 @@ int jail_step_sanitize_process(const struct jail_plan *p, struct jail_state *s)
 	int r;
 
 	jail_reset_signals();
-	r = jail_close_fds(p->status_fd);
+	r = jail_close_fds(p);
 	if (r < 0)
 		return jail_fail(s, -r, "closing inherited file descriptors");
 	r = fd_stdio_on_devnull();

@@ -36,6 +36,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 mkdir "$work/jails"
+# The jailer checks that the VMM's uid could open each bound file itself.
+chmod 711 "$work"
 cat >"$work/vm.json" <<JSON
 {
   "boot-source": {

@@ -38,6 +38,7 @@
 #include "mmds/store.h"
 #include "parse.h"
 #include "path_error.h"
+#include "ready.h"
 #include "seccomp/install.h"
 
 /* ---- the command line ---- */
@@ -93,12 +94,15 @@ struct cli {
 
 _printf_(1, 2) static int cli_fail(const char *fmt, ...)
 {
+	char msg[512] = "Arguments parsing error: ";
+	size_t n = strlen(msg);
 	va_list ap;
 
-	fprintf(stderr, "Arguments parsing error: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "%s", msg);
+	ready_note(msg);
 	fprintf(stderr, "\n\nFor more information try --help.\n");
 	return EXIT_CODE_ARG_PARSING;
 }
@@ -769,6 +773,12 @@ static void ember_api_exit(struct ember *e)
 	e->api = api_server_stop(e->api);
 }
 
+static int ember_ready_init(struct ember *e)
+{
+	ready_signal();
+	return 0;
+}
+
 /* The start-up order; teardown runs the exits of the steps that ran, backwards.
  * Each init returns 0 or the process exit code; a NULL init always succeeds. */
 static const struct ember_step {
@@ -794,6 +804,8 @@ static const struct ember_step {
 	{ "microVM", ember_vm_init, ember_vm_exit },
 	{ "vCPUs", ember_vm_start, NULL },
 	{ "vmm seccomp role", ember_seccomp_vmm_init, NULL },
+	/* Last: the API socket is bound, and with --config-file the guest runs. */
+	{ "readiness report", ember_ready_init, NULL },
 };
 
 static int ember_run(struct ember *e)
@@ -831,23 +843,25 @@ int main(int argc, char **argv)
 	 * guest's serial output. */
 	if (fd_stdio_on_devnull() < 0)
 		return EXIT_CODE_GENERIC_ERROR;
+	ready_init(); /* every exit from here on reports to the jailer */
 	path_error_init(); /* before seccomp: the working directory, for messages about relative paths */
 	code = cli_parse(argc, argv, &e.cli);
 	if (code)
-		return code;
+		return ready_exit(code);
 	if (e.cli.present[ARG_HELP]) {
 		cli_help();
-		return EXIT_CODE_OK;
+		return ready_exit(EXIT_CODE_OK);
 	}
 	if (e.cli.present[ARG_VERSION]) {
 		printf("ember v%s\n", EMBER_VERSION);
-		return EXIT_CODE_OK;
+		return ready_exit(EXIT_CODE_OK);
 	}
 	code = cli_validate(&e.cli);
 	if (code)
-		return code;
+		return ready_exit(code);
 	code = ember_run(&e);
 	vmm_run_exit_hook();
+	ready_exit(code); /* before the exit line: the reason is the error logged last */
 	log_ratelimit_flush(true); /* nothing suppressed goes unreported */
 	if (code == 0)
 		log_info("ember exiting successfully. exit_code=0");

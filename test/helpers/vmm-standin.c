@@ -1,7 +1,12 @@
 /* vmm-standin: what a jailed VMM sees, as key=value lines.
  *
- *   vmm-standin [jailer's --id/--start-time flags] [--report PATH] [--sleep S] [--exit N]
+ *   vmm-standin [jailer's --id/--start-time flags] [--report PATH] [--sleep S] [--exit N] [--ready WORD]
  *   vmm-standin ... --mono     prints CLOCK_MONOTONIC (ns) at once and exits (bench/jailer)
+ *
+ * With EMBER_READY_FD set (the jailer's --daemonize or --status-fd) it speaks
+ * ember's readiness protocol after the report: "ready" by default; --ready
+ * silent says nothing (and keeps the fd), --ready fail writes "failed N ..."
+ * with the --exit code, --ready close closes the fd without a word.
  *
  * Reports uid/gid (real, effective, saved), supplementary groups, the
  * effective, permitted, inheritable, bounding and ambient capability sets,
@@ -99,6 +104,24 @@ static void report_proc(FILE *f)
 	}
 }
 
+static void ready(const char *how, int code)
+{
+	const char *env = getenv("EMBER_READY_FD");
+	int fd = env ? atoi(env) : -1;
+	char line[128];
+	int n;
+
+	if (fd < 0 || strcmp(how, "silent") == 0)
+		return;
+	if (strcmp(how, "fail") == 0) {
+		n = snprintf(line, sizeof(line), "failed %d the stand-in fails on purpose\n", code);
+		(void)!write(fd, line, (size_t)n);
+	} else if (strcmp(how, "close") != 0) {
+		(void)!write(fd, "ready\n", 6);
+	}
+	close(fd);
+}
+
 /* Tried in a child, so this process keeps its namespace for the rest of the report. */
 static void report_unshare_user(FILE *f)
 {
@@ -143,7 +166,7 @@ static void report(FILE *f, int argc, char **argv, int own)
 
 int main(int argc, char **argv)
 {
-	const char *out = NULL;
+	const char *out = NULL, *ready_how = "ready";
 	long sleep_s = 0;
 	int code = 0;
 
@@ -152,6 +175,8 @@ int main(int argc, char **argv)
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		printf("mono_ns=%lld\n", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+		fflush(stdout);
+		ready("ready", 0);
 		return 0;
 	}
 
@@ -162,6 +187,8 @@ int main(int argc, char **argv)
 			sleep_s = atol(argv[++i]);
 		else if (strcmp(argv[i], "--exit") == 0)
 			code = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--ready") == 0)
+			ready_how = argv[++i];
 	}
 	if (out) {
 		/* Written to a temporary name first so a reader never sees half a report. */
@@ -181,6 +208,9 @@ int main(int argc, char **argv)
 		report(stdout, argc, argv, -1);
 		fflush(stdout);
 	}
+	ready(ready_how, code);
+	if (strcmp(ready_how, "fail") == 0)
+		return code;
 	while (sleep_s-- > 0)
 		sleep(1);
 	return code;

@@ -20,6 +20,10 @@ jail_setup() {
 	JDIR="$JBASE/vmm-standin/$JID"
 	JROOT="$JDIR/root"
 	JNETNS=""
+	# Bound files must be reachable by the VMM's uid (the jailer checks);
+	# bats' own temporary directories are root's 0700.
+	JPUB=$(mktemp -d /tmp/ember-jail-pub.XXXXXX)
+	chmod 711 "$JPUB"
 	V2_SUBTREE_BEFORE=$(cat "$(cgroup_v2_mount)/cgroup.subtree_control" 2>/dev/null || true)
 }
 
@@ -44,6 +48,7 @@ jail_teardown() {
 		rm -rf "$JBASE"
 	fi
 	[ -n "${JNETNS:-}" ] && ip netns del "$JNETNS" 2>/dev/null || true
+	[ -n "${JPUB:-}" ] && rm -rf "$JPUB"
 	restore_v2_subtree
 }
 

@@ -546,7 +546,7 @@ teardown() {
 	require_kvm
 	[ -n "$(cgroup_v1_mount pids)" ] || skip "no v1 pids here"
 	load boot-helpers
-	cat >"$BATS_TEST_TMPDIR/probe.json" <<-JSON
+	cat >"$JPUB/probe.json" <<-JSON
 	{
 	  "boot-source": { "kernel_image_path": "/probe.elf", "boot_args": "$(probe_boot_args 1 128 boot)" },
 	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 }
@@ -555,7 +555,7 @@ teardown() {
 	JROOT="$JBASE/ember/$JID/root"
 	run timeout --kill-after=5 120 "$JAILER" --id "$JID" --exec-file "$EMBER" --uid "$JUID" --gid "$JGID" \
 		--chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" --cgroup pids.max=64 --new-pid-ns \
-		--bind-ro "$PROBE=probe.elf" --bind-ro "$BATS_TEST_TMPDIR/probe.json=probe.json" \
+		--bind-ro "$PROBE=probe.elf" --bind-ro "$JPUB/probe.json=probe.json" \
 		-- --no-api --config-file /probe.json
 	assert_success
 	assert_probe_all_ok

@@ -58,6 +58,10 @@ jailed_setup() {
 	JPARENT="op-bats-$$-$BATS_TEST_NUMBER"
 	JROOT=$JBASE/ember/$JID/root
 	mkdir -p "$JBASE"
+	# The jailer checks that the VMM's uid could open each bound file itself;
+	# bats' own temporary directories are root's 0700.
+	JPUB=$(mktemp -d /tmp/ember-op-pub.XXXXXX)
+	chmod 711 "$JPUB"
 }
 
 jailed_teardown() {
@@ -71,6 +75,6 @@ jailed_teardown() {
 		for c in "$m/$JPARENT"/*/; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done
 		rmdir "$m/$JPARENT" 2>/dev/null || true
 	done
-	rm -rf "$JBASE"
+	rm -rf "$JBASE" "${JPUB:-/nonexistent}"
 	JID=
 }

@@ -65,7 +65,7 @@ shutdown_check() {
 @test "SIGTERM to ember as pid 1 of --new-pid-ns: a subreaper collects exit 0" {
 	load jailer-helpers
 	jailed_setup
-	cat >"$BATS_TEST_TMPDIR/vm.json" <<-JSON
+	cat >"$JPUB/vm.json" <<-JSON
 	{ "boot-source": { "kernel_image_path": "/probe.elf", "boot_args": "$(wait_args)" },
 	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 } }
 	JSON
@@ -74,7 +74,7 @@ shutdown_check() {
 	# pid 1 of its namespace, is then its child.
 	run timeout --kill-after=5 120 python3 - "$OUT" "$JROOT/ember.pid" "$JAILER" --id "$JID" \
 		--exec-file "$EMBER" --uid 4711 --gid 4712 --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" \
-		--new-pid-ns --bind-ro "$PROBE=probe.elf" --bind-ro "$BATS_TEST_TMPDIR/vm.json=vm.json" \
+		--new-pid-ns --bind-ro "$PROBE=probe.elf" --bind-ro "$JPUB/vm.json=vm.json" \
 		-- --api-sock /api.sock --config-file /vm.json <<-'PY'
 	import ctypes, os, signal, subprocess, sys, time
 	out, pidfile, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -107,12 +107,12 @@ shutdown_check() {
 @test "jailed with pids.max=3, 2 vCPUs and the API: the start fails naming the vCPU and pids.max" {
 	load jailer-helpers
 	jailed_setup
-	write_wait_config "$BATS_TEST_TMPDIR/vm.json" 2
-	sed -i "s|\"$PROBE\"|\"/probe.elf\"|" "$BATS_TEST_TMPDIR/vm.json"
+	write_wait_config "$JPUB/vm.json" 2
+	sed -i "s|\"$PROBE\"|\"/probe.elf\"|" "$JPUB/vm.json"
 	# The vmm thread, the api thread and vcpu0 use the three pids.
 	run timeout --kill-after=5 120 "$JAILER" --id "$JID" --exec-file "$EMBER" --uid 4711 --gid 4712 \
 		--chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" --cgroup pids.max=3 \
-		--bind-ro "$PROBE=probe.elf" --bind-ro "$BATS_TEST_TMPDIR/vm.json=vm.json" \
+		--bind-ro "$PROBE=probe.elf" --bind-ro "$JPUB/vm.json=vm.json" \
 		-- --api-sock /api.sock --config-file /vm.json
 	assert_equal "$status" 1
 	refute_output --partial 'Successfully started'

@@ -8,6 +8,7 @@
 
 #include "exit_code.h"
 #include "log.h"
+#include "ready.h"
 
 struct signal_metrics signal_metrics;
 METRICS_GROUP(signal_metrics, "signals", SIGNAL_METRICS);
@@ -63,6 +64,7 @@ static void signals_fatal(int sig, siginfo_t *info, void *uctx)
 	 * may take a lock or allocate, so the line is formatted by hand. */
 	log_signal_safe_error("Shutting down VM after intercepting signal %d, code %d.", sig, code);
 	vmm_run_exit_hook();
+	ready_fail_signal(sig, code);
 	_exit(code);
 }
 

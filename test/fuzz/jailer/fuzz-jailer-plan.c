@@ -46,6 +46,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct jail_plan plan;
+	struct jail_early early;
 	char *argv[300], err[1024];
 	char *buf = malloc(size + 1);
 	int argc = 0;
@@ -65,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (char *a = buf + (size > 0 && buf[0] == 'P'); argc < 299 && a <= buf + size; a += strlen(a) + 1)
 		argv[argc++] = a;
 	argv[argc] = NULL;
-	jail_plan_build(argc, argv, &plan, err, sizeof(err));
+	if (jail_plan_build(argc, argv, &plan, &early, err, sizeof(err)) >= 0)
+		jail_plan_close(&plan);
 	free(buf);
 	return 0;
 }

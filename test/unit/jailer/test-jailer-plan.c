@@ -24,6 +24,7 @@ static char exe[PATH_MAX];
 static int build(struct jail_plan *p, char *err, ...)
 {
 	static char *argv[64] = { (char *)"jailer" }; /* the plan points into argv */
+	struct jail_early early;
 	int argc = 1;
 	va_list ap;
 
@@ -33,7 +34,7 @@ static int build(struct jail_plan *p, char *err, ...)
 	va_end(ap);
 	argv[argc] = NULL;
 	err[0] = '\0';
-	return jail_plan_build(argc, argv, p, err, 512);
+	return jail_plan_build(argc, argv, p, &early, err, 512);
 }
 
 #define STD "--id", "vm-1", "--exec-file", exe, "--uid", "123", "--gid", "100", "--chroot-base-dir", base
@@ -94,7 +95,9 @@ static void test_dynamic_refused(void **state)
 		char *argv[] = { (char *)"jailer", (char *)"--id", (char *)"x", (char *)"--exec-file", self,
 				 (char *)"--uid", (char *)"1", (char *)"--gid", (char *)"1", NULL };
 
-		assert_int_equal(jail_plan_build(9, argv, p, err, sizeof(err)), -ENOEXEC);
+		struct jail_early early;
+
+		assert_int_equal(jail_plan_build(9, argv, p, &early, err, sizeof(err)), -ENOEXEC);
 	}
 	assert_non_null(strstr(err, "is dynamically linked"));
 }
