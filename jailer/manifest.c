@@ -8,6 +8,7 @@
  * under <id>, each jailer-made or adopted (then given back its owner and
  * mode), and the cgroup levels, each marked whether it existed before. */
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -152,6 +153,46 @@ int jail_manifest_plan(const struct jail_plan *p, int id_fd, struct jail_manifes
 	return jail_manifest_plan_cgroups(p, m, err, errlen);
 }
 
+/* Paths are stored percent-encoded outside printable ASCII (and '%'): a
+ * file name is bytes, JSON strings are UTF-8. */
+static json_t *jail_json_path(const char *path)
+{
+	char out[3 * PATH_MAX + 1];
+	size_t n = 0;
+
+	for (const unsigned char *c = (const unsigned char *)path; *c && n + 4 <= sizeof(out); c++) {
+		if (*c < 0x20 || *c >= 0x7f || *c == '%')
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "%%%02X", *c);
+		else
+			out[n++] = (char)*c;
+	}
+	out[n] = '\0';
+	return json_string(out);
+}
+
+static int jail_unescape(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *c = in; *c; c++) {
+		unsigned v;
+
+		if (n + 1 >= len)
+			return -ENAMETOOLONG;
+		if (*c != '%') {
+			out[n++] = *c;
+			continue;
+		}
+		if (sscanf(c + 1, "%2x", &v) != 1 || !isxdigit((unsigned char)c[1]) || !isxdigit((unsigned char)c[2]) ||
+		    v == 0)
+			return -EINVAL;
+		out[n++] = (char)v;
+		c += 2;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
 static json_t *jail_manifest_owner(json_t *o, bool existed, uint32_t uid, uint32_t gid, uint32_t mode)
 {
 	if (o && existed)
@@ -168,7 +209,7 @@ static json_t *jail_manifest_to_json(const struct jail_manifest *m)
 		const struct jail_manifest_entry *e = &m->entries[i];
 
 		json_array_append_new(entries, jail_manifest_owner(
-			json_pack("{s:s, s:s, s:b}", "path", e->path, "kind", e->kind == JAIL_ENTRY_DIR ? "dir" : "file",
+			json_pack("{s:o, s:s, s:b}", "path", jail_json_path(e->path), "kind", e->kind == JAIL_ENTRY_DIR ? "dir" : "file",
 				  "existed", e->existed), e->existed, e->uid, e->gid, e->mode));
 	}
 	for (size_t h = 0; h < m->n_cgroups; h++) {
@@ -177,13 +218,13 @@ static json_t *jail_manifest_to_json(const struct jail_manifest *m)
 		for (size_t i = 0; i < m->cgroups[h].n_levels; i++)
 			json_array_append_new(levels, json_pack("{s:s, s:b}", "path", m->cgroups[h].levels[i], "existed",
 								m->cgroups[h].existed[i]));
-		json_array_append_new(cgroups, json_pack("{s:s, s:o}", "mount", m->cgroups[h].mount, "levels", levels));
+		json_array_append_new(cgroups, json_pack("{s:o, s:o}", "mount", jail_json_path(m->cgroups[h].mount), "levels", levels));
 	}
-	return json_pack("{s:i, s:s, s:s, s:o, s:s, s:o, s:o}", "version", JAIL_MANIFEST_VERSION, "id", m->id,
-			 "exec_name", m->exec_name,
+	return json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:o}", "version", JAIL_MANIFEST_VERSION, "id", m->id,
+			 "exec_name", jail_json_path(m->exec_name),
 			 "id_dir", jail_manifest_owner(json_pack("{s:b}", "existed", m->id_existed), m->id_existed,
 						       m->id_uid, m->id_gid, m->id_mode),
-			 "pid_file", m->pid_file, "entries", entries, "cgroups", cgroups);
+			 "pid_file", jail_json_path(m->pid_file), "entries", entries, "cgroups", cgroups);
 }
 
 /* Creates name under dirfd (root, 0600, must not exist) holding m. */
@@ -260,10 +301,9 @@ static int jail_manifest_parse_entries(json_t *a, struct jail_manifest *m)
 		if (json_unpack(v, "{s:s, s:s, s:b, s?I, s?I, s?I !}", "path", &path, "kind", &kind, "existed", &existed,
 				"uid", &ignored, "gid", &ignored, "mode", &ignored) < 0)
 			return -EINVAL;
-		if (!jail_manifest_path_ok(path) || strlen(path) >= sizeof(e->path) ||
+		if (jail_unescape(path, e->path, sizeof(e->path)) < 0 || !jail_manifest_path_ok(e->path) ||
 		    (strcmp(kind, "dir") && strcmp(kind, "file")))
 			return -EINVAL;
-		snprintf(e->path, sizeof(e->path), "%s", path);
 		e->kind = strcmp(kind, "dir") == 0 ? JAIL_ENTRY_DIR : JAIL_ENTRY_FILE;
 		e->existed = existed;
 		if (jail_manifest_parse_owner(v, e->existed, &e->uid, &e->gid, &e->mode) < 0)
@@ -284,11 +324,10 @@ static int jail_manifest_parse_cgroups(json_t *a, const char *id, struct jail_ma
 		const char *mount, *last;
 		json_t *levels;
 
-		if (json_unpack(v, "{s:s, s:o !}", "mount", &mount, "levels", &levels) < 0 || mount[0] != '/' ||
-		    strlen(mount) >= sizeof(c->mount) || json_array_size(levels) == 0 ||
-		    json_array_size(levels) > JAIL_PARENT_DEPTH_MAX + 1)
+		if (json_unpack(v, "{s:s, s:o !}", "mount", &mount, "levels", &levels) < 0 ||
+		    jail_unescape(mount, c->mount, sizeof(c->mount)) < 0 || c->mount[0] != '/' ||
+		    json_array_size(levels) == 0 || json_array_size(levels) > JAIL_PARENT_DEPTH_MAX + 1)
 			return -EINVAL;
-		snprintf(c->mount, sizeof(c->mount), "%s", mount);
 		json_array_foreach(levels, k, l) {
 			const char *path;
 			int existed;
@@ -315,14 +354,14 @@ static int jail_manifest_from_json(json_t *o, struct jail_manifest *m)
 
 	if (json_unpack(o, "{s:i, s:s, s:s, s:o, s:s, s:o, s:o !}", "version", &version, "id", &id, "exec_name",
 			&exec_name, "id_dir", &id_dir, "pid_file", &pid_file, "entries", &entries, "cgroups", &cgroups) < 0 ||
-	    version != JAIL_MANIFEST_VERSION || strlen(id) >= sizeof(m->id) || strlen(exec_name) >= sizeof(m->exec_name) ||
-	    jail_id_validate(id, NULL, 0) < 0 || !jail_manifest_path_ok(pid_file) || !strcmp(pid_file, "root") ||
+	    version != JAIL_MANIFEST_VERSION || strlen(id) >= sizeof(m->id) ||
+	    jail_unescape(exec_name, m->exec_name, sizeof(m->exec_name)) < 0 ||
+	    jail_unescape(pid_file, m->pid_file, sizeof(m->pid_file)) < 0 || jail_id_validate(id, NULL, 0) < 0 ||
+	    !jail_manifest_path_ok(m->pid_file) || !strcmp(m->pid_file, "root") ||
 	    json_unpack(id_dir, "{s:b, s?I, s?I, s?I !}", "existed", &existed, "uid", &ignored, "gid", &ignored,
 			"mode", &ignored) < 0)
 		return -EINVAL;
 	snprintf(m->id, sizeof(m->id), "%s", id);
-	snprintf(m->exec_name, sizeof(m->exec_name), "%s", exec_name);
-	snprintf(m->pid_file, sizeof(m->pid_file), "%s", pid_file);
 	m->id_existed = existed;
 	if (jail_manifest_parse_owner(id_dir, m->id_existed, &m->id_uid, &m->id_gid, &m->id_mode) < 0 ||
 	    jail_manifest_parse_entries(entries, m) < 0)

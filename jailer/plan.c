@@ -492,7 +492,8 @@ int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, str
 		r = jail_plan_netns(p, a.value[OPT_NETNS], err, errlen);
 	if (r >= 0)
 		r = jail_plan_rlimits(p, &a, err, errlen);
-	if (r >= 0)
+	/* --cleanup takes the cgroups from the jail's manifest. */
+	if (r >= 0 && !p->cleanup)
 		r = jail_plan_cgroups(p, &a, err, errlen);
 	if (r >= 0 && !p->cleanup)
 		r = jail_devices_plan(p, "/dev", err, errlen);

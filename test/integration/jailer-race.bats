@@ -96,8 +96,9 @@ kill_every_op() {
 @test "SIGKILL at every host operation of set-up: --cleanup leaves base dir and parent cgroup empty" {
 	local cg=()
 	[ -n "$(cgroup_v1_mount pids)" ] && cg=(--cgroup pids.max=10)
-	echo kernel >"$BATS_TEST_TMPDIR/kernel"
-	kill_every_op "${cg[@]}" --bind-ro "$BATS_TEST_TMPDIR/kernel=vmlinux"
+	echo kernel >"$JPUB/kernel"
+	chmod 644 "$JPUB/kernel"
+	kill_every_op "${cg[@]}" --bind-ro "$JPUB/kernel=vmlinux"
 }
 
 @test "SIGKILL at every host operation with --daemonize --new-pid-ns: --cleanup leaves nothing" {

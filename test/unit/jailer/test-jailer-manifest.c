@@ -48,6 +48,22 @@ static void test_good(void **state)
 	free(m);
 }
 
+/* A file name is bytes: stored percent-encoded, read back as it was. */
+static void test_escaped_names(void **state)
+{
+	int r;
+	struct jail_manifest *m = parse("{\"version\": 1, \"id\": \"vm1\", \"exec_name\": \"a%C3b%25\", "
+					"\"id_dir\": {\"existed\": false}, \"pid_file\": \"root/a%C3b%25.pid\", "
+					"\"entries\": [{\"path\": \"root/a%C3b%25\", \"kind\": \"file\", \"existed\": false}], "
+					"\"cgroups\": []}", &r);
+
+	assert_int_equal(r, 0);
+	assert_string_equal(m->exec_name, "a\xc3" "b%");
+	assert_string_equal(m->pid_file, "root/a\xc3" "b%.pid");
+	assert_string_equal(m->entries[0].path, "root/a\xc3" "b%");
+	free(m);
+}
+
 /* Written to a file and read back through jail_manifest_read(). */
 static void test_round_trip(void **state)
 {
@@ -107,6 +123,13 @@ static void test_bad(void **state)
 		"\"pid_file\": \"root/ember.pid\", " GOOD_ENTRIES GOOD_CGROUPS,
 		"{\"version\": 1, \"id\": \"vm1\", \"exec_name\": \"ember\", \"id_dir\": {\"existed\": false}, "
 		"\"pid_file\": \"root\", " GOOD_ENTRIES GOOD_CGROUPS,
+		/* percent-encoding: a NUL, bad hex, a '/' or a control character smuggled in */
+		GOOD_HEAD "\"entries\": [{\"path\": \"root/a%00\", \"kind\": \"file\", \"existed\": false}], " GOOD_CGROUPS,
+		GOOD_HEAD "\"entries\": [{\"path\": \"root/a%zz\", \"kind\": \"file\", \"existed\": false}], " GOOD_CGROUPS,
+		GOOD_HEAD "\"entries\": [{\"path\": \"root/a%2Fb\", \"kind\": \"file\", \"existed\": false}], " GOOD_CGROUPS,
+		GOOD_HEAD "\"entries\": [{\"path\": \"root%2F..\", \"kind\": \"file\", \"existed\": false}], " GOOD_CGROUPS,
+		GOOD_HEAD "\"entries\": [{\"path\": \"root/a%0A\", \"kind\": \"file\", \"existed\": false}], " GOOD_CGROUPS,
+		GOOD_HEAD "\"entries\": [{\"path\": \"root/a%2\", \"kind\": \"file\", \"existed\": false}], " GOOD_CGROUPS,
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -123,6 +146,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_escaped_names),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_bad),
 	};
