@@ -44,7 +44,7 @@ static const char jail_usage[] =
 	"  --bind FILE=NAME[:rw|:ro] show a host file at /NAME in the jail (default :ro; a drive image :rw)\n"
 	"  --bind-ro FILE=NAME       the same as --bind FILE=NAME:ro\n"
 	"  --dry-run                 print the validated plan and change nothing\n"
-	"  --cleanup                 remove the chroot tree and cgroups of --id (idempotent)\n"
+	"  --cleanup                 remove what the manifest of --id names (exit 1: in use, 4: nothing found)\n"
 	"  --status-fd N             write one JSON line with the outcome (once the VMM is ready) to fd N\n"
 	"\n"
 	"Arguments after -- are passed to the VMM.\n";
