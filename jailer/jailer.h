@@ -16,7 +16,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define JAIL_ID_MAX 64
+#include "id.h"
+
+#define JAIL_ID_MAX ID_INSTANCE_MAX /* common/id.h: the one instance-id rule */
 #define JAIL_DEFAULT_BASE "/srv/jailer"
 #define JAIL_DEFAULT_NOFILE 2048
 #define JAIL_CGROUP_MAX 64       /* cgroup files per jail (flags + template) */
@@ -335,7 +337,7 @@ int jail_lock_take(int exec_fd, const char *id, bool create, int *ret_fd, pid_t 
  * 0 when none; why describes it. */
 pid_t jail_find_live(int id_fd, const struct jail_manifest *m, char *why, size_t len);
 
-/* cleanup.c */
+/* undo.c */
 int jail_undo_push(struct jail_state *s, enum jail_undo_kind kind, int dirfd, const char *name);
 int jail_undo_run(struct jail_state *s);
 void jail_signals_block(void);
