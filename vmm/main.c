@@ -552,8 +552,10 @@ static int ember_api_start(void *ctx, char *err, size_t errlen)
 	/* As with --config-file: the vCPU threads exist, the guest has not
 	 * been able to reach the vmm thread yet. A failure here leaves a VM
 	 * running unconfined, so it ends the process. */
-	if (ember_seccomp_vmm_init(e) != 0)
+	if (ember_seccomp_vmm_init(e) != 0) {
+		ready_exit(EXIT_CODE_GENERIC_ERROR); /* only reports when not ready yet */
 		_exit(EXIT_CODE_GENERIC_ERROR);
+	}
 	return 0;
 }
 
