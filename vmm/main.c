@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "api/controller.h"
@@ -36,6 +35,7 @@
 #include "logger.h"
 #include "metrics.h"
 #include "mmds/store.h"
+#include "out.h"
 #include "parse.h"
 #include "path_error.h"
 #include "ready.h"
@@ -268,6 +268,10 @@ static int ember_logger_init(struct ember *e)
 	if (e->cli.present[ARG_ID])
 		log_set_instance_id(e->cli.value[ARG_ID]);
 	log_set_thread_name("vmm");
+	/* Before seccomp: a terminal on stdout is reopened through /proc. From
+	 * here on no log line or serial byte waits for stdout's reader. */
+	if (out_stdout_prepare() == 0)
+		log_set_fd(STDOUT_FILENO);
 	if (e->cli.present[ARG_LEVEL]) {
 		if (log_level_parse(e->cli.value[ARG_LEVEL], &level) < 0) {
 			fprintf(stderr, "Invalid value for --level: '%s': expected Error, Warning, Info, Debug, Trace "
@@ -388,6 +392,8 @@ static void ember_on_shutdown_signal(void *ctx, uint32_t events)
 
 	if (sig <= 0)
 		return;
+	if (loop_stopped(e->loop))
+		return; /* the guest ended the VM first: its exit code stands */
 	log_info("Received %s: shutting down the microVM.", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	e->exit_code = EXIT_CODE_OK;
 	loop_stop(e->loop);
@@ -447,10 +453,12 @@ static int ember_config_init(struct ember *e)
 		return 0; /* configured through the API */
 	if (config_file_load(e->cli.value[ARG_CONFIG_FILE], &e->config, err, sizeof(err)) < 0) {
 		log_error("Configuration for VMM from one single json failed: %s", err);
+		vm_config_clear(&e->config); /* keys read before the failing one */
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	if (e->config.has_logger && logger_apply(&e->config.logger, err, sizeof(err)) < 0) {
 		log_error("Configuration for VMM from one single json failed: logger: %s", err);
+		vm_config_clear(&e->config);
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	return 0;
@@ -637,22 +645,11 @@ static void ember_metrics_tick(void *ctx, uint32_t events)
  * metrics.c needs no loop. */
 static int ember_metrics_timer(struct ember *e)
 {
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = METRICS_PERIOD_S },
-		.it_value = { .tv_sec = METRICS_PERIOD_S },
-	};
-	_cleanup_close_ int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	int r;
+	int fd = loop_add_timer(e->loop, METRICS_PERIOD_S, ember_metrics_tick, e);
 
 	if (fd < 0)
-		return -errno;
-	if (timerfd_settime(fd, 0, &its, NULL) < 0)
-		return -errno;
+		return fd;
 	e->metrics_timer = fd;
-	r = loop_add(e->loop, fd, EPOLLIN, ember_metrics_tick, e);
-	if (r < 0)
-		return r;
-	TAKE_FD(fd);
 	return 0;
 }
 
