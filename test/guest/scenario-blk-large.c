@@ -24,19 +24,6 @@
 static struct blk_hdr hdr __attribute__((aligned(16)));
 static volatile uint8_t status;
 
-static bool open_first_blk(struct vp_dev *d)
-{
-	uint64_t base[VP_MAX_DEVICES];
-	unsigned irq[VP_MAX_DEVICES], n = vp_find(base, irq, VP_MAX_DEVICES);
-
-	for (unsigned i = 0; i < n; i++) {
-		d->base = base[i];
-		if (vp_read(d, 0x008) == 2)
-			return vp_init(d, base[i], i, VP_F_EVENT_IDX) == 0;
-	}
-	return false;
-}
-
 /* The first bad word of the check window at region + at, which must hold
  * file bytes from file_off on; -1 when all match. */
 static long first_mismatch(uint64_t region, uint64_t at, uint64_t file_off)
@@ -77,7 +64,7 @@ void scenario_blk_large(void)
 		probe_fail("blk-large.read", "bad parameters: %lu chunks of %lu MiB", chunks, chunk_mib);
 		return;
 	}
-	if (!open_first_blk(&d)) {
+	if (!vp_open_first_blk(&d)) {
 		probe_fail("blk-large.read", "no usable virtio-blk device");
 		return;
 	}
