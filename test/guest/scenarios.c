@@ -9,6 +9,8 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "blk-resize", scenario_blk_resize },
 	{ "blk-large", scenario_blk_large },
 	{ "wait", scenario_wait },
+	{ "net", scenario_net },
+	{ "hostile-net", scenario_hostile_net },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -10,6 +10,7 @@
 
 #include "boot_source.h"
 #include "cleanup.h"
+#include "devices/virtio/tap.h"
 #include "drive.h"
 #include "fd.h"
 #include "machine_config.h"
@@ -24,6 +25,11 @@ static int config_boot_source(const json_t *j, struct vm_config *cfg, char *err,
 static int config_drives(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
 	return drive_set_parse(j, &cfg->drives, err, errlen);
+}
+
+static int config_nets(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
+{
+	return net_set_parse(j, &cfg->nets, tap_open, err, errlen);
 }
 
 static int config_machine(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
@@ -67,6 +73,7 @@ static const struct {
 	{ "boot-source", config_boot_source, true },
 	{ "machine-config", config_machine, false },
 	{ "drives", config_drives, false },
+	{ "network-interfaces", config_nets, false },
 	{ "logger", config_logger, true },
 	{ "metrics", config_metrics, true },
 };
@@ -78,7 +85,6 @@ static const struct {
 	const char *key;
 	const char *what;
 } config_absent[] = {
-	{ "network-interfaces", "network interfaces" },
 	{ "vsock", "a vsock device" },
 	{ "balloon", "a balloon device" },
 	{ "entropy", "an entropy device" },
@@ -118,7 +124,7 @@ static int config_apply_key(const char *key, const json_t *v, struct vm_config *
 		return -EOPNOTSUPP;
 	}
 	snprintf(err, errlen, "unknown configuration key \"%.64s\", expected one of \"boot-source\", "
-		 "\"machine-config\", \"drives\", \"logger\", \"metrics\"", key);
+		 "\"machine-config\", \"drives\", \"network-interfaces\", \"logger\", \"metrics\"", key);
 	return -EINVAL;
 }
 

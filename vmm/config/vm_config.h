@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "drive.h"
+#include "net.h"
 #include "logger.h"
 
 #define VM_CONFIG_MAX_VCPUS 32u
@@ -49,6 +50,7 @@ struct vm_config {
 	struct machine_config machine;
 	struct boot_source boot;
 	struct drive_set drives;
+	struct net_set nets; /* network-interfaces, each holding its TAP */
 	struct vm_process_options process;
 	/* The config file's "logger" and "metrics" keys, validated by the same
 	 * validators as PUT /logger and PUT /metrics; main.c applies them. */

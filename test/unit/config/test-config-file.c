@@ -104,8 +104,8 @@ static void test_absent_capabilities(void **state)
 	/* drives exist now: an incomplete one gets the validator's text */
 	expect("drives: An error occurred when deserializing the json body of a request: missing field "
 	       "`is_root_device`", "{\"drives\": [{\"drive_id\": \"root\"}]}");
-	expect("network-interfaces: this build does not provide network interfaces yet",
-	       "{\"network-interfaces\": [{}]}");
+	expect("network-interfaces: An error occurred when deserializing the json body of a request: missing field "
+	       "`iface_id`", "{\"network-interfaces\": [{}]}");
 	expect("vsock: this build does not provide a vsock device yet", "{\"vsock\": {}}");
 	expect("serial: this build does not provide serial output configuration", "{\"serial\": {}}");
 	expect("logger: An error occurred when deserializing the json body of a request: unknown field `x`",
