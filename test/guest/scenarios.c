@@ -9,6 +9,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "blk-resize", scenario_blk_resize },
 	{ "blk-large", scenario_blk_large },
 	{ "wait", scenario_wait },
+	{ "blk-hog", scenario_blk_hog },
 	{ "net", scenario_net },
 	{ "hostile-net", scenario_hostile_net },
 };

@@ -26,7 +26,6 @@
 #include "block-internal.h"
 #include "core/loop.h"
 #include "log.h"
-#include "mmio.h"
 
 struct blk_slot {
 	uint32_t epoch;
@@ -37,7 +36,8 @@ struct blk_slot {
 	uint64_t offset; /* file offset of the next byte to transfer */
 	uint64_t done;   /* bytes transferred so far */
 	uint64_t left;   /* bytes still to transfer */
-	uint64_t piece;  /* bytes the submission in flight asked for */
+	uint64_t asked;  /* bytes the submission in flight asked for */
+	bool piece;      /* a piece of the open chain (block.c), not a whole request */
 	unsigned first;  /* iov[first, nr) is what is left; iov[first] trimmed in place */
 	unsigned nr;
 	unsigned cut;    /* a piece that ends inside iov[cut] shortened it; cut_len is its length */
@@ -102,13 +102,13 @@ static int blk_uring_prep(struct blk_uring *u, unsigned i)
 		else
 			io_uring_prep_writev(sqe, s->fd, &s->iov[s->first], n - s->first, s->offset);
 	}
-	s->piece = bytes;
+	s->asked = bytes;
 	io_uring_sqe_set_data64(sqe, i);
 	u->queued++;
 	return 0;
 }
 
-int blk_uring_queue(struct blk_uring *u, const struct blk_req *r, int fd)
+int blk_uring_queue(struct blk_uring *u, const struct blk_req *r, int fd, bool piece)
 {
 	struct blk_slot *s;
 	unsigned i;
@@ -119,7 +119,7 @@ int blk_uring_queue(struct blk_uring *u, const struct blk_req *r, int fd)
 	i = u->free_list[u->nr_free - 1];
 	s = &u->slot[i];
 	*s = (struct blk_slot){ .epoch = u->epoch, .head = r->head, .status = r->status, .type = r->type,
-				.fd = fd, .offset = r->sector * VIRTIO_BLK_SECTOR, .nr = r->nr_data };
+				.fd = fd, .offset = r->sector * VIRTIO_BLK_SECTOR, .nr = r->nr_data, .piece = piece };
 	if (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT)
 		s->left = r->data_len;
 	else
@@ -161,7 +161,7 @@ static int blk_slot_advance(struct blk_slot *s, int32_t res)
 	}
 	if (res < 0)
 		return res;
-	if ((uint64_t)res > s->piece)
+	if ((uint64_t)res > s->asked)
 		return -EIO; /* more than was asked for: trust nothing */
 	if (s->left == 0)
 		return 0;
@@ -198,8 +198,11 @@ void blk_uring_complete(struct blk_uring *u, uint64_t user_data, int32_t res, bo
 			       " bytes: %s", u->b->id, blk_type_name(s->type), s->offset, s->done, s->done + s->left,
 			       r == -ENODATA ? "the file ended early" : strerror(-r));
 		}
-		block_complete(u->b, s->head, s->status, r < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK,
-			       r == 0 && s->type == VIRTIO_BLK_T_IN ? (uint32_t)s->done : 0);
+		if (s->piece)
+			block_piece_done(u->b, r == 0);
+		else
+			block_complete(u->b, s->head, s->status, r < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK,
+				       r == 0 && s->type == VIRTIO_BLK_T_IN ? (uint32_t)s->done : 0);
 	}
 	u->free_list[u->nr_free++] = (unsigned)user_data;
 	u->inflight--;
@@ -246,7 +249,7 @@ void blk_uring_drain(struct blk_uring *u, bool complete)
 		blk_uring_complete(u, data, res, complete);
 	}
 	if (complete)
-		virtio_mmio_signal_used(u->b->t, 0);
+		virtio_signal_used(&u->b->vdev, 0);
 }
 
 void blk_uring_forget(struct blk_uring *u)
@@ -261,10 +264,11 @@ static void blk_uring_on_complete(void *ctx, uint32_t events)
 
 	if (read(u->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_rl(LOG_WARNING, "block %s: io_uring eventfd read: %m", u->b->id);
-	virtio_mmio_lock(u->b->t);
+	virtio_lock(&u->b->vdev);
+	virtio_wakeup(&u->b->vdev); /* a loop handler call of its own */
 	if (blk_uring_reap(u))
 		block_resume(u->b);
-	virtio_mmio_unlock(u->b->t);
+	virtio_unlock(&u->b->vdev);
 }
 
 int blk_uring_create(struct block *b, unsigned depth, uint64_t max_transfer, struct event_loop *loop,
