@@ -23,6 +23,7 @@
 #include "yamltree.h"
 #include "log.h"
 #include "ready.h"
+#include "sigsafe.h"
 
 /* The default policy, compiled at build time by `ember-seccomp compile`
  * (vmm/seccomp/meson.build), so start-up parses no YAML. */
@@ -133,15 +134,20 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uctx)
 {
 	int nr = si->si_syscall;
 	const char *name = nr >= 0 && nr < SYSCALL_NAMES && syscall_names[nr] ? syscall_names[nr] : "unknown";
+	const char *role = thread_role >= 0 ? policy_role_name((unsigned)thread_role) : "none (baseline only)";
 	void (*hook)(void) = flush_hook;
+	char why[160];
+	int n;
 
 	/* Formatted with write(2) alone: the signal may have interrupted malloc or stdio. */
 	log_signal_safe_error("Shutting down VM after intercepting a bad syscall (%u): %s, in role %s.", (unsigned)nr,
-			      name, thread_role >= 0 ? policy_role_name((unsigned)thread_role) : "none (baseline only)");
+			      name, role);
 	atomic_fetch_add(&num_faults, 1);
 	if (hook)
 		hook();
-	ready_fail(SECCOMP_EXIT_BAD_SYSCALL, line, off);
+	n = sigsafe_snprintf(why, sizeof(why), "Shutting down VM after intercepting a bad syscall (%u): %s, in role %s.",
+			     (unsigned)nr, name, role);
+	ready_fail(SECCOMP_EXIT_BAD_SYSCALL, why, n < 0 ? 0 : (size_t)n < sizeof(why) ? (size_t)n : sizeof(why) - 1);
 	_exit(SECCOMP_EXIT_BAD_SYSCALL);
 }
 
