@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "config/json_field.h"
@@ -146,18 +144,11 @@ static void logger_on_rl_timer(void *ctx, uint32_t events)
 int logger_attach_loop(struct event_loop *loop)
 {
 	/* A tick a second: a summary is at most a second late after its window. */
-	struct itimerspec its = { .it_interval = { .tv_sec = 1 }, .it_value = { .tv_sec = 1 } };
-	_cleanup_close_ int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	int r;
+	int fd = loop_add_timer(loop, 1, logger_on_rl_timer, NULL);
 
 	if (fd < 0)
-		return -errno;
-	if (timerfd_settime(fd, 0, &its, NULL) < 0)
-		return -errno;
-	r = loop_add(loop, fd, EPOLLIN, logger_on_rl_timer, NULL);
-	if (r < 0)
-		return r;
-	rl_timer_fd = TAKE_FD(fd);
+		return fd;
+	rl_timer_fd = fd;
 	return 0;
 }
 

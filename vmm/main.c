@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "api/controller.h"
@@ -447,10 +446,12 @@ static int ember_config_init(struct ember *e)
 		return 0; /* configured through the API */
 	if (config_file_load(e->cli.value[ARG_CONFIG_FILE], &e->config, err, sizeof(err)) < 0) {
 		log_error("Configuration for VMM from one single json failed: %s", err);
+		vm_config_clear(&e->config); /* keys read before the failing one */
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	if (e->config.has_logger && logger_apply(&e->config.logger, err, sizeof(err)) < 0) {
 		log_error("Configuration for VMM from one single json failed: logger: %s", err);
+		vm_config_clear(&e->config);
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	return 0;
@@ -635,22 +636,11 @@ static void ember_metrics_tick(void *ctx, uint32_t events)
  * metrics.c needs no loop. */
 static int ember_metrics_timer(struct ember *e)
 {
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = METRICS_PERIOD_S },
-		.it_value = { .tv_sec = METRICS_PERIOD_S },
-	};
-	_cleanup_close_ int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	int r;
+	int fd = loop_add_timer(e->loop, METRICS_PERIOD_S, ember_metrics_tick, e);
 
 	if (fd < 0)
-		return -errno;
-	if (timerfd_settime(fd, 0, &its, NULL) < 0)
-		return -errno;
+		return fd;
 	e->metrics_timer = fd;
-	r = loop_add(e->loop, fd, EPOLLIN, ember_metrics_tick, e);
-	if (r < 0)
-		return r;
-	TAKE_FD(fd);
 	return 0;
 }
 

@@ -122,25 +122,48 @@ shutdown_check() {
 	assert_output --partial 'exit_code=1'
 }
 
+@test "jailed with pids.max=3 and 2 vCPUs, InstanceStart over the API fails naming vCPU 1 and pids.max" {
+	load jailer-helpers
+	jailed_setup
+	OUT=$BATS_TEST_TMPDIR/ember.out
+	"$JAILER" --id "$JID" --exec-file "$EMBER" --uid 4711 --gid 4712 --chroot-base-dir "$JBASE" \
+		--parent-cgroup "$JPARENT" --cgroup pids.max=3 --bind-ro "$PROBE=probe.elf" \
+		-- --api-sock /api.sock >"$OUT" 2>&1 </dev/null &
+	EMBER_PID=$! # the jailer execs ember in place
+	SOCK=$JROOT/api.sock
+	wait_sock "$SOCK"
+	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"/probe.elf\",\"boot_args\":\"$(wait_args)\"}"
+	expect_api 204 PUT /machine-config '{"vcpu_count":2,"mem_size_mib":128}'
+	expect_api 400 PUT /actions '{"action_type":"InstanceStart"}' \
+		"Start microvm error: cannot create the thread of vCPU 1: Resource temporarily unavailable: the cgroup's pids.max"
+	api GET /
+	assert_equal "$code" 200
+	[[ "$body" == *'"state":"Not started"'* ]] || fail "$body"
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	run grep -c 'PROBE' "$OUT"
+	assert_output 0
+}
+
 # ---- --help and --version ----
 
+# help_ok PROGRAM WANT: --help prints WANT on stdout, nothing on stderr, exit 0.
+help_ok() {
+	run --separate-stderr "$1" --help
+	assert_success
+	assert_output --partial "$2"
+	assert_equal "$stderr" ""
+}
+
 @test "--help of ember, jailer and ember-seccomp: stdout, exit 0; ember-seccomp --version" {
-	run --separate-stderr "$EMBER" --help
-	assert_success
-	assert_output --partial 'Usage: ember'
-	assert_equal "$stderr" ""
-	run --separate-stderr "$JAILER" --help
-	assert_success
-	assert_output --partial 'Usage: jailer'
-	assert_equal "$stderr" ""
+	help_ok "$EMBER" 'Usage: ember'
+	help_ok "$JAILER" 'Usage: jailer'
 	# The template names --cgroup-template takes, from the directory it reads.
 	local names
 	names=$(cd "$EMBER_SRC/cgroup-templates" && ls *.yaml | sed 's/\.yaml$//' | sort | tr '\n' ' ')
 	assert_output --regexp "Cgroup templates in [^:]*: ${names% }\$"
-	run --separate-stderr "$EMBER_SECCOMP" --help
-	assert_success
-	assert_output --partial 'usage: ember-seccomp check FILE'
-	assert_equal "$stderr" ""
+	help_ok "$EMBER_SECCOMP" 'usage: ember-seccomp check FILE'
 	run --separate-stderr "$EMBER_SECCOMP" --version
 	assert_success
 	assert_output --regexp '^ember-seccomp v[0-9]+\.[0-9]+\.[0-9]+$'
@@ -406,7 +429,8 @@ expect_both_forms() {
 	require_root
 	cd "$BATS_TEST_TMPDIR"
 	mkdir base
-	run "$JAILER" --id "op-$$" --exec-file "$EMBER" --uid 4711 --gid 4712 --chroot-base-dir "$BATS_TEST_TMPDIR/base" \
+	# The stand-in: static in every build, as the jailer requires.
+	run "$JAILER" --id "op-$$" --exec-file "$EMBER_BUILD/test/helpers/vmm-standin" --uid 4711 --gid 4712 --chroot-base-dir "$BATS_TEST_TMPDIR/base" \
 		--cgroup-template no/small.yaml --dry-run -- --no-api
 	assert_failure
 	assert_output --partial 'Cannot open cgroup template '

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -106,6 +107,22 @@ int loop_modify(struct event_loop *loop, int fd, uint32_t events)
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
 		return -errno;
 	return 0;
+}
+
+int loop_add_timer(struct event_loop *loop, unsigned period_s, loop_handler_fn fn, void *ctx)
+{
+	struct itimerspec its = { .it_interval = { .tv_sec = period_s }, .it_value = { .tv_sec = period_s } };
+	_cleanup_close_ int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if (timerfd_settime(fd, 0, &its, NULL) < 0)
+		return -errno;
+	r = loop_add(loop, fd, EPOLLIN, fn, ctx);
+	if (r < 0)
+		return r;
+	return TAKE_FD(fd);
 }
 
 int loop_remove(struct event_loop *loop, int fd)

@@ -23,6 +23,11 @@ struct event_loop *loop_destroy(struct event_loop *loop);
 int loop_add(struct event_loop *loop, int fd, uint32_t events, loop_handler_fn fn, void *ctx);
 /* Changes the event mask of a registered fd (to park a rate-limited queue, say). */
 int loop_modify(struct event_loop *loop, int fd, uint32_t events);
+/* A periodic timer (CLOCK_MONOTONIC, first expiry after one period) whose
+ * expiries run fn: the handler reads the fd (8 bytes, the expiry count).
+ * Returns the timerfd, which the caller owns (loop_remove and close it), or
+ * -errno. */
+int loop_add_timer(struct event_loop *loop, unsigned period_s, loop_handler_fn fn, void *ctx);
 /* Unregisters fd; safe to call from inside a handler, including fd's own. */
 int loop_remove(struct event_loop *loop, int fd);
 
