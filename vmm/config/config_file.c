@@ -15,6 +15,7 @@
 #include "machine_config.h"
 #include "metrics.h"
 #include "path_error.h"
+#include "vsock.h"
 
 static int config_boot_source(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
@@ -24,6 +25,11 @@ static int config_boot_source(const json_t *j, struct vm_config *cfg, char *err,
 static int config_drives(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
 	return drive_set_parse(j, &cfg->drives, err, errlen);
+}
+
+static int config_vsock(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
+{
+	return vsock_slot_parse(j, &cfg->vsock, err, errlen);
 }
 
 static int config_machine(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
@@ -67,6 +73,7 @@ static const struct {
 	{ "boot-source", config_boot_source, true },
 	{ "machine-config", config_machine, false },
 	{ "drives", config_drives, false },
+	{ "vsock", config_vsock, true },
 	{ "logger", config_logger, true },
 	{ "metrics", config_metrics, true },
 };
@@ -79,7 +86,6 @@ static const struct {
 	const char *what;
 } config_absent[] = {
 	{ "network-interfaces", "network interfaces" },
-	{ "vsock", "a vsock device" },
 	{ "balloon", "a balloon device" },
 	{ "entropy", "an entropy device" },
 	{ "pmem", "pmem devices" },
@@ -118,7 +124,7 @@ static int config_apply_key(const char *key, const json_t *v, struct vm_config *
 		return -EOPNOTSUPP;
 	}
 	snprintf(err, errlen, "unknown configuration key \"%.64s\", expected one of \"boot-source\", "
-		 "\"machine-config\", \"drives\", \"logger\", \"metrics\"", key);
+		 "\"machine-config\", \"drives\", \"vsock\", \"logger\", \"metrics\"", key);
 	return -EINVAL;
 }
 

@@ -126,7 +126,8 @@ int vsock_slot_put(struct vsock_slot *s, const struct vsock_config *c, char *err
 
 void vsock_slot_clear(struct vsock_slot *s)
 {
-	if (s->listen_fd >= 0) {
+	/* present: a zeroed slot (fd 0) owns nothing. */
+	if (s->present && s->listen_fd >= 0) {
 		close(s->listen_fd);
 		unlink(s->cfg.uds_path);
 	}

@@ -267,6 +267,16 @@ static int vm_attach_drives(struct vm *vm)
 	return r;
 }
 
+/* The vsock device is configured (its socket is bound) but the device itself
+ * is not in this build yet: say so rather than boot without it. */
+static int vm_attach_vsock(struct vm *vm)
+{
+	if (!vm->cfg->vsock.present)
+		return 0;
+	return vm_fail(vm, -EOPNOTSUPP, "Start microvm error: this build does not provide the virtio-vsock device "
+			   "yet (vsock at %s).", vm->cfg->vsock.cfg.uds_path);
+}
+
 /* Devices that add to the kernel command line (virtio-mmio) do so here, with
  * cmdline_append(&vm->cmdline, ...), before the line is written to the guest. */
 static const struct {
@@ -278,15 +288,19 @@ static const struct {
 	{ "legacy port sinks", vm_attach_sinks },
 	{ "boot timer", vm_attach_boot_timer },
 	{ "block devices", vm_attach_drives },
+	{ "vsock device", vm_attach_vsock },
 };
 
 static int vm_step_devices(struct vm *vm)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(vm_devices); i++) {
-		int r = vm_devices[i].attach(vm);
+		int r;
 
+		vm->err[0] = '\0';
+		r = vm_devices[i].attach(vm);
+		/* A device that said why (vm_fail) keeps its own words. */
 		if (r < 0)
-			return vm_fail(vm, r, "cannot attach the %s: %s", vm_devices[i].name, strerror(-r));
+			return vm->err[0] ? r : vm_fail(vm, r, "cannot attach the %s: %s", vm_devices[i].name, strerror(-r));
 	}
 	return 0;
 }
