@@ -8,11 +8,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "out.h"
 #include "sigsafe.h"
 
 #define LOG_LINE_MAX 4096
 
-static _Atomic int log_fd = STDOUT_FILENO;
+/* The sink: fd in the low 32 bits, its enum out_mode above, so that a thread
+ * always writes with the mode chosen for that fd. */
+static _Atomic uint64_t log_sink = STDOUT_FILENO; /* OUT_PLAIN until ember prepares stdout */
 static _Atomic int log_level = LOG_INFO;
 static _Atomic bool show_level;
 static _Atomic bool show_origin;
@@ -86,17 +89,43 @@ void log_set_thread_name(const char *name)
 	prctl(PR_SET_NAME, thread_name, 0, 0, 0);
 }
 
+static uint64_t sink_pack(struct out o)
+{
+	return (uint64_t)o.mode << 32 | (uint32_t)o.fd;
+}
+
+static struct out sink_unpack(uint64_t v)
+{
+	return (struct out){ (int)(uint32_t)v, (enum out_mode)(v >> 32) };
+}
+
 void log_set_fd(int fd)
 {
-	int old = atomic_exchange(&log_fd, fd);
+	struct out o = out_get(fd);
+	int old = sink_unpack(atomic_exchange(&log_sink, sink_pack(o))).fd;
 
-	if (old > STDERR_FILENO && old != fd)
+	if (old > STDERR_FILENO && old != o.fd && !out_is_private(old))
 		close(old);
 }
 
 int log_get_fd(void)
 {
-	return log_fd;
+	return sink_unpack(log_sink).fd;
+}
+
+bool log_emit(const char *buf, size_t len)
+{
+	uint64_t v = log_sink;
+	struct out o = sink_unpack(v);
+	enum out_mode mode = o.mode;
+	ssize_t w = out_write(o.fd, &mode, buf, len);
+
+	if (mode != o.mode) /* keep the fallback, unless the sink changed meanwhile */
+		atomic_compare_exchange_strong(&log_sink, &v, sink_pack((struct out){ o.fd, mode }));
+	if (w == (ssize_t)len)
+		return true;
+	missed++;
+	return false;
 }
 
 uint64_t log_missed_count(void)
@@ -150,7 +179,6 @@ void log_vwrite(enum log_level level, const char *file, int line, const char *fm
 	size_t n, start;
 	int r;
 	void (*hook)(const char *, size_t) = error_hook;
-	ssize_t w;
 
 	log_ratelimit_flush(false); /* summaries of windows that ended come first */
 	n = start = format_prefix(buf, sizeof(buf) - 1, level, file, line);
@@ -164,11 +192,7 @@ void log_vwrite(enum log_level level, const char *file, int line, const char *fm
 	if (level == LOG_ERROR && hook)
 		hook(buf + start, n - start);
 	buf[n++] = '\n';
-	do
-		w = write(log_fd, buf, n);
-	while (w < 0 && errno == EINTR);
-	if (w != (ssize_t)n)
-		missed++;
+	log_emit(buf, n);
 }
 
 void log_write(enum log_level level, const char *file, int line, const char *fmt, ...)
@@ -266,7 +290,7 @@ bool log_ratelimit_allow(struct log_ratelimit *rl, const char *file, int line)
 	return false;
 }
 
-/* ---- the fatal-signal path: write(2) and arithmetic only ---- */
+/* ---- the fatal-signal path: system calls (log_emit) and arithmetic only ---- */
 
 struct sig_line {
 	char buf[512];
@@ -345,7 +369,6 @@ void log_signal_safe_write(enum log_level level, const char *file, int line, con
 	if (n > 0)
 		l.len += (size_t)n < sizeof(l.buf) - 1 - l.len ? (size_t)n : sizeof(l.buf) - 2 - l.len;
 	l.buf[l.len++] = '\n';
-	if (write(log_fd, l.buf, l.len) != (ssize_t)l.len)
-		missed++;
+	log_emit(l.buf, l.len); /* never waits for a reader that stopped reading */
 	errno = saved;
 }

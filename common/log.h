@@ -4,9 +4,11 @@
  *
  * The level and origin parts appear only when enabled (--show-level,
  * --show-log-origin). Lines are assembled in a stack buffer and written with a
- * single write(2), so concurrent threads never interleave inside a line. A
- * line that cannot be written (full FIFO, closed file) is counted in
- * log_missed_count, never retried: a slow log reader must not stall a vCPU.
+ * single write(2), so concurrent threads never interleave inside a line. In
+ * ember (after out_stdout_prepare(), common/out.h) no write ever waits for the
+ * reader: a line the sink cannot take now (full pipe or terminal, closed file)
+ * is dropped and counted in log_missed_count, never retried, so a reader that
+ * stops reading cannot stall a vCPU or the api and vmm threads.
  *
  * Every call site that the guest or an API client can trigger uses
  * log_rl(): at most LOG_RL_BURST lines per LOG_RL_WINDOW_S seconds per call
@@ -19,6 +21,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cleanup.h"
@@ -63,10 +66,14 @@ void log_set_show_origin(bool on);
 void log_set_instance_id(const char *id);
 /* Names the calling thread in log lines (and in /proc via PR_SET_NAME). */
 void log_set_thread_name(const char *name);
-/* Makes fd the sink; the logger takes ownership and closes the previous sink
- * unless it is stdout or stderr. Returns the previous fd's close result. */
+/* Makes fd the sink, written as out_get(fd) says (common/out.h); the logger
+ * takes ownership and closes the previous sink unless it is stdio or the
+ * private stdout description. */
 void log_set_fd(int fd);
 int log_get_fd(void);
+/* Writes buf as it is to the sink without blocking: false (and counted in
+ * log_missed_count) when the sink did not take all of it. Async-signal-safe. */
+bool log_emit(const char *buf, size_t len);
 
 /* Counters for the metrics "logger" group (monotonic; the metrics module turns them into deltas). */
 uint64_t log_missed_count(void);

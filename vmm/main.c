@@ -35,6 +35,7 @@
 #include "logger.h"
 #include "metrics.h"
 #include "mmds/store.h"
+#include "out.h"
 #include "parse.h"
 #include "path_error.h"
 #include "ready.h"
@@ -267,6 +268,10 @@ static int ember_logger_init(struct ember *e)
 	if (e->cli.present[ARG_ID])
 		log_set_instance_id(e->cli.value[ARG_ID]);
 	log_set_thread_name("vmm");
+	/* Before seccomp: a terminal on stdout is reopened through /proc. From
+	 * here on no log line or serial byte waits for stdout's reader. */
+	if (out_stdout_prepare() == 0)
+		log_set_fd(STDOUT_FILENO);
 	if (e->cli.present[ARG_LEVEL]) {
 		if (log_level_parse(e->cli.value[ARG_LEVEL], &level) < 0) {
 			fprintf(stderr, "Invalid value for --level: '%s': expected Error, Warning, Info, Debug, Trace "
@@ -387,6 +392,8 @@ static void ember_on_shutdown_signal(void *ctx, uint32_t events)
 
 	if (sig <= 0)
 		return;
+	if (loop_stopped(e->loop))
+		return; /* the guest ended the VM first: its exit code stands */
 	log_info("Received %s: shutting down the microVM.", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	e->exit_code = EXIT_CODE_OK;
 	loop_stop(e->loop);

@@ -8,6 +8,8 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "hostile-blk", scenario_hostile_blk },
 	{ "blk-resize", scenario_blk_resize },
 	{ "wait", scenario_wait },
+	{ "net", scenario_net },
+	{ "hostile-net", scenario_hostile_net },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -21,3 +21,5 @@ void scenario_blk(void);
 void scenario_hostile_blk(void);
 void scenario_blk_resize(void);
 void scenario_wait(void);
+void scenario_net(void);
+void scenario_hostile_net(void);

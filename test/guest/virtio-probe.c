@@ -26,7 +26,7 @@ struct vp_rings {
 	uint8_t used[6 + 8 * VP_QN] __attribute__((aligned(16)));
 };
 
-static struct vp_rings vp_rings[VP_MAX_DEVICES] __attribute__((aligned(4096)));
+static struct vp_rings vp_rings[VP_MAX_DEVICES][VP_MAX_QUEUES] __attribute__((aligned(4096)));
 
 #define barrier() __asm__ volatile("" ::: "memory")
 
@@ -88,9 +88,8 @@ static void vp_write64(const struct vp_dev *d, uint32_t off, uint64_t v)
 	vp_write(d, off + 4, (uint32_t)(v >> 32));
 }
 
-const char *vp_init(struct vp_dev *d, uint64_t base, unsigned slot, uint64_t want)
+static const char *vp_negotiate(struct vp_dev *d, uint64_t base, uint64_t want)
 {
-	struct vp_rings *r = &vp_rings[slot];
 	uint64_t offered;
 
 	d->base = base;
@@ -115,48 +114,81 @@ const char *vp_init(struct vp_dev *d, uint64_t base, unsigned slot, uint64_t wan
 	vp_write(d, MMIO_STATUS, 1 | 2 | 8);
 	if (!(vp_read(d, MMIO_STATUS) & 8))
 		return "FEATURES_OK not accepted";
-	vp_write(d, MMIO_QUEUE_SEL, 0);
+	return 0;
+}
+
+static const char *vp_queue_setup(struct vp_dev *d, unsigned qi, struct vp_rings *r)
+{
+	struct vp_queue *q = &d->q[qi];
+
+	vp_write(d, MMIO_QUEUE_SEL, qi);
 	if (vp_read(d, MMIO_QUEUE_READY) != 0 || vp_read(d, MMIO_QUEUE_NUM_MAX) < VP_QN)
-		return "queue 0 unusable";
+		return "queue unusable";
 	memset(r, 0, sizeof(*r));
-	d->desc = r->desc;
-	d->avail = r->avail;
-	d->used = r->used;
-	d->avail_idx = 0;
-	d->used_seen = 0;
+	*q = (struct vp_queue){ .desc = r->desc, .avail = r->avail, .used = r->used };
 	vp_write(d, MMIO_QUEUE_NUM, VP_QN);
 	vp_write64(d, MMIO_QUEUE_DESC, (uint64_t)(uintptr_t)r->desc);
 	vp_write64(d, MMIO_QUEUE_AVAIL, (uint64_t)(uintptr_t)r->avail);
 	vp_write64(d, MMIO_QUEUE_USED, (uint64_t)(uintptr_t)r->used);
 	vp_write(d, MMIO_QUEUE_READY, 1);
 	if (vp_read(d, MMIO_QUEUE_READY) != 1)
-		return "queue 0 not ready after QueueReady=1";
+		return "queue not ready after QueueReady=1";
+	return 0;
+}
+
+const char *vp_init_queues(struct vp_dev *d, uint64_t base, unsigned slot, uint64_t want, unsigned nq)
+{
+	const char *err = vp_negotiate(d, base, want);
+
+	for (unsigned qi = 0; !err && qi < nq; qi++)
+		err = vp_queue_setup(d, qi, &vp_rings[slot][qi]);
+	if (err)
+		return err;
 	vp_write(d, MMIO_STATUS, 1 | 2 | 8 | 4);
 	if (vp_read(d, MMIO_STATUS) != (1 | 2 | 8 | 4))
 		return "DRIVER_OK not accepted";
 	return 0;
 }
 
+const char *vp_init(struct vp_dev *d, uint64_t base, unsigned slot, uint64_t want)
+{
+	return vp_init_queues(d, base, slot, want, 1);
+}
+
+void vp_post(struct vp_dev *d, unsigned qi, uint16_t head)
+{
+	struct vp_queue *q = &d->q[qi];
+
+	q->avail[2 + q->avail_idx % VP_QN] = head;
+	/* With EVENT_IDX: interrupt me once the next element is used (virtqueue_enable_cb). */
+	q->avail[2 + VP_QN] = q->used_seen;
+	barrier();
+	q->avail[1] = ++q->avail_idx;
+	barrier();
+	vp_write(d, MMIO_QUEUE_NOTIFY, qi);
+}
+
+bool vp_poll(struct vp_dev *d, unsigned qi, uint32_t *ret_id, uint32_t *ret_len)
+{
+	struct vp_queue *q = &d->q[qi];
+	uint16_t pos = q->used_seen;
+
+	if (*(volatile uint16_t *)(q->used + 2) == pos)
+		return false;
+	barrier();
+	*ret_id = *(volatile uint32_t *)(q->used + 4 + 8 * (pos % VP_QN));
+	*ret_len = *(volatile uint32_t *)(q->used + 8 + 8 * (pos % VP_QN));
+	q->used_seen = pos + 1;
+	return true;
+}
+
 bool vp_submit(struct vp_dev *d, uint16_t head, uint32_t *ret_id, uint32_t *ret_len)
 {
-	volatile uint16_t *used_idx = (volatile uint16_t *)(d->used + 2);
-	uint16_t pos = d->used_seen;
-
-	d->avail[2 + d->avail_idx % VP_QN] = head;
-	/* With EVENT_IDX: interrupt me once the next element is used (virtqueue_enable_cb). */
-	d->avail[2 + VP_QN] = pos;
-	barrier();
-	d->avail[1] = ++d->avail_idx;
-	barrier();
-	vp_write(d, MMIO_QUEUE_NOTIFY, 0);
-	for (uint32_t i = 0; *used_idx == pos; i++) {
+	vp_post(d, 0, head);
+	for (uint32_t i = 0; !vp_poll(d, 0, ret_id, ret_len); i++) {
 		if (i == POLL_LIMIT)
 			return false;
 		__asm__ volatile("pause");
 	}
-	barrier();
-	*ret_id = *(volatile uint32_t *)(d->used + 4 + 8 * (pos % VP_QN));
-	*ret_len = *(volatile uint32_t *)(d->used + 8 + 8 * (pos % VP_QN));
-	d->used_seen = pos + 1;
 	return true;
 }

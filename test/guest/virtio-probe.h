@@ -14,6 +14,10 @@
 /* virtio-mmio registers the scenarios read themselves (virtio 1.2 §4.2.2). */
 #define VP_MMIO_INTERRUPT_STATUS 0x060u
 #define VP_MMIO_INTERRUPT_ACK 0x064u
+#define VP_MMIO_DRIVER_FEATURES 0x020u
+#define VP_MMIO_DRIVER_FEATURES_SEL 0x024u
+#define VP_MMIO_STATUS 0x070u
+#define VP_MMIO_CONFIG 0x100u
 
 #define VP_DESC_F_NEXT 1u
 #define VP_DESC_F_WRITE 2u
@@ -42,15 +46,33 @@ struct vp_desc {
 	uint16_t next;
 };
 
-struct vp_dev {
-	uint64_t base;
-	unsigned irq;
-	uint64_t features; /* negotiated */
+/* One split queue of VP_QN entries in the probe's static memory. */
+struct vp_queue {
 	uint16_t avail_idx;
 	uint16_t used_seen;
 	struct vp_desc *desc;
 	volatile uint16_t *avail; /* flags, idx, ring[VP_QN], used_event */
 	volatile uint8_t *used;   /* flags, idx, ring[VP_QN]{id,len}, avail_event */
+};
+
+#define VP_MAX_QUEUES 2u
+
+struct vp_dev {
+	uint64_t base;
+	unsigned irq;
+	uint64_t features; /* negotiated */
+	union {
+		struct vp_queue q[VP_MAX_QUEUES];
+		/* Queue 0 under its own names, for the single-queue scenarios
+		 * (the same members in the same order as struct vp_queue). */
+		struct {
+			uint16_t avail_idx;
+			uint16_t used_seen;
+			struct vp_desc *desc;
+			volatile uint16_t *avail;
+			volatile uint8_t *used;
+		};
+	};
 };
 
 /* Lists the windows named on the command line: returns how many (<= max). */
@@ -61,6 +83,13 @@ void vp_write(const struct vp_dev *d, uint32_t off, uint32_t v);
  * sets up queue 0 in static memory slot `slot` (< VP_MAX_DEVICES) and sets
  * DRIVER_OK. Returns an error text, or NULL on success. */
 const char *vp_init(struct vp_dev *d, uint64_t base, unsigned slot, uint64_t want);
+/* The same with nq queues (<= VP_MAX_QUEUES), all set up before DRIVER_OK,
+ * as a device with several queues (virtio-net: receiveq, transmitq) needs. */
+const char *vp_init_queues(struct vp_dev *d, uint64_t base, unsigned slot, uint64_t want, unsigned nq);
+/* Makes the chain at head available on queue qi and notifies the device. */
+void vp_post(struct vp_dev *d, unsigned qi, uint16_t head);
+/* Takes the next used element of queue qi if there is one (no waiting). */
+bool vp_poll(struct vp_dev *d, unsigned qi, uint32_t *ret_id, uint32_t *ret_len);
 /* Offers the chain starting at head, kicks, and polls for the next used
  * element. Returns true with *ret_id and *ret_len set, false on a timeout. */
 bool vp_submit(struct vp_dev *d, uint16_t head, uint32_t *ret_id, uint32_t *ret_len);

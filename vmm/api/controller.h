@@ -15,6 +15,7 @@
 
 struct api_action;
 struct drive_update;
+struct net_update;
 struct mmds_store;
 
 /* Route state masks. */
@@ -37,6 +38,8 @@ struct api_vm_ops {
 	int (*ctrl_alt_del)(void *ctx, char *err, size_t errlen);
 	/* PATCH /drives/{id} on the running VM: swaps the file and/or the limiter. */
 	int (*update_drive)(void *ctx, const struct drive_update *u, char *err, size_t errlen);
+	/* PATCH /network-interfaces/{id} on the running VM: the RX/TX limiters. */
+	int (*update_net)(void *ctx, const struct net_update *u, char *err, size_t errlen);
 };
 
 struct api_controller {

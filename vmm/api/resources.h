@@ -43,6 +43,11 @@ int api_drive_parse(struct api_action *a);
 void api_drive_put_apply(struct api_controller *c, struct api_action *a);
 void api_drive_patch_apply(struct api_controller *c, struct api_action *a);
 
+/* network_interfaces.c: PUT and PATCH /network-interfaces/{id} */
+int api_net_parse(struct api_action *a);
+void api_net_put_apply(struct api_controller *c, struct api_action *a);
+void api_net_patch_apply(struct api_controller *c, struct api_action *a);
+
 /* vsock.c: PUT /vsock */
 void api_vsock_put_apply(struct api_controller *c, struct api_action *a);
 

@@ -16,6 +16,7 @@ void vm_config_clear(struct vm_config *c)
 {
 	boot_source_clear(&c->boot);
 	drive_set_clear(&c->drives);
+	net_set_clear(&c->nets);
 	vsock_slot_clear(&c->vsock);
 	logger_config_clear(&c->logger);
 	c->has_logger = false;

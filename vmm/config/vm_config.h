@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "drive.h"
+#include "net.h"
 #include "logger.h"
 #include "vsock.h"
 
@@ -50,6 +51,7 @@ struct vm_config {
 	struct machine_config machine;
 	struct boot_source boot;
 	struct drive_set drives;
+	struct net_set nets; /* network-interfaces, each holding its TAP */
 	struct vsock_slot vsock; /* the vsock device and its bound listener */
 	struct vm_process_options process;
 	/* The config file's "logger" and "metrics" keys, validated by the same

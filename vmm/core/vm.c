@@ -267,6 +267,16 @@ static int vm_attach_drives(struct vm *vm)
 	return r;
 }
 
+/* Network interfaces are configured (their TAPs are open) but the virtio-net
+ * device itself is not in this build yet: say so rather than boot without them. */
+static int vm_attach_nets(struct vm *vm)
+{
+	if (vm->cfg->nets.count == 0)
+		return 0;
+	return vm_fail(vm, -EOPNOTSUPP, "Start microvm error: this build does not provide the virtio-net device yet "
+			   "(network interface `%s`).", vm->cfg->nets.iface[0].iface_id);
+}
+
 /* The vsock device is configured (its socket is bound) but the device itself
  * is not in this build yet: say so rather than boot without it. */
 static int vm_attach_vsock(struct vm *vm)
@@ -288,6 +298,7 @@ static const struct {
 	{ "legacy port sinks", vm_attach_sinks },
 	{ "boot timer", vm_attach_boot_timer },
 	{ "block devices", vm_attach_drives },
+	{ "network devices", vm_attach_nets },
 	{ "vsock device", vm_attach_vsock },
 };
 

@@ -18,6 +18,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <termios.h>
 #include <time.h>
 
@@ -54,7 +55,7 @@ static const struct named_const table_x86_64[] = {
 	C(KVM_SET_SIGNAL_MASK), C(KVM_SET_GUEST_DEBUG), C(KVM_X86_SETUP_MCE),
 	C(KVM_X86_GET_MCE_CAP_SUPPORTED), C(KVM_GET_ONE_REG), C(KVM_SET_ONE_REG),
 	/* TUN/TAP and terminal ioctls */
-	C(TUNSETIFF), C(TUNGETIFF), C(TUNSETOFFLOAD), C(TUNSETVNETHDRSZ), C(TUNGETFEATURES),
+	C(TUNSETIFF), C(TUNGETIFF), C(TUNSETOFFLOAD), C(TUNSETVNETHDRSZ), C(TUNGETFEATURES), C(SIOCGIFINDEX),
 	C(TCGETS), C(TCSETS), C(TCSETSW), C(TIOCGWINSZ), C(FIONBIO), C(FIONREAD), C(FIOCLEX),
 	/* mmap, mprotect, mremap, madvise */
 	C(PROT_NONE), C(PROT_READ), C(PROT_WRITE), C(PROT_EXEC), C(MAP_SHARED), C(MAP_PRIVATE),
@@ -77,6 +78,7 @@ static const struct named_const table_x86_64[] = {
 	C(O_NOCTTY), C(O_TRUNC), C(O_APPEND), C(O_NONBLOCK), C(O_DSYNC), C(O_SYNC), C(O_DIRECT),
 	C(O_LARGEFILE), C(O_DIRECTORY), C(O_NOFOLLOW), C(O_NOATIME), C(O_CLOEXEC), C(O_PATH),
 	C(O_TMPFILE), C(AT_FDCWD), C(AT_EMPTY_PATH), C(AT_SYMLINK_NOFOLLOW),
+	C(RWF_NOWAIT), /* pwritev2 flags */
 	/* sockets */
 	C(AF_UNIX), C(AF_INET), C(AF_INET6), C(AF_NETLINK), C(AF_PACKET), C(AF_VSOCK), C(SOCK_STREAM),
 	C(SOCK_DGRAM), C(SOCK_SEQPACKET), C(SOCK_RAW), C(SOCK_NONBLOCK), C(SOCK_CLOEXEC),

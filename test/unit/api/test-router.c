@@ -141,7 +141,10 @@ static void test_ids(void **state)
 	expect(f, "PUT", "/drives/rootfs", "{}", 400, "missing field `drive_id`");
 	expect(f, "PUT", "/drives/rootfs", "{\"drive_id\":\"other\"}", 400,
 	       "The id from the path does not match the id from the body!");
-	expect(f, "PUT", "/network-interfaces/eth0", "{}", 400, "does not provide network devices");
+	expect(f, "PUT", "/network-interfaces/eth0", "{}", 400, "missing field `iface_id`");
+	expect(f, "PUT", "/network-interfaces/eth0", "{\"iface_id\":\"eth1\",\"host_dev_name\":\"t\"}", 400,
+	       "The id from the path does not match the id from the body!");
+	expect(f, "DELETE", "/network-interfaces/eth0", NULL, 400, "does not provide network interface hot-unplug");
 	expect(f, "PUT", "/vsock", "{}", 400, "missing field `guest_cid`");
 	expect(f, "PUT", "/snapshot/create", "{}", 400, "does not provide snapshots");
 	expect(f, "PUT", "/mmds/config", "{}", 400, "does not provide guest access to the MMDS");

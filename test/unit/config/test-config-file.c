@@ -104,8 +104,8 @@ static void test_absent_capabilities(void **state)
 	/* drives exist now: an incomplete one gets the validator's text */
 	expect("drives: An error occurred when deserializing the json body of a request: missing field "
 	       "`is_root_device`", "{\"drives\": [{\"drive_id\": \"root\"}]}");
-	expect("network-interfaces: this build does not provide network interfaces yet",
-	       "{\"network-interfaces\": [{}]}");
+	expect("network-interfaces: An error occurred when deserializing the json body of a request: missing field "
+	       "`iface_id`", "{\"network-interfaces\": [{}]}");
 	expect("vsock: An error occurred when deserializing the json body of a request: missing field `guest_cid`",
 	       "{\"vsock\": {}}");
 	expect("vsock: expected one vsock device object (one device per VM)", "{\"vsock\": [{}, {}]}");

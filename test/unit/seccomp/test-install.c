@@ -30,7 +30,7 @@
 
 static const char policy[] =
 	"version: 1\narches: [x86_64]\ndefaults: {action: trap, bad_arch: kill_process}\n"
-	"groups:\n  base:\n    - {syscalls: [write, exit_group], comment: report and exit}\n" SANITIZER_RULES
+	"groups:\n  base:\n    - {syscalls: [write, pwritev2, exit_group], comment: report (pwritev2 on a pipe) and exit}\n" SANITIZER_RULES
 	"startup:\n  rules:\n    - {syscall: seccomp, comment: stack the role filter,"
 	" args: [{arg: 0, op: eq, value: SECCOMP_SET_MODE_FILTER}]}\n"
 	"    - {syscall: getppid, comment: allowed before the role only}\n"

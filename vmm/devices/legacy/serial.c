@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -16,6 +17,7 @@
 #include "core/loop.h"
 #include "devices/device.h"
 #include "log.h"
+#include "out.h"
 
 enum {
 	REG_DATA = 0, REG_IER = 1, REG_IIR = 2, REG_LCR = 3,
@@ -49,7 +51,8 @@ struct serial {
 	bool thre_pending; /* THR emptied since the guest last read IIR */
 	uint8_t fifo[SERIAL_FIFO_SIZE];
 	unsigned head, count;
-	int out_fd, in_fd;
+	struct out out; /* written without ever waiting (common/out.h) */
+	int in_fd;
 	bool in_paused; /* in_fd dropped from the loop while the FIFO is full */
 	int irq_fd, wake_fd;
 	struct event_loop *loop;
@@ -91,17 +94,26 @@ static void serial_push_input(struct serial *s, uint8_t b)
 	s->fifo[(s->head + s->count++) % SERIAL_FIFO_SIZE] = b;
 }
 
+/* A vCPU thread, with the lock held: the write must not sleep, or pausing
+ * (and the vmm thread, on the lock) would wait for stdout's reader. A byte the
+ * sink cannot take now is dropped and counted, as a UART without flow control
+ * loses what nobody receives. */
 static void serial_transmit(struct serial *s, uint8_t b)
 {
+	ssize_t w;
+
 	if (s->mcr & MCR_LOOP) {
 		serial_push_input(s, b);
-	} else if (write(s->out_fd, &b, 1) == 1) {
+	} else if ((w = out_write(s->out.fd, &s->out.mode, &b, 1)) == 1) {
 		/* Unbuffered: every byte is written, and so flushed, at once. */
 		uart_metrics.write_count++;
 		uart_metrics.flush_count++;
 	} else {
 		uart_metrics.missed_write_count++;
-		log_rl(LOG_WARNING, "serial: output write failed: %m");
+		if (w == -EAGAIN)
+			log_rl(LOG_WARNING, "serial: output dropped: stdout's reader is not keeping up");
+		else
+			log_rl(LOG_WARNING, "serial: output write failed: %s", strerror((int)-w));
 	}
 	s->thre_pending = true;
 	serial_raise(s);
@@ -299,7 +311,7 @@ int serial_create(const struct device_env *env, uint16_t port, unsigned irq, int
 	s->lcr = 0x03; /* 8N1 */
 	s->mcr = MCR_OUT2;
 	s->dll = 0x0c; /* 9600 baud */
-	s->out_fd = out_fd;
+	s->out = out_get(out_fd);
 	s->in_fd = -1;
 	/* One UART per VM counts into the global uart_metrics. */
 	s->metrics = metrics_register(&uart_metrics_group, NULL, &uart_metrics);

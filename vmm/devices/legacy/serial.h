@@ -1,7 +1,8 @@
 /* An 8250/16550A UART, modelled register by register (COM1: port 0x3f8, IRQ 4).
  *
  * Output goes to out_fd (stdout, later a file) one byte per THR write, as the
- * guest writes it. Input comes from in_fd when it is a tty or a FIFO: it is
+ * guest writes it, and never waits: a byte the sink cannot take now is dropped
+ * and counted in missed_write_count (common/out.h says how). Input comes from in_fd when it is a tty or a FIFO: it is
  * read on the vmm thread into a bounded FIFO of SERIAL_FIFO_SIZE bytes and
  * reading stops while the FIFO is full, so a fast producer can never make
  * ember buffer without limit. The interrupt is an eventfd: bound to the IRQ
@@ -30,7 +31,7 @@ struct serial;
 /* The metrics "uart" group (monotonic counters of the one COM1 UART):
  * read_count bytes the guest read from RBR, write_count bytes written to the
  * output, missed_read_count input bytes that could not be read,
- * missed_write_count output bytes lost to a failed write. serial_create
+ * missed_write_count output bytes dropped (the sink was full or failed). serial_create
  * registers it. */
 #define UART_METRICS(X)                                                                            \
 	X(error_count, METRICS_COUNTER)                                                            \
