@@ -3,17 +3,57 @@
 # firecracker-containerd and flintlock drive them. Each test binds its
 # sockets under its own $BATS_TEST_TMPDIR, so concurrent runs never meet.
 #
-# This build binds the host-side socket at PUT and validates everything; the
-# virtio-vsock device itself is not built yet, so InstanceStart with a vsock
-# device refuses with a clear error (tested below).
+# The device tests boot the probe guest's `vsock` scenario: it connects to
+# the host (an echoing listener, test/integration/vsock-peer.py), checks a
+# RST, then echoes host connections (the same script, or a few bytes of
+# shell) until probe.vsock_serve_ms ends.
 
 load helpers
 load api-helpers
+load boot-helpers
 
 BIND_FAILED='Cannot create backend for vsock device: Error binding to the host-side Unix socket: '
 
 teardown() {
 	api_stop
+}
+
+PEER=$EMBER_SRC/test/integration/vsock-peer.py
+
+# vsock_boot SERVE_MS [EXTRA...]: writes a config for the probe's vsock
+# scenario with its socket at $V, starts the guest-side echo listener on
+# ${V}_53 and ember (output in $OUT), and waits until the guest serves.
+vsock_boot() {
+	local serve=$1
+	shift
+	V=$BATS_TEST_TMPDIR/v.sock
+	OUT=$BATS_TEST_TMPDIR/ember.out
+	python3 "$PEER" listen "${V}_53" 1 >"$BATS_TEST_TMPDIR/listen.out" 2>&1 &
+	LISTENER=$!
+	for _ in $(seq 100); do grep -q listening "$BATS_TEST_TMPDIR/listen.out" && break; sleep 0.1; done
+	probe_config "$BATS_TEST_TMPDIR/vm.json" 1 64 vsock "probe.vsock_serve_ms=$serve" "$@"
+	python3 - "$BATS_TEST_TMPDIR/vm.json" "$V" "$BATS_TEST_TMPDIR" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["vsock"] = {"guest_cid": 3, "uds_path": sys.argv[2]}
+	c["metrics"] = {"metrics_path": sys.argv[3] + "/metrics.json"}
+	json.dump(c, open(sys.argv[1], "w"))
+	PY
+	: >"$BATS_TEST_TMPDIR/metrics.json"
+	"$EMBER" --api-sock "$BATS_TEST_TMPDIR/api.sock" --id "vsock-bats-$$" --config-file "$BATS_TEST_TMPDIR/vm.json" >"$OUT" 2>&1 &
+	EMBER_PID=$!
+	SOCK=$BATS_TEST_TMPDIR/api.sock
+	wait_output 'PROBE vsock.rst'
+}
+
+# vsock_end: waits for the probe to finish and ember to exit 0.
+vsock_end() {
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	kill "$LISTENER" 2>/dev/null || true
+	wait "$LISTENER" 2>/dev/null || true
+	output=$(cat "$OUT")
+	assert_probe_all_ok
 }
 
 # is_listening PATH: a unix stream socket at PATH accepts a connection.
@@ -82,15 +122,6 @@ is_listening() {
 	is_listening "$b"
 }
 
-@test "InstanceStart with a vsock device says this build does not provide it yet" {
-	api_start
-	local v=$BATS_TEST_TMPDIR/v.sock
-	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"console=ttyS0 probe=wait\"}"
-	expect_api 204 PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$v\"}"
-	expect_api 400 PUT /actions '{"action_type":"InstanceStart"}' \
-		"this build does not provide the virtio-vsock device yet (vsock at $v)"
-}
-
 @test "PUT /vsock after boot is refused" {
 	require_kvm
 	api_start
@@ -110,12 +141,119 @@ is_listening() {
 	run timeout 60 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/vm.json"
 	assert_equal "$status" 152
 	assert_output --partial 'vsock: Invalid guest_cid 1'
-	# a good key is bound at load; the device is not built yet, so the start
-	# fails saying so, and the socket goes with ember
-	printf '{"boot-source":{"kernel_image_path":"%s","boot_args":"console=ttyS0 probe=wait"},"vsock":{"guest_cid":3,"uds_path":"%s"}}' \
-		"$PROBE" "$v" >"$BATS_TEST_TMPDIR/vm.json"
-	run timeout 60 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/vm.json"
-	assert_failure
-	assert_output --partial "this build does not provide the virtio-vsock device yet (vsock at $v)"
-	[ ! -e "$v" ] || fail "the socket outlived ember"
+}
+
+@test "guest -> host: the guest's pattern reaches an echoing listener on <uds_path>_53 and comes back; a port without listener is a RST" {
+	require_kvm
+	vsock_boot 1000
+	vsock_end
+	assert_output --partial 'PROBE vsock.guest_connect ok'
+	assert_output --partial 'PROBE irq.vsock ok'
+	assert_output --partial 'PROBE vsock.rst ok'
+	assert_output --partial 'PROBE vsock.done ok'
+	run cat "$BATS_TEST_TMPDIR/listen.out"
+	assert_line 'echoed 65536 ok'
+}
+
+@test "host -> guest: CONNECT 52 answers OK <port> in [2^30, 2^31), distinct; echoes of 1 byte, 4 KiB and 1 MiB" {
+	require_kvm
+	vsock_boot 60000
+	local ports=()
+	for n in 1 4096 1048576; do
+		run timeout 120 python3 "$PEER" connect "$V" 52 "$n"
+		assert_success
+		read -r ok port bytes <<<"$output"
+		assert_equal "$ok $bytes" "ok $n"
+		[ "$port" -ge 1073741824 ] && [ "$port" -lt 2147483648 ] || fail "local port $port out of range"
+		ports+=("$port")
+	done
+	[ "${ports[0]}" = 1073741824 ] || fail "the first local port is ${ports[0]}, not 2^30"
+	[ "$(printf '%s\n' "${ports[@]}" | sort -u | wc -l)" = 3 ] || fail "local ports repeat: ${ports[*]}"
+	# socat speaks the same protocol
+	if command -v socat >/dev/null; then
+		run timeout 60 sh -c "printf 'CONNECT 52\nhello' | socat -t 5 - UNIX-CONNECT:$V"
+		assert_output --partial 'OK 1073741827'
+		assert_output --partial 'hello'
+	fi
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+	output=$(cat "$OUT")
+	assert_output --partial 'PROBE-INFO vsock.echoed 1'
+	assert_output --partial 'PROBE-INFO vsock.echoed 4096'
+	assert_output --partial 'PROBE-INFO vsock.echoed 1048576'
+}
+
+@test "bad CONNECT lines and a port nobody listens on close the host socket; 100 connections in a row, then an echo" {
+	require_kvm
+	vsock_boot 60000
+	for line in 'CONNECT abc\n' 'HELLO 52 x\n' "$(printf 'x%.0s' $(seq 100))" 'CONNECT 99\n'; do
+		run timeout 30 python3 "$PEER" line "$V" "$line"
+		assert_success
+		assert_output "closed b''"
+	done
+	run timeout 300 python3 "$PEER" many "$V" 52 100
+	assert_output 'ok 100'
+	run timeout 60 python3 "$PEER" connect "$V" 52 4096
+	assert_success
+	# metrics: every connection counted, the bytes both ways
+	expect_api 204 PUT /actions '{"action_type":"FlushMetrics"}'
+	python3 - "$BATS_TEST_TMPDIR/metrics.json" <<-'PY' || fail "vsock metrics: $(tail -c 2000 "$BATS_TEST_TMPDIR/metrics.json")"
+	import json, sys
+	lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+	total = {}
+	for l in lines:
+	    for k, v in l["vsock"].items():
+	        total[k] = total.get(k, 0) + v
+	assert total["conns_added"] >= 100, total
+	assert total["rx_bytes_count"] >= 4096 and total["tx_bytes_count"] >= 4096, total
+	PY
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+}
+
+@test "a host peer that writes and never reads stalls only its own connection" {
+	require_kvm
+	vsock_boot 60000
+	python3 "$PEER" hold "$V" 52 $((32 << 20)) >"$BATS_TEST_TMPDIR/hold.out" 2>&1 &
+	local holder=$!
+	for _ in $(seq 200); do grep -q holding "$BATS_TEST_TMPDIR/hold.out" && break; sleep 0.1; done
+	local rss0
+	rss0=$(awk '/VmRSS/ {print $2}' "/proc/$EMBER_PID/status")
+	# the vmm loop still answers: a FlushMetrics within 2 s, another connection within 6 s
+	run curl -s -S --max-time 2 --unix-socket "$SOCK" -X PUT -d '{"action_type":"FlushMetrics"}' -o /dev/null -w '%{http_code}' http://localhost/actions
+	assert_output 204
+	run timeout 6 python3 "$PEER" connect "$V" 52 4096
+	assert_success
+	read -r _ sent <<<"$(awk '{print $2, $3}' "$BATS_TEST_TMPDIR/hold.out")"
+	[ "${sent:-0}" -lt $((8 << 20)) ] || fail "ember took $sent bytes from a peer that never reads"
+	local rss1
+	rss1=$(awk '/VmRSS/ {print $2}' "/proc/$EMBER_PID/status")
+	[ $((rss1 - rss0)) -lt 16384 ] || fail "RSS grew by $((rss1 - rss0)) KiB"
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+}
+
+@test "a hostile guest (wrong CID, unknown op, short buffer, credit overrun, a flood past 1023 connections) leaves the device working" {
+	require_kvm
+	local v=$BATS_TEST_TMPDIR/h.sock
+	python3 "$PEER" sink "${v}_53" >"$BATS_TEST_TMPDIR/sink.out" 2>&1 &
+	local sink=$!
+	for _ in $(seq 100); do grep -q listening "$BATS_TEST_TMPDIR/sink.out" && break; sleep 0.1; done
+	probe_config "$BATS_TEST_TMPDIR/vm.json" 1 64 hostile-vsock
+	python3 - "$BATS_TEST_TMPDIR/vm.json" "$v" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["vsock"] = {"guest_cid": 3, "uds_path": sys.argv[2]}
+	json.dump(c, open(sys.argv[1], "w"))
+	PY
+	# 1023 host sockets need the descriptors (the jailer raises this limit too)
+	run bash -c "ulimit -n 4096 && timeout 120 '$EMBER' --no-api --config-file '$BATS_TEST_TMPDIR/vm.json'"
+	kill "$sink" 2>/dev/null || true
+	wait "$sink" 2>/dev/null || true
+	assert_success
+	assert_probe_all_ok
+	assert_output --partial 'PROBE hostile-vsock.flood ok'
+	assert_output --partial 'PROBE hostile-vsock.alive ok'
 }

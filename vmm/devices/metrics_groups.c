@@ -6,6 +6,7 @@
 #include "metrics.h"
 #include "virtio/block.h"
 #include "virtio/mmio.h"
+#include "virtio/vsock.h"
 
 /* Firecracker's groups for devices ember does not have yet: the field lists
  * of tools/firecracker-metrics-fields.py's output at v1.16.1. Nothing counts
@@ -40,28 +41,6 @@
 	X(tx_rate_limiter_throttled, METRICS_COUNTER)                                              \
 	X(tx_spoofed_mac_count, METRICS_COUNTER)                                                   \
 	X(tx_remaining_reqs_count, METRICS_COUNTER)
-
-#define VSOCK_METRICS(X)                                                                           \
-	X(activate_fails, METRICS_COUNTER)                                                         \
-	X(cfg_fails, METRICS_COUNTER)                                                              \
-	X(rx_queue_event_fails, METRICS_COUNTER)                                                   \
-	X(tx_queue_event_fails, METRICS_COUNTER)                                                   \
-	X(ev_queue_event_fails, METRICS_COUNTER)                                                   \
-	X(muxer_event_fails, METRICS_COUNTER)                                                      \
-	X(conn_event_fails, METRICS_COUNTER)                                                       \
-	X(rx_queue_event_count, METRICS_COUNTER)                                                   \
-	X(tx_queue_event_count, METRICS_COUNTER)                                                   \
-	X(rx_bytes_count, METRICS_COUNTER)                                                         \
-	X(tx_bytes_count, METRICS_COUNTER)                                                         \
-	X(rx_packets_count, METRICS_COUNTER)                                                       \
-	X(tx_packets_count, METRICS_COUNTER)                                                       \
-	X(conns_added, METRICS_COUNTER)                                                            \
-	X(conns_killed, METRICS_COUNTER)                                                           \
-	X(conns_removed, METRICS_COUNTER)                                                          \
-	X(killq_resync, METRICS_COUNTER)                                                           \
-	X(tx_flush_fails, METRICS_COUNTER)                                                         \
-	X(tx_write_fails, METRICS_COUNTER)                                                         \
-	X(rx_read_fails, METRICS_COUNTER)
 
 #define BALLOON_METRICS(X)                                                                         \
 	X(activate_fails, METRICS_COUNTER)                                                         \
@@ -135,8 +114,6 @@
 	X(config_change_time_us, METRICS_STORE)
 METRICS_COUNTERS(net_metrics, NET_METRICS);
 METRICS_GROUP(net_metrics, "net", NET_METRICS);
-METRICS_COUNTERS(vsock_metrics, VSOCK_METRICS);
-METRICS_GROUP(vsock_metrics, "vsock", VSOCK_METRICS);
 METRICS_COUNTERS(balloon_metrics, BALLOON_METRICS);
 METRICS_GROUP(balloon_metrics, "balloon", BALLOON_METRICS);
 METRICS_COUNTERS(entropy_metrics, ENTROPY_METRICS);

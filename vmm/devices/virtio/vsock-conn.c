@@ -12,6 +12,7 @@ void vsock_conn_init_local(struct vsock_conn *c, uint32_t local_port, uint32_t p
 		.state = VSOCK_CONN_LOCAL_INIT,
 		.pending = VSOCK_PEND_REQUEST,
 		.deadline_ms = now_ms + VSOCK_CONNECT_TIMEOUT_MS,
+		.fd = -1,
 	};
 }
 
@@ -23,6 +24,7 @@ void vsock_conn_init_peer(struct vsock_conn *c, const struct vsock_hdr *req)
 		.state = VSOCK_CONN_PEER_INIT,
 		.peer_buf_alloc = req->buf_alloc,
 		.peer_fwd_cnt = req->fwd_cnt,
+		.fd = -1,
 	};
 }
 
@@ -50,6 +52,7 @@ void vsock_conn_clear(struct vsock_conn *c)
 {
 	free(c->txbuf.data);
 	memset(c, 0, sizeof(*c));
+	c->fd = -1;
 }
 
 uint32_t vsock_conn_peer_credit(const struct vsock_conn *c)
@@ -148,6 +151,11 @@ void vsock_conn_accept_data(struct vsock_conn *c, uint32_t n, uint32_t wrote)
 {
 	c->rx_cnt += n;
 	vsock_conn_forwarded(c, wrote);
+}
+
+void vsock_conn_reset(struct vsock_conn *c)
+{
+	vsock_conn_kill(c, c->state != VSOCK_CONN_DEAD || (c->pending & VSOCK_PEND_RST));
 }
 
 void vsock_conn_host_eof(struct vsock_conn *c)

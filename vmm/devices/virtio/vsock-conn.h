@@ -74,6 +74,12 @@ struct vsock_conn {
 	uint32_t peer_fwd_cnt;
 	uint32_t tx_cnt;      /* payload bytes sent to the guest */
 	uint64_t deadline_ms; /* 0: none */
+	/* The device's side, which this module never touches: the host
+	 * socket (-1 once closed), whether it has unread bytes, the device. */
+	int fd;
+	bool readable;
+	bool host_shut_wr;
+	void *owner;
 };
 
 /* What vsock_conn_recv() asks of the device. */
@@ -104,6 +110,9 @@ void vsock_conn_accept_data(struct vsock_conn *c, uint32_t n, uint32_t wrote);
 /* n bytes were written to the host socket (from the buffer or directly). */
 void vsock_conn_forwarded(struct vsock_conn *c, uint32_t n);
 
+/* Ends the connection with a RST (the device's decision: a host that went
+ * away, a guest that closed both ways). */
+void vsock_conn_reset(struct vsock_conn *c);
 /* The host socket read EOF: tell the guest ember sends no more. */
 void vsock_conn_host_eof(struct vsock_conn *c);
 /* The host socket failed or hung up both ways: SHUTDOWN both and wait

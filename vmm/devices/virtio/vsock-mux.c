@@ -74,6 +74,7 @@ struct vsock_conn *vsock_conn_table_add(struct vsock_conn_table *t)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
+	c->fd = -1;
 	t->conn[t->count++] = c;
 	return c;
 }
