@@ -150,6 +150,8 @@ static void vsock_guest_connect(struct vsv *v, uint32_t q, uint64_t n)
 	if (probe_check("vsock.guest_connect", c.rx_cnt == n && !c.bad_at,
 			"%u of %lu bytes back, first mismatch at %lu", c.rx_cnt, n, c.bad_at ? c.bad_at - 1 : 0))
 		probe_info("vsock.guest_sent", "%lu", n);
+	/* Half-close first (the host socket's write side follows), then both. */
+	vsv_send(v, VSV_OP_SHUTDOWN, c.port, q, VSOCK_BUF, c.rx_cnt, 2, NULL, 0);
 	vsv_send(v, VSV_OP_SHUTDOWN, c.port, q, VSOCK_BUF, c.rx_cnt, 3, NULL, 0);
 	c.established = false;
 	client_wait(v, &c, client_answered, 3000); /* the host's RST ends it */

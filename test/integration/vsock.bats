@@ -213,6 +213,10 @@ is_listening() {
 
 @test "a host peer that writes and never reads stalls only its own connection" {
 	require_kvm
+	# seccomp.bats's minimality run wraps ember in strace: the liveness bounds
+	# and the RSS would measure the tracer.
+	[ "$(head -c 4 "$EMBER" | od -An -c | tr -d ' ')" = '177ELF' ] ||
+		skip "ember is a wrapper here (strace), not the binary: no timing under a tracer"
 	vsock_boot 60000
 	python3 "$PEER" hold "$V" 52 $((32 << 20)) >"$BATS_TEST_TMPDIR/hold.out" 2>&1 &
 	local holder=$!
