@@ -36,15 +36,5 @@ net_has_link() {
 
 # net_api_start [ARGS...]: api_start, with ember inside $NS.
 net_api_start() {
-	SOCK=$BATS_TEST_TMPDIR/api.sock
-	OUT=$BATS_TEST_TMPDIR/ember.out
-	rm -f "$SOCK"
-	ip netns exec "$NS" "$EMBER" --api-sock "$SOCK" --id "net-bats-$$" "$@" >"$OUT" 2>&1 &
-	EMBER_PID=$!
-	for _ in $(seq 200); do
-		[ -S "$SOCK" ] && return 0
-		kill -0 "$EMBER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	fail "ember did not create $SOCK: $(cat "$OUT")"
+	API_EXEC_PREFIX="ip netns exec $NS" api_start "$@"
 }
