@@ -303,7 +303,7 @@ roundtrip_boot() {
 	roundtrip_boot "$BATS_TEST_TMPDIR/vm.json"
 }
 
-@test "GET /vm/config with nine drives and metrics boots the probe as --config-file" {
+@test "GET /vm/config with nine drives, metrics and the logger boots the probe as --config-file" {
 	require_kvm
 	load boot-helpers
 	api_start
@@ -317,11 +317,13 @@ roundtrip_boot() {
 		expect_api 204 PUT /drives/d$i "{\"drive_id\":\"d$i\",\"path_on_host\":\"$BATS_TEST_TMPDIR/d$i.img\",\"is_root_device\":$([ $i = 0 ] && echo true || echo false),\"is_read_only\":$([ $((i % 2)) = 1 ] && echo true || echo false)$rl}"
 	done
 	expect_api 204 PUT /metrics "{\"metrics_path\":\"$m\"}"
+	expect_api 204 PUT /logger "{\"log_path\":\"$BATS_TEST_TMPDIR/log\",\"level\":\"Debug\",\"show_level\":true}"
 	expect_api 200 GET /vm/config
 	printf '%s' "$body" >"$BATS_TEST_TMPDIR/vm.json"
 	api_stop
-	rm -f "$m"
+	rm -f "$m" "$BATS_TEST_TMPDIR/log"
 	roundtrip_boot "$BATS_TEST_TMPDIR/vm.json"
+	grep -q ':INFO\] Successfully started microvm' "$BATS_TEST_TMPDIR/log" || fail "log: $(cat "$BATS_TEST_TMPDIR/log")"
 	# The loaded config is the same configuration: nine drives, and the metrics went where it said.
 	assert_equal "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["drives"]))' "$BATS_TEST_TMPDIR/vm.json")" 9
 	[ "$(wc -l <"$m")" -ge 2 ] || fail "metrics: $(cat "$m")"
