@@ -118,3 +118,13 @@ teardown() {
 	assert_equal "$status" 152
 	assert_output --partial 'network-interfaces: Network config error: Could not create the network device: MTU 10 is out of range [68, 65535]'
 }
+
+@test "InstanceStart with an interface fails clearly while this build has no virtio-net device" {
+	require_kvm
+	net_tap tap0
+	printf '%s' "{\"boot-source\":{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"console=ttyS0 probe=boot\"},\"network-interfaces\":[$FIRECTL_IFACE]}" >"$BATS_TEST_TMPDIR/vm.json"
+	run ip netns exec "$NS" timeout 60 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/vm.json"
+	assert_equal "$status" 1
+	assert_output --partial 'network devices'
+	refute_output --partial 'PROBE DONE'
+}
