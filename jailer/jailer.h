@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define JAIL_ID_MAX 64
+#include "id.h"
+
+#define JAIL_ID_MAX ID_INSTANCE_MAX /* common/id.h: the one instance-id rule */
 #define JAIL_DEFAULT_BASE "/srv/jailer"
 #define JAIL_DEFAULT_NOFILE 2048
 #define JAIL_CGROUP_MAX 64       /* cgroup files per jail (flags + template) */
@@ -268,7 +270,7 @@ int jail_step_drop_privileges(const struct jail_plan *p, struct jail_state *s);
 int jail_step_verify_privileges(const struct jail_plan *p, struct jail_state *s);
 int jail_privileges_check_status(const char *status, uid_t uid, gid_t gid, char *err, size_t errlen);
 
-/* cleanup.c */
+/* undo.c */
 int jail_undo_push(struct jail_state *s, enum jail_undo_kind kind, int dirfd, const char *name);
 int jail_undo_run(struct jail_state *s);
 void jail_signals_block(void);

@@ -25,7 +25,7 @@ static const char jail_usage[] =
 	"Usage: jailer --id ID --exec-file PATH --uid UID --gid GID [options] [-- VMM arguments]\n"
 	"\n"
 	"Firecracker's flags:\n"
-	"  --id ID                   1-64 characters of [A-Za-z0-9-], not starting with '-'\n"
+	"  --id ID                   1-64 characters of [A-Za-z0-9-]\n"
 	"  --exec-file PATH          the VMM binary (statically linked), copied into the jail\n"
 	"  --uid UID, --gid GID      the VMM's ids (decimal; 0 needs --allow-root)\n"
 	"  --chroot-base-dir DIR     default " JAIL_DEFAULT_BASE "; the jail is DIR/<exec-name>/<id>/root\n"

@@ -19,6 +19,7 @@
 
 #include "cleanup.h"
 #include "fd.h"
+#include "id.h"
 #include "jailer.h"
 #include "parse.h"
 
@@ -80,30 +81,22 @@ struct jail_args {
 
 int jail_id_validate(const char *id, char *err, size_t errlen)
 {
-	size_t len = strlen(id);
+	size_t len = strlen(id), pos;
+	unsigned char c;
 
-	if (len < 1 || len > JAIL_ID_MAX) {
+	if (id_instance_check(id, &pos) == 0)
+		return 0;
+	if (pos == len) {
 		jail_errf(err, errlen, "Invalid instance ID: Invalid len (%zu);  the length must be between 1 and %d",
 			  len, JAIL_ID_MAX);
 		return -EINVAL;
 	}
-	if (id[0] == '-') {
-		jail_errf(err, errlen, "Invalid instance ID: must not start with '-'");
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)id[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-
-		if (!ok) {
-			if (c >= 0x20 && c < 0x7f)
-				jail_errf(err, errlen, "Invalid instance ID: Invalid char (%c) at position %zu", c, i);
-			else
-				jail_errf(err, errlen, "Invalid instance ID: Invalid char (\\x%02x) at position %zu", c, i);
-			return -EINVAL;
-		}
-	}
-	return 0;
+	c = (unsigned char)id[pos];
+	if (c >= 0x20 && c < 0x7f)
+		jail_errf(err, errlen, "Invalid instance ID: Invalid char (%c) at position %zu", c, pos);
+	else
+		jail_errf(err, errlen, "Invalid instance ID: Invalid char (\\x%02x) at position %zu", c, pos);
+	return -EINVAL;
 }
 
 /* Strict decimal; 0 (root) only when allowed, 4294967295 ((uid_t)-1, "no

@@ -8,6 +8,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "hostile-blk", scenario_hostile_blk },
 	{ "blk-resize", scenario_blk_resize },
 	{ "wait", scenario_wait },
+	{ "blk-hog", scenario_blk_hog },
 	{ "net", scenario_net },
 	{ "hostile-net", scenario_hostile_net },
 };

@@ -21,5 +21,6 @@ void scenario_blk(void);
 void scenario_hostile_blk(void);
 void scenario_blk_resize(void);
 void scenario_wait(void);
+void scenario_blk_hog(void);
 void scenario_net(void);
 void scenario_hostile_net(void);

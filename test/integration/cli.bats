@@ -120,7 +120,7 @@ teardown() {
 		--show-level --show-log-origin
 	assert_clean_exit 152
 	run cat "$TMP/log"
-	assert_output --regexp '\[cli-log:vmm:INFO:vmm/main.c:[0-9]+\] Running ember v'
+	assert_output --regexp '\[cli-log:vmm:INFO:vmm/vmm.c:[0-9]+\] Running ember v'
 	assert_output --regexp '\[cli-log:vmm:ERROR:.*exiting with error. exit_code=152'
 }
 

@@ -72,7 +72,9 @@ check_metrics() {
 	PY
 }
 
-@test "metrics: a boot,blk run with 2 vCPUs writes Firecracker's field list, both ways, and counts what happened" {
+# boot_blk_two_vcpus: boots boot,blk with 2 vCPUs and the drive disk1, the
+# metrics in $TMP/metrics.json; ember's output and status in $output/$status.
+boot_blk_two_vcpus() {
 	require_kvm
 	truncate -s 1M "$TMP/disk.img"
 	args=$(probe_boot_args 2 128 boot,blk)
@@ -85,6 +87,10 @@ check_metrics() {
 	}
 	JSON
 	run timeout --kill-after=5 60 "$EMBER" --no-api --config-file "$TMP/vm.json" --id "metrics-bats-$$"
+}
+
+@test "metrics: a boot,blk run with 2 vCPUs writes Firecracker's field list, both ways, and counts what happened" {
+	boot_blk_two_vcpus
 	assert_probe_all_ok
 	assert_equal "$status" 0
 	run check_metrics "$TMP/metrics.json"
@@ -104,18 +110,7 @@ check_metrics() {
 }
 
 @test "metrics: a line missing a group or with a renamed field fails the comparison" {
-	truncate -s 1M "$TMP/disk.img"
-	require_kvm
-	args=$(probe_boot_args 2 128 boot,blk)
-	cat >"$TMP/vm.json" <<-JSON
-	{
-	  "boot-source": { "kernel_image_path": "$PROBE", "boot_args": "$args" },
-	  "machine-config": { "vcpu_count": 2, "mem_size_mib": 128 },
-	  "drives": [ $(blk_drive disk1 "$TMP/disk.img" false false) ],
-	  "metrics": { "metrics_path": "$TMP/metrics.json" }
-	}
-	JSON
-	run timeout --kill-after=5 60 "$EMBER" --no-api --config-file "$TMP/vm.json" --id "metrics-bats-$$"
+	boot_blk_two_vcpus
 	assert_equal "$status" 0
 	sed 's/"exit_io_in":/"exit_io_inn":/' "$TMP/metrics.json" >"$TMP/renamed.json"
 	run check_metrics "$TMP/renamed.json"

@@ -18,7 +18,7 @@ int api_actions_parse(struct api_action *a)
 	int type = 0;
 
 	if (json_field_check_object(a->body, "ActionBody", action_fields, err, sizeof(err)) < 0 ||
-	    api_field_enum(a->body, "action_type", true, action_names, &type, err, sizeof(err)) < 0) {
+	    json_field_enum(a->body, "action_type", true, action_names, &type, err, sizeof(err)) < 0) {
 		api_fault(a, "%s", err);
 		return -EINVAL;
 	}

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "api/handoff.h"
+#include "api/methods.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "cleanup.h"
@@ -135,13 +136,9 @@ static void handoff_run(struct api_handoff *h, struct api_action *a)
 /* Rust's Debug rendering of a method, as Firecracker's log lines show it. */
 static const char *method_title(const char *m)
 {
-	static const char *const titles[][2] = {
-		{ "GET", "Get" }, { "PUT", "Put" }, { "PATCH", "Patch" }, { "DELETE", "Delete" },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(titles); i++)
-		if (!strcmp(m, titles[i][0]))
-			return titles[i][1];
-	return m;
+	const struct api_method *am = api_method_find(m);
+
+	return am ? am->title : m;
 }
 
 /* Escapes a body for a log line the way Rust's {:?} does for a str. */

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "config/json_field.h"
+#include "api/methods.h"
+#include "id.h"
 #include "api/resources.h"
 #include "api/router.h"
 #include "cleanup.h"
@@ -97,15 +99,15 @@ void api_no_content(struct api_action *a)
 
 int api_check_id(struct api_action *a, const char *id)
 {
+	size_t pos;
+
 	if (!id || !*id) {
 		api_fault(a, "The ID cannot be empty.");
 		return -EINVAL;
 	}
-	for (const char *c = id; *c; c++) {
-		if (!(*c >= 'a' && *c <= 'z') && !(*c >= 'A' && *c <= 'Z') && !(*c >= '0' && *c <= '9') && *c != '_') {
-			api_fault(a, "API Resource IDs can only contain alphanumeric characters and underscores.");
-			return -EINVAL;
-		}
+	if (id_resource_check(id, &pos) < 0) {
+		api_fault(a, "API Resource IDs can only contain alphanumeric characters and underscores.");
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -119,28 +121,6 @@ int api_check_body_id(struct api_action *a, const char *body_id)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-int api_field_enum(const json_t *j, const char *key, bool required, const char *const *choices, int *ret,
-		   char *err, size_t errlen)
-{
-	const char *v = NULL;
-	char list[256] = "";
-	size_t off = 0;
-	int r = json_field_string(j, key, required, &v, err, errlen);
-
-	if (r <= 0)
-		return r;
-	for (int i = 0; choices[i]; i++) {
-		if (strcmp(choices[i], v) == 0) {
-			*ret = i;
-			return 1;
-		}
-		if (off < sizeof(list))
-			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s`%s`", i ? ", " : "", choices[i]);
-	}
-	return json_field_error(err, errlen, "unknown variant `%.64s`, expected one of %s for field `%s`", v, list,
-				key);
 }
 
 /* Parses a request body: any JSON value, duplicate keys refused (serde does). */
@@ -201,8 +181,7 @@ static const struct api_route *route_find(const char *method, const char *path, 
 
 static bool method_known(const char *method)
 {
-	return !strcmp(method, "GET") || !strcmp(method, "PUT") || !strcmp(method, "PATCH") ||
-	       !strcmp(method, "DELETE");
+	return api_method_find(method) != NULL;
 }
 
 /* Firecracker's checks before routing: method, body presence. */

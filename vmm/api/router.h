@@ -57,11 +57,6 @@ void api_action_count(const struct api_action *a);
 void api_fault(struct api_action *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void api_ok_json(struct api_action *a, json_t *value); /* takes value; 200 */
 void api_no_content(struct api_action *a);
-/* Reads an optional (or required) string field that must be one of choices
- * (NULL-terminated): 1 with its index in *ret, 0 when absent, -EINVAL with
- * serde's "unknown variant" text in err. */
-int api_field_enum(const json_t *j, const char *key, bool required, const char *const *choices, int *ret,
-		   char *err, size_t errlen);
 /* Validates a path or body id: non-empty, [A-Za-z0-9_]+. 0 or -EINVAL with a->resp set. */
 int api_check_id(struct api_action *a, const char *id);
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "api/handoff.h"
+#include "api/methods.h"
 #include "api/http.h"
 #include "api/response.h"
 #include "api/server.h"
@@ -128,7 +129,7 @@ static void conn_transport_error(struct conn *c, int status, const char *msg)
 
 static bool method_supported(const char *m)
 {
-	return !strcmp(m, "GET") || !strcmp(m, "PUT") || !strcmp(m, "PATCH") || !strcmp(m, "DELETE");
+	return api_method_find(m) != NULL;
 }
 
 static void conn_serve(struct api_server *s, struct conn *c, struct http_request *req)

@@ -19,7 +19,7 @@ int api_vm_state_parse(struct api_action *a)
 	int target = 0;
 
 	if (json_field_check_object(a->body, "Vm", fields, err, sizeof(err)) < 0 ||
-	    api_field_enum(a->body, "state", true, vm_states, &target, err, sizeof(err)) < 0) {
+	    json_field_enum(a->body, "state", true, vm_states, &target, err, sizeof(err)) < 0) {
 		api_fault(a, "%s", err);
 		return -EINVAL;
 	}

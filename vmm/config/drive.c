@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "fd.h"
+#include "id.h"
 #include "json_field.h"
 #include "path_error.h"
 
@@ -21,21 +22,8 @@ static const char *const rate_limiter_fields[] = { "bandwidth", "ops", NULL };
 static const char *const token_bucket_fields[] = { "size", "one_time_burst", "refill_time", NULL };
 static const char *const bucket_key[RATE_LIMITER_KINDS] = { "bandwidth", "ops" };
 
-/* serde's unit-variant enum: the string must be one of two names. */
-static int drive_enum(const json_t *j, const char *key, const char *a, const char *b, int *ret, char *err,
-		      size_t errlen)
-{
-	const char *s = NULL;
-	int r = json_field_string(j, key, false, &s, err, errlen);
-
-	if (r <= 0)
-		return r;
-	if (strcmp(s, a) == 0 || strcmp(s, b) == 0) {
-		*ret = strcmp(s, a) == 0 ? 0 : 1;
-		return 1;
-	}
-	return json_field_error(err, errlen, "unknown variant `%.64s`, expected `%s` or `%s`", s, a, b);
-}
+static const char *const cache_types[] = { "Unsafe", "Writeback", NULL };
+static const char *const io_engines[] = { "Sync", "Async", NULL };
 
 static int token_bucket_parse(const json_t *j, struct token_bucket_config *ret, bool *ret_burst, char *err,
 			      size_t errlen)
@@ -79,15 +67,16 @@ int rate_limiter_spec_parse(const json_t *obj, struct rate_limiter_spec *ret, ch
 
 static int drive_id_check(const char *id, char *err, size_t errlen)
 {
+	size_t pos;
+
 	if (!*id)
 		return snprintf(err, errlen, "The ID cannot be empty."), -EINVAL;
 	if (strlen(id) > DRIVE_ID_MAX)
 		return snprintf(err, errlen, "The drive ID is longer than %u characters.", DRIVE_ID_MAX), -EINVAL;
-	for (const char *p = id; *p; p++)
-		if (!(*p == '_' || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) {
-			snprintf(err, errlen, "API Resource IDs can only contain alphanumeric characters and underscores.");
-			return -EINVAL;
-		}
+	if (id_resource_check(id, &pos) < 0) {
+		snprintf(err, errlen, "API Resource IDs can only contain alphanumeric characters and underscores.");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -151,11 +140,11 @@ static int drive_read_fields(const json_t *obj, struct drive_config *d, const ch
 	if (r >= 0)
 		r = json_field_string(obj, "partuuid", false, ret_partuuid, err, errlen);
 	if (r >= 0)
-		r = drive_enum(obj, "cache_type", "Unsafe", "Writeback", &cache, err, errlen);
+		r = json_field_enum(obj, "cache_type", false, cache_types, &cache, err, errlen);
 	if (r >= 0)
 		r = json_field_bool(obj, "is_read_only", false, &d->is_read_only, err, errlen);
 	if (r >= 0)
-		r = drive_enum(obj, "io_engine", "Sync", "Async", &engine, err, errlen);
+		r = json_field_enum(obj, "io_engine", false, io_engines, &engine, err, errlen);
 	if (r >= 0 && json_object_get(obj, "socket") && !json_is_null(json_object_get(obj, "socket"))) {
 		snprintf(err, errlen, DRIVE_ERR_CREATE "this build does not provide vhost-user-blk (`socket`).");
 		return -EOPNOTSUPP;

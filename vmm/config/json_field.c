@@ -153,3 +153,28 @@ int json_field_string(const json_t *j, const char *key, bool required, const cha
 	*ret = json_string_value(v);
 	return 1;
 }
+
+int json_field_enum(const json_t *j, const char *key, bool required, const char *const *variants, int *ret,
+		    char *err, size_t errlen)
+{
+	const char *v = NULL;
+	char list[256] = "";
+	size_t off = 0, n = 0;
+	int r = json_field_string(j, key, required, &v, err, errlen);
+
+	if (r <= 0)
+		return r;
+	while (variants[n])
+		n++;
+	for (size_t i = 0; i < n; i++) {
+		const char *sep = i == 0 ? "" : n == 2 ? " or " : ", ";
+
+		if (strcmp(variants[i], v) == 0) {
+			*ret = (int)i;
+			return 1;
+		}
+		if (off < sizeof(list))
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s`%s`", sep, variants[i]);
+	}
+	return json_field_error(err, errlen, "unknown variant `%.64s`, expected %s%s", v, n > 2 ? "one of " : "", list);
+}

@@ -31,6 +31,13 @@ int json_field_check_object(const json_t *j, const char *what, const char *const
 int json_field_uint(const json_t *j, const char *key, bool required, uint64_t max, const char *type_name,
 		    uint64_t *ret, char *err, size_t errlen);
 int json_field_bool(const json_t *j, const char *key, bool required, bool *ret, char *err, size_t errlen);
+/* serde's unit-variant enum, the one parser of them: the string at key must
+ * be one of variants (NULL-terminated, at least one); 1 with its index in
+ * *ret, 0 when absent (or null and optional), -EINVAL with serde's text:
+ * "unknown variant `x`, expected `A`" / "expected `A` or `B`" / "expected
+ * one of `A`, `B`, `C`". */
+int json_field_enum(const json_t *j, const char *key, bool required, const char *const *variants, int *ret,
+		    char *err, size_t errlen);
 /* *ret points into j (valid while j lives). Strings with NUL bytes are refused. */
 int json_field_string(const json_t *j, const char *key, bool required, const char **ret, char *err,
 		      size_t errlen);

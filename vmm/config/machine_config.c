@@ -17,33 +17,25 @@ static int machine_config_error(char *err, size_t errlen, const char *what)
 	return -EINVAL;
 }
 
-/* An enum field: the accepted value, the known-but-absent ones, or serde's unknown variant. */
+/* An enum field whose first variant ("None") is the only one this build
+ * provides: the others are known but refused as not provided. */
 static int machine_config_enum(const json_t *j, const char *key, const char *const *variants,
 			       const char *what, char *err, size_t errlen)
 {
-	const char *s = NULL;
-	char list[160] = "";
-	size_t n = 0;
-	int r = json_field_string(j, key, false, &s, err, errlen);
+	int v = 0, r = json_field_enum(j, key, false, variants, &v, err, errlen);
 
-	if (r <= 0 || strcmp(s, "None") == 0)
+	if (r <= 0 || v == 0)
 		return r < 0 ? r : 0;
-	for (size_t i = 0; variants[i]; i++) {
-		if (strcmp(s, variants[i]) == 0) {
-			snprintf(err, errlen, MACHINE_CONFIG_ERR_PREFIX "this build does not provide %s (%s \"%s\")",
-				 what, key, s);
-			return -EOPNOTSUPP;
-		}
-		n += (size_t)snprintf(list + n, sizeof(list) - n, ", `%s`", variants[i]);
-	}
-	return json_field_error(err, errlen, "unknown variant `%.64s`, expected one of `None`%s", s, list);
+	snprintf(err, errlen, MACHINE_CONFIG_ERR_PREFIX "this build does not provide %s (%s \"%s\")", what, key,
+		 variants[v]);
+	return -EOPNOTSUPP;
 }
 
 static int machine_config_fields_read(const json_t *j, bool patch, struct machine_config *mc, char *err,
 				      size_t errlen)
 {
-	static const char *const templates[] = { "C3", "T2", "T2S", "T2CL", "T2A", "V1N1", NULL };
-	static const char *const huge[] = { "2M", "Transparent", NULL };
+	static const char *const templates[] = { "None", "C3", "T2", "T2S", "T2CL", "T2A", "V1N1", NULL };
+	static const char *const huge[] = { "None", "2M", "Transparent", NULL };
 	uint64_t vcpus = mc->vcpu_count, mem = mc->mem_size_mib;
 	bool dirty = false;
 	int r;

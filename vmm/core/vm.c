@@ -20,13 +20,7 @@
 #include "bus.h"
 #include "cleanup.h"
 #include "cpuid.h"
-#include "devices/device.h"
-#include "devices/legacy/boot_timer.h"
-#include "devices/legacy/i8042.h"
-#include "devices/legacy/serial.h"
-#include "devices/legacy/sink.h"
-#include "devices/virtio/block.h"
-#include "devices/virtio/mmio.h"
+#include "device_env.h"
 #include "exit_code.h"
 #include "kvm.h"
 #include "layout.h"
@@ -51,13 +45,9 @@ struct vm {
 	struct kernel_info kernel;
 	uint64_t initrd_addr, initrd_size;
 
-	/* Devices (the attach step in vm_create fills these). */
-	struct serial *serial;
-	struct i8042 *i8042;
-	struct boot_timer *boot_timer;
-	struct block *blocks[DRIVES_MAX]; /* in cfg->drives order: vda, vdb, ... */
-	unsigned nr_blocks;
-	unsigned virtio_slots; /* virtio-mmio windows handed out so far */
+	/* The devices are the manager's (hooks.devices): core names none. */
+	bool devices_attached;
+	struct device_exit_hook exit_hook; /* how a device (the i8042) ends the VM */
 
 	unsigned nr_vcpus;
 	struct vcpu *vcpus[VM_CONFIG_MAX_VCPUS];
@@ -112,12 +102,6 @@ static void vm_request_exit(void *ctx, int exit_code)
 	}
 	if (write(vm->exit_fd, &one, sizeof(one)) < 0)
 		log_error("cannot signal the vmm thread: %m");
-}
-
-static void vm_on_i8042_reset(void *ctx)
-{
-	log_info("Guest requested a reset through the i8042; stopping the microVM.");
-	vm_request_exit(ctx, EXIT_CODE_OK);
 }
 
 static void vm_on_exit_event(void *ctx, uint32_t events)
@@ -206,100 +190,19 @@ static int vm_step_cmdline(struct vm *vm)
 	return 0;
 }
 
-/* ---- devices: each attach function creates one device on vm->env ---- */
-
-static int vm_attach_serial(struct vm *vm)
-{
-	return serial_create(&vm->env, LAYOUT_PORT_COM1, LAYOUT_IRQ_COM1, STDOUT_FILENO, STDIN_FILENO,
-			     &vm->serial);
-}
-
-static int vm_attach_i8042(struct vm *vm)
-{
-	return i8042_create(&vm->env, vm_on_i8042_reset, vm, &vm->i8042);
-}
-
-static int vm_attach_sinks(struct vm *vm)
-{
-	return legacy_sinks_attach(vm->pio_bus);
-}
-
-static int vm_attach_boot_timer(struct vm *vm)
-{
-	struct boot_timer_start start = { .wall_us = vm->cfg->process.start_time_us,
-					  .cpu_us = vm->cfg->process.start_time_cpu_us };
-
-	if (!vm->cfg->process.boot_timer)
-		return 0;
-	return boot_timer_create(&vm->env, &start, &vm->boot_timer);
-}
-
-/* Appends "virtio_mmio.device=4K@0x...:IRQ" so the guest finds the transport. */
-static int vm_cmdline_virtio(struct vm *vm, struct virtio_mmio *t)
-{
-	char arg[64], why[128];
-	int r = virtio_mmio_cmdline(t, arg, sizeof(arg));
-
-	if (r >= 0)
-		r = cmdline_append(&vm->cmdline, arg, why, sizeof(why));
-	return r;
-}
-
-/* Drives in Firecracker's order (root first); the root= argument comes first. */
-static int vm_attach_drives(struct vm *vm)
-{
-	const struct drive_set *ds = &vm->cfg->drives;
-	char root[128], why[128];
-	int r = drive_set_root_arg(ds, root, sizeof(root));
-
-	if (r > 0)
-		r = cmdline_append(&vm->cmdline, root, why, sizeof(why));
-	for (unsigned i = 0; r >= 0 && i < ds->count; i++) {
-		if (vm->virtio_slots >= LAYOUT_VIRTIO_MAX_DEVICES)
-			return -ENOSPC;
-		r = block_create(&vm->env, vm->virtio_slots, &ds->drive[i], NULL, &vm->blocks[i]);
-		if (r < 0)
-			break;
-		vm->virtio_slots++;
-		vm->nr_blocks++;
-		r = vm_cmdline_virtio(vm, block_transport(vm->blocks[i]));
-	}
-	return r;
-}
-
-/* Network interfaces are configured (their TAPs are open) but the virtio-net
- * device itself is not in this build yet: say so rather than boot without them. */
-static int vm_attach_nets(struct vm *vm)
-{
-	if (vm->cfg->nets.count == 0)
-		return 0;
-	return vm_fail(vm, -EOPNOTSUPP, "Start microvm error: this build does not provide the virtio-net device yet "
-			   "(network interface `%s`).", vm->cfg->nets.iface[0].iface_id);
-}
-
-/* Devices that add to the kernel command line (virtio-mmio) do so here, with
- * cmdline_append(&vm->cmdline, ...), before the line is written to the guest. */
-static const struct {
-	const char *name;
-	int (*attach)(struct vm *vm);
-} vm_devices[] = {
-	{ "serial console", vm_attach_serial },
-	{ "i8042", vm_attach_i8042 },
-	{ "legacy port sinks", vm_attach_sinks },
-	{ "boot timer", vm_attach_boot_timer },
-	{ "block devices", vm_attach_drives },
-	{ "network devices", vm_attach_nets },
-};
-
+/* The devices, through the manager start-up passed in: they append to the
+ * command line, which the boot tables step then writes into the guest. */
 static int vm_step_devices(struct vm *vm)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(vm_devices); i++) {
-		int r = vm_devices[i].attach(vm);
+	const struct vm_devices *d = &vm->hooks.devices;
+	char why[384] = "";
+	int r;
 
-		if (r < 0)
-			return vm_fail(vm, r, "cannot attach the %s: %s", vm_devices[i].name, strerror(-r));
-	}
-	return 0;
+	if (!d->attach)
+		return 0;
+	vm->devices_attached = true;
+	r = d->attach(d->mgr, vm->cfg, &vm->env, &vm->cmdline, &vm->exit_hook, why, sizeof(why));
+	return r < 0 ? vm_fail(vm, r, "%s", why) : 0;
 }
 
 static int vm_step_kernel(struct vm *vm)
@@ -413,6 +316,7 @@ static struct vm *vm_alloc(const struct vm_config *cfg, struct event_loop *loop,
 	pthread_cond_init(&vm->ctl.cond, NULL);
 	vm->ctl.request_exit = vm_request_exit;
 	vm->ctl.ctx = vm;
+	vm->exit_hook = (struct device_exit_hook){ .request_exit = vm_request_exit, .ctx = vm };
 	return vm;
 }
 
@@ -538,13 +442,6 @@ int vm_resume(struct vm *vm)
 	return 0;
 }
 
-int vm_send_ctrl_alt_del(struct vm *vm)
-{
-	if (vm->state == VM_NOT_STARTED)
-		return -EINVAL;
-	return i8042_send_ctrl_alt_del(vm->i8042);
-}
-
 enum vm_state vm_get_state(const struct vm *vm)
 {
 	return vm->state;
@@ -590,11 +487,9 @@ struct vm *vm_destroy(struct vm *vm)
 		loop_remove(vm->loop, vm->exit_fd);
 		close(vm->exit_fd);
 	}
-	for (unsigned i = 0; i < vm->nr_blocks; i++)
-		vm->blocks[i] = block_destroy(vm->blocks[i]);
-	vm->boot_timer = boot_timer_destroy(vm->boot_timer);
-	vm->i8042 = i8042_destroy(vm->i8042);
-	vm->serial = serial_destroy(vm->serial);
+	/* The devices go before the buses they claimed windows on. */
+	if (vm->devices_attached)
+		vm->hooks.devices.destroy(vm->hooks.devices.mgr);
 	vm->mmio_bus = bus_destroy(vm->mmio_bus);
 	vm->pio_bus = bus_destroy(vm->pio_bus);
 	if (vm->fd >= 0)
@@ -605,22 +500,4 @@ struct vm *vm_destroy(struct vm *vm)
 	pthread_cond_destroy(&vm->ctl.cond);
 	free(vm);
 	return NULL;
-}
-
-struct block *vm_block_find(struct vm *vm, const char *drive_id)
-{
-	for (unsigned i = 0; i < vm->nr_blocks; i++)
-		if (strcmp(block_id(vm->blocks[i]), drive_id) == 0)
-			return vm->blocks[i];
-	return NULL;
-}
-
-unsigned vm_block_count(const struct vm *vm)
-{
-	return vm->nr_blocks;
-}
-
-struct block *vm_block_at(struct vm *vm, unsigned i)
-{
-	return i < vm->nr_blocks ? vm->blocks[i] : NULL;
 }

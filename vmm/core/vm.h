@@ -5,7 +5,6 @@
  *   vm_start()   starts one thread per vCPU ("Running");
  *   vm_pause()   kicks every vCPU out of KVM_RUN and waits until all are
  *                parked ("Paused"); vm_resume() lets them go. Both idempotent;
- *   vm_send_ctrl_alt_del()  the API's SendCtrlAltDel;
  *   vm_destroy() stops and joins the vCPUs and frees everything.
  *
  * The guest ends the VM by resetting through the i8042 (exit code 0) or by
@@ -21,10 +20,10 @@
 #include <stdint.h>
 
 #include "config/vm_config.h"
+#include "device_env.h"
 
 struct event_loop;
 struct vm;
-struct block;
 
 enum vm_state { VM_NOT_STARTED, VM_RUNNING, VM_PAUSED };
 
@@ -32,6 +31,8 @@ struct vm_hooks {
 	/* Runs on the vmm thread once the guest has ended the VM. */
 	void (*on_exit)(void *ctx, int exit_code);
 	void *ctx;
+	/* The devices (the device manager's devices_vm_hooks()); attach NULL: none. */
+	struct vm_devices devices;
 };
 
 /* Why vm_create() failed. config is true when the configuration is at fault
@@ -61,18 +62,9 @@ int vm_start(struct vm *vm);
 /* Pause and resume the vCPUs. 0, or -EINVAL before vm_start(). Idempotent. */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
-/* Injects Ctrl-Alt-Del through the i8042. 0, -EINVAL before vm_start(),
- * -ENOSPC when the guest has not drained its keyboard buffer. */
-int vm_send_ctrl_alt_del(struct vm *vm);
 enum vm_state vm_get_state(const struct vm *vm);
 /* The exit code the guest chose, or -1 while it runs. */
 int vm_exit_code(const struct vm *vm);
 /* Stops and joins the vCPUs, unregisters from the loop, frees everything.
  * Accepts NULL; returns NULL. */
 struct vm *vm_destroy(struct vm *vm);
-
-/* The running VM's block devices (PATCH /drives, metrics): by drive id (NULL
- * when absent) or by position in the drive order. Vmm thread. */
-struct block *vm_block_find(struct vm *vm, const char *drive_id);
-unsigned vm_block_count(const struct vm *vm);
-struct block *vm_block_at(struct vm *vm, unsigned i);

@@ -1,11 +1,7 @@
 /* Policy → BPF, through libseccomp.
  *
- * Each condition becomes a set of alternatives, each one libseccomp
- * comparison; a rule becomes one libseccomp rule per combination of its
- * conditions' alternatives. Width-32 conditions are expressed with masked
- * comparisons on the low 32 bits only (libseccomp's own 32-bit comparisons
- * also look at the upper half, which the kernel ignores for an int argument:
- * that would let garbage in the upper half pass a `ne`, `gt` or `ge`). */
+ * Each condition becomes a set of alternatives (cond.h); a rule becomes one
+ * libseccomp rule per combination of its conditions' alternatives. */
 #pragma once
 
 #include <seccomp.h>
@@ -16,12 +12,6 @@
 
 #include "policy.h"
 
-#define COMPILE_MAX_ALTS 64 /* alternatives per condition, and combinations per rule */
-
-/* Writes the alternatives of c into alts[0..max). Returns their number: 0
- * when c can never match, -ERANGE when c matches every value (the condition
- * says nothing), -E2BIG when more than max would be needed. */
-int compile_cond_expand(const struct policy_cond *c, struct scmp_arg_cmp *alts, size_t max);
 
 /* A compiled filter program; free with compile_prog_free. */
 struct compiled_prog {

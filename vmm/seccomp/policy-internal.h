@@ -42,6 +42,5 @@ void policy_rule_clear(struct policy_rule *r);
  * safe, unless the rule carries dangerous: "<reason>" (the node, or NULL),
  * which it then stores in r->dangerous. Returns 0, -EINVAL or -ENOMEM. */
 int pload_lint(struct pload *l, const struct ytree *dangerous, struct policy_rule *r);
-bool policy_cond_equal(const struct policy_cond *a, const struct policy_cond *b);
 /* True when the two rules have the same set of conditions, in any order. */
 bool policy_rule_same_conds(const struct policy_rule *a, const struct policy_rule *b);

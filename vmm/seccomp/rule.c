@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compile.h"
+#include "cond.h"
 #include "constants.h"
 #include "parse.h"
 #include "policy-internal.h"
@@ -172,8 +172,8 @@ static int cond_text(struct policy_cond *c, const struct ytree *value, const str
 /* Checks that the condition can both match and fail, i.e. that it says something. */
 static int cond_check_meaningful(struct pload *l, const struct ytree *node, const struct policy_cond *c)
 {
-	struct scmp_arg_cmp alts[COMPILE_MAX_ALTS];
-	int n = compile_cond_expand(c, alts, ARRAY_SIZE(alts));
+	struct scmp_arg_cmp alts[COND_MAX_ALTS];
+	int n = cond_expand(c, alts, ARRAY_SIZE(alts));
 
 	if (n == 0)
 		return pload_fail(l, node, "condition '%s' never matches", c->text);
@@ -181,7 +181,7 @@ static int cond_check_meaningful(struct pload *l, const struct ytree *node, cons
 		return pload_fail(l, node, "condition '%s' always matches: drop it", c->text);
 	if (n == -E2BIG)
 		return pload_fail(l, node, "condition '%s' needs more than %d comparisons", c->text,
-				  COMPILE_MAX_ALTS);
+				  COND_MAX_ALTS);
 	return n < 0 ? n : 0;
 }
 
@@ -230,7 +230,7 @@ static int cond_parse(struct pload *l, const struct ytree *node, struct policy_c
 
 static int conds_parse(struct pload *l, const struct ytree *node, struct policy_rule *r)
 {
-	struct scmp_arg_cmp alts[COMPILE_MAX_ALTS];
+	struct scmp_arg_cmp alts[COND_MAX_ALTS];
 	size_t combos = 1;
 
 	if (node->kind != YT_SEQ || node->n == 0 || node->n > POLICY_MAX_ARGS)
@@ -249,10 +249,10 @@ static int conds_parse(struct pload *l, const struct ytree *node, struct policy_
 			if (r->conds[j].arg == c->arg)
 				return pload_fail(l, node->items[i], "arg %u already has a condition in this rule "
 						  "(use masked_eq, in or one_of, or a second rule)", c->arg);
-		combos *= (size_t)compile_cond_expand(c, alts, ARRAY_SIZE(alts));
-		if (combos > COMPILE_MAX_ALTS)
+		combos *= (size_t)cond_expand(c, alts, ARRAY_SIZE(alts));
+		if (combos > COND_MAX_ALTS)
 			return pload_fail(l, node->items[i], "the conditions combine into more than %d filter rules",
-					  COMPILE_MAX_ALTS);
+					  COND_MAX_ALTS);
 	}
 	return 0;
 }
@@ -367,36 +367,7 @@ void policy_rule_clear(struct policy_rule *r)
 	memset(r, 0, sizeof(*r));
 }
 
-bool policy_cond_equal(const struct policy_cond *a, const struct policy_cond *b)
-{
-	if (a->arg != b->arg || a->width != b->width || a->op != b->op)
-		return false;
-	if (a->op != POLICY_OP_ONE_OF)
-		return a->value == b->value && a->mask == b->mask;
-	if (a->n_values != b->n_values)
-		return false;
-	for (size_t i = 0; i < a->n_values; i++) {
-		bool found = false;
-
-		for (size_t j = 0; j < b->n_values && !found; j++)
-			found = a->values[i] == b->values[j];
-		if (!found)
-			return false;
-	}
-	return true;
-}
-
 bool policy_rule_same_conds(const struct policy_rule *a, const struct policy_rule *b)
 {
-	if (a->n_conds != b->n_conds)
-		return false;
-	for (size_t i = 0; i < a->n_conds; i++) {
-		bool found = false;
-
-		for (size_t j = 0; j < b->n_conds && !found; j++)
-			found = policy_cond_equal(&a->conds[i], &b->conds[j]);
-		if (!found)
-			return false;
-	}
-	return true;
+	return cond_same_set(a->conds, a->n_conds, b->conds, b->n_conds);
 }

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "core/bus.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial.h"
 #include "log.h"

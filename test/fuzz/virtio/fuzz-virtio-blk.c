@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "log.h"
 #include "virtio-driver.h"
 
@@ -59,9 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (flags & 4)
 		cfg.rate_limiter.cfg.bucket[RATE_LIMITER_OPS] = (struct token_bucket_config){ .size = 4, .refill_time_ms = 1000 };
 	memset(mem.region[0].host, 0, 0x20000);
-	if (block_create(&env, 0, &cfg, NULL, &b) < 0)
+	if (block_create(&env, &cfg, NULL, &b) < 0 || virtio_mmio_create(&env, 0, block_virtio(b), &t) < 0)
 		abort();
-	t = block_transport(b);
 	vd_init_at(t, qn, flags & 8 ? ~0ull : (1ull << VIRTIO_F_EVENT_IDX) | (1ull << VIRTIO_F_INDIRECT_DESC), 0,
 		   16u * qn, FUZZ_USED);
 	for (; regs && size >= 5; regs--, data += 5, size -= 5) {
@@ -76,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(mem.region[0].host, data, size < FUZZ_USED ? size : FUZZ_USED);
 	virtio_mmio_notify(t, 0);
 	virtio_mmio_notify(t, 0);
+	virtio_mmio_destroy(t);
 	block_destroy(b);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "api/controller.h"
+#include "api/methods.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "config/vm_config.h"
@@ -305,9 +306,27 @@ static void test_body_id(void **state)
 	api_action_free(a);
 }
 
+/* The one method list: exact, case-sensitive names (HTTP methods are), with
+ * the titles Firecracker's log lines use. */
+static void test_method_list(void **state)
+{
+	static const char *const titles[][2] = { { "GET", "Get" }, { "PUT", "Put" }, { "PATCH", "Patch" },
+						 { "DELETE", "Delete" } };
+
+	for (size_t i = 0; i < 4; i++) {
+		assert_non_null(api_method_find(titles[i][0]));
+		assert_string_equal(api_method_find(titles[i][0])->title, titles[i][1]);
+	}
+	assert_null(api_method_find("get"));
+	assert_null(api_method_find("POST"));
+	assert_null(api_method_find("GETX"));
+	assert_null(api_method_find(""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_method_list),
 		cmocka_unit_test_setup_teardown(test_instance_and_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generic_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids, setup, teardown),

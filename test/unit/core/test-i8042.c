@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "core/bus.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "devices/legacy/i8042.h"
 
 static int resets;

@@ -10,7 +10,7 @@
 
 #include "core/bus.h"
 #include "core/loop.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "devices/legacy/serial.h"
 
 #define BASE 0x3f8

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "core/loop.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "virtio-driver.h"
 
 #define QN 64
@@ -64,6 +64,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
+	virtio_mmio_destroy(f->t);
 	block_destroy(f->b);
 	close(f->cfg.fd);
 	unlink(f->path);
@@ -75,8 +76,8 @@ static int fx_teardown(void **state)
 
 static void fx_start(struct fx *f, uint64_t want)
 {
-	assert_int_equal(block_create(&f->env, 0, &f->cfg, &f->opts, &f->b), 0);
-	f->t = block_transport(f->b);
+	assert_int_equal(block_create(&f->env, &f->cfg, &f->opts, &f->b), 0);
+	assert_int_equal(virtio_mmio_create(&f->env, 0, block_virtio(f->b), &f->t), 0);
 	assert_int_equal(vd_init(f->t, QN, want) & VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_DRIVER_OK);
 }
 

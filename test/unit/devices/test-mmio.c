@@ -11,43 +11,46 @@
 
 #include "core/bus.h"
 #include "core/layout.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "virtio-driver.h"
 
 #define MEM (1ull << 20)
 
 struct fake_dev {
+	struct virtio_dev vdev; /* first: the handle is the device */
 	unsigned activations, resets, notifies;
 	int activate_result;
+	const struct guest_memory *mem; /* what activate() got */
 	uint8_t config[8];
 };
 
-static uint64_t fake_features(void *dev)
+static uint64_t fake_features(struct virtio_dev *vd)
 {
 	return 1ull << VIRTIO_F_EVENT_IDX;
 }
 
-static void fake_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len)
+static void fake_config_read(struct virtio_dev *vd, uint32_t off, uint8_t *data, uint32_t len)
 {
-	memcpy(data, ((struct fake_dev *)dev)->config + off, len);
+	memcpy(data, ((struct fake_dev *)vd)->config + off, len);
 }
 
-static int fake_activate(void *dev, uint64_t features)
+static int fake_activate(struct virtio_dev *vd, uint64_t features, const struct guest_memory *mem)
 {
-	struct fake_dev *d = dev;
+	struct fake_dev *d = (struct fake_dev *)vd;
 
 	d->activations++;
+	d->mem = mem;
 	return d->activate_result;
 }
 
-static void fake_reset(void *dev)
+static void fake_reset(struct virtio_dev *vd)
 {
-	((struct fake_dev *)dev)->resets++;
+	((struct fake_dev *)vd)->resets++;
 }
 
-static void fake_notify(void *dev, uint16_t q)
+static void fake_notify(struct virtio_dev *vd, uint16_t q)
 {
-	((struct fake_dev *)dev)->notifies++;
+	((struct fake_dev *)vd)->notifies++;
 }
 
 static const struct virtio_device_ops fake_ops = {
@@ -73,7 +76,8 @@ static int setup(void **state)
 	env.mem = f->m;
 	env.mmio_bus = f->bus;
 	memcpy(f->dev.config, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
-	assert_int_equal(virtio_mmio_create(&env, 2, &fake_ops, &f->dev, &f->t), 0);
+	virtio_dev_init(&f->dev.vdev, &fake_ops);
+	assert_int_equal(virtio_mmio_create(&env, 2, &f->dev.vdev, &f->t), 0);
 	*state = f;
 	return 0;
 }
@@ -83,6 +87,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	virtio_mmio_destroy(f->t);
+	virtio_dev_destroy(&f->dev.vdev);
 	bus_destroy(f->bus);
 	guest_memory_destroy(f->m);
 	free(f);
@@ -125,6 +130,8 @@ static void test_happy_path(void **state)
 
 	assert_int_equal(vd_init(f->t, 16, ~0ull), 0xf);
 	assert_int_equal(f->dev.activations, 1);
+	assert_ptr_equal(f->dev.mem, f->m); /* activate() gets the guest memory */
+	assert_ptr_equal(virtio_queue(&f->dev.vdev, 0), virtio_mmio_queue(f->t, 0));
 	assert_true(virtio_mmio_queue(f->t, 0)->ready);
 	assert_true(virtio_mmio_queue(f->t, 0)->event_idx);
 	virtio_mmio_notify(f->t, 0);
@@ -215,11 +222,12 @@ static void test_interrupts_and_ack(void **state)
 
 	vd_init(f->t, 16, 0);
 	gen = vd_read(f->t, VIRTIO_MMIO_CONFIG_GENERATION);
-	virtio_mmio_lock(f->t);
-	virtio_mmio_signal_config(f->t);
-	virtq_push(virtio_mmio_queue(f->t, 0), 0, 0);
-	virtio_mmio_signal_used(f->t, 0);
-	virtio_mmio_unlock(f->t);
+	/* what a device does, through its handle */
+	virtio_lock(&f->dev.vdev);
+	virtio_signal_config(&f->dev.vdev);
+	virtq_push(virtio_queue(&f->dev.vdev, 0), 0, 0);
+	virtio_signal_used(&f->dev.vdev, 0);
+	virtio_unlock(&f->dev.vdev);
 	assert_int_equal(vd_read(f->t, VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
 	assert_int_equal(vd_read(f->t, VIRTIO_MMIO_INTERRUPT_STATUS), 3);
 	assert_int_equal(read(virtio_mmio_irq_fd(f->t), &n, 8), 8);
@@ -235,10 +243,10 @@ static void test_broken_queue_sets_needs_reset(void **state)
 
 	vd_init(f->t, 16, 0);
 	h_set_avail_idx(f->m, 100);
-	virtio_mmio_lock(f->t);
-	assert_int_equal(virtq_pop(virtio_mmio_queue(f->t, 0), e), -EIO);
-	virtio_mmio_set_needs_reset(f->t);
-	virtio_mmio_unlock(f->t);
+	virtio_lock(&f->dev.vdev);
+	assert_int_equal(virtq_pop(virtio_queue(&f->dev.vdev, 0), e), -EIO);
+	virtio_set_needs_reset(&f->dev.vdev);
+	virtio_unlock(&f->dev.vdev);
 	assert_true(vd_read(f->t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 	/* a reset and a fresh set-up bring it back */
 	h_set_avail_idx(f->m, 0);

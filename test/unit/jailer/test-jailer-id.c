@@ -20,11 +20,14 @@ static void test_id_good(void **state)
 	assert_int_equal(jail_id_validate("a-b-C-9", err, sizeof(err)), 0);
 	assert_int_equal(jail_id_validate("a", err, sizeof(err)), 0);
 	assert_int_equal(jail_id_validate(max, err, sizeof(err)), 0);
+	/* Firecracker's validate_instance_id accepts a leading '-' */
+	assert_int_equal(jail_id_validate("-a", err, sizeof(err)), 0);
+	assert_int_equal(jail_id_validate("-", err, sizeof(err)), 0);
 }
 
 static void test_id_bad(void **state)
 {
-	static const char *const bad[] = { "", "-a", "a_b", "a/b", "..", ".", "a b", "a\nb", "caf\xc3\xa9", "a:b",
+	static const char *const bad[] = { "", "a_b", "a/b", "..", ".", "a b", "a\nb", "caf\xc3\xa9", "a:b",
 					   "a;b", "a$b", "*" };
 	char err[256];
 	char long_id[JAIL_ID_MAX + 2];

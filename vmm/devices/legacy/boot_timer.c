@@ -6,7 +6,7 @@
 
 #include "core/bus.h"
 #include "core/layout.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "log.h"
 
 struct boot_timer {

@@ -11,7 +11,7 @@
 
 #include "core/bus.h"
 #include "core/layout.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "log.h"
 
 #define OFS_DATA 0u

@@ -15,7 +15,7 @@
 #include "cleanup.h"
 #include "core/bus.h"
 #include "core/loop.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "log.h"
 #include "out.h"
 

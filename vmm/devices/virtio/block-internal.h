@@ -8,6 +8,7 @@
 #include "block.h"
 #include "queue.h"
 #include "throttle.h"
+#include "virtio.h"
 
 struct blk_uring;
 
@@ -24,7 +25,7 @@ struct blk_req {
 };
 
 struct block {
-	struct virtio_mmio *t;
+	struct virtio_dev vdev; /* the handle to whichever transport carries it */
 	char id[DRIVE_ID_MAX + 1];
 	int fd;
 	bool read_only;
@@ -39,7 +40,16 @@ struct block {
 	struct block_metrics m; /* also the metrics group block_<id>: relaxed atomics */
 	int metrics_group;
 	struct virtq_elem elem; /* scratch for the chain being handled */
-	struct blk_req req;     /* scratch for its parsed form */
+	struct blk_req req;     /* its parsed form; while open, the chain served in pieces */
+	/* A data chain larger than what is left of a wake-up's budget is open:
+	 * it goes in pieces across wake-ups (virtio.h), no later chain is taken
+	 * before it completes, and its used entry is pushed once, after the
+	 * last piece. A reset closes it and drops the rest. */
+	bool open;
+	bool open_failed;       /* a piece failed: the chain ends with IOERR */
+	bool piece_inflight;    /* Async: its current piece is with io_uring */
+	uint64_t open_done;     /* bytes of it transferred (Async: submitted) */
+	struct blk_req piece;   /* scratch: the window of the current piece */
 };
 
 /* Counts into the drive's own counters (block_<id>; the flush sums them
@@ -54,6 +64,9 @@ struct block {
 /* Writes the status, returns the chain (used length = data bytes written + 1). */
 void block_complete(struct block *b, uint16_t head, uint8_t *status, uint8_t code, uint32_t data_written);
 
+/* Async: the current piece of the open chain completed (ok: in full). */
+void block_piece_done(struct block *b, bool ok);
+
 /* After completions (lock held): signal the guest and serve what waited for room. */
 void block_resume(struct block *b);
 
@@ -62,8 +75,10 @@ int blk_uring_create(struct block *b, unsigned depth, struct event_loop *loop, s
 /* Waits for what is in flight (results discarded), then frees. Accepts NULL, returns NULL. */
 struct blk_uring *blk_uring_destroy(struct blk_uring *u);
 bool blk_uring_full(const struct blk_uring *u);
-/* Queues a read, write or (drained) flush for r. 0 or -errno (-EBUSY when full). */
-int blk_uring_queue(struct blk_uring *u, const struct blk_req *r, int fd);
+/* Queues a read, write or (drained) flush for r. 0 or -errno (-EBUSY when
+ * full). A piece of an open chain completes through block_piece_done(), a
+ * whole request through block_complete(). */
+int blk_uring_queue(struct blk_uring *u, const struct blk_req *r, int fd, bool piece);
 /* Submits what was queued. */
 void blk_uring_submit(struct blk_uring *u);
 /* Waits for every in-flight request. complete: finish them as usual (file

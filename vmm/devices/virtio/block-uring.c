@@ -17,7 +17,6 @@
 #include "block-internal.h"
 #include "core/loop.h"
 #include "log.h"
-#include "mmio.h"
 
 struct blk_slot {
 	uint32_t epoch;
@@ -25,6 +24,7 @@ struct blk_slot {
 	uint8_t *status;
 	uint32_t type;
 	uint32_t expect; /* bytes the operation must transfer */
+	bool piece;      /* a piece of the open chain (block.c), not a whole request */
 	unsigned nr;
 	struct iovec iov[VIRTQ_MAX_SIZE];
 };
@@ -54,7 +54,7 @@ unsigned blk_uring_inflight(const struct blk_uring *u)
 	return u->inflight;
 }
 
-int blk_uring_queue(struct blk_uring *u, const struct blk_req *r, int fd)
+int blk_uring_queue(struct blk_uring *u, const struct blk_req *r, int fd, bool piece)
 {
 	struct io_uring_sqe *sqe;
 	struct blk_slot *s;
@@ -71,6 +71,7 @@ int blk_uring_queue(struct blk_uring *u, const struct blk_req *r, int fd)
 	s->head = r->head;
 	s->status = r->status;
 	s->type = r->type;
+	s->piece = piece;
 	s->nr = r->nr_data;
 	s->expect = (uint32_t)r->data_len;
 	memcpy(s->iov, r->data, sizeof(struct iovec) * r->nr_data);
@@ -119,8 +120,11 @@ static void blk_uring_finish(struct blk_uring *u, struct io_uring_cqe *cqe, bool
 			log_rl(LOG_ERROR, "block %s: io_uring request type %u: %s", u->b->id, s->type,
 			       cqe->res < 0 ? strerror(-cqe->res) : "short transfer");
 		}
-		block_complete(u->b, s->head, s->status, ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR,
-			       ok && s->type == VIRTIO_BLK_T_IN ? s->expect : 0);
+		if (s->piece)
+			block_piece_done(u->b, ok);
+		else
+			block_complete(u->b, s->head, s->status, ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR,
+				       ok && s->type == VIRTIO_BLK_T_IN ? s->expect : 0);
 	}
 	u->free_list[u->nr_free++] = (unsigned)i;
 	u->inflight--;
@@ -158,7 +162,7 @@ void blk_uring_drain(struct blk_uring *u, bool complete)
 		io_uring_cqe_seen(&u->ring, cqe);
 	}
 	if (complete)
-		virtio_mmio_signal_used(u->b->t, 0);
+		virtio_signal_used(&u->b->vdev, 0);
 }
 
 void blk_uring_forget(struct blk_uring *u)
@@ -173,10 +177,11 @@ static void blk_uring_on_complete(void *ctx, uint32_t events)
 
 	if (read(u->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_rl(LOG_WARNING, "block %s: io_uring eventfd read: %m", u->b->id);
-	virtio_mmio_lock(u->b->t);
+	virtio_lock(&u->b->vdev);
+	virtio_wakeup(&u->b->vdev); /* a loop handler call of its own */
 	if (blk_uring_reap(u))
 		block_resume(u->b);
-	virtio_mmio_unlock(u->b->t);
+	virtio_unlock(&u->b->vdev);
 }
 
 int blk_uring_create(struct block *b, unsigned depth, struct event_loop *loop, struct blk_uring **ret)

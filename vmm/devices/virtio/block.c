@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +14,20 @@
 
 #include "block-internal.h"
 #include "cleanup.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "log.h"
 #include "metrics.h"
-#include "mmio.h"
+#include "virtio.h"
 
 #define BLK_HEADER_BYTES 16u
 
 static const struct virtio_device_ops block_ops;
 
+
+static struct block *blk_of(struct virtio_dev *d)
+{
+	return (struct block *)((char *)d - offsetof(struct block, vdev));
+}
 
 /* Copies len bytes from the start of an iovec list (len <= its total). */
 static void iov_gather(const struct iovec *iov, unsigned n, void *dst, size_t len)
@@ -51,29 +57,43 @@ static size_t iov_scatter(const struct iovec *iov, unsigned n, const void *src, 
 	return done;
 }
 
-/* Copies iov[0, n) into r->data without its first `skip` and last `trim` bytes. */
-static void blk_req_set_data(struct blk_req *r, const struct iovec *iov, unsigned n, size_t skip, size_t trim)
+/* The bytes [skip, skip + len) of iov[0, n) as iovecs in dst (room for n);
+ * *ret_n gets their count. Returns how many bytes they hold (less than len
+ * when the list is shorter). */
+static uint64_t iov_window(const struct iovec *iov, unsigned n, uint64_t skip, uint64_t len, struct iovec *dst,
+			   unsigned *ret_n)
 {
-	r->nr_data = 0;
-	r->data_len = 0;
-	for (unsigned i = 0; i < n; i++) {
+	uint64_t got = 0;
+
+	*ret_n = 0;
+	for (unsigned i = 0; i < n && got < len; i++) {
 		uint8_t *base = iov[i].iov_base;
-		size_t len = iov[i].iov_len;
+		uint64_t l = iov[i].iov_len;
 
-		if (skip) {
-			size_t c = skip < len ? skip : len;
-
-			base += c;
-			len -= c;
-			skip -= c;
-		}
-		if (i == n - 1)
-			len -= trim < len ? trim : len;
-		if (len == 0)
+		if (skip >= l) {
+			skip -= l;
 			continue;
-		r->data[r->nr_data++] = (struct iovec){ .iov_base = base, .iov_len = len };
-		r->data_len += len;
+		}
+		base += skip;
+		l -= skip;
+		skip = 0;
+		if (l > len - got)
+			l = len - got;
+		dst[(*ret_n)++] = (struct iovec){ .iov_base = base, .iov_len = l };
+		got += l;
 	}
+	return got;
+}
+
+/* Copies iov[0, n) into r->data without its first `skip` and last `trim` bytes. */
+static void blk_req_set_data(struct blk_req *r, const struct iovec *iov, unsigned n, uint64_t skip, uint64_t trim)
+{
+	uint64_t total = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	total = total > skip + trim ? total - skip - trim : 0;
+	r->data_len = iov_window(iov, n, skip, total, r->data, &r->nr_data);
 }
 
 /* Splits a chain into header, data and status (§5.2.6). -EBADMSG when there
@@ -130,7 +150,7 @@ static uint8_t blk_check(struct block *b, const struct blk_req *r)
 
 void block_complete(struct block *b, uint16_t head, uint8_t *status, uint8_t code, uint32_t data_written)
 {
-	struct virtq *q = virtio_mmio_queue(b->t, 0);
+	struct virtq *q = virtio_queue(&b->vdev, 0);
 
 	__atomic_store_n(status, code, __ATOMIC_RELAXED);
 	virtq_push(q, head, data_written + 1);
@@ -182,29 +202,139 @@ static uint64_t blk_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Sync engine: the I/O happens here, on the vmm thread. */
-static void blk_execute_sync(struct block *b, struct blk_req *r)
+static const char *blk_op_name(uint32_t type)
 {
-	uint64_t off = r->sector * VIRTIO_BLK_SECTOR, t0;
-	int err = 0;
+	return type == VIRTIO_BLK_T_IN ? "read" : type == VIRTIO_BLK_T_OUT ? "write" : "flush";
+}
 
-	if (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT) {
-		t0 = blk_now_us();
-		err = blk_sync_rw(b->fd, r->data, r->nr_data, off, r->type == VIRTIO_BLK_T_OUT);
+static void blk_fail(struct block *b, const struct blk_req *r, uint64_t at, int err)
+{
+	BLK_COUNT(b, execute_fails, 1);
+	log_rl(LOG_ERROR, "block %s: %s at sector %" PRIu64 " failed: %s", b->id, blk_op_name(r->type), at,
+	       strerror(-err));
+}
+
+/* Sync FLUSH (a no-op unless the drive caches: Writeback). */
+static void blk_flush_sync(struct block *b, struct blk_req *r)
+{
+	int err = b->cache_type == DRIVE_CACHE_WRITEBACK && fsync(b->fd) < 0 ? -errno : 0;
+
+	if (err < 0)
+		blk_fail(b, r, r->sector, err);
+	block_complete(b, r->head, r->status, err < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, 0);
+}
+
+/* The window [skip, skip + len) of r's data as r->piece's data. */
+static void blk_set_piece(struct block *b, const struct blk_req *r, uint64_t skip, uint64_t len)
+{
+	struct blk_req *p = &b->piece;
+
+	p->head = r->head;
+	p->type = r->type;
+	p->status = r->status;
+	p->sector = r->sector + skip / VIRTIO_BLK_SECTOR;
+	iov_window(r->data, r->nr_data, skip, len, p->data, &p->nr_data);
+	p->data_len = len;
+}
+
+/* This wake-up's share of the open chain's bytes: 0 when the budget is spent. */
+static uint64_t blk_take(struct block *b, uint64_t want)
+{
+	return virtio_take_bytes(&b->vdev, want, VIRTIO_BLK_SECTOR);
+}
+
+static void blk_close(struct block *b, uint8_t code, uint32_t data_written)
+{
+	struct blk_req *r = &b->req;
+
+	b->open = false;
+	block_complete(b, r->head, r->status, code, data_written);
+}
+
+/* Sync: the open chain's next pieces, each one preadv/pwritev of at most
+ * what the budget grants (<= VIRTIO_WAKEUP_BYTES). Returns false when the
+ * budget ran out before the chain's end. */
+static bool blk_serve_sync(struct block *b)
+{
+	struct blk_req *r = &b->req;
+
+	while (b->open_done < r->data_len) {
+		uint64_t grant = blk_take(b, r->data_len - b->open_done), t0 = blk_now_us();
+		int err;
+
+		if (!grant)
+			return false;
+		blk_set_piece(b, r, b->open_done, grant);
+		err = blk_sync_rw(b->fd, b->piece.data, b->piece.nr_data, b->piece.sector * VIRTIO_BLK_SECTOR,
+				  r->type == VIRTIO_BLK_T_OUT);
 		metrics_record_latency(r->type == VIRTIO_BLK_T_IN ? &b->m.read_agg__min_us : &b->m.write_agg__min_us,
 				       blk_now_us() - t0);
-	} else if (r->type == VIRTIO_BLK_T_FLUSH && b->cache_type == DRIVE_CACHE_WRITEBACK)
-		err = fsync(b->fd) < 0 ? -errno : 0;
-	if (err < 0) {
+		if (err < 0) {
+			blk_fail(b, r, b->piece.sector, err);
+			blk_close(b, VIRTIO_BLK_S_IOERR, 0);
+			return true;
+		}
+		b->open_done += grant;
+	}
+	blk_close(b, VIRTIO_BLK_S_OK, r->type == VIRTIO_BLK_T_IN ? (uint32_t)r->data_len : 0);
+	return true;
+}
+
+void block_piece_done(struct block *b, bool ok)
+{
+	b->piece_inflight = false;
+	if (!ok)
+		b->open_failed = true;
+}
+
+/* Async: one piece of the open chain with io_uring at a time, each at most
+ * what the budget grants; the next goes when it completed (the completion
+ * is a wake-up of its own). Returns false while the chain is unfinished. */
+static bool blk_serve_async(struct block *b)
+{
+	struct blk_req *r = &b->req;
+	uint64_t grant;
+
+	if (b->piece_inflight)
+		return false;
+	if (b->open_failed || b->open_done == r->data_len) {
+		blk_close(b, b->open_failed ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK,
+			  !b->open_failed && r->type == VIRTIO_BLK_T_IN ? (uint32_t)r->data_len : 0);
+		return true;
+	}
+	if (blk_uring_full(b->uring))
+		return false; /* a completion frees a slot and comes back here */
+	grant = blk_take(b, r->data_len - b->open_done);
+	if (!grant)
+		return false;
+	blk_set_piece(b, r, b->open_done, grant);
+	if (blk_uring_queue(b->uring, &b->piece, b->fd, true) < 0) {
 		BLK_COUNT(b, execute_fails, 1);
-		log_rl(LOG_ERROR, "block %s: %s at sector %" PRIu64 " failed: %s", b->id,
-		       r->type == VIRTIO_BLK_T_IN ? "read" : r->type == VIRTIO_BLK_T_OUT ? "write" : "flush",
-		       r->sector, strerror(-err));
-		block_complete(b, r->head, r->status, VIRTIO_BLK_S_IOERR, 0);
+		blk_close(b, VIRTIO_BLK_S_IOERR, 0);
+		return true;
+	}
+	b->piece_inflight = true;
+	b->open_done += grant;
+	return false;
+}
+
+/* Reads and writes. One that fits in what is left of this wake-up's budget
+ * goes whole (Async: several in flight); a larger one is opened and served
+ * in pieces. */
+static void blk_start_data(struct block *b, struct blk_req *r)
+{
+	if (b->uring && r->data_len <= virtio_budget_bytes(&b->vdev)) {
+		blk_take(b, r->data_len);
+		if (blk_uring_queue(b->uring, r, b->fd, false) < 0) {
+			BLK_COUNT(b, execute_fails, 1);
+			block_complete(b, r->head, r->status, VIRTIO_BLK_S_IOERR, 0);
+		}
 		return;
 	}
-	block_complete(b, r->head, r->status, VIRTIO_BLK_S_OK,
-		       r->type == VIRTIO_BLK_T_IN ? (uint32_t)r->data_len : 0);
+	b->open = true;
+	b->open_failed = false;
+	b->piece_inflight = false;
+	b->open_done = 0;
 }
 
 static bool blk_is_data(uint32_t type)
@@ -243,69 +373,91 @@ static bool blk_handle(struct block *b, struct virtq *q)
 		size_t n = iov_scatter(r->data, r->nr_data, b->dev_id, VIRTIO_BLK_ID_BYTES);
 
 		block_complete(b, r->head, r->status, VIRTIO_BLK_S_OK, (uint32_t)n);
-	} else if (b->uring && !(r->type == VIRTIO_BLK_T_FLUSH && b->cache_type != DRIVE_CACHE_WRITEBACK)) {
-		if (blk_uring_queue(b->uring, r, b->fd) < 0) {
+	} else if (blk_is_data(r->type)) {
+		blk_start_data(b, r);
+	} else if (b->uring && b->cache_type == DRIVE_CACHE_WRITEBACK) {
+		/* IO_DRAIN: it starts once everything before it, every piece of an
+		 * earlier open chain included, has completed */
+		if (blk_uring_queue(b->uring, r, b->fd, false) < 0) {
 			BLK_COUNT(b, execute_fails, 1);
 			block_complete(b, r->head, r->status, VIRTIO_BLK_S_IOERR, 0);
 		}
 	} else {
-		blk_execute_sync(b, r);
+		blk_flush_sync(b, r);
 	}
 	return true;
 }
 
-/* Serves the queue until it is empty, the limiter parks it or io_uring is
- * full. A guest that refills the ring as fast as it drains could keep the
- * vmm thread here forever: after a queue's worth of chains the rest waits for
- * the next loop round, behind the other fds. */
+enum blk_step {
+	BLK_NEXT,  /* go on */
+	BLK_IDLE,  /* the queue is empty */
+	BLK_STOP,  /* wait: the rate limiter's timer or an io_uring completion comes back */
+	BLK_YIELD, /* this wake-up's budget is spent: another turn after the loop's other fds */
+};
+
+static enum blk_step blk_step_open(struct block *b)
+{
+	if (b->uring ? blk_serve_async(b) : blk_serve_sync(b))
+		return BLK_NEXT;
+	if (b->uring && (b->piece_inflight || blk_uring_full(b->uring)))
+		return BLK_STOP;
+	return BLK_YIELD;
+}
+
+/* One step of a wake-up: the open chain's next pieces, or the next chain. */
+static enum blk_step blk_step(struct block *b, struct virtq *q)
+{
+	int r;
+
+	if (b->open)
+		return blk_step_open(b);
+	if (virtio_budget_spent(&b->vdev) || !virtio_take_chain(&b->vdev))
+		return BLK_YIELD;
+	if (b->uring && blk_uring_full(b->uring)) {
+		BLK_COUNT(b, io_engine_throttled_events, 1);
+		return BLK_STOP;
+	}
+	r = virtq_pop(q, &b->elem);
+	if (r < 0) {
+		/* what was queued before the breakage still goes to the disk */
+		virtio_set_needs_reset(&b->vdev);
+		return BLK_STOP;
+	}
+	if (r == 0)
+		return BLK_IDLE;
+	return blk_handle(b, q) ? BLK_NEXT : BLK_STOP;
+}
+
+/* Serves the queue until it is empty, the limiter parks it, io_uring is
+ * full or this wake-up's budget (virtio.h) is spent. A guest that refills
+ * the ring as fast as it drains, or hands over one chain of 4 GiB - 1 bytes,
+ * could otherwise keep the vmm thread here for minutes: the rest waits for
+ * the next turn, behind the loop's other fds. */
 static void block_process(struct block *b)
 {
-	struct virtq *q = virtio_mmio_queue(b->t, 0);
-	unsigned budget = VIRTQ_MAX_SIZE;
+	struct virtq *q = virtio_queue(&b->vdev, 0);
+	enum blk_step step;
 
 	if (!b->active)
 		return;
 	for (;;) {
-		bool stopped = false, yield = false;
-		int r;
-
-		while (!stopped) {
-			if (budget-- == 0) {
-				yield = stopped = true;
-				break;
-			}
-			if (b->uring && blk_uring_full(b->uring)) {
-				/* resumed by the completion handler */
-				BLK_COUNT(b, io_engine_throttled_events, 1);
-				stopped = true;
-				break;
-			}
-			r = virtq_pop(q, &b->elem);
-			if (r < 0) {
-				/* what was queued before the breakage still goes to the disk */
-				virtio_mmio_set_needs_reset(b->t);
-				stopped = true;
-				break;
-			}
-			if (r == 0)
-				break;
-			stopped = !blk_handle(b, q);
-		}
+		while ((step = blk_step(b, q)) == BLK_NEXT)
+			;
 		if (b->uring)
 			blk_uring_submit(b->uring);
-		virtio_mmio_signal_used(b->t, 0);
-		if (yield) {
+		virtio_signal_used(&b->vdev, 0);
+		if (step == BLK_YIELD) {
 			BLK_COUNT(b, remaining_reqs_count, 1);
-			virtio_mmio_requeue(b->t, 0);
+			virtio_yield(&b->vdev, 0);
 		}
-		if (stopped || !virtq_idle(q))
+		if (step != BLK_IDLE || !virtq_idle(q))
 			return;
 	}
 }
 
-static void block_notify(void *dev, uint16_t queue)
+static void block_notify(struct virtio_dev *d, uint16_t queue)
 {
-	struct block *b = dev;
+	struct block *b = blk_of(d);
 
 	BLK_COUNT(b, queue_event_count, 1);
 	if (b->throttle.parked)
@@ -317,23 +469,24 @@ static void block_on_timer(void *ctx, uint32_t events)
 {
 	struct block *b = ctx;
 
-	virtio_mmio_lock(b->t);
+	virtio_lock(&b->vdev);
+	virtio_wakeup(&b->vdev); /* a loop handler call of its own */
 	BLK_COUNT(b, rate_limiter_event_count, 1);
 	virtio_throttle_fired(&b->throttle);
 	block_process(b);
-	virtio_mmio_unlock(b->t);
+	virtio_unlock(&b->vdev);
 }
 
 void block_resume(struct block *b)
 {
-	virtio_mmio_signal_used(b->t, 0);
+	virtio_signal_used(&b->vdev, 0);
 	if (!b->throttle.parked)
 		block_process(b);
 }
 
-static uint64_t block_features(void *dev)
+static uint64_t block_features(struct virtio_dev *d)
 {
-	struct block *b = dev;
+	struct block *b = blk_of(d);
 	uint64_t f = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_EVENT_IDX) | (1ull << VIRTIO_F_INDIRECT_DESC);
 
 	if (b->read_only)
@@ -343,28 +496,28 @@ static uint64_t block_features(void *dev)
 	return f;
 }
 
-static void block_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len)
+static void block_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t len)
 {
-	struct block *b = dev;
+	struct block *b = blk_of(d);
 	uint64_t capacity = htole64(b->capacity);
 
 	/* struct virtio_blk_config: only capacity is offered (no SIZE_MAX, SEG_MAX, ...). */
 	memcpy(data, (uint8_t *)&capacity + off, len);
 }
 
-static void block_config_write(void *dev, uint32_t off, const uint8_t *data, uint32_t len)
+static void block_config_write(struct virtio_dev *d, uint32_t off, const uint8_t *data, uint32_t len)
 {
-	struct block *b = dev;
+	struct block *b = blk_of(d);
 
 	BLK_COUNT_SHARED(b, cfg_fails, 1);
 	log_rl(LOG_WARNING, "block %s: guest wrote read-only config space at %u", b->id, off);
 }
 
-static int block_activate(void *dev, uint64_t features)
+static int block_activate(struct virtio_dev *d, uint64_t features, const struct guest_memory *mem)
 {
-	struct block *b = dev;
+	struct block *b = blk_of(d);
 
-	if (!virtio_mmio_queue(b->t, 0)->ready) {
+	if (!virtio_queue(&b->vdev, 0)->ready) {
 		BLK_COUNT_SHARED(b, activate_fails, 1);
 		return -EINVAL;
 	}
@@ -373,15 +526,17 @@ static int block_activate(void *dev, uint64_t features)
 	return 0;
 }
 
-static void block_reset(void *dev)
+static void block_reset(struct virtio_dev *d)
 {
-	struct block *b = dev;
+	struct block *b = blk_of(d);
 
 	/* In-flight reads still land in the buffers the guest gave; their
 	 * completions no longer reach the (reset) used ring. Waiting here would
 	 * need io_uring_enter on a vCPU thread. */
 	if (b->uring)
 		blk_uring_forget(b->uring);
+	b->open = false; /* the rest of a chain served in pieces is dropped */
+	b->piece_inflight = false;
 	b->active = false;
 	b->acked_features = 0;
 }
@@ -442,8 +597,8 @@ static int block_setup_engine(struct block *b, const struct device_env *env, con
 
 METRICS_GROUP(block_metrics, "block", BLOCK_METRICS);
 
-int block_create(const struct device_env *env, unsigned slot, const struct drive_config *cfg,
-		 const struct block_options *opts, struct block **ret)
+int block_create(const struct device_env *env, const struct drive_config *cfg, const struct block_options *opts,
+		 struct block **ret)
 {
 	_cleanup_free_ struct block *b = calloc(1, sizeof(*b));
 	int r;
@@ -452,6 +607,7 @@ int block_create(const struct device_env *env, unsigned slot, const struct drive
 		return -ENOMEM;
 	b->fd = -1;
 	b->metrics_group = -1;
+	virtio_dev_init(&b->vdev, &block_ops);
 	snprintf(b->id, sizeof(b->id), "%s", cfg->drive_id);
 	b->read_only = cfg->is_read_only;
 	b->cache_type = cfg->cache_type;
@@ -469,9 +625,6 @@ int block_create(const struct device_env *env, unsigned slot, const struct drive
 	if (r < 0)
 		goto fail;
 	r = block_setup_engine(b, env, opts);
-	if (r < 0)
-		goto fail;
-	r = virtio_mmio_create(env, slot, &block_ops, b, &b->t);
 	if (r < 0)
 		goto fail;
 	b->metrics_group = metrics_register(&block_metrics_group, b->id, &b->m);
@@ -493,19 +646,18 @@ struct block *block_destroy(struct block *b)
 	if (b->throttle.throttled_events)
 		log_info("block %s: the rate limiter held requests back %" PRIu64 " times", b->id,
 			 b->throttle.throttled_events);
-	/* The transport goes first: no more kicks can reach the device. */
-	b->t = virtio_mmio_destroy(b->t);
 	b->uring = blk_uring_destroy(b->uring);
 	virtio_throttle_destroy(&b->throttle);
 	if (b->fd >= 0)
 		close(b->fd);
+	virtio_dev_destroy(&b->vdev);
 	free(b);
 	return NULL;
 }
 
-struct virtio_mmio *block_transport(struct block *b)
+struct virtio_dev *block_virtio(struct block *b)
 {
-	return b->t;
+	return &b->vdev;
 }
 
 const char *block_id(const struct block *b)
@@ -522,17 +674,17 @@ uint64_t block_capacity_sectors(struct block *b)
 {
 	uint64_t c;
 
-	virtio_mmio_lock(b->t);
+	virtio_lock(&b->vdev);
 	c = b->capacity;
-	virtio_mmio_unlock(b->t);
+	virtio_unlock(&b->vdev);
 	return c;
 }
 
 void block_metrics_get(struct block *b, struct block_metrics *ret)
 {
-	virtio_mmio_lock(b->t);
+	virtio_lock(&b->vdev);
 	*ret = b->m;
-	virtio_mmio_unlock(b->t);
+	virtio_unlock(&b->vdev);
 }
 
 static int block_swap_file(struct block *b, int new_fd)
@@ -557,7 +709,7 @@ static int block_swap_file(struct block *b, int new_fd)
 	b->capacity = capacity;
 	memcpy(b->dev_id, dev_id, sizeof(dev_id));
 	if (b->active)
-		virtio_mmio_signal_config(b->t);
+		virtio_signal_config(&b->vdev);
 	return 0;
 }
 
@@ -565,7 +717,7 @@ int block_update(struct block *b, const struct drive_update *u)
 {
 	int r = 0;
 
-	virtio_mmio_lock(b->t);
+	virtio_lock(&b->vdev);
 	if (u->path_on_host)
 		r = block_swap_file(b, u->fd);
 	if (r >= 0 && u->rate_limiter.present) {
@@ -583,6 +735,6 @@ int block_update(struct block *b, const struct drive_update *u)
 		BLK_COUNT(b, update_fails, 1);
 	else
 		BLK_COUNT(b, update_count, 1);
-	virtio_mmio_unlock(b->t);
+	virtio_unlock(&b->vdev);
 	return r;
 }

@@ -1,4 +1,5 @@
-/* virtio-blk (virtio 1.2 §5.2) over the virtio-mmio transport.
+/* virtio-blk (virtio 1.2 §5.2), on any transport through its struct
+ * virtio_dev (virtio.h).
  *
  * Requests: IN, OUT, FLUSH and GET_ID; anything else gets UNSUPP. Offered
  * features: VERSION_1, RING_EVENT_IDX, INDIRECT_DESC, plus FLUSH for
@@ -16,7 +17,7 @@
 #include "token_bucket.h"
 
 struct device_env;
-struct virtio_mmio;
+struct virtio_dev;
 struct block;
 
 #define VIRTIO_ID_BLOCK 2u
@@ -74,16 +75,18 @@ struct block_options {
 	unsigned async_depth;      /* io_uring requests in flight, default 64 */
 };
 
-/* Creates the device for cfg in transport slot `slot`. The backing file is
- * cfg->fd, duplicated (the config keeps its own). An Async drive whose
- * io_uring cannot be set up falls back to Sync with a warning. Returns 0,
- * -errno from fstat/dup/the transport, or -ENOMEM. Caller owns *ret. */
-int block_create(const struct device_env *env, unsigned slot, const struct drive_config *cfg,
-		 const struct block_options *opts, struct block **ret);
-/* Waits for in-flight io_uring requests, then frees. Accepts NULL; returns NULL. */
+/* Creates the device for cfg; a transport then attaches to block_virtio().
+ * The backing file is cfg->fd, duplicated (the config keeps its own). An
+ * Async drive whose io_uring cannot be set up falls back to Sync with a
+ * warning. Returns 0, -errno from fstat/dup, or -ENOMEM. Caller owns *ret. */
+int block_create(const struct device_env *env, const struct drive_config *cfg, const struct block_options *opts,
+		 struct block **ret);
+/* Waits for in-flight io_uring requests, then frees. Its transport must be
+ * gone already (no kick may reach the device). Accepts NULL; returns NULL. */
 struct block *block_destroy(struct block *b);
 
-struct virtio_mmio *block_transport(struct block *b);
+/* The handle a transport attaches to. */
+struct virtio_dev *block_virtio(struct block *b);
 const char *block_id(const struct block *b);
 /* The engine actually in use (Async may have fallen back to Sync). */
 enum drive_io_engine block_engine(const struct block *b);

@@ -16,7 +16,7 @@
 #include "core/bus.h"
 #include "core/layout.h"
 #include "core/loop.h"
-#include "devices/device.h"
+#include "core/device_env.h"
 #include "log.h"
 
 struct mmio_queue_ctx {
@@ -26,9 +26,8 @@ struct mmio_queue_ctx {
 };
 
 struct virtio_mmio {
-	pthread_mutex_t lock;
+	struct virtio_dev *d; /* the device; its lock is this transport's too */
 	const struct virtio_device_ops *ops;
-	void *dev;
 	const struct guest_memory *mem;
 	struct event_loop *loop;
 	uint64_t base;
@@ -57,12 +56,12 @@ static const struct bus_ops virtio_mmio_bus_ops = {
 
 void virtio_mmio_lock(struct virtio_mmio *t)
 {
-	pthread_mutex_lock(&t->lock);
+	virtio_lock(t->d);
 }
 
 void virtio_mmio_unlock(struct virtio_mmio *t)
 {
-	pthread_mutex_unlock(&t->lock);
+	virtio_unlock(t->d);
 }
 
 uint64_t virtio_mmio_base(const struct virtio_mmio *t)
@@ -109,21 +108,27 @@ static void virtio_mmio_raise(struct virtio_mmio *t, uint32_t bits)
 		log_rl(LOG_WARNING, "virtio-mmio %s: interrupt eventfd write failed: %m", t->ops->name);
 }
 
-void virtio_mmio_signal_used(struct virtio_mmio *t, uint16_t queue)
+static void virtio_mmio_signal_used(void *transport, uint16_t queue)
 {
+	struct virtio_mmio *t = transport;
+
 	if (queue < t->ops->num_queues && virtq_needs_interrupt(&t->queue[queue]))
 		virtio_mmio_raise(t, VIRTIO_MMIO_INT_VRING);
 }
 
-void virtio_mmio_signal_config(struct virtio_mmio *t)
+static void virtio_mmio_signal_config(void *transport)
 {
+	struct virtio_mmio *t = transport;
+
 	t->config_generation++;
 	metrics_local_inc(t->im.config_updates);
 	virtio_mmio_raise(t, VIRTIO_MMIO_INT_CONFIG);
 }
 
-void virtio_mmio_set_needs_reset(struct virtio_mmio *t)
+static void virtio_mmio_set_needs_reset(void *transport)
 {
+	struct virtio_mmio *t = transport;
+
 	if (t->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
 	/* §2.1.2: a device entering NEEDS_RESET sends a config change notification. */
@@ -134,7 +139,7 @@ void virtio_mmio_set_needs_reset(struct virtio_mmio *t)
 
 static void virtio_mmio_reset(struct virtio_mmio *t)
 {
-	t->ops->reset(t->dev);
+	t->ops->reset(t->d);
 	for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
 		virtq_reset(&t->queue[i]);
 	t->status = 0;
@@ -149,8 +154,10 @@ void virtio_mmio_notify(struct virtio_mmio *t, uint16_t queue)
 {
 	virtio_mmio_lock(t);
 	if (queue < t->ops->num_queues && t->queue[queue].ready &&
-	    (t->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) == VIRTIO_STATUS_DRIVER_OK)
-		t->ops->notify(t->dev, queue);
+	    (t->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) == VIRTIO_STATUS_DRIVER_OK) {
+		virtio_wakeup(t->d); /* one loop handler call: one budget (virtio.h) */
+		t->ops->notify(t->d, queue);
+	}
 	virtio_mmio_unlock(t);
 }
 
@@ -167,7 +174,7 @@ static void virtio_mmio_on_notify(void *ctx, uint32_t events)
 
 static uint64_t virtio_mmio_device_features(const struct virtio_mmio *t)
 {
-	return t->ops->features(t->dev) | (1ull << VIRTIO_F_VERSION_1);
+	return t->ops->features(t->d) | (1ull << VIRTIO_F_VERSION_1);
 }
 
 static struct virtq *virtio_mmio_selected(struct virtio_mmio *t)
@@ -218,7 +225,7 @@ void virtio_mmio_read(void *transport, uint64_t offset, uint8_t *data, uint32_t 
 		uint64_t off = offset - VIRTIO_MMIO_CONFIG;
 
 		if (off + len <= t->ops->config_size && t->ops->config_read)
-			t->ops->config_read(t->dev, (uint32_t)off, data, len);
+			t->ops->config_read(t->d, (uint32_t)off, data, len);
 	} else if (len == 4 && offset % 4 == 0) {
 		/* §4.2.2.2: the driver uses only 32-bit aligned accesses below the config space. */
 		v = virtio_mmio_read_reg(t, offset);
@@ -240,7 +247,7 @@ static bool virtio_mmio_features_ok(struct virtio_mmio *t)
 
 static void virtio_mmio_activate(struct virtio_mmio *t)
 {
-	int r = t->ops->activate(t->dev, t->driver_features);
+	int r = t->ops->activate(t->d, t->driver_features, t->mem);
 
 	if (r < 0) {
 		log_rl(LOG_WARNING, "virtio-mmio %s: activation failed: %s", t->ops->name, strerror(-r));
@@ -357,10 +364,23 @@ static void virtio_mmio_kick(struct virtio_mmio *t, uint32_t v)
 		log_rl(LOG_WARNING, "virtio-mmio %s: queue %u notify write failed: %m", t->ops->name, v);
 }
 
-void virtio_mmio_requeue(struct virtio_mmio *t, uint16_t queue)
+static void virtio_mmio_requeue(void *transport, uint16_t queue)
 {
-	virtio_mmio_kick(t, queue);
+	virtio_mmio_kick(transport, queue);
 }
+
+static struct virtq *virtio_mmio_queue_op(void *transport, uint16_t queue)
+{
+	return virtio_mmio_queue(transport, queue);
+}
+
+static const struct virtio_transport_ops virtio_mmio_transport_ops = {
+	.queue = virtio_mmio_queue_op,
+	.signal_used = virtio_mmio_signal_used,
+	.signal_config = virtio_mmio_signal_config,
+	.set_needs_reset = virtio_mmio_set_needs_reset,
+	.requeue = virtio_mmio_requeue,
+};
 
 static void virtio_mmio_write_reg(struct virtio_mmio *t, uint64_t offset, uint32_t v)
 {
@@ -415,7 +435,7 @@ void virtio_mmio_write(void *transport, uint64_t offset, const uint8_t *data, ui
 		uint64_t off = offset - VIRTIO_MMIO_CONFIG;
 
 		if (off + len <= t->ops->config_size && t->ops->config_write)
-			t->ops->config_write(t->dev, (uint32_t)off, data, len);
+			t->ops->config_write(t->d, (uint32_t)off, data, len);
 	} else if (len == 4 && offset % 4 == 0) {
 		memcpy(&v, data, 4);
 		virtio_mmio_write_reg(t, offset, v);
@@ -486,20 +506,20 @@ static int virtio_mmio_setup_irq(struct virtio_mmio *t, const struct device_env 
 	return r;
 }
 
-int virtio_mmio_create(const struct device_env *env, unsigned slot, const struct virtio_device_ops *ops, void *dev,
-		       struct virtio_mmio **ret)
+int virtio_mmio_create(const struct device_env *env, unsigned slot, struct virtio_dev *d, struct virtio_mmio **ret)
 {
+	const struct virtio_device_ops *ops = d->ops;
 	struct virtio_mmio *t;
 	int r;
 
-	if (slot >= LAYOUT_VIRTIO_MAX_DEVICES || ops->num_queues == 0 || ops->num_queues > VIRTIO_MMIO_MAX_QUEUES)
+	if (slot >= LAYOUT_VIRTIO_MAX_DEVICES || ops->num_queues == 0 || ops->num_queues > VIRTIO_MMIO_MAX_QUEUES ||
+	    d->transport)
 		return -EINVAL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	pthread_mutex_init(&t->lock, NULL);
 	t->ops = ops;
-	t->dev = dev;
+	t->d = d;
 	t->mem = env->mem;
 	t->loop = env->loop;
 	t->base = LAYOUT_VIRTIO_MMIO_BASE + slot * LAYOUT_VIRTIO_MMIO_SIZE;
@@ -519,6 +539,7 @@ int virtio_mmio_create(const struct device_env *env, unsigned slot, const struct
 		virtio_mmio_destroy(t);
 		return r;
 	}
+	virtio_attach(d, &virtio_mmio_transport_ops, t);
 	*ret = t;
 	return 0;
 }
@@ -527,6 +548,8 @@ struct virtio_mmio *virtio_mmio_destroy(struct virtio_mmio *t)
 {
 	if (!t)
 		return NULL;
+	if (t->d->transport_ctx == t)
+		virtio_attach(t->d, NULL, NULL); /* the device outlives its transport */
 	for (uint16_t i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
 		int fd = t->qctx[i].notify_fd;
 
@@ -542,7 +565,30 @@ struct virtio_mmio *virtio_mmio_destroy(struct virtio_mmio *t)
 	if (t->irq_fd >= 0)
 		close(t->irq_fd);
 	metrics_unregister(t->metrics);
-	pthread_mutex_destroy(&t->lock);
 	free(t);
 	return NULL;
+}
+
+/* ---- the transport-neutral entry points (virtio.h) ---- */
+
+int virtio_transport_create(const struct device_env *env, unsigned slot, struct virtio_dev *d,
+			    struct virtio_transport **ret)
+{
+	return virtio_mmio_create(env, slot, d, (struct virtio_mmio **)ret);
+}
+
+struct virtio_transport *virtio_transport_destroy(struct virtio_transport *t)
+{
+	virtio_mmio_destroy((struct virtio_mmio *)t);
+	return NULL;
+}
+
+int virtio_transport_cmdline(const struct virtio_transport *t, char *buf, size_t size)
+{
+	return virtio_mmio_cmdline((const struct virtio_mmio *)t, buf, size);
+}
+
+unsigned virtio_transport_slots(void)
+{
+	return LAYOUT_VIRTIO_MAX_DEVICES;
 }

@@ -4,13 +4,14 @@
  * LAYOUT_VIRTIO_MMIO_BASE + slot·4 KiB and IRQ LAYOUT_VIRTIO_IRQ_FIRST + slot.
  * It owns the device status state machine, feature negotiation, the queues'
  * registers and the interrupt status; it knows nothing about what a device
- * does, which it reaches only through struct virtio_device_ops.
+ * does, which it reaches only through the device's struct virtio_dev
+ * (virtio.h): its ops, and the transport ops it fills in for the device.
  *
  * Threads: registers are accessed from vCPU threads (through the MMIO bus)
  * and queues are processed on the vmm thread (ioeventfd handlers, device
- * timers and completions). One mutex per transport serialises both; every
- * ops callback runs with it held, and the virtio_mmio_signal_* and
- * virtio_mmio_queue calls below expect it held.
+ * timers and completions). The device's lock (virtio_lock) serialises both;
+ * every ops callback runs with it held, and virtio_mmio_queue below expects
+ * it held.
  *
  * With env->vm_fd >= 0, interrupts go through KVM_IRQFD and each queue's
  * QueueNotify writes are caught in the kernel by a KVM_IOEVENTFD (datamatch on
@@ -25,6 +26,7 @@
 
 #include "metrics.h"
 #include "queue.h"
+#include "virtio.h"
 
 /* Firecracker's "interrupts" group: interrupts the transports raised, and
  * the config-change ones among them. Each transport counts into its own
@@ -82,35 +84,16 @@ enum {
 
 #define VIRTIO_MMIO_MAGIC_VALUE 0x74726976u /* "virt" */
 
-/* What a device gives the transport. All callbacks run with the transport lock held. */
-struct virtio_device_ops {
-	const char *name;
-	uint32_t device_id;
-	uint16_t num_queues;
-	uint32_t config_size;
-	/* Feature bits the device offers (VIRTIO_F_VERSION_1 is always required). */
-	uint64_t (*features)(void *dev);
-	/* off + len <= config_size, len is 1, 2, 4 or 8. */
-	void (*config_read)(void *dev, uint32_t off, uint8_t *data, uint32_t len);
-	void (*config_write)(void *dev, uint32_t off, const uint8_t *data, uint32_t len);
-	/* DRIVER_OK was set with these negotiated features. 0 or -errno: on an
-	 * error the transport sets DEVICE_NEEDS_RESET. */
-	int (*activate)(void *dev, uint64_t features);
-	/* The driver reset the device: stop and forget all in-flight work. */
-	void (*reset)(void *dev);
-	/* Queue `queue` (ready, device active) has new buffers; vmm thread. */
-	void (*notify)(void *dev, uint16_t queue);
-};
-
-/* Creates the transport in slot `slot` (< LAYOUT_VIRTIO_MAX_DEVICES): claims
- * the MMIO window on env->mmio_bus, creates the irq and per-queue notify
- * eventfds (KVM_IRQFD/KVM_IOEVENTFD when env->vm_fd >= 0) and registers the
- * latter on env->loop. ops and dev are not owned and must outlive the
- * transport. Returns 0, -EINVAL (slot, queue count), -EEXIST (window taken),
- * -ENOMEM or the failing ioctl's -errno. The caller owns *ret. */
-int virtio_mmio_create(const struct device_env *env, unsigned slot, const struct virtio_device_ops *ops, void *dev,
-		       struct virtio_mmio **ret);
-/* Unregisters from the loop and closes the fds. The bus claim and the KVM
+/* Creates the transport of device d in slot `slot` (<
+ * LAYOUT_VIRTIO_MAX_DEVICES): claims the MMIO window on env->mmio_bus,
+ * creates the irq and per-queue notify eventfds (KVM_IRQFD/KVM_IOEVENTFD
+ * when env->vm_fd >= 0), registers the latter on env->loop and attaches
+ * itself to d (virtio_attach). d is not owned and must outlive the
+ * transport. Returns 0, -EINVAL (slot, queue count, d already attached),
+ * -EEXIST (window taken), -ENOMEM or the failing ioctl's -errno. The caller
+ * owns *ret. */
+int virtio_mmio_create(const struct device_env *env, unsigned slot, struct virtio_dev *d, struct virtio_mmio **ret);
+/* Detaches from the device, unregisters from the loop and closes the fds. The bus claim and the KVM
  * irqfd/ioeventfd bindings stay until the VM itself goes, which must follow
  * (buses and the VM fd are torn down with the VM). Accepts NULL; returns NULL. */
 struct virtio_mmio *virtio_mmio_destroy(struct virtio_mmio *t);
@@ -133,15 +116,7 @@ void virtio_mmio_notify(struct virtio_mmio *t, uint16_t queue);
 void virtio_mmio_lock(struct virtio_mmio *t);
 void virtio_mmio_unlock(struct virtio_mmio *t);
 
-/* The following expect the lock held. */
+/* The following expect the lock held (for harnesses: a device reaches its
+ * queues and signals through its struct virtio_dev, never these). */
 struct virtq *virtio_mmio_queue(struct virtio_mmio *t, uint16_t queue);
 uint32_t virtio_mmio_status(const struct virtio_mmio *t);
-/* Raises the used-buffer interrupt if the driver wants one for `queue`. */
-void virtio_mmio_signal_used(struct virtio_mmio *t, uint16_t queue);
-/* Bumps the config generation and raises the config-change interrupt. */
-void virtio_mmio_signal_config(struct virtio_mmio *t);
-/* Schedules another notify of `queue` on the vmm loop (a device that stops
- * early to let other fds run). */
-void virtio_mmio_requeue(struct virtio_mmio *t, uint16_t queue);
-/* Sets DEVICE_NEEDS_RESET (a queue broke, the backend failed) and tells the driver. */
-void virtio_mmio_set_needs_reset(struct virtio_mmio *t);

@@ -1,0 +1,43 @@
+/* What a device needs from the VM to attach itself.
+ *
+ * The VM builds one device_env at start-up and hands it to each device's
+ * create function. A device registers its MMIO window on mmio_bus, its
+ * ioeventfds and irqfds through vm_fd (KVM_IOEVENTFD, KVM_IRQFD), and its fds on
+ * loop, which runs on the vmm thread. Host-side tests and benchmarks build an
+ * env with vm_fd = -1: devices then signal interrupts on a plain eventfd. */
+#pragma once
+
+struct guest_memory;
+struct event_loop;
+struct bus;
+struct cmdline;
+struct vm_config;
+
+struct device_env {
+	int vm_fd;
+	const struct guest_memory *mem;
+	struct event_loop *loop;
+	struct bus *mmio_bus;
+	struct bus *pio_bus;
+};
+
+/* How a device ends the VM (the i8042's reset): request_exit(ctx, code) on
+ * the vCPU thread that saw it; it only records the code and wakes the vmm
+ * thread. */
+struct device_exit_hook {
+	void (*request_exit)(void *ctx, int exit_code);
+	void *ctx;
+};
+
+/* What the VM core asks of whoever knows the devices (the device manager,
+ * the device manager; start-up passes it in): core names no device.
+ *   attach:  after the buses exist, creates every device of cfg on env and
+ *            appends their parts of the kernel command line to cmdline;
+ *            0 or -errno with why filled in;
+ *   destroy: destroys them, in reverse order (before the buses go). */
+struct vm_devices {
+	int (*attach)(void *mgr, const struct vm_config *cfg, const struct device_env *env, struct cmdline *cmdline,
+		      const struct device_exit_hook *exit, char *why, size_t whylen);
+	void (*destroy)(void *mgr);
+	void *mgr;
+};

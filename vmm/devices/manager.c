@@ -1,0 +1,360 @@
+/* See manager.h. */
+#include "manager.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/vm_config.h"
+#include "core/boot/cmdline.h"
+#include "core/layout.h"
+#include "exit_code.h"
+#include "legacy/boot_timer.h"
+#include "legacy/i8042.h"
+#include "legacy/serial.h"
+#include "legacy/sink.h"
+#include "virtio/block.h"
+#include "log.h"
+#include "virtio/virtio.h"
+
+#define DEVICES_MAX (4 + DRIVES_MAX)
+
+/* What a row's create gets: where to attach, how to end the VM. */
+struct device_ctx {
+	const struct device_env *env;
+	const struct device_exit_hook *exit;
+};
+
+struct device_kind {
+	const char *name;
+	unsigned max;
+	/* How many of this kind cfg asks for, and the config of the i-th (in
+	 * attach order); NULL count: exactly one, with cfg itself. */
+	unsigned (*count)(const struct vm_config *cfg);
+	const void *(*config)(const struct vm_config *cfg, unsigned i);
+	int (*create)(const struct device_ctx *ctx, const void *config, void **ret);
+	void (*destroy)(void *dev);
+	const char *(*id)(const void *dev);            /* NULL: a kind without ids */
+	int (*update)(void *dev, const void *update);   /* NULL: no PATCH */
+	/* The kind's own part of the kernel command line, before its devices'
+	 * virtio_mmio.device= entries: its length, 0 for none, or -ENOSPC. */
+	int (*cmdline)(const struct vm_config *cfg, char *buf, size_t size);
+	struct virtio_dev *(*virtio)(void *dev);        /* NULL: not a virtio device */
+};
+
+struct device_entry {
+	const struct device_kind *kind;
+	void *dev;
+	struct virtio_transport *transport; /* virtio devices */
+};
+
+struct device_manager {
+	struct device_entry entry[DEVICES_MAX]; /* in attach order */
+	unsigned n;
+	unsigned virtio_slots; /* MMIO windows and IRQs handed out */
+};
+
+/* ---- the rows ---- */
+
+static int serial_row_create(const struct device_ctx *ctx, const void *config, void **ret)
+{
+	return serial_create(ctx->env, LAYOUT_PORT_COM1, LAYOUT_IRQ_COM1, STDOUT_FILENO, STDIN_FILENO,
+			     (struct serial **)ret);
+}
+
+static void serial_row_destroy(void *dev)
+{
+	serial_destroy(dev);
+}
+
+static void i8042_on_reset(void *ctx)
+{
+	const struct device_exit_hook *exit = ctx;
+
+	log_info("Guest requested a reset through the i8042; stopping the microVM.");
+	exit->request_exit(exit->ctx, EXIT_CODE_OK);
+}
+
+static int i8042_row_create(const struct device_ctx *ctx, const void *config, void **ret)
+{
+	return i8042_create(ctx->env, i8042_on_reset, (void *)ctx->exit, (struct i8042 **)ret);
+}
+
+static void i8042_row_destroy(void *dev)
+{
+	i8042_destroy(dev);
+}
+
+/* The silent ports (COM2-4, 0xf4, ...) claim bus ranges and keep no state. */
+static int sinks_row_create(const struct device_ctx *ctx, const void *config, void **ret)
+{
+	*ret = NULL;
+	return legacy_sinks_attach(ctx->env->pio_bus);
+}
+
+static void sinks_row_destroy(void *dev)
+{
+}
+
+static unsigned boot_timer_count(const struct vm_config *cfg)
+{
+	return cfg->process.boot_timer;
+}
+
+static const void *boot_timer_config(const struct vm_config *cfg, unsigned i)
+{
+	return &cfg->process;
+}
+
+static int boot_timer_row_create(const struct device_ctx *ctx, const void *config, void **ret)
+{
+	const struct vm_process_options *p = config;
+	struct boot_timer_start start = { .wall_us = p->start_time_us, .cpu_us = p->start_time_cpu_us };
+
+	return boot_timer_create(ctx->env, &start, (struct boot_timer **)ret);
+}
+
+static void boot_timer_row_destroy(void *dev)
+{
+	boot_timer_destroy(dev);
+}
+
+static unsigned block_count(const struct vm_config *cfg)
+{
+	return cfg->drives.count;
+}
+
+/* drive_set keeps the root drive at index 0, the others in insertion order. */
+static const void *block_config(const struct vm_config *cfg, unsigned i)
+{
+	return &cfg->drives.drive[i];
+}
+
+static int block_row_create(const struct device_ctx *ctx, const void *config, void **ret)
+{
+	return block_create(ctx->env, config, NULL, (struct block **)ret);
+}
+
+static void block_row_destroy(void *dev)
+{
+	block_destroy(dev);
+}
+
+static const char *block_row_id(const void *dev)
+{
+	return block_id(dev);
+}
+
+static int block_row_update(void *dev, const void *update)
+{
+	return block_update(dev, update);
+}
+
+static int block_row_cmdline(const struct vm_config *cfg, char *buf, size_t size)
+{
+	return drive_set_root_arg(&cfg->drives, buf, size);
+}
+
+static struct virtio_dev *block_row_virtio(void *dev)
+{
+	return block_virtio(dev);
+}
+
+static unsigned net_count(const struct vm_config *cfg)
+{
+	return cfg->nets.count;
+}
+
+static const void *net_config(const struct vm_config *cfg, unsigned i)
+{
+	return &cfg->nets.iface[i];
+}
+
+/* Network interfaces are configured (their TAPs are open) but the virtio-net
+ * device itself is not in this build yet: say so rather than boot without them. */
+static int net_row_create(const struct device_ctx *ctx, const void *config, void **ret)
+{
+	const struct net_config *n = config;
+
+	log_error("this build does not provide the virtio-net device yet (network interface `%s`).", n->iface_id);
+	return -EOPNOTSUPP;
+}
+
+static void net_row_destroy(void *dev)
+{
+}
+
+/* Attach order: the legacy devices, then the virtio ones (their windows and
+ * IRQs in this order, so the guest's vda is the root drive). */
+static const struct device_kind device_kinds[] = {
+	{ .name = "serial console", .max = 1, .create = serial_row_create, .destroy = serial_row_destroy },
+	{ .name = "i8042", .max = 1, .create = i8042_row_create, .destroy = i8042_row_destroy },
+	{ .name = "legacy port sinks", .max = 1, .create = sinks_row_create, .destroy = sinks_row_destroy },
+	{ .name = "boot timer", .max = 1, .count = boot_timer_count, .config = boot_timer_config,
+	  .create = boot_timer_row_create, .destroy = boot_timer_row_destroy },
+	{ .name = "block", .max = DRIVES_MAX, .count = block_count, .config = block_config,
+	  .create = block_row_create, .destroy = block_row_destroy, .id = block_row_id,
+	  .update = block_row_update, .cmdline = block_row_cmdline, .virtio = block_row_virtio },
+	{ .name = "network interfaces", .max = NET_IFACES_MAX, .count = net_count, .config = net_config,
+	  .create = net_row_create, .destroy = net_row_destroy },
+};
+
+/* ---- attaching ---- */
+
+static int devices_cmdline_append(struct cmdline *cl, const char *part, char *why, size_t whylen)
+{
+	char reason[128];
+	int r = cmdline_append(cl, part, reason, sizeof(reason));
+
+	if (r < 0)
+		snprintf(why, whylen, "the kernel command line cannot take \"%.64s\": %.100s", part, reason);
+	return r;
+}
+
+/* A virtio device gets the next transport slot (window and IRQ) and the
+ * command-line entry that finds it (virtio_mmio.device=). */
+static int devices_attach_virtio(struct device_manager *m, struct device_entry *e, const struct device_env *env,
+				 struct cmdline *cl, char *why, size_t whylen)
+{
+	char arg[64];
+	int r;
+
+	if (m->virtio_slots >= virtio_transport_slots()) {
+		snprintf(why, whylen, "no virtio transport slot is left (%u)", virtio_transport_slots());
+		return -ENOSPC;
+	}
+	r = virtio_transport_create(env, m->virtio_slots, e->kind->virtio(e->dev), &e->transport);
+	if (r < 0) {
+		snprintf(why, whylen, "its virtio transport: %s", strerror(-r));
+		return r;
+	}
+	m->virtio_slots++;
+	r = virtio_transport_cmdline(e->transport, arg, sizeof(arg));
+	return r < 0 ? r : devices_cmdline_append(cl, arg, why, whylen);
+}
+
+static int devices_attach_one(struct device_manager *m, const struct device_kind *k, const void *config,
+			      const struct device_ctx *ctx, struct cmdline *cl, char *why, size_t whylen)
+{
+	struct device_entry *e = &m->entry[m->n];
+	int r = k->create(ctx, config, &e->dev);
+
+	if (r < 0) {
+		snprintf(why, whylen, "%s", strerror(-r));
+		return r;
+	}
+	e->kind = k;
+	m->n++;
+	return k->virtio ? devices_attach_virtio(m, e, ctx->env, cl, why, whylen) : 0;
+}
+
+static int devices_attach_kind(struct device_manager *m, const struct device_kind *k, const struct vm_config *cfg,
+			       const struct device_ctx *ctx, struct cmdline *cl, char *why, size_t whylen)
+{
+	unsigned n = k->count ? k->count(cfg) : 1;
+	char part[160];
+	int r = 0;
+
+	if (n > k->max || m->n + n > DEVICES_MAX) {
+		snprintf(why, whylen, "%u devices of this kind, at most %u", n, k->max);
+		return -E2BIG;
+	}
+	if (n && k->cmdline) {
+		r = k->cmdline(cfg, part, sizeof(part));
+		if (r > 0)
+			r = devices_cmdline_append(cl, part, why, whylen);
+	}
+	for (unsigned i = 0; r >= 0 && i < n; i++)
+		r = devices_attach_one(m, k, k->config ? k->config(cfg, i) : cfg, ctx, cl, why, whylen);
+	return r;
+}
+
+static int devices_attach(void *mgr, const struct vm_config *cfg, const struct device_env *env, struct cmdline *cl,
+			  const struct device_exit_hook *exit, char *why, size_t whylen)
+{
+	struct device_manager *m = mgr;
+	const struct device_ctx ctx = { .env = env, .exit = exit };
+	char reason[256] = "";
+
+	for (size_t i = 0; i < sizeof(device_kinds) / sizeof(device_kinds[0]); i++) {
+		int r = devices_attach_kind(m, &device_kinds[i], cfg, &ctx, cl, reason, sizeof(reason));
+
+		if (r < 0) {
+			snprintf(why, whylen, "cannot attach the %s: %s", device_kinds[i].name, reason);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Reverse order; each transport before its device, so no kick reaches a
+ * device that is going. */
+static void devices_destroy(void *mgr)
+{
+	struct device_manager *m = mgr;
+
+	while (m->n) {
+		struct device_entry *e = &m->entry[--m->n];
+
+		e->transport = virtio_transport_destroy(e->transport);
+		e->kind->destroy(e->dev);
+		*e = (struct device_entry){ 0 };
+	}
+	m->virtio_slots = 0;
+}
+
+int devices_create(struct device_manager **ret)
+{
+	*ret = calloc(1, sizeof(**ret));
+	return *ret ? 0 : -ENOMEM;
+}
+
+struct device_manager *devices_free(struct device_manager *m)
+{
+	if (!m)
+		return NULL;
+	devices_destroy(m);
+	free(m);
+	return NULL;
+}
+
+struct vm_devices devices_vm_hooks(struct device_manager *m)
+{
+	return (struct vm_devices){ .attach = devices_attach, .destroy = devices_destroy, .mgr = m };
+}
+
+/* ---- finding ---- */
+
+void *devices_find(struct device_manager *m, const char *kind, const char *id)
+{
+	for (unsigned i = 0; i < m->n; i++) {
+		const struct device_entry *e = &m->entry[i];
+
+		if (strcmp(e->kind->name, kind) != 0)
+			continue;
+		if (!id || (e->kind->id && strcmp(e->kind->id(e->dev), id) == 0))
+			return e->dev;
+	}
+	return NULL;
+}
+
+int devices_update(struct device_manager *m, const char *kind, const char *id, const void *update)
+{
+	for (unsigned i = 0; i < m->n; i++) {
+		const struct device_entry *e = &m->entry[i];
+
+		if (strcmp(e->kind->name, kind) != 0 || !e->kind->id || strcmp(e->kind->id(e->dev), id) != 0)
+			continue;
+		return e->kind->update ? e->kind->update(e->dev, update) : -EOPNOTSUPP;
+	}
+	return -ENOENT;
+}
+
+int devices_ctrl_alt_del(struct device_manager *m)
+{
+	struct i8042 *k = devices_find(m, "i8042", NULL);
+
+	return k ? i8042_send_ctrl_alt_del(k) : -ENOENT;
+}

@@ -1,0 +1,40 @@
+/* The device manager: the one place that knows the list of device kinds.
+ *
+ * One row per kind (struct device_kind in manager.c), legacy devices
+ * included: serial console, i8042, legacy port sinks, boot timer, block.
+ * A row gives the kind's name, how many of it a VM may have, its configs
+ * (taken from the vm_config), create, destroy, id, PATCH update and its part
+ * of the kernel command line (block's root=). Through transport-neutral
+ * calls the manager gives each virtio device an MMIO window, an IRQ and its
+ * virtio_mmio.device= entry; attaches kinds in table order and the drives
+ * root first, then in insertion order (drive_set keeps them so); destroys in
+ * reverse; finds a device by kind and id.
+ *
+ * The VM core reaches it only through struct vm_devices (core/device_env.h):
+ * start-up code creates the manager and passes devices_vm_hooks() into
+ * vm_create(). Everything here runs on the vmm thread. */
+#pragma once
+
+#include <stddef.h>
+
+#include "core/device_env.h"
+
+struct device_manager;
+
+/* An empty manager. 0 or -ENOMEM; the caller owns *ret. */
+int devices_create(struct device_manager **ret);
+/* Destroys what is attached (reverse order) and frees. Accepts NULL; returns NULL. */
+struct device_manager *devices_free(struct device_manager *m);
+/* The hooks vm_create() takes, bound to m. */
+struct vm_devices devices_vm_hooks(struct device_manager *m);
+
+/* The device of kind `kind` ("block") with id `id` (NULL for a kind without
+ * ids: the first), or NULL. */
+void *devices_find(struct device_manager *m, const char *kind, const char *id);
+/* PATCH: the update (the kind's own type, e.g. struct drive_update) to the
+ * device of that kind and id. 0, -ENOENT (no such device), -EOPNOTSUPP (the
+ * kind has no update) or the device's -errno. */
+int devices_update(struct device_manager *m, const char *kind, const char *id, const void *update);
+/* SendCtrlAltDel: through the i8042. 0, -ENOENT before the devices exist,
+ * -ENOSPC when the guest has not drained its keyboard buffer. */
+int devices_ctrl_alt_del(struct device_manager *m);
