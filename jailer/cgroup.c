@@ -162,7 +162,8 @@ static int jail_cg_create_one(const struct jail_plan *p, struct jail_state *s, s
 		if (r < 0 && (errno != EEXIST || last))
 			return jail_fail(s, errno, "creating cgroup \"%s/%s\"%s", h->mount, path,
 					 errno == EEXIST ? ": it exists already, refusing to share it" : "");
-		if (r == 0 && (r = jail_undo_push(s, JAIL_UNDO_RMDIR, cur, name)) < 0)
+		/* A parent level this run made may be shared by the time it is undone. */
+		if (r == 0 && (r = jail_undo_push(s, last ? JAIL_UNDO_RMDIR : JAIL_UNDO_RMDIR_SHARED, cur, name)) < 0)
 			return jail_fail(s, -r, "recording the undo of cgroup \"%s\"", name);
 		next = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0)
@@ -279,34 +280,4 @@ int jail_step_join_cgroups(const struct jail_plan *p, struct jail_state *s)
 			return jail_fail(s, -r, "joining cgroup \"%s\"", s->cgroup_paths[h]);
 	}
 	return 0;
-}
-
-/* --cleanup: removes <mount>/<parent>/<id> in every cgroup hierarchy mounted.
- * A cgroup that still has processes (EBUSY) is an error, never forced. */
-int jail_cgroup_cleanup(const struct jail_plan *p)
-{
-	_cleanup_free_ char *mountinfo = NULL;
-	_cleanup_close_ int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-	const char *cur;
-	struct jail_mount m;
-	char rel[PATH_MAX + JAIL_ID_MAX + 2];
-	size_t len;
-	int rc = 0;
-
-	if (fd < 0 || fd_read_all(fd, 1 << 22, &mountinfo, &len) < 0)
-		return -EIO;
-	snprintf(rel, sizeof(rel), "%s/%s", p->parent_cgroup, p->id);
-	cur = mountinfo;
-	while (jail_mount_next(&cur, &m)) {
-		_cleanup_close_ int root = open(m.point, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-		if (root < 0)
-			continue;
-		if (unlinkat(root, rel, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-			log_error("cleanup: cannot remove cgroup \"%s/%s\": %s%s", m.point, rel, strerror(errno),
-				  errno == EBUSY ? " (processes are still inside: stop the VMM first)" : "");
-			rc = -errno;
-		}
-	}
-	return rc;
 }

@@ -8,8 +8,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -22,7 +25,7 @@
 
 #define JAIL_TREE_DEPTH_MAX 32
 
-static int jail_open_nosym(const char *path)
+int jail_open_nosym(const char *path)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
@@ -33,6 +36,22 @@ static int jail_open_nosym(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+/* A directory stream on its own fd (dirfd stays open and unmoved), or NULL
+ * with errno set. */
+DIR *jail_dir_stream(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d && fd >= 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
 static int jail_subdir(int dirfd, const char *name)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -40,35 +59,181 @@ static int jail_subdir(int dirfd, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-/* <base>/<exec-name> may exist (shared by every jail of that binary); <id>
- * must not: creating it is the lock that keeps two jailers apart. */
-int jail_step_create_tree(const struct jail_plan *p, struct jail_state *s)
+int jail_refuse(struct jail_state *s, int err, const char *fmt, ...)
 {
-	_cleanup_close_ int base = jail_open_nosym(p->base_dir), exec_dir = -1;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
+	va_end(ap);
+	s->refused = true;
+	return -err;
+}
+
+/* Takes <exec-name>/<id>.lock, making <base>/<exec-name> first if needed.
+ * The exec directory is held with a shared flock while the lock file is
+ * added, so --cleanup cannot remove it in between; if it was removed before
+ * that, start over. */
+static int jail_lock_id(const struct jail_plan *p, struct jail_state *s, int base, bool *created)
+{
+	char err[512];
+
+	for (int i = 0; i < 100; i++) {
+		_cleanup_close_ int exec_dir = -1;
+		pid_t holder = 0;
+		struct stat st;
+		int r = jail_exec_dir_open(base, p->exec_name, true, &exec_dir);
+
+		if (r < 0)
+			return jail_fail(s, -r, "creating \"%s\"", p->exec_dir);
+		if (jail_dir_check(exec_dir, p->exec_dir, err, sizeof(err)) < 0)
+			return jail_refuse(s, EPERM, "%s", err);
+		if (flock(exec_dir, LOCK_SH) < 0)
+			return jail_fail(s, errno, "locking \"%s\"", p->exec_dir);
+		if (fstat(exec_dir, &st) < 0 || st.st_nlink == 0)
+			continue; /* removed by --cleanup meanwhile */
+		r = jail_lock_take(exec_dir, p->id, true, &s->lock_fd, &holder, created);
+		flock(exec_dir, LOCK_UN);
+		if (r == -ENOENT)
+			continue;
+		if (r == -EWOULDBLOCK && holder > 0)
+			return jail_refuse(s, EBUSY, "%s/%s.lock: another jail has this id (held by pid %d)", p->exec_dir,
+					   p->id, (int)holder);
+		if (r == -EWOULDBLOCK)
+			return jail_refuse(s, EBUSY, "%s/%s.lock: another jail has this id", p->exec_dir, p->id);
+		if (r < 0)
+			return jail_fail(s, -r, "locking \"%s/%s.lock\" (a regular file of root's, mode 0600)", p->exec_dir,
+					 p->id);
+		s->exec_dir_fd = TAKE_FD(exec_dir);
+		return 0;
+	}
+	return jail_fail(s, EAGAIN, "\"%s\" keeps vanishing", p->exec_dir);
+}
+
+/* An existing <id> is either a jail (its manifest: refused, live or stale)
+ * or a directory the caller made for this jail (checked, then adopted). */
+static int jail_check_id_dir(const struct jail_plan *p, struct jail_state *s)
+{
+	_cleanup_close_ int id = openat(s->exec_dir_fd, p->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_free_ struct jail_manifest *m = NULL;
+	char err[512], why[256];
+	struct stat st;
+
+	if (id < 0 && errno == ENOENT)
+		return 0;
+	if (id < 0)
+		return jail_refuse(s, errno, "%s must be a real directory: %s", p->id_dir, strerror(errno));
+	if (jail_dir_check(id, p->id_dir, err, sizeof(err)) < 0)
+		return jail_refuse(s, EPERM, "%s", err);
+	if (fstatat(id, JAIL_MANIFEST, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	m = malloc(sizeof(*m));
+	if (!m)
+		return jail_fail(s, ENOMEM, "reading the manifest");
+	if (jail_manifest_read(id, p->id_dir, m, err, sizeof(err)) < 0)
+		return jail_refuse(s, EEXIST, "%s", err);
+	if (jail_find_live(id, m, why, sizeof(why)) > 0)
+		return jail_refuse(s, EBUSY, "%s: another jail has this id (%s)", p->id_dir, why);
+	return jail_refuse(s, EEXIST, "%s holds a stale jail of this id: run jailer --cleanup first", p->id_dir);
+}
+
+/* The lock, then the checks of what exists already. The lock and an
+ * <exec-name> left empty are undone; a refusal changes nothing. */
+int jail_step_lock_id(const struct jail_plan *p, struct jail_state *s)
+{
+	_cleanup_close_ int base = jail_open_nosym(p->base_dir);
+	char name[JAIL_ID_MAX + 8];
+	bool created = false;
 	int r;
 
 	if (base < 0)
 		return jail_fail(s, -base, "opening \"%s\"", p->base_dir);
-	if (mkdirat(base, p->exec_name, 0700) == 0) {
-		r = jail_undo_push(s, JAIL_UNDO_RMDIR, base, p->exec_name);
+	r = jail_lock_id(p, s, base, &created);
+	if (r < 0)
+		return r;
+	snprintf(name, sizeof(name), "%s.lock", p->id);
+	/* A lock file this run made goes again even on a refusal; one found is
+	 * left to whoever made it (the jail that has this id). */
+	if (created && (r = jail_undo_push(s, JAIL_UNDO_EXEC_DIR, base, p->exec_name)) >= 0)
+		r = jail_undo_push(s, JAIL_UNDO_LOCK, s->exec_dir_fd, name);
+	if (r < 0)
+		return jail_fail(s, -r, "recording the undo of \"%s\"", p->exec_dir);
+	r = jail_check_id_dir(p, s);
+	if (r < 0 || created)
+		return r;
+	r = jail_undo_push(s, JAIL_UNDO_EXEC_DIR, base, p->exec_name);
+	if (r >= 0)
+		r = jail_undo_push(s, JAIL_UNDO_LOCK, s->exec_dir_fd, name);
+	return r < 0 ? jail_fail(s, -r, "recording the undo of \"%s\"", p->exec_dir) : 0;
+}
+
+/* Writes the manifest before anything it names exists: a jailer-made <id> is
+ * built as .<id>.new-<pid> with the manifest inside, then renamed into place;
+ * into a caller-made <id> the manifest is renamed. */
+static int jail_publish_manifest(const struct jail_plan *p, struct jail_state *s, const struct jail_manifest *m,
+				 int id)
+{
+	char tmp[JAIL_ID_MAX + 32];
+	int dir = id >= 0 ? id : s->exec_dir_fd, r;
+	_cleanup_close_ int tmp_fd = -1;
+
+	/* Temporary names of killed jailers of this id: with the lock held,
+	 * their makers are gone (one may even carry this pid). */
+	snprintf(tmp, sizeof(tmp), ".%s.", id >= 0 ? JAIL_MANIFEST : p->id);
+	r = jail_temps_remove(dir, tmp, id >= 0 ? p->id_dir : p->exec_dir, false, NULL);
+	if (r < 0)
+		return jail_fail(s, -r, "removing abandoned temporary names in \"%s\"", id >= 0 ? p->id_dir : p->exec_dir);
+	if (id >= 0) {
+		snprintf(tmp, sizeof(tmp), ".%s.new-%d", JAIL_MANIFEST, (int)getpid());
+		r = jail_manifest_write(id, tmp, m);
 		if (r < 0)
-			return jail_fail(s, -r, "recording the undo of \"%s\"", p->exec_dir);
-	} else if (errno != EEXIST) {
-		return jail_fail(s, errno, "creating \"%s\"", p->exec_dir);
+			return jail_fail(s, -r, "writing \"%s/%s\"", p->id_dir, tmp);
+		if (renameat2(id, tmp, id, JAIL_MANIFEST, RENAME_NOREPLACE) < 0)
+			return jail_fail(s, errno, "renaming the manifest into \"%s\"", p->id_dir);
+		return 0;
 	}
-	exec_dir = jail_subdir(base, p->exec_name);
-	if (exec_dir < 0)
-		return jail_fail(s, -exec_dir, "opening \"%s\" (must be a real directory)", p->exec_dir);
-	if (mkdirat(exec_dir, p->id, 0700) < 0)
-		return jail_fail(s, errno, "creating \"%s\"%s", p->id_dir,
-				 errno == EEXIST ? ": another jail has this id" : "");
-	r = jail_undo_push(s, JAIL_UNDO_TREE, exec_dir, p->id);
+	snprintf(tmp, sizeof(tmp), ".%s.new-%d", p->id, (int)getpid());
+	if (mkdirat(dir, tmp, 0700) < 0)
+		return jail_fail(s, errno, "creating \"%s/%s\"", p->exec_dir, tmp);
+	tmp_fd = jail_subdir(dir, tmp);
+	r = tmp_fd < 0 ? tmp_fd : jail_manifest_write(tmp_fd, JAIL_MANIFEST, m);
+	if (r >= 0 && renameat2(dir, tmp, dir, p->id, RENAME_NOREPLACE) < 0)
+		r = -errno;
+	if (r < 0) {
+		jail_tree_remove(dir, tmp);
+		return jail_fail(s, -r, "making \"%s\" with its manifest", p->id_dir);
+	}
+	return 0;
+}
+
+/* <id> (made, or adopted as found) with its manifest, and <id>/root. */
+int jail_step_create_tree(const struct jail_plan *p, struct jail_state *s)
+{
+	_cleanup_close_ int id = jail_subdir(s->exec_dir_fd, p->id);
+	_cleanup_free_ struct jail_manifest *m = malloc(sizeof(*m));
+	char err[512];
+	int r;
+
+	if (!m)
+		return jail_fail(s, ENOMEM, "planning the manifest");
+	if (id < 0 && id != -ENOENT)
+		return jail_fail(s, -id, "opening \"%s\"", p->id_dir);
+	r = jail_manifest_plan(p, id, m, err, sizeof(err));
+	if (r < 0)
+		return jail_refuse(s, -r, "%s", err);
+	r = jail_publish_manifest(p, s, m, id);
+	if (r < 0)
+		return r;
+	r = jail_undo_push(s, JAIL_UNDO_JAIL, s->exec_dir_fd, p->id);
 	if (r < 0)
 		return jail_fail(s, -r, "recording the undo of \"%s\"", p->id_dir);
-	s->id_dir_fd = jail_subdir(exec_dir, p->id);
+	s->id_dir_fd = jail_subdir(s->exec_dir_fd, p->id);
 	if (s->id_dir_fd < 0)
 		return jail_fail(s, -s->id_dir_fd, "opening \"%s\"", p->id_dir);
-	if (mkdirat(s->id_dir_fd, "root", 0700) < 0)
+	/* A capless uid 0 still owns root's files: keep it out of a caller's <id>. */
+	if (m->id_existed && p->uid == 0 && fchmod(s->id_dir_fd, 0700) < 0)
+		return jail_fail(s, errno, "setting mode 0700 on \"%s\"", p->id_dir);
+	if (mkdirat(s->id_dir_fd, "root", 0700) < 0 && !(errno == EEXIST && m->entries[0].existed))
 		return jail_fail(s, errno, "creating \"%s\"", p->chroot_dir);
 	return 0;
 }

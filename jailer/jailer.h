@@ -7,10 +7,12 @@
  * the host appends its undo to the state's log before it returns. */
 #pragma once
 
+#include <dirent.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -34,10 +36,16 @@
 #define JAIL_MEMORY_MIN (16ull << 20) /* ember: under 5 MiB, plus KVM's kernel memory, before guest memory */
 #define JAIL_PIDS_MIN 3          /* threads: vmm, api, one vCPU */
 
-/* Exit codes (doc/jailer.md): 0 success, 1 a step failed (undone), 2 bad
- * usage or input (nothing touched), 3 a step failed and its undo failed too,
- * or the VMM failed before it was ready (the jail stays). */
-enum { JAIL_EXIT_OK = 0, JAIL_EXIT_STEP = 1, JAIL_EXIT_USAGE = 2, JAIL_EXIT_UNDO = 3 };
+/* Exit codes (doc/jailer.md): 0 success, 1 a step failed (undone) or
+ * --cleanup found the jail in use, 2 bad usage or input (nothing touched), 3 a
+ * step failed and its undo failed too, or the VMM failed before it was ready
+ * (the jail stays), 4 --cleanup found nothing anywhere. */
+enum { JAIL_EXIT_OK = 0, JAIL_EXIT_STEP = 1, JAIL_EXIT_USAGE = 2, JAIL_EXIT_UNDO = 3, JAIL_EXIT_NOTHING = 4 };
+
+#define JAIL_MANIFEST "jailer-manifest.json"
+#define JAIL_MARKER ".jailer"          /* in a <base>/<exec-name> the jailer made */
+#define JAIL_MANIFEST_ENTRY_MAX (JAIL_BIND_MAX + 16)
+#define JAIL_MANIFEST_PATH_MAX (NAME_MAX + 16)
 
 struct jail_cgroup_value {
 	char file[JAIL_CGROUP_FILE_MAX];         /* "memory.limit_in_bytes" */
@@ -106,6 +114,10 @@ enum jail_undo_kind {
 	JAIL_UNDO_TREE,         /* remove the tree name relative to dirfd */
 	JAIL_UNDO_UNLINK,       /* unlink name relative to dirfd */
 	JAIL_UNDO_LEAVE_CGROUP, /* write "0" (this process) into the procs file name under dirfd */
+	JAIL_UNDO_RMDIR_SHARED, /* rmdir a level others may use: busy or not empty is fine */
+	JAIL_UNDO_JAIL,         /* remove what the manifest of <id> (name under dirfd) names */
+	JAIL_UNDO_LOCK,         /* unlink the lock file name under dirfd (still held) */
+	JAIL_UNDO_EXEC_DIR,     /* rmdir <exec-name> (name under dirfd) when empty and marked */
 };
 
 struct jail_undo {
@@ -120,6 +132,9 @@ struct jail_state {
 	struct jail_undo undo[JAIL_UNDO_MAX];
 	int exec_fd;            /* the source exec file, opened once */
 	int id_dir_fd;          /* <id_dir>, once created */
+	int exec_dir_fd;        /* <base>/<exec-name>, once locked */
+	int lock_fd;            /* <exec-name>/<id>.lock, flock()ed; never reaches the VMM (O_CLOEXEC) */
+	bool refused;           /* the failure is a refusal (exit 2): nothing was changed */
 	int devnull_fd;         /* for --daemonize, opened before the chroot */
 	pid_t vmm_pid;          /* final VMM pid as seen from the host */
 	bool dropped;           /* privileges gone: no undo possible any more */
@@ -198,7 +213,7 @@ int jail_report_failure(const struct jail_plan *p, struct jail_state *s, int und
 /* Success, just before exec: "pid N" to the waiting jailer, or the status line. */
 void jail_report_success(const struct jail_plan *p, struct jail_state *s);
 int jail_id_validate(const char *id, char *err, size_t errlen);
-int jail_id_parse_uid(const char *s, const char *what, bool allow_root, uint32_t *ret, char *err, size_t errlen);
+int jail_id_parse_uid(const char *s, const char *what, uint32_t *ret, char *err, size_t errlen);
 
 /* template.c */
 struct jail_template_value {
@@ -236,11 +251,12 @@ int jail_cgroup_resolve(struct jail_plan *p, const char *mountinfo, char *err, s
 int jail_step_create_cgroups(const struct jail_plan *p, struct jail_state *s);
 int jail_step_write_cgroup_values(const struct jail_plan *p, struct jail_state *s);
 int jail_step_join_cgroups(const struct jail_plan *p, struct jail_state *s);
-int jail_cgroup_cleanup(const struct jail_plan *p);
 int jail_cgroup_leave_one(int dirfd, const char *procs);
 
 /* fs.c */
+int jail_step_lock_id(const struct jail_plan *p, struct jail_state *s);
 int jail_step_create_tree(const struct jail_plan *p, struct jail_state *s);
+int jail_refuse(struct jail_state *s, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int jail_step_copy_exec_file(const struct jail_plan *p, struct jail_state *s);
 int jail_step_bind_files(const struct jail_plan *p, struct jail_state *s);
 int jail_step_pivot_root(const struct jail_plan *p, struct jail_state *s);
@@ -248,6 +264,8 @@ int jail_step_make_dirs(const struct jail_plan *p, struct jail_state *s);
 int jail_step_write_pid_file(const struct jail_plan *p, struct jail_state *s);
 int jail_pid_file_write(const struct jail_plan *p, struct jail_state *s, pid_t pid);
 int jail_tree_remove(int dirfd, const char *name);
+int jail_open_nosym(const char *path);
+DIR *jail_dir_stream(int dirfd);
 
 /* devices.c */
 int jail_devices_plan(struct jail_plan *p, const char *devroot, char *err, size_t errlen);
@@ -269,6 +287,55 @@ int jail_step_set_rlimits(const struct jail_plan *p, struct jail_state *s);
 int jail_step_drop_privileges(const struct jail_plan *p, struct jail_state *s);
 int jail_step_verify_privileges(const struct jail_plan *p, struct jail_state *s);
 int jail_privileges_check_status(const char *status, uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/* One thing the jailer creates or adopts under <id> (manifest.c). */
+enum jail_entry_kind { JAIL_ENTRY_DIR, JAIL_ENTRY_FILE };
+struct jail_manifest_entry {
+	char path[JAIL_MANIFEST_PATH_MAX];  /* relative to <id>: "root", "root/dev", "root/ember.pid" */
+	enum jail_entry_kind kind;
+	bool existed;                       /* adopted: never removed, owner and mode given back */
+	uint32_t uid, gid, mode;            /* of an adopted entry, as found */
+};
+
+struct jail_manifest_cgroup {
+	char mount[PATH_MAX];
+	size_t n_levels;                    /* top level first; the last is the jail's own */
+	char levels[JAIL_PARENT_DEPTH_MAX + 1][256 + JAIL_ID_MAX + 2]; /* a parent is at most 255 bytes */
+	bool existed[JAIL_PARENT_DEPTH_MAX + 1];
+};
+
+/* <id>/jailer-manifest.json: written before anything it names exists. */
+struct jail_manifest {
+	char id[JAIL_ID_MAX + 1];
+	char exec_name[NAME_MAX + 1];
+	bool id_existed;                    /* <id> was caller-made */
+	uint32_t id_uid, id_gid, id_mode;   /* as found, when caller-made */
+	char pid_file[JAIL_MANIFEST_PATH_MAX];
+	size_t n_entries;
+	struct jail_manifest_entry entries[JAIL_MANIFEST_ENTRY_MAX];
+	size_t n_cgroups;
+	struct jail_manifest_cgroup cgroups[JAIL_HIER_MAX];
+};
+
+/* manifest.c */
+int jail_manifest_plan(const struct jail_plan *p, int id_fd, struct jail_manifest *m, char *err, size_t errlen);
+int jail_manifest_write(int dirfd, const char *name, const struct jail_manifest *m);
+int jail_manifest_parse(const char *text, size_t len, struct jail_manifest *m);
+int jail_manifest_read(int id_fd, const char *id_path, struct jail_manifest *m, char *err, size_t errlen);
+/* Removes what m names under exec_fd/<id>; prints "removed"/"left" lines to
+ * out (NULL: quiet). Returns 0 or the first error. */
+int jail_manifest_remove(int exec_fd, const char *exec_path, const struct jail_manifest *m, FILE *out);
+int jail_manifest_remove_cgroups(const struct jail_manifest *m, FILE *out);
+
+/* lock.c */
+int jail_dir_check(int fd, const char *path, char *err, size_t errlen);
+int jail_exec_dir_open(int base_fd, const char *exec_name, bool create, int *ret_fd);
+int jail_exec_dir_remove(int base_fd, const char *exec_name, const char *exec_path, FILE *out);
+int jail_temps_remove(int dirfd, const char *prefix, const char *dir_path, bool check_flock, FILE *out);
+int jail_lock_take(int exec_fd, const char *id, bool create, int *ret_fd, pid_t *ret_holder, bool *ret_created);
+/* The pid that keeps the jail alive (the VMM, or any task in its cgroups),
+ * 0 when none; why describes it. */
+pid_t jail_find_live(int id_fd, const struct jail_manifest *m, char *why, size_t len);
 
 /* undo.c */
 int jail_undo_push(struct jail_state *s, enum jail_undo_kind kind, int dirfd, const char *name);

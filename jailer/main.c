@@ -27,7 +27,7 @@ static const char jail_usage[] =
 	"Firecracker's flags:\n"
 	"  --id ID                   1-64 characters of [A-Za-z0-9-]\n"
 	"  --exec-file PATH          the VMM binary (statically linked), copied into the jail\n"
-	"  --uid UID, --gid GID      the VMM's ids (decimal; 0 needs --allow-root)\n"
+	"  --uid UID, --gid GID      the VMM's ids (decimal; 0 passes with a warning)\n"
 	"  --chroot-base-dir DIR     default " JAIL_DEFAULT_BASE "; the jail is DIR/<exec-name>/<id>/root\n"
 	"  --netns PATH              join this network namespace\n"
 	"  --daemonize               detach; stdio on /dev/null\n"
@@ -40,11 +40,11 @@ static const char jail_usage[] =
 	"ember's additions:\n"
 	"  --cgroup-template NAME|PATH  cgroup values from a YAML template (doc/cgroup-templates.md)\n"
 	"  --new-user-ns, --new-ipc-ns, --new-uts-ns\n"
-	"  --allow-root              permit uid or gid 0\n"
+	"  --allow-root              accepted and ignored (uid 0 needs no flag)\n"
 	"  --bind FILE=NAME[:rw|:ro] show a host file at /NAME in the jail (default :ro; a drive image :rw)\n"
 	"  --bind-ro FILE=NAME       the same as --bind FILE=NAME:ro\n"
 	"  --dry-run                 print the validated plan and change nothing\n"
-	"  --cleanup                 remove the chroot tree and cgroups of --id (idempotent)\n"
+	"  --cleanup                 remove what the manifest of --id names (exit 1: in use, 4: nothing found)\n"
 	"  --status-fd N             write one JSON line with the outcome (once the VMM is ready) to fd N\n"
 	"\n"
 	"Arguments after -- are passed to the VMM.\n";
@@ -157,6 +157,7 @@ int jail_step_exec_vmm(const struct jail_plan *p, struct jail_state *s)
 static int jail_run(const struct jail_plan *p, struct jail_state *s)
 {
 	JAIL_STEP(jail_step_sanitize_process);
+	JAIL_STEP(jail_step_lock_id);
 	JAIL_STEP(jail_step_create_tree);
 	JAIL_STEP(jail_step_copy_exec_file);
 	JAIL_STEP(jail_step_join_netns);
@@ -238,7 +239,7 @@ static int jail_main_run(const struct jail_plan *p)
 
 	if (!s)
 		return JAIL_EXIT_STEP;
-	s->exec_fd = s->id_dir_fd = s->devnull_fd = s->proc_fd = s->mnt_ns_fd = -1;
+	s->exec_fd = s->id_dir_fd = s->devnull_fd = s->proc_fd = s->mnt_ns_fd = s->exec_dir_fd = s->lock_fd = -1;
 	s->report_rfd = s->report_wfd = s->ready_rfd = s->ready_wfd = s->uidmap_wfd = -1;
 	for (size_t i = 0; i < JAIL_HIER_MAX; i++)
 		s->cgroup_fds[i] = s->cgroup_roots[i] = -1;
@@ -282,13 +283,16 @@ int main(int argc, char **argv)
 		return JAIL_EXIT_USAGE;
 	}
 	log_set_instance_id(p->id);
+	if (!p->cleanup && (p->uid == 0 || p->gid == 0))
+		fprintf(stderr, "jailer: warning: the VMM runs as uid %u gid %u: without capabilities, but it owns "
+			"root's files in the jail and may write what root may\n", (unsigned)p->uid, (unsigned)p->gid);
 	if (p->dry_run) {
 		jail_plan_print(p, STDOUT_FILENO);
 		jail_status_write_done(p, "dry_run", JAIL_EXIT_OK);
 		return JAIL_EXIT_OK;
 	}
 	if (p->cleanup) {
-		int code = jail_cleanup_run(p) < 0 ? JAIL_EXIT_STEP : JAIL_EXIT_OK;
+		int code = jail_cleanup_run(p);
 
 		jail_status_write_done(p, "cleanup", code);
 		return code;

@@ -123,6 +123,8 @@ static void jail_report_pid(struct jail_state *s, pid_t pid)
  * any other parent just leaves. Never returns. */
 static _noreturn_ void jail_parent_finish(const struct jail_plan *p, struct jail_state *s, pid_t child)
 {
+	int code;
+
 	if (s->report_rfd < 0)
 		_exit(JAIL_EXIT_OK);
 	/* The waiting jailer has no business in the jail's mount namespace, and
@@ -131,7 +133,12 @@ static _noreturn_ void jail_parent_finish(const struct jail_plan *p, struct jail
 		setns(s->mnt_ns_fd, CLONE_NEWNS);
 	jail_close(&s->report_wfd);
 	jail_close(&s->ready_wfd); /* else the VMM's exit would never read as EOF */
-	exit(jail_report_wait(p, s, child));
+	code = jail_report_wait(p, s, child);
+	/* No atexit handlers: after unshare(CLONE_NEWPID) any child this process
+	 * makes (a sanitizer's leak checker forks one at exit) would land in the
+	 * VMM's pid namespace, or fail once its pid 1 is gone. */
+	fflush(NULL);
+	_exit(code);
 }
 
 int jail_step_daemonize(const struct jail_plan *p, struct jail_state *s)

@@ -99,19 +99,16 @@ int jail_id_validate(const char *id, char *err, size_t errlen)
 	return -EINVAL;
 }
 
-/* Strict decimal; 0 (root) only when allowed, 4294967295 ((uid_t)-1, "no
- * change" to setresuid) never. `what` is "uid" or "gid". */
-int jail_id_parse_uid(const char *s, const char *what, bool allow_root, uint32_t *ret, char *err, size_t errlen)
+/* Strict decimal; 4294967295 ((uid_t)-1, "no change" to setresuid) never.
+ * 0 passes, as in Firecracker (Kata uses it): the VMM still holds no
+ * capability (main.c warns). `what` is "uid" or "gid". */
+int jail_id_parse_uid(const char *s, const char *what, uint32_t *ret, char *err, size_t errlen)
 {
 	uint32_t v;
 
 	if (parse_u32(s, &v) < 0 || v == UINT32_MAX) {
 		jail_errf(err, errlen, "Invalid %s: %s", what, s);
 		return -EINVAL;
-	}
-	if (v == 0 && !allow_root) {
-		jail_errf(err, errlen, "Refusing %s 0 (root) without --allow-root", what);
-		return -EPERM;
 	}
 	*ret = v;
 	return 0;
@@ -418,31 +415,20 @@ static int jail_plan_required(const struct jail_args *a, char *err, size_t errle
 
 static int jail_plan_ids(struct jail_plan *p, const struct jail_args *a, char *err, size_t errlen)
 {
-	bool allow_root = a->seen[OPT_ALLOW_ROOT];
 	uint32_t v;
 	int r;
 
 	if (a->seen[OPT_CLEANUP])
 		return 0;
-	r = jail_id_parse_uid(a->value[OPT_UID], "uid", allow_root, &v, err, errlen);
+	r = jail_id_parse_uid(a->value[OPT_UID], "uid", &v, err, errlen);
 	if (r < 0)
 		return r;
 	p->uid = v;
-	r = jail_id_parse_uid(a->value[OPT_GID], "gid", allow_root, &v, err, errlen);
+	r = jail_id_parse_uid(a->value[OPT_GID], "gid", &v, err, errlen);
 	if (r < 0)
 		return r;
 	p->gid = v;
 	return 0;
-}
-
-static int jail_plan_tree_free(const struct jail_plan *p, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (p->cleanup || lstat(p->id_dir, &st) < 0)
-		return 0;
-	jail_errf(err, errlen, "%s already exists: another jail has this id (run --cleanup if it is stale)", p->id_dir);
-	return -EEXIST;
 }
 
 static void jail_plan_clock(struct jail_plan *p)
@@ -495,13 +481,12 @@ int jail_plan_build(int argc, char *const *argv, struct jail_plan *ret_plan, str
 	if (r >= 0)
 		r = jail_plan_paths(p, a.value[OPT_CHROOT_BASE] ? a.value[OPT_CHROOT_BASE] : JAIL_DEFAULT_BASE, err,
 				    errlen);
-	if (r >= 0)
-		r = jail_plan_tree_free(p, err, errlen);
 	if (r >= 0 && a.value[OPT_NETNS] && !p->cleanup)
 		r = jail_plan_netns(p, a.value[OPT_NETNS], err, errlen);
 	if (r >= 0)
 		r = jail_plan_rlimits(p, &a, err, errlen);
-	if (r >= 0)
+	/* --cleanup takes the cgroups from the jail's manifest. */
+	if (r >= 0 && !p->cleanup)
 		r = jail_plan_cgroups(p, &a, err, errlen);
 	if (r >= 0 && !p->cleanup)
 		r = jail_devices_plan(p, "/dev", err, errlen);

@@ -46,8 +46,9 @@ void jail_plan_print(const struct jail_plan *p, int fd)
 		return;
 	fprintf(f, "# jailer plan for %s (dry run: nothing on the host was changed)\n", p->id);
 	fprintf(f, "id: %s\nexec-file: %s\nuid: %u\ngid: %u\n", p->id, p->exec_path, (unsigned)p->uid, (unsigned)p->gid);
-	fprintf(f, "mkdir: %s (0700, kept if present)\nmkdir: %s (0700, must not exist)\nmkdir: %s (0700)\n", p->exec_dir,
-		p->id_dir, p->chroot_dir);
+	fprintf(f, "mkdir: %s (0700, kept if present)\nlock: %s.lock\n", p->exec_dir, p->id_dir);
+	fprintf(f, "mkdir: %s (0700 with its manifest, or adopted if the caller made it)\n", p->id_dir);
+	fprintf(f, "mkdir: %s (0700, or adopted if the caller made it)\n", p->chroot_dir);
 	fprintf(f, "copy: %s -> %s/%s (owner %u:%u)\n", p->exec_path, p->chroot_dir, p->exec_name, (unsigned)p->uid,
 		(unsigned)p->gid);
 	fprintf(f, "netns: %s\n", p->netns[0] ? p->netns : "(unchanged)");
@@ -200,6 +201,9 @@ static void jail_print_failure(const struct jail_state *s)
 int jail_report_failure(const struct jail_plan *p, struct jail_state *s, int undo_result)
 {
 	int code = undo_result < 0 ? JAIL_EXIT_UNDO : JAIL_EXIT_STEP;
+
+	if (s->refused && undo_result >= 0)
+		code = JAIL_EXIT_USAGE; /* what exists is not this jailer's to use: nothing changed */
 
 	if (s->report_wfd >= 0) {
 		dprintf(s->report_wfd, "fail %d %d %s %s\n", code, s->failed_errno,

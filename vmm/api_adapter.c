@@ -15,6 +15,7 @@
 #include "exit_code.h"
 #include "log.h"
 #include "path_error.h"
+#include "ready.h"
 #include "seccomp/install.h"
 
 static int ember_api_start(void *ctx, char *err, size_t errlen)
@@ -37,6 +38,7 @@ static int ember_api_start(void *ctx, char *err, size_t errlen)
 	 * running unconfined, so it ends the process. */
 	if (seccomp_install_role(SECCOMP_ROLE_VMM) < 0) {
 		log_error("Cannot install the vmm seccomp filter");
+		ready_exit(EXIT_CODE_GENERIC_ERROR); /* only reports when not ready yet */
 		_exit(EXIT_CODE_GENERIC_ERROR);
 	}
 	return 0;

@@ -16,19 +16,6 @@ static uint64_t capacity(const struct vp_dev *d)
 	return vp_read(d, 0x100) | (uint64_t)vp_read(d, 0x104) << 32;
 }
 
-static bool open_first_blk(struct vp_dev *d)
-{
-	uint64_t base[VP_MAX_DEVICES];
-	unsigned irq[VP_MAX_DEVICES], n = vp_find(base, irq, VP_MAX_DEVICES);
-
-	for (unsigned i = 0; i < n; i++) {
-		d->base = base[i];
-		if (vp_read(d, 0x008) == 2)
-			return vp_init(d, base[i], i, VP_F_EVENT_IDX) == 0;
-	}
-	return false;
-}
-
 static uint8_t read_sector(struct vp_dev *d, uint64_t sector)
 {
 	uint32_t id, len;
@@ -47,7 +34,7 @@ void scenario_blk_resize(void)
 	uint32_t gen, isr = 0;
 	struct vp_dev d;
 
-	if (!open_first_blk(&d)) {
+	if (!vp_open_first_blk(&d)) {
 		probe_fail("blk-resize.device", "no usable virtio-blk device");
 		return;
 	}

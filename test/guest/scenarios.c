@@ -7,6 +7,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "blk", scenario_blk },
 	{ "hostile-blk", scenario_hostile_blk },
 	{ "blk-resize", scenario_blk_resize },
+	{ "blk-large", scenario_blk_large },
 	{ "wait", scenario_wait },
 	{ "blk-hog", scenario_blk_hog },
 	{ "net", scenario_net },

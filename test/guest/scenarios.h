@@ -20,6 +20,7 @@ void scenario_triplefault(void);
 void scenario_blk(void);
 void scenario_hostile_blk(void);
 void scenario_blk_resize(void);
+void scenario_blk_large(void);
 void scenario_wait(void);
 void scenario_blk_hog(void);
 void scenario_net(void);

@@ -192,3 +192,16 @@ bool vp_submit(struct vp_dev *d, uint16_t head, uint32_t *ret_id, uint32_t *ret_
 	}
 	return true;
 }
+
+bool vp_open_first_blk(struct vp_dev *d)
+{
+	uint64_t base[VP_MAX_DEVICES];
+	unsigned irq[VP_MAX_DEVICES], n = vp_find(base, irq, VP_MAX_DEVICES);
+
+	for (unsigned i = 0; i < n; i++) {
+		d->base = base[i];
+		if (vp_read(d, 0x008) == 2)
+			return vp_init(d, base[i], i, VP_F_EVENT_IDX) == 0;
+	}
+	return false;
+}

@@ -93,3 +93,6 @@ bool vp_poll(struct vp_dev *d, unsigned qi, uint32_t *ret_id, uint32_t *ret_len)
 /* Offers the chain starting at head, kicks, and polls for the next used
  * element. Returns true with *ret_id and *ret_len set, false on a timeout. */
 bool vp_submit(struct vp_dev *d, uint16_t head, uint32_t *ret_id, uint32_t *ret_len);
+/* Initialises the first virtio-blk device on the command line (EVENT_IDX
+ * only). false when there is none or it cannot be set up. */
+bool vp_open_first_blk(struct vp_dev *d);

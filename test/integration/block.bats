@@ -14,6 +14,7 @@ setup() {
 
 teardown() {
 	declare -F api_stop >/dev/null && api_stop
+	[ -n "${LARGE:-}" ] && rm -f "$LARGE"
 	rm -rf "$TMP"
 }
 
@@ -44,6 +45,23 @@ blk_run_engine() {
 	require_kvm
 	blk_run_engine Async
 	refute_output --partial "falls back to the Sync engine"
+}
+
+@test "blk-large: one read of 7 x 480 MiB into a 512 MiB guest is served whole (Sync engine)" {
+	require_kvm
+	blk_large_run Sync
+	assert_output --partial "PROBE blk-large.read ok"
+	assert_probe_all_ok
+	assert_equal "$status" 0
+}
+
+@test "blk-large: one read of 7 x 480 MiB into a 512 MiB guest is served whole (Async engine: short completions resubmitted)" {
+	require_kvm
+	blk_large_run Async
+	refute_output --partial "falls back to the Sync engine"
+	assert_output --partial "PROBE blk-large.read ok"
+	assert_probe_all_ok
+	assert_equal "$status" 0
 }
 
 @test "a second boot reads what the first wrote" {

@@ -362,6 +362,8 @@ jail_mount_of() {
 require_shim() {
 	SHIM=${RACE_SHIM:-$EMBER_BUILD/test/helpers/race-shim.so}
 	[ -f "$SHIM" ] || skip "race shim not built ($SHIM)"
+	! ldd "$JAILER" 2>/dev/null | grep -q libasan ||
+		skip "a sanitizer build of the jailer takes no LD_PRELOAD shim (the ASan runtime must come first)"
 }
 
 @test "swap: a script renamed over the exec file right after the jailer's first open: exit 1, nothing left" {

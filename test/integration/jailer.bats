@@ -197,11 +197,6 @@ teardown() {
 }
 
 @test "--status-fd reports the failed step and errno" {
-	mkdir -p "$JDIR"
-	jail --status-fd 9 -- --report /run/report 9>"$BATS_TEST_TMPDIR/status"
-	assert_failure 2
-	# Refused while planning (the id dir exists): nothing ran, so no status line.
-	rmdir "$JDIR" "$JBASE/vmm-standin"
 	[ -n "$(cgroup_v1_mount cpuset)" ] || skip "no v1 cpuset here"
 	jail --status-fd 9 --cgroup cpuset.cpus=4095 -- --report /run/report 9>"$BATS_TEST_TMPDIR/status"
 	assert_failure 1
@@ -215,7 +210,8 @@ teardown() {
 	[ -n "$(cgroup_v1_mount pids)" ] || skip "no v1 pids here"
 	jail --dry-run --new-pid-ns --cgroup pids.max=9 --resource-limit no-file=99 -- --report /run/report
 	assert_success
-	assert_output --partial "mkdir: $JDIR (0700, must not exist)"
+	assert_output --partial "mkdir: $JDIR (0700 with its manifest, or adopted if the caller made it)"
+	assert_output --partial "lock: $JDIR.lock"
 	assert_output --partial "copy: $STANDIN -> $JROOT/vmm-standin (owner $JUID:$JGID)"
 	assert_output --partial "cgroup-file: $(cgroup_v1_mount pids)/$JPARENT/$JID/pids.max = 9"
 	assert_output --partial "node: /dev/kvm c $((16#$(stat -c '%t' /dev/kvm))):$((16#$(stat -c '%T' /dev/kvm))) 0600 $JUID:$JGID"
@@ -274,7 +270,7 @@ teardown() {
 	assert_no_residue
 }
 
-@test "--cleanup after the VMM exited removes everything; a second run is a no-op" {
+@test "--cleanup after the VMM exited removes everything and says so; a second run finds nothing (exit 4)" {
 	[ -n "$(cgroup_v1_mount pids)" ] || skip "no v1 pids here"
 	jail --cgroup pids.max=10 -- --report /run/report
 	assert_success
@@ -283,10 +279,16 @@ teardown() {
 	assert_success
 	[ ! -e "$JDIR" ]
 	[ ! -e "$(cgroup_v1_mount pids)/$JPARENT/$JID" ]
-	run "$JAILER" --cleanup --id "$JID" --exec-file "$STANDIN" --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT"
-	assert_success
-	assert_output ""
-	rmdir "$(cgroup_v1_mount pids)/$JPARENT"
+	assert_output --partial "removed $JDIR/root/vmm-standin"
+	assert_output --partial "removed $(cgroup_v1_mount pids)/$JPARENT/$JID"
+	# The parent level was made by this jail: it goes too.
+	assert_output --partial "removed $(cgroup_v1_mount pids)/$JPARENT"
+	assert_no_residue
+	# Nothing of the id anywhere: exit 4, naming where it looked.
+	run "$JAILER" --cleanup --id "$JID" --exec-file "$STANDIN" --chroot-base-dir "$JBASE"
+	assert_failure 4
+	assert_output --partial "nothing of jail $JID in $JBASE"
+	assert_output --partial "$JBASE/vmm-standin/$JID.lock"
 	assert_no_residue
 }
 
@@ -297,14 +299,13 @@ teardown() {
 	pid=$(cat "$JROOT/vmm-standin.pid")
 	run "$JAILER" --cleanup --id "$JID" --exec-file "$STANDIN" --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT"
 	assert_failure 1
-	assert_output --partial "processes are still inside"
+	assert_output --partial "pid $pid"
 	kill -KILL "$pid"
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 	run "$JAILER" --cleanup --id "$JID" --exec-file "$STANDIN" --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT"
 	assert_success
 	run "$JAILER" --cleanup --id "$JID" --exec-file "$STANDIN" --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT"
-	assert_success
-	rmdir "$(cgroup_v1_mount pids)/$JPARENT"
+	assert_failure 4
 	assert_no_residue
 }
 
@@ -353,7 +354,6 @@ teardown() {
 @test "bad uid: leading zero" { JUID=010; bad_input 2 "Invalid uid: 010"; }
 @test "bad uid: 4294967295 (the 'no change' id)" { JUID=4294967295; bad_input 2 "Invalid uid: 4294967295"; }
 @test "bad uid: 4294967296 (overflow)" { JUID=4294967296; bad_input 2 "Invalid uid: 4294967296"; }
-@test "bad uid: 0 without --allow-root" { JUID=0; bad_input 2 "Refusing uid 0 (root) without --allow-root"; }
 @test "bad gid: with a space" { JGID="1 2"; bad_input 2 "Invalid gid: 1 2"; }
 @test "bad gid: empty" { JGID=""; bad_input 2 "Invalid gid: "; }
 
@@ -400,15 +400,35 @@ teardown() {
 	bad_input 2 "is not a 64-bit ELF executable"
 }
 
-@test "a pre-existing id directory is refused and left exactly as it was" {
-	mkdir -p "$JDIR/root"
-	touch "$JDIR/root/mine"
+@test "a caller-made <id> that group or others may write is refused, naming path, owner and mode" {
+	mkdir -p "$JDIR"
+	chmod 0777 "$JDIR"
 	jail -- --report /run/report
 	assert_failure 2
-	assert_output --partial "already exists"
-	[ -e "$JDIR/root/mine" ]
-	assert_equal "$(find "$JBASE" | wc -l)" "5"
-	for m in $(cgroup_mounts); do [ ! -e "$m/$JPARENT" ]; done
+	assert_output --partial "$JDIR must be a directory owned by root and not writable by group or others"
+	assert_output --partial "owner 0, mode 0777"
+	assert_equal "$(find "$JDIR" | wc -l)" "1"
+	[ ! -e "$JBASE/vmm-standin/$JID.lock" ]
+	rm -rf "${JBASE:?}"/*
+}
+
+@test "a caller-made <id>/root holding what the jailer makes there is refused and left as it was" {
+	mkdir -p "$JDIR/root/dev"
+	jail -- --report /run/report
+	assert_failure 2
+	assert_output --partial "$JROOT/dev exists"
+	assert_equal "$(find "$JDIR" | wc -l)" "3"
+	rm -rf "${JBASE:?}"/*
+}
+
+@test "<base>/<exec-name> owned by another user is refused" {
+	mkdir -p "$JBASE/vmm-standin"
+	chown "$JUID" "$JBASE/vmm-standin"
+	jail -- --report /run/report
+	assert_failure 2
+	assert_output --partial "$JBASE/vmm-standin must be a directory owned by root"
+	assert_output --partial "owner $JUID"
+	assert_equal "$(find "$JBASE/vmm-standin" | wc -l)" "1"
 	rm -rf "${JBASE:?}"/*
 }
 
@@ -549,7 +569,6 @@ teardown() {
 	assert_equal "$(stat -c '%s %u' "$JROOT/probe.elf")" "0 0"
 	run "$JAILER" --cleanup --id "$JID" --exec-file "$EMBER" --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT"
 	assert_success
-	rmdir "$(cgroup_v1_mount pids)/$JPARENT"
 	assert_no_residue
 }
 

@@ -26,6 +26,7 @@
 #include "cleanup.h"
 #include "exit_code.h"
 #include "log.h"
+#include "ready.h"
 #include "seccomp/install.h"
 
 #define READ_CHUNK 4096
@@ -410,6 +411,7 @@ static void *api_thread(void *arg)
 	r = seccomp_install_role(SECCOMP_ROLE_API);
 	if (r < 0) {
 		log_error("Cannot install the api seccomp filter: %s", strerror(-r));
+		ready_exit(EXIT_CODE_GENERIC_ERROR); /* the last error logged is the reason */
 		_exit(EXIT_CODE_GENERIC_ERROR);
 	}
 	r = server_loop(s);

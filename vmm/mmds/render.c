@@ -110,9 +110,11 @@ int mmds_render_imds(const json_t *v, char **ret)
 		return render_object(v, ret);
 	if (!json_is_string(v))
 		return -EPROTONOSUPPORT;
-	s = strndup(json_string_value(v), json_string_length(v));
+	/* memcpy, not strndup: a JSON string may hold NUL ("\u0000"). */
+	s = malloc(json_string_length(v) + 1);
 	if (!s)
 		return -ENOMEM;
+	memcpy(s, json_string_value(v), json_string_length(v) + 1);
 	*ret = s;
 	return 0;
 }

@@ -10,12 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "core/loop.h"
 #include "core/device_env.h"
+#include "devices/virtio/block-internal.h"
 #include "virtio-driver.h"
 
 #define QN 64
@@ -182,6 +185,119 @@ static void test_async_reset_drops_inflight(void **state)
 	vd_blk_request(f->m, QN, 0, VIRTIO_BLK_T_IN, 0, 512);
 	fx_run(f, 1);
 	assert_int_equal(vd_blk_status(f->m, 0), VIRTIO_BLK_S_OK);
+}
+
+/* Slot 0's header and status with data in three buffers of 1024, 2048 and
+ * 1024 bytes (4096 in all) at vd_data(0), read from sector 0. */
+static void three_buffer_read(struct fx *f)
+{
+	struct {
+		uint32_t type, reserved;
+		uint64_t sector;
+	} h = { VIRTIO_BLK_T_IN, 0, 0 };
+	uint8_t status = 0xff;
+	uint64_t d = vd_data(0);
+
+	guest_memory_write(f->m, vd_hdr(0), &h, sizeof(h));
+	guest_memory_write(f->m, vd_status(0), &status, 1);
+	memset(guest_memory_slice(f->m, d, 4096), 0, 4096);
+	h_desc(f->m, 0, vd_hdr(0), 16, VIRTQ_DESC_F_NEXT, 1);
+	h_desc(f->m, 1, d, 1024, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+	h_desc(f->m, 2, d + 1024, 2048, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 3);
+	h_desc(f->m, 3, d + 3072, 1024, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 4);
+	h_desc(f->m, 4, vd_status(0), 1, VIRTQ_DESC_F_WRITE, 0);
+	h_offer(f->m, QN, 0);
+}
+
+static void disk_pattern(struct fx *f, uint8_t *ret, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		ret[i] = (uint8_t)(i * 13 + i / 512);
+	assert_int_equal(pwrite(f->cfg.fd, ret, len, 0), (ssize_t)len);
+}
+
+/* A completion shorter than the request is resubmitted for the rest from the
+ * iovec and byte where it stopped: pieces of 1536 bytes end inside the second
+ * buffer, at 512 of its 2048, so the second piece must start there. */
+static void test_async_short_completion_resubmits_from_the_right_offset(void **state)
+{
+	struct fx *f = *state;
+	uint8_t disk[4096];
+	struct block_metrics bm;
+
+	f->cfg.io_engine = DRIVE_ENGINE_ASYNC;
+	f->opts.async_max_transfer = 1536;
+	disk_pattern(f, disk, sizeof(disk));
+	fx_start(f, ~0ull);
+	if (block_engine(f->b) != DRIVE_ENGINE_ASYNC)
+		skip();
+	three_buffer_read(f);
+	fx_run(f, 1);
+	assert_int_equal(vd_blk_status(f->m, 0), VIRTIO_BLK_S_OK);
+	assert_int_equal(used_len(f, 0), 4096 + 1);
+	assert_memory_equal(guest_memory_slice(f->m, vd_data(0), 4096), disk, 4096);
+	block_metrics_get(f->b, &bm);
+	assert_int_equal(bm.execute_fails, 0);
+	assert_int_equal(bm.read_count, 1);
+}
+
+/* The kernel's own short read (the file shrank after the drive was sized):
+ * the rest is resubmitted, its zero-length completion fails the request. */
+static void test_async_zero_length_completion_is_ioerr(void **state)
+{
+	struct fx *f = *state;
+	uint8_t disk[4096];
+	struct block_metrics bm;
+
+	f->cfg.io_engine = DRIVE_ENGINE_ASYNC;
+	disk_pattern(f, disk, sizeof(disk));
+	fx_start(f, ~0ull);
+	if (block_engine(f->b) != DRIVE_ENGINE_ASYNC)
+		skip();
+	assert_int_equal(ftruncate(f->cfg.fd, 1536), 0);
+	three_buffer_read(f);
+	fx_run(f, 1);
+	assert_int_equal(vd_blk_status(f->m, 0), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(used_len(f, 0), 1);
+	/* what the file still had arrived before the failure */
+	assert_memory_equal(guest_memory_slice(f->m, vd_data(0), 1536), disk, 1536);
+	block_metrics_get(f->b, &bm);
+	assert_int_equal(bm.execute_fails, 1);
+}
+
+/* The same short read on the Sync engine: served up to the end, then IOERR. */
+static void test_sync_short_read_is_ioerr(void **state)
+{
+	struct fx *f = *state;
+	uint8_t disk[4096];
+
+	disk_pattern(f, disk, sizeof(disk));
+	fx_start(f, ~0ull);
+	assert_int_equal(ftruncate(f->cfg.fd, 1536), 0);
+	three_buffer_read(f);
+	fx_run(f, 1);
+	assert_int_equal(vd_blk_status(f->m, 0), VIRTIO_BLK_S_IOERR);
+	assert_memory_equal(guest_memory_slice(f->m, vd_data(0), 1536), disk, 1536);
+}
+
+static void test_iov_consume(void **state)
+{
+	uint8_t buf[64];
+	struct iovec iov[3] = { { buf, 10 }, { buf + 10, 20 }, { buf + 30, 30 } };
+	unsigned first = 0;
+
+	blk_iov_consume(iov, 3, &first, 0);
+	assert_int_equal(first, 0);
+	blk_iov_consume(iov, 3, &first, 15); /* all of the first, 5 of the second */
+	assert_int_equal(first, 1);
+	assert_ptr_equal(iov[1].iov_base, buf + 15);
+	assert_int_equal(iov[1].iov_len, 15);
+	blk_iov_consume(iov, 3, &first, 15); /* exactly the rest of the second */
+	assert_int_equal(first, 2);
+	assert_ptr_equal(iov[2].iov_base, buf + 30);
+	assert_int_equal(iov[2].iov_len, 30);
+	blk_iov_consume(iov, 3, &first, 30);
+	assert_int_equal(first, 3);
 }
 
 static void test_features(void **state)
@@ -419,6 +535,10 @@ int main(void)
 		T(test_sync_roundtrip),
 		T(test_async_roundtrip_and_flush),
 		T(test_async_reset_drops_inflight),
+		T(test_async_short_completion_resubmits_from_the_right_offset),
+		T(test_async_zero_length_completion_is_ioerr),
+		T(test_sync_short_read_is_ioerr),
+		cmocka_unit_test(test_iov_consume),
 		T(test_features),
 		T(test_read_only_rejects_writes),
 		T(test_past_end_and_sector_overflow),

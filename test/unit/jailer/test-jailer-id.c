@@ -49,11 +49,11 @@ static void test_uid_parse(void **state)
 	char err[256];
 	uint32_t v = 7;
 
-	assert_int_equal(jail_id_parse_uid("123", "uid", false, &v, err, sizeof(err)), 0);
+	assert_int_equal(jail_id_parse_uid("123", "uid", &v, err, sizeof(err)), 0);
 	assert_int_equal(v, 123);
-	assert_int_equal(jail_id_parse_uid("4294967294", "uid", false, &v, err, sizeof(err)), 0);
+	assert_int_equal(jail_id_parse_uid("4294967294", "uid", &v, err, sizeof(err)), 0);
 	assert_true(v == 4294967294u);
-	assert_int_equal(jail_id_parse_uid("0", "uid", true, &v, err, sizeof(err)), 0);
+	assert_int_equal(jail_id_parse_uid("0", "uid", &v, err, sizeof(err)), 0);
 	assert_int_equal(v, 0);
 }
 
@@ -65,11 +65,9 @@ static void test_uid_bad(void **state)
 	uint32_t v = 7;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(jail_id_parse_uid(bad[i], "gid", false, &v, err, sizeof(err)), -EINVAL);
+		assert_int_equal(jail_id_parse_uid(bad[i], "gid", &v, err, sizeof(err)), -EINVAL);
 	assert_int_equal(v, 7); /* never written on failure */
-	assert_int_equal(jail_id_parse_uid("0", "uid", false, &v, err, sizeof(err)), -EPERM);
-	assert_string_equal(err, "Refusing uid 0 (root) without --allow-root");
-	jail_id_parse_uid("x", "gid", false, &v, err, sizeof(err));
+	jail_id_parse_uid("x", "gid", &v, err, sizeof(err));
 	assert_string_equal(err, "Invalid gid: x");
 }
 

@@ -188,7 +188,13 @@ static void test_cleanup_plan(void **state)
 			       "--chroot-base-dir", base, NULL), 0);
 	assert_true(p->cleanup);
 	assert_string_equal(p->exec_name, "ember");
-	assert_string_equal(p->parent_cgroup, "ember");
+	/* The cgroups come from the jail's manifest, not from flags. */
+	assert_string_equal(p->parent_cgroup, "");
+	assert_int_equal(p->n_hier, 0);
+	/* An exec name unfit as a parent cgroup does not stop a cleanup. */
+	assert_int_equal(build(p, err, "--cleanup", "--id", "vm-1", "--exec-file", "/nonexistent/em%ber",
+			       "--chroot-base-dir", base, NULL), 0);
+	assert_string_equal(p->exec_name, "em%ber");
 }
 
 int main(void)

@@ -12,6 +12,11 @@
 
 struct blk_uring;
 
+/* The most one read or write call moves (Linux's MAX_RW_COUNT: INT_MAX rounded
+ * down to a page). A chain may carry up to 4 GiB - 1, so both engines go on
+ * where a transfer stopped. */
+#define BLK_MAX_TRANSFER 0x7ffff000ull
+
 /* A parsed request: header fields, the status byte and the data buffers. */
 struct blk_req {
 	uint16_t head;
@@ -70,8 +75,16 @@ void block_piece_done(struct block *b, bool ok);
 /* After completions (lock held): signal the guest and serve what waited for room. */
 void block_resume(struct block *b);
 
-/* The Async engine. All calls on the vmm thread or under the transport lock. */
-int blk_uring_create(struct block *b, unsigned depth, struct event_loop *loop, struct blk_uring **ret);
+/* Drops the first n bytes of iov[*first, nr) (n at most what is there): whole
+ * entries are skipped by advancing *first, a partly transferred one is
+ * trimmed in place. */
+void blk_iov_consume(struct iovec *iov, unsigned nr, unsigned *first, uint64_t n);
+
+/* The Async engine. All calls on the vmm thread or under the transport lock.
+ * Each submission moves at most max_transfer bytes (rounded down to a sector;
+ * 0 or more than BLK_MAX_TRANSFER: BLK_MAX_TRANSFER). */
+int blk_uring_create(struct block *b, unsigned depth, uint64_t max_transfer, struct event_loop *loop,
+		     struct blk_uring **ret);
 /* Waits for what is in flight (results discarded), then frees. Accepts NULL, returns NULL. */
 struct blk_uring *blk_uring_destroy(struct blk_uring *u);
 bool blk_uring_full(const struct blk_uring *u);
@@ -88,6 +101,12 @@ void blk_uring_drain(struct blk_uring *u, bool complete);
  * results are dropped (the queue they came from is gone). No syscall: this
  * runs on the vCPU thread that wrote the status register. */
 void blk_uring_forget(struct blk_uring *u);
-/* Reaps finished requests into the used ring; returns how many. */
+/* One completion (user_data and res of its CQE): the rest of a request that
+ * completed short is prepared again (submitted by the next blk_uring_submit),
+ * a finished or failed one goes to the used ring. complete = false: the
+ * result is dropped and the request ends (reset, teardown). */
+void blk_uring_complete(struct blk_uring *u, uint64_t user_data, int32_t res, bool complete);
+/* Reaps finished requests into the used ring and submits the rest of those
+ * that completed short; returns how many completions it saw. */
 unsigned blk_uring_reap(struct blk_uring *u);
 unsigned blk_uring_inflight(const struct blk_uring *u);

@@ -156,10 +156,30 @@ void block_complete(struct block *b, uint16_t head, uint8_t *status, uint8_t cod
 	virtq_push(q, head, data_written + 1);
 }
 
+void blk_iov_consume(struct iovec *iov, unsigned nr, unsigned *first, uint64_t n)
+{
+	unsigned i = *first;
+
+	while (i < nr && n >= iov[i].iov_len) {
+		n -= iov[i].iov_len;
+		i++;
+	}
+	if (i < nr && n) {
+		iov[i].iov_base = (uint8_t *)iov[i].iov_base + n;
+		iov[i].iov_len -= (size_t)n;
+	}
+	*first = i;
+}
+
+/* One call moves at most BLK_MAX_TRANSFER bytes and may stop short: go on
+ * from where it stopped until all of it is done or the file ends. */
 static int blk_sync_rw(int fd, struct iovec *iov, unsigned n, uint64_t off, bool write)
 {
-	while (n) {
-		ssize_t r = write ? pwritev(fd, iov, (int)n, (off_t)off) : preadv(fd, iov, (int)n, (off_t)off);
+	unsigned first = 0;
+
+	while (first < n) {
+		ssize_t r = write ? pwritev(fd, iov + first, (int)(n - first), (off_t)off)
+				  : preadv(fd, iov + first, (int)(n - first), (off_t)off);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -168,15 +188,7 @@ static int blk_sync_rw(int fd, struct iovec *iov, unsigned n, uint64_t off, bool
 		if (r == 0)
 			return -EIO; /* the file shrank under us */
 		off += (uint64_t)r;
-		while (n && (size_t)r >= iov->iov_len) {
-			r -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n) {
-			iov->iov_base = (uint8_t *)iov->iov_base + r;
-			iov->iov_len -= (size_t)r;
-		}
+		blk_iov_consume(iov, n, &first, (uint64_t)r);
 	}
 	return 0;
 }
@@ -584,7 +596,8 @@ static int block_setup_engine(struct block *b, const struct device_env *env, con
 
 	if (b->engine != DRIVE_ENGINE_ASYNC)
 		return 0;
-	r = blk_uring_create(b, opts && opts->async_depth ? opts->async_depth : 64, env->loop, &b->uring);
+	r = blk_uring_create(b, opts && opts->async_depth ? opts->async_depth : 64, opts ? opts->async_max_transfer : 0,
+			     env->loop, &b->uring);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {

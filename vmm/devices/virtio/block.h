@@ -73,6 +73,7 @@ extern const struct metrics_group block_metrics_group;
 struct block_options {
 	tb_clock_fn clock;         /* rate limiter clock (tests) */
 	unsigned async_depth;      /* io_uring requests in flight, default 64 */
+	uint64_t async_max_transfer; /* bytes per io_uring submission, default (0) the kernel's cap */
 };
 
 /* Creates the device for cfg; a transport then attaches to block_virtio().
