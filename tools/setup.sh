@@ -6,7 +6,7 @@ set -eu
 packages="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev file
 libseccomp-dev libcap-ng-dev libcgroup-dev libyaml-dev libjansson-dev libhttp-parser-dev
 liburing-dev nettle-dev strace libcmocka-dev bats bats-support bats-assert bats-file
-curl socat iproute2 util-linux procps python3 jq"
+curl socat iproute2 iputils-ping util-linux procps python3 jq"
 
 missing=""
 for p in $packages; do
