@@ -12,7 +12,7 @@ build_packages="build-essential pkg-config meson ninja-build file scdoc libsecco
 libcgroup-dev libyaml-dev libjansson-dev libhttp-parser-dev liburing-dev nettle-dev libcmocka-dev"
 # Testing: the fuzz build, bats and the tools the suites drive ember with.
 test_packages="clang libclang-rt-14-dev strace bats bats-support bats-assert bats-file curl socat iproute2
-util-linux procps python3 jq man-db"
+iputils-ping util-linux procps python3 jq man-db"
 
 say() { echo "setup: $*"; }
 fail() { echo "setup: FAILED: $*" >&2; exit 1; }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config/drive.h"
+#include "config/net.h"
 #include "core/vm.h"
 #include "devices/manager.h"
 #include "exit_code.h"
@@ -97,10 +98,23 @@ static int ember_api_update_drive(void *ctx, const struct drive_update *u, char 
 	return r;
 }
 
+static int ember_api_update_net(void *ctx, const struct net_update *u, char *err, size_t errlen)
+{
+	struct ember *e = ctx;
+
+	if (!e->vm || !devices_find(e->devices, "net", u->iface_id)) {
+		snprintf(err, errlen, NET_ERR_PREFIX "Unable to update the net device: no network interface with id "
+			 "`%s` exists.", u->iface_id);
+		return -ENOENT;
+	}
+	return devices_update(e->devices, "net", u->iface_id, u);
+}
+
 const struct api_vm_ops ember_api_ops = {
 	.start = ember_api_start,
 	.pause = ember_api_pause,
 	.resume = ember_api_resume,
 	.ctrl_alt_del = ember_api_ctrl_alt_del,
 	.update_drive = ember_api_update_drive,
+	.update_net = ember_api_update_net,
 };

@@ -10,6 +10,8 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "blk-large", scenario_blk_large },
 	{ "wait", scenario_wait },
 	{ "blk-hog", scenario_blk_hog },
+	{ "vsock", scenario_vsock },
+	{ "hostile-vsock", scenario_hostile_vsock },
 	{ "net", scenario_net },
 	{ "hostile-net", scenario_hostile_net },
 };

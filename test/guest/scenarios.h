@@ -23,5 +23,7 @@ void scenario_blk_resize(void);
 void scenario_blk_large(void);
 void scenario_wait(void);
 void scenario_blk_hog(void);
+void scenario_vsock(void);
+void scenario_hostile_vsock(void);
 void scenario_net(void);
 void scenario_hostile_net(void);

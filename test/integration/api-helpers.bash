@@ -1,12 +1,14 @@
 # Helpers for api.bats: an ember serving its API on a private socket, and curl.
 
 # api_start [ARGS...]: starts ember on $SOCK (under $BATS_TEST_TMPDIR) with its
-# output in $OUT, and waits (bounded) for the socket to appear.
+# output in $OUT, and waits (bounded) for the socket to appear. A command in
+# $API_EXEC_PREFIX (words without spaces, e.g. `ip netns exec NS`) runs ember.
 api_start() {
 	SOCK=$BATS_TEST_TMPDIR/api.sock
 	OUT=$BATS_TEST_TMPDIR/ember.out
 	rm -f "$SOCK"
-	"$EMBER" --api-sock "$SOCK" --id "api-bats-$$" "$@" >"$OUT" 2>&1 &
+	# shellcheck disable=SC2086
+	${API_EXEC_PREFIX:-} "$EMBER" --api-sock "$SOCK" --id "api-bats-$$" "$@" >"$OUT" 2>&1 &
 	EMBER_PID=$!
 	for _ in $(seq 200); do
 		[ -S "$SOCK" ] && return 0

@@ -118,3 +118,114 @@ teardown() {
 	assert_equal "$status" 152
 	assert_output --partial 'network-interfaces: Network config error: Could not create the network device: MTU 10 is out of range [68, 65535]'
 }
+
+@test "probe net against the host kernel: ARP, pings both ways, the checksum on the TAP, every host datagram counted" {
+	require_kvm
+	net_tap_up tap0
+	local token=t$$
+	ip netns exec "$NS" python3 "$NET_PEER_PY" listen 9000 3 >"$BATS_TEST_TMPDIR/listen.out" 2>&1 &
+	local listener=$!
+	ip netns exec "$NS" python3 "$NET_PEER_PY" capture tap0 9000 150 >"$BATS_TEST_TMPDIR/capture.out" 2>&1 &
+	local capture=$!
+	net_wait_ready "$BATS_TEST_TMPDIR/listen.out"
+	net_wait_ready "$BATS_TEST_TMPDIR/capture.out"
+	net_probe_config "$BATS_TEST_TMPDIR/vm.json" net "[$FIRECTL_IFACE]" "probe.net_token=$token probe.net_serve_ms=10000"
+	net_ember_bg "$BATS_TEST_TMPDIR/vm.json"
+	wait_output 'PROBE-INFO net.rx\|PROBE net.tx_csum' 1500
+	# the serve window is open: the host pings the guest and sends it datagrams
+	run ip netns exec "$NS" ping -c 3 -i 0.2 -W 5 "$NET_GUEST"
+	assert_output --partial '3 packets transmitted, 3 received'
+	run ip netns exec "$NS" python3 "$NET_PEER_PY" send "$NET_GUEST" 9001 20 100
+	assert_success
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	run cat "$OUT"
+	assert_line 'PROBE net.arp ok'
+	assert_line 'PROBE irq.net ok'
+	assert_line 'PROBE net.ping ok'
+	assert_line 'PROBE net.tx_csum ok'
+	assert_line --regexp '^PROBE-INFO net.tx_csum 0x[0-9a-f]{4}$'
+	assert_line 'PROBE-INFO net.rx 20 2000'
+	assert_line --partial 'PROBE DONE pass=4 fail=0'
+	wait "$capture" || true
+	run cat "$BATS_TEST_TMPDIR/capture.out"
+	assert_line --regexp '^checksum (complete|partial) 0x[0-9a-f]{4} ok$'
+	wait "$listener" || true
+	run cat "$BATS_TEST_TMPDIR/listen.out"
+	assert_line "datagram 1400 ember-net-$token"
+}
+
+@test "rate limiters throttle both directions and lose nothing (metrics)" {
+	require_kvm
+	net_tap_up tap0
+	local m=$BATS_TEST_TMPDIR/metrics.json
+	net_probe_config "$BATS_TEST_TMPDIR/vm.json" net \
+		'[{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"aa:fc:00:00:00:07","rx_rate_limiter":{"ops":{"size":1,"refill_time":100}},"tx_rate_limiter":{"ops":{"size":2,"refill_time":100},"bandwidth":{"size":3000,"refill_time":100}}}]'
+	net_ember_bg "$BATS_TEST_TMPDIR/vm.json" --metrics-path "$m"
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	run cat "$OUT"
+	assert_line 'PROBE net.ping ok'
+	assert_line 'PROBE net.tx_csum ok'
+	[ "$(net_metric net_eth0 tx_rate_limiter_throttled "$m")" -gt 0 ] || fail "tx never throttled: $(cat "$m")"
+	[ "$(net_metric net_eth0 rx_rate_limiter_throttled "$m")" -gt 0 ] || fail "rx never throttled: $(cat "$m")"
+	[ "$(net_metric net_eth0 tx_packets_count "$m")" -ge 9 ] || fail "frames lost: $(cat "$m")"
+	[ "$(net_metric net tx_packets_count "$m")" = "$(net_metric net_eth0 tx_packets_count "$m")" ]
+}
+
+@test "hostile-net: every bad chain is returned and counted, the device still works" {
+	require_kvm
+	net_tap_up tap0
+	local m=$BATS_TEST_TMPDIR/metrics.json
+	net_probe_config "$BATS_TEST_TMPDIR/vm.json" hostile-net "[$FIRECTL_IFACE]"
+	net_ember_bg "$BATS_TEST_TMPDIR/vm.json" --metrics-path "$m"
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	run cat "$OUT"
+	assert_line 'PROBE hostile-net.tx ok'
+	assert_line 'PROBE hostile-net.rx ok'
+	assert_line 'PROBE hostile-net.alive ok'
+	[ "$(net_metric net_1 tx_malformed_frames "$m")" -ge 6 ] || fail "$(cat "$m")"
+	[ "$(net_metric net_1 rx_fails "$m")" -ge 2 ] || fail "$(cat "$m")"
+}
+
+@test "the Go SDK's sequence: PUT before boot, PATCH of the limiters after, Kata's {} removes one" {
+	require_kvm
+	net_tap tap0
+	net_api_start
+	expect_api 204 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":64}'
+	expect_api 204 PUT /network-interfaces/1 "$FIRECTL_IFACE"
+	boot_wait_guest
+	expect_api 400 PUT /network-interfaces/1 "$FIRECTL_IFACE" 'The requested operation is not supported after starting the microVM.'
+	expect_api 204 PATCH /network-interfaces/1 '{"iface_id":"1","rx_rate_limiter":{"bandwidth":{"size":10000,"refill_time":100}},"tx_rate_limiter":{"ops":{"size":100,"refill_time":1000}}}'
+	expect_api 200 GET /vm/config '' '"rx_rate_limiter":{"bandwidth":{"size":10000,"one_time_burst":null,"refill_time":100},"ops":null},"tx_rate_limiter":{"bandwidth":null,"ops":{"size":100,"one_time_burst":null,"refill_time":1000}}'
+	# an absent limiter stays; a size of 0 switches a bucket off
+	expect_api 204 PATCH /network-interfaces/1 '{"iface_id":"1","tx_rate_limiter":{"ops":{"size":0,"refill_time":0}}}'
+	expect_api 200 GET /vm/config '' '"rx_rate_limiter":{"bandwidth":{"size":10000'
+	expect_api 200 GET /vm/config '' '"tx_rate_limiter":{"bandwidth":null,"ops":{"size":0,'
+	expect_api 204 PATCH /network-interfaces/1 '{"iface_id":"1","rx_rate_limiter":{}}'
+	expect_api 200 GET /vm/config '' '"rx_rate_limiter":null'
+	expect_api 400 PATCH /network-interfaces/2 '{"iface_id":"2"}' 'no network interface with id `2` exists'
+	expect_api 400 PATCH /network-interfaces/1 '{"iface_id":"1","host_dev_name":"tap0"}' 'unknown field `host_dev_name`'
+	expect_api 204 PUT /actions '{"action_type":"SendCtrlAltDel"}'
+	api_wait_exit
+}
+
+@test "interfaces share the 19 virtio slots with drives: past them InstanceStart fails" {
+	require_kvm
+	local drives="" i
+	for i in $(seq 16); do
+		truncate -s 4096 "$BATS_TEST_TMPDIR/d$i.img"
+		drives="$drives${drives:+,}{\"drive_id\":\"d$i\",\"path_on_host\":\"$BATS_TEST_TMPDIR/d$i.img\",\"is_root_device\":false}"
+	done
+	for i in 0 1 2 3; do net_tap "tap$i"; done
+	local ifaces='[{"iface_id":"n0","host_dev_name":"tap0"},{"iface_id":"n1","host_dev_name":"tap1"},{"iface_id":"n2","host_dev_name":"tap2"},{"iface_id":"n3","host_dev_name":"tap3"}]'
+	net_probe_config "$BATS_TEST_TMPDIR/vm.json" boot "$ifaces"
+	python3 - "$BATS_TEST_TMPDIR/vm.json" "[$drives]" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1])); c["drives"] = json.loads(sys.argv[2]); json.dump(c, open(sys.argv[1], "w"))
+	PY
+	run ip netns exec "$NS" timeout 60 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/vm.json"
+	assert_equal "$status" 1
+	assert_output --partial 'Could not allocate GSI: The requested resource is not available.'
+}

@@ -47,5 +47,9 @@ void api_drive_patch_apply(struct api_controller *c, struct api_action *a);
 int api_net_parse(struct api_action *a);
 void api_net_put_apply(struct api_controller *c, struct api_action *a);
 void api_net_patch_apply(struct api_controller *c, struct api_action *a);
+
+/* vsock.c: PUT /vsock */
+void api_vsock_put_apply(struct api_controller *c, struct api_action *a);
+
 /* router.c: a capability this build does not provide */
 int api_unprovided_parse(struct api_action *a);

@@ -1,6 +1,7 @@
 /* PATCH /vm (pause and resume) and GET /vm/config. */
 #include "config/boot_source.h"
 #include "config/drive.h"
+#include "config/vsock.h"
 #include "config/net.h"
 #include "config/json_field.h"
 #include "config/machine_config.h"
@@ -63,12 +64,14 @@ void api_vm_config_apply(struct api_controller *c, struct api_action *a)
 	json_t *metrics = c->metrics_path ? json_pack("{s:s}", "metrics_path", c->metrics_path) : json_null();
 
 	json_t *drives = drive_set_to_json(&c->config->drives);
+	json_t *vsock = c->config->vsock.present ? vsock_config_to_json(&c->config->vsock.cfg) : NULL;
 	json_t *nets = net_set_to_json(&c->config->nets);
 
-	api_ok_json(a, json_pack("{s:o,s:o,s:o,s:n,s:o,s:o,s:o,s:n,s:n,s:o,s:[],s:n,s:n}",
+	api_ok_json(a, json_pack("{s:o,s:o,s:o,s:n,s:o,s:o,s:o,s:n,s:n,s:o,s:[],s:o,s:n}",
 				 "balloon", json_null(), "drives", drives ? drives : json_array(), "boot-source",
 				 c->config->boot.configured ? boot_source_to_json(&c->config->boot) : json_null(), "cpu-config",
 				 "logger", logger ? logger : json_null(), "machine-config",
 				 machine_config_to_json(&c->config->machine), "metrics", metrics,
-				 "memory-hotplug", "mmds-config", "network-interfaces", nets ? nets : json_array(), "pmem", "vsock", "entropy"));
+				 "memory-hotplug", "mmds-config", "network-interfaces", nets ? nets : json_array(), "pmem", "vsock",
+				 vsock ? vsock : json_null(), "entropy"));
 }

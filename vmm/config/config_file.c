@@ -16,6 +16,7 @@
 #include "machine_config.h"
 #include "metrics.h"
 #include "path_error.h"
+#include "vsock.h"
 
 static int config_boot_source(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
@@ -30,6 +31,11 @@ static int config_drives(const json_t *j, struct vm_config *cfg, char *err, size
 static int config_nets(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
 	return net_set_parse(j, &cfg->nets, tap_open, err, errlen);
+}
+
+static int config_vsock(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
+{
+	return vsock_slot_parse(j, &cfg->vsock, err, errlen);
 }
 
 static int config_machine(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
@@ -74,6 +80,7 @@ static const struct {
 	{ "machine-config", config_machine, false },
 	{ "drives", config_drives, false },
 	{ "network-interfaces", config_nets, false },
+	{ "vsock", config_vsock, true },
 	{ "logger", config_logger, true },
 	{ "metrics", config_metrics, true },
 };
@@ -85,7 +92,6 @@ static const struct {
 	const char *key;
 	const char *what;
 } config_absent[] = {
-	{ "vsock", "a vsock device" },
 	{ "balloon", "a balloon device" },
 	{ "entropy", "an entropy device" },
 	{ "pmem", "pmem devices" },
@@ -124,7 +130,7 @@ static int config_apply_key(const char *key, const json_t *v, struct vm_config *
 		return -EOPNOTSUPP;
 	}
 	snprintf(err, errlen, "unknown configuration key \"%.64s\", expected one of \"boot-source\", "
-		 "\"machine-config\", \"drives\", \"network-interfaces\", \"logger\", \"metrics\"", key);
+		 "\"machine-config\", \"drives\", \"network-interfaces\", \"vsock\", \"logger\", \"metrics\"", key);
 	return -EINVAL;
 }
 

@@ -14,6 +14,7 @@
 #include "drive.h"
 #include "net.h"
 #include "logger.h"
+#include "vsock.h"
 
 #define VM_CONFIG_MAX_VCPUS 32u
 
@@ -51,6 +52,7 @@ struct vm_config {
 	struct boot_source boot;
 	struct drive_set drives;
 	struct net_set nets; /* network-interfaces, each holding its TAP */
+	struct vsock_slot vsock; /* the vsock device and its bound listener */
 	struct vm_process_options process;
 	/* The config file's "logger" and "metrics" keys, validated by the same
 	 * validators as PUT /logger and PUT /metrics; main.c applies them. */

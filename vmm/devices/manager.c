@@ -16,10 +16,12 @@
 #include "legacy/serial.h"
 #include "legacy/sink.h"
 #include "virtio/block.h"
+#include "virtio/net.h"
+#include "virtio/vsock.h"
 #include "log.h"
 #include "virtio/virtio.h"
 
-#define DEVICES_MAX (4 + DRIVES_MAX)
+#define DEVICES_MAX (5 + DRIVES_MAX + NET_IFACES_MAX)
 
 /* What a row's create gets: where to attach, how to end the VM. */
 struct device_ctx {
@@ -172,18 +174,55 @@ static const void *net_config(const struct vm_config *cfg, unsigned i)
 	return &cfg->nets.iface[i];
 }
 
-/* Network interfaces are configured (their TAPs are open) but the virtio-net
- * device itself is not in this build yet: say so rather than boot without them. */
+/* The interface's TAP is already attached (config/net.c): the device takes a duplicate. */
 static int net_row_create(const struct device_ctx *ctx, const void *config, void **ret)
 {
-	const struct net_config *n = config;
-
-	log_error("this build does not provide the virtio-net device yet (network interface `%s`).", n->iface_id);
-	return -EOPNOTSUPP;
+	return net_create(ctx->env, config, NULL, (struct net **)ret);
 }
 
 static void net_row_destroy(void *dev)
 {
+	net_destroy(dev);
+}
+
+static const char *net_row_id(const void *dev)
+{
+	return net_id(dev);
+}
+
+static int net_row_update(void *dev, const void *update)
+{
+	return net_update(dev, update);
+}
+
+static struct virtio_dev *net_row_virtio(void *dev)
+{
+	return net_virtio(dev);
+}
+
+static unsigned vsock_count(const struct vm_config *cfg)
+{
+	return cfg->vsock.present;
+}
+
+static const void *vsock_config(const struct vm_config *cfg, unsigned i)
+{
+	return &cfg->vsock;
+}
+
+static int vsock_row_create(const struct device_ctx *ctx, const void *config, void **ret)
+{
+	return vsock_create(ctx->env, config, NULL, (struct vsock_dev **)ret);
+}
+
+static void vsock_row_destroy(void *dev)
+{
+	vsock_destroy(dev);
+}
+
+static struct virtio_dev *vsock_row_virtio(void *dev)
+{
+	return vsock_virtio(dev);
 }
 
 /* Attach order: the legacy devices, then the virtio ones (their windows and
@@ -197,8 +236,11 @@ static const struct device_kind device_kinds[] = {
 	{ .name = "block", .max = DRIVES_MAX, .count = block_count, .config = block_config,
 	  .create = block_row_create, .destroy = block_row_destroy, .id = block_row_id,
 	  .update = block_row_update, .cmdline = block_row_cmdline, .virtio = block_row_virtio },
-	{ .name = "network interfaces", .max = NET_IFACES_MAX, .count = net_count, .config = net_config,
-	  .create = net_row_create, .destroy = net_row_destroy },
+	{ .name = "net", .max = NET_IFACES_MAX, .count = net_count, .config = net_config,
+	  .create = net_row_create, .destroy = net_row_destroy, .id = net_row_id,
+	  .update = net_row_update, .virtio = net_row_virtio },
+	{ .name = "vsock", .max = 1, .count = vsock_count, .config = vsock_config, .create = vsock_row_create,
+	  .destroy = vsock_row_destroy, .virtio = vsock_row_virtio },
 };
 
 /* ---- attaching ---- */
@@ -222,7 +264,8 @@ static int devices_attach_virtio(struct device_manager *m, struct device_entry *
 	int r;
 
 	if (m->virtio_slots >= virtio_transport_slots()) {
-		snprintf(why, whylen, "no virtio transport slot is left (%u)", virtio_transport_slots());
+		/* Firecracker's text: drives and interfaces share the IRQs */
+		snprintf(why, whylen, "Could not allocate GSI: The requested resource is not available.");
 		return -ENOSPC;
 	}
 	r = virtio_transport_create(env, m->virtio_slots, e->kind->virtio(e->dev), &e->transport);

@@ -6,62 +6,12 @@
 #include "metrics.h"
 #include "virtio/block.h"
 #include "virtio/mmio.h"
+#include "virtio/net.h"
+#include "virtio/vsock.h"
 
 /* Firecracker's groups for devices ember does not have yet: the field lists
  * of tools/firecracker-metrics-fields.py's output at v1.16.1. Nothing counts
  * into them; they are declared so that the line has them. */
-#define NET_METRICS(X)                                                                             \
-	X(activate_fails, METRICS_COUNTER)                                                         \
-	X(cfg_fails, METRICS_COUNTER)                                                              \
-	X(mac_address_updates, METRICS_COUNTER)                                                    \
-	X(no_rx_avail_buffer, METRICS_COUNTER)                                                     \
-	X(no_tx_avail_buffer, METRICS_COUNTER)                                                     \
-	X(event_fails, METRICS_COUNTER)                                                            \
-	X(rx_queue_event_count, METRICS_COUNTER)                                                   \
-	X(rx_event_rate_limiter_count, METRICS_COUNTER)                                            \
-	X(rx_rate_limiter_throttled, METRICS_COUNTER)                                              \
-	X(rx_tap_event_count, METRICS_COUNTER)                                                     \
-	X(rx_bytes_count, METRICS_COUNTER)                                                         \
-	X(rx_packets_count, METRICS_COUNTER)                                                       \
-	X(rx_fails, METRICS_COUNTER)                                                               \
-	X(rx_count, METRICS_COUNTER)                                                               \
-	X(tap_read_fails, METRICS_COUNTER)                                                         \
-	X(tap_write_fails, METRICS_COUNTER)                                                        \
-	X(tap_write_agg__min_us, METRICS_MIN)                                                      \
-	X(tap_write_agg__max_us, METRICS_MAX)                                                      \
-	X(tap_write_agg__sum_us, METRICS_COUNTER)                                                  \
-	X(tx_bytes_count, METRICS_COUNTER)                                                         \
-	X(tx_malformed_frames, METRICS_COUNTER)                                                    \
-	X(tx_fails, METRICS_COUNTER)                                                               \
-	X(tx_count, METRICS_COUNTER)                                                               \
-	X(tx_packets_count, METRICS_COUNTER)                                                       \
-	X(tx_queue_event_count, METRICS_COUNTER)                                                   \
-	X(tx_rate_limiter_event_count, METRICS_COUNTER)                                            \
-	X(tx_rate_limiter_throttled, METRICS_COUNTER)                                              \
-	X(tx_spoofed_mac_count, METRICS_COUNTER)                                                   \
-	X(tx_remaining_reqs_count, METRICS_COUNTER)
-
-#define VSOCK_METRICS(X)                                                                           \
-	X(activate_fails, METRICS_COUNTER)                                                         \
-	X(cfg_fails, METRICS_COUNTER)                                                              \
-	X(rx_queue_event_fails, METRICS_COUNTER)                                                   \
-	X(tx_queue_event_fails, METRICS_COUNTER)                                                   \
-	X(ev_queue_event_fails, METRICS_COUNTER)                                                   \
-	X(muxer_event_fails, METRICS_COUNTER)                                                      \
-	X(conn_event_fails, METRICS_COUNTER)                                                       \
-	X(rx_queue_event_count, METRICS_COUNTER)                                                   \
-	X(tx_queue_event_count, METRICS_COUNTER)                                                   \
-	X(rx_bytes_count, METRICS_COUNTER)                                                         \
-	X(tx_bytes_count, METRICS_COUNTER)                                                         \
-	X(rx_packets_count, METRICS_COUNTER)                                                       \
-	X(tx_packets_count, METRICS_COUNTER)                                                       \
-	X(conns_added, METRICS_COUNTER)                                                            \
-	X(conns_killed, METRICS_COUNTER)                                                           \
-	X(conns_removed, METRICS_COUNTER)                                                          \
-	X(killq_resync, METRICS_COUNTER)                                                           \
-	X(tx_flush_fails, METRICS_COUNTER)                                                         \
-	X(tx_write_fails, METRICS_COUNTER)                                                         \
-	X(rx_read_fails, METRICS_COUNTER)
 
 #define BALLOON_METRICS(X)                                                                         \
 	X(activate_fails, METRICS_COUNTER)                                                         \
@@ -133,10 +83,6 @@
 	X(init_time_us, METRICS_STORE)                                                             \
 	X(activate_time_us, METRICS_STORE)                                                         \
 	X(config_change_time_us, METRICS_STORE)
-METRICS_COUNTERS(net_metrics, NET_METRICS);
-METRICS_GROUP(net_metrics, "net", NET_METRICS);
-METRICS_COUNTERS(vsock_metrics, VSOCK_METRICS);
-METRICS_GROUP(vsock_metrics, "vsock", VSOCK_METRICS);
 METRICS_COUNTERS(balloon_metrics, BALLOON_METRICS);
 METRICS_GROUP(balloon_metrics, "balloon", BALLOON_METRICS);
 METRICS_COUNTERS(entropy_metrics, ENTROPY_METRICS);

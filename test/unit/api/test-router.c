@@ -146,7 +146,7 @@ static void test_ids(void **state)
 	expect(f, "PUT", "/network-interfaces/eth0", "{\"iface_id\":\"eth1\",\"host_dev_name\":\"t\"}", 400,
 	       "The id from the path does not match the id from the body!");
 	expect(f, "DELETE", "/network-interfaces/eth0", NULL, 400, "does not provide network interface hot-unplug");
-	expect(f, "PUT", "/vsock", "{}", 400, "does not provide vsock");
+	expect(f, "PUT", "/vsock", "{}", 400, "missing field `guest_cid`");
 	expect(f, "PUT", "/snapshot/create", "{}", 400, "does not provide snapshots");
 	expect(f, "PUT", "/mmds/config", "{}", 400, "does not provide guest access to the MMDS");
 }
@@ -174,6 +174,37 @@ static void test_machine_config(void **state)
 	f->c.state = VM_RUNNING;
 	expect(f, "PUT", "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":256}", 400, "after starting");
 	expect(f, "PATCH", "/machine-config", "{\"vcpu_count\":2}", 400, "after starting");
+}
+
+/* PUT /vsock binds its socket at PUT; vsock_id is deprecated (header and
+ * counter); a refused second PUT leaves the first; after boot it is refused. */
+static void test_vsock(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/ember-test-router-vs-XXXXXX", body[256], sock[64];
+	const char *got;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/v.sock", dir);
+	snprintf(body, sizeof(body), "{\"guest_cid\":3,\"uds_path\":\"%s\",\"vsock_id\":\"root\"}", sock);
+	assert_int_equal(req(f, "PUT", "/vsock", body, &got), 204);
+	assert_int_equal(metrics_get(METRIC_deprecated_api_deprecated_http_api_calls), 1);
+	assert_true(f->config.vsock.present);
+	assert_int_equal(access(sock, F_OK), 0);
+	expect(f, "GET", "/vm/config", NULL, 200, "\"vsock\":{\"guest_cid\":3,\"uds_path\":\"");
+	snprintf(body, sizeof(body), "{\"guest_cid\":4,\"uds_path\":\"%s/no/dir.sock\"}", dir);
+	expect(f, "PUT", "/vsock", body, 400,
+	       "Cannot create backend for vsock device: Error binding to the host-side Unix socket: ");
+	expect(f, "PUT", "/vsock", "{\"guest_cid\":2,\"uds_path\":\"x\"}", 400, "Invalid guest_cid 2");
+	assert_int_equal(f->config.vsock.cfg.guest_cid, 3);
+	assert_int_equal(metrics_get(METRIC_put_api_requests_vsock_count), 3);
+	assert_int_equal(metrics_get(METRIC_put_api_requests_vsock_fails), 2);
+	assert_int_equal(metrics_get(METRIC_deprecated_api_deprecated_http_api_calls), 1);
+	f->c.state = VM_RUNNING;
+	expect(f, "PUT", "/vsock", "{\"guest_cid\":3,\"uds_path\":\"y\"}", 400, "after starting");
+	vm_config_clear(&f->config);
+	assert_int_equal(access(sock, F_OK), -1); /* the socket goes with the device */
+	rmdir(dir);
 }
 
 static void test_boot_source(void **state)
@@ -330,6 +361,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_instance_and_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generic_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vsock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_machine_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),

@@ -106,7 +106,9 @@ static void test_absent_capabilities(void **state)
 	       "`is_root_device`", "{\"drives\": [{\"drive_id\": \"root\"}]}");
 	expect("network-interfaces: An error occurred when deserializing the json body of a request: missing field "
 	       "`iface_id`", "{\"network-interfaces\": [{}]}");
-	expect("vsock: this build does not provide a vsock device yet", "{\"vsock\": {}}");
+	expect("vsock: An error occurred when deserializing the json body of a request: missing field `guest_cid`",
+	       "{\"vsock\": {}}");
+	expect("vsock: expected one vsock device object (one device per VM)", "{\"vsock\": [{}, {}]}");
 	expect("serial: this build does not provide serial output configuration", "{\"serial\": {}}");
 	expect("logger: An error occurred when deserializing the json body of a request: unknown field `x`",
 	       "{\"logger\": {\"x\": 1}}");

@@ -1,0 +1,263 @@
+#!/usr/bin/env bats
+# vsock: PUT /vsock and the `vsock` config key, driven as Kata Containers,
+# firecracker-containerd and flintlock drive them. Each test binds its
+# sockets under its own $BATS_TEST_TMPDIR, so concurrent runs never meet.
+#
+# The device tests boot the probe guest's `vsock` scenario: it connects to
+# the host (an echoing listener, test/integration/vsock-peer.py), checks a
+# RST, then echoes host connections (the same script, or a few bytes of
+# shell) until probe.vsock_serve_ms ends.
+
+load helpers
+load api-helpers
+load boot-helpers
+
+BIND_FAILED='Cannot create backend for vsock device: Error binding to the host-side Unix socket: '
+
+teardown() {
+	api_stop
+}
+
+PEER=$EMBER_SRC/test/integration/vsock-peer.py
+
+# vsock_boot SERVE_MS [EXTRA...]: writes a config for the probe's vsock
+# scenario with its socket at $V, starts the guest-side echo listener on
+# ${V}_53 and ember (output in $OUT), and waits until the guest serves.
+vsock_boot() {
+	local serve=$1
+	shift
+	V=$BATS_TEST_TMPDIR/v.sock
+	OUT=$BATS_TEST_TMPDIR/ember.out
+	python3 "$PEER" listen "${V}_53" 1 >"$BATS_TEST_TMPDIR/listen.out" 2>&1 &
+	LISTENER=$!
+	for _ in $(seq 100); do grep -q listening "$BATS_TEST_TMPDIR/listen.out" && break; sleep 0.1; done
+	probe_config "$BATS_TEST_TMPDIR/vm.json" 1 64 vsock "probe.vsock_serve_ms=$serve" "$@"
+	python3 - "$BATS_TEST_TMPDIR/vm.json" "$V" "$BATS_TEST_TMPDIR" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["vsock"] = {"guest_cid": 3, "uds_path": sys.argv[2]}
+	c["metrics"] = {"metrics_path": sys.argv[3] + "/metrics.json"}
+	json.dump(c, open(sys.argv[1], "w"))
+	PY
+	: >"$BATS_TEST_TMPDIR/metrics.json"
+	"$EMBER" --api-sock "$BATS_TEST_TMPDIR/api.sock" --id "vsock-bats-$$" --config-file "$BATS_TEST_TMPDIR/vm.json" >"$OUT" 2>&1 &
+	EMBER_PID=$!
+	SOCK=$BATS_TEST_TMPDIR/api.sock
+	wait_output 'PROBE vsock.rst'
+}
+
+# vsock_end: waits for the probe to finish and ember to exit 0.
+vsock_end() {
+	api_wait_exit
+	assert_equal "$EMBER_STATUS" 0
+	kill "$LISTENER" 2>/dev/null || true
+	wait "$LISTENER" 2>/dev/null || true
+	output=$(cat "$OUT")
+	assert_probe_all_ok
+}
+
+# is_listening PATH: a unix stream socket at PATH accepts a connection.
+is_listening() {
+	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])' "$1"
+}
+
+@test "Kata's PUT /vsock binds the socket, is marked deprecated for vsock_id, and GET /vm/config shows it" {
+	api_start
+	local v=$BATS_TEST_TMPDIR/kata.hvsock
+	run curl -s -i --max-time 20 --unix-socket "$SOCK" -X PUT -H 'Content-Type: application/json' \
+		-d "{\"guest_cid\":3,\"uds_path\":\"$v\",\"vsock_id\":\"root\"}" http://localhost/vsock
+	assert_line --partial 'HTTP/1.1 204 '
+	assert_line --partial 'Deprecation: true'
+	[ -S "$v" ] || fail "no socket at $v"
+	is_listening "$v"
+	expect_api 200 GET /vm/config '' "\"vsock\":{\"guest_cid\":3,\"uds_path\":\"$v\"}"
+	# firecracker-containerd's and flintlock's body: no vsock_id, no Deprecation header
+	run curl -s -i --max-time 20 --unix-socket "$SOCK" -X PUT -H 'Content-Type: application/json' \
+		-d "{\"guest_cid\":52,\"uds_path\":\"$v\"}" http://localhost/vsock
+	assert_line --partial 'HTTP/1.1 204 '
+	refute_line --partial 'Deprecation'
+	expect_api 200 GET /vm/config '' "\"vsock\":{\"guest_cid\":52,\"uds_path\":\"$v\"}"
+	# the answer matches doc/api.yaml, when its validator is installed
+	if [ -d "$EMBER_SRC/tools/npm/node_modules" ]; then
+		printf '%s' "$body" >"$BATS_TEST_TMPDIR/vm-config.json"
+		run node "$EMBER_SRC/test/integration/api-openapi.js" "$EMBER_SRC/doc/api.yaml" "/vm/config=$BATS_TEST_TMPDIR/vm-config.json"
+		assert_success
+	fi
+}
+
+@test "each bad input is refused naming its field, and nothing is bound" {
+	api_start
+	local d=$BATS_TEST_TMPDIR
+	expect_api 400 PUT /vsock "{\"uds_path\":\"$d/a\"}" 'missing field `guest_cid`'
+	expect_api 400 PUT /vsock '{"guest_cid":3}' 'missing field `uds_path`'
+	expect_api 400 PUT /vsock "{\"guest_cid\":\"3\",\"uds_path\":\"$d/a\"}" 'expected u32 for field `guest_cid`'
+	expect_api 400 PUT /vsock "{\"guest_cid\":4294967296,\"uds_path\":\"$d/a\"}" 'expected u32 for field `guest_cid`'
+	expect_api 400 PUT /vsock "{\"guest_cid\":2,\"uds_path\":\"$d/a\"}" 'Invalid guest_cid 2: it must be in [3, 4294967294]'
+	expect_api 400 PUT /vsock "{\"guest_cid\":4294967295,\"uds_path\":\"$d/a\"}" 'Invalid guest_cid 4294967295'
+	expect_api 400 PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$d/a\",\"x\":1}" 'unknown field `x`'
+	expect_api 400 PUT /vsock '{"guest_cid":3,"uds_path":""}' 'Invalid uds_path'
+	expect_api 400 PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$d/no/such/dir/v.sock\"}" \
+		"${BIND_FAILED}$d/no/such/dir/v.sock: No such file or directory (os error 2)"
+	: >"$d/file"
+	expect_api 400 PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$d/file\"}" \
+		"${BIND_FAILED}$d/file: Address already in use (os error 98)"
+	[ -f "$d/file" ] || fail "the existing file was removed"
+	[ ! -e "$d/a" ] || fail "a refused PUT bound $d/a"
+	expect_api 200 GET /vm/config '' '"vsock":null'
+}
+
+@test "a second PUT replaces the device and its socket; a refused one leaves the first working" {
+	api_start
+	local a=$BATS_TEST_TMPDIR/a.sock b=$BATS_TEST_TMPDIR/b.sock
+	expect_api 204 PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$a\"}"
+	expect_api 204 PUT /vsock "{\"guest_cid\":4,\"uds_path\":\"$b\"}"
+	[ ! -e "$a" ] || fail "the replaced socket $a is still there"
+	is_listening "$b"
+	: >"$BATS_TEST_TMPDIR/taken"
+	expect_api 400 PUT /vsock "{\"guest_cid\":5,\"uds_path\":\"$BATS_TEST_TMPDIR/taken\"}" 'Address already in use'
+	is_listening "$b"
+	expect_api 200 GET /vm/config '' "\"vsock\":{\"guest_cid\":4,\"uds_path\":\"$b\"}"
+	# the same path again keeps its socket
+	expect_api 204 PUT /vsock "{\"guest_cid\":6,\"uds_path\":\"$b\"}"
+	is_listening "$b"
+}
+
+@test "PUT /vsock after boot is refused" {
+	require_kvm
+	api_start
+	boot_wait_guest
+	expect_api 400 PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$BATS_TEST_TMPDIR/v.sock\"}" 'after starting'
+	[ ! -e "$BATS_TEST_TMPDIR/v.sock" ] || fail "bound after boot"
+}
+
+@test "the config file's vsock key: one object; two devices exit 152 naming vsock and bind nothing" {
+	local v=$BATS_TEST_TMPDIR/cfg.sock w=$BATS_TEST_TMPDIR/cfg2.sock
+	printf '{"vsock":[{"guest_cid":3,"uds_path":"%s"},{"guest_cid":4,"uds_path":"%s"}]}' "$v" "$w" >"$BATS_TEST_TMPDIR/vm.json"
+	run timeout 60 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/vm.json"
+	assert_equal "$status" 152
+	assert_output --partial 'vsock: expected one vsock device object (one device per VM)'
+	[ ! -e "$v" ] && [ ! -e "$w" ] || fail "a refused config bound a socket"
+	printf '{"vsock":{"guest_cid":1,"uds_path":"%s"}}' "$v" >"$BATS_TEST_TMPDIR/vm.json"
+	run timeout 60 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/vm.json"
+	assert_equal "$status" 152
+	assert_output --partial 'vsock: Invalid guest_cid 1'
+}
+
+@test "guest -> host: the guest's pattern reaches an echoing listener on <uds_path>_53 and comes back; a port without listener is a RST" {
+	require_kvm
+	vsock_boot 1000
+	vsock_end
+	assert_output --partial 'PROBE vsock.guest_connect ok'
+	assert_output --partial 'PROBE irq.vsock ok'
+	assert_output --partial 'PROBE vsock.rst ok'
+	assert_output --partial 'PROBE vsock.done ok'
+	run cat "$BATS_TEST_TMPDIR/listen.out"
+	assert_line 'echoed 65536 ok'
+}
+
+@test "host -> guest: CONNECT 52 answers OK <port> in [2^30, 2^31), distinct; echoes of 1 byte, 4 KiB and 1 MiB" {
+	require_kvm
+	vsock_boot 60000
+	local ports=()
+	for n in 1 4096 1048576; do
+		run timeout 120 python3 "$PEER" connect "$V" 52 "$n"
+		assert_success
+		read -r ok port bytes <<<"$output"
+		assert_equal "$ok $bytes" "ok $n"
+		[ "$port" -ge 1073741824 ] && [ "$port" -lt 2147483648 ] || fail "local port $port out of range"
+		ports+=("$port")
+	done
+	[ "${ports[0]}" = 1073741824 ] || fail "the first local port is ${ports[0]}, not 2^30"
+	[ "$(printf '%s\n' "${ports[@]}" | sort -u | wc -l)" = 3 ] || fail "local ports repeat: ${ports[*]}"
+	# socat speaks the same protocol
+	if command -v socat >/dev/null; then
+		run timeout 60 sh -c "printf 'CONNECT 52\nhello' | socat -t 5 - UNIX-CONNECT:$V"
+		assert_output --partial 'OK 1073741827'
+		assert_output --partial 'hello'
+	fi
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+	output=$(cat "$OUT")
+	assert_output --partial 'PROBE-INFO vsock.echoed 1'
+	assert_output --partial 'PROBE-INFO vsock.echoed 4096'
+	assert_output --partial 'PROBE-INFO vsock.echoed 1048576'
+}
+
+@test "bad CONNECT lines and a port nobody listens on close the host socket; 100 connections in a row, then an echo" {
+	require_kvm
+	vsock_boot 60000
+	for line in 'CONNECT abc\n' 'HELLO 52 x\n' "$(printf 'x%.0s' $(seq 100))" 'CONNECT 99\n'; do
+		run timeout 30 python3 "$PEER" line "$V" "$line"
+		assert_success
+		assert_output "closed b''"
+	done
+	run timeout 300 python3 "$PEER" many "$V" 52 100
+	assert_output 'ok 100'
+	run timeout 60 python3 "$PEER" connect "$V" 52 4096
+	assert_success
+	# metrics: every connection counted, the bytes both ways
+	expect_api 204 PUT /actions '{"action_type":"FlushMetrics"}'
+	python3 - "$BATS_TEST_TMPDIR/metrics.json" <<-'PY' || fail "vsock metrics: $(tail -c 2000 "$BATS_TEST_TMPDIR/metrics.json")"
+	import json, sys
+	lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+	total = {}
+	for l in lines:
+	    for k, v in l["vsock"].items():
+	        total[k] = total.get(k, 0) + v
+	assert total["conns_added"] >= 100, total
+	assert total["rx_bytes_count"] >= 4096 and total["tx_bytes_count"] >= 4096, total
+	PY
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+}
+
+@test "a host peer that writes and never reads stalls only its own connection" {
+	require_kvm
+	# seccomp.bats's minimality run wraps ember in strace: the liveness bounds
+	# and the RSS would measure the tracer.
+	[ "$(head -c 4 "$EMBER" | od -An -c | tr -d ' ')" = '177ELF' ] ||
+		skip "ember is a wrapper here (strace), not the binary: no timing under a tracer"
+	vsock_boot 60000
+	python3 "$PEER" hold "$V" 52 $((32 << 20)) >"$BATS_TEST_TMPDIR/hold.out" 2>&1 &
+	local holder=$!
+	for _ in $(seq 200); do grep -q holding "$BATS_TEST_TMPDIR/hold.out" && break; sleep 0.1; done
+	local rss0
+	rss0=$(awk '/VmRSS/ {print $2}' "/proc/$EMBER_PID/status")
+	# the vmm loop still answers: a FlushMetrics within 2 s, another connection within 6 s
+	run curl -s -S --max-time 2 --unix-socket "$SOCK" -X PUT -d '{"action_type":"FlushMetrics"}' -o /dev/null -w '%{http_code}' http://localhost/actions
+	assert_output 204
+	run timeout 6 python3 "$PEER" connect "$V" 52 4096
+	assert_success
+	read -r _ sent <<<"$(awk '{print $2, $3}' "$BATS_TEST_TMPDIR/hold.out")"
+	[ "${sent:-0}" -lt $((8 << 20)) ] || fail "ember took $sent bytes from a peer that never reads"
+	local rss1
+	rss1=$(awk '/VmRSS/ {print $2}' "/proc/$EMBER_PID/status")
+	[ $((rss1 - rss0)) -lt 16384 ] || fail "RSS grew by $((rss1 - rss0)) KiB"
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+}
+
+@test "a hostile guest (wrong CID, unknown op, short buffer, credit overrun, a flood past 1023 connections) leaves the device working" {
+	require_kvm
+	local v=$BATS_TEST_TMPDIR/h.sock
+	python3 "$PEER" sink "${v}_53" >"$BATS_TEST_TMPDIR/sink.out" 2>&1 &
+	local sink=$!
+	for _ in $(seq 100); do grep -q listening "$BATS_TEST_TMPDIR/sink.out" && break; sleep 0.1; done
+	probe_config "$BATS_TEST_TMPDIR/vm.json" 1 64 hostile-vsock
+	python3 - "$BATS_TEST_TMPDIR/vm.json" "$v" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["vsock"] = {"guest_cid": 3, "uds_path": sys.argv[2]}
+	json.dump(c, open(sys.argv[1], "w"))
+	PY
+	# 1023 host sockets need the descriptors (the jailer raises this limit too)
+	run bash -c "ulimit -n 4096 && timeout 120 '$EMBER' --no-api --config-file '$BATS_TEST_TMPDIR/vm.json'"
+	kill "$sink" 2>/dev/null || true
+	wait "$sink" 2>/dev/null || true
+	assert_success
+	assert_probe_all_ok
+	assert_output --partial 'PROBE hostile-vsock.flood ok'
+	assert_output --partial 'PROBE hostile-vsock.alive ok'
+}
