@@ -52,12 +52,22 @@ class Ember:
         self.proc = subprocess.Popen([binary, '--api-sock', self.sock, '--id', 'doc-check', '--level', 'Off'],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
+        # The socket file appears at bind(), before listen(): a connect in
+        # between is refused, so wait for one that is accepted.
         deadline = time.monotonic() + 30
-        while not os.path.exists(self.sock):
+        while not self.accepting():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f'{binary} did not serve its API at {self.sock}')
             time.sleep(0.05)
         self.cache = {}
+
+    def accepting(self):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(self.sock)
+                return True
+            except (FileNotFoundError, ConnectionRefusedError):
+                return False
 
     def close(self):
         self.proc.kill()
