@@ -38,28 +38,6 @@ static uint32_t token_len;
 static bool accept_json, use_token;
 static unsigned requests, unexpected;
 
-/* The value of the n-th (from 0) key=value word on the command line. */
-static const char *param_nth(const char *key, unsigned n, size_t *ret_len)
-{
-	const char *c = probe_boot.cmdline;
-	size_t klen = strlen(key);
-
-	while (*c) {
-		size_t w = 0;
-
-		while (*c == ' ')
-			c++;
-		while (c[w] && c[w] != ' ')
-			w++;
-		if (w > klen && memcmp(c, key, klen) == 0 && c[klen] == '=' && n-- == 0) {
-			*ret_len = w - klen - 1;
-			return c + klen + 1;
-		}
-		c += w;
-	}
-	return NULL;
-}
-
 static uint32_t append(uint32_t at, const char *s, size_t len)
 {
 	if (at + len < REQ_MAX) {
@@ -324,7 +302,7 @@ void scenario_mmds(void)
 	}
 	if (probe_param_u64("probe.mmds_v2", &ttl))
 		v2_token(ttl);
-	for (unsigned i = 0; (path = param_nth("probe.mmds_get", i, &len)); i++) {
+	for (unsigned i = 0; (path = probe_param_nth("probe.mmds_get", i, &len)); i++) {
 		if (i == 0 && len <= PATH_MAX_LEN)
 			alive = path, alive_len = len;
 		get(path, len, NULL, false);
