@@ -1,5 +1,7 @@
 /* PATCH /vm (pause and resume) and GET /vm/config. */
 #include "config/boot_source.h"
+#include "config/mmds.h"
+#include "config/net.h"
 #include "config/json_field.h"
 #include "config/machine_config.h"
 #include "api/resources.h"
@@ -76,6 +78,11 @@ static json_t *vm_config_metrics(const struct api_controller *c)
 	return c->metrics_path ? json_pack("{s:s}", "metrics_path", c->metrics_path) : json_null();
 }
 
+static json_t *vm_config_mmds(const struct api_controller *c)
+{
+	return mmds_config_to_json(&c->config->mmds, net_set_of(c->config));
+}
+
 static json_t *vm_config_empty_list(const struct api_controller *c)
 {
 	return json_array();
@@ -96,7 +103,7 @@ static const struct {
 	{ "machine-config", vm_config_machine },
 	{ "metrics", vm_config_metrics },
 	{ "memory-hotplug", NULL },
-	{ "mmds-config", NULL },
+	{ "mmds-config", vm_config_mmds },
 	{ "network-interfaces", vm_config_empty_list },
 	{ "pmem", vm_config_empty_list },
 	{ "vsock", NULL },

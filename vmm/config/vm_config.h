@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "logger.h"
+#include "mmds.h"
 
 #define VM_CONFIG_MAX_VCPUS 32u
 /* Room for the device manager's kinds (one slot each, by their index in
@@ -64,6 +65,9 @@ struct vm_config {
 	struct logger_config logger;
 	bool has_logger;
 	char *metrics_path;  /* NULL: none */
+	/* PUT /mmds/config or the config file's "mmds-config": which interfaces
+	 * answer MMDS requests (the data store itself lives in struct ember). */
+	struct mmds_config mmds;
 };
 
 /* Sets the defaults: Firecracker's machine config, no boot source. */
