@@ -32,6 +32,8 @@ void api_metrics_apply(struct api_controller *c, struct api_action *a);
 void api_mmds_get_apply(struct api_controller *c, struct api_action *a);
 void api_mmds_put_apply(struct api_controller *c, struct api_action *a);
 void api_mmds_patch_apply(struct api_controller *c, struct api_action *a);
+int api_mmds_config_parse(struct api_action *a);
+void api_mmds_config_apply(struct api_controller *c, struct api_action *a);
 
 /* vm.c: PATCH /vm, GET /vm/config */
 int api_vm_state_parse(struct api_action *a);

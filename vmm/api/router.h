@@ -38,6 +38,7 @@ struct api_action {
 	void *payload;               /* validated resource, owned via free_payload */
 	void (*free_payload)(void *payload);
 	int kind;                    /* route-specific sub-action (actions.c) */
+	bool deprecated;             /* set by parse: the answer carries Deprecation whatever its outcome */
 	struct http_response resp;
 	struct api_action *next;     /* hand-off queue link */
 };

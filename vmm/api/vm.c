@@ -3,6 +3,7 @@
 #include "config/drive.h"
 #include "config/vsock.h"
 #include "config/net.h"
+#include "config/mmds.h"
 #include "config/json_field.h"
 #include "config/machine_config.h"
 #include "api/resources.h"
@@ -66,12 +67,14 @@ void api_vm_config_apply(struct api_controller *c, struct api_action *a)
 	json_t *drives = drive_set_to_json(&c->config->drives);
 	json_t *vsock = c->config->vsock.present ? vsock_config_to_json(&c->config->vsock.cfg) : NULL;
 	json_t *nets = net_set_to_json(&c->config->nets);
+	json_t *mmds = mmds_config_to_json(&c->config->mmds, &c->config->nets);
 
-	api_ok_json(a, json_pack("{s:o,s:o,s:o,s:n,s:o,s:o,s:o,s:n,s:n,s:o,s:[],s:o,s:n}",
+	api_ok_json(a, json_pack("{s:o,s:o,s:o,s:n,s:o,s:o,s:o,s:n,s:o,s:o,s:[],s:o,s:n}",
 				 "balloon", json_null(), "drives", drives ? drives : json_array(), "boot-source",
 				 c->config->boot.configured ? boot_source_to_json(&c->config->boot) : json_null(), "cpu-config",
 				 "logger", logger ? logger : json_null(), "machine-config",
 				 machine_config_to_json(&c->config->machine), "metrics", metrics,
-				 "memory-hotplug", "mmds-config", "network-interfaces", nets ? nets : json_array(), "pmem", "vsock",
+				 "memory-hotplug", "mmds-config", mmds ? mmds : json_null(), "network-interfaces",
+				 nets ? nets : json_array(), "pmem", "vsock",
 				 vsock ? vsock : json_null(), "entropy"));
 }

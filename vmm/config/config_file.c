@@ -15,6 +15,7 @@
 #include "fd.h"
 #include "machine_config.h"
 #include "metrics.h"
+#include "mmds.h"
 #include "path_error.h"
 #include "vsock.h"
 
@@ -36,6 +37,12 @@ static int config_nets(const json_t *j, struct vm_config *cfg, char *err, size_t
 static int config_vsock(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
 	return vsock_slot_parse(j, &cfg->vsock, err, errlen);
+}
+
+/* Needs the interfaces: config_file_parse() applies it after every other key. */
+static int config_mmds(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
+{
+	return mmds_config_parse(j, &cfg->nets, &cfg->mmds, err, errlen);
 }
 
 static int config_machine(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
@@ -83,6 +90,7 @@ static const struct {
 	{ "vsock", config_vsock, true },
 	{ "logger", config_logger, true },
 	{ "metrics", config_metrics, true },
+	{ "mmds-config", config_mmds, true },
 };
 
 /* Firecracker keys whose capability this build does not have yet: one row
@@ -96,7 +104,6 @@ static const struct {
 	{ "entropy", "an entropy device" },
 	{ "pmem", "pmem devices" },
 	{ "memory-hotplug", "memory hotplug" },
-	{ "mmds-config", "MMDS" },
 	{ "cpu-config", "custom CPU templates" },
 	{ "serial", "serial output configuration" },
 };
@@ -130,7 +137,7 @@ static int config_apply_key(const char *key, const json_t *v, struct vm_config *
 		return -EOPNOTSUPP;
 	}
 	snprintf(err, errlen, "unknown configuration key \"%.64s\", expected one of \"boot-source\", "
-		 "\"machine-config\", \"drives\", \"network-interfaces\", \"vsock\", \"logger\", \"metrics\"", key);
+		 "\"machine-config\", \"drives\", \"network-interfaces\", \"vsock\", \"logger\", \"metrics\", \"mmds-config\"", key);
 	return -EINVAL;
 }
 
@@ -150,20 +157,24 @@ int config_file_parse(const char *buf, size_t len, struct vm_config *cfg, char *
 		snprintf(err, errlen, "Invalid JSON: the configuration must be an object");
 		r = -EINVAL;
 	}
-	/* machine-config first: nothing else depends on order, but a bad machine
-	 * config is then reported before files are opened. */
+	/* machine-config first: a bad machine config is then reported before
+	 * files are opened. mmds-config last: it names interfaces, which must
+	 * exist by then wherever the file puts the key (Firecracker's order). */
 	v = json_object_get(root, "machine-config");
 	if (r >= 0 && v)
 		r = config_apply_key("machine-config", v, cfg, err, errlen);
 	if (r >= 0) {
 		json_object_foreach(root, key, v) {
-			if (strcmp(key, "machine-config") == 0)
+			if (strcmp(key, "machine-config") == 0 || strcmp(key, "mmds-config") == 0)
 				continue;
 			r = config_apply_key(key, v, cfg, err, errlen);
 			if (r < 0)
 				break;
 		}
 	}
+	v = json_object_get(root, "mmds-config");
+	if (r >= 0 && v)
+		r = config_apply_key("mmds-config", v, cfg, err, errlen);
 	json_decref(root);
 	return r;
 }

@@ -22,5 +22,6 @@ void vm_config_clear(struct vm_config *c)
 	c->has_logger = false;
 	free(c->metrics_path);
 	c->metrics_path = NULL;
+	c->mmds = (struct mmds_config){ 0 };
 	c->machine = MACHINE_CONFIG_DEFAULT;
 }

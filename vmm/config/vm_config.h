@@ -14,6 +14,7 @@
 #include "drive.h"
 #include "net.h"
 #include "logger.h"
+#include "mmds.h"
 #include "vsock.h"
 
 #define VM_CONFIG_MAX_VCPUS 32u
@@ -59,6 +60,9 @@ struct vm_config {
 	struct logger_config logger;
 	bool has_logger;
 	char *metrics_path;  /* NULL: none */
+	/* PUT /mmds/config or the config file's "mmds-config": which interfaces
+	 * answer MMDS requests (the data store itself lives in struct ember). */
+	struct mmds_config mmds;
 };
 
 /* Sets the defaults: Firecracker's machine config, no boot source. */

@@ -15,6 +15,7 @@
 #include "api/methods.h"
 #include "api/router.h"
 #include "api/server.h"
+#include "config/mmds.h"
 #include "config/vm_config.h"
 #include "metrics.h"
 #include "mmds/store.h"
@@ -80,10 +81,12 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The whole last response (headers too). */
+static char *last;
+
 /* Serves a request; returns the status and leaves the body in body (static). */
 static int req(struct fixture *f, const char *method, const char *path, const char *body, const char **ret_body)
 {
-	static char *last;
 	size_t len;
 	int status;
 
@@ -148,7 +151,6 @@ static void test_ids(void **state)
 	expect(f, "DELETE", "/network-interfaces/eth0", NULL, 400, "does not provide network interface hot-unplug");
 	expect(f, "PUT", "/vsock", "{}", 400, "missing field `guest_cid`");
 	expect(f, "PUT", "/snapshot/create", "{}", 400, "does not provide snapshots");
-	expect(f, "PUT", "/mmds/config", "{}", 400, "does not provide guest access to the MMDS");
 }
 
 static void test_machine_config(void **state)
@@ -282,6 +284,72 @@ static void test_mmds(void **state)
 	expect(f, "GET", "/mmds", NULL, 200, "\"just a string\"");
 }
 
+static void add_iface(struct fixture *f, const char *id)
+{
+	struct net_config *n = &f->config.nets.iface[f->config.nets.count++];
+
+	snprintf(n->iface_id, sizeof(n->iface_id), "%s", id);
+	n->tap_fd = -1;
+}
+
+static bool deprecated(void)
+{
+	return strstr(last, "\r\nDeprecation: true\r\n") != NULL;
+}
+
+#define MMDS_V1_BODY(ifaces) "{\"network_interfaces\":" ifaces "}"
+
+static void test_mmds_config(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, "GET", "/vm/config", NULL, 200, "\"mmds-config\":null");
+	/* no interface yet */
+	expect(f, "PUT", "/mmds/config", MMDS_V1_BODY("[\"eth0\"]"), 400, "MMMDS config error: " MMDS_ERR_UNKNOWN_IFACE);
+	assert_true(deprecated()); /* V1 by default: flagged even when refused */
+	add_iface(f, "eth0");
+	add_iface(f, "1");
+	expect(f, "PUT", "/mmds/config", MMDS_V1_BODY("[]"), 400, "MMMDS config error: " MMDS_ERR_EMPTY_LIST);
+	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\":[],\"ipv4_address\":\"169.254.0.1\"}", 400,
+	       "MMMDS config error: " MMDS_ERR_NOT_LINK_LOCAL);
+	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\":[\"1\"],\"version\":\"V3\"}", 400,
+	       "unknown variant `V3`, expected `V1` or `V2`");
+	assert_false(deprecated()); /* a body that does not deserialise is not V1 */
+	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\":[\"1\"],\"x\":1}", 400, "unknown field `x`");
+	assert_false(f->config.mmds.enabled);
+	/* the Go SDK's body */
+	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\":[\"1\"],\"version\":\"V1\"}", 204, NULL);
+	assert_true(deprecated());
+	assert_true(mmds_config_iface_enabled(&f->config.mmds, "1"));
+	expect(f, "GET", "/vm/config", NULL, 200, "\"mmds-config\":{\"version\":\"V1\",\"network_interfaces\":[\"1\"],"
+	       "\"ipv4_address\":\"169.254.169.254\",\"imds_compat\":false}");
+	/* a re-PUT replaces the whole config; a refused one changes nothing */
+	expect(f, "PUT", "/mmds/config", "{\"version\":\"V2\",\"network_interfaces\":[\"eth0\"],"
+	       "\"ipv4_address\":\"169.254.170.2\",\"imds_compat\":true}", 204, NULL);
+	assert_false(deprecated());
+	assert_false(mmds_config_iface_enabled(&f->config.mmds, "1"));
+	expect(f, "PUT", "/mmds/config", "{\"version\":\"V2\",\"network_interfaces\":[\"1\",\"nope\"]}", 400,
+	       MMDS_ERR_UNKNOWN_IFACE);
+	expect(f, "GET", "/vm/config", NULL, 200, "\"mmds-config\":{\"version\":\"V2\",\"network_interfaces\":"
+	       "[\"eth0\"],\"ipv4_address\":\"169.254.170.2\",\"imds_compat\":true}");
+	/* counted as PUT /mmds requests, V1 ones as deprecated calls */
+	assert_int_equal(metrics_get(METRIC_put_api_requests_mmds_count), 8);
+	assert_int_equal(metrics_get(METRIC_put_api_requests_mmds_fails), 6);
+	assert_int_equal(metrics_get(METRIC_deprecated_api_deprecated_http_api_calls), 4);
+	/* after boot: refused, V1 still flagged and counted */
+	f->c.state = VM_RUNNING;
+	expect(f, "PUT", "/mmds/config", MMDS_V1_BODY("[\"1\"]"), 400,
+	       "The requested operation is not supported after starting the microVM.");
+	assert_true(deprecated());
+	assert_int_equal(metrics_get(METRIC_deprecated_api_deprecated_http_api_calls), 5);
+	expect(f, "PUT", "/mmds/config", "{\"version\":\"V2\",\"network_interfaces\":[\"1\"]}", 400, "after starting");
+	assert_false(deprecated());
+	assert_int_equal(f->config.mmds.version, MMDS_V2);
+	/* the data store stays writable */
+	expect(f, "PUT", "/mmds", "{}", 204, NULL);
+	expect(f, "PATCH", "/mmds", "{\"a\":1}", 204, NULL);
+}
+
 static void test_logger_and_metrics(void **state)
 {
 	struct fixture *f = *state;
@@ -367,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmds_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logger_and_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_id, setup, teardown),
 	};
