@@ -21,3 +21,5 @@
 	X(connections_destroyed, METRICS_COUNTER)
 
 METRICS_COUNTERS(mmds_metrics, MMDS_METRICS);
+/* Registered by mmds/guest.c at start-up (mmds_guest_new). */
+extern const struct metrics_group mmds_metrics_group;

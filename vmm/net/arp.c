@@ -22,11 +22,11 @@ int arp_parse_request(const uint8_t *body, size_t len, struct arp_request *ret)
 	if (len < ARP_LEN)
 		return -EBADMSG;
 	if (net_get16(body + ARP_HTYPE) != ARP_HTYPE_ETHERNET || net_get16(body + ARP_PTYPE) != ETHERTYPE_IPV4 ||
-	    body[ARP_HLEN] != ETH_ALEN || body[ARP_PLEN] != 4)
+	    body[ARP_HLEN] != ETH_ADDR_LEN || body[ARP_PLEN] != 4)
 		return -EPROTONOSUPPORT;
 	if (net_get16(body + ARP_OP) != ARP_OP_REQUEST)
 		return -EOPNOTSUPP;
-	memcpy(ret->sha, body + ARP_SHA, ETH_ALEN);
+	memcpy(ret->sha, body + ARP_SHA, ETH_ADDR_LEN);
 	ret->spa = net_get32(body + ARP_SPA);
 	ret->tpa = net_get32(body + ARP_TPA);
 	return 0;
@@ -40,17 +40,17 @@ bool arp_target(const uint8_t *body, size_t len, uint32_t *ret_tpa)
 	return true;
 }
 
-size_t arp_write_reply(uint8_t *body, const uint8_t sha[ETH_ALEN], uint32_t spa, const uint8_t tha[ETH_ALEN],
+size_t arp_write_reply(uint8_t *body, const uint8_t sha[ETH_ADDR_LEN], uint32_t spa, const uint8_t tha[ETH_ADDR_LEN],
 		       uint32_t tpa)
 {
 	net_put16(body + ARP_HTYPE, ARP_HTYPE_ETHERNET);
 	net_put16(body + ARP_PTYPE, ETHERTYPE_IPV4);
-	body[ARP_HLEN] = ETH_ALEN;
+	body[ARP_HLEN] = ETH_ADDR_LEN;
 	body[ARP_PLEN] = 4;
 	net_put16(body + ARP_OP, ARP_OP_REPLY);
-	memcpy(body + ARP_SHA, sha, ETH_ALEN);
+	memcpy(body + ARP_SHA, sha, ETH_ADDR_LEN);
 	net_put32(body + ARP_SPA, spa);
-	memcpy(body + ARP_THA, tha, ETH_ALEN);
+	memcpy(body + ARP_THA, tha, ETH_ADDR_LEN);
 	net_put32(body + ARP_TPA, tpa);
 	return ARP_LEN;
 }

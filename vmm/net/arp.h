@@ -14,7 +14,7 @@
 #define ARP_OP_REPLY 2u
 
 struct arp_request {
-	uint8_t sha[ETH_ALEN]; /* who asks */
+	uint8_t sha[ETH_ADDR_LEN]; /* who asks */
 	uint32_t spa;
 	uint32_t tpa;          /* whom it asks for */
 };
@@ -29,5 +29,5 @@ int arp_parse_request(const uint8_t *body, size_t len, struct arp_request *ret);
  * body is too short to have one. */
 bool arp_target(const uint8_t *body, size_t len, uint32_t *ret_tpa);
 /* Writes the reply that tells tha/tpa that spa is at sha: ARP_LEN bytes. */
-size_t arp_write_reply(uint8_t *body, const uint8_t sha[ETH_ALEN], uint32_t spa, const uint8_t tha[ETH_ALEN],
+size_t arp_write_reply(uint8_t *body, const uint8_t sha[ETH_ADDR_LEN], uint32_t spa, const uint8_t tha[ETH_ADDR_LEN],
 		       uint32_t tpa);

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ETH_ALEN 6u
+#define ETH_ADDR_LEN 6u
 #define ETH_HDR_LEN 14u
 #define ETH_VLAN_LEN 4u
 #define ETHERTYPE_IPV4 0x0800u
@@ -25,4 +25,4 @@ struct eth_view {
 /* Views frame (len bytes). 0, or -EBADMSG when shorter than a header. */
 int eth_parse(const uint8_t *frame, size_t len, struct eth_view *ret);
 /* Writes a header (ETH_HDR_LEN bytes) at frame; returns ETH_HDR_LEN. */
-size_t eth_write(uint8_t *frame, const uint8_t dst[ETH_ALEN], const uint8_t src[ETH_ALEN], uint16_t type);
+size_t eth_write(uint8_t *frame, const uint8_t dst[ETH_ADDR_LEN], const uint8_t src[ETH_ADDR_LEN], uint16_t type);

@@ -13,7 +13,7 @@
 /* Room for up to two VLAN tags before the ARP or IPv4 header in the peek. */
 #define STACK_PEEK (ETH_HDR_LEN + 2 * ETH_VLAN_LEN + ARP_LEN)
 
-const uint8_t MMDS_MAC[ETH_ALEN] = { 0x06, 0x01, 0x23, 0x45, 0x67, 0x01 };
+const uint8_t MMDS_MAC[ETH_ADDR_LEN] = { 0x06, 0x01, 0x23, 0x45, 0x67, 0x01 };
 
 struct mmds_stack {
 	uint32_t ipv4;
@@ -59,8 +59,8 @@ enum stack_class { CLASS_PASS, CLASS_ARP, CLASS_IPV4, CLASS_DROP };
 /* Which way a frame goes, from its address fields alone (see stack.h). */
 static enum stack_class stack_classify(const struct mmds_stack *s, const uint8_t *f, size_t len)
 {
-	bool to_mac = len >= ETH_ALEN && !memcmp(f, MMDS_MAC, ETH_ALEN);
-	size_t off = 2 * ETH_ALEN;
+	bool to_mac = len >= ETH_ADDR_LEN && !memcmp(f, MMDS_MAC, ETH_ADDR_LEN);
+	size_t off = 2 * ETH_ADDR_LEN;
 	unsigned tags = 0;
 	uint16_t type;
 	uint32_t a;
@@ -193,7 +193,7 @@ static size_t stack_write_arp(struct mmds_stack *s, uint8_t *f)
 size_t mmds_stack_write(struct mmds_stack *s, uint8_t *frame, size_t cap, uint64_t now)
 {
 	const size_t hdrs = ETH_HDR_LEN + IPV4_HDR_LEN;
-	uint8_t mac[ETH_ALEN];
+	uint8_t mac[ETH_ADDR_LEN];
 	uint32_t ip;
 	size_t n;
 

@@ -40,7 +40,7 @@
  * bytes); it is cut here and then dropped as malformed. */
 #define MMDS_RX_FRAME_MAX 4096u
 
-extern const uint8_t MMDS_MAC[ETH_ALEN];
+extern const uint8_t MMDS_MAC[ETH_ADDR_LEN];
 
 struct mmds_stack_config {
 	uint32_t ipv4;           /* the MMDS address, host byte order */

@@ -6,10 +6,10 @@
 
 static const char tcp_request_end[] = "\r\n\r\n";
 
-int tcp_conn_open(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t ip, const uint8_t mac[ETH_ALEN],
+int tcp_conn_open(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t ip, const uint8_t mac[ETH_ADDR_LEN],
 		  uint32_t iss, uint64_t now)
 {
-	uint16_t mss = seg->mss ? seg->mss : TCP_MSS_DEFAULT;
+	uint16_t mss = seg->mss ? seg->mss : TCP_DEFAULT_MSS;
 
 	if (mss < TCP_MSS_MIN)
 		return -EINVAL;
@@ -17,7 +17,7 @@ int tcp_conn_open(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t ip, co
 	c->used = true;
 	c->ip = ip;
 	c->port = seg->sport;
-	memcpy(c->mac, mac, ETH_ALEN);
+	memcpy(c->mac, mac, ETH_ADDR_LEN);
 	c->irs = seg->seq;
 	c->rcv_nxt = seg->seq + 1; /* data on a SYN is not taken: the guest sends it again */
 	c->iss = c->snd_una = c->snd_nxt = c->snd_max = iss;

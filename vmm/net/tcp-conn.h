@@ -23,7 +23,7 @@
 #include "tcp.h"
 
 #define TCP_RCV_BUF 2500u       /* Firecracker's receive buffer: requests up to 2499 bytes */
-#define TCP_MSS_DEFAULT 536u    /* RFC 9293 §3.7.1, when the SYN has no MSS option */
+#define TCP_DEFAULT_MSS 536u    /* RFC 9293 §3.7.1, when the SYN has no MSS option */
 #define TCP_MSS_MIN 100u        /* a smaller MSS is refused (Firecracker's MSS_MIN) */
 #define TCP_RTO_MS 300u         /* Firecracker's ~1.2e9 TSC cycles */
 #define TCP_MAX_RETRANSMITS 15u
@@ -45,7 +45,7 @@ struct tcp_conn {
 	bool probe;      /* the guest's window is shut: one byte may go past it */
 	uint32_t ip;     /* the guest's end */
 	uint16_t port;
-	uint8_t mac[ETH_ALEN];
+	uint8_t mac[ETH_ADDR_LEN];
 	uint32_t irs, rcv_nxt;
 	uint32_t iss, snd_una, snd_nxt, snd_max, fin_seq;
 	uint16_t snd_wnd, mss;
@@ -69,7 +69,7 @@ struct tcp_conn_env {
 /* Opens c for the SYN seg from ip:seg->sport (mac); iss is our initial
  * sequence number. 0, or -EINVAL for an MSS below TCP_MSS_MIN (the caller
  * answers with a RST). */
-int tcp_conn_open(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t ip, const uint8_t mac[ETH_ALEN],
+int tcp_conn_open(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t ip, const uint8_t mac[ETH_ADDR_LEN],
 		  uint32_t iss, uint64_t now);
 /* Takes a segment of this connection; afterwards c->done may be set. */
 void tcp_conn_receive(struct tcp_conn *c, const struct tcp_conn_env *env, const struct tcp_seg *seg, uint64_t now);

@@ -28,7 +28,7 @@ static uint32_t tcp_table_isn(struct tcp_table *t)
 }
 
 /* RFC 9293 §3.10.7.1: the RST for seg, which has no connection. */
-static void tcp_table_queue_rst(struct tcp_table *t, uint32_t ip, const uint8_t mac[ETH_ALEN],
+static void tcp_table_queue_rst(struct tcp_table *t, uint32_t ip, const uint8_t mac[ETH_ADDR_LEN],
 				const struct tcp_seg *seg)
 {
 	struct tcp_rst *r;
@@ -37,7 +37,7 @@ static void tcp_table_queue_rst(struct tcp_table *t, uint32_t ip, const uint8_t 
 		return;
 	r = &t->rst[(t->rst_head + t->rst_count++) % TCP_RST_QUEUE_MAX];
 	r->ip = ip;
-	memcpy(r->mac, mac, ETH_ALEN);
+	memcpy(r->mac, mac, ETH_ADDR_LEN);
 	r->h = (struct tcp_out){ .sport = seg->dport, .dport = seg->sport };
 	if (seg->flags & TCP_ACK) {
 		r->h.seq = seg->ack;
@@ -77,7 +77,7 @@ static struct tcp_conn *tcp_table_slot(struct tcp_table *t, uint64_t now, bool *
 		*r = (struct tcp_rst){ .ip = old->ip,
 				       .h = { .sport = t->env.local_port, .dport = old->port, .seq = old->snd_nxt,
 					      .ack = old->rcv_nxt, .flags = TCP_RST | TCP_ACK } };
-		memcpy(r->mac, old->mac, ETH_ALEN);
+		memcpy(r->mac, old->mac, ETH_ADDR_LEN);
 		tcp_conn_close(old);
 		t->destroyed++;
 		*ret_evicted = true;
@@ -86,7 +86,7 @@ static struct tcp_conn *tcp_table_slot(struct tcp_table *t, uint64_t now, bool *
 	return NULL;
 }
 
-static enum tcp_event tcp_table_syn(struct tcp_table *t, uint32_t ip, const uint8_t mac[ETH_ALEN],
+static enum tcp_event tcp_table_syn(struct tcp_table *t, uint32_t ip, const uint8_t mac[ETH_ADDR_LEN],
 				    const struct tcp_seg *seg, uint64_t now)
 {
 	bool evicted = false;
@@ -106,7 +106,7 @@ static void tcp_table_free(struct tcp_table *t, struct tcp_conn *c)
 	t->destroyed++;
 }
 
-enum tcp_event tcp_table_receive(struct tcp_table *t, uint32_t ip, const uint8_t mac[ETH_ALEN],
+enum tcp_event tcp_table_receive(struct tcp_table *t, uint32_t ip, const uint8_t mac[ETH_ADDR_LEN],
 				 const struct tcp_seg *seg, uint64_t now)
 {
 	struct tcp_conn *c;
@@ -122,7 +122,7 @@ enum tcp_event tcp_table_receive(struct tcp_table *t, uint32_t ip, const uint8_t
 		return tcp_table_syn(t, ip, mac, seg, now) == TCP_EV_REFUSED ? TCP_EV_DESTROYED : TCP_EV_REPLACED;
 	}
 	if (c) {
-		memcpy(c->mac, mac, ETH_ALEN);
+		memcpy(c->mac, mac, ETH_ADDR_LEN);
 		tcp_conn_receive(c, &t->env, seg, now);
 		if (!c->done)
 			return TCP_EV_NOTHING;
@@ -145,19 +145,19 @@ bool tcp_table_pending(const struct tcp_table *t)
 	return false;
 }
 
-static size_t tcp_table_write_rst(struct tcp_table *t, uint8_t *p, uint32_t *ret_ip, uint8_t ret_mac[ETH_ALEN])
+static size_t tcp_table_write_rst(struct tcp_table *t, uint8_t *p, uint32_t *ret_ip, uint8_t ret_mac[ETH_ADDR_LEN])
 {
 	const struct tcp_rst *r = &t->rst[t->rst_head];
 
 	t->rst_head = (t->rst_head + 1) % TCP_RST_QUEUE_MAX;
 	t->rst_count--;
 	*ret_ip = r->ip;
-	memcpy(ret_mac, r->mac, ETH_ALEN);
+	memcpy(ret_mac, r->mac, ETH_ADDR_LEN);
 	return tcp_write(p, t->local_ip, r->ip, &r->h, NULL, 0);
 }
 
 size_t tcp_table_write(struct tcp_table *t, uint8_t *p, size_t cap, uint64_t now, uint32_t *ret_ip,
-		       uint8_t ret_mac[ETH_ALEN])
+		       uint8_t ret_mac[ETH_ADDR_LEN])
 {
 	if (t->rst_count)
 		return tcp_table_write_rst(t, p, ret_ip, ret_mac);
@@ -171,7 +171,7 @@ size_t tcp_table_write(struct tcp_table *t, uint8_t *p, size_t cap, uint64_t now
 		t->next = (t->next + k + 1) % TCP_TABLE_MAX;
 		n = tcp_conn_write(c, &t->env, t->local_ip, p, cap, now);
 		*ret_ip = c->ip;
-		memcpy(ret_mac, c->mac, ETH_ALEN);
+		memcpy(ret_mac, c->mac, ETH_ADDR_LEN);
 		if (c->done)
 			tcp_table_free(t, c);
 		return n;

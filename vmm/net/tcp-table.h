@@ -30,7 +30,7 @@ enum tcp_event {
 
 struct tcp_rst {
 	uint32_t ip;
-	uint8_t mac[ETH_ALEN];
+	uint8_t mac[ETH_ADDR_LEN];
 	struct tcp_out h;
 };
 
@@ -52,7 +52,7 @@ void tcp_table_init(struct tcp_table *t, uint32_t local_ip, const struct tcp_con
 /* Frees every connection's response. */
 void tcp_table_clear(struct tcp_table *t);
 /* Takes seg, sent from ip (and mac). */
-enum tcp_event tcp_table_receive(struct tcp_table *t, uint32_t ip, const uint8_t mac[ETH_ALEN],
+enum tcp_event tcp_table_receive(struct tcp_table *t, uint32_t ip, const uint8_t mac[ETH_ADDR_LEN],
 				 const struct tcp_seg *seg, uint64_t now);
 /* Whether tcp_table_write() has something to write. */
 bool tcp_table_pending(const struct tcp_table *t);
@@ -61,7 +61,7 @@ bool tcp_table_pending(const struct tcp_table *t);
  * *ret_ip and ret_mac. Returns its length or 0. A connection done after its
  * segment is freed (t->destroyed counts it). */
 size_t tcp_table_write(struct tcp_table *t, uint8_t *p, size_t cap, uint64_t now, uint32_t *ret_ip,
-		       uint8_t ret_mac[ETH_ALEN]);
+		       uint8_t ret_mac[ETH_ADDR_LEN]);
 /* Runs the connections' timers at now. */
 void tcp_table_tick(struct tcp_table *t, uint64_t now);
 /* The earliest timer (monotonic ms), or 0 when none is needed. */

@@ -149,7 +149,7 @@ static void test_segmentation(void **state)
 	isn = s.seq;
 	send_seg(w, 40001, 6, isn + 1, TCP_ACK, "GET /x HTTP/1.1\r\n\r\n", 1200, 0);
 	while (next_seg(w, buf, &s)) {
-		assert_true(s.len <= TCP_MSS_DEFAULT);
+		assert_true(s.len <= TCP_DEFAULT_MSS);
 		sent += s.len;
 	}
 	assert_int_equal(sent, 1200); /* the window */
