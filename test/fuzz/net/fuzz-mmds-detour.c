@@ -14,7 +14,9 @@
  * Input: a flags byte (1: the chains' virtio headers ask for checksum
  * offload; 2: the harness fixes IPv4 and TCP checksums and 4: points IPv4
  * and ARP at the MMDS IP, so that the TCP state machine is reached; 8: the
- * receive buffers are merged), then frames, each a 2-byte length (mod 1600),
+ * receive buffers are merged; 16: a TCP segment's ACK field is set to what
+ * the stack sent last, whose initial sequence number the input cannot know),
+ * then frames, each a 2-byte length (mod 1600),
  * a split point and its bytes. Up to 16 frames. */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -57,6 +59,7 @@ static struct guest_memory mem;
 static int tap_fd = -2, pkt_fd = -1;
 static struct mmds_store *store;
 static struct mmds_guest *guest;
+static uint32_t ack_hint; /* the sequence number after the stack's last segment */
 
 static void fuzz_tap_up(void)
 {
@@ -162,6 +165,8 @@ static void fuzz_fixup(uint8_t *f, size_t len, uint8_t flags)
 		return;
 	if (flags & 4)
 		net_put32(ip + 16, MMDS_IP);
+	if ((flags & 16) && ip[9] == 6 && (ip[0] & 0xf) == 5 && len >= 14 + 20 + 20)
+		net_put32(ip + 20 + 8, ack_hint);
 	if (flags & 2) {
 		size_t ihl = (size_t)(ip[0] & 0xf) * 4, total = net_get16(ip + 2);
 
@@ -206,8 +211,9 @@ static void check_rx(struct virtio_mmio *t, uint16_t *seen)
 			struct tcp_seg s;
 
 			if (ipv4_parse(f + 14, len - 12 - 14, &v) < 0 || f[14 + 8] != 1 || v.src != MMDS_IP ||
-			    tcp_parse(v.payload, v.len, v.src, v.dst, true, &s) < 0 || s.sport != 80)
+			    tcp_parse(v.payload, v.len, v.src, v.dst, true, &s) < 0)
 				abort();
+			ack_hint = s.seq + (uint32_t)s.len + !!(s.flags & (TCP_SYN | TCP_FIN));
 		} else if (net_get16(f + 12) != 0x0806) {
 			abort();
 		}
