@@ -74,13 +74,19 @@ wait_output() {
 	fail "no '$1' in ember's output: $(tail -20 "$OUT")"
 }
 
-# boot_wait_guest: boots the probe's `wait` scenario through the API and waits
-# until it runs (it then lives until Ctrl-Alt-Del).
-boot_wait_guest() {
-	local args="console=ttyS0 probe=wait"
+# boot_probe ARGS...: boots the probe through the API with those boot
+# arguments (console and, under PVM, probe.pvm added).
+boot_probe() {
+	local args="console=ttyS0 $*"
 	is_pvm_host && args="$args probe.pvm=1"
 	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$args\"}"
 	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
+}
+
+# boot_wait_guest: boots the probe's `wait` scenario through the API and waits
+# until it runs (it then lives until Ctrl-Alt-Del).
+boot_wait_guest() {
+	boot_probe probe=wait
 	wait_guest_running
 }
 

@@ -226,10 +226,7 @@ mmds_api_vm() {
 # mmds_boot SCENARIO_ARGS...: boots the probe with those arguments and waits
 # for it to end (it resets the VM: ember exits 0).
 mmds_boot() {
-	local args="console=ttyS0 probe.net_ip=$NET_GUEST $*"
-	is_pvm_host && args="$args probe.pvm=1"
-	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$args\"}"
-	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
+	boot_probe "probe.net_ip=$NET_GUEST" "$@"
 	api_wait_exit
 	assert_equal "$EMBER_STATUS" 0
 }
@@ -358,10 +355,7 @@ print(json.dumps({"latest": {"meta-data": {"ami-id": "ami-12345", "tags": {"env"
 	mmds_taps 1
 	mmds_api_vm 1 '{"network_interfaces":["1"],"version":"V2"}'
 	expect_api 204 PUT /mmds '{"h":"before"}'
-	local args="console=ttyS0 probe=wait,mmds probe.net_ip=$NET_GUEST probe.mmds_v2=5 probe.mmds_get=/h"
-	is_pvm_host && args="$args probe.pvm=1"
-	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$args\"}"
-	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
+	boot_probe probe=wait,mmds "probe.net_ip=$NET_GUEST" probe.mmds_v2=5 probe.mmds_get=/h
 	wait_guest_running
 	expect_api 400 PUT /mmds/config '{"network_interfaces":["1"],"version":"V2"}' \
 		'The requested operation is not supported after starting the microVM.'
