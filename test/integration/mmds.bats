@@ -146,32 +146,32 @@ mmds_config_file() {
 	}"
 }
 
+# mmds_config_refused MMDS_JSON TEXT: ember on a config file with that
+# mmds-config exits 152 saying `mmds-config: TEXT`.
+mmds_config_refused() {
+	mmds_config_file "$BATS_TEST_TMPDIR/vm.json" "$1"
+	run ip netns exec "$NS" timeout --kill-after=5 30 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/vm.json"
+	assert_clean_exit 152
+	assert_output --partial "mmds-config: $2"
+}
+
 @test "the mmds-config key: the same checks, exit 152 naming the key and the reason" {
 	net_tap tap0
 	local f=$BATS_TEST_TMPDIR/vm.json
-	mmds_config_file "$f" '{"network_interfaces":["eth0"],"ipv4_address":"169.254.0.1"}'
-	run ip netns exec "$NS" timeout --kill-after=5 30 "$EMBER" --no-api --config-file "$f"
-	assert_clean_exit 152
-	assert_output --partial 'mmds-config: The MMDS IPv4 address is not link local.'
-	mmds_config_file "$f" '{"network_interfaces":[]}'
-	run ip netns exec "$NS" timeout --kill-after=5 30 "$EMBER" --no-api --config-file "$f"
-	assert_clean_exit 152
-	assert_output --partial 'mmds-config: The list of network interface IDs that allow forwarding MMDS requests is empty.'
-	mmds_config_file "$f" '{"network_interfaces":["eth1"],"version":"V2"}'
-	run ip netns exec "$NS" timeout --kill-after=5 30 "$EMBER" --no-api --config-file "$f"
-	assert_clean_exit 152
-	assert_output --partial 'mmds-config: The list of network interface IDs provided contains at least one ID that does not correspond to any existing network interface.'
-	mmds_config_file "$f" '{"network_interfaces":["eth0"],"version":"V3"}'
-	run ip netns exec "$NS" timeout --kill-after=5 30 "$EMBER" --no-api --config-file "$f"
-	assert_clean_exit 152
-	assert_output --partial 'mmds-config: An error occurred when deserializing the json body of a request: unknown variant `V3`, expected `V1` or `V2`.'
-	mmds_config_file "$f" '{"network_interfaces":["eth0"],"token_ttl":1}'
-	run ip netns exec "$NS" timeout --kill-after=5 30 "$EMBER" --no-api --config-file "$f"
-	assert_clean_exit 152
-	assert_output --partial 'mmds-config: An error occurred when deserializing the json body of a request: unknown field `token_ttl`'
+	mmds_config_refused '{"network_interfaces":["eth0"],"ipv4_address":"169.254.0.1"}' \
+		'The MMDS IPv4 address is not link local.'
+	mmds_config_refused '{"network_interfaces":[]}' \
+		'The list of network interface IDs that allow forwarding MMDS requests is empty.'
+	mmds_config_refused '{"network_interfaces":["eth1"],"version":"V2"}' \
+		'The list of network interface IDs provided contains at least one ID that does not correspond to any existing network interface.'
+	mmds_config_refused '{"network_interfaces":["eth0"],"version":"V3"}' \
+		'An error occurred when deserializing the json body of a request: unknown variant `V3`, expected `V1` or `V2`.'
+	mmds_config_refused '{"network_interfaces":["eth0"],"token_ttl":1}' \
+		'An error occurred when deserializing the json body of a request: unknown field `token_ttl`'
 	# null is "not configured", as GET /vm/config prints it: the probe boots
 	mmds_config_file "$f" 'null'
 	run ip netns exec "$NS" timeout --kill-after=5 60 "$EMBER" --no-api --config-file "$f"
 	assert_clean_exit 0
 	assert_output --partial 'PROBE DONE pass='
 }
+
