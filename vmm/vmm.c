@@ -65,7 +65,8 @@ int ember_logger_init(struct ember *e)
 		}
 		log_set_fd(fd);
 	}
-	log_info("Running ember v%s", EMBER_VERSION);
+	/* Firecracker's start line (its version is the API level, doc/engines.md). */
+	log_info("Running Firecracker v%s", EMBER_VERSION);
 	return 0;
 }
 

@@ -75,7 +75,7 @@ void api_mmds_config_apply(struct api_controller *c, struct api_action *a)
 	struct mmds_config cfg;
 	char err[512];
 
-	if (mmds_config_build(a->payload, &c->config->nets, &cfg, err, sizeof(err)) < 0) {
+	if (mmds_config_build(a->payload, net_set_of(c->config), &cfg, err, sizeof(err)) < 0) {
 		api_fault(a, MMDS_ERR_PREFIX "%s", err);
 		return;
 	}

@@ -66,6 +66,13 @@ int api_check_id(struct api_action *a, const char *id);
  * a->resp set to Firecracker's fault. */
 int api_check_body_id(struct api_action *a, const char *body_id);
 
-/* The table itself, for tests and the OpenAPI cross-check. */
+/* A capability this build does not provide: its parse answers at once. */
+int api_unprovided_parse(struct api_action *a);
+#define API_ROUTE_UNPROVIDED(m, p, what)                                                            \
+	{ .method = m, .path = p, .states = API_ANY_STATE, .parse = api_unprovided_parse,           \
+	  .count_metric = METRIC__COUNT, .fail_metric = METRIC__COUNT, .unprovided = what }
+
+/* The hand-wired table (resources that are not a device kind's); a device
+ * kind's rows are in its descriptor (devices/kind.h). */
 extern const struct api_route api_routes[];
 extern const size_t api_routes_count;

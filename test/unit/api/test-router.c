@@ -17,6 +17,8 @@
 #include "api/server.h"
 #include "config/mmds.h"
 #include "config/vm_config.h"
+#include "config/vsock.h"
+#include "devices/kind.h"
 #include "metrics.h"
 #include "mmds/store.h"
 
@@ -191,14 +193,17 @@ static void test_vsock(void **state)
 	snprintf(body, sizeof(body), "{\"guest_cid\":3,\"uds_path\":\"%s\",\"vsock_id\":\"root\"}", sock);
 	assert_int_equal(req(f, "PUT", "/vsock", body, &got), 204);
 	assert_int_equal(metrics_get(METRIC_deprecated_api_deprecated_http_api_calls), 1);
-	assert_true(f->config.vsock.present);
+	const struct vsock_slot *slot = vm_config_slot(&f->config, device_kind_by_key("vsock"));
+
+	assert_non_null(slot);
+	assert_true(slot->present);
 	assert_int_equal(access(sock, F_OK), 0);
 	expect(f, "GET", "/vm/config", NULL, 200, "\"vsock\":{\"guest_cid\":3,\"uds_path\":\"");
 	snprintf(body, sizeof(body), "{\"guest_cid\":4,\"uds_path\":\"%s/no/dir.sock\"}", dir);
 	expect(f, "PUT", "/vsock", body, 400,
 	       "Cannot create backend for vsock device: Error binding to the host-side Unix socket: ");
 	expect(f, "PUT", "/vsock", "{\"guest_cid\":2,\"uds_path\":\"x\"}", 400, "Invalid guest_cid 2");
-	assert_int_equal(f->config.vsock.cfg.guest_cid, 3);
+	assert_int_equal(slot->cfg.guest_cid, 3);
 	assert_int_equal(metrics_get(METRIC_put_api_requests_vsock_count), 3);
 	assert_int_equal(metrics_get(METRIC_put_api_requests_vsock_fails), 2);
 	assert_int_equal(metrics_get(METRIC_deprecated_api_deprecated_http_api_calls), 1);
@@ -286,7 +291,11 @@ static void test_mmds(void **state)
 
 static void add_iface(struct fixture *f, const char *id)
 {
-	struct net_config *n = &f->config.nets.iface[f->config.nets.count++];
+	struct net_set *s = vm_config_slot_get(&f->config, device_kind_by_key("network-interfaces"));
+	struct net_config *n;
+
+	assert_non_null(s);
+	n = &s->iface[s->count++];
 
 	snprintf(n->iface_id, sizeof(n->iface_id), "%s", id);
 	n->tap_fd = -1;
