@@ -12,7 +12,7 @@
 
 #include "api/controller.h"
 #include "api/response.h"
-#include "metrics.h"
+#include "api/counters.h"
 
 struct api_action;
 
@@ -25,8 +25,8 @@ struct api_route {
 	int (*parse)(struct api_action *a);
 	/* Vmm thread, after the state check; fills a->resp. */
 	void (*apply)(struct api_controller *c, struct api_action *a);
-	enum metric_id count_metric; /* METRIC__COUNT: none */
-	enum metric_id fail_metric;
+	unsigned short count_metric; /* API_METRIC(group, field), or API_NO_METRIC */
+	unsigned short fail_metric;
 	const char *unprovided;      /* for capabilities this build does not have */
 };
 

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "metrics.h"
+
 #define MMDS_FAULT_NOT_INITIALIZED "MMDS error: The MMDS data store is not initialized."
 #define MMDS_FAULT_TOO_LARGE "MMDS limit exceeded error: The MMDS patch request doesn't fit."
 
@@ -53,3 +55,7 @@ int mmds_render_imds(const json_t *v, char **ret);
 json_t *json_merge_patch(const json_t *target, const json_t *patch);
 /* Length of the compact serialisation of v. */
 size_t json_compact_size(const json_t *v);
+
+/* The metrics group "mmds": the guest-side MMDS (its network stack and HTTP
+ * server) counts into it. */
+extern const struct metrics_group mmds_metrics_group;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "api/controller.h"
+#include "api/counters.h"
 #include "api/methods.h"
 #include "api/router.h"
 #include "api/server.h"
@@ -55,6 +56,52 @@ struct fixture {
 	struct vm_config config;
 };
 
+/* The API's groups count from process start: a test counts against the
+ * line rendered at its setup. */
+static json_t *metrics_before;
+
+static json_t *metrics_now(void)
+{
+	char *text = metrics_render();
+	json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+
+	free(text);
+	assert_non_null(v);
+	return v;
+}
+
+static uint64_t metric_of(json_t *line, const char *group, const char *field)
+{
+	json_t *v = json_object_get(json_object_get(line, group), field);
+
+	if (!json_is_integer(v))
+		fail_msg("no %s.%s in the metrics line", group, field);
+	return (uint64_t)json_integer_value(v);
+}
+
+/* What group.field counted since setup, in line (NULL: the current one). */
+static uint64_t counted(json_t *line, const char *group, const char *field)
+{
+	json_t *now = line ? json_incref(line) : metrics_now();
+	uint64_t n = metric_of(now, group, field) - metric_of(metrics_before, group, field);
+
+	json_decref(now);
+	return n;
+}
+
+static void metrics_setup(void)
+{
+	static const struct metrics_group *const groups[] = {
+		&api_server_metrics_group, &deprecated_api_metrics_group, &get_api_requests_metrics_group,
+		&latencies_us_metrics_group, &patch_api_requests_metrics_group, &put_api_requests_metrics_group,
+	};
+
+	metrics_reset();
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		assert_int_equal(metrics_declare(groups[i]), 0);
+	metrics_before = metrics_now();
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -63,7 +110,7 @@ static int setup(void **state)
 	vm_config_init(&f->config);
 	f->c = (struct api_controller){ .instance_id = "vm1", .mmds = f->mmds, .ops = &fake_ops, .config = &f->config };
 	starts = pauses = resumes = cads = 0;
-	metrics_reset();
+	metrics_setup();
 	*state = f;
 	return 0;
 }
@@ -76,6 +123,8 @@ static int teardown(void **state)
 	vm_config_clear(&f->config);
 	mmds_store_free(f->mmds);
 	free(f);
+	json_decref(metrics_before);
+	metrics_before = NULL;
 	metrics_reset();
 	return 0;
 }
@@ -118,7 +167,7 @@ static void test_instance_and_version(void **state)
 	expect(f, "GET", "/", NULL, 200, "\"id\":\"vm1\"");
 	expect(f, "GET", "/version", NULL, 200, "\"firecracker_version\":");
 	expect(f, "GET", "/", "{}", 400, "GET request cannot have a body.");
-	assert_int_equal(metrics_get(METRIC_get_api_requests_instance_info_count), 2);
+	assert_int_equal(counted(NULL, "get_api_requests", "instance_info_count"), 2);
 }
 
 static void test_generic_errors(void **state)
@@ -188,7 +237,7 @@ static void test_vsock(void **state)
 	snprintf(sock, sizeof(sock), "%s/v.sock", dir);
 	snprintf(body, sizeof(body), "{\"guest_cid\":3,\"uds_path\":\"%s\",\"vsock_id\":\"root\"}", sock);
 	assert_int_equal(req(f, "PUT", "/vsock", body, &got), 204);
-	assert_int_equal(metrics_get(METRIC_deprecated_api_deprecated_http_api_calls), 1);
+	assert_int_equal(counted(NULL, "deprecated_api", "deprecated_http_api_calls"), 1);
 	assert_true(f->config.vsock.present);
 	assert_int_equal(access(sock, F_OK), 0);
 	expect(f, "GET", "/vm/config", NULL, 200, "\"vsock\":{\"guest_cid\":3,\"uds_path\":\"");
@@ -197,9 +246,9 @@ static void test_vsock(void **state)
 	       "Cannot create backend for vsock device: Error binding to the host-side Unix socket: ");
 	expect(f, "PUT", "/vsock", "{\"guest_cid\":2,\"uds_path\":\"x\"}", 400, "Invalid guest_cid 2");
 	assert_int_equal(f->config.vsock.cfg.guest_cid, 3);
-	assert_int_equal(metrics_get(METRIC_put_api_requests_vsock_count), 3);
-	assert_int_equal(metrics_get(METRIC_put_api_requests_vsock_fails), 2);
-	assert_int_equal(metrics_get(METRIC_deprecated_api_deprecated_http_api_calls), 1);
+	assert_int_equal(counted(NULL, "put_api_requests", "vsock_count"), 3);
+	assert_int_equal(counted(NULL, "put_api_requests", "vsock_fails"), 2);
+	assert_int_equal(counted(NULL, "deprecated_api", "deprecated_http_api_calls"), 1);
 	f->c.state = VM_RUNNING;
 	expect(f, "PUT", "/vsock", "{\"guest_cid\":3,\"uds_path\":\"y\"}", 400, "after starting");
 	vm_config_clear(&f->config);
@@ -246,8 +295,8 @@ static void test_actions(void **state)
 	expect(f, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}", 204, NULL);
 	assert_int_equal(cads, 1);
 	expect(f, "GET", "/", NULL, 200, "\"state\":\"Running\"");
-	assert_int_equal(metrics_get(METRIC_put_api_requests_actions_count), 10);
-	assert_int_equal(metrics_get(METRIC_put_api_requests_actions_fails), 7);
+	assert_int_equal(counted(NULL, "put_api_requests", "actions_count"), 10);
+	assert_int_equal(counted(NULL, "put_api_requests", "actions_fails"), 7);
 }
 
 static void test_pause_resume(void **state)
@@ -310,10 +359,8 @@ static void test_logger_and_metrics(void **state)
 	json_error_t e;
 	json_t *m = json_loads(line, JSON_DISABLE_EOF_CHECK, &e);
 	assert_non_null(m);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "put_api_requests"), "metrics_count")),
-			 4);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "put_api_requests"), "logger_fails")),
-			 4);
+	assert_int_equal(counted(m, "put_api_requests", "metrics_count"), 4);
+	assert_int_equal(counted(m, "put_api_requests", "logger_fails"), 4);
 	assert_non_null(json_object_get(m, "utc_timestamp_ms"));
 	assert_non_null(json_object_get(m, "api_server"));
 	json_decref(m);
