@@ -72,29 +72,6 @@ static struct net *net_of(struct virtio_dev *d)
 	return (struct net *)((char *)d - offsetof(struct net, vdev));
 }
 
-/* Copies len bytes at offset off of an iovec list out (to dst) or in (from src). */
-static size_t net_iov_copy(const struct iovec *iov, unsigned n, size_t off, void *dst, const void *src, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t take;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		take = iov[i].iov_len - off < len - done ? iov[i].iov_len - off : len - done;
-		if (dst)
-			memcpy((uint8_t *)dst + done, (uint8_t *)iov[i].iov_base + off, take);
-		else
-			memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)src + done, take);
-		done += take;
-		off = 0;
-	}
-	return done;
-}
-
 static uint64_t net_now_us(void)
 {
 	struct timespec ts;
@@ -194,13 +171,13 @@ static void net_rx_deliver(struct net *n, struct virtq *q, uint32_t len)
 	for (unsigned i = 0; i < n->rx_chains; i++)
 		caps[i] = n->rx_chain[i].cap;
 	k = net_rx_split(len, caps, n->mergeable ? n->rx_chains : 1, n->mergeable, used);
-	net_iov_copy(n->rx_iov, n->rx_iovs, 0, &hdr, NULL, sizeof(hdr));
+	virtq_iov_read(n->rx_iov, n->rx_iovs, 0, &hdr, sizeof(hdr));
 	if (k <= 0 || !net_rx_hdr_fixup(&hdr, n->acked, (uint16_t)k)) {
 		NET_COUNT(n, rx_fails, 1);
 		log_rl(LOG_WARNING, "net %s: a %u-byte frame from the TAP did not fit the guest's offloads", n->id, len);
 		return; /* the buffers stay held for the next frame */
 	}
-	net_iov_copy(n->rx_iov, n->rx_iovs, 0, NULL, &hdr, sizeof(hdr));
+	virtq_iov_write(n->rx_iov, n->rx_iovs, 0, &hdr, sizeof(hdr));
 	for (int i = 0; i < k; i++)
 		virtq_push(q, n->rx_chain[i].head, used[i]);
 	net_rx_consume(n, (unsigned)k);
@@ -289,7 +266,7 @@ static void net_rx(struct net *n)
 static void net_tx_count_spoof(struct net *n, const struct virtq_elem *e)
 {
 	uint8_t eth[NET_ETH_HLEN];
-	size_t got = net_iov_copy(e->iov, e->nr_out, TAP_VNET_HDR_LEN, eth, NULL, sizeof(eth));
+	size_t got = virtq_iov_read(e->iov, e->nr_out, TAP_VNET_HDR_LEN, eth, sizeof(eth));
 
 	if (n->has_mac && net_tx_spoofed(eth, got, n->mac))
 		NET_COUNT(n, tx_spoofed_mac_count, 1);
@@ -330,7 +307,7 @@ static enum net_step net_tx_step(struct net *n, struct virtq *q)
 			virtio_set_needs_reset(&n->vdev);
 		return r < 0 ? NET_STOP : NET_IDLE;
 	}
-	net_iov_copy(e->iov, e->nr_out, 0, &hdr, NULL, sizeof(hdr));
+	virtq_iov_read(e->iov, e->nr_out, 0, &hdr, sizeof(hdr));
 	fault = net_tx_check(e->out_len, e->in_len, &hdr, n->acked);
 	if (fault != NET_TX_OK) {
 		NET_COUNT(n, tx_malformed_frames, 1);

@@ -248,3 +248,38 @@ bool virtq_idle(struct virtq *q)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return virtq_pending(q) != 0;
 }
+
+/* The copy loop of virtq_iov_read/write: to_iov chooses the direction. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t off, uint8_t *buf, size_t len, bool to_iov)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n && done < len; i++) {
+		uint8_t *p;
+		size_t take;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		p = (uint8_t *)iov[i].iov_base + off;
+		take = iov[i].iov_len - off < len - done ? iov[i].iov_len - off : len - done;
+		if (to_iov)
+			memcpy(p, buf + done, take);
+		else
+			memcpy(buf + done, p, take);
+		done += take;
+		off = 0;
+	}
+	return done;
+}
+
+size_t virtq_iov_read(const struct iovec *iov, unsigned n, size_t off, void *dst, size_t len)
+{
+	return iov_copy(iov, n, off, dst, len, false);
+}
+
+size_t virtq_iov_write(const struct iovec *iov, unsigned n, size_t off, const void *src, size_t len)
+{
+	return iov_copy(iov, n, off, (uint8_t *)src, len, true);
+}

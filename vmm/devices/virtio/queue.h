@@ -116,3 +116,10 @@ bool virtq_needs_interrupt(struct virtq *q);
 bool virtq_idle(struct virtq *q);
 /* Chains available and not yet popped. */
 uint16_t virtq_pending(const struct virtq *q);
+
+/* Copies up to len bytes between a flat buffer and an iovec list (a chain's
+ * iovecs), starting at byte off of the list: out of the list into dst, or
+ * into the list from src. Returns the bytes copied, short when the list ends
+ * first. Headers that straddle descriptors are read and written this way. */
+size_t virtq_iov_read(const struct iovec *iov, unsigned n, size_t off, void *dst, size_t len);
+size_t virtq_iov_write(const struct iovec *iov, unsigned n, size_t off, const void *src, size_t len);

@@ -37,30 +37,6 @@ uint64_t vsock_now_ms(const struct vsock_dev *v)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Copies len bytes at offset off of an iovec list out (to dst) or in (from src). */
-static size_t vsock_iov_copy(const struct iovec *iov, unsigned n, size_t off, void *dst, const void *src,
-			     size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t take;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		take = iov[i].iov_len - off < len - done ? iov[i].iov_len - off : len - done;
-		if (dst)
-			memcpy((uint8_t *)dst + done, (uint8_t *)iov[i].iov_base + off, take);
-		else
-			memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)src + done, take);
-		done += take;
-		off = 0;
-	}
-	return done;
-}
-
 /* The iovecs of iov[0..n) from byte off on, at most len bytes, into out. */
 static unsigned vsock_iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len, struct iovec *out)
 {
@@ -149,7 +125,7 @@ static void vsock_rx_put(struct vsock_dev *v, struct virtq *q, const struct vsoc
 	uint8_t raw[VSOCK_HDR_SIZE];
 
 	vsock_hdr_encode(h, raw);
-	vsock_iov_copy(v->elem.iov, v->elem.nr_in, 0, NULL, raw, sizeof(raw));
+	virtq_iov_write(v->elem.iov, v->elem.nr_in, 0, raw, sizeof(raw));
 	virtq_push(q, v->elem.head, VSOCK_HDR_SIZE + h->len);
 	VSOCK_COUNT(v, rx_packets_count, 1);
 	v->rx_pushed = true;
@@ -372,7 +348,7 @@ static void vsock_tx_chain(struct vsock_dev *v)
 		log_rl(LOG_WARNING, "vsock: TX chain of %u bytes has no header", e->out_len);
 		return;
 	}
-	vsock_iov_copy(e->iov, e->nr_out, 0, raw, NULL, sizeof(raw));
+	virtq_iov_read(e->iov, e->nr_out, 0, raw, sizeof(raw));
 	vsock_hdr_decode(raw, &h);
 	switch (vsock_tx_check(&h, v->cid, e->out_len - VSOCK_HDR_SIZE, &f)) {
 	case VSOCK_TX_OK:
@@ -441,7 +417,7 @@ int vsock_transport_reset(struct vsock_dev *v)
 	v->rst_count = 0;
 	q = virtio_queue(&v->vdev, VSOCK_EVQ);
 	if (v->active && q && vsock_rx_pop(v, q) == true) {
-		vsock_iov_copy(v->elem.iov, v->elem.nr_in, 0, NULL, &id, sizeof(id));
+		virtq_iov_write(v->elem.iov, v->elem.nr_in, 0, &id, sizeof(id));
 		virtq_push(q, v->elem.head, sizeof(id));
 		virtio_signal_used(&v->vdev, VSOCK_EVQ);
 		r = 0;
