@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,7 +85,6 @@ void log_set_instance_id(const char *id)
 void log_set_thread_name(const char *name)
 {
 	snprintf(thread_name, sizeof(thread_name), "%s", name);
-	prctl(PR_SET_NAME, thread_name, 0, 0, 0);
 }
 
 static uint64_t sink_pack(struct out o)

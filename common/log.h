@@ -64,7 +64,8 @@ void log_set_show_level(bool on);
 void log_set_show_origin(bool on);
 /* The instance id printed in every line; copied, truncated to 64 bytes. */
 void log_set_instance_id(const char *id);
-/* Names the calling thread in log lines (and in /proc via PR_SET_NAME). */
+/* Names the calling thread in log lines and seccomp messages (vmm, api,
+ * vcpuN); its comm in /proc is thread_set_comm's (common/thread.h). */
 void log_set_thread_name(const char *name);
 /* Makes fd the sink, written as out_get(fd) says (common/out.h); the logger
  * takes ownership and closes the previous sink unless it is stdio or the

@@ -3,18 +3,14 @@
 #include "vmm.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "config/drive.h"
-#include "config/net.h"
 #include "core/vm.h"
 #include "devices/manager.h"
 #include "exit_code.h"
 #include "log.h"
-#include "path_error.h"
 #include "ready.h"
 #include "seccomp/install.h"
 
@@ -76,38 +72,18 @@ static int ember_api_ctrl_alt_del(void *ctx, char *err, size_t errlen)
 	return r;
 }
 
-static int ember_api_update_drive(void *ctx, const struct drive_update *u, char *err, size_t errlen)
+static bool ember_api_has_device(void *ctx, const char *kind, const char *id)
 {
 	struct ember *e = ctx;
-	int r;
 
-	/* Looked up first: the update's own errors may be -ENOENT too. */
-	if (!e->vm || !devices_find(e->devices, "block", u->drive_id)) {
-		snprintf(err, errlen, DRIVE_ERR_PATCH "no drive with id `%s` exists.", u->drive_id);
-		return -ENOENT;
-	}
-	r = devices_update(e->devices, "block", u->drive_id, u);
-	if (r < 0 && u->path_on_host) {
-		char why[PATH_MAX + 160];
-
-		snprintf(err, errlen, DRIVE_ERR_PATCH "Error manipulating the backing file: %s",
-			 path_error(why, sizeof(why), u->path_on_host, -r));
-	} else if (r < 0) {
-		snprintf(err, errlen, DRIVE_ERR_PATCH "%s (os error %d)", strerror(-r), -r);
-	}
-	return r;
+	return e->vm && devices_find(e->devices, kind, id);
 }
 
-static int ember_api_update_net(void *ctx, const struct net_update *u, char *err, size_t errlen)
+static int ember_api_update_device(void *ctx, const char *kind, const char *id, const void *update)
 {
 	struct ember *e = ctx;
 
-	if (!e->vm || !devices_find(e->devices, "net", u->iface_id)) {
-		snprintf(err, errlen, NET_ERR_PREFIX "Unable to update the net device: no network interface with id "
-			 "`%s` exists.", u->iface_id);
-		return -ENOENT;
-	}
-	return devices_update(e->devices, "net", u->iface_id, u);
+	return e->vm ? devices_update(e->devices, kind, id, update) : -ENOENT;
 }
 
 const struct api_vm_ops ember_api_ops = {
@@ -115,6 +91,6 @@ const struct api_vm_ops ember_api_ops = {
 	.pause = ember_api_pause,
 	.resume = ember_api_resume,
 	.ctrl_alt_del = ember_api_ctrl_alt_del,
-	.update_drive = ember_api_update_drive,
-	.update_net = ember_api_update_net,
+	.has_device = ember_api_has_device,
+	.update_device = ember_api_update_device,
 };

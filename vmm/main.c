@@ -119,9 +119,10 @@ int main(int argc, char **argv)
 	vmm_run_exit_hook();
 	ready_exit(code); /* before the exit line: the reason is the error logged last */
 	log_ratelimit_flush(true); /* nothing suppressed goes unreported */
+	/* Firecracker's words: engines and operators' tooling wait for them. */
 	if (code == 0)
-		log_info("ember exiting successfully. exit_code=0");
+		log_info("Firecracker exiting successfully. exit_code=0");
 	else
-		log_error("ember exiting with error. exit_code=%d", code);
+		log_error("Firecracker exiting with error. exit_code=%d", code);
 	return code;
 }

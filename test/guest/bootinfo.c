@@ -120,6 +120,11 @@ void probe_boot_init(const void *info, int kind)
 /* Finds "key=" at the start of a space-separated word. */
 const char *probe_param(const char *key, size_t *ret_len)
 {
+	return probe_param_nth(key, 0, ret_len);
+}
+
+const char *probe_param_nth(const char *key, unsigned n, size_t *ret_len)
+{
 	const char *c = probe_boot.cmdline;
 	size_t klen = strlen(key);
 
@@ -130,7 +135,7 @@ const char *probe_param(const char *key, size_t *ret_len)
 			c++;
 		while (c[wlen] && c[wlen] != ' ')
 			wlen++;
-		if (wlen > klen && memcmp(c, key, klen) == 0 && c[klen] == '=') {
+		if (wlen > klen && memcmp(c, key, klen) == 0 && c[klen] == '=' && n-- == 0) {
 			*ret_len = wlen - klen - 1;
 			return c + klen + 1;
 		}

@@ -2,31 +2,32 @@
 
 #include "probe.h"
 
-#define ETH_ARP 0x0806u
-#define ETH_IPV4 0x0800u
 #define IP_ICMP 1u
 #define IP_UDP 17u
-#define ETH_LEN 14u
-#define IP_LEN 20u
 #define UDP_SPORT 40000u
 
 static uint8_t rx_buf[VP_QN][NET_BUF_LEN] __attribute__((aligned(64)));
 static uint8_t tx_buf[NET_BUF_LEN] __attribute__((aligned(64)));
 static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
-static uint16_t get16(const uint8_t *p)
+#define get16 pnet_get16
+#define put16 pnet_put16
+#define csum_add pnet_csum_add
+#define csum_fold pnet_csum_fold
+
+uint16_t pnet_get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static void put16(uint8_t *p, uint16_t v)
+void pnet_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
 }
 
 /* RFC 1071: the one's-complement sum of big-endian 16-bit words. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, unsigned len)
+uint32_t pnet_csum_add(uint32_t sum, const uint8_t *p, unsigned len)
 {
 	for (; len > 1; p += 2, len -= 2)
 		sum += get16(p);
@@ -35,7 +36,7 @@ static uint32_t csum_add(uint32_t sum, const uint8_t *p, unsigned len)
 	return sum;
 }
 
-static uint16_t csum_fold(uint32_t sum)
+uint16_t pnet_csum_fold(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -70,13 +71,23 @@ static bool pnet_param_ip(const char *key, uint8_t ip[4])
 
 const char *pnet_open(struct pnet *n, uint64_t want)
 {
+	if (!pnet_param_ip("probe.net_peer", n->peer))
+		return "probe.net_ip and probe.net_peer must be IPv4 addresses";
+	return pnet_open_peer(n, want, n->peer);
+}
+
+const char *pnet_open_peer(struct pnet *n, uint64_t want, const uint8_t peer[4])
+{
 	uint64_t base[VP_MAX_DEVICES];
 	unsigned irq[VP_MAX_DEVICES], count = vp_find(base, irq, VP_MAX_DEVICES);
+	uint8_t p[4];
 	const char *err;
 
+	memcpy(p, peer, 4); /* peer may be n->peer, which is reset here */
 	*n = (struct pnet){ .echo_id = 0x454d };
-	if (!pnet_param_ip("probe.net_ip", n->ip) || !pnet_param_ip("probe.net_peer", n->peer))
-		return "probe.net_ip and probe.net_peer must be IPv4 addresses";
+	memcpy(n->peer, p, 4);
+	if (!pnet_param_ip("probe.net_ip", n->ip))
+		return "probe.net_ip must be an IPv4 address";
 	for (unsigned i = 0; i < count; i++) {
 		n->dev.base = base[i];
 		if (vp_read(&n->dev, 0x008) != NET_DEVICE_ID)
@@ -164,9 +175,11 @@ void pnet_send_arp_request(struct pnet *n)
 	pnet_send_arp(n, 1, zero, n->peer);
 }
 
+#define ip_header pnet_ip_header
+
 /* The IPv4 header at f + ETH_LEN for a payload of len bytes to dst. */
-static void ip_header(struct pnet *n, uint8_t *f, const uint8_t *dst_mac, const uint8_t *dst, uint8_t proto,
-		      unsigned len)
+void pnet_ip_header(struct pnet *n, uint8_t *f, const uint8_t *dst_mac, const uint8_t *dst, uint8_t proto,
+		    unsigned len)
 {
 	uint8_t *ip = f + ETH_LEN;
 
@@ -296,6 +309,8 @@ static void pnet_rx_ipv4(struct pnet *n, const uint8_t *f, unsigned len)
 static void pnet_rx_frame(struct pnet *n, const uint8_t *f, unsigned len)
 {
 	n->rx_frames++;
+	if (n->rx_hook && n->rx_hook(n, f, len))
+		return;
 	if (len < ETH_LEN)
 		return;
 	if (get16(f + 12) == ETH_ARP)

@@ -19,6 +19,10 @@
 #define NET_BUF_LEN 2048u
 #define NET_HDR_F_NEEDS_CSUM 1u
 #define NET_SERVE_UDP_PORT 9001u
+#define ETH_ARP 0x0806u
+#define ETH_IPV4 0x0800u
+#define ETH_LEN 14u
+#define IP_LEN 20u
 
 /* struct virtio_net_hdr_v1 */
 struct net_hdr {
@@ -50,12 +54,17 @@ struct pnet {
 	uint64_t udp_bytes;
 	uint32_t rx_frames;
 	uint32_t rx_empty;      /* used RX chains that came back with no frame */
+	/* Sees every received frame first (Ethernet header on); true when it
+	 * took the frame, which is then not handled here. */
+	bool (*rx_hook)(struct pnet *n, const uint8_t *f, unsigned len);
 };
 
 /* Finds and initialises the first virtio-net device (features `want`, plus
  * MAC when offered); reads probe.net_ip and probe.net_peer. Returns an error
  * text or NULL. Does not post receive buffers. */
 const char *pnet_open(struct pnet *n, uint64_t want);
+/* The same with the peer given (probe.net_peer is not read). */
+const char *pnet_open_peer(struct pnet *n, uint64_t want, const uint8_t peer[4]);
 /* Posts receive buffers on descriptors [first, end), each NET_BUF_LEN. */
 void pnet_post_rx(struct pnet *n, unsigned first, unsigned end);
 /* Handles every frame received so far (answers ARP and echo requests). */
@@ -75,5 +84,13 @@ uint16_t pnet_send_udp_partial(struct pnet *n, uint16_t dport, unsigned payload_
 uint8_t *pnet_udp_payload(void);
 /* Polls until cond(n) or ms pass; returns cond(n). */
 bool pnet_wait(struct pnet *n, bool (*cond)(const struct pnet *n), uint64_t ms);
+/* Ethernet and IPv4 headers at f for a payload of len bytes (TTL 64, a new id). */
+void pnet_ip_header(struct pnet *n, uint8_t *f, const uint8_t *dst_mac, const uint8_t *dst, uint8_t proto,
+		    unsigned len);
+/* Big-endian fields and RFC 1071 sums. */
+uint16_t pnet_get16(const uint8_t *p);
+void pnet_put16(uint8_t *p, uint16_t v);
+uint32_t pnet_csum_add(uint32_t sum, const uint8_t *p, unsigned len);
+uint16_t pnet_csum_fold(uint32_t sum);
 /* "a.b.c.d" into ip; false when it is not one. */
 bool pnet_parse_ip(const char *s, unsigned len, uint8_t ip[4]);

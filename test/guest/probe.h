@@ -45,6 +45,8 @@ void probe_boot_init(const void *info, int kind);
 /* Command line "key=value" lookup: a pointer into probe_boot.cmdline and the
  * value's length, or NULL when the key is absent. */
 const char *probe_param(const char *key, size_t *ret_len);
+/* The n-th (from 0) value of a key given several times (probe.mmds_get=). */
+const char *probe_param_nth(const char *key, unsigned n, size_t *ret_len);
 bool probe_param_u64(const char *key, uint64_t *ret);
 bool probe_param_is(const char *key, const char *value);
 /* Whether the test told the probe it runs under PVM KVM (probe.pvm=1). */

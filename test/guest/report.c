@@ -7,7 +7,7 @@
 /* Bounds the wait for THRE, so a VMM whose LSR never reports an empty
  * holding register cannot hang the probe: it then writes anyway. */
 #define UART_SPIN_MAX 100000u
-#define LINE_MAX 256u
+#define LINE_MAX 512u /* a command line with several devices fits whole */
 
 static unsigned passed, failed;
 

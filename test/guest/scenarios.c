@@ -14,6 +14,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "hostile-vsock", scenario_hostile_vsock },
 	{ "net", scenario_net },
 	{ "hostile-net", scenario_hostile_net },
+	{ "mmds", scenario_mmds },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -27,3 +27,4 @@ void scenario_vsock(void);
 void scenario_hostile_vsock(void);
 void scenario_net(void);
 void scenario_hostile_net(void);
+void scenario_mmds(void);

@@ -4,10 +4,11 @@
 # "EmberEmber" padded with two NULs, which end the string the guest prints).
 EMBER_HV_SIG=EmberEmber
 
-# What ember appends to boot_args for a VM without devices: nothing. Devices
-# that add parameters (virtio_mmio.device=...) extend this when they appear.
+# What ember appends to boot_args for a VM without devices: Firecracker's
+# " pci=off" (no virtio-pci transport). Devices add their parameters
+# (root=..., virtio_mmio.device=...) after it.
 ember_appended_cmdline() {
-	printf ''
+	printf ' pci=off'
 }
 
 # The host's CPUID vendor string, which ember passes through in leaf 0.

@@ -16,7 +16,7 @@ load helpers
 	assert_output --regexp 'PROBE DONE pass=[1-9][0-9]* fail=0'
 	refute_output --regexp 'PROBE [^ ]+ FAIL'
 	assert_output --partial 'Guest-boot-time ='
-	assert_output --partial 'ember exiting successfully. exit_code=0'
+	assert_output --partial 'Firecracker exiting successfully. exit_code=0'
 	# each step says what it does; the build shows ninja's own progress; no npm for a demo
 	assert_output --partial 'demo: [1/3] installing what the build needs'
 	assert_output --partial 'demo: [2/3] building'

@@ -63,14 +63,15 @@ ember_tasks() {
 	done
 }
 
-# True once only the main thread is still named vmm: a new thread inherits
-# that name and renames itself (vcpuN, api) first, then takes its role.
+# True once only the main thread has a name other than Firecracker's thread
+# names: a new thread inherits the exec name (ember) and renames itself
+# (fc_vcpu N, fc_api) first, then takes its role.
 threads_settled() {
-	local vmm=0
+	local main=0
 	for t in $(ember_tasks "$1"); do
-		[ "$(cat "$t/comm" 2>/dev/null)" = vmm ] && vmm=$((vmm + 1))
+		case "$(cat "$t/comm" 2>/dev/null)" in fc_api | "fc_vcpu "[0-9]*) ;; *) main=$((main + 1)) ;; esac
 	done
-	[ "$vmm" -eq 1 ]
+	[ "$main" -eq 1 ]
 }
 
 # wait_filters PID COUNT: waits (at most 5 s) until every thread has COUNT
@@ -90,10 +91,11 @@ stop_ember() {
 	EMBER_PID=
 }
 
-# thread_field PID FIELD: "comm value" for each ember thread of PID.
+# thread_field PID FIELD: "comm value" for each ember thread of PID (the
+# comm with its space removed: "fc_vcpu 0" prints as fc_vcpu0).
 thread_field() {
 	for t in $(ember_tasks "$1"); do
-		printf '%s %s\n' "$(cat "$t/comm")" "$(awk -v f="$2:" '$1 == f { print $2 }' "$t/status")"
+		printf '%s %s\n' "$(tr -d ' ' <"$t/comm")" "$(awk -v f="$2:" '$1 == f { print $2 }' "$t/status")"
 	done
 }
 

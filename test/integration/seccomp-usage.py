@@ -2,9 +2,11 @@
 """Which syscalls each seccomp role really made, from `strace -f -Y` traces.
 
 A thread takes its role with seccomp(SECCOMP_SET_MODE_FILTER, 0, ...) (the
-baseline uses SECCOMP_FILTER_FLAG_TSYNC); the role is named by the thread's
-name at that moment (vmm, api, vcpuN). Calls a thread made before that belong
-to the startup section (the baseline).
+baseline uses SECCOMP_FILTER_FLAG_TSYNC); the role follows from the thread's
+comm at that moment, Firecracker's names: `fc_api` is api, `fc_vcpu N` is
+vcpu, and the main thread, which keeps the name it was executed under (ember,
+firecracker), is vmm. Calls a thread made before that belong to the startup
+section (the baseline).
 
   seccomp-usage.py --allowed NAMES --unused UNUSED TRACE...
 
@@ -12,8 +14,9 @@ NAMES is `ember-seccomp explain POLICY --names` ("role syscall" per line).
 UNUSED lists "role syscall  # reason" for rules the traces cannot show (an
 error path, another host). Exit 1 when a role or startup allows a syscall that
 no thread used and UNUSED does not explain, or when a thread made a call that
-its role does not allow (it would have been killed). A role that no thread
-took in the traces is reported and not judged.
+its role does not allow (it would have been killed), or when a role of the
+policy was taken by no thread in the traces (a renamed thread would otherwise
+leave its role unjudged).
 """
 import argparse
 import collections
@@ -26,8 +29,16 @@ BASELINE_INSTALL = re.compile(r'^SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TS
 CHILD = re.compile(r'= (\d+)(?:<[^>]*>)?\s*$')
 
 
+VCPU_COMM = re.compile(r'^fc_vcpu \d+$')
+
+
 def role_of(comm):
-    return re.sub(r'\d+$', '', comm)
+    """The role a thread of this comm takes (thread.h names them)."""
+    if comm == 'fc_api':
+        return 'api'
+    if VCPU_COMM.match(comm):
+        return 'vcpu'
+    return 'vmm'
 
 
 def calls(path):
@@ -106,7 +117,8 @@ def main():
     bad = 0
     for role in sorted(allowed):
         if role != 'startup' and role not in used:
-            print(f'{role}: no thread took this role in the traces: not judged')
+            print(f'  NO THREAD TOOK ROLE {role} in the traces (a thread renamed, or the run never reached it)')
+            bad += 1
             continue
         idle = sorted(s for s in allowed[role] - used[role] if (role, s) not in unused)
         stale = sorted(s for (r, s) in unused if r == role and s in used[role])

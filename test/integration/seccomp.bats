@@ -29,7 +29,7 @@ teardown() {
 		start_spinning_ember "$TMP/vm.json" $([ "$mode" = --no-api ] && echo 3 || echo 4) $mode
 		run thread_field "$EMBER_PID" Seccomp
 		refute_output --regexp ' [^2]$'
-		[ "$mode" = --no-api ] || assert_line 'api 2'
+		[ "$mode" = --no-api ] || assert_line 'fc_api 2'
 		wait_filters "$EMBER_PID" 2 ||
 			fail "not every thread has baseline + role: $(thread_field "$EMBER_PID" Seccomp_filters)"
 		run thread_field "$EMBER_PID" NoNewPrivs
@@ -102,7 +102,9 @@ teardown() {
 	probe_config "$TMP/vm.json" 1 128 boot
 	run_ember_config "$TMP/vm.json" --seccomp-filter "$TMP/p.yaml"
 	assert_equal "$status" 148
-	assert_output --partial 'Shutting down VM after intercepting a bad syscall (232): epoll_wait, in role vmm.'
+	# Firecracker's line (siginfo code 1: SYS_SECCOMP), then ember's naming the call.
+	assert_output --regexp 'Shutting down VM after intercepting signal 31, code 1\.
+.*Shutting down VM after intercepting a bad syscall \(232\): epoll_wait, in role vmm\.'
 }
 
 @test "a custom policy that denies ioctl in vcpu ends in 148" {
@@ -119,6 +121,71 @@ teardown() {
 	assert_equal "$status" 148
 	assert_output --partial 'Shutting down VM after intercepting a bad syscall (16): ioctl, in role vcpu.'
 	refute_output --partial 'PROBE DONE'
+}
+
+@test "SIGSYS from kill is no violation: Firecracker's line with code 0, exit 2, no syscall named" {
+	require_kvm
+	spin_kernel "$TMP/spin.elf"
+	spin_config "$TMP/vm.json" "$TMP/spin.elf" 1
+	for mode in "" --no-seccomp; do
+		# shellcheck disable=SC2086
+		start_spinning_ember "$TMP/vm.json" 2 --no-api $mode
+		kill -SYS "$EMBER_PID"
+		wait "$EMBER_PID" && st=0 || st=$?
+		EMBER_PID=
+		[ "$st" -eq 2 ] || fail "${mode:-filtered}: exit $st, want 2: $(cat "$TMP/ember.log")"
+		grep -q 'Shutting down VM after intercepting signal 31, code 0\.$' "$TMP/ember.log" ||
+			fail "${mode:-filtered}: no Firecracker line: $(cat "$TMP/ember.log")"
+		! grep -q 'bad syscall' "$TMP/ember.log" || fail "a syscall was named: $(cat "$TMP/ember.log")"
+	done
+}
+
+@test "threads carry Firecracker's comms (fc_api, fc_vcpu N; main keeps its exec name), logs keep vmm/api/vcpuN" {
+	require_kvm
+	spin_kernel "$TMP/spin.elf"
+	spin_config "$TMP/vm.json" "$TMP/spin.elf" 2
+	start_spinning_ember "$TMP/vm.json" 4 --api-sock "$TMP/api.sock" --level Debug
+	run sh -c "cat /proc/$EMBER_PID/task/*/comm | grep -v '^kvm-' | sort"
+	assert_output "$(printf 'ember\nfc_api\nfc_vcpu 0\nfc_vcpu 1')"
+	assert_equal "$(cat "/proc/$EMBER_PID/comm")" ember
+	stop_ember
+	grep -q "\[seccomp-bats-$$:vmm\] Running Firecracker v" "$TMP/ember.log" || fail "$(cat "$TMP/ember.log")"
+	for name in api vcpu0 vcpu1; do
+		grep -q "\[seccomp-bats-$$:$name\] seccomp: role ${name%%[0-9]} filter installed" "$TMP/ember.log" ||
+			fail "no $name line: $(cat "$TMP/ember.log")"
+	done
+}
+
+@test "seccomp-usage.py maps comms to roles and fails when a role took no thread" {
+	printf 'startup seccomp\nstartup clone3\nvmm read\napi accept4\nvcpu ioctl\n' >"$TMP/allowed"
+	: >"$TMP/unused"
+	# trace_lines [VCPU]: the baseline, the api thread, a vCPU thread when
+	# VCPU is given, then the main thread taking the vmm role.
+	trace_lines() {
+		echo '10<ember> seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, {len=1}) = 0'
+		echo '10<ember> clone3({flags=CLONE_VM}, 88) = 11<ember>'
+		echo '11<fc_api> seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=1}) = 0'
+		echo '11<fc_api> accept4(3, NULL, NULL, SOCK_CLOEXEC) = 4'
+		if [ -n "${1:-}" ]; then
+			echo '10<ember> clone3({flags=CLONE_VM}, 88) = 12<ember>'
+			echo '12<fc_vcpu 0> seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=1}) = 0'
+			echo '12<fc_vcpu 0> ioctl(9, KVM_RUN, 0) = 0'
+		fi
+		echo '10<ember> seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=1}) = 0'
+		echo '10<ember> read(4, "", 1) = 0'
+	}
+	trace_lines >"$TMP/trace.novcpu"
+	run python3 "$EMBER_SRC/test/integration/seccomp-usage.py" --allowed "$TMP/allowed" --unused "$TMP/unused" \
+		"$TMP/trace.novcpu"
+	assert_failure
+	assert_output --partial 'NO THREAD TOOK ROLE vcpu'
+	assert_output --partial 'minimality: FAIL (1 problem)'
+	trace_lines vcpu >"$TMP/trace.all"
+	run python3 "$EMBER_SRC/test/integration/seccomp-usage.py" --allowed "$TMP/allowed" --unused "$TMP/unused" \
+		"$TMP/trace.all"
+	assert_success
+	assert_output --partial 'vcpu: 1 allowed, 1 used'
+	assert_output --partial 'minimality: ok'
 }
 
 # ---- bad policies stop ember before boot ----

@@ -11,11 +11,15 @@ void api_controller_handle(struct api_controller *c, struct api_action *a)
 
 	if (!(a->states & state)) {
 		api_fault(a, "%s", c->state == VM_NOT_STARTED ? API_FAULT_NOT_STARTED : API_FAULT_STARTED);
-		return;
+	} else {
+		a->route->apply(c, a);
+		if (a->resp.status == 0) /* a handler that forgot to answer is a bug; never leave the client hanging */
+			http_response_fault(&a->resp, 500, "Internal error: the request produced no response.");
 	}
-	a->route->apply(c, a);
-	if (a->resp.status == 0) /* a handler that forgot to answer is a bug; never leave the client hanging */
-		http_response_fault(&a->resp, 500, "Internal error: the request produced no response.");
+	/* Firecracker flags a deprecated request while parsing it, so even its
+	 * refusal ("after starting") carries the header and is counted. */
+	if (a->deprecated)
+		a->resp.deprecation = true;
 }
 
 void api_controller_clear(struct api_controller *c)

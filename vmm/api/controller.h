@@ -14,8 +14,6 @@
 #include "core/vm.h"
 
 struct api_action;
-struct drive_update;
-struct net_update;
 struct mmds_store;
 
 /* Route state masks. */
@@ -36,10 +34,14 @@ struct api_vm_ops {
 	int (*resume)(void *ctx, char *err, size_t errlen);
 	/* Injects Ctrl-Alt-Del through the i8042. */
 	int (*ctrl_alt_del)(void *ctx, char *err, size_t errlen);
-	/* PATCH /drives/{id} on the running VM: swaps the file and/or the limiter. */
-	int (*update_drive)(void *ctx, const struct drive_update *u, char *err, size_t errlen);
-	/* PATCH /network-interfaces/{id} on the running VM: the RX/TX limiters. */
-	int (*update_net)(void *ctx, const struct net_update *u, char *err, size_t errlen);
+	/* For a device kind's PATCH on the running VM (devices/kind.h), by the
+	 * kind's name and the device's id; they set no err, the kind's handler
+	 * words the fault. has_device: whether the running VM has that device.
+	 * update_device: the update (the kind's own type, e.g. struct
+	 * drive_update) to it; 0, -ENOENT (no such device) or the device's
+	 * -errno. */
+	bool (*has_device)(void *ctx, const char *kind, const char *id);
+	int (*update_device)(void *ctx, const char *kind, const char *id, const void *update);
 };
 
 struct api_controller {

@@ -1,4 +1,5 @@
-/* The per-resource handlers the routing table points at; one file each. */
+/* The per-resource handlers the routing table points at; one file each.
+ * A device kind's handlers are its own (devices/kind.h), not here. */
 #pragma once
 
 #include "api/router.h"
@@ -32,24 +33,10 @@ void api_metrics_apply(struct api_controller *c, struct api_action *a);
 void api_mmds_get_apply(struct api_controller *c, struct api_action *a);
 void api_mmds_put_apply(struct api_controller *c, struct api_action *a);
 void api_mmds_patch_apply(struct api_controller *c, struct api_action *a);
+int api_mmds_config_parse(struct api_action *a);
+void api_mmds_config_apply(struct api_controller *c, struct api_action *a);
 
 /* vm.c: PATCH /vm, GET /vm/config */
 int api_vm_state_parse(struct api_action *a);
 void api_vm_state_apply(struct api_controller *c, struct api_action *a);
 void api_vm_config_apply(struct api_controller *c, struct api_action *a);
-
-/* drives.c: PUT and PATCH /drives/{id} */
-int api_drive_parse(struct api_action *a);
-void api_drive_put_apply(struct api_controller *c, struct api_action *a);
-void api_drive_patch_apply(struct api_controller *c, struct api_action *a);
-
-/* network_interfaces.c: PUT and PATCH /network-interfaces/{id} */
-int api_net_parse(struct api_action *a);
-void api_net_put_apply(struct api_controller *c, struct api_action *a);
-void api_net_patch_apply(struct api_controller *c, struct api_action *a);
-
-/* vsock.c: PUT /vsock */
-void api_vsock_put_apply(struct api_controller *c, struct api_action *a);
-
-/* router.c: a capability this build does not provide */
-int api_unprovided_parse(struct api_action *a);

@@ -11,12 +11,17 @@
 #include "api/resources.h"
 #include "api/router.h"
 #include "cleanup.h"
+#include "devices/kind.h"
 
 #define NOM API_NO_METRIC
 #define M(g, n) API_METRIC(g, n)
-#define UNPROVIDED(m, p, what) { m, p, API_ANY_STATE, api_unprovided_parse, NULL, NOM, NOM, what }
+#define UNPROVIDED API_ROUTE_UNPROVIDED
 
-/* Every endpoint ember knows, in one place. Order matters only for readability. */
+/* The endpoints that are not a device kind's, and the capabilities this
+ * build does not have. A device kind's rows come with its descriptor
+ * (devices/kind.h) and are searched first, so a kind that lands serves its
+ * paths even before its "not provided" rows here are removed. Order matters
+ * only for readability. */
 const struct api_route api_routes[] = {
 	{ "GET", "/", API_ANY_STATE, NULL, api_instance_info_apply, M(get_api_requests, instance_info_count), NOM },
 	{ "GET", "/version", API_ANY_STATE, api_version_parse, NULL, M(get_api_requests, vmm_version_count), NOM },
@@ -39,23 +44,13 @@ const struct api_route api_routes[] = {
 	  M(put_api_requests, mmds_fails) },
 	{ "PATCH", "/mmds", API_ANY_STATE, NULL, api_mmds_patch_apply, M(patch_api_requests, mmds_count),
 	  M(patch_api_requests, mmds_fails) },
+	{ "PUT", "/mmds/config", API_PRE_BOOT, api_mmds_config_parse, api_mmds_config_apply,
+	  M(put_api_requests, mmds_count), M(put_api_requests, mmds_fails) },
 	{ "PATCH", "/vm", API_POST_BOOT, api_vm_state_parse, api_vm_state_apply, NOM, NOM },
 	{ "GET", "/vm/config", API_ANY_STATE, NULL, api_vm_config_apply, NOM, NOM },
-	{ "PUT", "/drives/{id}", API_PRE_BOOT, api_drive_parse, api_drive_put_apply, M(put_api_requests, drive_count),
-	  M(put_api_requests, drive_fails) },
-	{ "PATCH", "/drives/{id}", API_POST_BOOT, api_drive_parse, api_drive_patch_apply,
-	  M(patch_api_requests, drive_count), M(patch_api_requests, drive_fails) },
-	UNPROVIDED("DELETE", "/drives/{id}", "drive hot-unplug (DELETE /drives, which needs PCI)"),
-	{ "PUT", "/network-interfaces/{id}", API_PRE_BOOT, api_net_parse, api_net_put_apply,
-	  M(put_api_requests, network_count), M(put_api_requests, network_fails) },
-	{ "PATCH", "/network-interfaces/{id}", API_POST_BOOT, api_net_parse, api_net_patch_apply,
-	  M(patch_api_requests, network_count), M(patch_api_requests, network_fails) },
-	UNPROVIDED("DELETE", "/network-interfaces/{id}", "network interface hot-unplug (DELETE /network-interfaces, which needs PCI)"),
 	UNPROVIDED("PUT", "/pmem/{id}", "pmem devices (/pmem)"),
 	UNPROVIDED("PATCH", "/pmem/{id}", "pmem devices (/pmem)"),
 	UNPROVIDED("DELETE", "/pmem/{id}", "pmem devices (/pmem)"),
-	{ "PUT", "/vsock", API_PRE_BOOT, NULL, api_vsock_put_apply, M(put_api_requests, vsock_count),
-	  M(put_api_requests, vsock_fails) },
 	UNPROVIDED("PUT", "/balloon", "the balloon device (/balloon)"),
 	UNPROVIDED("GET", "/balloon", "the balloon device (/balloon)"),
 	UNPROVIDED("PATCH", "/balloon", "the balloon device (/balloon)"),
@@ -65,7 +60,6 @@ const struct api_route api_routes[] = {
 	UNPROVIDED("GET", "/balloon/hinting/status", "the balloon device (/balloon)"),
 	UNPROVIDED("PATCH", "/balloon/hinting/stop", "the balloon device (/balloon)"),
 	UNPROVIDED("PUT", "/entropy", "the entropy device (/entropy)"),
-	UNPROVIDED("PUT", "/mmds/config", "guest access to the MMDS (/mmds/config)"),
 	UNPROVIDED("PUT", "/snapshot/create", "snapshots (/snapshot)"),
 	UNPROVIDED("PUT", "/snapshot/load", "snapshots (/snapshot)"),
 	UNPROVIDED("PUT", "/cpu-config", "custom CPU templates (/cpu-config)"),
@@ -166,18 +160,25 @@ static bool path_match(const char *pattern, const char *path, size_t path_len, s
 	return !*p && s == end;
 }
 
-static const struct api_route *route_find(const char *method, const char *path, size_t len, bool *ret_path_known,
-					  size_t *ret_id_off, size_t *ret_id_len)
+static const struct api_route *route_find_in(const struct api_route *routes, size_t n, const char *method,
+					     const char *path, size_t len, size_t *ret_id_off, size_t *ret_id_len)
 {
-	*ret_path_known = false;
-	for (size_t i = 0; i < api_routes_count; i++) {
-		if (!path_match(api_routes[i].path, path, len, ret_id_off, ret_id_len))
-			continue;
-		*ret_path_known = true;
-		if (strcmp(api_routes[i].method, method) == 0)
-			return &api_routes[i];
-	}
+	for (size_t i = 0; i < n; i++)
+		if (path_match(routes[i].path, path, len, ret_id_off, ret_id_len) && strcmp(routes[i].method, method) == 0)
+			return &routes[i];
 	return NULL;
+}
+
+/* The device kinds' rows, then the table's. */
+static const struct api_route *route_find(const char *method, const char *path, size_t len, size_t *ret_id_off,
+					  size_t *ret_id_len)
+{
+	const struct api_route *r = NULL;
+
+	for (size_t k = 0; !r && k < device_kinds_count; k++)
+		r = route_find_in(device_kinds[k]->routes, device_kinds[k]->routes_count, method, path, len, ret_id_off,
+				  ret_id_len);
+	return r ? r : route_find_in(api_routes, api_routes_count, method, path, len, ret_id_off, ret_id_len);
 }
 
 static bool method_known(const char *method)
@@ -220,14 +221,14 @@ static int route_and_parse(struct api_action *a, const char *method, const char 
 			   size_t body_len)
 {
 	size_t len = strlen(path), id_off = 0, id_len = 0;
-	bool has_body = body && body_len > 0, known;
+	bool has_body = body && body_len > 0;
 	char err[1024];
 
 	if (check_generic(a, method, has_body) < 0)
 		return -EINVAL;
-	a->route = route_find(method, path, len, &known, &id_off, &id_len);
+	a->route = route_find(method, path, len, &id_off, &id_len);
 	if (!a->route && len > 1 && path[len - 1] == '/') /* "/vm/" names "/vm"; "/drives/" an empty id */
-		a->route = route_find(method, path, --len, &known, &id_off, &id_len);
+		a->route = route_find(method, path, --len, &id_off, &id_len);
 	if (!a->route) {
 		invalid_path(a, method, path, len);
 		return -EINVAL;

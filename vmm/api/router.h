@@ -38,6 +38,7 @@ struct api_action {
 	void *payload;               /* validated resource, owned via free_payload */
 	void (*free_payload)(void *payload);
 	int kind;                    /* route-specific sub-action (actions.c) */
+	bool deprecated;             /* set by parse: the answer carries Deprecation whatever its outcome */
 	struct http_response resp;
 	struct api_action *next;     /* hand-off queue link */
 };
@@ -65,6 +66,13 @@ int api_check_id(struct api_action *a, const char *id);
  * a->resp set to Firecracker's fault. */
 int api_check_body_id(struct api_action *a, const char *body_id);
 
-/* The table itself, for tests and the OpenAPI cross-check. */
+/* A capability this build does not provide: its parse answers at once. */
+int api_unprovided_parse(struct api_action *a);
+#define API_ROUTE_UNPROVIDED(m, p, what)                                                            \
+	{ .method = m, .path = p, .states = API_ANY_STATE, .parse = api_unprovided_parse,           \
+	  .count_metric = API_NO_METRIC, .fail_metric = API_NO_METRIC, .unprovided = what }
+
+/* The hand-wired table (resources that are not a device kind's); a device
+ * kind's rows are in its descriptor (devices/kind.h). */
 extern const struct api_route api_routes[];
 extern const size_t api_routes_count;

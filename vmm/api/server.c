@@ -28,6 +28,7 @@
 #include "log.h"
 #include "ready.h"
 #include "seccomp/install.h"
+#include "thread.h"
 
 #define READ_CHUNK 4096
 /* A client that pipelines requests but never reads its answers is not read
@@ -407,6 +408,7 @@ static void *api_thread(void *arg)
 	int r;
 
 	log_set_thread_name("api");
+	(void)thread_set_comm(THREAD_COMM_API); /* cannot fail for a string */
 	/* Before the first byte from a client is read (design.md §1). */
 	r = seccomp_install_role(SECCOMP_ROLE_API);
 	if (r < 0) {

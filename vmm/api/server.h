@@ -20,7 +20,7 @@
 
 #include "api/controller.h"
 
-#define API_DEFAULT_SOCKET "/run/ember.socket"
+#define API_DEFAULT_SOCKET "/run/firecracker.socket"
 #define API_MAX_CONNECTIONS 10
 #define API_DEFAULT_REQUEST_TIMEOUT_S 10
 /* Above Go's net/http idle pool (90 s), so Go clients close idle connections first. */

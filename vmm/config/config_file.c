@@ -10,32 +10,22 @@
 
 #include "boot_source.h"
 #include "cleanup.h"
-#include "devices/virtio/tap.h"
-#include "drive.h"
+#include "devices/kind.h"
 #include "fd.h"
 #include "machine_config.h"
 #include "metrics.h"
+#include "mmds.h"
 #include "path_error.h"
-#include "vsock.h"
 
 static int config_boot_source(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
 	return boot_source_parse(j, &cfg->boot, err, errlen);
 }
 
-static int config_drives(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
+/* Needs the interfaces: config_file_parse() applies it after every other key. */
+static int config_mmds(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
-	return drive_set_parse(j, &cfg->drives, err, errlen);
-}
-
-static int config_nets(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
-{
-	return net_set_parse(j, &cfg->nets, tap_open, err, errlen);
-}
-
-static int config_vsock(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
-{
-	return vsock_slot_parse(j, &cfg->vsock, err, errlen);
+	return mmds_config_parse(j, net_set_of(cfg), &cfg->mmds, err, errlen);
 }
 
 static int config_machine(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
@@ -68,9 +58,11 @@ static int config_metrics(const json_t *j, struct vm_config *cfg, char *err, siz
 	return 0;
 }
 
-/* Keys ember understands. A capability lands by adding its row here.
- * nullable: null means "not configured", as GET /vm/config prints an
- * optional resource that was never set, so that its output loads back. */
+/* The keys of resources that are not devices. A device kind's key comes
+ * with its descriptor (devices/kind.h); the row without a key marks where
+ * the kinds' keys go in the list of expected keys. nullable: null means
+ * "not configured", as GET /vm/config prints an optional resource that was
+ * never set, so that its output loads back. */
 static const struct {
 	const char *key;
 	int (*apply)(const json_t *j, struct vm_config *cfg, char *err, size_t errlen);
@@ -78,11 +70,10 @@ static const struct {
 } config_keys[] = {
 	{ "boot-source", config_boot_source, true },
 	{ "machine-config", config_machine, false },
-	{ "drives", config_drives, false },
-	{ "network-interfaces", config_nets, false },
-	{ "vsock", config_vsock, true },
+	{ NULL }, /* the device kinds' keys, in the manager's order */
 	{ "logger", config_logger, true },
 	{ "metrics", config_metrics, true },
+	{ "mmds-config", config_mmds, true },
 };
 
 /* Firecracker keys whose capability this build does not have yet: one row
@@ -96,7 +87,6 @@ static const struct {
 	{ "entropy", "an entropy device" },
 	{ "pmem", "pmem devices" },
 	{ "memory-hotplug", "memory hotplug" },
-	{ "mmds-config", "MMDS" },
 	{ "cpu-config", "custom CPU templates" },
 	{ "serial", "serial output configuration" },
 };
@@ -106,21 +96,40 @@ static bool config_is_empty(const json_t *v)
 	return json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0);
 }
 
-static int config_apply_key(const char *key, const json_t *v, struct vm_config *cfg, char *err, size_t errlen)
+/* A device kind's key: its value into the kind's slot. */
+static int config_apply_kind(const struct device_kind *k, const json_t *v, struct vm_config *cfg, char *why,
+			     size_t whylen)
 {
-	char why[768];
-	int r;
+	void *slot;
 
-	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
-		if (strcmp(key, config_keys[i].key) != 0)
-			continue;
-		if (config_keys[i].nullable && json_is_null(v))
-			return 0;
-		r = config_keys[i].apply(v, cfg, why, sizeof(why));
-		if (r < 0)
-			snprintf(err, errlen, "%s: %s", key, why);
-		return r;
+	if (k->config_nullable && json_is_null(v))
+		return 0;
+	slot = vm_config_slot_get(cfg, k);
+	if (!slot) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
 	}
+	return k->config_parse(v, slot, why, whylen);
+}
+
+/* The row of a key that is not a device kind's, or -ENOENT. */
+static int config_own_row(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
+		if (config_keys[i].key && strcmp(key, config_keys[i].key) == 0)
+			return (int)i;
+	return -ENOENT;
+}
+
+static int config_apply_own(size_t row, const json_t *v, struct vm_config *cfg, char *why, size_t whylen)
+{
+	if (config_keys[row].nullable && json_is_null(v))
+		return 0;
+	return config_keys[row].apply(v, cfg, why, whylen);
+}
+
+static int config_refuse_absent(const char *key, const json_t *v, char *err, size_t errlen)
+{
 	for (size_t i = 0; i < ARRAY_SIZE(config_absent); i++) {
 		if (strcmp(key, config_absent[i].key) != 0)
 			continue;
@@ -129,8 +138,44 @@ static int config_apply_key(const char *key, const json_t *v, struct vm_config *
 		snprintf(err, errlen, "%s: this build does not provide %s yet", key, config_absent[i].what);
 		return -EOPNOTSUPP;
 	}
-	snprintf(err, errlen, "unknown configuration key \"%.64s\", expected one of \"boot-source\", "
-		 "\"machine-config\", \"drives\", \"network-interfaces\", \"vsock\", \"logger\", \"metrics\"", key);
+	return -ENOENT;
+}
+
+/* "\"boot-source\", \"machine-config\", \"drives\", ...": the keys ember understands. */
+static void config_expected(char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+		for (size_t k = 0; !config_keys[i].key && k < device_kinds_count; k++)
+			if (device_kinds[k]->config_key)
+				len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s\"%s\"",
+							len ? ", " : "", device_kinds[k]->config_key);
+		if (config_keys[i].key)
+			len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s\"%s\"", len ? ", " : "",
+						config_keys[i].key);
+	}
+}
+
+static int config_apply_key(const char *key, const json_t *v, struct vm_config *cfg, char *err, size_t errlen)
+{
+	const struct device_kind *k = device_kind_by_key(key);
+	int row = config_own_row(key);
+	char why[768], expected[512];
+	int r;
+
+	if (k || row >= 0) {
+		r = k ? config_apply_kind(k, v, cfg, why, sizeof(why)) : config_apply_own((size_t)row, v, cfg, why, sizeof(why));
+		if (r < 0)
+			snprintf(err, errlen, "%s: %s", key, why);
+		return r;
+	}
+	r = config_refuse_absent(key, v, err, errlen);
+	if (r != -ENOENT)
+		return r;
+	config_expected(expected, sizeof(expected));
+	snprintf(err, errlen, "unknown configuration key \"%.64s\", expected one of %s", key, expected);
 	return -EINVAL;
 }
 
@@ -150,20 +195,24 @@ int config_file_parse(const char *buf, size_t len, struct vm_config *cfg, char *
 		snprintf(err, errlen, "Invalid JSON: the configuration must be an object");
 		r = -EINVAL;
 	}
-	/* machine-config first: nothing else depends on order, but a bad machine
-	 * config is then reported before files are opened. */
+	/* machine-config first: a bad machine config is then reported before
+	 * files are opened. mmds-config last: it names interfaces, which must
+	 * exist by then wherever the file puts the key (Firecracker's order). */
 	v = json_object_get(root, "machine-config");
 	if (r >= 0 && v)
 		r = config_apply_key("machine-config", v, cfg, err, errlen);
 	if (r >= 0) {
 		json_object_foreach(root, key, v) {
-			if (strcmp(key, "machine-config") == 0)
+			if (strcmp(key, "machine-config") == 0 || strcmp(key, "mmds-config") == 0)
 				continue;
 			r = config_apply_key(key, v, cfg, err, errlen);
 			if (r < 0)
 				break;
 		}
 	}
+	v = json_object_get(root, "mmds-config");
+	if (r >= 0 && v)
+		r = config_apply_key("mmds-config", v, cfg, err, errlen);
 	json_decref(root);
 	return r;
 }

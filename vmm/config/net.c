@@ -5,7 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "devices/kind.h"
 #include "json_field.h"
+#include "vm_config.h"
 
 static const char *const net_fields[] = { "iface_id", "host_dev_name", "guest_mac", "mtu", "rx_rate_limiter",
 					  "tx_rate_limiter", NULL };
@@ -332,4 +334,12 @@ json_t *net_set_to_json(const struct net_set *s)
 			return NULL;
 		}
 	return a;
+}
+
+const struct net_set *net_set_of(const struct vm_config *c)
+{
+	static const struct net_set none;
+	const struct net_set *s = vm_config_slot(c, device_kind_by_key("network-interfaces"));
+
+	return s ? s : &none;
 }

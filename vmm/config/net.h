@@ -99,3 +99,8 @@ void net_set_clear(struct net_set *s);
 int net_set_parse(const json_t *arr, struct net_set *s, net_tap_open_fn open_tap, char *err, size_t errlen);
 /* The `network-interfaces` array of GET /vm/config (new reference, NULL on ENOMEM). */
 json_t *net_set_to_json(const struct net_set *s);
+
+struct vm_config;
+/* The VM's interfaces, for what names them (mmds-config): the net kind's
+ * slot (devices/kind.h), or an empty set when none was configured. */
+const struct net_set *net_set_of(const struct vm_config *c);

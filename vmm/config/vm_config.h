@@ -3,20 +3,26 @@
  * Each API resource has one struct here and one validator (machine_config.h,
  * boot_source.h, ...). The config file and the HTTP API both turn JSON into
  * these structs through the same validators, and everything behind them
- * (vm_create) trusts the result. A worker adding a resource (drives,
- * network-interfaces, vsock, ...) adds its struct as a member of vm_config
- * and its validator next to the others. */
+ * (vm_create) trusts the result.
+ *
+ * A device kind's config (drives, network-interfaces, vsock, ...) is not a
+ * member here: each kind keeps it in its own opaque slot, which its
+ * descriptor (devices/kind.h) sizes, fills and frees; vm_config_slot()
+ * reaches it. Adding a device kind changes nothing in this file. */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "drive.h"
-#include "net.h"
 #include "logger.h"
-#include "vsock.h"
+#include "mmds.h"
 
 #define VM_CONFIG_MAX_VCPUS 32u
+/* Room for the device manager's kinds (one slot each, by their index in
+ * device_kinds[]); manager.c checks its list fits at compile time. */
+#define VM_CONFIG_SLOTS 16u
+
+struct device_kind;
 
 enum huge_pages { HUGE_PAGES_NONE = 0 };
 
@@ -50,18 +56,27 @@ struct vm_process_options {
 struct vm_config {
 	struct machine_config machine;
 	struct boot_source boot;
-	struct drive_set drives;
-	struct net_set nets; /* network-interfaces, each holding its TAP */
-	struct vsock_slot vsock; /* the vsock device and its bound listener */
+	/* Each device kind's config (drive_set, net_set, vsock_slot, ...) by
+	 * its index in device_kinds[]; NULL until first used. Owned. */
+	void *slot[VM_CONFIG_SLOTS];
 	struct vm_process_options process;
 	/* The config file's "logger" and "metrics" keys, validated by the same
 	 * validators as PUT /logger and PUT /metrics; main.c applies them. */
 	struct logger_config logger;
 	bool has_logger;
 	char *metrics_path;  /* NULL: none */
+	/* PUT /mmds/config or the config file's "mmds-config": which interfaces
+	 * answer MMDS requests (the data store itself lives in struct ember). */
+	struct mmds_config mmds;
 };
 
 /* Sets the defaults: Firecracker's machine config, no boot source. */
 void vm_config_init(struct vm_config *c);
-/* Frees the strings and closes the fds; the struct is left initialised. */
+/* Frees the strings and slots and closes the fds; the struct is left initialised. */
 void vm_config_clear(struct vm_config *c);
+
+/* The slot of kind k: NULL while nothing was configured for it. */
+const void *vm_config_slot(const struct vm_config *c, const struct device_kind *k);
+/* The same for writing: an empty slot is created on first use. NULL on
+ * ENOMEM (or for a kind without config). */
+void *vm_config_slot_get(struct vm_config *c, const struct device_kind *k);

@@ -57,6 +57,10 @@ static const struct {
 	{ SIGXCPU, EXIT_CODE_SIGXCPU, &signal_metrics.sigxcpu },
 	{ SIGHUP, EXIT_CODE_SIGHUP, &signal_metrics.sighup },
 	{ SIGILL, EXIT_CODE_SIGILL, &signal_metrics.sigill },
+	/* A SIGSYS that seccomp did not raise (kill -SYS), or any with
+	 * --no-seccomp: Firecracker's "unexpected" end. Once a filter is loaded,
+	 * seccomp/install.c's handler takes SIGSYS and tells the two apart. */
+	{ SIGSYS, EXIT_CODE_UNEXPECTED_ERROR, NULL },
 };
 
 static void signals_fatal(int sig, siginfo_t *info, void *uctx)
@@ -66,12 +70,14 @@ static void signals_fatal(int sig, siginfo_t *info, void *uctx)
 	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++) {
 		if (fatal_signals[i].sig == sig) {
 			code = fatal_signals[i].code;
-			(*fatal_signals[i].counter)++;
+			if (fatal_signals[i].counter)
+				(*fatal_signals[i].counter)++;
 		}
 	}
 	/* The signal may have interrupted malloc or a log line: nothing here
-	 * may take a lock or allocate, so the line is formatted by hand. */
-	log_signal_safe_error("Shutting down VM after intercepting signal %d, code %d.", sig, code);
+	 * may take a lock or allocate, so the line is formatted by hand. Its
+	 * "code" is the siginfo's, as Firecracker prints it (0 from kill). */
+	log_signal_safe_error("Shutting down VM after intercepting signal %d, code %d.", sig, info->si_code);
 	vmm_run_exit_hook();
 	ready_fail_signal(sig, code);
 	_exit(code);

@@ -4,8 +4,9 @@
  * as Firecracker logs them, run the exit hook (the metrics flush) and end the
  * process with _exit(<Firecracker's code>): after such a signal no state can
  * be trusted, so nothing else is torn down. SIGPIPE is logged and ignored, so
- * a closed log or metrics FIFO reader never kills the VMM. SIGSYS belongs to
- * the seccomp installer.
+ * a closed log or metrics FIFO reader never kills the VMM. SIGSYS ends it
+ * as Firecracker's unexpected error (2) until a seccomp filter is loaded;
+ * then the seccomp installer's handler takes it (148 for a real violation).
  *
  * SIGTERM, and SIGINT when stdin is not a terminal, ask for an ordered
  * shutdown: the handler only records the signal and makes

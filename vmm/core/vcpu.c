@@ -18,6 +18,7 @@
 #include "log.h"
 #include "seccomp/install.h"
 #include "signals.h"
+#include "thread.h"
 
 METRICS_GROUP(vcpu_metrics, "vcpu", VCPU_METRICS);
 
@@ -351,6 +352,8 @@ static void *vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "vcpu%u", v->index);
 	log_set_thread_name(name);
+	snprintf(name, sizeof(name), THREAD_COMM_VCPU_FMT, v->index);
+	(void)thread_set_comm(name); /* cannot fail for a string */
 	/* Register the kick target before the first look at the control state. */
 	signals_set_kick_target(&v->run->immediate_exit);
 	sigemptyset(&set);

@@ -185,6 +185,10 @@ static int vm_step_cmdline(struct vm *vm)
 	char why[256];
 	int r = cmdline_init(&vm->cmdline, vm->cfg->boot.boot_args, why, sizeof(why));
 
+	/* Firecracker without --enable-pci, right after boot_args: the guest
+	 * then does not probe a PCI bus that is not there. */
+	if (r >= 0)
+		r = cmdline_append(&vm->cmdline, "pci=off", why, sizeof(why));
 	if (r < 0)
 		return vm_fail(vm, r, "Boot source error: The kernel command line is invalid: %s", why);
 	return 0;

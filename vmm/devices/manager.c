@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "config/vm_config.h"
+#include "kind.h"
 #include "core/boot/cmdline.h"
 #include "core/layout.h"
 #include "exit_code.h"
@@ -15,36 +17,8 @@
 #include "legacy/i8042.h"
 #include "legacy/serial.h"
 #include "legacy/sink.h"
-#include "virtio/block.h"
-#include "virtio/net.h"
-#include "virtio/vsock.h"
 #include "log.h"
 #include "virtio/virtio.h"
-
-#define DEVICES_MAX (5 + DRIVES_MAX + NET_IFACES_MAX)
-
-/* What a row's create gets: where to attach, how to end the VM. */
-struct device_ctx {
-	const struct device_env *env;
-	const struct device_exit_hook *exit;
-};
-
-struct device_kind {
-	const char *name;
-	unsigned max;
-	/* How many of this kind cfg asks for, and the config of the i-th (in
-	 * attach order); NULL count: exactly one, with cfg itself. */
-	unsigned (*count)(const struct vm_config *cfg);
-	const void *(*config)(const struct vm_config *cfg, unsigned i);
-	int (*create)(const struct device_ctx *ctx, const void *config, void **ret);
-	void (*destroy)(void *dev);
-	const char *(*id)(const void *dev);            /* NULL: a kind without ids */
-	int (*update)(void *dev, const void *update);   /* NULL: no PATCH */
-	/* The kind's own part of the kernel command line, before its devices'
-	 * virtio_mmio.device= entries: its length, 0 for none, or -ENOSPC. */
-	int (*cmdline)(const struct vm_config *cfg, char *buf, size_t size);
-	struct virtio_dev *(*virtio)(void *dev);        /* NULL: not a virtio device */
-};
 
 struct device_entry {
 	const struct device_kind *kind;
@@ -53,8 +27,8 @@ struct device_entry {
 };
 
 struct device_manager {
-	struct device_entry entry[DEVICES_MAX]; /* in attach order */
-	unsigned n;
+	struct device_entry *entry; /* in attach order */
+	unsigned n, cap;            /* cap: the sum of the kinds' max */
 	unsigned virtio_slots; /* MMIO windows and IRQs handed out */
 };
 
@@ -123,125 +97,49 @@ static void boot_timer_row_destroy(void *dev)
 	boot_timer_destroy(dev);
 }
 
-static unsigned block_count(const struct vm_config *cfg)
-{
-	return cfg->drives.count;
-}
-
-/* drive_set keeps the root drive at index 0, the others in insertion order. */
-static const void *block_config(const struct vm_config *cfg, unsigned i)
-{
-	return &cfg->drives.drive[i];
-}
-
-static int block_row_create(const struct device_ctx *ctx, const void *config, void **ret)
-{
-	return block_create(ctx->env, config, NULL, (struct block **)ret);
-}
-
-static void block_row_destroy(void *dev)
-{
-	block_destroy(dev);
-}
-
-static const char *block_row_id(const void *dev)
-{
-	return block_id(dev);
-}
-
-static int block_row_update(void *dev, const void *update)
-{
-	return block_update(dev, update);
-}
-
-static int block_row_cmdline(const struct vm_config *cfg, char *buf, size_t size)
-{
-	return drive_set_root_arg(&cfg->drives, buf, size);
-}
-
-static struct virtio_dev *block_row_virtio(void *dev)
-{
-	return block_virtio(dev);
-}
-
-static unsigned net_count(const struct vm_config *cfg)
-{
-	return cfg->nets.count;
-}
-
-static const void *net_config(const struct vm_config *cfg, unsigned i)
-{
-	return &cfg->nets.iface[i];
-}
-
-/* The interface's TAP is already attached (config/net.c): the device takes a duplicate. */
-static int net_row_create(const struct device_ctx *ctx, const void *config, void **ret)
-{
-	return net_create(ctx->env, config, NULL, (struct net **)ret);
-}
-
-static void net_row_destroy(void *dev)
-{
-	net_destroy(dev);
-}
-
-static const char *net_row_id(const void *dev)
-{
-	return net_id(dev);
-}
-
-static int net_row_update(void *dev, const void *update)
-{
-	return net_update(dev, update);
-}
-
-static struct virtio_dev *net_row_virtio(void *dev)
-{
-	return net_virtio(dev);
-}
-
-static unsigned vsock_count(const struct vm_config *cfg)
-{
-	return cfg->vsock.present;
-}
-
-static const void *vsock_config(const struct vm_config *cfg, unsigned i)
-{
-	return &cfg->vsock;
-}
-
-static int vsock_row_create(const struct device_ctx *ctx, const void *config, void **ret)
-{
-	return vsock_create(ctx->env, config, NULL, (struct vsock_dev **)ret);
-}
-
-static void vsock_row_destroy(void *dev)
-{
-	vsock_destroy(dev);
-}
-
-static struct virtio_dev *vsock_row_virtio(void *dev)
-{
-	return vsock_virtio(dev);
-}
-
 /* Attach order: the legacy devices, then the virtio ones (their windows and
  * IRQs in this order, so the guest's vda is the root drive). */
-static const struct device_kind device_kinds[] = {
-	{ .name = "serial console", .max = 1, .create = serial_row_create, .destroy = serial_row_destroy },
-	{ .name = "i8042", .max = 1, .create = i8042_row_create, .destroy = i8042_row_destroy },
-	{ .name = "legacy port sinks", .max = 1, .create = sinks_row_create, .destroy = sinks_row_destroy },
-	{ .name = "boot timer", .max = 1, .count = boot_timer_count, .config = boot_timer_config,
-	  .create = boot_timer_row_create, .destroy = boot_timer_row_destroy },
-	{ .name = "block", .max = DRIVES_MAX, .count = block_count, .config = block_config,
-	  .create = block_row_create, .destroy = block_row_destroy, .id = block_row_id,
-	  .update = block_row_update, .cmdline = block_row_cmdline, .virtio = block_row_virtio },
-	{ .name = "net", .max = NET_IFACES_MAX, .count = net_count, .config = net_config,
-	  .create = net_row_create, .destroy = net_row_destroy, .id = net_row_id,
-	  .update = net_row_update, .virtio = net_row_virtio },
-	{ .name = "vsock", .max = 1, .count = vsock_count, .config = vsock_config, .create = vsock_row_create,
-	  .destroy = vsock_row_destroy, .virtio = vsock_row_virtio },
+static const struct device_kind serial_kind = {
+	.name = "serial console", .max = 1, .create = serial_row_create, .destroy = serial_row_destroy
 };
+static const struct device_kind i8042_kind = {
+	.name = "i8042", .max = 1, .create = i8042_row_create, .destroy = i8042_row_destroy
+};
+static const struct device_kind sinks_kind = {
+	.name = "legacy port sinks", .max = 1, .create = sinks_row_create, .destroy = sinks_row_destroy
+};
+static const struct device_kind boot_timer_kind = {
+	.name = "boot timer", .max = 1, .count = boot_timer_count, .config = boot_timer_config,
+	.create = boot_timer_row_create, .destroy = boot_timer_row_destroy
+};
+
+/* The kinds defined in their own files: each file's one descriptor. */
+extern const struct device_kind block_kind; /* virtio/block-plug.c */
+extern const struct device_kind net_kind;   /* virtio/net-plug.c */
+extern const struct device_kind vsock_kind; /* virtio/vsock-plug.c */
+
+/* THE list of device kinds. Attach order: the legacy devices, then the
+ * virtio ones (their windows and IRQs in this order, so the guest's vda is
+ * the root drive). A kind's index is its slot in struct vm_config. */
+const struct device_kind *const device_kinds[] = {
+	&serial_kind,
+	&i8042_kind,
+	&sinks_kind,
+	&boot_timer_kind,
+	&block_kind,
+	&net_kind,
+	&vsock_kind,
+};
+const size_t device_kinds_count = ARRAY_SIZE(device_kinds);
+_Static_assert(ARRAY_SIZE(device_kinds) <= VM_CONFIG_SLOTS, "struct vm_config has a slot for each kind");
+
+const struct device_kind *device_kind_by_key(const char *key)
+{
+	for (size_t i = 0; i < device_kinds_count; i++)
+		if (device_kinds[i]->config_key && strcmp(device_kinds[i]->config_key, key) == 0)
+			return device_kinds[i];
+	return NULL;
+}
 
 /* ---- attaching ---- */
 
@@ -300,7 +198,7 @@ static int devices_attach_kind(struct device_manager *m, const struct device_kin
 	char part[160];
 	int r = 0;
 
-	if (n > k->max || m->n + n > DEVICES_MAX) {
+	if (n > k->max || m->n + n > m->cap) {
 		snprintf(why, whylen, "%u devices of this kind, at most %u", n, k->max);
 		return -E2BIG;
 	}
@@ -321,11 +219,11 @@ static int devices_attach(void *mgr, const struct vm_config *cfg, const struct d
 	const struct device_ctx ctx = { .env = env, .exit = exit };
 	char reason[256] = "";
 
-	for (size_t i = 0; i < sizeof(device_kinds) / sizeof(device_kinds[0]); i++) {
-		int r = devices_attach_kind(m, &device_kinds[i], cfg, &ctx, cl, reason, sizeof(reason));
+	for (size_t i = 0; i < device_kinds_count; i++) {
+		int r = devices_attach_kind(m, device_kinds[i], cfg, &ctx, cl, reason, sizeof(reason));
 
 		if (r < 0) {
-			snprintf(why, whylen, "cannot attach the %s: %s", device_kinds[i].name, reason);
+			snprintf(why, whylen, "cannot attach the %s: %s", device_kinds[i]->name, reason);
 			return r;
 		}
 	}
@@ -350,8 +248,19 @@ static void devices_destroy(void *mgr)
 
 int devices_create(struct device_manager **ret)
 {
-	*ret = calloc(1, sizeof(**ret));
-	return *ret ? 0 : -ENOMEM;
+	struct device_manager *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	for (size_t i = 0; i < device_kinds_count; i++)
+		m->cap += device_kinds[i]->max;
+	m->entry = calloc(m->cap, sizeof(m->entry[0]));
+	if (!m->entry) {
+		free(m);
+		return -ENOMEM;
+	}
+	*ret = m;
+	return 0;
 }
 
 struct device_manager *devices_free(struct device_manager *m)
@@ -359,6 +268,7 @@ struct device_manager *devices_free(struct device_manager *m)
 	if (!m)
 		return NULL;
 	devices_destroy(m);
+	free(m->entry);
 	free(m);
 	return NULL;
 }

@@ -17,17 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/mmds.h" /* enum mmds_version */
 #include "mmds/store.h"
 #include "mmds/token.h"
 
 /* A request the TCP layer can frame is below its 2500-byte receive buffer;
  * the reader's limits only need to bound what the parser keeps. */
 #define MMDS_HTTP_MAX_REQUEST 2500
-
-enum mmds_version {
-	MMDS_V1,
-	MMDS_V2,
-};
 
 /* Firecracker's `mmds` metrics that the HTTP layer counts. */
 struct mmds_http_counters {

@@ -127,6 +127,10 @@ void seccomp_set_flush_hook(void (*hook)(void))
 	flush_hook = hook;
 }
 
+/* The siginfo code of a SIGSYS raised by a seccomp filter (SYS_SECCOMP in
+ * the kernel's siginfo.h; glibc's headers do not name it). */
+#define SIGSYS_CODE_SECCOMP 1
+
 static void sigsys_handler(int sig, siginfo_t *si, void *uctx)
 {
 	int nr = si->si_syscall;
@@ -136,7 +140,18 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uctx)
 	char why[160];
 	int n;
 
-	/* Formatted with write(2) alone: the signal may have interrupted malloc or stdio. */
+	/* Formatted with write(2) alone: the signal may have interrupted malloc
+	 * or stdio. Firecracker's line first (the siginfo code: 0 from kill,
+	 * 1 from a filter), then, for a real violation, ember's naming it. */
+	log_signal_safe_error("Shutting down VM after intercepting signal %d, code %d.", sig, si->si_code);
+	if (si->si_code != SIGSYS_CODE_SECCOMP) {
+		/* Sent by a process (kill -SYS): no syscall to name, no fault to count. */
+		if (hook)
+			hook();
+		n = sigsafe_snprintf(why, sizeof(why), "Shutting down VM after intercepting signal %d", sig);
+		ready_fail(SECCOMP_EXIT_UNEXPECTED, why, n < 0 ? 0 : (size_t)n);
+		_exit(SECCOMP_EXIT_UNEXPECTED);
+	}
 	log_signal_safe_error("Shutting down VM after intercepting a bad syscall (%u): %s, in role %s.", (unsigned)nr,
 			      name, role);
 	atomic_fetch_add(&seccomp_metrics.num_faults, 1);

@@ -24,6 +24,7 @@
 #include "policy.h"
 
 #define SECCOMP_EXIT_BAD_SYSCALL 148
+#define SECCOMP_EXIT_UNEXPECTED 2 /* a SIGSYS no filter raised (kill -SYS) */
 
 /* Loads and verifies the filters from path, or the built-in default policy
  * when path is NULL. Returns 0, or -errno with a message (the loader's

@@ -16,7 +16,10 @@
 #include "api/methods.h"
 #include "api/router.h"
 #include "api/server.h"
+#include "config/mmds.h"
 #include "config/vm_config.h"
+#include "config/vsock.h"
+#include "devices/kind.h"
 #include "metrics.h"
 #include "mmds/store.h"
 
@@ -129,10 +132,12 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The whole last response (headers too). */
+static char *last;
+
 /* Serves a request; returns the status and leaves the body in body (static). */
 static int req(struct fixture *f, const char *method, const char *path, const char *body, const char **ret_body)
 {
-	static char *last;
 	size_t len;
 	int status;
 
@@ -197,7 +202,6 @@ static void test_ids(void **state)
 	expect(f, "DELETE", "/network-interfaces/eth0", NULL, 400, "does not provide network interface hot-unplug");
 	expect(f, "PUT", "/vsock", "{}", 400, "missing field `guest_cid`");
 	expect(f, "PUT", "/snapshot/create", "{}", 400, "does not provide snapshots");
-	expect(f, "PUT", "/mmds/config", "{}", 400, "does not provide guest access to the MMDS");
 }
 
 static void test_machine_config(void **state)
@@ -238,14 +242,17 @@ static void test_vsock(void **state)
 	snprintf(body, sizeof(body), "{\"guest_cid\":3,\"uds_path\":\"%s\",\"vsock_id\":\"root\"}", sock);
 	assert_int_equal(req(f, "PUT", "/vsock", body, &got), 204);
 	assert_int_equal(counted(NULL, "deprecated_api", "deprecated_http_api_calls"), 1);
-	assert_true(f->config.vsock.present);
+	const struct vsock_slot *slot = vm_config_slot(&f->config, device_kind_by_key("vsock"));
+
+	assert_non_null(slot);
+	assert_true(slot->present);
 	assert_int_equal(access(sock, F_OK), 0);
 	expect(f, "GET", "/vm/config", NULL, 200, "\"vsock\":{\"guest_cid\":3,\"uds_path\":\"");
 	snprintf(body, sizeof(body), "{\"guest_cid\":4,\"uds_path\":\"%s/no/dir.sock\"}", dir);
 	expect(f, "PUT", "/vsock", body, 400,
 	       "Cannot create backend for vsock device: Error binding to the host-side Unix socket: ");
 	expect(f, "PUT", "/vsock", "{\"guest_cid\":2,\"uds_path\":\"x\"}", 400, "Invalid guest_cid 2");
-	assert_int_equal(f->config.vsock.cfg.guest_cid, 3);
+	assert_int_equal(slot->cfg.guest_cid, 3);
 	assert_int_equal(counted(NULL, "put_api_requests", "vsock_count"), 3);
 	assert_int_equal(counted(NULL, "put_api_requests", "vsock_fails"), 2);
 	assert_int_equal(counted(NULL, "deprecated_api", "deprecated_http_api_calls"), 1);
@@ -331,6 +338,76 @@ static void test_mmds(void **state)
 	expect(f, "GET", "/mmds", NULL, 200, "\"just a string\"");
 }
 
+static void add_iface(struct fixture *f, const char *id)
+{
+	struct net_set *s = vm_config_slot_get(&f->config, device_kind_by_key("network-interfaces"));
+	struct net_config *n;
+
+	assert_non_null(s);
+	n = &s->iface[s->count++];
+
+	snprintf(n->iface_id, sizeof(n->iface_id), "%s", id);
+	n->tap_fd = -1;
+}
+
+static bool deprecated(void)
+{
+	return strstr(last, "\r\nDeprecation: true\r\n") != NULL;
+}
+
+#define MMDS_V1_BODY(ifaces) "{\"network_interfaces\":" ifaces "}"
+
+static void test_mmds_config(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, "GET", "/vm/config", NULL, 200, "\"mmds-config\":null");
+	/* no interface yet */
+	expect(f, "PUT", "/mmds/config", MMDS_V1_BODY("[\"eth0\"]"), 400, "MMMDS config error: " MMDS_ERR_UNKNOWN_IFACE);
+	assert_true(deprecated()); /* V1 by default: flagged even when refused */
+	add_iface(f, "eth0");
+	add_iface(f, "1");
+	expect(f, "PUT", "/mmds/config", MMDS_V1_BODY("[]"), 400, "MMMDS config error: " MMDS_ERR_EMPTY_LIST);
+	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\":[],\"ipv4_address\":\"169.254.0.1\"}", 400,
+	       "MMMDS config error: " MMDS_ERR_NOT_LINK_LOCAL);
+	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\":[\"1\"],\"version\":\"V3\"}", 400,
+	       "unknown variant `V3`, expected `V1` or `V2`");
+	assert_false(deprecated()); /* a body that does not deserialise is not V1 */
+	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\":[\"1\"],\"x\":1}", 400, "unknown field `x`");
+	assert_false(f->config.mmds.enabled);
+	/* the Go SDK's body */
+	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\":[\"1\"],\"version\":\"V1\"}", 204, NULL);
+	assert_true(deprecated());
+	assert_true(mmds_config_iface_enabled(&f->config.mmds, "1"));
+	expect(f, "GET", "/vm/config", NULL, 200, "\"mmds-config\":{\"version\":\"V1\",\"network_interfaces\":[\"1\"],"
+	       "\"ipv4_address\":\"169.254.169.254\",\"imds_compat\":false}");
+	/* a re-PUT replaces the whole config; a refused one changes nothing */
+	expect(f, "PUT", "/mmds/config", "{\"version\":\"V2\",\"network_interfaces\":[\"eth0\"],"
+	       "\"ipv4_address\":\"169.254.170.2\",\"imds_compat\":true}", 204, NULL);
+	assert_false(deprecated());
+	assert_false(mmds_config_iface_enabled(&f->config.mmds, "1"));
+	expect(f, "PUT", "/mmds/config", "{\"version\":\"V2\",\"network_interfaces\":[\"1\",\"nope\"]}", 400,
+	       MMDS_ERR_UNKNOWN_IFACE);
+	expect(f, "GET", "/vm/config", NULL, 200, "\"mmds-config\":{\"version\":\"V2\",\"network_interfaces\":"
+	       "[\"eth0\"],\"ipv4_address\":\"169.254.170.2\",\"imds_compat\":true}");
+	/* counted as PUT /mmds requests, V1 ones as deprecated calls */
+	assert_int_equal(counted(NULL, "put_api_requests", "mmds_count"), 8);
+	assert_int_equal(counted(NULL, "put_api_requests", "mmds_fails"), 6);
+	assert_int_equal(counted(NULL, "deprecated_api", "deprecated_http_api_calls"), 4);
+	/* after boot: refused, V1 still flagged and counted */
+	f->c.state = VM_RUNNING;
+	expect(f, "PUT", "/mmds/config", MMDS_V1_BODY("[\"1\"]"), 400,
+	       "The requested operation is not supported after starting the microVM.");
+	assert_true(deprecated());
+	assert_int_equal(counted(NULL, "deprecated_api", "deprecated_http_api_calls"), 5);
+	expect(f, "PUT", "/mmds/config", "{\"version\":\"V2\",\"network_interfaces\":[\"1\"]}", 400, "after starting");
+	assert_false(deprecated());
+	assert_int_equal(f->config.mmds.version, MMDS_V2);
+	/* the data store stays writable */
+	expect(f, "PUT", "/mmds", "{}", 204, NULL);
+	expect(f, "PATCH", "/mmds", "{\"a\":1}", 204, NULL);
+}
+
 static void test_logger_and_metrics(void **state)
 {
 	struct fixture *f = *state;
@@ -414,6 +491,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmds_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logger_and_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_id, setup, teardown),
 	};

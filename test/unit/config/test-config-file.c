@@ -114,7 +114,10 @@ static void test_absent_capabilities(void **state)
 	       "{\"logger\": {\"x\": 1}}");
 	expect("metrics: An error occurred when deserializing the json body of a request: missing field "
 	       "`metrics_path`", "{\"metrics\": {}}");
-	expect("mmds-config: this build does not provide MMDS yet", "{\"mmds-config\": {}}");
+	expect("mmds-config: An error occurred when deserializing the json body of a request: missing field "
+	       "`network_interfaces`", "{\"mmds-config\": {}}");
+	expect("mmds-config: " MMDS_ERR_EMPTY_LIST, "{\"mmds-config\": {\"network_interfaces\": []}}");
+	expect("mmds-config: " MMDS_ERR_UNKNOWN_IFACE, "{\"mmds-config\": {\"network_interfaces\": [\"eth0\"]}}");
 }
 
 /* What GET /vm/config prints for resources never set loads back as "not set". */

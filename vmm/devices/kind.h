@@ -1,0 +1,83 @@
+/* A device kind's descriptor: the one thing a kind of device gives ember to
+ * be plugged in (doc/devices.md).
+ *
+ * A kind defines its descriptor in its own files (virtio/block-plug.c, ...)
+ * and the device manager lists it (device_kinds[] in manager.c). Everything
+ * else iterates over that list and names no kind:
+ *   - the config file (config/config_file.c) hands the kind's key to parse;
+ *   - struct vm_config keeps the kind's validated config in an opaque slot
+ *     (vm_config_slot()), created empty on first use, freed by slot_clear;
+ *   - the API router (api/router.c) serves the kind's routes, whose handlers
+ *     edit the slot before boot and reach the device through the controller's
+ *     generic device ops (update_device) after it;
+ *   - GET /vm/config (api/vm.c) renders the slot under the kind's key, in
+ *     Firecracker's place for that key;
+ *   - the manager creates, attaches, finds, updates and destroys the devices.
+ * Every hook is optional unless noted. Hooks run on the vmm thread. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct api_route;
+struct device_env;
+struct device_exit_hook;
+struct virtio_dev;
+struct vm_config;
+
+/* What a kind's create gets: where to attach, how to end the VM. */
+struct device_ctx {
+	const struct device_env *env;
+	const struct device_exit_hook *exit;
+};
+
+struct device_kind {
+	const char *name; /* "block": devices_find(), errors */
+	unsigned max;     /* devices of this kind a VM may have (required) */
+
+	/* ---- configuration ---- */
+	/* The config file's key and GET /vm/config's ("drives"); NULL: none. */
+	const char *config_key;
+	/* null under config_key means "not configured" (an optional object). */
+	bool config_nullable;
+	/* The slot: slot_size bytes, zeroed, then slot_init (NULL: zero is
+	 * empty); slot_clear frees what it holds (TAPs, sockets) before the slot
+	 * itself is freed. */
+	size_t slot_size;
+	void (*slot_init)(void *slot);
+	void (*slot_clear)(void *slot);
+	/* The config file's value under config_key into the slot. 0 or -errno
+	 * with the reason in err (the caller prefixes the key). */
+	int (*config_parse)(const json_t *value, void *slot, char *err, size_t errlen);
+	/* GET /vm/config's value; slot NULL: nothing configured. A new
+	 * reference, NULL on ENOMEM. */
+	json_t *(*config_to_json)(const void *slot);
+
+	/* ---- API ---- */
+	/* The kind's rows of the routing table (api/router.h). */
+	const struct api_route *routes;
+	size_t routes_count;
+
+	/* ---- the devices (manager.c) ---- */
+	/* How many of this kind cfg asks for, and the config of the i-th (in
+	 * attach order); NULL count: exactly one, with cfg itself. */
+	unsigned (*count)(const struct vm_config *cfg);
+	const void *(*config)(const struct vm_config *cfg, unsigned i);
+	int (*create)(const struct device_ctx *ctx, const void *config, void **ret); /* required */
+	void (*destroy)(void *dev);                                                  /* required */
+	const char *(*id)(const void *dev);          /* NULL: a kind without ids */
+	int (*update)(void *dev, const void *update); /* NULL: no PATCH */
+	/* The kind's own part of the kernel command line, before its devices'
+	 * virtio_mmio.device= entries: its length, 0 for none, or -ENOSPC. */
+	int (*cmdline)(const struct vm_config *cfg, char *buf, size_t size);
+	struct virtio_dev *(*virtio)(void *dev);      /* NULL: not a virtio device */
+};
+
+/* The manager's list, in attach order (manager.c). A kind's slot in struct
+ * vm_config is its index here. */
+extern const struct device_kind *const device_kinds[];
+extern const size_t device_kinds_count;
+
+/* The kind whose config_key is key, or NULL. */
+const struct device_kind *device_kind_by_key(const char *key);
