@@ -9,7 +9,7 @@
 #include "devices/metrics_groups.h"
 #include "logger.h"
 #include "metrics.h"
-#include "mmds/store.h"
+#include "mmds/guest-metrics.h"
 #include "seccomp/install.h"
 
 /* Firecracker's "vmm" group counts Rust panics; ember has none (a fatal

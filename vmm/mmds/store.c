@@ -11,24 +11,6 @@
 #include "mmds/store.h"
 #include "path_error.h"
 
-#define MMDS_METRICS(X)                                                                            \
-	X(rx_accepted, METRICS_COUNTER)                                                            \
-	X(rx_accepted_err, METRICS_COUNTER)                                                        \
-	X(rx_accepted_unusual, METRICS_COUNTER)                                                    \
-	X(rx_bad_eth, METRICS_COUNTER)                                                             \
-	X(rx_invalid_token, METRICS_COUNTER)                                                       \
-	X(rx_no_token, METRICS_COUNTER)                                                            \
-	X(rx_count, METRICS_COUNTER)                                                               \
-	X(tx_bytes, METRICS_COUNTER)                                                               \
-	X(tx_count, METRICS_COUNTER)                                                               \
-	X(tx_errors, METRICS_COUNTER)                                                              \
-	X(tx_frames, METRICS_COUNTER)                                                              \
-	X(connections_created, METRICS_COUNTER)                                                    \
-	X(connections_destroyed, METRICS_COUNTER)
-METRICS_COUNTERS(mmds_metrics, MMDS_METRICS);
-/* Nothing counts yet: guest access to the MMDS is not built. */
-METRICS_PROCESS_GROUP(mmds_metrics, "mmds", MMDS_METRICS, NULL);
-
 struct mmds_store {
 	json_t *data; /* NULL until initialized */
 	size_t limit;

@@ -11,8 +11,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "metrics.h"
-
 #define MMDS_FAULT_NOT_INITIALIZED "MMDS error: The MMDS data store is not initialized."
 #define MMDS_FAULT_TOO_LARGE "MMDS limit exceeded error: The MMDS patch request doesn't fit."
 
@@ -49,13 +47,15 @@ int mmds_store_lookup(const struct mmds_store *store, const char *path, const js
  * Other types have no IMDS form: -EPROTONOSUPPORT (the server answers 501).
  * The caller frees *ret. */
 int mmds_render_imds(const json_t *v, char **ret);
+/* A string value as JSON text, escaped as Firecracker's serde_json does
+ * (\u00xx in lowercase hex). The caller frees *ret. 0 or -ENOMEM. */
+int mmds_render_json_string(const json_t *v, char **ret);
+/* jansson writes \u001F where serde_json writes \u001f: lowercases the hex
+ * digits of every \u escape of a JSON text, in place. */
+void mmds_json_lowercase_escapes(char *text);
 
 /* RFC 7396 MergePatch(target, patch) as a new value (target may be NULL);
  * neither input is modified. NULL on ENOMEM. */
 json_t *json_merge_patch(const json_t *target, const json_t *patch);
 /* Length of the compact serialisation of v. */
 size_t json_compact_size(const json_t *v);
-
-/* The metrics group "mmds": the guest-side MMDS (its network stack and HTTP
- * server) counts into it. */
-extern const struct metrics_group mmds_metrics_group;
