@@ -51,19 +51,6 @@
 	X(logger, metrics_fails, 0)                                                                \
 	X(logger, missed_log_count, 0)                                                             \
 	X(logger, rate_limited_log_count, 0)                                                       \
-	X(mmds, rx_accepted, 0)                                                                    \
-	X(mmds, rx_accepted_err, 0)                                                                \
-	X(mmds, rx_accepted_unusual, 0)                                                            \
-	X(mmds, rx_bad_eth, 0)                                                                     \
-	X(mmds, rx_invalid_token, 0)                                                               \
-	X(mmds, rx_no_token, 0)                                                                    \
-	X(mmds, rx_count, 0)                                                                       \
-	X(mmds, tx_bytes, 0)                                                                       \
-	X(mmds, tx_count, 0)                                                                       \
-	X(mmds, tx_errors, 0)                                                                      \
-	X(mmds, tx_frames, 0)                                                                      \
-	X(mmds, connections_created, 0)                                                            \
-	X(mmds, connections_destroyed, 0)                                                          \
 	X(patch_api_requests, drive_count, 0)                                                      \
 	X(patch_api_requests, drive_fails, 0)                                                      \
 	X(patch_api_requests, network_count, 0)                                                    \

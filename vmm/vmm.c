@@ -23,6 +23,7 @@
 #include "log.h"
 #include "logger.h"
 #include "metrics.h"
+#include "mmds/guest.h"
 #include "mmds/store.h"
 #include "out.h"
 #include "parse.h"
@@ -257,14 +258,10 @@ int ember_vm_launch(struct ember *e, const char *announce, struct vm_error *err)
 				  .devices = devices_vm_hooks(e->devices) };
 	int r;
 
-	/* The guest side of the MMDS (vmm/net/ in virtio-net's TX path) is not
-	 * wired yet: a VM configured to reach it is refused, never booted
-	 * without it. */
+	/* The interfaces the MMDS config names detour their MMDS frames to it. */
 	if (e->config.mmds.enabled) {
-		snprintf(err->msg, sizeof(err->msg), "This build of ember does not provide guest access to the MMDS "
-			 "yet (mmds-config, PUT /mmds/config).");
-		err->config = true;
-		return -EOPNOTSUPP;
+		mmds_guest_configure(e->mmds_guest, &e->config.mmds);
+		hooks.mmds = e->mmds_guest;
 	}
 	r = vm_create(&e->config, e->loop, &hooks, &e->vm, err);
 	if (r < 0)
@@ -408,11 +405,21 @@ int ember_mmds_init(struct ember *e)
 		e->mmds = mmds_store_free(e->mmds);
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
+	/* The V2 token key is drawn now, once per process, and tokens are bound
+	 * to the instance id (Firecracker's TokenAuthority). */
+	r = mmds_guest_new(e->mmds, e->cli.present[ARG_ID] ? e->cli.value[ARG_ID] : "anonymous-instance", NULL,
+			   &e->mmds_guest);
+	if (r < 0) {
+		log_error("Cannot set up the guest's MMDS (V2 token key, metrics): %s", strerror(-r));
+		e->mmds = mmds_store_free(e->mmds);
+		return EXIT_CODE_GENERIC_ERROR;
+	}
 	return 0;
 }
 
 void ember_mmds_exit(struct ember *e)
 {
+	e->mmds_guest = mmds_guest_free(e->mmds_guest);
 	e->mmds = mmds_store_free(e->mmds);
 }
 

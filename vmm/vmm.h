@@ -14,6 +14,7 @@
 struct api_server;
 struct device_manager;
 struct event_loop;
+struct mmds_guest;
 struct mmds_store;
 struct vm;
 struct vm_error;
@@ -26,6 +27,7 @@ struct ember {
 	struct vm *vm;
 	int exit_code;
 	struct mmds_store *mmds;
+	struct mmds_guest *mmds_guest; /* the guest's side of it: tokens, HTTP, the stacks' shared state */
 	struct api_controller controller;
 	struct api_server *api;
 	const char *metrics_path; /* --metrics-path or the config file's, once opened */

@@ -12,6 +12,7 @@ struct event_loop;
 struct bus;
 struct cmdline;
 struct vm_config;
+struct mmds_guest;
 
 struct device_env {
 	int vm_fd;
@@ -19,6 +20,9 @@ struct device_env {
 	struct event_loop *loop;
 	struct bus *mmio_bus;
 	struct bus *pio_bus;
+	/* The guest side of the MMDS (mmds/guest.h): virtio-net detours the
+	 * interfaces its configuration enables. NULL: none. */
+	struct mmds_guest *mmds;
 };
 
 /* How a device ends the VM (the i8042's reset): request_exit(ctx, code) on

@@ -173,7 +173,7 @@ static int vm_step_buses(struct vm *vm)
 		return vm_fail(vm, r, "cannot create the device buses: %s", strerror(-r));
 	vm->env = (struct device_env){
 		.vm_fd = vm->fd, .mem = vm->mem, .loop = vm->loop,
-		.mmio_bus = vm->mmio_bus, .pio_bus = vm->pio_bus,
+		.mmio_bus = vm->mmio_bus, .pio_bus = vm->pio_bus, .mmds = vm->hooks.mmds,
 	};
 	vm->ctl.mmio_bus = vm->mmio_bus;
 	vm->ctl.pio_bus = vm->pio_bus;

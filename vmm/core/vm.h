@@ -33,6 +33,8 @@ struct vm_hooks {
 	void *ctx;
 	/* The devices (the device manager's devices_vm_hooks()); attach NULL: none. */
 	struct vm_devices devices;
+	/* Handed to the devices in their device_env (NULL: no MMDS for the guest). */
+	struct mmds_guest *mmds;
 };
 
 /* Why vm_create() failed. config is true when the configuration is at fault

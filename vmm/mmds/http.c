@@ -197,8 +197,14 @@ static int get_value(const struct mmds_http *m, const struct http_request *q, co
 		return reply_text(r, 404, "Resource not found: %s.", uri);
 	if (json && !m->imds_compat) {
 		/* serde_json's map is sorted: so are the keys here. */
-		body = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-		ret = body ? 0 : -ENOMEM;
+		if (json_is_string(v)) {
+			ret = mmds_render_json_string(v, &body);
+		} else {
+			body = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+			ret = body ? 0 : -ENOMEM;
+			if (body)
+				mmds_json_lowercase_escapes(body);
+		}
 	} else {
 		ret = mmds_render_imds(v, &body);
 	}

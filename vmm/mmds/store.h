@@ -47,6 +47,12 @@ int mmds_store_lookup(const struct mmds_store *store, const char *path, const js
  * Other types have no IMDS form: -EPROTONOSUPPORT (the server answers 501).
  * The caller frees *ret. */
 int mmds_render_imds(const json_t *v, char **ret);
+/* A string value as JSON text, escaped as Firecracker's serde_json does
+ * (\u00xx in lowercase hex). The caller frees *ret. 0 or -ENOMEM. */
+int mmds_render_json_string(const json_t *v, char **ret);
+/* jansson writes \u001F where serde_json writes \u001f: lowercases the hex
+ * digits of every \u escape of a JSON text, in place. */
+void mmds_json_lowercase_escapes(char *text);
 
 /* RFC 7396 MergePatch(target, patch) as a new value (target may be NULL);
  * neither input is modified. NULL on ENOMEM. */

@@ -19,6 +19,7 @@
 #include "core/vcpu.h"
 #include "devices/metrics_groups.h"
 #include "metrics.h"
+#include "mmds/guest-metrics.h"
 
 static char dir[64];
 
@@ -100,6 +101,7 @@ static void test_every_group(void **state)
 	devices_metrics_declare();
 	assert_int_equal(metrics_declare(&vcpu_metrics_group), 0);
 	assert_int_equal(metrics_declare(&signal_metrics_group), 0);
+	assert_int_equal(metrics_declare(&mmds_metrics_group), 0);
 	text = metrics_render();
 	v = json_loads(text, 0, NULL);
 	assert_non_null(v);

@@ -192,6 +192,26 @@ static void test_lookup_and_imds(void **state)
 	mmds_store_free(s);
 }
 
+/* JSON answers escape as serde_json does (Firecracker): lowercase \u00xx;
+ * a string leaf and the same string inside an object agree. */
+static void test_json_escapes(void **state)
+{
+	json_t *v = json_stringn("a\x01\x1f\x7f\"/\\\t\n\r\b\f\0z\xc3\xa9", 16);
+	json_t *o = json_pack("{s:O}", "k", v);
+	const char *want = "\"a\\u0001\\u001f\x7f\\\"/\\\\\\t\\n\\r\\b\\f\\u0000z\xc3\xa9\"";
+	char *got, *whole;
+
+	assert_int_equal(mmds_render_json_string(v, &got), 0);
+	assert_string_equal(got, want);
+	whole = json_dumps(o, JSON_COMPACT);
+	mmds_json_lowercase_escapes(whole);
+	assert_non_null(strstr(whole, got));
+	free(got);
+	free(whole);
+	json_decref(o);
+	json_decref(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_store_size_limit),
 		cmocka_unit_test(test_store_load_file),
 		cmocka_unit_test(test_lookup_and_imds),
+		cmocka_unit_test(test_json_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include "core/loop.h"
 #include "core/device_env.h"
 #include "log.h"
+#include "net/link.h"
 #include "net-frame.h"
 #include "queue.h"
 #include "tap.h"
@@ -62,6 +63,7 @@ struct net {
 	uint64_t q_dropped_seen[2]; /* each queue's virtq_stats.dropped already counted */
 	struct virtq_elem elem; /* scratch for virtq_pop (4 KiB: not on the stack) */
 	struct net_metrics m;   /* also the metrics group net_<id> */
+	struct mmds_link *mmds; /* the MMDS detour, on interfaces the MMDS config enables */
 	int metrics_group;
 };
 
@@ -202,6 +204,19 @@ static bool net_rx_admit(struct net *n, struct virtq *q, uint32_t len)
 
 enum net_step { NET_NEXT, NET_IDLE, NET_STOP, NET_YIELD };
 
+/* The next frame for the guest: the MMDS's answers first (they wait for
+ * buffers like any frame, never dropped), then the TAP's. */
+static ssize_t net_rx_read(struct net *n)
+{
+	unsigned iovs = n->mergeable ? n->rx_iovs : n->rx_chain[0].iov_count;
+	size_t got = 0;
+
+	if (n->mmds)
+		got = mmds_link_read(n->mmds, n->rx_iov, iovs, n->mergeable ? n->rx_cap : n->rx_chain[0].cap,
+				     TAP_VNET_HDR_LEN);
+	return got ? (ssize_t)got : readv(n->tap_fd, n->rx_iov, (int)iovs);
+}
+
 /* One frame from the TAP into the guest. */
 static enum net_step net_rx_step(struct net *n, struct virtq *q)
 {
@@ -221,7 +236,7 @@ static enum net_step net_rx_step(struct net *n, struct virtq *q)
 		NET_COUNT(n, no_rx_avail_buffer, 1);
 		return NET_IDLE; /* frames wait in the TAP for the guest's next buffers */
 	}
-	got = readv(n->tap_fd, n->rx_iov, (int)(n->mergeable ? n->rx_iovs : n->rx_chain[0].iov_count));
+	got = net_rx_read(n);
 	if (got < 0 && errno == EAGAIN)
 		return NET_STOP; /* the TAP is empty: its next frame is an edge */
 	if (got < 0 && errno == EFAULT) {
@@ -316,6 +331,12 @@ static enum net_step net_tx_step(struct net *n, struct virtq *q)
 		virtq_push(q, e->head, 0);
 		return NET_NEXT;
 	}
+	/* Before the TAP and the rate limiter: MMDS frames never leave (net/stack.h). */
+	if (n->mmds && mmds_link_detour(n->mmds, e->iov, e->nr_out, TAP_VNET_HDR_LEN,
+					hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+		virtq_push(q, e->head, 0);
+		return NET_NEXT;
+	}
 	if (virtio_budget_bytes(&n->vdev) < e->out_len) {
 		virtq_unpop(q);
 		return NET_YIELD;
@@ -342,6 +363,8 @@ static void net_tx(struct net *n)
 	for (;;) {
 		while ((step = net_tx_step(n, q)) == NET_NEXT)
 			;
+		if (n->mmds && mmds_link_pending(n->mmds))
+			net_rx(n); /* the MMDS answered: its frames go out now */
 		net_count_queue_drops(n, q, TXQ);
 		virtio_signal_used(&n->vdev, TXQ);
 		if (step == NET_YIELD) {
@@ -400,6 +423,18 @@ static void net_on_tx_timer(void *ctx, uint32_t events)
 	NET_COUNT(n, tx_rate_limiter_event_count, 1);
 	virtio_throttle_fired(&n->tx_throttle);
 	net_tx(n);
+	virtio_unlock(&n->vdev);
+}
+
+/* The MMDS's TCP timer fired. */
+static void net_on_mmds_timer(void *ctx)
+{
+	struct net *n = ctx;
+
+	virtio_lock(&n->vdev);
+	virtio_wakeup(&n->vdev);
+	mmds_link_tick(n->mmds);
+	net_rx(n);
 	virtio_unlock(&n->vdev);
 }
 
@@ -543,6 +578,9 @@ int net_create(const struct device_env *env, const struct net_config *cfg, const
 		goto fail;
 	}
 	r = net_setup_events(n, env, opts);
+	if (r >= 0 && env->mmds)
+		r = mmds_link_new(env->mmds, env->loop, n->id, n->mtu,
+				  &(struct mmds_link_ops){ net_on_mmds_timer, n }, &n->mmds);
 	if (r >= 0)
 		r = n->metrics_group = metrics_register(&net_metrics_group, n->id, &n->m);
 	if (r < 0)
@@ -559,6 +597,7 @@ struct net *net_destroy(struct net *n)
 	if (!n)
 		return NULL;
 	metrics_unregister(n->metrics_group);
+	mmds_link_free(n->mmds);
 	if (n->loop)
 		loop_remove(n->loop, n->tap_fd);
 	virtio_throttle_destroy(&n->rx_throttle);
