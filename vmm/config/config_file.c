@@ -180,7 +180,10 @@ static int config_apply_key(const char *key, const json_t *v, struct vm_config *
 	int r;
 
 	if (k || row >= 0) {
-		r = k ? config_apply_kind(k, v, cfg, why, sizeof(why)) : config_apply_own((size_t)row, v, cfg, why, sizeof(why));
+		if (k)
+			r = config_apply_kind(k, v, cfg, why, sizeof(why));
+		else
+			r = config_apply_own((size_t)row, v, cfg, why, sizeof(why));
 		if (r < 0)
 			snprintf(err, errlen, "%s: %s", key, why);
 		return r;
