@@ -13,8 +13,8 @@
 #include "cleanup.h"
 #include "devices/kind.h"
 
-#define NOM METRIC__COUNT
-#define M(g, n) METRIC_##g##_##n
+#define NOM API_NO_METRIC
+#define M(g, n) API_METRIC(g, n)
 #define UNPROVIDED API_ROUTE_UNPROVIDED
 
 /* The endpoints that are not a device kind's, and the capabilities this
@@ -256,12 +256,11 @@ void api_action_count(const struct api_action *a)
 {
 	if (!a->route)
 		return;
-	if (a->route->count_metric != NOM)
-		metrics_inc(a->route->count_metric);
-	if (a->resp.status >= 400 && a->route->fail_metric != NOM)
-		metrics_inc(a->route->fail_metric);
+	api_metrics_count(a->route->count_metric);
+	if (a->resp.status >= 400)
+		api_metrics_count(a->route->fail_metric);
 	if (a->resp.deprecation)
-		metrics_inc(METRIC_deprecated_api_deprecated_http_api_calls);
+		api_metrics_count_deprecated();
 }
 
 struct api_action *api_action_free(struct api_action *a)

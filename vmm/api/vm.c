@@ -54,7 +54,7 @@ void api_vm_state_apply(struct api_controller *c, struct api_action *a)
 		return;
 	}
 	c->state = want;
-	metrics_set(pause ? METRIC_latencies_us_pause_vm : METRIC_latencies_us_resume_vm, now_us() - t0);
+	api_metrics_latency(pause ? API_LATENCY_PAUSE_VM : API_LATENCY_RESUME_VM, now_us() - t0);
 	api_no_content(a);
 }
 
