@@ -217,6 +217,7 @@ const struct device_kind block_kind = {
 	.slot_clear = block_slot_clear,
 	.config_parse = block_config_parse,
 	.config_to_json = block_config_to_json,
+	.metrics_group = &block_metrics_group,
 	.routes = block_routes,
 	.routes_count = ARRAY_SIZE(block_routes),
 	.count = block_count,

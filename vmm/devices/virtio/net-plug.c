@@ -174,6 +174,7 @@ const struct device_kind net_kind = {
 	.slot_clear = net_slot_clear,
 	.config_parse = net_config_key_parse,
 	.config_to_json = net_config_key_to_json,
+	.metrics_group = &net_metrics_group,
 	.routes = net_routes,
 	.routes_count = ARRAY_SIZE(net_routes),
 	.count = net_count,

@@ -105,6 +105,7 @@ const struct device_kind vsock_kind = {
 	.slot_clear = vsock_kind_slot_clear,
 	.config_parse = vsock_config_key_parse,
 	.config_to_json = vsock_config_key_to_json,
+	.metrics_group = &vsock_metrics_group,
 	.routes = vsock_routes,
 	.routes_count = ARRAY_SIZE(vsock_routes),
 	.count = vsock_count,
