@@ -13,6 +13,26 @@
 #include "logger.h"
 #include "path_error.h"
 
+#define LOGGER_METRICS(X)                                                                          \
+	X(missed_metrics_count, METRICS_COUNTER)                                                   \
+	X(metrics_fails, METRICS_COUNTER)                                                          \
+	X(missed_log_count, METRICS_COUNTER)                                                       \
+	X(rate_limited_log_count, METRICS_COUNTER)
+METRICS_COUNTERS(logger_metrics, LOGGER_METRICS);
+
+/* Async-signal-safe: relaxed loads of the sinks' atomic totals. */
+static void logger_metrics_pull(void *values)
+{
+	struct logger_metrics *m = values;
+
+	m->missed_metrics_count = metrics_lost_lines();
+	m->metrics_fails = metrics_failed_writes();
+	m->missed_log_count = log_missed_count();
+	m->rate_limited_log_count = log_rate_limited_count();
+}
+
+METRICS_PROCESS_GROUP(logger_metrics, "logger", LOGGER_METRICS, logger_metrics_pull);
+
 /* What was last applied, for GET /vm/config. Written on the vmm thread only. */
 static struct {
 	bool configured;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "log.h"
+#include "metrics.h"
 
 struct logger_config {
 	char *log_path;        /* NULL: keep the current sink (stdout by default) */
@@ -37,3 +38,8 @@ struct event_loop;
 int logger_attach_loop(struct event_loop *loop);
 /* Disarms and closes it; harmless when not attached. */
 void logger_detach_loop(struct event_loop *loop);
+
+/* The metrics group "logger": lines the log and the metrics sinks lost,
+ * log lines the rate limiter dropped. Each sink keeps its own totals (the
+ * log's are shared with the jailer); the group copies them at every flush. */
+extern const struct metrics_group logger_metrics_group;

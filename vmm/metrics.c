@@ -11,9 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "config/json_field.h"
-#include "log.h"
-#include "seccomp/install.h"
 #include "metrics.h"
 #include "sigsafe.h"
 
@@ -21,20 +20,9 @@
  * per-device groups. */
 #define METRICS_LINE_MAX 65536
 
-struct metric_desc {
-	const char *group;
-	const char *name;
-	bool store;
-};
-
-#define METRIC_DESC(g, n, s) { #g, #n, s },
-static const struct metric_desc descs[METRIC__COUNT] = { METRICS_LIST(METRIC_DESC) };
-#undef METRIC_DESC
-
-static _Atomic uint64_t values[METRIC__COUNT];
-static uint64_t flushed[METRIC__COUNT]; /* counter totals at the last flush; under flush_lock */
 static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int sink_fd = -1;
+static _Atomic uint64_t lost_lines, failed_writes;
 static char line_buf[METRICS_LINE_MAX]; /* under flush_lock: usable from a signal handler */
 
 /* One registered set of counters. Under flush_lock. */
@@ -51,23 +39,6 @@ struct metrics_source {
 static const struct metrics_group *groups[METRICS_GROUPS_MAX]; /* under flush_lock, in declaration order */
 static unsigned nr_groups;
 static struct metrics_source sources[METRICS_SOURCES_MAX];
-
-void metrics_add(enum metric_id id, uint64_t n)
-{
-	if ((unsigned)id < METRIC__COUNT)
-		atomic_fetch_add_explicit(&values[id], n, memory_order_relaxed);
-}
-
-void metrics_set(enum metric_id id, uint64_t value)
-{
-	if ((unsigned)id < METRIC__COUNT)
-		atomic_store_explicit(&values[id], value, memory_order_relaxed);
-}
-
-uint64_t metrics_get(enum metric_id id)
-{
-	return (unsigned)id < METRIC__COUNT ? atomic_load_explicit(&values[id], memory_order_relaxed) : 0;
-}
 
 bool metrics_configured(void)
 {
@@ -139,13 +110,14 @@ int metrics_init(const char *path)
 	return 0;
 }
 
-/* The logger and the seccomp handler keep their own monotonic counters next
- * to the code that counts: mirror their totals. */
-static void metrics_pull_sources(void)
+uint64_t metrics_lost_lines(void)
 {
-	metrics_set(METRIC_logger_missed_log_count, log_missed_count());
-	metrics_set(METRIC_logger_rate_limited_log_count, log_rate_limited_count());
-	metrics_set(METRIC_seccomp_num_faults, seccomp_fault_count());
+	return atomic_load_explicit(&lost_lines, memory_order_relaxed);
+}
+
+uint64_t metrics_failed_writes(void)
+{
+	return atomic_load_explicit(&failed_writes, memory_order_relaxed);
 }
 
 void metrics_record_latency(uint64_t *mms, uint64_t us)
@@ -159,13 +131,34 @@ void metrics_record_latency(uint64_t *mms, uint64_t us)
 	metrics_local_add(mms[2], us);
 }
 
+/* A free slot, or else one whose owner is gone (its last deltas are then
+ * lost); -ENOSPC. Caller holds flush_lock. */
+static int metrics_source_slot(void)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < METRICS_SOURCES_MAX; i++)
+			if (!sources[i].used || (pass == 1 && sources[i].retired))
+				return i;
+	return -ENOSPC;
+}
+
+/* A process-wide group's counters count from process start: their first
+ * deltas are the totals (a signal before the metrics step is not lost). */
 static int metrics_declare_locked(const struct metrics_group *g)
 {
+	int slot;
+
 	for (unsigned i = 0; i < nr_groups; i++)
 		if (groups[i] == g)
 			return 0;
 	if (nr_groups == METRICS_GROUPS_MAX)
 		return -ENOSPC;
+	if (g->values) {
+		slot = metrics_source_slot();
+		if (slot < 0)
+			return slot;
+		sources[slot] = (struct metrics_source){ .used = true, .group = g, .values = g->values };
+	}
 	groups[nr_groups++] = g;
 	return 0;
 }
@@ -182,23 +175,13 @@ int metrics_declare(const struct metrics_group *g)
 	return r;
 }
 
-/* A free slot, or else one whose owner is gone (its last deltas are then
- * lost); -ENOSPC. Caller holds flush_lock. */
-static int metrics_source_slot(void)
-{
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < METRICS_SOURCES_MAX; i++)
-			if (!sources[i].used || (pass == 1 && sources[i].retired))
-				return i;
-	return -ENOSPC;
-}
-
 int metrics_register(const struct metrics_group *g, const char *id, const void *counters)
 {
 	struct metrics_source *src;
 	int handle;
 
-	if (g->nfields == 0 || g->nfields > METRICS_GROUP_FIELDS_MAX || (id && strlen(id) >= METRICS_ID_MAX))
+	if (g->nfields == 0 || g->nfields > METRICS_GROUP_FIELDS_MAX || g->values ||
+	    (id && strlen(id) >= METRICS_ID_MAX))
 		return -EINVAL;
 	pthread_mutex_lock(&flush_lock);
 	handle = metrics_declare_locked(g);
@@ -331,6 +314,8 @@ static int metrics_format_registered(struct metrics_out *o, bool consume)
 	for (unsigned g = 0; r >= 0 && g < nr_groups; g++) {
 		const struct metrics_group *grp = groups[g];
 
+		if (grp->pull)
+			grp->pull(grp->values);
 		memset(merged, 0, sizeof(merged));
 		for (unsigned s = 0; s < METRICS_SOURCES_MAX; s++) {
 			struct metrics_source *src = &sources[s];
@@ -361,26 +346,8 @@ static int metrics_format(char *buf, size_t len, bool consume)
 	struct timespec ts;
 	int r;
 
-	metrics_pull_sources();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	r = out_printf(&o, "{\"utc_timestamp_ms\":%" PRIu64, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-	for (size_t i = 0; r >= 0 && i < METRIC__COUNT; i++) {
-		bool new_group = i == 0 || strcmp(descs[i].group, descs[i - 1].group) != 0;
-		uint64_t v = atomic_load_explicit(&values[i], memory_order_relaxed), out = v;
-
-		if (!descs[i].store) {
-			out = v - flushed[i];
-			if (consume)
-				flushed[i] = v;
-		}
-		if (new_group) /* `},"group":{"name":v` (no brace before the first group) */
-			r = out_printf(&o, "%s,\"%s\":{\"%s\":%" PRIu64, i ? "}" : "", descs[i].group, descs[i].name,
-				       out);
-		else
-			r = out_printf(&o, ",\"%s\":%" PRIu64, descs[i].name, out);
-	}
-	if (r >= 0)
-		r = out_printf(&o, "}");
 	if (r >= 0)
 		r = metrics_format_registered(&o, consume);
 	if (r >= 0)
@@ -416,15 +383,15 @@ static int metrics_write_locked(void)
 	if (fd < 0)
 		return 0;
 	if (!metrics_drain_pending(fd)) {
-		metrics_inc(METRIC_logger_missed_metrics_count);
+		atomic_fetch_add_explicit(&lost_lines, 1, memory_order_relaxed);
 		return -EAGAIN;
 	}
 	n = metrics_format(line_buf, sizeof(line_buf), true);
 	w = n < 0 ? -1 : write(fd, line_buf, (size_t)n);
 	if (w <= 0) {
 		/* A full FIFO loses the line: count it, never block the vmm thread. */
-		metrics_inc(METRIC_logger_missed_metrics_count);
-		metrics_inc(METRIC_logger_metrics_fails);
+		atomic_fetch_add_explicit(&lost_lines, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&failed_writes, 1, memory_order_relaxed);
 		return n < 0 ? n : -EAGAIN;
 	}
 	if (w < n) {
@@ -477,8 +444,4 @@ void metrics_reset(void)
 	pending_off = pending_len = 0;
 	nr_groups = 0;
 	memset(sources, 0, sizeof(sources));
-	for (size_t i = 0; i < METRIC__COUNT; i++) {
-		atomic_store(&values[i], 0);
-		flushed[i] = 0;
-	}
 }

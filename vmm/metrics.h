@@ -2,15 +2,17 @@
  *
  *   {"utc_timestamp_ms":1700000000000,"api_server":{...},"block":{...},...}
  *
- * Two kinds of group. The process-wide groups below (API requests,
- * latencies, logger, ...) are counted by id from any thread. Every other
- * group belongs to a module that declares it once with METRICS_GROUP and
- * registers its counters (a source) at create time: several sources of one
- * group are merged at flush (the vCPUs' per-thread counters summed), and a
- * source with an id is also written as its own group `<group>_<id>`
- * (block_rootfs). A declared group without sources is written as zeros, so
- * the line always has every group Firecracker writes
- * (test/data/firecracker-metrics.txt). This file knows no module.
+ * Every group belongs to a module that declares it once with METRICS_GROUP
+ * and registers its counters (a source) at create time: several sources of
+ * one group are merged at flush (the vCPUs' per-thread counters summed), and
+ * a source with an id is also written as its own group `<group>_<id>`
+ * (block_rootfs). A process-wide owner (the API router, the logger, the
+ * seccomp handler, ...) declares its group with METRICS_PROCESS_GROUP: its
+ * one static source comes with the group. A declared group without sources
+ * is written as zeros, so the line always has every group Firecracker writes
+ * (test/data/firecracker-metrics.txt); groups are written in declaration
+ * order. This file knows no module: the vmm-thread object (vmm.c) declares
+ * the groups in Firecracker's order and arms the flush timer.
  *
  * Counters are monotonic in memory and written as deltas since the previous
  * flush; "store" metrics (latencies, start-up time) are written as they are.
@@ -24,85 +26,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* X(group, name, is_store) */
-#define METRICS_LIST(X)                                                                            \
-	X(api_server, process_startup_time_us, 1)                                                  \
-	X(api_server, process_startup_time_cpu_us, 1)                                              \
-	X(api_server, sync_response_fails, 0)                                                      \
-	X(api_server, sync_vmm_send_timeout_count, 0)                                              \
-	X(deprecated_api, deprecated_http_api_calls, 0)                                            \
-	X(deprecated_api, deprecated_cmd_line_api_calls, 0)                                        \
-	X(get_api_requests, instance_info_count, 0)                                                \
-	X(get_api_requests, machine_cfg_count, 0)                                                  \
-	X(get_api_requests, mmds_count, 0)                                                         \
-	X(get_api_requests, vmm_version_count, 0)                                                  \
-	X(get_api_requests, hotplug_memory_count, 0)                                               \
-	X(latencies_us, full_create_snapshot, 1)                                                   \
-	X(latencies_us, diff_create_snapshot, 1)                                                   \
-	X(latencies_us, load_snapshot, 1)                                                          \
-	X(latencies_us, pause_vm, 1)                                                               \
-	X(latencies_us, resume_vm, 1)                                                              \
-	X(latencies_us, vmm_full_create_snapshot, 1)                                               \
-	X(latencies_us, vmm_diff_create_snapshot, 1)                                               \
-	X(latencies_us, vmm_load_snapshot, 1)                                                      \
-	X(latencies_us, vmm_pause_vm, 1)                                                           \
-	X(latencies_us, vmm_resume_vm, 1)                                                          \
-	X(logger, missed_metrics_count, 0)                                                         \
-	X(logger, metrics_fails, 0)                                                                \
-	X(logger, missed_log_count, 0)                                                             \
-	X(logger, rate_limited_log_count, 0)                                                       \
-	X(patch_api_requests, drive_count, 0)                                                      \
-	X(patch_api_requests, drive_fails, 0)                                                      \
-	X(patch_api_requests, network_count, 0)                                                    \
-	X(patch_api_requests, network_fails, 0)                                                    \
-	X(patch_api_requests, machine_cfg_count, 0)                                                \
-	X(patch_api_requests, machine_cfg_fails, 0)                                                \
-	X(patch_api_requests, mmds_count, 0)                                                       \
-	X(patch_api_requests, mmds_fails, 0)                                                       \
-	X(patch_api_requests, hotplug_memory_count, 0)                                             \
-	X(patch_api_requests, hotplug_memory_fails, 0)                                             \
-	X(patch_api_requests, pmem_count, 0)                                                       \
-	X(patch_api_requests, pmem_fails, 0)                                                       \
-	X(put_api_requests, actions_count, 0)                                                      \
-	X(put_api_requests, actions_fails, 0)                                                      \
-	X(put_api_requests, boot_source_count, 0)                                                  \
-	X(put_api_requests, boot_source_fails, 0)                                                  \
-	X(put_api_requests, drive_count, 0)                                                        \
-	X(put_api_requests, drive_fails, 0)                                                        \
-	X(put_api_requests, logger_count, 0)                                                       \
-	X(put_api_requests, logger_fails, 0)                                                       \
-	X(put_api_requests, machine_cfg_count, 0)                                                  \
-	X(put_api_requests, machine_cfg_fails, 0)                                                  \
-	X(put_api_requests, cpu_cfg_count, 0)                                                      \
-	X(put_api_requests, cpu_cfg_fails, 0)                                                      \
-	X(put_api_requests, metrics_count, 0)                                                      \
-	X(put_api_requests, metrics_fails, 0)                                                      \
-	X(put_api_requests, network_count, 0)                                                      \
-	X(put_api_requests, network_fails, 0)                                                      \
-	X(put_api_requests, mmds_count, 0)                                                         \
-	X(put_api_requests, mmds_fails, 0)                                                         \
-	X(put_api_requests, vsock_count, 0)                                                        \
-	X(put_api_requests, vsock_fails, 0)                                                        \
-	X(put_api_requests, pmem_count, 0)                                                         \
-	X(put_api_requests, pmem_fails, 0)                                                         \
-	X(put_api_requests, serial_count, 0)                                                       \
-	X(put_api_requests, serial_fails, 0)                                                       \
-	X(put_api_requests, hotplug_memory_count, 0)                                               \
-	X(put_api_requests, hotplug_memory_fails, 0)                                               \
-	X(seccomp, num_faults, 1)                                                                  \
-	X(vmm, panic_count, 1)
-
-#define METRIC_ID(group, name, store) METRIC_##group##_##name,
-enum metric_id { METRICS_LIST(METRIC_ID) METRIC__COUNT };
-#undef METRIC_ID
-
-/* Counting, from any thread. */
-void metrics_add(enum metric_id id, uint64_t n);
-#define metrics_inc(id) metrics_add((id), 1)
-/* Sets a store metric (or a counter's running total). */
-void metrics_set(enum metric_id id, uint64_t value);
-uint64_t metrics_get(enum metric_id id);
-
 /* Validates a PUT /metrics body (or the config file's "metrics" key): the
  * required metrics_path, and emit_id / properties, which this build accepts
  * only when off or empty. 0 with a heap copy of the path in *ret_path (the
@@ -115,8 +38,13 @@ int metrics_config_from_json(const json_t *j, char **ret_path, char *err, size_t
 int metrics_init(const char *path);
 bool metrics_configured(void);
 /* Writes one line when a sink is configured (0 otherwise). Returns 0 or -errno;
- * a lost line is counted in logger.missed_metrics_count. */
+ * a lost line is counted in metrics_lost_lines() (logger.missed_metrics_count),
+ * a failed write also in metrics_failed_writes() (logger.metrics_fails). */
 int metrics_flush(void);
+/* What the writer lost so far (monotonic; async-signal-safe): for the
+ * logger group's owner. */
+uint64_t metrics_lost_lines(void);
+uint64_t metrics_failed_writes(void);
 /* The flush period; the vmm thread's timer calls metrics_flush() at it. */
 #define METRICS_PERIOD_S 60
 /* For exit paths, including fatal-signal handlers: formats into a static
@@ -142,6 +70,13 @@ struct metrics_group {
 	const char *name;
 	const struct metrics_field *fields;
 	unsigned nfields;
+	/* A process-wide group's counters (its one source, registered with the
+	 * group and counted from process start), or NULL. */
+	void *values;
+	/* Called under the flush lock before values are read, for an owner that
+	 * keeps its counts elsewhere and copies them in; async-signal-safe (the
+	 * flush at exit runs in fatal-signal handlers). NULL: none. */
+	void (*pull)(void *values);
 };
 
 /* METRICS_GROUP(var, "name", LIST) with LIST(X) calling X(field, kind) once
@@ -149,19 +84,28 @@ struct metrics_group {
  * their owner with relaxed atomics) and `const struct metrics_group
  * var_group` (the names), from the one list; a static assertion checks the
  * two agree. The header declares the struct with METRICS_COUNTERS(var, LIST)
- * and the group with `extern const struct metrics_group var_group;`. */
+ * and the group with `extern const struct metrics_group var_group;`.
+ *
+ * METRICS_PROCESS_GROUP(var, "name", LIST, pull) is the same for a
+ * process-wide owner: it also defines the counters, `static struct var var`,
+ * private to the owner's file, which declaring the group registers. */
 #define METRICS_MEMBER_(field, kind) uint64_t field;
 #define METRICS_FIELD_(field, kind) { #field, kind },
 #define METRICS_COUNTERS(var, LIST) struct var { LIST(METRICS_MEMBER_) }
 /* The same with _Atomic members, for counters that several threads bump with ++. */
 #define METRICS_ATOMIC_MEMBER_(field, kind) _Atomic uint64_t field;
 #define METRICS_ATOMIC_COUNTERS(var, LIST) struct var { LIST(METRICS_ATOMIC_MEMBER_) }
-#define METRICS_GROUP(var, gname, LIST)                                                           \
+#define METRICS_GROUP_(var, gname, LIST, values, pull)                                             \
 	static const struct metrics_field var##_fields_[] = { LIST(METRICS_FIELD_) };              \
 	_Static_assert(sizeof(struct var) == sizeof(var##_fields_) / sizeof(var##_fields_[0]) * sizeof(uint64_t), \
 		       "struct " #var " must hold exactly the counters its list names");           \
 	const struct metrics_group var##_group = { gname, var##_fields_,                           \
-						   sizeof(var##_fields_) / sizeof(var##_fields_[0]) }
+						   sizeof(var##_fields_) / sizeof(var##_fields_[0]), \
+						   values, pull }
+#define METRICS_GROUP(var, gname, LIST) METRICS_GROUP_(var, gname, LIST, NULL, NULL)
+#define METRICS_PROCESS_GROUP(var, gname, LIST, pull)                                              \
+	static struct var var;                                                                     \
+	METRICS_GROUP_(var, gname, LIST, &var, pull)
 
 /* Counting into a registered source. _inc and _add for a counter with one
  * writer thread (a relaxed load and store: no locked instruction, and a
@@ -173,8 +117,9 @@ struct metrics_group {
 #define metrics_add_shared(counter, n) __atomic_fetch_add(&(counter), (n), __ATOMIC_RELAXED)
 void metrics_record_latency(uint64_t *min_max_sum, uint64_t us);
 
-/* Makes the group part of every line (zeros until a source registers).
- * Idempotent. 0, or -ENOSPC past METRICS_GROUPS_MAX groups. */
+/* Makes the group part of every line (zeros until a source registers), and
+ * registers a process-wide group's counters. Idempotent. 0, or -ENOSPC past
+ * METRICS_GROUPS_MAX groups or METRICS_SOURCES_MAX sources, -EINVAL. */
 #define METRICS_GROUPS_MAX 48
 int metrics_declare(const struct metrics_group *g);
 /* Registers values (g->nfields counters, in `struct var` order) as a source
@@ -183,7 +128,7 @@ int metrics_declare(const struct metrics_group *g);
  * handle >= 0, or -ENOSPC (METRICS_SOURCES_MAX sources) / -EINVAL. The owner
  * unregisters before its counters go away; what it counted since the last
  * flush is still written once. Unregister accepts a negative handle. */
-#define METRICS_SOURCES_MAX 96
+#define METRICS_SOURCES_MAX 128
 #define METRICS_ID_MAX 72
 #define METRICS_GROUP_FIELDS_MAX 32
 int metrics_register(const struct metrics_group *g, const char *id, const void *values);

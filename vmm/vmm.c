@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "api/counters.h"
 #include "api/http.h"
 #include "api/server.h"
 #include "config/config_file.h"
@@ -17,12 +18,12 @@
 #include "core/vcpu.h"
 #include "core/vm.h"
 #include "devices/manager.h"
-#include "devices/metrics_groups.h"
 #include "ember-config.h"
 #include "exit_code.h"
 #include "log.h"
 #include "logger.h"
 #include "metrics.h"
+#include "metrics_line.h"
 #include "mmds/guest.h"
 #include "mmds/store.h"
 #include "out.h"
@@ -342,16 +343,17 @@ int ember_metrics_init(struct ember *e)
 
 	/* The flush at exit also runs from the fatal-signal handlers. */
 	vmm_set_exit_hook(metrics_flush_at_exit);
-	/* Groups whose owners register later (or never, in this VM): zeros until then. */
-	devices_metrics_declare();
-	(void)metrics_declare(&vcpu_metrics_group);
+	r = metrics_line_declare();
+	if (r < 0) {
+		log_error("Cannot declare the metrics groups: %s", strerror(-r));
+		return EXIT_CODE_GENERIC_ERROR;
+	}
 	r = ember_metrics_timer(e);
 	if (r < 0) {
 		log_error("Cannot arm the metrics timer: %s", strerror(-r));
 		return EXIT_CODE_GENERIC_ERROR;
 	}
-	metrics_set(METRIC_api_server_process_startup_time_us, e->config.process.start_time_us);
-	metrics_set(METRIC_api_server_process_startup_time_cpu_us, e->config.process.start_time_cpu_us);
+	api_metrics_startup(e->config.process.start_time_us, e->config.process.start_time_cpu_us);
 	if (e->cli.present[ARG_METRICS_PATH] && e->config.metrics_path) {
 		/* Firecracker: the second initialisation of the metrics fails. */
 		log_error("Configuration for VMM from one single json failed: metrics: Metrics initialization error: "

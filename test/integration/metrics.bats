@@ -61,7 +61,8 @@ check_metrics() {
 	for k in ('vcpu.exit_io_in', 'vcpu.exit_io_out', 'vcpu.exit_mmio_read', 'vcpu.exit_mmio_write',
 	          'uart.write_count', 'i8042.reset_count', 'i8042.write_count', 'block.read_count',
 	          'block.write_count', 'block.read_bytes', 'block.write_bytes', 'block.queue_event_count',
-	          'block_disk1.read_count', 'block_disk1.write_count', 'interrupts.triggers'):
+	          'block_disk1.read_count', 'block_disk1.write_count', 'interrupts.triggers',
+	          'block.read_agg.sum_us', 'block.write_agg.sum_us', 'block_disk1.read_agg.sum_us'):
 	    assert totals.get(k, 0) > 0, f'{k} counted nothing: {totals.get(k)}'
 	for k in ('read_count', 'write_count', 'read_bytes', 'write_bytes', 'flush_count', 'invalid_reqs_count'):
 	    assert totals['block.' + k] == totals['block_disk1.' + k], k

@@ -13,8 +13,8 @@
 #include "cleanup.h"
 #include "devices/kind.h"
 
-#define NOM METRIC__COUNT
-#define M(g, n) METRIC_##g##_##n
+#define NOM API_NO_METRIC
+#define M(g, n) API_METRIC(g, n)
 #define UNPROVIDED API_ROUTE_UNPROVIDED
 
 /* The endpoints that are not a device kind's, and the capabilities this
@@ -48,25 +48,10 @@ const struct api_route api_routes[] = {
 	  M(put_api_requests, mmds_count), M(put_api_requests, mmds_fails) },
 	{ "PATCH", "/vm", API_POST_BOOT, api_vm_state_parse, api_vm_state_apply, NOM, NOM },
 	{ "GET", "/vm/config", API_ANY_STATE, NULL, api_vm_config_apply, NOM, NOM },
-	UNPROVIDED("PUT", "/pmem/{id}", "pmem devices (/pmem)"),
-	UNPROVIDED("PATCH", "/pmem/{id}", "pmem devices (/pmem)"),
-	UNPROVIDED("DELETE", "/pmem/{id}", "pmem devices (/pmem)"),
-	UNPROVIDED("PUT", "/balloon", "the balloon device (/balloon)"),
-	UNPROVIDED("GET", "/balloon", "the balloon device (/balloon)"),
-	UNPROVIDED("PATCH", "/balloon", "the balloon device (/balloon)"),
-	UNPROVIDED("GET", "/balloon/statistics", "the balloon device (/balloon)"),
-	UNPROVIDED("PATCH", "/balloon/statistics", "the balloon device (/balloon)"),
-	UNPROVIDED("PATCH", "/balloon/hinting/start", "the balloon device (/balloon)"),
-	UNPROVIDED("GET", "/balloon/hinting/status", "the balloon device (/balloon)"),
-	UNPROVIDED("PATCH", "/balloon/hinting/stop", "the balloon device (/balloon)"),
-	UNPROVIDED("PUT", "/entropy", "the entropy device (/entropy)"),
 	UNPROVIDED("PUT", "/snapshot/create", "snapshots (/snapshot)"),
 	UNPROVIDED("PUT", "/snapshot/load", "snapshots (/snapshot)"),
 	UNPROVIDED("PUT", "/cpu-config", "custom CPU templates (/cpu-config)"),
 	UNPROVIDED("PUT", "/serial", "serial output redirection (/serial)"),
-	UNPROVIDED("PUT", "/hotplug/memory", "memory hot-plugging (/hotplug/memory)"),
-	UNPROVIDED("PATCH", "/hotplug/memory", "memory hot-plugging (/hotplug/memory)"),
-	UNPROVIDED("GET", "/hotplug/memory", "memory hot-plugging (/hotplug/memory)"),
 };
 const size_t api_routes_count = ARRAY_SIZE(api_routes);
 
@@ -271,12 +256,11 @@ void api_action_count(const struct api_action *a)
 {
 	if (!a->route)
 		return;
-	if (a->route->count_metric != NOM)
-		metrics_inc(a->route->count_metric);
-	if (a->resp.status >= 400 && a->route->fail_metric != NOM)
-		metrics_inc(a->route->fail_metric);
+	api_metrics_count(a->route->count_metric);
+	if (a->resp.status >= 400)
+		api_metrics_count(a->route->fail_metric);
 	if (a->resp.deprecation)
-		metrics_inc(METRIC_deprecated_api_deprecated_http_api_calls);
+		api_metrics_count_deprecated();
 }
 
 struct api_action *api_action_free(struct api_action *a)

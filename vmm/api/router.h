@@ -12,7 +12,7 @@
 
 #include "api/controller.h"
 #include "api/response.h"
-#include "metrics.h"
+#include "api/counters.h"
 
 struct api_action;
 
@@ -25,8 +25,8 @@ struct api_route {
 	int (*parse)(struct api_action *a);
 	/* Vmm thread, after the state check; fills a->resp. */
 	void (*apply)(struct api_controller *c, struct api_action *a);
-	enum metric_id count_metric; /* METRIC__COUNT: none */
-	enum metric_id fail_metric;
+	unsigned short count_metric; /* API_METRIC(group, field), or API_NO_METRIC */
+	unsigned short fail_metric;
 	const char *unprovided;      /* for capabilities this build does not have */
 };
 
@@ -70,7 +70,7 @@ int api_check_body_id(struct api_action *a, const char *body_id);
 int api_unprovided_parse(struct api_action *a);
 #define API_ROUTE_UNPROVIDED(m, p, what)                                                            \
 	{ .method = m, .path = p, .states = API_ANY_STATE, .parse = api_unprovided_parse,           \
-	  .count_metric = METRIC__COUNT, .fail_metric = METRIC__COUNT, .unprovided = what }
+	  .count_metric = API_NO_METRIC, .fail_metric = API_NO_METRIC, .unprovided = what }
 
 /* The hand-wired table (resources that are not a device kind's); a device
  * kind's rows are in its descriptor (devices/kind.h). */

@@ -54,7 +54,7 @@ void api_vm_state_apply(struct api_controller *c, struct api_action *a)
 		return;
 	}
 	c->state = want;
-	metrics_set(pause ? METRIC_latencies_us_pause_vm : METRIC_latencies_us_resume_vm, now_us() - t0);
+	api_metrics_latency(pause ? API_LATENCY_PAUSE_VM : API_LATENCY_RESUME_VM, now_us() - t0);
 	api_no_content(a);
 }
 
@@ -89,8 +89,9 @@ static json_t *vm_config_empty_list(const struct api_controller *c)
 }
 
 /* Firecracker's keys in Firecracker's order. A device kind whose config_key
- * is one of them renders it (devices/kind.h); otherwise the row does, and a
- * row without a renderer is null: a capability this build does not have. */
+ * is one of them renders it (devices/kind.h: block, net, vsock, and pmem's
+ * absent kind as []); otherwise the row does, and a row without a renderer
+ * is null: a capability this build does not have. */
 static const struct {
 	const char *key;
 	json_t *(*render)(const struct api_controller *c);
@@ -105,7 +106,7 @@ static const struct {
 	{ "memory-hotplug", NULL },
 	{ "mmds-config", vm_config_mmds },
 	{ "network-interfaces", vm_config_empty_list },
-	{ "pmem", vm_config_empty_list },
+	{ "pmem", NULL },
 	{ "vsock", NULL },
 	{ "entropy", NULL },
 };
@@ -115,7 +116,7 @@ static json_t *vm_config_value(const struct api_controller *c, size_t row)
 	const struct device_kind *k = device_kind_by_key(vm_config_keys[row].key);
 	json_t *v;
 
-	if (k)
+	if (k && k->config_to_json)
 		v = k->config_to_json(vm_config_slot(c->config, k));
 	else
 		v = vm_config_keys[row].render ? vm_config_keys[row].render(c) : json_null();

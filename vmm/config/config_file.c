@@ -83,10 +83,6 @@ static const struct {
 	const char *key;
 	const char *what;
 } config_absent[] = {
-	{ "balloon", "a balloon device" },
-	{ "entropy", "an entropy device" },
-	{ "pmem", "pmem devices" },
-	{ "memory-hotplug", "memory hotplug" },
 	{ "cpu-config", "custom CPU templates" },
 	{ "serial", "serial output configuration" },
 };
@@ -102,6 +98,12 @@ static int config_apply_kind(const struct device_kind *k, const json_t *v, struc
 {
 	void *slot;
 
+	if (k->unprovided) {
+		if (config_is_empty(v))
+			return 0;
+		snprintf(why, whylen, "this build does not provide %s yet", k->unprovided);
+		return -EOPNOTSUPP;
+	}
 	if (k->config_nullable && json_is_null(v))
 		return 0;
 	slot = vm_config_slot_get(cfg, k);
@@ -141,20 +143,32 @@ static int config_refuse_absent(const char *key, const json_t *v, char *err, siz
 	return -ENOENT;
 }
 
-/* "\"boot-source\", \"machine-config\", \"drives\", ...": the keys ember understands. */
+/* Appends ", \"key\"" (no comma first) while buf has room. */
+static void config_expected_add(char *buf, size_t size, size_t *len, const char *key)
+{
+	int n;
+
+	if (*len >= size)
+		return;
+	n = snprintf(buf + *len, size - *len, "%s\"%s\"", *len ? ", " : "", key);
+	*len += n > 0 ? (size_t)n : 0;
+}
+
+/* "\"boot-source\", \"machine-config\", \"drives\", ...": the keys ember
+ * understands, the device kinds' where the table marks them. */
 static void config_expected(char *buf, size_t size)
 {
 	size_t len = 0;
 
 	buf[0] = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
-		for (size_t k = 0; !config_keys[i].key && k < device_kinds_count; k++)
-			if (device_kinds[k]->config_key)
-				len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s\"%s\"",
-							len ? ", " : "", device_kinds[k]->config_key);
-		if (config_keys[i].key)
-			len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s\"%s\"", len ? ", " : "",
-						config_keys[i].key);
+		if (config_keys[i].key) {
+			config_expected_add(buf, size, &len, config_keys[i].key);
+			continue;
+		}
+		for (size_t k = 0; k < device_kinds_count; k++)
+			if (device_kinds[k]->config_key && !device_kinds[k]->unprovided)
+				config_expected_add(buf, size, &len, device_kinds[k]->config_key);
 	}
 }
 
@@ -166,7 +180,10 @@ static int config_apply_key(const char *key, const json_t *v, struct vm_config *
 	int r;
 
 	if (k || row >= 0) {
-		r = k ? config_apply_kind(k, v, cfg, why, sizeof(why)) : config_apply_own((size_t)row, v, cfg, why, sizeof(why));
+		if (k)
+			r = config_apply_kind(k, v, cfg, why, sizeof(why));
+		else
+			r = config_apply_own((size_t)row, v, cfg, why, sizeof(why));
 		if (r < 0)
 			snprintf(err, errlen, "%s: %s", key, why);
 		return r;

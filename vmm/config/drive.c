@@ -18,52 +18,9 @@
 static const char *const drive_fields[] = { "drive_id", "partuuid", "is_root_device", "cache_type", "is_read_only",
 					    "path_on_host", "rate_limiter", "io_engine", "socket", NULL };
 static const char *const partial_drive_fields[] = { "drive_id", "path_on_host", "rate_limiter", NULL };
-static const char *const rate_limiter_fields[] = { "bandwidth", "ops", NULL };
-static const char *const token_bucket_fields[] = { "size", "one_time_burst", "refill_time", NULL };
-static const char *const bucket_key[RATE_LIMITER_KINDS] = { "bandwidth", "ops" };
 
 static const char *const cache_types[] = { "Unsafe", "Writeback", NULL };
 static const char *const io_engines[] = { "Sync", "Async", NULL };
-
-static int token_bucket_parse(const json_t *j, struct token_bucket_config *ret, bool *ret_burst, char *err,
-			      size_t errlen)
-{
-	struct token_bucket_config b = { 0 };
-	int r, burst;
-
-	r = json_field_check_object(j, "TokenBucket", token_bucket_fields, err, errlen);
-	if (r >= 0)
-		r = json_field_uint(j, "size", true, UINT64_MAX, "u64", &b.size, err, errlen);
-	if (r >= 0)
-		r = json_field_uint(j, "refill_time", true, UINT64_MAX, "u64", &b.refill_time_ms, err, errlen);
-	if (r < 0)
-		return r;
-	burst = json_field_uint(j, "one_time_burst", false, UINT64_MAX, "u64", &b.one_time_burst, err, errlen);
-	if (burst < 0)
-		return burst;
-	*ret = b;
-	*ret_burst = burst > 0;
-	return 0;
-}
-
-int rate_limiter_spec_parse(const json_t *obj, struct rate_limiter_spec *ret, char *err, size_t errlen)
-{
-	struct rate_limiter_spec s = { .present = true };
-	int r = json_field_check_object(obj, "RateLimiter", rate_limiter_fields, err, errlen);
-
-	for (unsigned i = 0; r >= 0 && i < RATE_LIMITER_KINDS; i++) {
-		const json_t *b = json_object_get(obj, bucket_key[i]);
-
-		if (!b || json_is_null(b))
-			continue;
-		s.bucket_present[i] = true;
-		r = token_bucket_parse(b, &s.cfg.bucket[i], &s.burst_present[i], err, errlen);
-	}
-	if (r < 0)
-		return r;
-	*ret = s;
-	return 0;
-}
 
 static int drive_id_check(const char *id, char *err, size_t errlen)
 {
@@ -244,32 +201,6 @@ void drive_update_clear(struct drive_update *u)
 	*u = (struct drive_update){ .fd = -1 };
 }
 
-static json_t *token_bucket_to_json(const struct token_bucket_config *b, bool burst)
-{
-	return json_pack("{s:I, s:o, s:I}", "size", (json_int_t)b->size, "one_time_burst",
-			 burst ? json_integer((json_int_t)b->one_time_burst) : json_null(), "refill_time",
-			 (json_int_t)b->refill_time_ms);
-}
-
-json_t *rate_limiter_spec_to_json(const struct rate_limiter_spec *s)
-{
-	json_t *o;
-
-	if (!s->present)
-		return json_null();
-	o = json_object();
-	for (unsigned i = 0; o && i < RATE_LIMITER_KINDS; i++) {
-		json_t *b = s->bucket_present[i] ? token_bucket_to_json(&s->cfg.bucket[i], s->burst_present[i])
-						 : json_null();
-
-		if (!b || json_object_set_new(o, bucket_key[i], b) < 0) {
-			json_decref(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
 json_t *drive_config_to_json(const struct drive_config *d)
 {
 	return json_pack("{s:s, s:o, s:b, s:s, s:b, s:s, s:o, s:s, s:n}", "drive_id", d->drive_id, "partuuid",
@@ -324,43 +255,31 @@ void drive_set_clear(struct drive_set *s)
 	s->count = 0;
 }
 
+static int drive_set_add(const json_t *v, void *set, char *err, size_t errlen)
+{
+	struct drive_config d;
+	int r = drive_config_parse(v, &d, err, errlen);
+
+	if (r >= 0) {
+		r = drive_set_put(set, &d, err, errlen);
+		drive_config_clear(&d);
+	}
+	return r;
+}
+
 int drive_set_parse(const json_t *arr, struct drive_set *s, char *err, size_t errlen)
 {
-	size_t i;
-	json_t *v;
+	return json_field_sequence(arr, drive_set_add, s, err, errlen);
+}
 
-	if (json_is_null(arr))
-		return 0;
-	if (!json_is_array(arr)) {
-		char desc[96];
-
-		json_field_describe(arr, desc, sizeof(desc));
-		return json_field_error(err, errlen, "invalid type: %s, expected a sequence", desc);
-	}
-	json_array_foreach(arr, i, v) {
-		struct drive_config d;
-		int r = drive_config_parse(v, &d, err, errlen);
-
-		if (r >= 0) {
-			r = drive_set_put(s, &d, err, errlen);
-			drive_config_clear(&d);
-		}
-		if (r < 0)
-			return r;
-	}
-	return 0;
+static json_t *drive_item_to_json(const void *d)
+{
+	return drive_config_to_json(d);
 }
 
 json_t *drive_set_to_json(const struct drive_set *s)
 {
-	json_t *a = json_array();
-
-	for (unsigned i = 0; a && i < s->count; i++)
-		if (json_array_append_new(a, drive_config_to_json(&s->drive[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
+	return json_array_of(s->drive, s->count, sizeof(s->drive[0]), drive_item_to_json);
 }
 
 int drive_set_root_arg(const struct drive_set *s, char *buf, size_t size)

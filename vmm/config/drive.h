@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "token_bucket.h"
+#include "rate_limiter.h"
 
 #define DRIVE_ID_MAX 64u
 #define DRIVE_PATH_MAX 4096u
@@ -23,14 +23,6 @@
 
 enum drive_cache_type { DRIVE_CACHE_UNSAFE = 0, DRIVE_CACHE_WRITEBACK };
 enum drive_io_engine { DRIVE_ENGINE_SYNC = 0, DRIVE_ENGINE_ASYNC };
-
-/* A RateLimiter object as given, so GET /vm/config can echo it. */
-struct rate_limiter_spec {
-	bool present;
-	bool bucket_present[RATE_LIMITER_KINDS];
-	bool burst_present[RATE_LIMITER_KINDS];
-	struct rate_limiter_config cfg;
-};
 
 struct drive_config {
 	char drive_id[DRIVE_ID_MAX + 1];
@@ -61,9 +53,6 @@ int drive_config_parse(const json_t *obj, struct drive_config *ret, char *err, s
 /* The same for a PartialDrive (PATCH). The file, when given, is opened like
  * the drive it replaces: read_only says how. */
 int drive_update_parse(const json_t *obj, bool read_only, struct drive_update *ret, char *err, size_t errlen);
-/* Parses a RateLimiter object (net and entropy reuse it). key names it in
- * errors. */
-int rate_limiter_spec_parse(const json_t *obj, struct rate_limiter_spec *ret, char *err, size_t errlen);
 /* Only the drive_id of a Drive/PartialDrive body, for looking the drive up
  * before a full parse. Returns 0 or -EINVAL with err. */
 int drive_body_id(const json_t *obj, const char **ret, char *err, size_t errlen);
@@ -74,7 +63,6 @@ void drive_update_clear(struct drive_update *u);
 
 /* JSON as GET /vm/config shows it (new reference, NULL on ENOMEM). */
 json_t *drive_config_to_json(const struct drive_config *d);
-json_t *rate_limiter_spec_to_json(const struct rate_limiter_spec *s);
 
 /* The ordered drive set of a VM: one root at most, root first then insertion
  * order (the guest names them vda, vdb, ... in this order). */

@@ -178,3 +178,38 @@ int json_field_enum(const json_t *j, const char *key, bool required, const char 
 	}
 	return json_field_error(err, errlen, "unknown variant `%.64s`, expected %s%s", v, n > 2 ? "one of " : "", list);
 }
+
+int json_field_sequence(const json_t *arr, int (*add)(const json_t *v, void *ctx, char *err, size_t errlen),
+			void *ctx, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *v;
+
+	if (json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr)) {
+		char desc[96];
+
+		json_field_describe(arr, desc, sizeof(desc));
+		return json_field_error(err, errlen, "invalid type: %s, expected a sequence", desc);
+	}
+	json_array_foreach(arr, i, v) {
+		int r = add(v, ctx, err, errlen);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+json_t *json_array_of(const void *items, size_t count, size_t size, json_t *(*to_json)(const void *item))
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < count; i++)
+		if (json_array_append_new(a, to_json((const char *)items + i * size)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}

@@ -41,3 +41,13 @@ int json_field_enum(const json_t *j, const char *key, bool required, const char 
 /* *ret points into j (valid while j lives). Strings with NUL bytes are refused. */
 int json_field_string(const json_t *j, const char *key, bool required, const char **ret, char *err,
 		      size_t errlen);
+
+/* A config file's list of resources ("drives", "network-interfaces"): null
+ * is none; anything but an array is serde's "invalid type: ..., expected a
+ * sequence"; each element goes through add(v, ctx, ...), stopping at the
+ * first error. Returns 0 or add's -errno (with its text in err). */
+int json_field_sequence(const json_t *arr, int (*add)(const json_t *v, void *ctx, char *err, size_t errlen),
+			void *ctx, char *err, size_t errlen);
+/* GET /vm/config's list of a set: count items, size bytes apart, each
+ * through to_json. A new reference, NULL on ENOMEM. */
+json_t *json_array_of(const void *items, size_t count, size_t size, json_t *(*to_json)(const void *item));

@@ -297,43 +297,39 @@ void net_set_clear(struct net_set *s)
 	s->count = 0;
 }
 
+struct net_set_adding {
+	struct net_set *set;
+	net_tap_open_fn open_tap;
+};
+
+static int net_set_add(const json_t *v, void *ctx, char *err, size_t errlen)
+{
+	const struct net_set_adding *to = ctx;
+	struct net_config n;
+	int r = net_config_parse(v, &n, err, errlen);
+
+	if (r >= 0) {
+		r = net_set_put(to->set, &n, to->open_tap, err, errlen);
+		net_config_clear(&n);
+	}
+	return r;
+}
+
 int net_set_parse(const json_t *arr, struct net_set *s, net_tap_open_fn open_tap, char *err, size_t errlen)
 {
-	size_t i;
-	json_t *v;
+	struct net_set_adding to = { .set = s, .open_tap = open_tap };
 
-	if (json_is_null(arr))
-		return 0;
-	if (!json_is_array(arr)) {
-		char desc[96];
+	return json_field_sequence(arr, net_set_add, &to, err, errlen);
+}
 
-		json_field_describe(arr, desc, sizeof(desc));
-		return json_field_error(err, errlen, "invalid type: %s, expected a sequence", desc);
-	}
-	json_array_foreach(arr, i, v) {
-		struct net_config n;
-		int r = net_config_parse(v, &n, err, errlen);
-
-		if (r >= 0) {
-			r = net_set_put(s, &n, open_tap, err, errlen);
-			net_config_clear(&n);
-		}
-		if (r < 0)
-			return r;
-	}
-	return 0;
+static json_t *net_item_to_json(const void *n)
+{
+	return net_config_to_json(n);
 }
 
 json_t *net_set_to_json(const struct net_set *s)
 {
-	json_t *a = json_array();
-
-	for (unsigned i = 0; a && i < s->count; i++)
-		if (json_array_append_new(a, net_config_to_json(&s->iface[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
+	return json_array_of(s->iface, s->count, sizeof(s->iface[0]), net_item_to_json);
 }
 
 const struct net_set *net_set_of(const struct vm_config *c)

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "drive.h"
+#include "rate_limiter.h"
 
 #define NET_IFACE_ID_MAX 64u
 /* IFNAMSIZ with its NUL: a name of 16 bytes or more is refused. */

@@ -10,8 +10,17 @@
 #include "log.h"
 #include "ready.h"
 
-struct signal_metrics signal_metrics;
-METRICS_GROUP(signal_metrics, "signals", SIGNAL_METRICS);
+#define SIGNAL_METRICS(X)                                                                          \
+	X(sigbus, METRICS_COUNTER)                                                                 \
+	X(sigsegv, METRICS_COUNTER)                                                                \
+	X(sigxfsz, METRICS_COUNTER)                                                                \
+	X(sigxcpu, METRICS_COUNTER)                                                                \
+	X(sigpipe, METRICS_COUNTER)                                                                \
+	X(sighup, METRICS_COUNTER)                                                                 \
+	X(sigill, METRICS_COUNTER)
+METRICS_ATOMIC_COUNTERS(signal_metrics, SIGNAL_METRICS);
+/* Counted from process start: the group comes with them. */
+METRICS_PROCESS_GROUP(signal_metrics, "signals", SIGNAL_METRICS, NULL);
 
 static void (*_Atomic exit_hook)(void);
 static atomic_bool exit_hook_ran;
@@ -148,10 +157,6 @@ int signals_install(void)
 {
 	int r;
 
-	/* The counters live as long as the process: never unregistered. */
-	r = metrics_register(&signal_metrics_group, NULL, &signal_metrics);
-	if (r < 0)
-		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++) {
 		r = signals_set(fatal_signals[i].sig, signals_fatal, 0);
 		if (r < 0)

@@ -26,18 +26,7 @@
 
 #define SIG_VCPU_KICK (SIGRTMIN + 0)
 
-/* Counters for the metrics "signals" group (monotonic); signals_install
- * registers them. */
-#define SIGNAL_METRICS(X)                                                                          \
-	X(sigbus, METRICS_COUNTER)                                                                 \
-	X(sigsegv, METRICS_COUNTER)                                                                \
-	X(sigxfsz, METRICS_COUNTER)                                                                \
-	X(sigxcpu, METRICS_COUNTER)                                                                \
-	X(sigpipe, METRICS_COUNTER)                                                                \
-	X(sighup, METRICS_COUNTER)                                                                 \
-	X(sigill, METRICS_COUNTER)
-METRICS_ATOMIC_COUNTERS(signal_metrics, SIGNAL_METRICS);
-extern struct signal_metrics signal_metrics;
+/* The metrics group "signals": the handlers count what they caught. */
 extern const struct metrics_group signal_metrics_group;
 
 /* Installs the handlers above. Returns 0 or -errno. */

@@ -12,7 +12,9 @@
  *     generic device ops (update_device) after it;
  *   - GET /vm/config (api/vm.c) renders the slot under the kind's key, in
  *     Firecracker's place for that key;
- *   - the manager creates, attaches, finds, updates and destroys the devices.
+ *   - the manager creates, attaches, finds, updates and destroys the devices;
+ *   - devices/metrics_groups.c declares the kind's metrics group before any
+ *     device exists, so the metrics line has it as zeros.
  * Every hook is optional unless noted. Hooks run on the vmm thread. */
 #pragma once
 
@@ -21,6 +23,7 @@
 #include <stddef.h>
 
 struct api_route;
+struct metrics_group;
 struct device_env;
 struct device_exit_hook;
 struct virtio_dev;
@@ -35,6 +38,12 @@ struct device_ctx {
 struct device_kind {
 	const char *name; /* "block": devices_find(), errors */
 	unsigned max;     /* devices of this kind a VM may have (required) */
+
+	/* A kind this build does not have yet (devices/absent.c): "a balloon
+	 * device". Its config key takes only null or [], it is left out of the
+	 * config file's expected keys, its routes say it is not provided, and it
+	 * has no devices (no create). */
+	const char *unprovided;
 
 	/* ---- configuration ---- */
 	/* The config file's key and GET /vm/config's ("drives"); NULL: none. */
@@ -54,6 +63,9 @@ struct device_kind {
 	 * reference, NULL on ENOMEM. */
 	json_t *(*config_to_json)(const void *slot);
 
+	/* Declared at start-up (its devices register into it when created). */
+	const struct metrics_group *metrics_group;
+
 	/* ---- API ---- */
 	/* The kind's rows of the routing table (api/router.h). */
 	const struct api_route *routes;
@@ -64,8 +76,9 @@ struct device_kind {
 	 * attach order); NULL count: exactly one, with cfg itself. */
 	unsigned (*count)(const struct vm_config *cfg);
 	const void *(*config)(const struct vm_config *cfg, unsigned i);
-	int (*create)(const struct device_ctx *ctx, const void *config, void **ret); /* required */
-	void (*destroy)(void *dev);                                                  /* required */
+	/* Required for a kind that has devices (NULL only for absent kinds). */
+	int (*create)(const struct device_ctx *ctx, const void *config, void **ret);
+	void (*destroy)(void *dev);
 	const char *(*id)(const void *dev);          /* NULL: a kind without ids */
 	int (*update)(void *dev, const void *update); /* NULL: no PATCH */
 	/* The kind's own part of the kernel command line, before its devices'

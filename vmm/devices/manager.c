@@ -100,10 +100,12 @@ static void boot_timer_row_destroy(void *dev)
 /* Attach order: the legacy devices, then the virtio ones (their windows and
  * IRQs in this order, so the guest's vda is the root drive). */
 static const struct device_kind serial_kind = {
-	.name = "serial console", .max = 1, .create = serial_row_create, .destroy = serial_row_destroy
+	.name = "serial console", .max = 1, .metrics_group = &uart_metrics_group, .create = serial_row_create,
+	.destroy = serial_row_destroy
 };
 static const struct device_kind i8042_kind = {
-	.name = "i8042", .max = 1, .create = i8042_row_create, .destroy = i8042_row_destroy
+	.name = "i8042", .max = 1, .metrics_group = &i8042_metrics_group, .create = i8042_row_create,
+	.destroy = i8042_row_destroy
 };
 static const struct device_kind sinks_kind = {
 	.name = "legacy port sinks", .max = 1, .create = sinks_row_create, .destroy = sinks_row_destroy
@@ -117,6 +119,9 @@ static const struct device_kind boot_timer_kind = {
 extern const struct device_kind block_kind; /* virtio/block-plug.c */
 extern const struct device_kind net_kind;   /* virtio/net-plug.c */
 extern const struct device_kind vsock_kind; /* virtio/vsock-plug.c */
+/* Firecracker's kinds this build does not have yet (absent.c). */
+extern const struct device_kind balloon_absent_kind, entropy_absent_kind, pmem_absent_kind,
+	memory_hotplug_absent_kind;
 
 /* THE list of device kinds. Attach order: the legacy devices, then the
  * virtio ones (their windows and IRQs in this order, so the guest's vda is
@@ -129,6 +134,10 @@ const struct device_kind *const device_kinds[] = {
 	&block_kind,
 	&net_kind,
 	&vsock_kind,
+	&balloon_absent_kind,
+	&entropy_absent_kind,
+	&pmem_absent_kind,
+	&memory_hotplug_absent_kind,
 };
 const size_t device_kinds_count = ARRAY_SIZE(device_kinds);
 _Static_assert(ARRAY_SIZE(device_kinds) <= VM_CONFIG_SLOTS, "struct vm_config has a slot for each kind");
@@ -220,7 +229,8 @@ static int devices_attach(void *mgr, const struct vm_config *cfg, const struct d
 	char reason[256] = "";
 
 	for (size_t i = 0; i < device_kinds_count; i++) {
-		int r = devices_attach_kind(m, device_kinds[i], cfg, &ctx, cl, reason, sizeof(reason));
+		int r = device_kinds[i]->create ? devices_attach_kind(m, device_kinds[i], cfg, &ctx, cl, reason,
+								       sizeof(reason)) : 0;
 
 		if (r < 0) {
 			snprintf(why, whylen, "cannot attach the %s: %s", device_kinds[i]->name, reason);

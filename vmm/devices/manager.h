@@ -1,14 +1,16 @@
 /* The device manager: the one place that knows the list of device kinds.
  *
- * One row per kind (struct device_kind in manager.c), legacy devices
- * included: serial console, i8042, legacy port sinks, boot timer, block.
- * A row gives the kind's name, how many of it a VM may have, its configs
- * (taken from the vm_config), create, destroy, id, PATCH update and its part
- * of the kernel command line (block's root=). Through transport-neutral
- * calls the manager gives each virtio device an MMIO window, an IRQ and its
- * virtio_mmio.device= entry; attaches kinds in table order and the drives
- * root first, then in insertion order (drive_set keeps them so); destroys in
- * reverse; finds a device by kind and id.
+ * device_kinds[] (manager.c) lists one descriptor per kind (devices/kind.h),
+ * legacy devices included: serial console, i8042, legacy port sinks, boot
+ * timer, then block, net and vsock, whose descriptors live in their own files
+ * (virtio/block-plug.c, ...). A descriptor gives the kind's name, how many of
+ * it a VM may have, its configs (from its slot in struct vm_config), create,
+ * destroy, id, PATCH update and its part of the kernel command line (block's
+ * root=), plus what the config file, the API and GET /vm/config take from it.
+ * Through transport-neutral calls the manager gives each virtio device an
+ * MMIO window, an IRQ and its virtio_mmio.device= entry; attaches kinds in
+ * list order and the drives root first, then in insertion order (drive_set
+ * keeps them so); destroys in reverse; finds a device by kind and id.
  *
  * The VM core reaches it only through struct vm_devices (core/device_env.h):
  * start-up code creates the manager and passes devices_vm_hooks() into

@@ -138,3 +138,8 @@ struct mmds_stack *mmds_link_stack(struct mmds_link *l)
 {
 	return l->stack;
 }
+
+uint64_t mmds_link_armed(const struct mmds_link *l)
+{
+	return l->armed;
+}

@@ -43,3 +43,5 @@ size_t mmds_link_read(struct mmds_link *l, const struct iovec *iov, unsigned n, 
 void mmds_link_tick(struct mmds_link *l);
 /* The stack itself (tests, the benchmark). */
 struct mmds_stack *mmds_link_stack(struct mmds_link *l);
+/* When the timer is set to fire (monotonic ms), 0 when it is disarmed (tests). */
+uint64_t mmds_link_armed(const struct mmds_link *l);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arp.h"
+#include "devices/virtio/queue.h"
 #include "bytes.h"
 #include "ipv4.h"
 #include "tcp-table.h"
@@ -14,6 +15,8 @@
 #define STACK_PEEK (ETH_HDR_LEN + 2 * ETH_VLAN_LEN + ARP_LEN)
 
 const uint8_t MMDS_MAC[ETH_ADDR_LEN] = { 0x06, 0x01, 0x23, 0x45, 0x67, 0x01 };
+/* The virtio-net header of an answer: no offloads (12 bytes; more is never asked). */
+static const uint8_t stack_zeros[16];
 
 struct mmds_stack {
 	uint32_t ipv4;
@@ -142,35 +145,15 @@ bool mmds_stack_detour(struct mmds_stack *s, const uint8_t *frame, size_t len, b
 	return true;
 }
 
-/* Copies up to len bytes from offset off of an iovec list into dst. */
-static size_t stack_gather(const struct iovec *iov, unsigned n, size_t off, uint8_t *dst, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t take;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		take = iov[i].iov_len - off < len - done ? iov[i].iov_len - off : len - done;
-		memcpy(dst + done, (const uint8_t *)iov[i].iov_base + off, take);
-		done += take;
-		off = 0;
-	}
-	return done;
-}
-
 bool mmds_stack_detour_iov(struct mmds_stack *s, const struct iovec *iov, unsigned n, size_t skip,
 			   bool csum_partial, uint64_t now)
 {
 	uint8_t peek[STACK_PEEK];
-	size_t got = stack_gather(iov, n, skip, peek, sizeof(peek));
+	size_t got = virtq_iov_read(iov, n, skip, peek, sizeof(peek));
 
 	/* Most frames are decided by their first bytes, without copying the rest. */
 	if (got < sizeof(peek) || stack_classify(s, peek, got) != CLASS_PASS) {
-		got = stack_gather(iov, n, skip, s->in, sizeof(s->in));
+		got = virtq_iov_read(iov, n, skip, s->in, sizeof(s->in));
 		return mmds_stack_detour(s, s->in, got, csum_partial, now);
 	}
 	return false; /* the peek holds every byte the classification reads */
@@ -220,40 +203,18 @@ size_t mmds_stack_write(struct mmds_stack *s, uint8_t *frame, size_t cap, uint64
 	return n;
 }
 
-/* Copies len bytes of src into an iovec list at offset off. */
-static void stack_scatter(const struct iovec *iov, unsigned n, size_t off, const uint8_t *src, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t take;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		take = iov[i].iov_len - off < len - done ? iov[i].iov_len - off : len - done;
-		if (src)
-			memcpy((uint8_t *)iov[i].iov_base + off, src + done, take);
-		else
-			memset((uint8_t *)iov[i].iov_base + off, 0, take);
-		done += take;
-		off = 0;
-	}
-}
-
 size_t mmds_stack_write_iov(struct mmds_stack *s, const struct iovec *iov, unsigned n, size_t cap, size_t hdr_len,
 			    uint64_t now)
 {
 	size_t len;
 
-	if (cap <= hdr_len)
+	if (cap <= hdr_len || hdr_len > sizeof(stack_zeros))
 		return 0;
 	len = mmds_stack_write(s, s->out, cap - hdr_len, now);
 	if (!len)
 		return 0;
-	stack_scatter(iov, n, 0, NULL, hdr_len);
-	stack_scatter(iov, n, hdr_len, s->out, len);
+	virtq_iov_write(iov, n, 0, stack_zeros, hdr_len);
+	virtq_iov_write(iov, n, hdr_len, s->out, len);
 	return hdr_len + len;
 }
 

@@ -73,7 +73,8 @@ bool mmds_stack_pending(const struct mmds_stack *s);
  * or the next frame does not fit cap. */
 size_t mmds_stack_write(struct mmds_stack *s, uint8_t *frame, size_t cap, uint64_t now);
 /* The same into iovecs (cap bytes of them), after hdr_len zero bytes (the
- * virtio-net header, no offloads). Returns hdr_len + the frame, or 0. */
+ * virtio-net header, no offloads; at most 16). Returns hdr_len + the frame,
+ * or 0. */
 size_t mmds_stack_write_iov(struct mmds_stack *s, const struct iovec *iov, unsigned n, size_t cap, size_t hdr_len,
 			    uint64_t now);
 /* Runs the TCP timers. */

@@ -113,7 +113,8 @@ static void tcp_conn_data(struct tcp_conn *c, const struct tcp_seg *seg)
 		return;
 	len -= dup;
 	take = len < TCP_RCV_BUF - c->rlen ? len : TCP_RCV_BUF - c->rlen;
-	memcpy(c->rbuf + c->rlen, seg->data + dup, take);
+	if (take) /* a bare FIN may come without data at all */
+		memcpy(c->rbuf + c->rlen, seg->data + dup, take);
 	c->rlen += take;
 	c->rcv_nxt += (uint32_t)take;
 	if (fin && take == len) {

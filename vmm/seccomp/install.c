@@ -35,7 +35,9 @@ extern const size_t seccomp_default_bundle_len;
 
 static struct seccomp_bundle filters;
 static bool loaded, disabled;
-static _Atomic uint64_t num_faults;
+#define SECCOMP_METRICS(X) X(num_faults, METRICS_STORE)
+METRICS_ATOMIC_COUNTERS(seccomp_metrics, SECCOMP_METRICS);
+METRICS_PROCESS_GROUP(seccomp_metrics, "seccomp", SECCOMP_METRICS, NULL);
 static void (*_Atomic flush_hook)(void);
 static _Thread_local int thread_role = -1;
 /* Built before the first filter, so the SIGSYS handler only reads. */
@@ -125,11 +127,6 @@ void seccomp_set_flush_hook(void (*hook)(void))
 	flush_hook = hook;
 }
 
-uint64_t seccomp_fault_count(void)
-{
-	return num_faults;
-}
-
 /* The siginfo code of a SIGSYS raised by a seccomp filter (SYS_SECCOMP in
  * the kernel's siginfo.h; glibc's headers do not name it). */
 #define SIGSYS_CODE_SECCOMP 1
@@ -157,7 +154,7 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uctx)
 	}
 	log_signal_safe_error("Shutting down VM after intercepting a bad syscall (%u): %s, in role %s.", (unsigned)nr,
 			      name, role);
-	atomic_fetch_add(&num_faults, 1);
+	atomic_fetch_add(&seccomp_metrics.num_faults, 1);
 	if (hook)
 		hook();
 	n = sigsafe_snprintf(why, sizeof(why), "Shutting down VM after intercepting a bad syscall (%u): %s, in role %s.",

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics.h"
 #include "policy.h"
 
 #define SECCOMP_EXIT_BAD_SYSCALL 148
@@ -44,5 +45,6 @@ int seccomp_install_role(enum seccomp_role role);
 /* A function the SIGSYS handler calls before exiting (the metrics flush);
  * it must be async-signal-safe and use only syscalls every role allows. */
 void seccomp_set_flush_hook(void (*hook)(void));
-/* seccomp.num_faults: violations seen (at most one: the first one exits). */
-uint64_t seccomp_fault_count(void);
+/* The metrics group "seccomp" (num_faults: violations seen, at most one:
+ * the first one exits), counted by the SIGSYS handler. */
+extern const struct metrics_group seccomp_metrics_group;

@@ -15,11 +15,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/signals.h"
-#include "core/vcpu.h"
-#include "devices/metrics_groups.h"
 #include "metrics.h"
-#include "mmds/guest-metrics.h"
+#include "metrics_line.h"
 
 static char dir[64];
 
@@ -61,6 +58,22 @@ static uint64_t get(json_t *line, const char *group, const char *name)
 	return (uint64_t)json_integer_value(v);
 }
 
+/* A process-wide owner's group: its counters, private here, come with the
+ * group and count from process start; pull copies counts kept elsewhere. */
+#define OWNER_METRICS(X)                                                                           \
+	X(requests, METRICS_COUNTER)                                                               \
+	X(latency, METRICS_STORE)                                                                  \
+	X(pulled, METRICS_COUNTER)
+METRICS_COUNTERS(owner_metrics, OWNER_METRICS);
+static uint64_t kept_elsewhere;
+
+static void owner_metrics_pull(void *values)
+{
+	((struct owner_metrics *)values)->pulled = kept_elsewhere;
+}
+
+METRICS_PROCESS_GROUP(owner_metrics, "owner", OWNER_METRICS, owner_metrics_pull);
+
 static void test_deltas_and_store(void **state)
 {
 	char path[128];
@@ -70,18 +83,27 @@ static void test_deltas_and_store(void **state)
 	assert_int_equal(metrics_flush(), 0); /* no sink: nothing to do */
 	assert_int_equal(metrics_init(path), 0);
 	assert_int_equal(metrics_init(path), -EALREADY);
-	metrics_add(METRIC_put_api_requests_actions_count, 3);
-	metrics_set(METRIC_latencies_us_pause_vm, 42);
+	metrics_local_add(owner_metrics.requests, 2); /* before the group is declared: still counted */
+	kept_elsewhere = 5;
+	assert_int_equal(metrics_declare(&owner_metrics_group), 0);
+	assert_int_equal(metrics_declare(&owner_metrics_group), 0);
+	metrics_local_add(owner_metrics.requests, 1);
+	owner_metrics.latency = 42;
 	assert_int_equal(metrics_flush(), 0);
-	metrics_inc(METRIC_put_api_requests_actions_count);
+	metrics_local_inc(owner_metrics.requests);
+	kept_elsewhere = 7;
 	assert_int_equal(metrics_flush(), 0);
 	l0 = line_n(path, 0);
 	l1 = line_n(path, 1);
-	assert_int_equal(get(l0, "put_api_requests", "actions_count"), 3);
-	assert_int_equal(get(l1, "put_api_requests", "actions_count"), 1);
-	assert_int_equal(get(l0, "latencies_us", "pause_vm"), 42);
-	assert_int_equal(get(l1, "latencies_us", "pause_vm"), 42);
+	assert_int_equal(get(l0, "owner", "requests"), 3);
+	assert_int_equal(get(l1, "owner", "requests"), 1);
+	assert_int_equal(get(l0, "owner", "latency"), 42);
+	assert_int_equal(get(l1, "owner", "latency"), 42);
+	assert_int_equal(get(l0, "owner", "pulled"), 5);
+	assert_int_equal(get(l1, "owner", "pulled"), 2);
 	assert_true(json_integer_value(json_object_get(l1, "utc_timestamp_ms")) > 1600000000000);
+	/* A process-wide group is not registered again as a source. */
+	assert_int_equal(metrics_register(&owner_metrics_group, NULL, &owner_metrics), -EINVAL);
 	json_decref(l0);
 	json_decref(l1);
 }
@@ -98,10 +120,7 @@ static void test_every_group(void **state)
 	json_t *v;
 
 	/* What ember declares at start-up, before any device or vCPU exists. */
-	devices_metrics_declare();
-	assert_int_equal(metrics_declare(&vcpu_metrics_group), 0);
-	assert_int_equal(metrics_declare(&signal_metrics_group), 0);
-	assert_int_equal(metrics_declare(&mmds_metrics_group), 0);
+	assert_int_equal(metrics_line_declare(), 0);
 	text = metrics_render();
 	v = json_loads(text, 0, NULL);
 	assert_non_null(v);
@@ -236,11 +255,12 @@ static void test_fifo_without_reader(void **state)
 	snprintf(path, sizeof(path), "%s/m.fifo", dir);
 	assert_int_equal(mkfifo(path, 0600), 0);
 	assert_int_equal(metrics_init(path), 0);
+	assert_int_equal(metrics_line_declare(), 0); /* whole lines, so that the FIFO fills */
 	for (int i = 0; i < 200; i++)
 		if (metrics_flush() < 0)
 			lost++;
 	assert_true(lost > 0);
-	assert_true(metrics_get(METRIC_logger_missed_metrics_count) >= (uint64_t)lost);
+	assert_true(metrics_lost_lines() >= (uint64_t)lost);
 	/* The reader catches up: after one more flush, what it got is whole lines. */
 	int rd = open(path, O_RDONLY | O_NONBLOCK);
 	char *buf = malloc(1 << 20);

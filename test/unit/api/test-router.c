@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "api/controller.h"
+#include "api/counters.h"
 #include "api/methods.h"
 #include "api/router.h"
 #include "api/server.h"
@@ -58,6 +59,52 @@ struct fixture {
 	struct vm_config config;
 };
 
+/* The API's groups count from process start: a test counts against the
+ * line rendered at its setup. */
+static json_t *metrics_before;
+
+static json_t *metrics_now(void)
+{
+	char *text = metrics_render();
+	json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+
+	free(text);
+	assert_non_null(v);
+	return v;
+}
+
+static uint64_t metric_of(json_t *line, const char *group, const char *field)
+{
+	json_t *v = json_object_get(json_object_get(line, group), field);
+
+	if (!json_is_integer(v))
+		fail_msg("no %s.%s in the metrics line", group, field);
+	return (uint64_t)json_integer_value(v);
+}
+
+/* What group.field counted since setup, in line (NULL: the current one). */
+static uint64_t counted(json_t *line, const char *group, const char *field)
+{
+	json_t *now = line ? json_incref(line) : metrics_now();
+	uint64_t n = metric_of(now, group, field) - metric_of(metrics_before, group, field);
+
+	json_decref(now);
+	return n;
+}
+
+static void metrics_setup(void)
+{
+	static const struct metrics_group *const groups[] = {
+		&api_server_metrics_group, &deprecated_api_metrics_group, &get_api_requests_metrics_group,
+		&latencies_us_metrics_group, &patch_api_requests_metrics_group, &put_api_requests_metrics_group,
+	};
+
+	metrics_reset();
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		assert_int_equal(metrics_declare(groups[i]), 0);
+	metrics_before = metrics_now();
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -66,7 +113,7 @@ static int setup(void **state)
 	vm_config_init(&f->config);
 	f->c = (struct api_controller){ .instance_id = "vm1", .mmds = f->mmds, .ops = &fake_ops, .config = &f->config };
 	starts = pauses = resumes = cads = 0;
-	metrics_reset();
+	metrics_setup();
 	*state = f;
 	return 0;
 }
@@ -79,6 +126,8 @@ static int teardown(void **state)
 	vm_config_clear(&f->config);
 	mmds_store_free(f->mmds);
 	free(f);
+	json_decref(metrics_before);
+	metrics_before = NULL;
 	metrics_reset();
 	return 0;
 }
@@ -123,7 +172,7 @@ static void test_instance_and_version(void **state)
 	expect(f, "GET", "/", NULL, 200, "\"id\":\"vm1\"");
 	expect(f, "GET", "/version", NULL, 200, "\"firecracker_version\":");
 	expect(f, "GET", "/", "{}", 400, "GET request cannot have a body.");
-	assert_int_equal(metrics_get(METRIC_get_api_requests_instance_info_count), 2);
+	assert_int_equal(counted(NULL, "get_api_requests", "instance_info_count"), 2);
 }
 
 static void test_generic_errors(void **state)
@@ -192,7 +241,7 @@ static void test_vsock(void **state)
 	snprintf(sock, sizeof(sock), "%s/v.sock", dir);
 	snprintf(body, sizeof(body), "{\"guest_cid\":3,\"uds_path\":\"%s\",\"vsock_id\":\"root\"}", sock);
 	assert_int_equal(req(f, "PUT", "/vsock", body, &got), 204);
-	assert_int_equal(metrics_get(METRIC_deprecated_api_deprecated_http_api_calls), 1);
+	assert_int_equal(counted(NULL, "deprecated_api", "deprecated_http_api_calls"), 1);
 	const struct vsock_slot *slot = vm_config_slot(&f->config, device_kind_by_key("vsock"));
 
 	assert_non_null(slot);
@@ -204,9 +253,9 @@ static void test_vsock(void **state)
 	       "Cannot create backend for vsock device: Error binding to the host-side Unix socket: ");
 	expect(f, "PUT", "/vsock", "{\"guest_cid\":2,\"uds_path\":\"x\"}", 400, "Invalid guest_cid 2");
 	assert_int_equal(slot->cfg.guest_cid, 3);
-	assert_int_equal(metrics_get(METRIC_put_api_requests_vsock_count), 3);
-	assert_int_equal(metrics_get(METRIC_put_api_requests_vsock_fails), 2);
-	assert_int_equal(metrics_get(METRIC_deprecated_api_deprecated_http_api_calls), 1);
+	assert_int_equal(counted(NULL, "put_api_requests", "vsock_count"), 3);
+	assert_int_equal(counted(NULL, "put_api_requests", "vsock_fails"), 2);
+	assert_int_equal(counted(NULL, "deprecated_api", "deprecated_http_api_calls"), 1);
 	f->c.state = VM_RUNNING;
 	expect(f, "PUT", "/vsock", "{\"guest_cid\":3,\"uds_path\":\"y\"}", 400, "after starting");
 	vm_config_clear(&f->config);
@@ -253,8 +302,8 @@ static void test_actions(void **state)
 	expect(f, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}", 204, NULL);
 	assert_int_equal(cads, 1);
 	expect(f, "GET", "/", NULL, 200, "\"state\":\"Running\"");
-	assert_int_equal(metrics_get(METRIC_put_api_requests_actions_count), 10);
-	assert_int_equal(metrics_get(METRIC_put_api_requests_actions_fails), 7);
+	assert_int_equal(counted(NULL, "put_api_requests", "actions_count"), 10);
+	assert_int_equal(counted(NULL, "put_api_requests", "actions_fails"), 7);
 }
 
 static void test_pause_resume(void **state)
@@ -342,15 +391,15 @@ static void test_mmds_config(void **state)
 	expect(f, "GET", "/vm/config", NULL, 200, "\"mmds-config\":{\"version\":\"V2\",\"network_interfaces\":"
 	       "[\"eth0\"],\"ipv4_address\":\"169.254.170.2\",\"imds_compat\":true}");
 	/* counted as PUT /mmds requests, V1 ones as deprecated calls */
-	assert_int_equal(metrics_get(METRIC_put_api_requests_mmds_count), 8);
-	assert_int_equal(metrics_get(METRIC_put_api_requests_mmds_fails), 6);
-	assert_int_equal(metrics_get(METRIC_deprecated_api_deprecated_http_api_calls), 4);
+	assert_int_equal(counted(NULL, "put_api_requests", "mmds_count"), 8);
+	assert_int_equal(counted(NULL, "put_api_requests", "mmds_fails"), 6);
+	assert_int_equal(counted(NULL, "deprecated_api", "deprecated_http_api_calls"), 4);
 	/* after boot: refused, V1 still flagged and counted */
 	f->c.state = VM_RUNNING;
 	expect(f, "PUT", "/mmds/config", MMDS_V1_BODY("[\"1\"]"), 400,
 	       "The requested operation is not supported after starting the microVM.");
 	assert_true(deprecated());
-	assert_int_equal(metrics_get(METRIC_deprecated_api_deprecated_http_api_calls), 5);
+	assert_int_equal(counted(NULL, "deprecated_api", "deprecated_http_api_calls"), 5);
 	expect(f, "PUT", "/mmds/config", "{\"version\":\"V2\",\"network_interfaces\":[\"1\"]}", 400, "after starting");
 	assert_false(deprecated());
 	assert_int_equal(f->config.mmds.version, MMDS_V2);
@@ -387,10 +436,8 @@ static void test_logger_and_metrics(void **state)
 	json_error_t e;
 	json_t *m = json_loads(line, JSON_DISABLE_EOF_CHECK, &e);
 	assert_non_null(m);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "put_api_requests"), "metrics_count")),
-			 4);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "put_api_requests"), "logger_fails")),
-			 4);
+	assert_int_equal(counted(m, "put_api_requests", "metrics_count"), 4);
+	assert_int_equal(counted(m, "put_api_requests", "logger_fails"), 4);
 	assert_non_null(json_object_get(m, "utc_timestamp_ms"));
 	assert_non_null(json_object_get(m, "api_server"));
 	json_decref(m);
@@ -431,6 +478,39 @@ static void test_method_list(void **state)
 	assert_null(api_method_find(""));
 }
 
+/* Every device kind is served whole (devices/kind.h): GET /vm/config shows
+ * its key (api/vm.c's list is Firecracker's; a key missing there would be
+ * silently dropped), each of its routes is found as its own row, and none
+ * repeats a row of the hand-wired table (which it would shadow). An absent
+ * kind's routes say what this build lacks. */
+static void test_device_kinds(void **state)
+{
+	struct fixture *f = *state;
+	const char *got;
+	char key[96];
+
+	assert_int_equal(req(f, "GET", "/vm/config", NULL, &got), 200);
+	for (size_t k = 0; k < device_kinds_count; k++) {
+		const struct device_kind *kind = device_kinds[k];
+
+		if (kind->config_key) {
+			snprintf(key, sizeof(key), "\"%s\":", kind->config_key);
+			if (!strstr(got, key))
+				fail_msg("GET /vm/config lacks %s's key %s", kind->name, kind->config_key);
+		}
+		for (size_t i = 0; i < kind->routes_count; i++) {
+			const struct api_route *r = &kind->routes[i];
+
+			for (size_t j = 0; j < api_routes_count; j++)
+				if (!strcmp(api_routes[j].method, r->method) && !strcmp(api_routes[j].path, r->path))
+					fail_msg("%s %s is both %s's and the table's", r->method, r->path, kind->name);
+			assert_true(!kind->unprovided || r->unprovided);
+		}
+	}
+	expect(f, "PUT", "/balloon", "{}", 400, "This build of ember does not provide the balloon device");
+	expect(f, "DELETE", "/pmem/p0", NULL, 400, "does not provide pmem devices");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +527,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mmds_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logger_and_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_kinds, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,6 +122,16 @@ static void write_read_roundtrip(struct fx *f)
 	assert_memory_equal(back, pattern, sizeof(back));
 }
 
+/* read_agg / write_agg after `reads` reads and `writes` writes: each I/O
+ * adds at least 1 µs (rounded up), min <= max <= sum. */
+static void assert_timed(const struct block_metrics *bm, uint64_t reads, uint64_t writes)
+{
+	assert_true(bm->read_agg__min_us >= 1 && bm->read_agg__min_us <= bm->read_agg__max_us);
+	assert_true(bm->read_agg__max_us <= bm->read_agg__sum_us && bm->read_agg__sum_us >= reads);
+	assert_true(bm->write_agg__min_us >= 1 && bm->write_agg__min_us <= bm->write_agg__max_us);
+	assert_true(bm->write_agg__max_us <= bm->write_agg__sum_us && bm->write_agg__sum_us >= writes);
+}
+
 static void test_sync_roundtrip(void **state)
 {
 	struct fx *f = *state;
@@ -134,6 +144,7 @@ static void test_sync_roundtrip(void **state)
 	assert_int_equal(bm.write_count, 1);
 	assert_int_equal(bm.read_bytes, 4096);
 	assert_int_equal(bm.invalid_reqs_count, 0);
+	assert_timed(&bm, 1, 1);
 	/* the guest saw a used-buffer interrupt */
 	assert_true(vd_read(f->t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING);
 	vd_write(f->t, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
@@ -162,6 +173,8 @@ static void test_async_roundtrip_and_flush(void **state)
 	block_metrics_get(f->b, &bm);
 	assert_int_equal(bm.flush_count, 1);
 	assert_int_equal(bm.write_count, 5);
+	/* the engine's reads and writes are timed like Sync's; the flush is not */
+	assert_timed(&bm, 1, 5);
 }
 
 static void test_async_reset_drops_inflight(void **state)

@@ -69,6 +69,12 @@ struct block {
 /* Writes the status, returns the chain (used length = data bytes written + 1). */
 void block_complete(struct block *b, uint16_t head, uint8_t *status, uint8_t code, uint32_t data_written);
 
+/* read_agg / write_agg: records the time since t0_ns (blk_now_ns) of one
+ * read or write (Sync: a preadv/pwritev; Async: a submission to its last
+ * completion), in µs rounded up; other types are not timed. */
+uint64_t blk_now_ns(void);
+void blk_time_io(struct block *b, uint32_t type, uint64_t t0_ns);
+
 /* Async: the current piece of the open chain completed (ok: in full). */
 void block_piece_done(struct block *b, bool ok);
 

@@ -135,11 +135,11 @@ static void block_api_patch(struct api_controller *c, struct api_action *a)
 
 static const struct api_route block_routes[] = {
 	{ .method = "PUT", .path = "/drives/{id}", .states = API_PRE_BOOT, .parse = block_api_parse,
-	  .apply = block_api_put, .count_metric = METRIC_put_api_requests_drive_count,
-	  .fail_metric = METRIC_put_api_requests_drive_fails },
+	  .apply = block_api_put, .count_metric = API_METRIC(put_api_requests, drive_count),
+	  .fail_metric = API_METRIC(put_api_requests, drive_fails) },
 	{ .method = "PATCH", .path = "/drives/{id}", .states = API_POST_BOOT, .parse = block_api_parse,
-	  .apply = block_api_patch, .count_metric = METRIC_patch_api_requests_drive_count,
-	  .fail_metric = METRIC_patch_api_requests_drive_fails },
+	  .apply = block_api_patch, .count_metric = API_METRIC(patch_api_requests, drive_count),
+	  .fail_metric = API_METRIC(patch_api_requests, drive_fails) },
 	API_ROUTE_UNPROVIDED("DELETE", "/drives/{id}", "drive hot-unplug (DELETE /drives, which needs PCI)"),
 };
 
@@ -217,6 +217,7 @@ const struct device_kind block_kind = {
 	.slot_clear = block_slot_clear,
 	.config_parse = block_config_parse,
 	.config_to_json = block_config_to_json,
+	.metrics_group = &block_metrics_group,
 	.routes = block_routes,
 	.routes_count = ARRAY_SIZE(block_routes),
 	.count = block_count,

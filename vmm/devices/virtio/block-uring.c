@@ -37,6 +37,7 @@ struct blk_slot {
 	uint64_t done;   /* bytes transferred so far */
 	uint64_t left;   /* bytes still to transfer */
 	uint64_t asked;  /* bytes the submission in flight asked for */
+	uint64_t t0_ns;  /* when it was queued (read_agg / write_agg) */
 	bool piece;      /* a piece of the open chain (block.c), not a whole request */
 	unsigned first;  /* iov[first, nr) is what is left; iov[first] trimmed in place */
 	unsigned nr;
@@ -119,7 +120,8 @@ int blk_uring_queue(struct blk_uring *u, const struct blk_req *r, int fd, bool p
 	i = u->free_list[u->nr_free - 1];
 	s = &u->slot[i];
 	*s = (struct blk_slot){ .epoch = u->epoch, .head = r->head, .status = r->status, .type = r->type,
-				.fd = fd, .offset = r->sector * VIRTIO_BLK_SECTOR, .nr = r->nr_data, .piece = piece };
+				.fd = fd, .offset = r->sector * VIRTIO_BLK_SECTOR, .nr = r->nr_data, .piece = piece,
+				.t0_ns = blk_now_ns() };
 	if (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT)
 		s->left = r->data_len;
 	else
@@ -192,6 +194,7 @@ void blk_uring_complete(struct blk_uring *u, uint64_t user_data, int32_t res, bo
 			return; /* in flight again */
 	}
 	if (complete && s->epoch == u->epoch) {
+		blk_time_io(u->b, s->type, s->t0_ns);
 		if (r < 0) {
 			BLK_COUNT(u->b, execute_fails, 1);
 			log_rl(LOG_ERROR, "block %s: %s at byte %" PRIu64 " failed after %" PRIu64 " of %" PRIu64

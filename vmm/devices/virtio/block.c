@@ -206,12 +206,23 @@ static void blk_count(struct block *b, const struct blk_req *r)
 	}
 }
 
-static uint64_t blk_now_us(void)
+uint64_t blk_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+void blk_time_io(struct block *b, uint32_t type, uint64_t t0_ns)
+{
+	/* Rounded up: an I/O never took 0 µs, so sum_us grows with every one. */
+	uint64_t us = (blk_now_ns() - t0_ns + 999) / 1000;
+
+	if (type == VIRTIO_BLK_T_IN)
+		metrics_record_latency(&b->m.read_agg__min_us, us);
+	else if (type == VIRTIO_BLK_T_OUT)
+		metrics_record_latency(&b->m.write_agg__min_us, us);
 }
 
 static const char *blk_op_name(uint32_t type)
@@ -271,7 +282,7 @@ static bool blk_serve_sync(struct block *b)
 	struct blk_req *r = &b->req;
 
 	while (b->open_done < r->data_len) {
-		uint64_t grant = blk_take(b, r->data_len - b->open_done), t0 = blk_now_us();
+		uint64_t grant = blk_take(b, r->data_len - b->open_done), t0 = blk_now_ns();
 		int err;
 
 		if (!grant)
@@ -279,8 +290,7 @@ static bool blk_serve_sync(struct block *b)
 		blk_set_piece(b, r, b->open_done, grant);
 		err = blk_sync_rw(b->fd, b->piece.data, b->piece.nr_data, b->piece.sector * VIRTIO_BLK_SECTOR,
 				  r->type == VIRTIO_BLK_T_OUT);
-		metrics_record_latency(r->type == VIRTIO_BLK_T_IN ? &b->m.read_agg__min_us : &b->m.write_agg__min_us,
-				       blk_now_us() - t0);
+		blk_time_io(b, r->type, t0);
 		if (err < 0) {
 			blk_fail(b, r, b->piece.sector, err);
 			blk_close(b, VIRTIO_BLK_S_IOERR, 0);

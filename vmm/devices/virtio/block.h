@@ -38,8 +38,10 @@ struct block;
 
 /* Firecracker's `block` metrics group: every drive registers its counters
  * with its id (`block_<id>`), and the flush sums them into `block`.
- * read_agg / write_agg: the time one read or write took, in µs (min, max,
- * sum); remaining_reqs_count: wake-ups that ended with requests still on
+ * read_agg / write_agg: the time one read or write took, in µs rounded up
+ * (min, max, sum), with either engine: Sync times each preadv/pwritev, Async
+ * each submission to its last completion (a request, or a piece of a big
+ * chain); remaining_reqs_count: wake-ups that ended with requests still on
  * the queue. */
 #define BLOCK_METRICS(X)                                                                           \
 	X(activate_fails, METRICS_COUNTER)                                                         \

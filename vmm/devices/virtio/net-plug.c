@@ -97,11 +97,11 @@ static void net_api_patch(struct api_controller *c, struct api_action *a)
 
 static const struct api_route net_routes[] = {
 	{ .method = "PUT", .path = "/network-interfaces/{id}", .states = API_PRE_BOOT, .parse = net_api_parse,
-	  .apply = net_api_put, .count_metric = METRIC_put_api_requests_network_count,
-	  .fail_metric = METRIC_put_api_requests_network_fails },
+	  .apply = net_api_put, .count_metric = API_METRIC(put_api_requests, network_count),
+	  .fail_metric = API_METRIC(put_api_requests, network_fails) },
 	{ .method = "PATCH", .path = "/network-interfaces/{id}", .states = API_POST_BOOT, .parse = net_api_parse,
-	  .apply = net_api_patch, .count_metric = METRIC_patch_api_requests_network_count,
-	  .fail_metric = METRIC_patch_api_requests_network_fails },
+	  .apply = net_api_patch, .count_metric = API_METRIC(patch_api_requests, network_count),
+	  .fail_metric = API_METRIC(patch_api_requests, network_fails) },
 	API_ROUTE_UNPROVIDED("DELETE", "/network-interfaces/{id}",
 			     "network interface hot-unplug (DELETE /network-interfaces, which needs PCI)"),
 };
@@ -174,6 +174,7 @@ const struct device_kind net_kind = {
 	.slot_clear = net_slot_clear,
 	.config_parse = net_config_key_parse,
 	.config_to_json = net_config_key_to_json,
+	.metrics_group = &net_metrics_group,
 	.routes = net_routes,
 	.routes_count = ARRAY_SIZE(net_routes),
 	.count = net_count,

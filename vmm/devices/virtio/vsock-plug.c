@@ -38,7 +38,7 @@ static void vsock_api_put(struct api_controller *c, struct api_action *a)
 
 static const struct api_route vsock_routes[] = {
 	{ .method = "PUT", .path = "/vsock", .states = API_PRE_BOOT, .apply = vsock_api_put,
-	  .count_metric = METRIC_put_api_requests_vsock_count, .fail_metric = METRIC_put_api_requests_vsock_fails },
+	  .count_metric = API_METRIC(put_api_requests, vsock_count), .fail_metric = API_METRIC(put_api_requests, vsock_fails) },
 };
 
 /* ---- the configuration ---- */
@@ -105,6 +105,7 @@ const struct device_kind vsock_kind = {
 	.slot_clear = vsock_kind_slot_clear,
 	.config_parse = vsock_config_key_parse,
 	.config_to_json = vsock_config_key_to_json,
+	.metrics_group = &vsock_metrics_group,
 	.routes = vsock_routes,
 	.routes_count = ARRAY_SIZE(vsock_routes),
 	.count = vsock_count,
