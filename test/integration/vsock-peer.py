@@ -17,6 +17,9 @@
                                         accepts or reads (the hostile scenario's host)
   vsock-peer.py hold UDS PORT N         connects, writes N bytes and never reads;
                                         prints "holding" and sleeps until killed
+  vsock-peer.py stall UDS TEXT          sends TEXT (half a CONNECT line), prints
+                                        "stalled", then waits (at most 30 s) for
+                                        the close: "closed after <seconds>"
 Every wait is bounded (30 s); exit 1 on any mismatch."""
 import os
 import socket
@@ -148,6 +151,22 @@ def hold(uds, port, n):
     time.sleep(600)
 
 
+def stall(uds, text):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    s.connect(uds)
+    s.sendall(text.encode())
+    t0 = time.time()
+    print("stalled", flush=True)
+    try:
+        got = s.recv(4096)
+    except ConnectionResetError:
+        got = b""
+    if got:
+        raise SystemExit("answered %r to half a line" % got)
+    print("closed after %.1f" % (time.time() - t0), flush=True)
+
+
 def main():
     a = sys.argv[1:]
     if a[0] == "listen":
@@ -160,6 +179,8 @@ def main():
         line(a[1], a[2])
     elif a[0] == "sink":
         sink(a[1])
+    elif a[0] == "stall":
+        stall(a[1], a[2])
     elif a[0] == "hold":
         hold(a[1], int(a[2]), int(a[3]))
     else:
