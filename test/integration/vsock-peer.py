@@ -15,8 +15,9 @@
                                         came back before the close ("closed <bytes>")
   vsock-peer.py sink PATH               listens on PATH with a deep backlog and never
                                         accepts or reads (the hostile scenario's host)
-  vsock-peer.py hold UDS PORT N         connects, writes N bytes and never reads;
-                                        prints "holding" and sleeps until killed
+  vsock-peer.py hold UDS PORT N         connects, writes N bytes (or until nothing is
+                                        taken for 1 s) and never reads; prints
+                                        "holding <local_port> <sent>" and sleeps until killed
   vsock-peer.py stall UDS TEXT          sends TEXT (half a CONNECT line), prints
                                         "stalled", then waits (at most 30 s) for
                                         the close: "closed after <seconds>"
@@ -142,9 +143,12 @@ def hold(uds, port, n):
     s.setblocking(False)
     sent = 0
     deadline = time.time() + 10
-    while sent < n and time.time() < deadline:
+    progress = time.time()
+    # until N bytes are taken, or nothing was for 1 s (ember stopped reading)
+    while sent < n and time.time() < deadline and time.time() - progress < 1:
         try:
             sent += s.send(b"x" * min(65536, n - sent))
+            progress = time.time()
         except BlockingIOError:
             time.sleep(0.01)
     print("holding %d %d" % (local, sent), flush=True)
