@@ -28,10 +28,16 @@
 #define HOST_PORT 5000u
 #define GUEST_BUF (1u << 20)
 #define RING(q) (0x1000ull + 0x4000ull * (q)) /* desc, then avail at +0x1000, used at +0x2000 */
-#define BUF(q, i) (0x100000ull + 0x1000000ull * (q) + 0x11000ull * (i))
-#define BUF_SIZE (VSOCK_HDR_SIZE + VSOCK_PKT_MAX)
+/* A packet is a chain of two descriptors, as Linux's driver builds them
+ * (TX always; RX before 6.2): the 44-byte header, then a page-aligned
+ * payload of up to 64 KiB. Slot i of a queue uses descriptors 2i and 2i + 1. */
+#define SLOTS (QN / 2)
+#define HDR(q, i) (0x100000ull + 0x1000000ull * (q) + 0x1000ull * (i))
+#define PAY(q, i) (0x200000ull + 0x1000000ull * (q) + 0x10000ull * (i))
+/* The guest's RX buffers span 1 MiB, as the raw reader's buffer does. */
+#define RX_SLOTS 16u
 
-static const uint8_t zeros[BUF_SIZE];
+static const uint8_t zeros[VSOCK_PKT_MAX];
 
 struct bench {
 	struct guest_memory *m;
@@ -79,9 +85,12 @@ static void die(const char *what)
 	exit(1);
 }
 
-static void q_desc(struct bench *B, unsigned q, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags)
+/* Slot i's chain: the header and, when len is not 0, len payload bytes. */
+static void q_chain(struct bench *B, unsigned q, uint16_t i, uint32_t len, uint16_t flags)
 {
-	h_desc_at(B->m, RING(q), i, addr, len, flags, 0);
+	h_desc_at(B->m, RING(q), 2 * i, HDR(q, i), VSOCK_HDR_SIZE, flags | (len ? VIRTQ_DESC_F_NEXT : 0), 2 * i + 1);
+	if (len)
+		h_desc_at(B->m, RING(q), 2 * i + 1, PAY(q, i), len, flags, 0);
 }
 
 static void q_offer(struct bench *B, unsigned q, uint16_t head)
@@ -127,15 +136,17 @@ static void setup_queues(struct bench *B)
 						 VIRTIO_STATUS_DRIVER_OK);
 	if (!(vd_read(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK))
 		die("the device did not accept DRIVER_OK");
-	for (uint16_t i = 0; i < QN; i++) {
-		q_desc(B, 0, i, BUF(0, i), BUF_SIZE, VIRTQ_DESC_F_WRITE);
-		q_offer(B, 0, i);
+	for (uint16_t i = 0; i < RX_SLOTS; i++) {
+		q_chain(B, 0, i, VSOCK_PKT_MAX, VIRTQ_DESC_F_WRITE);
+		q_offer(B, 0, 2 * i);
 	}
 	/* A running guest's buffers are in memory: fault them in before the
 	 * clock starts (the raw baseline touches its buffers too). */
 	for (unsigned q = 0; q < 2; q++)
-		for (uint16_t i = 0; i < QN; i++)
-			guest_memory_write(B->m, BUF(q, i), zeros, BUF_SIZE);
+		for (uint16_t i = 0; i < SLOTS; i++) {
+			guest_memory_write(B->m, HDR(q, i), zeros, VSOCK_HDR_SIZE);
+			guest_memory_write(B->m, PAY(q, i), zeros, VSOCK_PKT_MAX);
+		}
 }
 
 static void bench_open(struct bench *B)
@@ -176,9 +187,9 @@ static void guest_send(struct bench *B, uint16_t d, uint16_t op, uint32_t len, u
 	uint8_t raw[VSOCK_HDR_SIZE];
 
 	vsock_hdr_encode(&h, raw);
-	guest_memory_write(B->m, BUF(1, d), raw, sizeof(raw));
-	q_desc(B, 1, d, BUF(1, d), VSOCK_HDR_SIZE + len, 0);
-	q_offer(B, 1, d);
+	guest_memory_write(B->m, HDR(1, d), raw, sizeof(raw));
+	q_chain(B, 1, d, len, 0);
+	q_offer(B, 1, 2 * d);
 }
 
 /* Takes RX packets: credit from the host side, data counted, buffers reposted. */
@@ -191,7 +202,7 @@ static void guest_rx(struct bench *B, uint16_t *ret_op)
 		uint8_t raw[VSOCK_HDR_SIZE];
 		struct vsock_hdr h;
 
-		guest_memory_read(B->m, BUF(0, id), raw, sizeof(raw));
+		guest_memory_read(B->m, HDR(0, id / 2), raw, sizeof(raw));
 		vsock_hdr_decode(raw, &h);
 		B->host_buf_alloc = h.buf_alloc;
 		B->host_credit_fwd = h.fwd_cnt;
@@ -233,7 +244,7 @@ static struct span bench_g2h(uint32_t chunk, uint64_t total)
 	bench_open(&B);
 	B.host_port = HOST_PORT;
 	lfd = host_listener(&B, path, sizeof(path));
-	guest_send(&B, d++ % QN, VSOCK_OP_REQUEST, 0, 0);
+	guest_send(&B, d++ % SLOTS, VSOCK_OP_REQUEST, 0, 0);
 	virtio_mmio_notify(B.t, 1);
 	hfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	guest_rx(&B, &op);
@@ -261,14 +272,14 @@ static struct span bench_g2h(uint32_t chunk, uint64_t total)
 			/* Within credit (what the host side buffers) and the ring;
 			 * a write larger than the credit goes out in part, as Linux
 			 * sends it (virtio_transport_send_pkt_info). */
-			while (sent < total && in_flight < QN - 1) {
+			while (sent < total && in_flight < SLOTS - 1) {
 				uint32_t credit = B.host_buf_alloc - (B.tx_cnt - B.host_credit_fwd);
 				uint32_t n = chunk - (uint32_t)(sent % chunk);
 
 				n = n < credit ? n : credit;
 				if (!n)
 					break;
-				guest_send(&B, d++ % QN, VSOCK_OP_RW, n, B.rx_cnt);
+				guest_send(&B, d++ % SLOTS, VSOCK_OP_RW, n, B.rx_cnt);
 				B.tx_cnt += n;
 				sent += n;
 				in_flight++;
@@ -379,6 +390,8 @@ int main(int argc, char **argv)
 {
 	uint64_t total = (argc > 1 ? strtoull(argv[1], NULL, 10) : 256) << 20;
 	int runs = argc > 2 ? atoi(argv[2]) : 5;
+	/* A third argument (4 or 64) runs one write size only, for profiling. */
+	unsigned only = argc > 3 ? (unsigned)atoi(argv[3]) : 0;
 	const uint32_t chunks[] = { 4096, 65536 };
 
 	log_set_level(LOG_ERROR);
@@ -388,6 +401,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)(total >> 20), runs);
 	for (unsigned c = 0; c < 2; c++) {
 		struct span raw = { 0 }, g2h = { 0 }, h2g = { 0 };
+
+		if (only && only != chunks[c] >> 10)
+			continue;
 
 		for (int r = 0; r < runs; r++) {
 			raw = best(raw, bench_raw(chunks[c], total));
