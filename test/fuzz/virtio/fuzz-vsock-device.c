@@ -44,6 +44,17 @@ static struct vsock_slot slot = VSOCK_SLOT_INIT;
 static int peer_listen = -1;
 static char dir[64];
 
+/* The sockets and their directory go when the fuzzer exits. */
+static void fuzz_cleanup(void)
+{
+	char path[sizeof(dir) + 16];
+
+	vsock_slot_clear(&slot);
+	snprintf(path, sizeof(path), "%s/v.sock_53", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void fuzz_init(void)
 {
 	struct vsock_config c = { .guest_cid = 3 };
@@ -59,6 +70,7 @@ static void fuzz_init(void)
 	snprintf(dir, sizeof(dir), "/tmp/ember-fuzz-vsock-XXXXXX");
 	if (!mem.region[0].host || !mkdtemp(dir) || loop_create(&loop) < 0)
 		abort();
+	atexit(fuzz_cleanup);
 	snprintf(c.uds_path, sizeof(c.uds_path), "%s/v.sock", dir);
 	if (vsock_slot_put(&slot, &c, err, sizeof(err)) < 0)
 		abort();
