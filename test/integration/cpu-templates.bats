@@ -261,4 +261,19 @@ for i in range(n):
 	run_ember_config "$cfg"
 	assert_failure 152
 	assert_output --partial 'cpu-config: An error occurred when deserializing the json body of a request: Invalid CPUID register.'
+	# Firecracker's other form: a string names a file holding the template
+	local tmpl=$BATS_TEST_TMPDIR/template.json
+	echo '{"cpuid_modifiers": [{"leaf": "0x80000008", "subleaf": "0x0", "flags": 0, "modifiers": [{"register": "eax", "bitmap": "0bxxxxxxxxxxxxxxxxxxxxxxxx00100110"}]}]}' >"$tmpl"
+	cat >"$cfg" <<-JSON
+	{ "boot-source": { "kernel_image_path": "$PROBE", "boot_args": "console=ttyS0 probe=cpuid" },
+	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 64 },
+	  "cpu-config": "$tmpl" }
+	JSON
+	run_ember_config "$cfg"
+	assert_success
+	assert_output --regexp 'PROBE-INFO cpuid 0x80000008 0x0 0x0000..26 '
+	sed -i "s|$tmpl|$tmpl.missing|" "$cfg"
+	run_ember_config "$cfg"
+	assert_failure 152
+	assert_output --partial "cpu-config: cannot open the CPU template"
 }

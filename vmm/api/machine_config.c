@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "api/resources.h"
+#include "config/json_field.h"
 #include "config/machine_config.h"
 #include "log.h"
 
@@ -61,7 +62,13 @@ int api_machine_config_put_parse(struct api_action *a)
  * reads: the body is validated there (api_machine_config_patch_apply). */
 int api_machine_config_patch_parse(struct api_action *a)
 {
-	if (json_is_object(a->body))
+	int v;
+	char err[256];
+
+	/* Firecracker flags a PATCH whose body deserialised: the template must
+	 * at least be one of its names (the rest is checked on the vmm thread). */
+	if (json_is_object(a->body) &&
+	    json_field_enum(a->body, "cpu_template", false, cpu_template_serde_order, &v, err, sizeof(err)) > 0)
 		machine_config_note_deprecated(a, "PATCH");
 	return 0;
 }
