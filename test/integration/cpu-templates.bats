@@ -73,13 +73,25 @@ check_leaves() {
 		echo "# $t on $(host_cpu_vendor): $want" >&3
 		api_start
 		expect_api 204 PUT /machine-config "{\"vcpu_count\":1,\"mem_size_mib\":64,\"cpu_template\":\"$t\"}"
+		expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"console=ttyS0 probe=cpuid\"}"
+		api PUT /actions '{"action_type":"InstanceStart"}'
 		if [ "$want" = applies ]; then
-			boot_cpuid_and_wait
+			# kvm_pvm refuses host writes to IA32_ARCH_CAPABILITIES, which T2S
+			# and T2CL set: there the start fails naming the MSR
+			if [ "$code" = 400 ] && is_pvm_host && grep -q msr_modifiers "$FC_TEMPLATES/$t.json" &&
+				[[ "$body" == *"Failed to set MSRs: KVM refused MSR 0x10a on vcpu 0"* ]]; then
+				echo "# $t: applies, but this PVM host refuses IA32_ARCH_CAPABILITIES: $body" >&3
+				assert_nothing_created
+				api_stop
+				continue
+			fi
+			[ "$code" = 204 ] || fail "$t applies here, but InstanceStart answered $code: $body"
+			api_wait_exit
+			[ "$EMBER_STATUS" -eq 0 ] || fail "ember exited $EMBER_STATUS: $(tail -20 "$OUT")"
+			grep -q '^PROBE DONE pass=1 fail=0' "$OUT" || fail "probe=cpuid did not pass: $(tail -20 "$OUT")"
 			check_leaves "$FC_TEMPLATES/$t.json"
 			continue
 		fi
-		expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"console=ttyS0 probe=cpuid\"}"
-		api PUT /actions '{"action_type":"InstanceStart"}'
 		[ "$code" = 400 ] || fail "$t: InstanceStart answered $code: $body"
 		[ "$body" = "{\"fault_message\":\"$want\"}" ] || fail "$t: got $body, want $want"
 		assert_nothing_created
