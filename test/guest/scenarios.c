@@ -16,6 +16,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "hostile-net", scenario_hostile_net },
 	{ "mmds", scenario_mmds },
 	{ "cpuid", scenario_cpuid },
+	{ "smp", scenario_smp },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -29,3 +29,4 @@ void scenario_net(void);
 void scenario_hostile_net(void);
 void scenario_mmds(void);
 void scenario_cpuid(void);
+void scenario_smp(void);
