@@ -15,6 +15,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "net", scenario_net },
 	{ "hostile-net", scenario_hostile_net },
 	{ "mmds", scenario_mmds },
+	{ "cpuid", scenario_cpuid },
 	{ "smp", scenario_smp },
 };
 
