@@ -52,3 +52,42 @@ probe_lines() {
 	assert_failure
 	assert_output --partial 'EMBER_TEST_IOEVENTFD_AFTER="x3": not a number of notifies'
 }
+
+# bench/startup's minimal guest, built with gcc: DEFINES... OUT.
+build_min_guest() {
+	local out=$1
+	shift
+	command -v gcc >/dev/null || skip "gcc is not installed (tools/setup.sh installs build-essential)"
+	gcc -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-T,"$EMBER_SRC/bench/startup/guest.ld" "$@" \
+		-o "$out" "$EMBER_SRC/bench/startup/guest.S"
+}
+
+@test "serial: output without a newline still reaches stdout while the guest idles" {
+	build_min_guest "$TMP/open.elf" -DSTAY -DNO_NEWLINE
+	cat >"$TMP/open.json" <<-JSON
+	{ "boot-source": { "kernel_image_path": "$TMP/open.elf", "boot_args": "console=ttyS0" },
+	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 } }
+	JSON
+	"$EMBER" --no-api --config-file "$TMP/open.json" --id "startup-bats-$$" >"$TMP/out" 2>&1 &
+	local pid=$! seen=
+	for _ in $(seq 50); do
+		grep -q 'startup guest' "$TMP/out" && { seen=1; break; }
+		sleep 0.1
+	done
+	kill -9 "$pid"
+	wait "$pid" || true
+	[ -n "$seen" ] || fail "the guest's open line did not appear within 5 s: $(cat "$TMP/out")"
+	# the line is the last thing on stdout: nothing was appended to it
+	assert_equal "$(tail -c 13 "$TMP/out")" "startup guest"
+}
+
+@test "serial: the minimal guest's line, then the reset: exit 0" {
+	build_min_guest "$TMP/min.elf"
+	cat >"$TMP/min.json" <<-JSON
+	{ "boot-source": { "kernel_image_path": "$TMP/min.elf", "boot_args": "console=ttyS0" },
+	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 } }
+	JSON
+	run timeout --kill-after=5 60 "$EMBER" --no-api --config-file "$TMP/min.json" --id "startup-bats-$$"
+	assert_success
+	assert_line "startup guest"
+}
