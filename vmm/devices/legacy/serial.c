@@ -134,8 +134,8 @@ static void serial_flush(struct serial *s)
 	s->tx_len = 0;
 }
 
-/* A vCPU thread, with the lock held. Without a vmm loop to flush a partial
- * batch (host-side harnesses), every byte goes out at once. */
+/* A vCPU thread, with the lock held. Without the flush timer (host-side
+ * harnesses), every byte goes out at once. */
 static void serial_transmit(struct serial *s, uint8_t b)
 {
 	uint64_t one = 1;
@@ -337,8 +337,8 @@ static void serial_on_flush_timer(void *ctx, uint32_t events)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* The batch flush needs the vmm loop; without one (or its fds) timer_fd
- * stays -1 and output is written byte by byte. */
+/* The batch flush needs the vmm loop; without it timer_fd stays -1 and
+ * output is written byte by byte. */
 static int serial_attach_flush(struct serial *s, struct event_loop *loop)
 {
 	int timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -378,7 +378,9 @@ static int serial_attach(struct serial *s, const struct device_env *env, uint16_
 	if (env->vm_fd >= 0 && ioctl(env->vm_fd, KVM_IRQFD, &irqfd) < 0)
 		return -errno;
 	r = bus_register(env->pio_bus, port, SERIAL_PORT_LEN, &serial_ops, s);
-	if (r >= 0 && env->loop)
+	/* Batches only for a VM's vCPUs: a host-side harness (vm_fd < 0) drives
+	 * the registers itself and reads each byte back at once. */
+	if (r >= 0 && env->loop && env->vm_fd >= 0)
 		r = serial_attach_flush(s, env->loop);
 	if (r < 0 || !serial_input_usable(in_fd) || !env->loop)
 		return r;
