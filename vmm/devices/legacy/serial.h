@@ -2,9 +2,9 @@
  *
  * Output goes to out_fd (stdout, later a file) in batches of up to 64 bytes:
  * at each newline, when full, or 1 ms after the batch's first byte (the vmm
- * loop's timer; in a host-side harness without a VM, byte by byte). It never waits: what the sink
- * cannot take now is dropped and counted in missed_write_count (common/out.h
- * says how). Input comes from in_fd when it is a tty or a FIFO: it is
+ * loop's timer; in a host-side harness without a VM, byte by byte). It never
+ * waits: what the sink cannot take now is dropped and counted in
+ * missed_write_count (common/out.h says how). Input comes from in_fd when it is a tty or a FIFO: it is
  * read on the vmm thread into a bounded FIFO of SERIAL_FIFO_SIZE bytes and
  * reading stops while the FIFO is full, so a fast producer can never make
  * ember buffer without limit. The interrupt is an eventfd: bound to the IRQ
