@@ -7,7 +7,11 @@
  * template's `x` bits must keep the value KVM reports once the CPUID is set,
  * which fails if ember reads the MSR before KVM_SET_CPUID2. Where KVM
  * refuses host writes to the MSR (kvm_pvm does), the refusal must be
- * InstanceStart's named error; the value checks then skip, saying why. */
+ * InstanceStart's named error; the value checks then skip, saying why.
+ *
+ * The order itself is checked on any host: the test is linked with
+ * -Wl,--wrap=ioctl, and every KVM_SET_CPUID2 and KVM_GET_MSRS ember's code
+ * issues is recorded (then passed to the real ioctl). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -28,6 +32,38 @@
 #include "core/vcpu.h"
 
 #define MSR_ARCH_CAPABILITIES 0x10au
+
+/* ---- the ioctl recorder ---- */
+int __real_ioctl(int fd, unsigned long req, ...);
+int __wrap_ioctl(int fd, unsigned long req, ...);
+
+static struct {
+	int fd;
+	unsigned long req;
+} calls[4096];
+static unsigned ncalls;
+
+int __wrap_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if ((req == KVM_SET_CPUID2 || req == KVM_GET_MSRS || req == KVM_SET_MSRS) && ncalls < 4096)
+		calls[ncalls++] = (typeof(calls[0])){ fd, req };
+	return __real_ioctl(fd, req, arg);
+}
+
+/* The position of the first call of req on fd, or -1. */
+static int first_call(int fd, unsigned long req)
+{
+	for (unsigned i = 0; i < ncalls; i++)
+		if (calls[i].fd == fd && calls[i].req == req)
+			return (int)i;
+	return -1;
+}
 #define FB_CLEAR (1ull << 17)
 
 struct fixture {
@@ -184,8 +220,10 @@ static void test_custom_msr_x_bits(void **state)
 	t->nmsrs = 1;
 	t->msrs[0] = (struct msr_modifier){ MSR_ARCH_CAPABILITIES, { filter, FB_CLEAR } };
 	r = build_vcpu(f, t, &v, err, sizeof(err));
-	if (!writable)
+	if (!writable) {
+		free(t); /* skip() does not return */
 		expect_refusal_and_skip(r, err);
+	}
 	assert_int_equal(r, 0);
 	got = read_msr(v->fd, MSR_ARCH_CAPABILITIES);
 	assert_int_equal(got & ~filter, ref & ~filter);
@@ -206,11 +244,39 @@ static void test_t2s_sets_fb_clear(void **state)
 	kvm_reference(f, &writable);
 	assert_int_equal(cpu_template_static(CPU_TEMPLATE_T2S, &t), 0);
 	r = build_vcpu(f, t, &v, err, sizeof(err));
-	if (!writable)
+	if (!writable) {
+		free(t); /* skip() does not return */
 		expect_refusal_and_skip(r, err);
+	}
 	assert_int_equal(r, 0);
 	assert_true(read_msr(v->fd, MSR_ARCH_CAPABILITIES) == t->msrs[0].bitmap.value);
 	assert_true(read_msr(v->fd, MSR_ARCH_CAPABILITIES) & FB_CLEAR);
+	free(t);
+}
+
+/* On each vCPU, ember reads a template's MSRs only after KVM_SET_CPUID2, and
+ * writes them after reading: whatever this KVM answers for the MSR. */
+static void test_msrs_read_after_cpuid(void **state)
+{
+	struct fixture *f = need_kvm(state);
+	struct cpu_config *t = NULL;
+	struct vcpu *v[2];
+	char err[512];
+
+	assert_int_equal(cpu_template_static(CPU_TEMPLATE_T2S, &t), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		int set_cpuid, get_msrs, set_msrs;
+
+		ncalls = 0;
+		build_vcpu(f, t, &v[i], err, sizeof(err)); /* may fail at KVM_SET_MSRS (PVM): the order is what counts */
+		set_cpuid = first_call(v[i]->fd, KVM_SET_CPUID2);
+		get_msrs = first_call(v[i]->fd, KVM_GET_MSRS);
+		set_msrs = first_call(v[i]->fd, KVM_SET_MSRS);
+		print_message("# vcpu %u: SET_CPUID2 #%d, GET_MSRS #%d, SET_MSRS #%d\n", i, set_cpuid, get_msrs, set_msrs);
+		assert_true(set_cpuid >= 0);
+		assert_true(get_msrs > set_cpuid);
+		assert_true(set_msrs > get_msrs);
+	}
 	free(t);
 }
 
@@ -237,6 +303,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_custom_msr_x_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_t2s_sets_fb_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_msr_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msrs_read_after_cpuid, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
