@@ -114,15 +114,21 @@ int machine_config_parse(const json_t *j, bool patch, struct machine_config *ino
 }
 
 /* cpu_template is shown only when a static template is set, as Firecracker
- * skips its None (a custom template is not shown here either). */
+ * skips its None (a custom template is not shown here either); the keys are
+ * in the order of Firecracker's MachineConfig. */
 json_t *machine_config_to_json(const struct machine_config *mc)
 {
-	json_t *o = json_pack("{s:i, s:I, s:b, s:b, s:s}", "vcpu_count", (int)mc->vcpu_count, "mem_size_mib",
-			      (json_int_t)mc->mem_size_mib, "smt", mc->smt, "track_dirty_pages",
-			      mc->track_dirty_pages, "huge_pages", "None");
+	json_t *o = json_pack("{s:i, s:I, s:b}", "vcpu_count", (int)mc->vcpu_count, "mem_size_mib",
+			      (json_int_t)mc->mem_size_mib, "smt", mc->smt);
+	int r = o ? 0 : -1;
 
-	if (o && mc->cpu_template != CPU_TEMPLATE_NONE &&
-	    json_object_set_new(o, "cpu_template", json_string(cpu_template_names[mc->cpu_template])) < 0) {
+	if (r == 0 && mc->cpu_template != CPU_TEMPLATE_NONE)
+		r = json_object_set_new(o, "cpu_template", json_string(cpu_template_names[mc->cpu_template]));
+	if (r == 0)
+		r = json_object_set_new(o, "track_dirty_pages", json_boolean(mc->track_dirty_pages));
+	if (r == 0)
+		r = json_object_set_new(o, "huge_pages", json_string("None"));
+	if (r < 0) {
 		json_decref(o);
 		return NULL;
 	}
