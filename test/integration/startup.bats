@@ -91,3 +91,32 @@ build_min_guest() {
 	assert_success
 	assert_line "startup guest"
 }
+
+@test "start-up order: memory before the irqchip and PIT, one KVM_GET_SUPPORTED_CPUID, no ioeventfd before the guest runs" {
+	require_built_ember
+	command -v strace >/dev/null || skip "strace is not installed (tools/setup.sh installs it)"
+	build_min_guest "$TMP/min.elf"
+	cat >"$TMP/two.json" <<-JSON
+	{ "boot-source": { "kernel_image_path": "$TMP/min.elf", "boot_args": "console=ttyS0" },
+	  "machine-config": { "vcpu_count": 2, "mem_size_mib": 128 },
+	  "drives": [ $(blk_drive data "$TMP/data.img" false false) ] }
+	JSON
+	run timeout --kill-after=5 60 strace -f -qq -e trace=ioctl -o "$TMP/trace" \
+		"$EMBER" --no-api --config-file "$TMP/two.json" --id "startup-bats-$$"
+	assert_success
+	assert_line "startup guest"
+	# the line number of the first ioctl named $1 in the trace
+	first() { grep -n "$1" "$TMP/trace" | head -n 1 | cut -d: -f1; }
+	local mem irqchip pit run
+	mem=$(first KVM_SET_USER_MEMORY_REGION)
+	irqchip=$(first KVM_CREATE_IRQCHIP)
+	pit=$(first KVM_CREATE_PIT2)
+	run=$(first KVM_RUN)
+	[ -n "$mem" ] && [ -n "$irqchip" ] && [ -n "$pit" ] && [ -n "$run" ] || fail "missing ioctls: $(cat "$TMP/trace")"
+	[ "$mem" -lt "$irqchip" ] && [ "$mem" -lt "$pit" ] ||
+		fail "a memory region came after the irqchip or PIT (lines $mem, $irqchip, $pit)"
+	assert_equal "$(grep -c 'KVM_GET_SUPPORTED_CPUID' "$TMP/trace")" 1
+	assert_equal "$(grep -c 'KVM_CREATE_VCPU' "$TMP/trace")" 2
+	# the guest never notifies the drive: its queue's ioeventfd is never registered
+	assert_equal "$(grep -c 'KVM_IOEVENTFD' "$TMP/trace")" 0
+}
