@@ -58,6 +58,7 @@ struct net {
 	unsigned rx_chains;
 	struct iovec rx_iov[NET_RX_IOVS];
 	unsigned rx_iovs;
+	struct iovec rx_read_iov[NET_RX_IOVS]; /* rx_iov joined for readv (net_iov_join) */
 	uint64_t rx_cap;
 	uint32_t rx_held; /* a frame read but refused by the limiter: its length */
 	uint64_t q_dropped_seen[2]; /* each queue's virtq_stats.dropped already counted */
@@ -214,7 +215,10 @@ static ssize_t net_rx_read(struct net *n)
 	if (n->mmds)
 		got = mmds_link_read(n->mmds, n->rx_iov, iovs, n->mergeable ? n->rx_cap : n->rx_chain[0].cap,
 				     TAP_VNET_HDR_LEN);
-	return got ? (ssize_t)got : readv(n->tap_fd, n->rx_iov, (int)iovs);
+	if (got)
+		return (ssize_t)got;
+	iovs = net_iov_join(n->rx_iov, iovs, n->rx_read_iov);
+	return readv(n->tap_fd, n->rx_read_iov, (int)iovs);
 }
 
 /* One frame from the TAP into the guest. */
