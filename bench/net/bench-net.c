@@ -94,7 +94,13 @@ static void *gpa(struct bench *B, uint64_t a, size_t len)
 static void make_tap(void)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	int fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
+
+	/* no IPv6 on the TAP: its autoconfiguration would send frames of its own */
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		die("disable_ipv6");
+	close(fd);
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), TAP_NAME);
 	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0)
