@@ -49,7 +49,7 @@ static const struct ember_step {
 	{ "configuration", STEP_BOTH, ember_config_init, ember_config_exit },
 	{ "metrics", STEP_BOTH, ember_metrics_init, NULL },
 	{ "MMDS data store", STEP_BOTH, ember_mmds_init, ember_mmds_exit },
-	{ "API controller", STEP_BOTH, ember_controller_init, ember_controller_exit },
+	{ "API controller", STEP_BOTH, ember_controller_init, NULL },
 	/* Before the VM: the api thread's start-up line must not split the
 	 * guest's first serial line on the shared stdout. */
 	{ "API server", STEP_BOTH, ember_api_init, ember_api_exit },

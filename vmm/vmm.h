@@ -63,7 +63,6 @@ void ember_metrics_final_exit(struct ember *e);
 int ember_mmds_init(struct ember *e);
 void ember_mmds_exit(struct ember *e);
 int ember_controller_init(struct ember *e);
-void ember_controller_exit(struct ember *e);
 int ember_api_init(struct ember *e);
 void ember_api_exit(struct ember *e);
 int ember_ready_init(struct ember *e);
