@@ -402,18 +402,11 @@ static size_t ember_size_arg(const struct ember *e, enum cli_arg arg, size_t dfl
 int ember_mmds_init(struct ember *e)
 {
 	size_t payload = ember_size_arg(e, ARG_HTTP_API_MAX_PAYLOAD_SIZE, HTTP_DEFAULT_MAX_BODY);
-	char err[512];
 	int r = mmds_store_new(ember_size_arg(e, ARG_MMDS_SIZE_LIMIT, payload), &e->mmds);
 
 	if (r < 0) {
 		log_error("Cannot create the MMDS data store: %s", strerror(-r));
 		return EXIT_CODE_GENERIC_ERROR;
-	}
-	if (e->cli.present[ARG_METADATA] &&
-	    mmds_store_load_file(e->mmds, e->cli.value[ARG_METADATA], err, sizeof(err)) < 0) {
-		log_error("MMDS: %s", err);
-		e->mmds = mmds_store_free(e->mmds);
-		return EXIT_CODE_BAD_CONFIGURATION;
 	}
 	/* The V2 token key is drawn now, once per process, and tokens are bound
 	 * to the instance id (Firecracker's TokenAuthority). */
@@ -431,6 +424,24 @@ void ember_mmds_exit(struct ember *e)
 {
 	e->mmds_guest = mmds_guest_free(e->mmds_guest);
 	e->mmds = mmds_store_free(e->mmds);
+}
+
+/* --metadata, read after "API server started." as Firecracker reads it, with
+ * its messages: an engine that waits for the socket then finds the failure
+ * in the log, and a client's early MMDS request waits in the hand-off (the
+ * vmm loop runs only after the start-up steps) until the file is in. */
+int ember_metadata_init(struct ember *e)
+{
+	char err[PATH_MAX + 512];
+
+	if (!e->cli.present[ARG_METADATA])
+		return 0;
+	if (mmds_store_load_file(e->mmds, e->cli.value[ARG_METADATA], err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return EXIT_CODE_BAD_CONFIGURATION;
+	}
+	log_info("Successfully added metadata to mmds from file");
+	return 0;
 }
 
 int ember_controller_init(struct ember *e)

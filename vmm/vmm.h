@@ -62,6 +62,7 @@ int ember_metrics_init(struct ember *e);
 void ember_metrics_final_exit(struct ember *e);
 int ember_mmds_init(struct ember *e);
 void ember_mmds_exit(struct ember *e);
+int ember_metadata_init(struct ember *e);
 int ember_controller_init(struct ember *e);
 int ember_api_init(struct ember *e);
 void ember_api_exit(struct ember *e);

@@ -162,7 +162,7 @@ teardown() {
 	echo '{"seed": ' >"$BATS_TEST_TMPDIR/bad.json"
 	run "$EMBER" --api-sock "$BATS_TEST_TMPDIR/b.sock" --metadata "$BATS_TEST_TMPDIR/bad.json"
 	assert_equal "$status" 152
-	assert_output --partial 'not valid JSON'
+	assert_output --partial 'MMDS error: metadata provided not valid json'
 }
 
 @test "PATCH /vm: errors, wrong state; GET /vm/config" {

@@ -231,3 +231,37 @@ print(",".join(list(l)[:4]), json.dumps(l.get("id")), json.dumps(l.get("properti
 		esac
 	done
 }
+
+# line_of PATTERN FILE: the number of the first line of FILE with PATTERN (fixed string), or 0.
+line_of() {
+	grep -n -F -m1 -- "$1" "$2" | cut -d: -f1 | grep . || echo 0
+}
+
+@test "--metadata: Firecracker's four messages, the file read after \"API server started.\"" {
+	echo '{"latest": {"meta-data": {"ami-id": "ami-1"}}}' >"$TMP/meta.json"
+	api_start --metadata "$TMP/meta.json"
+	expect_api 200 GET /mmds '' '{"latest":{"meta-data":{"ami-id":"ami-1"}}}'
+	started=$(line_of 'API server started.' "$OUT")
+	added=$(line_of 'Successfully added metadata to mmds from file' "$OUT")
+	[ "$started" -gt 0 ] && [ "$added" -gt "$started" ] || fail "order: started $started, added $added: $(cat "$OUT")"
+	api_stop
+	echo '{"seed": ' >"$TMP/bad.json"
+	declare -A want=(
+		[missing]="Unable to open or read from the mmds content file: $TMP/missing.json: No such file or directory"
+		[bad]="MMDS error: metadata provided not valid json: "
+		[big]="Populating MMDS from file failed: The MMDS patch request doesn't fit."
+	)
+	declare -A file=([missing]="$TMP/missing.json" [bad]="$TMP/bad.json" [big]="$TMP/meta.json")
+	for k in missing bad big; do
+		rm -f "$TMP/api.sock"
+		run timeout --kill-after=5 30 "$EMBER" --api-sock "$TMP/api.sock" --metadata "${file[$k]}" --mmds-size-limit 20
+		assert_equal "$status" 152
+		printf '%s\n' "$output" >"$TMP/out-$k"
+		started=$(line_of 'API server started.' "$TMP/out-$k")
+		failed=$(line_of "${want[$k]}" "$TMP/out-$k")
+		[ "$started" -gt 0 ] && [ "$failed" -gt "$started" ] || fail "$k: started $started, failed $failed: $output"
+		assert_output --partial 'Firecracker exiting with error. exit_code=152'
+		refute_output --partial 'Successfully added metadata'
+		[ ! -e "$TMP/api.sock" ] || fail "$k: the API socket was left behind"
+	done
+}

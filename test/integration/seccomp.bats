@@ -209,7 +209,7 @@ teardown() {
 		[short.bundle]="short.bundle: bundle digest mismatch: the file is truncated or corrupt"
 		[missing.yaml]="missing.yaml: No such file or directory (os error 2)"
 		[fc.bpf]="fc.bpf is not a YAML policy or an ember-seccomp bundle; Firecracker's compiled filters are not read: write the policy in YAML (doc/seccomp-policy.md)"
-		[text.bpf]="text.bpf:1:1: "
+		[text.bpf]="text.bpf:1:1: expected a mapping for the policy"
 	)
 	for f in "${!want[@]}"; do
 		run "$EMBER" --no-api --config-file /nonexistent --seccomp-filter "$TMP/$f"
