@@ -107,6 +107,29 @@ teardown() {
 	expect_api 204 PUT /network-interfaces/2 '{"iface_id":"2","host_dev_name":"tap0"}'
 }
 
+@test "a TAP another user owns, or a /dev/net/tun ember may not open: permission errors name the TAP" {
+	net_tap tapown user 4711
+	net_tap tap0
+	# root without capabilities, as the jailer leaves ember: a TAP owned by
+	# another uid refuses TUNSETIFF (tun_not_capable)
+	API_EXEC_PREFIX="ip netns exec $NS setpriv --inh-caps=-all --bounding-set=-all" api_start
+	expect_api 400 PUT /network-interfaces/1 '{"iface_id":"1","host_dev_name":"tapown"}' \
+		"${TAP_FAILED}Error while creating ifreq structure: Operation not permitted (os error 1). Invalid TUN/TAP Backend provided by tapown."
+	expect_api 200 GET /vm/config '' '"network-interfaces":[]'
+	# an unowned TAP is open to any user who may open /dev/net/tun
+	expect_api 204 PUT /network-interfaces/1 '{"iface_id":"1","host_dev_name":"tap0"}'
+	api_stop
+	# another uid, where /dev/net/tun is root's only (0600 here)
+	[ "$(stat -c %a /dev/net/tun)" = 600 ] || skip "/dev/net/tun is not 0600 on this host"
+	NET_PUB=$(mktemp -d /tmp/ember-net-pub.XXXXXX)
+	chmod 755 "$NET_PUB"
+	printf '%s' '{"network-interfaces":[{"iface_id":"1","host_dev_name":"tap0"}]}' >"$NET_PUB/vm.json"
+	chmod 644 "$NET_PUB/vm.json"
+	run ip netns exec "$NS" setpriv --reuid 4711 --regid 4711 --clear-groups "$EMBER" --no-api --config-file "$NET_PUB/vm.json"
+	assert_equal "$status" 152
+	assert_output --partial "${TAP_FAILED}Couldn't open /dev/net/tun: Permission denied (os error 13) (TAP tap0)"
+}
+
 @test "the config file's network-interfaces key goes through the same validator" {
 	net_tap tap0
 	printf '%s' '{"network-interfaces":[{"iface_id":"1","host_dev_name":"nope0"}]}' >"$BATS_TEST_TMPDIR/vm.json"
@@ -158,19 +181,32 @@ teardown() {
 @test "rate limiters throttle both directions and lose nothing (metrics)" {
 	require_kvm
 	net_tap_up tap0
-	local m=$BATS_TEST_TMPDIR/metrics.json
+	local m=$BATS_TEST_TMPDIR/metrics.json token=r$$
+	ip netns exec "$NS" python3 "$NET_PEER_PY" listen 9000 3 >"$BATS_TEST_TMPDIR/listen.out" 2>&1 &
+	local listener=$!
+	net_wait_ready "$BATS_TEST_TMPDIR/listen.out"
 	net_probe_config "$BATS_TEST_TMPDIR/vm.json" net \
-		'[{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"aa:fc:00:00:00:07","rx_rate_limiter":{"ops":{"size":1,"refill_time":100}},"tx_rate_limiter":{"ops":{"size":2,"refill_time":100},"bandwidth":{"size":3000,"refill_time":100}}}]'
+		'[{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"aa:fc:00:00:00:07","rx_rate_limiter":{"ops":{"size":1,"refill_time":100}},"tx_rate_limiter":{"ops":{"size":2,"refill_time":100},"bandwidth":{"size":3000,"refill_time":100}}}]' \
+		"probe.net_token=$token probe.net_serve_ms=10000"
 	net_ember_bg "$BATS_TEST_TMPDIR/vm.json" --metrics-path "$m"
+	wait_output 'PROBE net.tx_csum' 1500
+	# 20 datagrams at once against 1 frame per 100 ms: they wait in the TAP, none dropped
+	run ip netns exec "$NS" python3 "$NET_PEER_PY" send "$NET_GUEST" 9001 20 100
+	assert_success
 	api_wait_exit
 	assert_equal "$EMBER_STATUS" 0
 	run cat "$OUT"
 	assert_line 'PROBE net.ping ok'
 	assert_line 'PROBE net.tx_csum ok'
+	assert_line 'PROBE-INFO net.rx 20 2000'
 	[ "$(net_metric net_eth0 tx_rate_limiter_throttled "$m")" -gt 0 ] || fail "tx never throttled: $(cat "$m")"
 	[ "$(net_metric net_eth0 rx_rate_limiter_throttled "$m")" -gt 0 ] || fail "rx never throttled: $(cat "$m")"
 	[ "$(net_metric net_eth0 tx_packets_count "$m")" -ge 9 ] || fail "frames lost: $(cat "$m")"
+	[ "$(net_metric net_eth0 rx_packets_count "$m")" -ge 26 ] || fail "frames lost: $(cat "$m")"
 	[ "$(net_metric net tx_packets_count "$m")" = "$(net_metric net_eth0 tx_packets_count "$m")" ]
+	wait "$listener" || true
+	run cat "$BATS_TEST_TMPDIR/listen.out"
+	assert_line "datagram 1400 ember-net-$token"
 }
 
 @test "hostile-net: every bad chain is returned and counted, the device still works" {
@@ -207,6 +243,9 @@ teardown() {
 	expect_api 200 GET /vm/config '' '"rx_rate_limiter":null'
 	expect_api 400 PATCH /network-interfaces/2 '{"iface_id":"2"}' 'no network interface with id `2` exists'
 	expect_api 400 PATCH /network-interfaces/1 '{"iface_id":"1","host_dev_name":"tap0"}' 'unknown field `host_dev_name`'
+	# a refused PATCH changes nothing, not even its valid half
+	expect_api 400 PATCH /network-interfaces/1 '{"iface_id":"1","tx_rate_limiter":{"ops":{"size":5,"refill_time":10}},"rx_rate_limiter":{"ops":{"size":1}}}' 'missing field `refill_time`'
+	expect_api 200 GET /vm/config '' '"rx_rate_limiter":null,"tx_rate_limiter":{"bandwidth":null,"ops":{"size":0,'
 	expect_api 204 PUT /actions '{"action_type":"SendCtrlAltDel"}'
 	api_wait_exit
 }
