@@ -121,6 +121,10 @@ teardown() {
 	api_stop
 	# another uid, where /dev/net/tun is root's only (0600 here)
 	[ "$(stat -c %a /dev/net/tun)" = 600 ] || skip "/dev/net/tun is not 0600 on this host"
+	# seccomp.bats' minimality run puts a strace wrapper in a directory uid
+	# 4711 cannot reach: this half needs the plain build.
+	setpriv --reuid 4711 --regid 4711 --clear-groups test -x "$EMBER" ||
+		skip "uid 4711 cannot run $EMBER (seccomp.bats' traced build)"
 	NET_PUB=$(mktemp -d /tmp/ember-net-pub.XXXXXX)
 	chmod 755 "$NET_PUB"
 	printf '%s' '{"network-interfaces":[{"iface_id":"1","host_dev_name":"tap0"}]}' >"$NET_PUB/vm.json"
