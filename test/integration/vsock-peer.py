@@ -15,8 +15,12 @@
                                         came back before the close ("closed <bytes>")
   vsock-peer.py sink PATH               listens on PATH with a deep backlog and never
                                         accepts or reads (the hostile scenario's host)
-  vsock-peer.py hold UDS PORT N         connects, writes N bytes and never reads;
-                                        prints "holding" and sleeps until killed
+  vsock-peer.py hold UDS PORT N         connects, writes N bytes (or until nothing is
+                                        taken for 1 s) and never reads; prints
+                                        "holding <local_port> <sent>" and sleeps until killed
+  vsock-peer.py stall UDS TEXT          sends TEXT (half a CONNECT line), prints
+                                        "stalled", then waits (at most 30 s) for
+                                        the close: "closed after <seconds>"
 Every wait is bounded (30 s); exit 1 on any mismatch."""
 import os
 import socket
@@ -35,6 +39,8 @@ def listen(path, count):
         pass
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
+    # a jailed ember runs as another uid: connecting needs write permission
+    os.chmod(path, 0o777)
     srv.listen(8)
     srv.settimeout(60)
     print("listening", flush=True)
@@ -139,13 +145,32 @@ def hold(uds, port, n):
     s.setblocking(False)
     sent = 0
     deadline = time.time() + 10
-    while sent < n and time.time() < deadline:
+    progress = time.time()
+    # until N bytes are taken, or nothing was for 1 s (ember stopped reading)
+    while sent < n and time.time() < deadline and time.time() - progress < 1:
         try:
             sent += s.send(b"x" * min(65536, n - sent))
+            progress = time.time()
         except BlockingIOError:
             time.sleep(0.01)
     print("holding %d %d" % (local, sent), flush=True)
     time.sleep(600)
+
+
+def stall(uds, text):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    s.connect(uds)
+    s.sendall(text.encode())
+    t0 = time.time()
+    print("stalled", flush=True)
+    try:
+        got = s.recv(4096)
+    except ConnectionResetError:
+        got = b""
+    if got:
+        raise SystemExit("answered %r to half a line" % got)
+    print("closed after %.1f" % (time.time() - t0), flush=True)
 
 
 def main():
@@ -160,6 +185,8 @@ def main():
         line(a[1], a[2])
     elif a[0] == "sink":
         sink(a[1])
+    elif a[0] == "stall":
+        stall(a[1], a[2])
     elif a[0] == "hold":
         hold(a[1], int(a[2]), int(a[3]))
     else:

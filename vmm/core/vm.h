@@ -1,6 +1,6 @@
 /* The microVM's lifecycle, driven from the vmm thread.
  *
- *   vm_create()  memory, KVM VM, irqchip and PIT, devices, kernel, boot tables
+ *   vm_create()  memory, KVM VM, memory regions, irqchip and PIT, devices, kernel, boot tables
  *                and vCPUs, all configured but not running ("Not started");
  *   vm_start()   starts one thread per vCPU ("Running");
  *   vm_pause()   kicks every vCPU out of KVM_RUN and waits until all are

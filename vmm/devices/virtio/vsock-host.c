@@ -248,7 +248,10 @@ static void vsock_accept_one(struct vsock_dev *v, int fd)
 {
 	struct vsock_pending *p = vsock_pending_slot(v);
 
-	if (!p || (v->loop && loop_add(v->loop, fd, EPOLLIN | EPOLLRDHUP, vsock_on_pending, p) < 0)) {
+	/* Edge-triggered: a half line stays unread (peeked), so level
+	 * triggering would wake the loop again at once, spinning until the
+	 * rest or the timeout comes; each new byte is a new edge. */
+	if (!p || (v->loop && loop_add(v->loop, fd, EPOLLIN | EPOLLRDHUP | EPOLLET, vsock_on_pending, p) < 0)) {
 		/* Past the connection limit: the host sees its socket close. */
 		VSOCK_COUNT(v, muxer_event_fails, 1);
 		close(fd);

@@ -403,6 +403,23 @@ static void vsock_tx(struct vsock_dev *v)
 
 /* ---- the event queue ---- */
 
+/* An event buffer: device-writable, room for the event. Linux posts
+ * buffers of exactly sizeof(struct virtio_vsock_event), 4 bytes, so an RX
+ * buffer's 44-byte minimum must not apply here. */
+static bool vsock_ev_pop(struct vsock_dev *v, struct virtq *q)
+{
+	struct virtq_elem *e = &v->elem;
+
+	for (;;) {
+		if (virtq_pop(q, e) <= 0)
+			return false;
+		if (!e->nr_out && e->in_len >= sizeof(uint32_t))
+			return true;
+		log_rl(LOG_WARNING, "vsock: event buffer of %u bytes (%u readable) refused", e->in_len, e->out_len);
+		virtq_push(q, e->head, 0);
+	}
+}
+
 int vsock_transport_reset(struct vsock_dev *v)
 {
 	struct virtq *q;
@@ -416,7 +433,7 @@ int vsock_transport_reset(struct vsock_dev *v)
 	vsock_conn_table_clear(&v->table);
 	v->rst_count = 0;
 	q = virtio_queue(&v->vdev, VSOCK_EVQ);
-	if (v->active && q && vsock_rx_pop(v, q) == true) {
+	if (v->active && q && vsock_ev_pop(v, q)) {
 		virtq_iov_write(v->elem.iov, v->elem.nr_in, 0, &id, sizeof(id));
 		virtq_push(q, v->elem.head, sizeof(id));
 		virtio_signal_used(&v->vdev, VSOCK_EVQ);
