@@ -15,6 +15,8 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "net", scenario_net },
 	{ "hostile-net", scenario_hostile_net },
 	{ "mmds", scenario_mmds },
+	{ "cpuid", scenario_cpuid },
+	{ "smp", scenario_smp },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -28,3 +28,5 @@ void scenario_hostile_vsock(void);
 void scenario_net(void);
 void scenario_hostile_net(void);
 void scenario_mmds(void);
+void scenario_cpuid(void);
+void scenario_smp(void);

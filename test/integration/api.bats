@@ -276,7 +276,6 @@ teardown() {
 	expect_api 400 PUT /balloon '{}' 'does not provide the balloon'
 	expect_api 400 PUT /entropy '{}' 'does not provide the entropy'
 	expect_api 400 PUT /snapshot/create '{}' 'does not provide snapshots'
-	expect_api 400 PUT /cpu-config '{}' 'does not provide custom CPU templates'
 	expect_api 400 PUT /serial '{}' 'does not provide serial'
 }
 

@@ -33,6 +33,8 @@ blk_run_engine() {
 	# root first (vda, read-only), then the data drive; one window and IRQ each
 	# (the probe cuts its cmdline line, so only the start is compared)
 	assert_output --partial "root=/dev/vda ro virtio_mmio.device=4K@0xc0001000:5 virtio_mmio.device=4K@0xc00"
+	# a used buffer's interrupt reached the boot CPU's LAPIC (IRR), per engine
+	assert_output --partial "PROBE irq.blk ok"
 }
 
 @test "blk and hostile-blk scenarios pass with the Sync engine" {

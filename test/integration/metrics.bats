@@ -16,12 +16,16 @@ teardown() {
 	rm -rf "$TMP"
 }
 
+# The second vCPU's port writes in the smp scenario: far more exits than the
+# boot CPU makes in boot,blk (about 1 600), so the sum shows both.
+AP_OUTS=20000
+
 # check_metrics FILE: compares every line of the metrics file FILE with the field list
-# and checks the counters of a boot,blk run of two vCPUs with the drive "disk1".
+# and checks the counters of a boot,blk,smp run of two vCPUs with the drive "disk1".
 check_metrics() {
-	python3 - "$FIELDS" "$1" <<-'PY'
+	python3 - "$FIELDS" "$1" "$AP_OUTS" <<-'PY'
 	import json, sys
-	fields, path = sys.argv[1], sys.argv[2]
+	fields, path, ap_outs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 	want, keeps, section, reason, in_comment = set(), set(), 'fc', '', False
 	for line in open(fields):
 	    line = line.strip()
@@ -75,6 +79,10 @@ check_metrics() {
 	    assert totals.get(k, 0) > 0, f'{k} counted nothing: {totals.get(k)}'
 	for k in ('read_count', 'write_count', 'read_bytes', 'write_bytes', 'flush_count', 'invalid_reqs_count'):
 	    assert totals['block.' + k] == totals['block_disk1.' + k], k
+	# Both vCPUs' exits are in the sum: the boot CPU writes every serial byte
+	# (uart.write_count) with an OUT, the second vCPU AP_OUTS more to a sink.
+	assert totals['vcpu.exit_io_out'] >= totals['uart.write_count'] + ap_outs, \
+	    f"vcpu.exit_io_out {totals['vcpu.exit_io_out']} < uart.write_count {totals['uart.write_count']} + {ap_outs}"
 	for agg in ('exit_io_in_agg', 'exit_io_out_agg', 'exit_mmio_read_agg', 'exit_mmio_write_agg'):
 	    lo, hi = totals[f'vcpu.{agg}.min_us'], totals[f'vcpu.{agg}.max_us']
 	    assert lo <= hi, (agg, lo, hi)
@@ -82,12 +90,13 @@ check_metrics() {
 	PY
 }
 
-# boot_blk_two_vcpus: boots boot,blk with 2 vCPUs and the drive disk1, the
-# metrics in $TMP/metrics.json; ember's output and status in $output/$status.
+# boot_blk_two_vcpus: boots boot,blk with 2 vCPUs and the drive disk1, then
+# smp (the second vCPU makes AP_OUTS port exits), the metrics in
+# $TMP/metrics.json; ember's output and status in $output/$status.
 boot_blk_two_vcpus() {
 	require_kvm
 	truncate -s 1M "$TMP/disk.img"
-	args=$(probe_boot_args 2 128 boot,blk)
+	args=$(probe_boot_args 2 128 boot,blk,smp probe.smp_outs=$AP_OUTS probe.smp_ms=60000)
 	cat >"$TMP/vm.json" <<-JSON
 	{
 	  "boot-source": { "kernel_image_path": "$PROBE", "boot_args": "$args" },
@@ -102,6 +111,7 @@ boot_blk_two_vcpus() {
 @test "metrics: a boot,blk run with 2 vCPUs writes Firecracker's field list, both ways, and counts what happened" {
 	boot_blk_two_vcpus
 	assert_probe_all_ok
+	assert_output --partial 'PROBE smp.ap ok'
 	assert_equal "$status" 0
 	run check_metrics "$TMP/metrics.json"
 	assert_success

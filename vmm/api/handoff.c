@@ -178,7 +178,10 @@ static bool log_request(const struct http_request *req)
 
 	if (log_get_level() == LOG_OFF || !log_ratelimit_allow(&api_log_rl, __FILE__, __LINE__))
 		return false;
-	if (!req->body_len || !strcmp(req->path, "/mmds")) { /* MMDS data may be secret: never logged */
+	/* MMDS data may be secret: never logged. A CPU template (up to 50 KiB of
+	 * bitmaps) only at Debug, as Firecracker does. */
+	if (!req->body_len || !strcmp(req->path, "/mmds") ||
+	    (!strcmp(req->path, "/cpu-config") && log_get_level() < LOG_DEBUG)) {
 		log_info("The API server received a %s request on \"%s\".", m, req->path);
 		return true;
 	}

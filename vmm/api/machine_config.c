@@ -4,7 +4,38 @@
 #include <stdlib.h>
 
 #include "api/resources.h"
+#include "config/json_field.h"
 #include "config/machine_config.h"
+#include "log.h"
+
+/* cpu_template is deprecated in Firecracker: a request that names it (even
+ * "None") is answered with "Deprecation: true", counted in
+ * deprecated_api.deprecated_http_api_calls and logged, whatever its outcome
+ * once it parsed (controller.c). */
+static bool machine_config_names_template(const json_t *body)
+{
+	const json_t *v = json_object_get(body, "cpu_template");
+
+	return v && !json_is_null(v);
+}
+
+static void machine_config_note_deprecated(struct api_action *a, const char *method)
+{
+	if (!machine_config_names_template(a->body))
+		return;
+	a->deprecated = true;
+	log_warn("%s /machine-config: cpu_template field is deprecated.", method);
+}
+
+/* A cpu_template in the body replaces any template, the custom one too
+ * ("None" clears both); without it the current one stays. */
+static void machine_config_template_update(struct api_controller *c, const json_t *body)
+{
+	if (!machine_config_names_template(body))
+		return;
+	free(c->config->cpu_config);
+	c->config->cpu_config = NULL;
+}
 
 /* PUT does not depend on the current configuration: validated here, on the
  * api thread, into a complete machine_config. */
@@ -23,6 +54,7 @@ int api_machine_config_put_parse(struct api_action *a)
 	}
 	a->payload = mc;
 	a->free_payload = free;
+	machine_config_note_deprecated(a, "PUT");
 	return 0;
 }
 
@@ -30,6 +62,14 @@ int api_machine_config_put_parse(struct api_action *a)
  * reads: the body is validated there (api_machine_config_patch_apply). */
 int api_machine_config_patch_parse(struct api_action *a)
 {
+	int v;
+	char err[256];
+
+	/* Firecracker flags a PATCH whose body deserialised: the template must
+	 * at least be one of its names (the rest is checked on the vmm thread). */
+	if (json_is_object(a->body) &&
+	    json_field_enum(a->body, "cpu_template", false, cpu_template_serde_order, &v, err, sizeof(err)) > 0)
+		machine_config_note_deprecated(a, "PATCH");
 	return 0;
 }
 
@@ -40,7 +80,12 @@ void api_machine_config_get_apply(struct api_controller *c, struct api_action *a
 
 void api_machine_config_put_apply(struct api_controller *c, struct api_action *a)
 {
-	c->config->machine = *(struct machine_config *)a->payload;
+	struct machine_config *mc = a->payload;
+
+	if (!machine_config_names_template(a->body))
+		mc->cpu_template = c->config->machine.cpu_template;
+	machine_config_template_update(c, a->body);
+	c->config->machine = *mc;
 	api_no_content(a);
 }
 
@@ -48,8 +93,10 @@ void api_machine_config_patch_apply(struct api_controller *c, struct api_action 
 {
 	char err[512];
 
-	if (machine_config_parse(a->body, true, &c->config->machine, err, sizeof(err)) < 0)
+	if (machine_config_parse(a->body, true, &c->config->machine, err, sizeof(err)) < 0) {
 		api_fault(a, "%s", err);
-	else
-		api_no_content(a);
+		return;
+	}
+	machine_config_template_update(c, a->body);
+	api_no_content(a);
 }

@@ -8,6 +8,10 @@
 void api_instance_info_apply(struct api_controller *c, struct api_action *a);
 int api_version_parse(struct api_action *a);
 
+/* cpu_config.c */
+int api_cpu_config_parse(struct api_action *a);
+void api_cpu_config_apply(struct api_controller *c, struct api_action *a);
+
 /* machine_config.c */
 int api_machine_config_put_parse(struct api_action *a);
 int api_machine_config_patch_parse(struct api_action *a);

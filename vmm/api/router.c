@@ -31,6 +31,8 @@ const struct api_route api_routes[] = {
 	  M(put_api_requests, machine_cfg_count), M(put_api_requests, machine_cfg_fails) },
 	{ "PATCH", "/machine-config", API_PRE_BOOT, api_machine_config_patch_parse, api_machine_config_patch_apply,
 	  M(patch_api_requests, machine_cfg_count), M(patch_api_requests, machine_cfg_fails) },
+	{ "PUT", "/cpu-config", API_PRE_BOOT, api_cpu_config_parse, api_cpu_config_apply,
+	  M(put_api_requests, cpu_cfg_count), M(put_api_requests, cpu_cfg_fails) },
 	{ "PUT", "/boot-source", API_PRE_BOOT, api_boot_source_put_parse, api_boot_source_put_apply,
 	  M(put_api_requests, boot_source_count), M(put_api_requests, boot_source_fails) },
 	{ "PUT", "/actions", API_ANY_STATE, api_actions_parse, api_actions_apply, M(put_api_requests, actions_count),
@@ -50,7 +52,6 @@ const struct api_route api_routes[] = {
 	{ "GET", "/vm/config", API_ANY_STATE, NULL, api_vm_config_apply, NOM, NOM },
 	UNPROVIDED("PUT", "/snapshot/create", "snapshots (/snapshot)"),
 	UNPROVIDED("PUT", "/snapshot/load", "snapshots (/snapshot)"),
-	UNPROVIDED("PUT", "/cpu-config", "custom CPU templates (/cpu-config)"),
 	UNPROVIDED("PUT", "/serial", "serial output redirection (/serial)"),
 };
 const size_t api_routes_count = ARRAY_SIZE(api_routes);

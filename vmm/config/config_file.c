@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "boot_source.h"
+#include "cpu_config.h"
 #include "cleanup.h"
 #include "devices/kind.h"
 #include "fd.h"
@@ -31,6 +32,56 @@ static int config_mmds(const json_t *j, struct vm_config *cfg, char *err, size_t
 static int config_machine(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
 	return machine_config_parse(j, false, &cfg->machine, err, errlen);
+}
+
+/* Firecracker's CustomCpuTemplateOrPath: a string names a JSON file holding
+ * the template (read whole, at most CONFIG_FILE_MAX_BYTES). */
+static int config_cpu_file(const char *path, struct cpu_config **ret, char *err, size_t errlen)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ char *buf = NULL;
+	char why[PATH_MAX + 160];
+	json_error_t jerr;
+	json_t *j;
+	size_t len;
+	int r;
+
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open the CPU template %s", path_error(why, sizeof(why), path, -r));
+		return r;
+	}
+	r = fd_read_all(fd, CONFIG_FILE_MAX_BYTES, &buf, &len);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read the CPU template \"%.256s\": %s", path,
+			 r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+		return r;
+	}
+	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j) {
+		snprintf(err, errlen, "the CPU template \"%.256s\" is not JSON: %s at line %d column %d", path,
+			 jerr.text, jerr.line, jerr.column);
+		return -EINVAL;
+	}
+	r = cpu_config_parse(j, ret, err, errlen);
+	json_decref(j);
+	return r;
+}
+
+/* A custom template replaces a static one (Firecracker's from_json sets it
+ * after the machine config, so it wins whatever the key order). */
+static int config_cpu(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct cpu_config *t;
+	int r = json_is_string(j) ? config_cpu_file(json_string_value(j), &t, err, errlen)
+				  : cpu_config_parse(j, &t, err, errlen);
+
+	if (r < 0)
+		return r;
+	free(cfg->cpu_config);
+	cfg->cpu_config = t;
+	cfg->machine.cpu_template = CPU_TEMPLATE_NONE;
+	return 0;
 }
 
 static int config_logger(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
@@ -74,6 +125,7 @@ static const struct {
 	{ "logger", config_logger, true },
 	{ "metrics", config_metrics, true },
 	{ "mmds-config", config_mmds, true },
+	{ "cpu-config", config_cpu, true },
 };
 
 /* Firecracker keys whose capability this build does not have yet: one row
@@ -83,7 +135,6 @@ static const struct {
 	const char *key;
 	const char *what;
 } config_absent[] = {
-	{ "cpu-config", "custom CPU templates" },
 	{ "serial", "serial output configuration" },
 };
 

@@ -17,6 +17,18 @@ static int machine_config_error(char *err, size_t errlen, const char *what)
 	return -EINVAL;
 }
 
+/* cpu_template: one of Firecracker's x86 static templates or "None" (which
+ * clears any template). Absent keeps the current one, in PUT too, as
+ * Firecracker's MachineConfig::update does. */
+static int machine_config_template(const json_t *j, struct machine_config *mc, char *err, size_t errlen)
+{
+	int v = 0, r = json_field_enum(j, "cpu_template", false, cpu_template_serde_order, &v, err, errlen);
+
+	if (r > 0)
+		mc->cpu_template = cpu_template_serde_value[v];
+	return r < 0 ? r : 0;
+}
+
 /* An enum field whose first variant ("None") is the only one this build
  * provides: the others are known but refused as not provided. */
 static int machine_config_enum(const json_t *j, const char *key, const char *const *variants,
@@ -34,7 +46,6 @@ static int machine_config_enum(const json_t *j, const char *key, const char *con
 static int machine_config_fields_read(const json_t *j, bool patch, struct machine_config *mc, char *err,
 				      size_t errlen)
 {
-	static const char *const templates[] = { "None", "C3", "T2", "T2S", "T2CL", "T2A", "V1N1", NULL };
 	static const char *const huge[] = { "None", "2M", "Transparent", NULL };
 	uint64_t vcpus = mc->vcpu_count, mem = mc->mem_size_mib;
 	bool dirty = false;
@@ -48,7 +59,7 @@ static int machine_config_fields_read(const json_t *j, bool patch, struct machin
 	if (r >= 0)
 		r = json_field_bool(j, "track_dirty_pages", false, &dirty, err, errlen);
 	if (r >= 0)
-		r = machine_config_enum(j, "cpu_template", templates, "CPU templates", err, errlen);
+		r = machine_config_template(j, mc, err, errlen);
 	if (r >= 0)
 		r = machine_config_enum(j, "huge_pages", huge, "huge pages", err, errlen);
 	if (r < 0)
@@ -87,6 +98,7 @@ int machine_config_parse(const json_t *j, bool patch, struct machine_config *ino
 
 	if (r < 0)
 		return r;
+	mc.cpu_template = inout->cpu_template;
 	if (patch && json_object_size(j) == 0) {
 		snprintf(err, errlen, "Empty PATCH request.");
 		return -EINVAL;
@@ -101,9 +113,24 @@ int machine_config_parse(const json_t *j, bool patch, struct machine_config *ino
 	return 0;
 }
 
+/* cpu_template is shown only when a static template is set, as Firecracker
+ * skips its None (a custom template is not shown here either); the keys are
+ * in the order of Firecracker's MachineConfig. */
 json_t *machine_config_to_json(const struct machine_config *mc)
 {
-	return json_pack("{s:i, s:I, s:b, s:b, s:s}", "vcpu_count", (int)mc->vcpu_count, "mem_size_mib",
-			 (json_int_t)mc->mem_size_mib, "smt", mc->smt, "track_dirty_pages", mc->track_dirty_pages,
-			 "huge_pages", "None");
+	json_t *o = json_pack("{s:i, s:I, s:b}", "vcpu_count", (int)mc->vcpu_count, "mem_size_mib",
+			      (json_int_t)mc->mem_size_mib, "smt", mc->smt);
+	int r = o ? 0 : -1;
+
+	if (r == 0 && mc->cpu_template != CPU_TEMPLATE_NONE)
+		r = json_object_set_new(o, "cpu_template", json_string(cpu_template_names[mc->cpu_template]));
+	if (r == 0)
+		r = json_object_set_new(o, "track_dirty_pages", json_boolean(mc->track_dirty_pages));
+	if (r == 0)
+		r = json_object_set_new(o, "huge_pages", json_string("None"));
+	if (r < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }

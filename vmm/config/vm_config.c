@@ -33,6 +33,8 @@ void vm_config_clear(struct vm_config *c)
 	metrics_config_clear(&c->metrics);
 	c->mmds = (struct mmds_config){ 0 };
 	c->machine = MACHINE_CONFIG_DEFAULT;
+	free(c->cpu_config);
+	c->cpu_config = NULL;
 }
 
 static int vm_config_slot_index(const struct device_kind *k)

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cpu_config.h"
 #include "logger.h"
 #include "metrics.h"
 #include "mmds.h"
@@ -32,6 +33,9 @@ struct machine_config {
 	uint64_t mem_size_mib;  /* > 0 */
 	bool smt;
 	bool track_dirty_pages; /* always false: this build does not provide dirty tracking */
+	/* The deprecated static CPU template (core/cpu_template.h); NONE when a
+	 * custom one (vm_config.cpu_config) is set: the last one set wins. */
+	enum cpu_template_name cpu_template;
 	enum huge_pages huge_pages;
 };
 
@@ -69,6 +73,9 @@ struct vm_config {
 	/* PUT /mmds/config or the config file's "mmds-config": which interfaces
 	 * answer MMDS requests (the data store itself lives in struct ember). */
 	struct mmds_config mmds;
+	/* PUT /cpu-config or the config file's "cpu-config": a custom CPU
+	 * template, NULL for none. Owned. */
+	struct cpu_config *cpu_config;
 };
 
 /* Sets the defaults: Firecracker's machine config, no boot source. */

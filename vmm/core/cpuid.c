@@ -167,6 +167,19 @@ static int cpuid_ext_topology(struct kvm_cpuid2 *c, uint32_t function, const str
 	return 0;
 }
 
+/* WAITPKG (leaf 7 ECX[5]): UMWAIT and TPAUSE put the physical core into
+ * C0.1/C0.2 from the guest, and since Linux 5.8 KVM_GET_SUPPORTED_CPUID
+ * reports the bit whenever VMX can allow them. Cleared, as Firecracker does,
+ * so KVM leaves "enable user wait and pause" off and the guest gets #UD, as
+ * for MONITOR/MWAIT, which KVM turns into NOPs. The bit is reserved on AMD. */
+static void cpuid_intel_features(struct kvm_cpuid2 *c)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_find(c, 7, 0);
+
+	if (e)
+		e->ecx &= ~CPUID_7_ECX_WAITPKG;
+}
+
 static void cpuid_amd_topology(struct kvm_cpuid2 *c, const struct cpuid_topology *t)
 {
 	unsigned tpc = threads_per_core(t);
@@ -250,6 +263,7 @@ int cpuid_normalize(const struct kvm_cpuid2 *supported, const struct cpuid_topol
 	if (cpuid_vendor(leaf0) == VENDOR_AMD) {
 		cpuid_amd_topology(c, t);
 	} else {
+		cpuid_intel_features(c);
 		cpuid_cache_leaves(c, 4, t, true);
 		r = cpuid_ext_topology(c, 0xb, t);
 		if (r >= 0)

@@ -19,6 +19,12 @@
  *    0x40010000 in steps of 0x100 for the KVM signature, so kvm-clock and the
  *    other PV features keep working (the Hyper-V/KVM coexistence layout).
  *
+ *  - Intel: WAITPKG (leaf 7 ECX[5]) cleared (cpuid.c says why);
+ *  - AMD leaf 0x80000000 (the highest extended leaf) stays as KVM reports it.
+ * doc/cpu-templates.md compares these rules with Firecracker's normalize.
+ * A CPU template's modifiers are applied to the supported table before this
+ * (core/cpu_template.h), as Firecracker does.
+ *
  * Under PVM the host overwrites leaves 1 and 7 whatever ember sets. */
 #pragma once
 
@@ -32,6 +38,7 @@
 #define CPUID_EMBER_SIGNATURE "EmberEmber\0\0"
 #define CPUID_TIMING_LEAF 0x40000010u
 #define CPUID_APIC_BUS_KHZ 1000000u
+#define CPUID_7_ECX_WAITPKG (1u << 5)
 
 struct cpuid_topology {
 	unsigned cpu_index;  /* this vCPU, 0-based: also its APIC id */

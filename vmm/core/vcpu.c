@@ -13,6 +13,7 @@
 #include "boot/entry.h"
 #include "bus.h"
 #include "cleanup.h"
+#include "cpu_template.h"
 #include "cpuid.h"
 #include "exit_code.h"
 #include "log.h"
@@ -85,25 +86,71 @@ struct vcpu *vcpu_destroy(struct vcpu *v)
 	return NULL;
 }
 
-static int vcpu_set_msrs(struct vcpu *v)
+static struct kvm_msrs *vcpu_msrs_alloc(size_t n)
 {
-	_cleanup_free_ struct kvm_msrs *msrs =
-		calloc(1, sizeof(*msrs) + ARRAY_SIZE(boot_msrs) * sizeof(msrs->entries[0]));
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + n * sizeof(m->entries[0]));
+
+	if (m)
+		m->nmsrs = (uint32_t)n;
+	return m;
+}
+
+/* The template's MSRs as KVM reports them now, filtered. Called after
+ * KVM_SET_CPUID2 (vcpu_configure's order): KVM >= 6.13 reads 0 for an MSR
+ * whose CPUID feature the vCPU does not have yet, which would silently
+ * turn the template's `x` bits to 0. */
+static int vcpu_template_msrs(struct vcpu *v, const struct cpu_config *t, struct kvm_msrs *m, char *err,
+			      size_t errlen)
+{
+	int r;
+
+	for (unsigned i = 0; i < t->nmsrs; i++)
+		m->entries[i].index = t->msrs[i].addr;
+	m->nmsrs = t->nmsrs;
+	r = t->nmsrs ? ioctl(v->fd, KVM_GET_MSRS, m) : 0;
+	if (r < 0)
+		return -errno;
+	if ((unsigned)r != t->nmsrs) {
+		snprintf(err, errlen, "System configuration error: Failed to create guest config: Template changes "
+			 "an MSR entry not supported by KVM: Register Address: %x", t->msrs[r].addr);
+		return -ENOENT;
+	}
+	for (unsigned i = 0; i < t->nmsrs; i++) {
+		uint64_t val = m->entries[i].data;
+
+		cpu_template_apply_msrs_one(&t->msrs[i], &val);
+		m->entries[i].data = val;
+	}
+	return 0;
+}
+
+/* The template's MSRs, then the boot MSRs Linux expects (the boot values
+ * win over a template that names the same MSR, as in Firecracker). */
+static int vcpu_set_msrs(struct vcpu *v, const struct cpu_config *t, char *err, size_t errlen)
+{
+	unsigned ntmpl = t ? t->nmsrs : 0;
+	_cleanup_free_ struct kvm_msrs *msrs = vcpu_msrs_alloc(ntmpl + ARRAY_SIZE(boot_msrs));
 	int r;
 
 	if (!msrs)
 		return -ENOMEM;
-	msrs->nmsrs = ARRAY_SIZE(boot_msrs);
-	for (size_t i = 0; i < ARRAY_SIZE(boot_msrs); i++) {
-		msrs->entries[i].index = boot_msrs[i].index;
-		msrs->entries[i].data = boot_msrs[i].value;
+	if (t) {
+		r = vcpu_template_msrs(v, t, msrs, err, errlen);
+		if (r < 0)
+			return r;
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(boot_msrs); i++) {
+		msrs->entries[ntmpl + i].index = boot_msrs[i].index;
+		msrs->entries[ntmpl + i].data = boot_msrs[i].value;
+	}
+	msrs->nmsrs = ntmpl + ARRAY_SIZE(boot_msrs);
 	r = ioctl(v->fd, KVM_SET_MSRS, msrs);
 	if (r < 0)
 		return -errno;
 	/* KVM stops at the first MSR it refuses and returns how many it set. */
-	if ((size_t)r != ARRAY_SIZE(boot_msrs)) {
-		log_error("vcpu %u: KVM refused MSR 0x%x", v->index, boot_msrs[r].index);
+	if ((uint32_t)r != msrs->nmsrs) {
+		snprintf(err, errlen, "System configuration error: Error configuring the vcpu for boot: Failed to "
+			 "set MSRs: KVM refused MSR 0x%x on vcpu %u", msrs->entries[r].index, v->index);
 		return -EINVAL;
 	}
 	return 0;
@@ -175,15 +222,19 @@ static int vcpu_set_lint(struct vcpu *v)
 	return ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0 ? -errno : 0;
 }
 
-int vcpu_configure(struct vcpu *v, const struct kvm_cpuid2 *supported, unsigned vcpu_count, bool smt,
-		   uint64_t entry, char *err, size_t errlen)
+int vcpu_configure(struct vcpu *v, const struct kvm_cpuid2 *supported, const struct cpu_config *tmpl,
+		   unsigned vcpu_count, bool smt, uint64_t entry, char *err, size_t errlen)
 {
 	const char *step = "CPUID";
 	int r = vcpu_set_cpuid(v, supported, vcpu_count, smt);
 
+	/* CPUID first: the MSRs a template changes are read after it. */
 	if (r >= 0) {
 		step = "boot MSRs";
-		r = vcpu_set_msrs(v);
+		err[0] = 0;
+		r = vcpu_set_msrs(v, tmpl, err, errlen);
+		if (r < 0 && err[0])
+			return r;
 	}
 	if (r >= 0) {
 		step = "registers";

@@ -23,6 +23,7 @@
 #include "metrics.h"
 
 struct bus;
+struct cpu_config;
 
 struct vcpu_control {
 	pthread_mutex_t lock;
@@ -76,12 +77,14 @@ struct vcpu {
 /* KVM_CREATE_VCPU index on vm_fd and maps its kvm_run (run_size bytes).
  * The caller owns *ret. 0 or -errno. */
 int vcpu_create(int vm_fd, unsigned index, size_t run_size, struct vcpu_control *ctl, struct vcpu **ret);
-/* Sets the boot state: CPUID (normalised from supported for this index),
- * the boot MSRs, FPU, general and special registers for the 64-bit entry at
- * entry, and LAPIC LINT0 = ExtINT, LINT1 = NMI. On failure err names the step.
- * 0 or -errno. */
-int vcpu_configure(struct vcpu *v, const struct kvm_cpuid2 *supported, unsigned vcpu_count, bool smt,
-		   uint64_t entry, char *err, size_t errlen);
+/* Sets the boot state: CPUID (normalised from supported for this index;
+ * a template's CPUID modifiers are already in supported), then the
+ * template's MSRs (read from KVM after the CPUID is set, filtered) with the
+ * boot MSRs, FPU, general and special registers for the 64-bit entry at
+ * entry, and LAPIC LINT0 = ExtINT, LINT1 = NMI. tmpl may be NULL. On failure
+ * err names the step (an MSR KVM refuses or lacks by its address). 0 or -errno. */
+int vcpu_configure(struct vcpu *v, const struct kvm_cpuid2 *supported, const struct cpu_config *tmpl,
+		   unsigned vcpu_count, bool smt, uint64_t entry, char *err, size_t errlen);
 /* Starts the vCPU thread. 0 or -errno. */
 int vcpu_start(struct vcpu *v);
 /* Pulls the vCPU out of KVM_RUN (no-op when its thread is not running). */

@@ -19,6 +19,7 @@
 #include "boot/params.h"
 #include "bus.h"
 #include "cleanup.h"
+#include "cpu_template.h"
 #include "cpuid.h"
 #include "device_env.h"
 #include "exit_code.h"
@@ -44,6 +45,7 @@ struct vm {
 	struct cmdline cmdline;
 	struct kernel_info kernel;
 	uint64_t initrd_addr, initrd_size;
+	struct cpu_config *tmpl; /* the CPU template in force, NULL for none; owned */
 
 	/* The devices are the manager's (hooks.devices): core names none. */
 	bool devices_attached;
@@ -117,6 +119,38 @@ static void vm_on_exit_event(void *ctx, uint32_t events)
 
 /* ---- the steps of vm_create ---- */
 
+/* First, before anything is created: a static template that does not fit
+ * this host refuses InstanceStart with Firecracker's words, and the VM stays
+ * unstarted. A custom template is copied: it may be replaced by the API
+ * while the VM lives. */
+static int vm_step_cpu_template(struct vm *vm)
+{
+	struct cpu_host host;
+
+	if (vm->cfg->cpu_config) {
+		vm->tmpl = malloc(sizeof(*vm->tmpl));
+		if (!vm->tmpl)
+			return vm_fail(vm, -ENOMEM, "cannot copy the CPU template: out of memory");
+		*vm->tmpl = *vm->cfg->cpu_config;
+		return 0;
+	}
+	if (vm->cfg->machine.cpu_template == CPU_TEMPLATE_NONE)
+		return 0;
+	cpu_host_read(&host);
+	return cpu_template_resolve(vm->cfg->machine.cpu_template, &host, &vm->tmpl, vm->err, vm->errlen);
+}
+
+/* A template's "N" capabilities are required as well as ember's own
+ * (kvm.c); "!N" cannot waive one ember uses, so it changes nothing here. */
+static int vm_check_template_caps(struct vm *vm)
+{
+	for (unsigned i = 0; vm->tmpl && i < vm->tmpl->ncaps; i++)
+		if (!vm->tmpl->caps[i].remove && !kvm_check_extension(&vm->kvm, (int)vm->tmpl->caps[i].cap))
+			return vm_fail(vm, -EOPNOTSUPP, "Kvm error: Missing KVM capabilities: %#x",
+				       vm->tmpl->caps[i].cap);
+	return 0;
+}
+
 static int vm_step_memory(struct vm *vm)
 {
 	int r = guest_memory_create(vm->cfg->machine.mem_size_mib << 20, &vm->mem);
@@ -131,6 +165,8 @@ static int vm_step_kvm(struct vm *vm)
 {
 	int r = kvm_open(&vm->kvm, vm->err, vm->errlen);
 
+	if (r >= 0)
+		r = vm_check_template_caps(vm);
 	if (r < 0)
 		return r;
 	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
@@ -266,11 +302,18 @@ static int vm_step_vcpus(struct vm *vm)
 
 	if (r < 0)
 		return vm_fail(vm, r, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(-r));
+	if (vm->tmpl) {
+		char why[160];
+
+		r = cpu_template_apply_cpuid(supported, vm->tmpl, why, sizeof(why));
+		if (r < 0)
+			return vm_fail(vm, r, "System configuration error: Failed to create guest config: %s", why);
+	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		r = vcpu_create(vm->fd, i, vm->kvm.run_size, &vm->ctl, &vm->vcpus[i]);
 		if (r < 0)
 			return vm_fail(vm, r, "cannot create vcpu %u: %s", i, strerror(-r));
-		r = vcpu_configure(vm->vcpus[i], supported, vm->nr_vcpus, vm->cfg->machine.smt,
+		r = vcpu_configure(vm->vcpus[i], supported, vm->tmpl, vm->nr_vcpus, vm->cfg->machine.smt,
 				   vm->kernel.entry, vm->err, vm->errlen);
 		if (r < 0)
 			return r;
@@ -305,6 +348,7 @@ static const struct {
 	int (*run)(struct vm *vm);
 	bool config;
 } vm_create_steps[] = {
+	{ "CPU template", vm_step_cpu_template, true },
 	{ "guest memory", vm_step_memory, true },
 	{ "kernel command line", vm_step_cmdline, true },
 	{ "kernel and initrd", vm_step_kernel, true },
@@ -516,6 +560,7 @@ struct vm *vm_destroy(struct vm *vm)
 		close(vm->fd);
 	kvm_close(&vm->kvm);
 	vm->mem = guest_memory_destroy(vm->mem);
+	free(vm->tmpl);
 	pthread_mutex_destroy(&vm->ctl.lock);
 	pthread_cond_destroy(&vm->ctl.cond);
 	free(vm);

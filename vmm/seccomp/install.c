@@ -5,7 +5,6 @@
 #include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -24,6 +23,7 @@
 #include "log.h"
 #include "ready.h"
 #include "sigsafe.h"
+#include "syscall_names.h"
 
 /* The default policy, compiled at build time by `ember-seccomp compile`
  * (vmm/seccomp/meson.build), so start-up parses no YAML. */
@@ -31,7 +31,6 @@ extern const unsigned char seccomp_default_bundle[];
 extern const size_t seccomp_default_bundle_len;
 
 #define BUNDLE_MAX_FILE (64u << 10) /* four programs of BPF_MAXINSNS fit in 132 KiB; ours are far smaller */
-#define SYSCALL_NAMES 512
 
 static struct seccomp_bundle filters;
 static bool loaded, disabled;
@@ -40,8 +39,6 @@ METRICS_ATOMIC_COUNTERS(seccomp_metrics, SECCOMP_METRICS);
 METRICS_PROCESS_GROUP(seccomp_metrics, "seccomp", SECCOMP_METRICS, NULL);
 static void (*_Atomic flush_hook)(void);
 static _Thread_local int thread_role = -1;
-/* Built before the first filter, so the SIGSYS handler only reads. */
-static const char *syscall_names[SYSCALL_NAMES];
 
 static int load_yaml(const char *path, const char *buf, size_t len, char *err, size_t errlen)
 {
@@ -184,13 +181,6 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uctx)
 	_exit(SECCOMP_EXIT_BAD_SYSCALL);
 }
 
-static void names_build(void)
-{
-	for (int nr = 0; nr < SYSCALL_NAMES; nr++)
-		if (!syscall_names[nr])
-			syscall_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-}
-
 static int filter_set(unsigned which, unsigned flags)
 {
 	struct sock_fprog prog = {
@@ -212,7 +202,6 @@ int seccomp_install_baseline(void)
 		return 0;
 	if (!loaded)
 		return -ENOENT;
-	names_build();
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
 		return -errno;

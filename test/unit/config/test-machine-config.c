@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -120,10 +122,45 @@ static void test_absent_capabilities(void **state)
 		     "Machine config error: this build does not provide dirty page tracking (track_dirty_pages)");
 	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2M\"}", false,
 		     "Machine config error: this build does not provide huge pages (huge_pages \"2M\")");
-	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"T2\"}", false,
-		     "Machine config error: this build does not provide CPU templates (cpu_template \"T2\")");
 	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"1G\"}", false,
 		     DESER "unknown variant `1G`, expected one of `None`, `2M`, `Transparent`.");
+}
+
+/* cpu_template: Firecracker's x86 names; absent keeps the current one (PUT
+ * too), "None" clears it; an aarch64 name is an unknown variant. */
+static void test_cpu_template(void **state)
+{
+	struct machine_config mc = MACHINE_CONFIG_DEFAULT;
+	json_t *j;
+	char *s;
+
+	assert_int_equal(mc.cpu_template, CPU_TEMPLATE_NONE);
+	for (enum cpu_template_name t = CPU_TEMPLATE_C3; t <= CPU_TEMPLATE_T2A; t++) {
+		char body[128];
+
+		snprintf(body, sizeof(body), "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"%s\"}",
+			 cpu_template_names[t]);
+		assert_int_equal(parse(body, false, &mc), 0);
+		assert_int_equal(mc.cpu_template, t);
+	}
+	assert_int_equal(parse("{\"vcpu_count\": 2, \"mem_size_mib\": 128}", false, &mc), 0);
+	assert_int_equal(mc.cpu_template, CPU_TEMPLATE_T2A);
+	assert_int_equal(parse("{\"vcpu_count\": 2}", true, &mc), 0);
+	assert_int_equal(mc.cpu_template, CPU_TEMPLATE_T2A);
+	j = machine_config_to_json(&mc);
+	s = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(s, "\"smt\":false,\"cpu_template\":\"T2A\",\"track_dirty_pages\""));
+	free(s);
+	json_decref(j);
+	assert_int_equal(parse("{\"cpu_template\": \"None\"}", true, &mc), 0);
+	assert_int_equal(mc.cpu_template, CPU_TEMPLATE_NONE);
+	j = machine_config_to_json(&mc);
+	s = json_dumps(j, JSON_COMPACT);
+	assert_null(strstr(s, "cpu_template"));
+	free(s);
+	json_decref(j);
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"V1N1\"}", false,
+		     DESER "unknown variant `V1N1`, expected one of `C3`, `T2`, `T2S`, `None`, `T2CL`, `T2A`.");
 }
 
 static void test_to_json(void **state)
@@ -147,6 +184,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_absent_capabilities),
+		cmocka_unit_test(test_cpu_template),
 		cmocka_unit_test(test_to_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

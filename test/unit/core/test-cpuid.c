@@ -39,6 +39,8 @@ static struct kvm_cpuid2 *fake_supported(const char *vendor)
 		{ .function = 0x80000001, .ecx = 0x121 },
 		{ .function = 0x80000008, .eax = 0x3027, .ecx = 0 },
 		{ .function = 0x8000001e, .eax = 99, .ebx = 99, .ecx = 99 },
+		/* WAITPKG and OSPKE: KVM reports WAITPKG on Intel since Linux 5.8 */
+		{ .function = 7, .index = 0, .flags = IDX, .ebx = 0x209c01a9, .ecx = 0x00000030 },
 	};
 
 	assert_non_null(c);
@@ -217,6 +219,58 @@ static void test_timing_leaf_unknown(void **state)
 	free(sup);
 }
 
+/* Firecracker's Intel normalize clears WAITPKG (leaf 7 ECX[5]); every
+ * vCPU's table must lack it, and no other bit of leaf 7 may change. */
+static void test_waitpkg_cleared_on_intel(void **state)
+{
+	struct kvm_cpuid2 *sup = fake_supported("GenuineIntel");
+
+	for (unsigned i = 0; i < 2; i++) {
+		struct kvm_cpuid2 *c = normalize(sup, i, 2, false);
+		struct kvm_cpuid_entry2 *e = cpuid_find(c, 7, 0);
+
+		assert_non_null(e);
+		assert_int_equal(e->ecx & CPUID_7_ECX_WAITPKG, 0);
+		assert_int_equal(e->ecx, 0x10);
+		assert_int_equal(e->ebx, 0x209c01a9);
+		free(c);
+	}
+	free(sup);
+}
+
+/* On AMD the bit is reserved: ember leaves leaf 7 as KVM reported it. */
+static void test_waitpkg_kept_on_amd(void **state)
+{
+	struct kvm_cpuid2 *sup = fake_supported("AuthenticAMD");
+	struct kvm_cpuid2 *c = normalize(sup, 0, 1, false);
+
+	assert_int_equal(cpuid_find(c, 7, 0)->ecx, 0x30);
+	free(c);
+	free(sup);
+}
+
+/* AMD leaf 0x80000000 (the highest extended leaf, and the vendor string
+ * again in EBX/ECX/EDX) stays exactly as KVM reports it: Firecracker once
+ * raised EAX to 0x8000001f, which advertised leaves KVM did not fill. */
+static void test_amd_extended_max_leaf_kept(void **state)
+{
+	struct kvm_cpuid2 *sup = fake_supported("AuthenticAMD");
+	struct kvm_cpuid_entry2 *s = cpuid_find(sup, 0x80000000, 0);
+
+	s->ebx = 0x68747541;
+	s->ecx = 0x444d4163;
+	s->edx = 0x69746e65;
+	for (unsigned n = 1; n <= 4; n *= 2) {
+		struct kvm_cpuid2 *c = normalize(sup, 0, n, n > 1);
+		struct kvm_cpuid_entry2 *e = cpuid_find(c, 0x80000000, 0);
+
+		assert_non_null(e);
+		assert_memory_equal(e, s, sizeof(*e));
+		free(c);
+	}
+	free(sup);
+}
+
 static void test_rejects_bad_topology(void **state)
 {
 	struct kvm_cpuid2 *sup = fake_supported("GenuineIntel");
@@ -259,6 +313,9 @@ int main(void)
 		cmocka_unit_test(test_intel_topology),
 		cmocka_unit_test(test_amd_topology),
 		cmocka_unit_test(test_hypervisor_leaves),
+		cmocka_unit_test(test_waitpkg_cleared_on_intel),
+		cmocka_unit_test(test_waitpkg_kept_on_amd),
+		cmocka_unit_test(test_amd_extended_max_leaf_kept),
 		cmocka_unit_test(test_rejects_bad_topology),
 		cmocka_unit_test(test_full_table_is_e2big),
 	};

@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -42,6 +43,14 @@ enum {
 #define MSR_DSR 0x20u
 #define MSR_DCD 0x80u
 
+/* Output goes out in batches (issue 30): one write(2) per byte was most of
+ * the guest's cost of printing a line. A batch is written at a newline, when
+ * it is full, and otherwise at most SERIAL_FLUSH_NS after its first byte, by
+ * the vmm thread (a prompt without a newline must still appear). At most
+ * PIPE_BUF, so a pipe takes a batch whole or not at all. */
+#define SERIAL_TX_BATCH 64u
+#define SERIAL_FLUSH_NS 1000000l
+
 struct uart_metrics uart_metrics;
 METRICS_GROUP(uart_metrics, "uart", UART_METRICS);
 
@@ -52,10 +61,16 @@ struct serial {
 	uint8_t fifo[SERIAL_FIFO_SIZE];
 	unsigned head, count;
 	struct out out; /* written without ever waiting (common/out.h) */
+	uint8_t tx[SERIAL_TX_BATCH];
+	unsigned tx_len;
+	bool flush_armed; /* the vmm thread's flush timer is (being) armed */
+	int flush_fd;     /* eventfd: a vCPU asks the vmm thread to arm it */
+	int timer_fd;     /* one-shot: flushes a batch no newline ended */
 	int in_fd;
 	bool in_paused; /* in_fd dropped from the loop while the FIFO is full */
 	int irq_fd, wake_fd;
-	struct event_loop *loop;
+	struct event_loop *loop;      /* for input; NULL when in_fd is not read */
+	struct event_loop *flush_loop; /* for the batch flush */
 	int metrics; /* handle of uart_metrics as a source of "uart" */
 };
 
@@ -94,26 +109,48 @@ static void serial_push_input(struct serial *s, uint8_t b)
 	s->fifo[(s->head + s->count++) % SERIAL_FIFO_SIZE] = b;
 }
 
-/* A vCPU thread, with the lock held: the write must not sleep, or pausing
- * (and the vmm thread, on the lock) would wait for stdout's reader. A byte the
- * sink cannot take now is dropped and counted, as a UART without flow control
- * loses what nobody receives. */
-static void serial_transmit(struct serial *s, uint8_t b)
+/* With the lock held (a vCPU thread, or the vmm thread's timer): the write
+ * must not sleep, or pausing (and the vmm thread, on the lock) would wait for
+ * stdout's reader. What the sink cannot take now is dropped and counted, as a
+ * UART without flow control loses what nobody receives. */
+static void serial_flush(struct serial *s)
 {
 	ssize_t w;
 
-	if (s->mcr & MCR_LOOP) {
-		serial_push_input(s, b);
-	} else if ((w = out_write(s->out.fd, &s->out.mode, &b, 1)) == 1) {
-		/* Unbuffered: every byte is written, and so flushed, at once. */
-		uart_metrics.write_count++;
+	if (!s->tx_len)
+		return;
+	w = out_write(s->out.fd, &s->out.mode, s->tx, s->tx_len);
+	if (w > 0) {
+		uart_metrics.write_count += (uint64_t)w;
 		uart_metrics.flush_count++;
-	} else {
-		uart_metrics.missed_write_count++;
-		if (w == -EAGAIN)
+	}
+	if (w != (ssize_t)s->tx_len) {
+		uart_metrics.missed_write_count += s->tx_len - (w > 0 ? (unsigned)w : 0);
+		if (w == -EAGAIN || w >= 0)
 			log_rl(LOG_WARNING, "serial: output dropped: stdout's reader is not keeping up");
 		else
 			log_rl(LOG_WARNING, "serial: output write failed: %s", strerror((int)-w));
+	}
+	s->tx_len = 0;
+}
+
+/* A vCPU thread, with the lock held. Without the flush timer (host-side
+ * harnesses), every byte goes out at once. */
+static void serial_transmit(struct serial *s, uint8_t b)
+{
+	uint64_t one = 1;
+
+	if (s->mcr & MCR_LOOP) {
+		serial_push_input(s, b);
+	} else {
+		s->tx[s->tx_len++] = b;
+		if (b == '\n' || s->tx_len == SERIAL_TX_BATCH || s->timer_fd < 0) {
+			serial_flush(s);
+		} else if (!s->flush_armed) {
+			s->flush_armed = true;
+			if (write(s->flush_fd, &one, sizeof(one)) < 0)
+				serial_flush(s); /* cannot happen before 2^64 - 1 wake-ups; never hold bytes */
+		}
 	}
 	s->thre_pending = true;
 	serial_raise(s);
@@ -269,6 +306,61 @@ static void serial_on_wake(void *ctx, uint32_t events)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* vmm thread: a vCPU started a batch; flush it SERIAL_FLUSH_NS from now
+ * unless a newline does first. */
+static void serial_on_flush_request(void *ctx, uint32_t events)
+{
+	struct serial *s = ctx;
+	struct itimerspec at = { .it_value = { .tv_nsec = SERIAL_FLUSH_NS } };
+	uint64_t v;
+
+	if (read(s->flush_fd, &v, sizeof(v)) < 0)
+		return;
+	if (timerfd_settime(s->timer_fd, 0, &at, NULL) < 0) {
+		pthread_mutex_lock(&s->lock);
+		serial_flush(s);
+		s->flush_armed = false;
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+static void serial_on_flush_timer(void *ctx, uint32_t events)
+{
+	struct serial *s = ctx;
+	uint64_t v;
+
+	if (read(s->timer_fd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&s->lock);
+	serial_flush(s);
+	s->flush_armed = false;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The batch flush needs the vmm loop; without it timer_fd stays -1 and
+ * output is written byte by byte. */
+static int serial_attach_flush(struct serial *s, struct event_loop *loop)
+{
+	int timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	int r;
+
+	if (timer < 0)
+		return -errno;
+	r = loop_add(loop, s->flush_fd, EPOLLIN, serial_on_flush_request, s);
+	if (r >= 0) {
+		r = loop_add(loop, timer, EPOLLIN, serial_on_flush_timer, s);
+		if (r < 0)
+			loop_remove(loop, s->flush_fd);
+	}
+	if (r < 0) {
+		close(timer);
+		return r;
+	}
+	s->flush_loop = loop;
+	s->timer_fd = timer;
+	return 0;
+}
+
 static bool serial_input_usable(int fd)
 {
 	struct stat st;
@@ -286,6 +378,10 @@ static int serial_attach(struct serial *s, const struct device_env *env, uint16_
 	if (env->vm_fd >= 0 && ioctl(env->vm_fd, KVM_IRQFD, &irqfd) < 0)
 		return -errno;
 	r = bus_register(env->pio_bus, port, SERIAL_PORT_LEN, &serial_ops, s);
+	/* Batches only for a VM's vCPUs: a host-side harness (vm_fd < 0) drives
+	 * the registers itself and reads each byte back at once. */
+	if (r >= 0 && env->loop && env->vm_fd >= 0)
+		r = serial_attach_flush(s, env->loop);
 	if (r < 0 || !serial_input_usable(in_fd) || !env->loop)
 		return r;
 	r = loop_add(env->loop, s->wake_fd, EPOLLIN, serial_on_wake, s);
@@ -313,11 +409,13 @@ int serial_create(const struct device_env *env, uint16_t port, unsigned irq, int
 	s->dll = 0x0c; /* 9600 baud */
 	s->out = out_get(out_fd);
 	s->in_fd = -1;
+	s->timer_fd = -1;
 	/* One UART per VM counts into the global uart_metrics. */
 	s->metrics = metrics_register(&uart_metrics_group, NULL, &uart_metrics);
 	s->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->irq_fd < 0 || s->wake_fd < 0) {
+	s->flush_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->irq_fd < 0 || s->wake_fd < 0 || s->flush_fd < 0) {
 		r = -errno;
 		serial_destroy(s);
 		return r;
@@ -335,6 +433,18 @@ struct serial *serial_destroy(struct serial *s)
 {
 	if (!s)
 		return NULL;
+	/* The vCPUs are stopped: what the guest printed last goes out now. */
+	pthread_mutex_lock(&s->lock);
+	serial_flush(s);
+	pthread_mutex_unlock(&s->lock);
+	if (s->flush_loop) {
+		loop_remove(s->flush_loop, s->flush_fd);
+		loop_remove(s->flush_loop, s->timer_fd);
+	}
+	if (s->timer_fd >= 0)
+		close(s->timer_fd);
+	if (s->flush_fd >= 0)
+		close(s->flush_fd);
 	if (s->loop) {
 		if (s->in_fd >= 0)
 			loop_remove(s->loop, s->in_fd);

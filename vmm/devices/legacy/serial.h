@@ -1,8 +1,10 @@
 /* An 8250/16550A UART, modelled register by register (COM1: port 0x3f8, IRQ 4).
  *
- * Output goes to out_fd (stdout, later a file) one byte per THR write, as the
- * guest writes it, and never waits: a byte the sink cannot take now is dropped
- * and counted in missed_write_count (common/out.h says how). Input comes from in_fd when it is a tty or a FIFO: it is
+ * Output goes to out_fd (stdout, later a file) in batches of up to 64 bytes:
+ * at each newline, when full, or 1 ms after the batch's first byte (the vmm
+ * loop's timer; in a host-side harness without a VM, byte by byte). It never
+ * waits: what the sink cannot take now is dropped and counted in
+ * missed_write_count (common/out.h says how). Input comes from in_fd when it is a tty or a FIFO: it is
  * read on the vmm thread into a bounded FIFO of SERIAL_FIFO_SIZE bytes and
  * reading stops while the FIFO is full, so a fast producer can never make
  * ember buffer without limit. The interrupt is an eventfd: bound to the IRQ

@@ -18,12 +18,28 @@
 #include "core/loop.h"
 #include "core/device_env.h"
 #include "log.h"
+#include "parse.h"
 
 struct mmio_queue_ctx {
 	struct virtio_mmio *t;
 	uint16_t idx;
 	int notify_fd;
+	bool ioeventfd;          /* KVM now signals notify_fd itself */
+	uint32_t exit_notifies;  /* notifies taken through the MMIO exit path */
 };
+
+/* A queue's KVM ioeventfd is registered only after this many notifies came
+ * through the MMIO exit path (issue 30). Each KVM_IOEVENTFD replaces KVM's
+ * MMIO bus and leaves an SRCU grace period behind, which the VM's teardown
+ * (srcu_barrier in kvm_destroy_vm) or a later memslot update would wait for:
+ * about 12 ms per VM here. A short-lived VM then never registers one, and a
+ * busy queue gets it early, its grace period running beside the guest. The
+ * exit path costs one exit to user space per notify (about 11 us under PVM)
+ * and reaches the same eventfd, so the device sees no difference. 0 registers
+ * at attach, as Firecracker does. EMBER_TEST_IOEVENTFD_AFTER overrides it
+ * (a test hook: the probe's blk scenario must give the same results). */
+#define IOEVENTFD_AFTER_DEFAULT 64u
+#define IOEVENTFD_AFTER_ENV "EMBER_TEST_IOEVENTFD_AFTER"
 
 struct virtio_mmio {
 	struct virtio_dev *d; /* the device; its lock is this transport's too */
@@ -33,6 +49,8 @@ struct virtio_mmio {
 	uint64_t base;
 	unsigned irq;
 	int irq_fd;
+	int vm_fd;                /* for the deferred KVM_IOEVENTFD; -1 in host-side harnesses */
+	uint32_t ioeventfd_after; /* see IOEVENTFD_AFTER_DEFAULT */
 
 	uint32_t status;
 	uint32_t interrupt_status;
@@ -354,14 +372,39 @@ static void virtio_mmio_kick(struct virtio_mmio *t, uint32_t v)
 {
 	uint64_t one = 1;
 
-	/* Reached only when no KVM ioeventfd caught the write (host-side use,
-	 * or an out-of-range index that matched no datamatch). */
+	/* Reached when no KVM ioeventfd caught the write (not registered yet,
+	 * host-side use, or an index that matched no datamatch). */
 	if (v >= t->ops->num_queues) {
 		log_rl(LOG_WARNING, "virtio-mmio %s: notify for queue %u it does not have", t->ops->name, v);
 		return;
 	}
 	if (write(t->qctx[v].notify_fd, &one, sizeof(one)) < 0)
 		log_rl(LOG_WARNING, "virtio-mmio %s: queue %u notify write failed: %m", t->ops->name, v);
+}
+
+static int virtio_mmio_ioeventfd(int vm_fd, uint64_t addr, uint16_t idx, int fd);
+
+/* A guest's QUEUE_NOTIFY write that exited to user space (a vCPU thread,
+ * lock held): once the queue has taken ioeventfd_after of them, KVM takes
+ * the next ones itself. The registration does not wait (the old bus is
+ * freed after a grace period), and a notify racing it reaches the same
+ * eventfd either way. A failure keeps the exit path, which works. */
+static void virtio_mmio_guest_notify(struct virtio_mmio *t, uint32_t v)
+{
+	struct mmio_queue_ctx *c = v < t->ops->num_queues ? &t->qctx[v] : NULL;
+	int r;
+
+	virtio_mmio_kick(t, v);
+	if (!c || c->ioeventfd || t->vm_fd < 0 || ++c->exit_notifies < t->ioeventfd_after)
+		return;
+	r = virtio_mmio_ioeventfd(t->vm_fd, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, c->idx, c->notify_fd);
+	c->ioeventfd = true; /* tried once, either way */
+	if (r < 0)
+		log_rl(LOG_WARNING, "virtio-mmio %s: KVM_IOEVENTFD for queue %u: %s; notifies stay on the exit path",
+		       t->ops->name, c->idx, strerror(-r));
+	else
+		log_debug("virtio-mmio %s: queue %u ioeventfd registered after %u notifies", t->ops->name, c->idx,
+			  c->exit_notifies);
 }
 
 static void virtio_mmio_requeue(void *transport, uint16_t queue)
@@ -411,7 +454,7 @@ static void virtio_mmio_write_reg(struct virtio_mmio *t, uint64_t offset, uint32
 		virtio_mmio_write_queue(t, offset, v);
 		break;
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
-		virtio_mmio_kick(t, v);
+		virtio_mmio_guest_notify(t, v);
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
 		t->interrupt_status &= ~v;
@@ -476,12 +519,13 @@ static int virtio_mmio_setup_queue(struct virtio_mmio *t, const struct device_en
 	c->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->notify_fd < 0)
 		return -errno;
-	if (env->vm_fd >= 0) {
+	if (env->vm_fd >= 0 && t->ioeventfd_after == 0) {
 		r = virtio_mmio_ioeventfd(env->vm_fd, t->base + VIRTIO_MMIO_QUEUE_NOTIFY, i, c->notify_fd);
 		if (r < 0) {
 			log_error("virtio-mmio %s: KVM_IOEVENTFD for queue %u: %s", t->ops->name, i, strerror(-r));
 			return r;
 		}
+		c->ioeventfd = true;
 	}
 	if (env->loop) {
 		r = loop_add(env->loop, c->notify_fd, EPOLLIN, virtio_mmio_on_notify, c);
@@ -506,6 +550,20 @@ static int virtio_mmio_setup_irq(struct virtio_mmio *t, const struct device_env 
 	return r;
 }
 
+/* IOEVENTFD_AFTER_ENV, or the default; a value that is not a number is an
+ * error naming the variable, not a silent default. */
+static int virtio_mmio_ioeventfd_after(uint32_t *ret)
+{
+	const char *v = getenv(IOEVENTFD_AFTER_ENV);
+
+	*ret = IOEVENTFD_AFTER_DEFAULT;
+	if (v && parse_u32(v, ret) < 0) {
+		log_error("%s=\"%s\": not a number of notifies", IOEVENTFD_AFTER_ENV, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int virtio_mmio_create(const struct device_env *env, unsigned slot, struct virtio_dev *d, struct virtio_mmio **ret)
 {
 	const struct virtio_device_ops *ops = d->ops;
@@ -525,12 +583,15 @@ int virtio_mmio_create(const struct device_env *env, unsigned slot, struct virti
 	t->base = LAYOUT_VIRTIO_MMIO_BASE + slot * LAYOUT_VIRTIO_MMIO_SIZE;
 	t->irq = LAYOUT_VIRTIO_IRQ_FIRST + slot;
 	t->irq_fd = -1;
+	t->vm_fd = env->vm_fd;
 	t->metrics = metrics_register(&interrupt_metrics_group, NULL, &t->im);
 	for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
 		t->qctx[i].notify_fd = -1;
 		virtq_reset(&t->queue[i]);
 	}
-	r = virtio_mmio_setup_irq(t, env);
+	r = virtio_mmio_ioeventfd_after(&t->ioeventfd_after);
+	if (r >= 0)
+		r = virtio_mmio_setup_irq(t, env);
 	for (uint16_t i = 0; r >= 0 && i < ops->num_queues; i++)
 		r = virtio_mmio_setup_queue(t, env, i);
 	if (r >= 0 && env->mmio_bus)
