@@ -27,6 +27,8 @@ fuzz_targets() {
 	assert_success
 	for area in "$EMBER_SRC"/test/fuzz/*/; do
 		area=$(basename "$area")
+		# corpus-* are the local corpora doc/fuzzing.md has one make (ignored by git), not areas
+		[[ $area == corpus-* ]] && continue
 		assert_output --partial "/test/fuzz/$area/fuzz-"
 	done
 }

@@ -301,7 +301,7 @@ permissive_policy() {
 		assert_output --regexp "role $role: [0-9]+ syscalls, [0-9]+ rules, [0-9]+ BPF instructions"
 	done
 	assert_output --partial 'section startup:'
-	assert_output --partial 'allow if arg1/32 one_of [KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD]'
+	assert_output --partial 'allow if arg1/32 one_of [KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI]'
 	assert_output --partial 'KVM_RUN (core/vcpu.c vcpu_loop)'
 	assert_output --regexp 'in vcpu, not in vmm: .*ioctl'
 	run "$EMBER_SECCOMP" explain "$DEFAULT_POLICY" --role vcpu --syscall ioctl
@@ -318,12 +318,12 @@ permissive_policy() {
 	assert_success
 	assert_output '0 changes (- no longer allowed, + newly allowed)'
 	policy_without "$TMP/p.yaml" epoll_wait
-	sed -i 's/value: \[KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD\]/value: [KVM_RUN]/' "$TMP/p.yaml"
+	sed -i 's/value: \[KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI\]/value: [KVM_RUN]/' "$TMP/p.yaml"
 	run "$EMBER_SECCOMP" diff "$DEFAULT_POLICY" "$TMP/p.yaml"
 	assert_equal "$status" 1
 	assert_output --regexp '^- vmm +epoll_wait +allow'
 	assert_output --regexp '- api +epoll_wait +allow'
-	assert_output --regexp '- vcpu +ioctl +allow if arg1/32 one_of \[KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD\]'
+	assert_output --regexp '- vcpu +ioctl +allow if arg1/32 one_of \[KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI\]'
 	assert_output --regexp '\+ vcpu +ioctl +allow if arg1/32 one_of \[KVM_RUN\]'
 	assert_output --partial '4 changes'
 	run "$EMBER_SECCOMP" diff "$DEFAULT_POLICY" "$TMP/none.yaml"

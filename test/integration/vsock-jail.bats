@@ -15,7 +15,7 @@ teardown() {
 	api_stop
 	[ -n "${VJ_BASE:-}" ] || return 0
 	"$JAILER" --cleanup --id "$VJ_ID" --exec-file "$EMBER" --chroot-base-dir "$VJ_BASE" >/dev/null 2>&1 || true
-	[ -n "${LISTENER:-}" ] && kill "$LISTENER" 2>/dev/null
+	[ -z "${LISTENER:-}" ] || kill "$LISTENER" 2>/dev/null || true
 	rm -rf "$VJ_BASE"
 }
 

@@ -258,7 +258,7 @@ vmm_ticks() {
 	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$EMBER_PID/task/$EMBER_PID/stat"
 }
 
-@test "a host that sends half a CONNECT line and stalls holds up nothing, costs no CPU, and is closed after the 2 s timeout" {
+@test "a host that sends half a CONNECT line and stalls holds up nothing, costs no CPU, and is closed after the 2 s timeout (within 6 s)" {
 	require_kvm
 	[ "$(head -c 4 "$EMBER" | od -An -c | tr -d ' ')" = '177ELF' ] ||
 		skip "ember is a wrapper here (strace), not the binary: no CPU figures under a tracer"
@@ -277,7 +277,7 @@ vmm_ticks() {
 	assert_success
 	wait "$staller"
 	run cat "$BATS_TEST_TMPDIR/stall.out"
-	assert_line --regexp '^closed after [2-4]\.[0-9]$'
+	assert_line --regexp '^closed after [2-5]\.[0-9]$'
 	kill -TERM "$EMBER_PID"
 	api_wait_exit
 }
