@@ -198,12 +198,18 @@ teardown() {
 	extra=$(grep -n '^extra: 1$' "$TMP/key.yaml" | cut -d: -f1)
 	"$EMBER_SECCOMP" compile "$DEFAULT_POLICY" -o "$TMP/b.bundle"
 	head -c 200 "$TMP/b.bundle" >"$TMP/short.bundle"
+	# Firecracker's seccompiler output: bincode, a map's u64 length first (NUL bytes).
+	printf '\003\000\000\000\000\000\000\000\003\000\000\000\000\000\000\000vmm\040\000\000\000' >"$TMP/fc.bpf"
+	# Text that is not a policy: the YAML loader's own error, not the binary one.
+	printf 'not a policy\n' >"$TMP/text.bpf"
 	declare -A want=(
 		[bool.yaml]="bool.yaml:4:8: 'yes' is a boolean in YAML 1.1 and a string in 1.2: quote it"
 		[typo.yaml]="typo.yaml:$line:18: unknown syscall 'epoll_wiat' on x86_64"
 		[key.yaml]="key.yaml:$extra:1: unknown key 'extra' in the policy"
 		[short.bundle]="short.bundle: bundle digest mismatch: the file is truncated or corrupt"
 		[missing.yaml]="missing.yaml: No such file or directory (os error 2)"
+		[fc.bpf]="fc.bpf is not a YAML policy or an ember-seccomp bundle; Firecracker's compiled filters are not read: write the policy in YAML (doc/seccomp-policy.md)"
+		[text.bpf]="text.bpf:1:1: expected a mapping for the policy"
 	)
 	for f in "${!want[@]}"; do
 		run "$EMBER" --no-api --config-file /nonexistent --seccomp-filter "$TMP/$f"
@@ -295,7 +301,7 @@ permissive_policy() {
 		assert_output --regexp "role $role: [0-9]+ syscalls, [0-9]+ rules, [0-9]+ BPF instructions"
 	done
 	assert_output --partial 'section startup:'
-	assert_output --partial 'allow if arg1/32 one_of [KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD]'
+	assert_output --partial 'allow if arg1/32 one_of [KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI]'
 	assert_output --partial 'KVM_RUN (core/vcpu.c vcpu_loop)'
 	assert_output --regexp 'in vcpu, not in vmm: .*ioctl'
 	run "$EMBER_SECCOMP" explain "$DEFAULT_POLICY" --role vcpu --syscall ioctl
@@ -312,12 +318,12 @@ permissive_policy() {
 	assert_success
 	assert_output '0 changes (- no longer allowed, + newly allowed)'
 	policy_without "$TMP/p.yaml" epoll_wait
-	sed -i 's/value: \[KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD\]/value: [KVM_RUN]/' "$TMP/p.yaml"
+	sed -i 's/value: \[KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI\]/value: [KVM_RUN]/' "$TMP/p.yaml"
 	run "$EMBER_SECCOMP" diff "$DEFAULT_POLICY" "$TMP/p.yaml"
 	assert_equal "$status" 1
 	assert_output --regexp '^- vmm +epoll_wait +allow'
 	assert_output --regexp '- api +epoll_wait +allow'
-	assert_output --regexp '- vcpu +ioctl +allow if arg1/32 one_of \[KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD\]'
+	assert_output --regexp '- vcpu +ioctl +allow if arg1/32 one_of \[KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI\]'
 	assert_output --regexp '\+ vcpu +ioctl +allow if arg1/32 one_of \[KVM_RUN\]'
 	assert_output --partial '4 changes'
 	run "$EMBER_SECCOMP" diff "$DEFAULT_POLICY" "$TMP/none.yaml"

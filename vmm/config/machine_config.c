@@ -8,7 +8,7 @@
 #include "json_field.h"
 
 static const char *const machine_config_fields[] = {
-	"vcpu_count", "mem_size_mib", "smt", "cpu_template", "track_dirty_pages", "huge_pages", NULL,
+	"vcpu_count", "mem_size_mib", "smt", "cpu_template", "track_dirty_pages", "huge_pages", "irqchip", "pit", NULL,
 };
 
 static int machine_config_error(char *err, size_t errlen, const char *what)
@@ -43,13 +43,25 @@ static int machine_config_enum(const json_t *j, const char *key, const char *con
 	return -EOPNOTSUPP;
 }
 
+/* ember's own fields, beside Firecracker's: which irqchip models the
+ * interrupt controllers (doc/irqchip.md). */
+static int machine_config_irqchip_read(const json_t *j, struct machine_config *mc, char *err, size_t errlen)
+{
+	static const char *const modes[] = { "kernel", "split", NULL };
+	int v = (int)mc->irqchip, r = json_field_enum(j, "irqchip", false, modes, &v, err, errlen);
+
+	if (r > 0)
+		mc->irqchip = v == 1 ? IRQCHIP_SPLIT : IRQCHIP_KERNEL;
+	return r < 0 ? r : 0;
+}
+
 static int machine_config_fields_read(const json_t *j, bool patch, struct machine_config *mc, char *err,
 				      size_t errlen)
 {
 	static const char *const huge[] = { "None", "2M", "Transparent", NULL };
 	uint64_t vcpus = mc->vcpu_count, mem = mc->mem_size_mib;
 	bool dirty = false;
-	int r;
+	int r, present;
 
 	r = json_field_uint(j, "vcpu_count", !patch, UINT8_MAX, "u8", &vcpus, err, errlen);
 	if (r >= 0)
@@ -62,8 +74,14 @@ static int machine_config_fields_read(const json_t *j, bool patch, struct machin
 		r = machine_config_template(j, mc, err, errlen);
 	if (r >= 0)
 		r = machine_config_enum(j, "huge_pages", huge, "huge pages", err, errlen);
+	if (r >= 0)
+		r = machine_config_irqchip_read(j, mc, err, errlen);
 	if (r < 0)
 		return r;
+	present = json_field_bool(j, "pit", false, &mc->pit, err, errlen);
+	if (present < 0)
+		return present;
+	mc->pit_set |= present > 0;
 	if (dirty)
 		return machine_config_error(err, errlen,
 					    "this build does not provide dirty page tracking (track_dirty_pages)");
@@ -88,6 +106,10 @@ static int machine_config_validate(const struct machine_config *mc, char *err, s
 			 "of %llu MiB.", (unsigned long long)LAYOUT_MAX_RAM_MIB);
 		return -EINVAL;
 	}
+	/* KVM's PIT raises its IRQ 0 on the in-kernel PIC and IOAPIC; with the
+	 * split set neither is in KVM, so its ticks would go nowhere. */
+	if (mc->irqchip == IRQCHIP_SPLIT && machine_config_pit(mc))
+		return machine_config_error(err, errlen, "an in-kernel PIT needs irqchip \"kernel\".");
 	return 0;
 }
 
@@ -115,11 +137,14 @@ int machine_config_parse(const json_t *j, bool patch, struct machine_config *ino
 
 /* cpu_template is shown only when a static template is set, as Firecracker
  * skips its None (a custom template is not shown here either); the keys are
- * in the order of Firecracker's MachineConfig. */
+ * in the order of Firecracker's MachineConfig. ember's irqchip and pit come
+ * last and only away from their defaults, so that a default VM shows
+ * Firecracker's shape; what is shown, PUT back, gives the same VM. */
 json_t *machine_config_to_json(const struct machine_config *mc)
 {
 	json_t *o = json_pack("{s:i, s:I, s:b}", "vcpu_count", (int)mc->vcpu_count, "mem_size_mib",
 			      (json_int_t)mc->mem_size_mib, "smt", mc->smt);
+	bool pit = machine_config_pit(mc);
 	int r = o ? 0 : -1;
 
 	if (r == 0 && mc->cpu_template != CPU_TEMPLATE_NONE)
@@ -128,6 +153,10 @@ json_t *machine_config_to_json(const struct machine_config *mc)
 		r = json_object_set_new(o, "track_dirty_pages", json_boolean(mc->track_dirty_pages));
 	if (r == 0)
 		r = json_object_set_new(o, "huge_pages", json_string("None"));
+	if (r == 0 && mc->irqchip != IRQCHIP_KERNEL)
+		r = json_object_set_new(o, "irqchip", json_string("split"));
+	if (r == 0 && pit != (mc->irqchip == IRQCHIP_KERNEL))
+		r = json_object_set_new(o, "pit", json_boolean(pit));
 	if (r < 0) {
 		json_decref(o);
 		return NULL;

@@ -16,6 +16,7 @@
 
 #include "cpu_config.h"
 #include "logger.h"
+#include "metrics.h"
 #include "mmds.h"
 
 #define VM_CONFIG_MAX_VCPUS 32u
@@ -27,6 +28,11 @@ struct device_kind;
 
 enum huge_pages { HUGE_PAGES_NONE = 0 };
 
+/* Who models the interrupt controllers (doc/irqchip.md). KERNEL:
+ * Firecracker's set, PIC and IOAPIC in KVM; SPLIT: only the local APIC in
+ * KVM, the IOAPIC in ember (devices/irqchip/ioapic.c), no PIC. */
+enum irqchip_mode { IRQCHIP_KERNEL, IRQCHIP_SPLIT };
+
 struct machine_config {
 	uint8_t vcpu_count;     /* 1..32; 1 or even when smt */
 	uint64_t mem_size_mib;  /* > 0 */
@@ -36,10 +42,20 @@ struct machine_config {
 	 * custom one (vm_config.cpu_config) is set: the last one set wins. */
 	enum cpu_template_name cpu_template;
 	enum huge_pages huge_pages;
+	enum irqchip_mode irqchip;
+	/* "pit" as given; unset, it follows irqchip (machine_config_pit()). */
+	bool pit_set, pit;
 };
 
-/* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT. */
+/* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, in-kernel irqchip and PIT. */
 #define MACHINE_CONFIG_DEFAULT ((struct machine_config){ .vcpu_count = 1, .mem_size_mib = 128 })
+
+/* Whether the VM gets KVM's in-kernel PIT: as set, else only with the
+ * in-kernel irqchip (the split set has no PIC for it to drive). */
+static inline bool machine_config_pit(const struct machine_config *mc)
+{
+	return mc->pit_set ? mc->pit : mc->irqchip == IRQCHIP_KERNEL;
+}
 
 struct boot_source {
 	bool configured;
@@ -68,7 +84,7 @@ struct vm_config {
 	 * validators as PUT /logger and PUT /metrics; main.c applies them. */
 	struct logger_config logger;
 	bool has_logger;
-	char *metrics_path;  /* NULL: none */
+	struct metrics_config metrics; /* path NULL: none */
 	/* PUT /mmds/config or the config file's "mmds-config": which interfaces
 	 * answer MMDS requests (the data store itself lives in struct ember). */
 	struct mmds_config mmds;

@@ -328,6 +328,10 @@ static int vcpu_handle_exit(struct vcpu *v)
 		return -1;
 	case KVM_EXIT_HLT: /* the in-kernel irqchip handles HLT; harmless if it ever exits */
 		return -1;
+	case KVM_EXIT_IOAPIC_EOI: /* split irqchip: a level vector's EOI (irqchip/split.h) */
+		if (v->ctl->ioapic_eoi)
+			v->ctl->ioapic_eoi(v->ctl->ioapic, run->eoi.vector);
+		return -1;
 	case KVM_EXIT_SYSTEM_EVENT:
 		if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN ||
 		    run->system_event.type == KVM_SYSTEM_EVENT_RESET)

@@ -34,6 +34,9 @@ struct vcpu_control {
 	/* Called on the vCPU thread; must only record the code and wake the vmm thread. */
 	void (*request_exit)(void *ctx, int exit_code);
 	void *ctx;
+	/* The split irqchip's IOAPIC (NULL with KVM's): KVM_EXIT_IOAPIC_EOI goes here. */
+	void (*ioapic_eoi)(void *ioapic, uint8_t vector);
+	void *ioapic;
 };
 
 /* The metrics "vcpu" group: each vCPU thread counts into its own (one

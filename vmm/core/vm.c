@@ -23,6 +23,7 @@
 #include "cpuid.h"
 #include "device_env.h"
 #include "exit_code.h"
+#include "irqchip/split.h"
 #include "kvm.h"
 #include "layout.h"
 #include "log.h"
@@ -41,6 +42,7 @@ struct vm {
 	struct guest_memory *mem;
 	struct event_loop *loop;
 	struct bus *mmio_bus, *pio_bus;
+	struct irqchip_split *split; /* irqchip "split": ember's IOAPIC; NULL with "kernel" */
 	struct device_env env;
 	struct cmdline cmdline;
 	struct kernel_info kernel;
@@ -180,14 +182,23 @@ static int vm_step_kvm(struct vm *vm)
 /* After the memory regions (see vm_create_steps): KVM puts the PIC, IOAPIC
  * and PIT on its I/O buses, and each bus update leaves an SRCU grace period
  * behind that the next memslot update would wait for. x86 KVM needs the
- * irqchip only before KVM_CREATE_VCPU. */
+ * irqchip only before KVM_CREATE_VCPU (and before any KVM_IRQFD).
+ * The machine-config's device set (doc/irqchip.md): KVM's PIC and IOAPIC,
+ * or only its local APICs with ember's IOAPIC (attached with the buses);
+ * KVM's PIT unless "pit" is false. */
 static int vm_step_irqchip(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 
-	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0)
+	if (vm->cfg->machine.irqchip == IRQCHIP_SPLIT) {
+		int r = irqchip_split_enable(vm->fd, vm->err, vm->errlen);
+
+		if (r < 0)
+			return r;
+	} else if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0) {
 		return vm_fail(vm, -errno, "KVM_CREATE_IRQCHIP failed: %m");
-	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
+	}
+	if (machine_config_pit(&vm->cfg->machine) && ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
 		return vm_fail(vm, -errno, "KVM_CREATE_PIT2 failed: %m");
 	return 0;
 }
@@ -223,6 +234,23 @@ static int vm_step_buses(struct vm *vm)
 	};
 	vm->ctl.mmio_bus = vm->mmio_bus;
 	vm->ctl.pio_bus = vm->pio_bus;
+	return 0;
+}
+
+/* The split set's IOAPIC on the MMIO bus, before the devices bind their
+ * irqfds to its pins; the vCPUs hand it the EOIs of its level vectors. */
+static int vm_step_ioapic(struct vm *vm)
+{
+	int r;
+
+	if (vm->cfg->machine.irqchip != IRQCHIP_SPLIT)
+		return 0;
+	r = irqchip_split_attach(vm->fd, MPTABLE_IOAPIC_ID(vm->nr_vcpus), vm->mmio_bus, &vm->split, vm->err,
+				 vm->errlen);
+	if (r < 0)
+		return r;
+	vm->ctl.ioapic_eoi = irqchip_split_eoi;
+	vm->ctl.ioapic = vm->split;
 	return 0;
 }
 
@@ -356,6 +384,7 @@ static const struct {
 	{ "memory regions", vm_step_memory_regions, false },
 	{ "irqchip and PIT", vm_step_irqchip, false },
 	{ "device buses", vm_step_buses, false },
+	{ "IOAPIC (split irqchip)", vm_step_ioapic, false },
 	{ "devices", vm_step_devices, false },
 	{ "boot tables", vm_step_boot_tables, false },
 	{ "vCPUs", vm_step_vcpus, false },
@@ -556,6 +585,7 @@ struct vm *vm_destroy(struct vm *vm)
 		vm->hooks.devices.destroy(vm->hooks.devices.mgr);
 	vm->mmio_bus = bus_destroy(vm->mmio_bus);
 	vm->pio_bus = bus_destroy(vm->pio_bus);
+	vm->split = irqchip_split_destroy(vm->split);
 	if (vm->fd >= 0)
 		close(vm->fd);
 	kvm_close(&vm->kvm);

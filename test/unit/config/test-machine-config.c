@@ -73,7 +73,7 @@ static void test_unknown_and_missing_fields(void **state)
 {
 	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"foo\": 1}", false,
 		     DESER "unknown field `foo`, expected one of `vcpu_count`, `mem_size_mib`, `smt`, "
-			   "`cpu_template`, `track_dirty_pages`, `huge_pages`.");
+			   "`cpu_template`, `track_dirty_pages`, `huge_pages`, `irqchip`, `pit`.");
 	expect_error("{\"mem_size_mib\": 128}", false, DESER "missing field `vcpu_count`.");
 	expect_error("{\"vcpu_count\": 1}", false, DESER "missing field `mem_size_mib`.");
 	expect_error("[1]", false, DESER "invalid type: sequence, expected struct MachineConfig.");
@@ -175,6 +175,75 @@ static void test_to_json(void **state)
 	json_decref(j);
 }
 
+/* irqchip and pit: pit follows irqchip unless set; the PIT needs KVM's irqchip. */
+static void test_irqchip_and_pit(void **state)
+{
+	struct machine_config mc = MACHINE_CONFIG_DEFAULT;
+
+	assert_int_equal(mc.irqchip, IRQCHIP_KERNEL);
+	assert_true(machine_config_pit(&mc));
+	assert_int_equal(parse("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"irqchip\": \"split\"}", false, &mc), 0);
+	assert_int_equal(mc.irqchip, IRQCHIP_SPLIT);
+	assert_false(machine_config_pit(&mc));
+	/* PUT resets both; PATCH keeps what it does not name. */
+	assert_int_equal(parse("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"pit\": false}", false, &mc), 0);
+	assert_int_equal(mc.irqchip, IRQCHIP_KERNEL);
+	assert_false(machine_config_pit(&mc));
+	assert_int_equal(parse("{\"irqchip\": \"split\"}", true, &mc), 0);
+	assert_false(machine_config_pit(&mc));
+	assert_int_equal(parse("{\"irqchip\": \"kernel\"}", true, &mc), 0);
+	assert_false(machine_config_pit(&mc)); /* still the pit:false it was given */
+	assert_int_equal(parse("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"irqchip\": \"kernel\", "
+			       "\"pit\": true}", false, &mc), 0);
+	assert_true(machine_config_pit(&mc));
+
+	const char *needs = "Machine config error: an in-kernel PIT needs irqchip \"kernel\".";
+
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"irqchip\": \"split\", \"pit\": true}", false,
+		     needs);
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"irqchip\": \"userspace\"}", false,
+		     DESER "unknown variant `userspace`, expected `kernel` or `split`.");
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"pit\": \"off\"}", false,
+		     DESER "invalid type: string \"off\", expected a boolean for field `pit`.");
+	/* A PATCH to split over an explicit pit:true is refused, the whole kept. */
+	mc = MACHINE_CONFIG_DEFAULT;
+	assert_int_equal(parse("{\"pit\": true}", true, &mc), 0);
+	struct machine_config before = mc;
+
+	assert_true(parse("{\"irqchip\": \"split\"}", true, &mc) < 0);
+	assert_string_equal(err, needs);
+	assert_memory_equal(&mc, &before, sizeof(mc));
+}
+
+/* Shown only away from their defaults; what is shown parses back to the same VM. */
+static void test_irqchip_to_json(void **state)
+{
+	static const struct {
+		struct machine_config mc;
+		const char *tail;
+	} cases[] = {
+		{ { .vcpu_count = 1, .mem_size_mib = 128 }, "\"huge_pages\":\"None\"}" },
+		{ { .vcpu_count = 1, .mem_size_mib = 128, .pit_set = true, .pit = true }, "\"huge_pages\":\"None\"}" },
+		{ { .vcpu_count = 1, .mem_size_mib = 128, .irqchip = IRQCHIP_SPLIT },
+		  "\"huge_pages\":\"None\",\"irqchip\":\"split\"}" },
+		{ { .vcpu_count = 1, .mem_size_mib = 128, .pit_set = true, .pit = false },
+		  "\"huge_pages\":\"None\",\"pit\":false}" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = machine_config_to_json(&cases[i].mc);
+		char *s = json_dumps(j, JSON_COMPACT);
+		struct machine_config back = MACHINE_CONFIG_DEFAULT;
+
+		assert_non_null(strstr(s, cases[i].tail));
+		assert_int_equal(machine_config_parse(j, false, &back, err, sizeof(err)), 0);
+		assert_int_equal(back.irqchip, cases[i].mc.irqchip);
+		assert_int_equal(machine_config_pit(&back), machine_config_pit(&cases[i].mc));
+		free(s);
+		json_decref(j);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +255,8 @@ int main(void)
 		cmocka_unit_test(test_absent_capabilities),
 		cmocka_unit_test(test_cpu_template),
 		cmocka_unit_test(test_to_json),
+		cmocka_unit_test(test_irqchip_and_pit),
+		cmocka_unit_test(test_irqchip_to_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,7 +128,7 @@ int mptable_build(unsigned vcpu_count, uint64_t base, uint8_t *buf, size_t bufle
 	memset(buf, 0, MPTABLE_MAX_SIZE);
 	w.pos = sizeof(*mpf) + sizeof(*mpc);
 	mp_put_cpus(&w, vcpu_count);
-	mp_put_irqs(&w, (uint8_t)(vcpu_count + 1));
+	mp_put_irqs(&w, MPTABLE_IOAPIC_ID(vcpu_count));
 
 	memcpy(mpc->signature, "PCMP", 4);
 	mpc->length = (uint16_t)(w.pos - sizeof(*mpf));

@@ -10,6 +10,9 @@
 
 #define MPTABLE_MAX_CPUS 32u
 #define MPTABLE_IOAPIC_PINS 24u
+/* The IOAPIC's ID: after the vCPUs' local APIC IDs 0..vcpu_count-1, so that
+ * none collide (the split irqchip's IOAPIC reports the same). */
+#define MPTABLE_IOAPIC_ID(vcpu_count) ((uint8_t)((vcpu_count) + 1))
 
 struct guest_memory;
 
