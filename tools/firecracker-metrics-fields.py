@@ -139,15 +139,24 @@ def main():
     for name, arch in lines:
         print(f'{name} {arch or "x86 aarch64"}')
     print('[ember keeps]')
-    print('# What ember writes on x86 beyond the lines above: the aarch64 RTC (always')
-    print('# zero here); vhost_user_block, which ember wrote before it had per-device')
-    print('# vhost-user groups (no vhost-user device exists in ember); and three')
-    print('# counters of earlier Firecracker releases that ember kept writing (zero).')
+    print('# What ember writes on x86 beyond the lines above, each group with the reason')
+    print('# it stays: a consumer that reads it.')
+    print('# rtc: Firecracker writes it on aarch64 only (always zero here: no RTC on')
+    print('# x86). Kata\'s FirecrackerMetrics (src/runtime/virtcontainers/fc_metrics.go)')
+    print('# reads its three fields into kata_firecracker_rtc; fctools\' Metrics has it.')
     for name, arch in lines:
         if arch == 'aarch64':
             print(name)
+    print('# vhost_user_block: the aggregate group of the releases before per-device')
+    print('# vhost_user_<id> groups, whose docs/metrics.md lists it among the keys of')
+    print('# every line, for tools written against them (zero here: ember has no')
+    print('# vhost-user device).')
     for f in ('activate_fails', 'cfg_fails', 'init_time_us', 'activate_time_us', 'config_change_time_us'):
         print('vhost_user_block.' + f)
+    print('# Counters of earlier Firecracker releases (zero here): Kata\'s APIServerMetrics')
+    print('# reads sync_response_fails and sync_vmm_send_timeout_count; fctools\' Metrics')
+    print('# (rust-firecracker/fctools) requires both and deprecated_cmd_line_api_calls,')
+    print('# so a line without them fails to deserialize there.')
     for name in ('api_server.sync_response_fails', 'api_server.sync_vmm_send_timeout_count',
                  'deprecated_api.deprecated_cmd_line_api_calls'):
         print(name)

@@ -33,14 +33,6 @@ static void logger_metrics_pull(void *values)
 
 METRICS_PROCESS_GROUP(logger_metrics, "logger", LOGGER_METRICS, logger_metrics_pull);
 
-/* What was last applied, for GET /vm/config. Written on the vmm thread only. */
-static struct {
-	bool configured;
-	char *log_path;
-	bool show_level;
-	bool show_log_origin;
-} applied;
-
 void logger_config_clear(struct logger_config *cfg)
 {
 	free(cfg->log_path);
@@ -97,7 +89,6 @@ int logger_config_from_json(const json_t *body, struct logger_config *ret, char 
 int logger_apply(const struct logger_config *cfg, char *err, size_t errlen)
 {
 	int fd = -1;
-	char *path_copy = NULL;
 
 	if (cfg->log_path) {
 		fd = open(cfg->log_path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
@@ -111,41 +102,15 @@ int logger_apply(const struct logger_config *cfg, char *err, size_t errlen)
 				 path_error(why, sizeof(why), cfg->log_path, e));
 			return -e;
 		}
-		path_copy = strdup(cfg->log_path);
-		if (!path_copy) {
-			close(fd);
-			snprintf(err, errlen, "Logger error: Out of memory.");
-			return -ENOMEM;
-		}
 		log_set_fd(fd);
-		free(applied.log_path);
-		applied.log_path = path_copy;
 	}
 	if (cfg->has_level)
 		log_set_level(cfg->level);
-	if (cfg->has_show_level) {
+	if (cfg->has_show_level)
 		log_set_show_level(cfg->show_level);
-		applied.show_level = cfg->show_level;
-	}
-	if (cfg->has_show_log_origin) {
+	if (cfg->has_show_log_origin)
 		log_set_show_origin(cfg->show_log_origin);
-		applied.show_log_origin = cfg->show_log_origin;
-	}
-	applied.configured = true;
 	return 0;
-}
-
-json_t *logger_config_to_json(void)
-{
-	json_t *o;
-
-	if (!applied.configured)
-		return NULL;
-	o = json_pack("{s:s,s:b,s:b}", "level", log_level_name(log_get_level()), "show_level", applied.show_level,
-		      "show_log_origin", applied.show_log_origin);
-	if (o && applied.log_path)
-		json_object_set_new(o, "log_path", json_string(applied.log_path));
-	return o;
 }
 
 /* ---- the rate limiter's timer ---- */

@@ -26,9 +26,6 @@ int logger_config_from_json(const json_t *body, struct logger_config *ret, char 
  * and applies the settings. -errno with "Logger error: ..." in err; nothing
  * changes on error. */
 int logger_apply(const struct logger_config *cfg, char *err, size_t errlen);
-/* The configuration in force, as GET /vm/config shows it (new reference), or
- * NULL when the logger was never configured. */
-json_t *logger_config_to_json(void);
 void logger_config_clear(struct logger_config *cfg);
 
 struct event_loop;

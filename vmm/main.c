@@ -49,10 +49,12 @@ static const struct ember_step {
 	{ "configuration", STEP_BOTH, ember_config_init, ember_config_exit },
 	{ "metrics", STEP_BOTH, ember_metrics_init, NULL },
 	{ "MMDS data store", STEP_BOTH, ember_mmds_init, ember_mmds_exit },
-	{ "API controller", STEP_BOTH, ember_controller_init, ember_controller_exit },
+	{ "API controller", STEP_BOTH, ember_controller_init, NULL },
 	/* Before the VM: the api thread's start-up line must not split the
 	 * guest's first serial line on the shared stdout. */
 	{ "API server", STEP_BOTH, ember_api_init, ember_api_exit },
+	/* After "API server started.", as Firecracker reads --metadata. */
+	{ "MMDS metadata file", STEP_BOTH, ember_metadata_init, NULL },
 	{ "final metrics line", STEP_BOTH, NULL, ember_metrics_final_exit },
 	{ "device manager", STEP_BOTH, ember_devices_init, ember_devices_exit },
 	{ "microVM and its vCPUs", STEP_CONFIG, ember_vm_init, ember_vm_exit },

@@ -47,67 +47,118 @@ bool metrics_configured(void)
 
 static const char *const metrics_fields[] = { "metrics_path", "emit_id", "properties", NULL };
 
-/* Firecracker's `properties` is a map of strings added to every line. Returns
- * its size, or -EINVAL. */
-static int metrics_properties(const json_t *j, char *err, size_t errlen)
+/* Firecracker's `properties`: a map of strings added to every line, kept as
+ * compact JSON in *ret (NULL when absent or null). */
+static int metrics_properties(const json_t *j, char **ret, char *err, size_t errlen)
 {
 	json_t *p = json_object_get(j, "properties"), *v;
+	char what[64];
 	const char *k;
+	size_t len;
 
+	*ret = NULL;
 	if (!p || json_is_null(p))
 		return 0;
-	if (!json_is_object(p))
-		return json_field_error(err, errlen, "invalid type: %s, expected a map for field `properties`",
-					json_is_array(p) ? "sequence" : "a scalar");
-	json_object_foreach(p, k, v)
-		if (!json_is_string(v))
-			return json_field_error(err, errlen, "invalid type: expected a string for field `properties.%.64s`",
-						k);
-	return (int)json_object_size(p);
-}
-
-int metrics_config_from_json(const json_t *j, char **ret_path, char *err, size_t errlen)
-{
-	const char *path = NULL;
-	bool emit_id = false;
-	int props, r;
-
-	if ((r = json_field_check_object(j, "MetricsConfig", metrics_fields, err, errlen)) < 0 ||
-	    (r = json_field_string(j, "metrics_path", true, &path, err, errlen)) < 0 ||
-	    (r = json_field_bool(j, "emit_id", false, &emit_id, err, errlen)) < 0)
-		return r;
-	props = metrics_properties(j, err, errlen);
-	if (props < 0)
-		return props;
-	if (emit_id || props > 0) {
-		snprintf(err, errlen,
-			 "Metrics error: this build does not provide `emit_id` or `properties` in metrics lines.");
-		return -EOPNOTSUPP;
+	if (!json_is_object(p)) {
+		json_field_describe(p, what, sizeof(what));
+		return json_field_error(err, errlen, "invalid type: %s, expected a map for field `properties`", what);
 	}
-	*ret_path = strdup(path);
-	if (!*ret_path) {
+	json_object_foreach(p, k, v)
+		if (!json_is_string(v)) {
+			json_field_describe(v, what, sizeof(what));
+			return json_field_error(err, errlen,
+						"invalid type: %s, expected a string for field `properties.%.64s`", what, k);
+		}
+	*ret = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!*ret) {
 		snprintf(err, errlen, "Metrics error: Out of memory.");
 		return -ENOMEM;
 	}
+	len = strlen(*ret);
+	if (len > METRICS_PROPERTIES_MAX) {
+		*ret = (free(*ret), NULL);
+		return json_field_error(err, errlen, "`properties` takes %zu bytes as JSON, more than the %d allowed",
+					len, METRICS_PROPERTIES_MAX);
+	}
 	return 0;
 }
 
-int metrics_init(const char *path)
+int metrics_config_from_json(const json_t *j, struct metrics_config *ret, char *err, size_t errlen)
 {
-	int fd, expected = -1;
+	struct metrics_config mc = { 0 };
+	const char *path = NULL;
+	int r;
 
-	if (metrics_configured())
-		return -EALREADY;
-	/* O_RDWR, as Firecracker: opening a FIFO for writing alone would fail
-	 * (ENXIO) when no reader is attached yet. */
-	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		return -errno;
-	if (!atomic_compare_exchange_strong(&sink_fd, &expected, fd)) {
-		close(fd);
-		return -EALREADY;
+	if ((r = json_field_check_object(j, "MetricsConfig", metrics_fields, err, errlen)) < 0 ||
+	    (r = json_field_string(j, "metrics_path", true, &path, err, errlen)) < 0 ||
+	    (r = json_field_bool(j, "emit_id", false, &mc.emit_id, err, errlen)) < 0 ||
+	    (r = metrics_properties(j, &mc.properties, err, errlen)) < 0)
+		return r;
+	mc.path = strdup(path);
+	if (!mc.path) {
+		metrics_config_clear(&mc);
+		snprintf(err, errlen, "Metrics error: Out of memory.");
+		return -ENOMEM;
+	}
+	*ret = mc;
+	return 0;
+}
+
+void metrics_config_clear(struct metrics_config *mc)
+{
+	free(mc->path);
+	free(mc->properties);
+	*mc = (struct metrics_config){ 0 };
+}
+
+/* What each line carries after utc_timestamp_ms: `,"id":...,"properties":{...}`
+ * or "". Written before the sink is published, under flush_lock. */
+static char line_header[METRICS_ID_MAX + METRICS_PROPERTIES_MAX + 64];
+
+static int metrics_set_header(bool emit_id, const char *instance_id, const char *properties)
+{
+	_cleanup_free_ char *id = NULL;
+	int n;
+
+	if (emit_id) {
+		json_t *s = json_string(instance_id ? instance_id : "");
+
+		id = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+		json_decref(s);
+		if (!id)
+			return -ENOMEM;
+	}
+	n = snprintf(line_header, sizeof(line_header), "%s%s%s%s", id ? ",\"id\":" : "", id ? id : "",
+		     properties ? ",\"properties\":" : "", properties ? properties : "");
+	if (n < 0 || (size_t)n >= sizeof(line_header)) {
+		line_header[0] = '\0';
+		return -ENAMETOOLONG;
 	}
 	return 0;
+}
+
+int metrics_init(const char *path, bool emit_id, const char *instance_id, const char *properties)
+{
+	int fd, r;
+
+	pthread_mutex_lock(&flush_lock);
+	if (metrics_configured()) {
+		pthread_mutex_unlock(&flush_lock);
+		return -EALREADY;
+	}
+	r = metrics_set_header(emit_id, instance_id, properties);
+	/* O_RDWR, as Firecracker: opening a FIFO for writing alone would fail
+	 * (ENXIO) when no reader is attached yet. */
+	fd = r < 0 ? r : open(path, O_RDWR | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		r = r < 0 ? r : -errno;
+		line_header[0] = '\0';
+	} else {
+		atomic_store(&sink_fd, fd);
+		r = 0;
+	}
+	pthread_mutex_unlock(&flush_lock);
+	return r;
 }
 
 uint64_t metrics_lost_lines(void)
@@ -347,7 +398,8 @@ static int metrics_format(char *buf, size_t len, bool consume)
 	int r;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	r = out_printf(&o, "{\"utc_timestamp_ms\":%" PRIu64, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+	r = out_printf(&o, "{\"utc_timestamp_ms\":%" PRIu64 "%s",
+		       (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, line_header);
 	if (r >= 0)
 		r = metrics_format_registered(&o, consume);
 	if (r >= 0)
@@ -442,6 +494,7 @@ void metrics_reset(void)
 	if (fd >= 0)
 		close(fd);
 	pending_off = pending_len = 0;
+	line_header[0] = '\0';
 	nr_groups = 0;
 	memset(sources, 0, sizeof(sources));
 }

@@ -26,16 +26,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Validates a PUT /metrics body (or the config file's "metrics" key): the
- * required metrics_path, and emit_id / properties, which this build accepts
- * only when off or empty. 0 with a heap copy of the path in *ret_path (the
- * caller frees it), or -EINVAL / -EOPNOTSUPP / -ENOMEM with the fault in err. */
-int metrics_config_from_json(const json_t *j, char **ret_path, char *err, size_t errlen);
+/* A PUT /metrics body or the config file's "metrics" key, validated. */
+struct metrics_config {
+	char *path;       /* owned */
+	bool emit_id;     /* each line names the instance: a top-level "id" */
+	char *properties; /* owned: the `properties` map as compact JSON, or NULL */
+};
+
+/* What `properties` may take as compact JSON: it goes into every line. */
+#define METRICS_PROPERTIES_MAX 4096
+
+/* Validates the required metrics_path, emit_id (a boolean) and properties
+ * (a map of strings, at most METRICS_PROPERTIES_MAX bytes as JSON). 0 with
+ * *ret filled (metrics_config_clear frees it), or -EINVAL / -ENOMEM with a
+ * fault naming the field in err. */
+int metrics_config_from_json(const json_t *j, struct metrics_config *ret, char *err, size_t errlen);
+void metrics_config_clear(struct metrics_config *mc);
 
 /* Opens the sink (file or FIFO, O_NONBLOCK|O_CLOEXEC, created 0600 when
- * absent). Only once per process: -EALREADY the second time; -errno when the
- * path cannot be opened. */
-int metrics_init(const char *path);
+ * absent). Each line then carries, right after utc_timestamp_ms,
+ * `"id":"<instance_id>"` when emit_id and `"properties":{...}` when given,
+ * as Firecracker's. Only once per process: -EALREADY the second time;
+ * -errno when the path cannot be opened. */
+int metrics_init(const char *path, bool emit_id, const char *instance_id, const char *properties);
 bool metrics_configured(void);
 /* Writes one line when a sink is configured (0 otherwise). Returns 0 or -errno;
  * a lost line is counted in metrics_lost_lines() (logger.missed_metrics_count),

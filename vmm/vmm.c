@@ -337,6 +337,12 @@ static int ember_metrics_timer(struct ember *e)
 	return 0;
 }
 
+/* --id, or Firecracker's default instance id. */
+static const char *ember_instance_id(const struct ember *e)
+{
+	return e->cli.present[ARG_ID] ? e->cli.value[ARG_ID] : "anonymous-instance";
+}
+
 int ember_metrics_init(struct ember *e)
 {
 	int r;
@@ -354,16 +360,18 @@ int ember_metrics_init(struct ember *e)
 		return EXIT_CODE_GENERIC_ERROR;
 	}
 	api_metrics_startup(e->config.process.start_time_us, e->config.process.start_time_cpu_us);
-	if (e->cli.present[ARG_METRICS_PATH] && e->config.metrics_path) {
+	if (e->cli.present[ARG_METRICS_PATH] && e->config.metrics.path) {
 		/* Firecracker: the second initialisation of the metrics fails. */
 		log_error("Configuration for VMM from one single json failed: metrics: Metrics initialization error: "
 			  "Reinitialization of metrics not allowed (--metrics-path is set too).");
 		return EXIT_CODE_BAD_CONFIGURATION;
 	}
-	e->metrics_path = e->cli.present[ARG_METRICS_PATH] ? e->cli.value[ARG_METRICS_PATH] : e->config.metrics_path;
+	e->metrics_path = e->cli.present[ARG_METRICS_PATH] ? e->cli.value[ARG_METRICS_PATH] : e->config.metrics.path;
 	if (!e->metrics_path)
 		return 0;
-	r = metrics_init(e->metrics_path);
+	/* With --metrics-path the config file has no metrics key (refused
+	 * above): no id, no properties, as Firecracker's --metrics-path. */
+	r = metrics_init(e->metrics_path, e->config.metrics.emit_id, ember_instance_id(e), e->config.metrics.properties);
 	if (r < 0) {
 		char why[PATH_MAX + 160];
 
@@ -394,22 +402,15 @@ static size_t ember_size_arg(const struct ember *e, enum cli_arg arg, size_t dfl
 int ember_mmds_init(struct ember *e)
 {
 	size_t payload = ember_size_arg(e, ARG_HTTP_API_MAX_PAYLOAD_SIZE, HTTP_DEFAULT_MAX_BODY);
-	char err[512];
 	int r = mmds_store_new(ember_size_arg(e, ARG_MMDS_SIZE_LIMIT, payload), &e->mmds);
 
 	if (r < 0) {
 		log_error("Cannot create the MMDS data store: %s", strerror(-r));
 		return EXIT_CODE_GENERIC_ERROR;
 	}
-	if (e->cli.present[ARG_METADATA] &&
-	    mmds_store_load_file(e->mmds, e->cli.value[ARG_METADATA], err, sizeof(err)) < 0) {
-		log_error("MMDS: %s", err);
-		e->mmds = mmds_store_free(e->mmds);
-		return EXIT_CODE_BAD_CONFIGURATION;
-	}
 	/* The V2 token key is drawn now, once per process, and tokens are bound
 	 * to the instance id (Firecracker's TokenAuthority). */
-	r = mmds_guest_new(e->mmds, e->cli.present[ARG_ID] ? e->cli.value[ARG_ID] : "anonymous-instance", NULL,
+	r = mmds_guest_new(e->mmds, ember_instance_id(e), NULL,
 			   &e->mmds_guest);
 	if (r < 0) {
 		log_error("Cannot set up the guest's MMDS (V2 token key, metrics): %s", strerror(-r));
@@ -425,22 +426,34 @@ void ember_mmds_exit(struct ember *e)
 	e->mmds = mmds_store_free(e->mmds);
 }
 
+/* --metadata, read after "API server started." as Firecracker reads it, with
+ * its messages: an engine that waits for the socket then finds the failure
+ * in the log, and a client's early MMDS request waits in the hand-off (the
+ * vmm loop runs only after the start-up steps) until the file is in. */
+int ember_metadata_init(struct ember *e)
+{
+	char err[PATH_MAX + 512];
+
+	if (!e->cli.present[ARG_METADATA])
+		return 0;
+	if (mmds_store_load_file(e->mmds, e->cli.value[ARG_METADATA], err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return EXIT_CODE_BAD_CONFIGURATION;
+	}
+	log_info("Successfully added metadata to mmds from file");
+	return 0;
+}
+
 int ember_controller_init(struct ember *e)
 {
 	e->controller = (struct api_controller){
-		.instance_id = e->cli.present[ARG_ID] ? e->cli.value[ARG_ID] : "anonymous-instance",
+		.instance_id = ember_instance_id(e),
 		.mmds = e->mmds,
 		.config = &e->config,
 		.ops = &ember_api_ops,
 		.ops_ctx = e,
-		.metrics_path = e->metrics_path ? strdup(e->metrics_path) : NULL,
 	};
 	return 0;
-}
-
-void ember_controller_exit(struct ember *e)
-{
-	api_controller_clear(&e->controller);
 }
 
 int ember_api_init(struct ember *e)

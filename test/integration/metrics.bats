@@ -26,9 +26,14 @@ check_metrics() {
 	python3 - "$FIELDS" "$1" "$AP_OUTS" <<-'PY'
 	import json, sys
 	fields, path, ap_outs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-	want, keeps, section = set(), set(), 'fc'
+	want, keeps, section, reason, in_comment = set(), set(), 'fc', '', False
 	for line in open(fields):
 	    line = line.strip()
+	    if line.startswith('#') and section == 'keeps':
+	        # A comment block is the reason of the fields below it, up to the next block.
+	        reason = (reason if in_comment else '') + ' ' + line
+	        in_comment = True
+	        continue
 	    if not line or line.startswith('#'):
 	        continue
 	    if line == '[ember keeps]':
@@ -36,6 +41,10 @@ check_metrics() {
 	        continue
 	    name, *arches = line.split()
 	    if section == 'keeps':
+	        # Each kept field sits under a comment that names its group or itself: its reason.
+	        group, leaf = name.split('.', 1)
+	        assert group + ':' in reason or leaf in reason, f'{name}: no reason in the comment above it'
+	        in_comment = False
 	        keeps.add(name)
 	    elif 'x86' in arches:
 	        want.add(name)

@@ -303,7 +303,7 @@ roundtrip_boot() {
 	roundtrip_boot "$BATS_TEST_TMPDIR/vm.json"
 }
 
-@test "GET /vm/config with nine drives, metrics and the logger boots the probe as --config-file" {
+@test "GET /vm/config with nine drives boots the probe as --config-file (metrics and logger: null, as Firecracker's)" {
 	require_kvm
 	load boot-helpers
 	api_start
@@ -320,13 +320,21 @@ roundtrip_boot() {
 	expect_api 204 PUT /logger "{\"log_path\":\"$BATS_TEST_TMPDIR/log\",\"level\":\"Debug\",\"show_level\":true}"
 	expect_api 200 GET /vm/config
 	printf '%s' "$body" >"$BATS_TEST_TMPDIR/vm.json"
+	# Firecracker leaves the process's metrics and logger out of the VM's configuration.
+	grep -q '"logger":null' "$BATS_TEST_TMPDIR/vm.json" || fail "$body"
+	grep -q '"metrics":null' "$BATS_TEST_TMPDIR/vm.json" || fail "$body"
 	api_stop
 	rm -f "$m" "$BATS_TEST_TMPDIR/log"
 	roundtrip_boot "$BATS_TEST_TMPDIR/vm.json"
-	grep -q ':INFO\] Successfully started microvm' "$BATS_TEST_TMPDIR/log" || fail "log: $(cat "$BATS_TEST_TMPDIR/log")"
-	# The loaded config is the same configuration: nine drives, and the metrics went where it said.
-	assert_equal "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["drives"]))' "$BATS_TEST_TMPDIR/vm.json")" 9
-	[ "$(wc -l <"$m")" -ge 2 ] || fail "metrics: $(cat "$m")"
+	# The loaded config is the same configuration: nine drives, the rate limiter, two vCPUs.
+	python3 - "$BATS_TEST_TMPDIR/vm.json" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	assert len(c["drives"]) == 9, c["drives"]
+	assert c["drives"][3]["rate_limiter"]["bandwidth"]["size"] == 1048576, c["drives"][3]
+	assert c["machine-config"]["vcpu_count"] == 2, c["machine-config"]
+	PY
+	[ ! -e "$m" ] || fail "the metrics file came back from a config that has no metrics"
 }
 
 # ---- messages about files ----

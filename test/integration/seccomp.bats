@@ -198,12 +198,18 @@ teardown() {
 	extra=$(grep -n '^extra: 1$' "$TMP/key.yaml" | cut -d: -f1)
 	"$EMBER_SECCOMP" compile "$DEFAULT_POLICY" -o "$TMP/b.bundle"
 	head -c 200 "$TMP/b.bundle" >"$TMP/short.bundle"
+	# Firecracker's seccompiler output: bincode, a map's u64 length first (NUL bytes).
+	printf '\003\000\000\000\000\000\000\000\003\000\000\000\000\000\000\000vmm\040\000\000\000' >"$TMP/fc.bpf"
+	# Text that is not a policy: the YAML loader's own error, not the binary one.
+	printf 'not a policy\n' >"$TMP/text.bpf"
 	declare -A want=(
 		[bool.yaml]="bool.yaml:4:8: 'yes' is a boolean in YAML 1.1 and a string in 1.2: quote it"
 		[typo.yaml]="typo.yaml:$line:18: unknown syscall 'epoll_wiat' on x86_64"
 		[key.yaml]="key.yaml:$extra:1: unknown key 'extra' in the policy"
 		[short.bundle]="short.bundle: bundle digest mismatch: the file is truncated or corrupt"
 		[missing.yaml]="missing.yaml: No such file or directory (os error 2)"
+		[fc.bpf]="fc.bpf is not a YAML policy or an ember-seccomp bundle; Firecracker's compiled filters are not read: write the policy in YAML (doc/seccomp-policy.md)"
+		[text.bpf]="text.bpf:1:1: expected a mapping for the policy"
 	)
 	for f in "${!want[@]}"; do
 		run "$EMBER" --no-api --config-file /nonexistent --seccomp-filter "$TMP/$f"

@@ -21,9 +21,3 @@ void api_controller_handle(struct api_controller *c, struct api_action *a)
 	if (a->deprecated)
 		a->resp.deprecation = true;
 }
-
-void api_controller_clear(struct api_controller *c)
-{
-	free(c->metrics_path);
-	c->metrics_path = NULL;
-}

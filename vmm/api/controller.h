@@ -51,12 +51,9 @@ struct api_controller {
 	struct vm_config *config;       /* not owned: what PUT /machine-config etc. edit; start reads it */
 	const struct api_vm_ops *ops;
 	void *ops_ctx;
-	char *metrics_path;             /* owned; for GET /vm/config */
 };
 
 /* Runs an action on the vmm thread: checks the VM state against the action's
  * allowed states, applies it, and fills action->resp. Never fails: every
  * outcome is a response. */
 void api_controller_handle(struct api_controller *c, struct api_action *a);
-/* Frees what the controller owns (not the controller). */
-void api_controller_clear(struct api_controller *c);

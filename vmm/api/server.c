@@ -436,7 +436,15 @@ static int server_bind(struct api_server *s, const char *path, char *err, size_t
 		snprintf(err, errlen, "cannot create the API socket: %s", strerror(errno));
 		return -errno;
 	}
-	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+	/* Mode 0755, Firecracker's under the usual umask, whatever umask ember
+	 * runs with (the jailer's is 077): connecting needs write access, so
+	 * only the owner can still connect. umask is process-wide, but this
+	 * runs at start-up, before any other thread of ember exists. */
+	mode_t old_umask = umask(022);
+	int bound = bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
+
+	umask(old_umask);
+	if (bound < 0) {
 		int e = errno;
 		if (e == EADDRINUSE)
 			snprintf(err, errlen, "Failed to open the API socket at: %s. Check that it is not already used.",

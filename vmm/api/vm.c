@@ -60,22 +60,12 @@ void api_vm_state_apply(struct api_controller *c, struct api_action *a)
 
 static json_t *vm_config_boot_source(const struct api_controller *c)
 {
-	return c->config->boot.configured ? boot_source_to_json(&c->config->boot) : json_null();
-}
-
-static json_t *vm_config_logger(const struct api_controller *c)
-{
-	return logger_config_to_json();
+	return boot_source_to_json(&c->config->boot);
 }
 
 static json_t *vm_config_machine(const struct api_controller *c)
 {
 	return machine_config_to_json(&c->config->machine);
-}
-
-static json_t *vm_config_metrics(const struct api_controller *c)
-{
-	return c->metrics_path ? json_pack("{s:s}", "metrics_path", c->metrics_path) : json_null();
 }
 
 static json_t *vm_config_mmds(const struct api_controller *c)
@@ -91,7 +81,9 @@ static json_t *vm_config_empty_list(const struct api_controller *c)
 /* Firecracker's keys in Firecracker's order. A device kind whose config_key
  * is one of them renders it (devices/kind.h: block, net, vsock, and pmem's
  * absent kind as []); otherwise the row does, and a row without a renderer
- * is null: a capability this build does not have. */
+ * is null: a capability this build does not have, or, for logger and
+ * metrics, what Firecracker always shows there (its VmmConfig leaves them
+ * out of the VM's configuration: they are the process's, set once). */
 static const struct {
 	const char *key;
 	json_t *(*render)(const struct api_controller *c);
@@ -100,9 +92,9 @@ static const struct {
 	{ "drives", vm_config_empty_list },
 	{ "boot-source", vm_config_boot_source },
 	{ "cpu-config", NULL },
-	{ "logger", vm_config_logger },
+	{ "logger", NULL },
 	{ "machine-config", vm_config_machine },
-	{ "metrics", vm_config_metrics },
+	{ "metrics", NULL },
 	{ "memory-hotplug", NULL },
 	{ "mmds-config", vm_config_mmds },
 	{ "network-interfaces", vm_config_empty_list },

@@ -105,14 +105,9 @@ void boot_source_clear(struct boot_source *bs)
 
 json_t *boot_source_to_json(const struct boot_source *bs)
 {
-	json_t *j = json_object();
-
-	if (!j || !bs->configured)
-		return j;
-	json_object_set_new(j, "kernel_image_path", json_string(bs->kernel_image_path));
-	if (bs->initrd_path)
-		json_object_set_new(j, "initrd_path", json_string(bs->initrd_path));
-	if (bs->boot_args)
-		json_object_set_new(j, "boot_args", json_string(bs->boot_args));
-	return j;
+	/* Firecracker's BootSourceConfig: every field, unset ones null; before
+	 * any PUT the kernel path is "" (its default), never an absent object. */
+	return json_pack("{s:s, s:s?, s:s?}", "kernel_image_path",
+			 bs->configured && bs->kernel_image_path ? bs->kernel_image_path : "", "initrd_path",
+			 bs->configured ? bs->initrd_path : NULL, "boot_args", bs->configured ? bs->boot_args : NULL);
 }

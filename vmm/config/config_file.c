@@ -99,13 +99,13 @@ static int config_logger(const json_t *j, struct vm_config *cfg, char *err, size
 
 static int config_metrics(const json_t *j, struct vm_config *cfg, char *err, size_t errlen)
 {
-	char *path;
-	int r = metrics_config_from_json(j, &path, err, errlen);
+	struct metrics_config mc;
+	int r = metrics_config_from_json(j, &mc, err, errlen);
 
 	if (r < 0)
 		return r;
-	free(cfg->metrics_path);
-	cfg->metrics_path = path;
+	metrics_config_clear(&cfg->metrics);
+	cfg->metrics = mc;
 	return 0;
 }
 

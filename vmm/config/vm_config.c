@@ -30,8 +30,7 @@ void vm_config_clear(struct vm_config *c)
 	vm_config_slots_clear(c);
 	logger_config_clear(&c->logger);
 	c->has_logger = false;
-	free(c->metrics_path);
-	c->metrics_path = NULL;
+	metrics_config_clear(&c->metrics);
 	c->mmds = (struct mmds_config){ 0 };
 	c->machine = MACHINE_CONFIG_DEFAULT;
 	free(c->cpu_config);

@@ -16,6 +16,7 @@
 
 #include "cpu_config.h"
 #include "logger.h"
+#include "metrics.h"
 #include "mmds.h"
 
 #define VM_CONFIG_MAX_VCPUS 32u
@@ -83,7 +84,7 @@ struct vm_config {
 	 * validators as PUT /logger and PUT /metrics; main.c applies them. */
 	struct logger_config logger;
 	bool has_logger;
-	char *metrics_path;  /* NULL: none */
+	struct metrics_config metrics; /* path NULL: none */
 	/* PUT /mmds/config or the config file's "mmds-config": which interfaces
 	 * answer MMDS requests (the data store itself lives in struct ember). */
 	struct mmds_config mmds;

@@ -122,6 +122,12 @@ json_t *json_merge_patch(const json_t *target, const json_t *patch)
 	return result;
 }
 
+/* Firecracker's three --metadata failures, in its words (its integration
+ * tests and the engines' log watchers look for them), each with the file. */
+#define MMDS_FILE_UNREADABLE "Unable to open or read from the mmds content file"
+#define MMDS_FILE_NOT_JSON "MMDS error: metadata provided not valid json"
+#define MMDS_FILE_TOO_BIG "Populating MMDS from file failed: The MMDS patch request doesn't fit."
+
 int mmds_store_load_file(struct mmds_store *store, const char *path, char *err, size_t errlen)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -134,27 +140,32 @@ int mmds_store_load_file(struct mmds_store *store, const char *path, char *err, 
 		int e = errno;
 		char why[PATH_MAX + 160];
 
-		snprintf(err, errlen, "cannot open the metadata file %s", path_error(why, sizeof(why), path, e));
+		snprintf(err, errlen, MMDS_FILE_UNREADABLE ": %s", path_error(why, sizeof(why), path, e));
 		return -e;
 	}
 	/* Pretty-printed files are larger than their compact form: allow slack,
 	 * but still bound what a hostile file can make us allocate. */
 	r = fd_read_all(fd, store->limit * 8 + 4096, &text, &len);
+	if (r == -EFBIG) {
+		snprintf(err, errlen, MMDS_FILE_TOO_BIG " (%s is far larger than the MMDS size limit of %zu bytes)",
+			 path, store->limit);
+		return r;
+	}
 	if (r < 0) {
-		snprintf(err, errlen, "cannot read metadata file '%s': %s", path, strerror(-r));
+		snprintf(err, errlen, MMDS_FILE_UNREADABLE ": %s: %s", path, strerror(-r));
 		return r;
 	}
 	json_t *v = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
 	if (!v) {
-		snprintf(err, errlen, "metadata file '%s' is not valid JSON: %s (line %d column %d)", path,
-			 jerr.text, jerr.line, jerr.column);
+		snprintf(err, errlen, MMDS_FILE_NOT_JSON ": %s at line %d column %d of %s", jerr.text, jerr.line,
+			 jerr.column, path);
 		return -EINVAL;
 	}
 	r = store_install(store, v);
 	if (r == -EFBIG)
-		snprintf(err, errlen, "metadata file '%s' is larger than the MMDS size limit of %zu bytes", path,
+		snprintf(err, errlen, MMDS_FILE_TOO_BIG " (%s is larger than the MMDS size limit of %zu bytes)", path,
 			 store->limit);
 	else if (r < 0)
-		snprintf(err, errlen, "cannot load metadata file '%s': %s", path, strerror(-r));
+		snprintf(err, errlen, "Populating MMDS from file failed: %s: %s", path, strerror(-r));
 	return r;
 }

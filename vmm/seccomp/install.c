@@ -58,6 +58,20 @@ static int load_yaml(const char *path, const char *buf, size_t len, char *err, s
 	return r;
 }
 
+/* A byte YAML forbids in any stream (YAML 1.2 §5.1: of the C0 controls only
+ * tab, LF and CR are allowed, and DEL is not): the file is binary, such as
+ * a filter compiled by Firecracker's seccompiler, which ember does not read. */
+static bool looks_binary(const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
 static int load_file(const char *path, char *err, size_t errlen)
 {
 	_cleanup_close_ int fd = -1;
@@ -79,6 +93,13 @@ static int load_file(const char *path, char *err, size_t errlen)
 	if (r < 0) {
 		snprintf(err, errlen, "%s: cannot read the seccomp filter: %s", path, strerror(-r));
 		return r;
+	}
+	if (!bundle_has_magic(buf, len) && looks_binary(buf, len)) {
+		snprintf(err, errlen,
+			 "%s is not a YAML policy or an ember-seccomp bundle; Firecracker's compiled filters are not "
+			 "read: write the policy in YAML (doc/seccomp-policy.md)",
+			 path);
+		return -EINVAL;
 	}
 	if (!bundle_has_magic(buf, len))
 		return load_yaml(path, buf, len, err, errlen);

@@ -42,7 +42,6 @@ static void serve(struct http_request *req)
 		c.state = VM_RUNNING;
 	if (api_serve_local(&c, req->method, req->path, req->body, req->body_len, &out, &len) == 0)
 		free(out);
-	api_controller_clear(&c);
 	vm_config_clear(&config);
 }
 

@@ -66,7 +66,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (api_serve_local(&c, method, path, (const char *)data, size, &out, &out_len) == 0)
 			free(out);
 	}
-	api_controller_clear(&c);
 	vm_config_clear(&config);
 	free(method);
 	free(path);

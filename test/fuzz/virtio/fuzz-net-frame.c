@@ -61,6 +61,51 @@ static void check_rx(const struct frame_input *in, const uint8_t *rest, size_t s
 	(void)net_tx_spoofed(rest, size, (const uint8_t *)&in->hdr);
 }
 
+/* The receive buffers' iovecs as the input lays them out (place, length
+ * pairs in an arena, never touched; an even place means right after the
+ * previous piece, so runs of neighbours are common): the join must cover
+ * the same bytes in the same order, with no empty or adjacent pieces left. */
+static void check_join(const uint8_t *rest, size_t size)
+{
+	static uint8_t arena[65536 * 66];
+	uint8_t *end = arena;
+	struct iovec in[64], out[64];
+	unsigned n = (unsigned)(size / 4 < 64 ? size / 4 : 64), k;
+	size_t j = 0, off_out = 0, total = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t o, l;
+
+		memcpy(&o, rest + 4 * i, 2);
+		memcpy(&l, rest + 4 * i + 2, 2);
+		in[i] = (struct iovec){ o & 1 ? arena + o : end, l };
+		end = (uint8_t *)in[i].iov_base + l;
+		total += l;
+	}
+	k = net_iov_join(in, n, out);
+	if (k > n)
+		abort();
+	for (unsigned i = 0; i < k; i++) {
+		if (!out[i].iov_len || (i && (uint8_t *)out[i - 1].iov_base + out[i - 1].iov_len == out[i].iov_base))
+			abort();
+		off_out += out[i].iov_len;
+	}
+	if (off_out != total)
+		abort();
+	/* piece by piece, the same addresses in the same order */
+	for (unsigned i = 0, oi = 0; i < n; i++) {
+		if (!in[i].iov_len)
+			continue;
+		if (oi >= k || (uint8_t *)in[i].iov_base != (uint8_t *)out[oi].iov_base + j)
+			abort();
+		j += in[i].iov_len;
+		if (j > out[oi].iov_len)
+			abort();
+		if (j == out[oi].iov_len)
+			oi++, j = 0;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -71,5 +116,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(&in, data, sizeof(in));
 	check_tx(&in);
 	check_rx(&in, data + sizeof(in), size - sizeof(in));
+	check_join(data + sizeof(in), size - sizeof(in));
 	return 0;
 }

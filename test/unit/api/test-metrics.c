@@ -81,8 +81,8 @@ static void test_deltas_and_store(void **state)
 
 	snprintf(path, sizeof(path), "%s/m.json", dir);
 	assert_int_equal(metrics_flush(), 0); /* no sink: nothing to do */
-	assert_int_equal(metrics_init(path), 0);
-	assert_int_equal(metrics_init(path), -EALREADY);
+	assert_int_equal(metrics_init(path, false, NULL, NULL), 0);
+	assert_int_equal(metrics_init(path, false, NULL, NULL), -EALREADY);
 	metrics_local_add(owner_metrics.requests, 2); /* before the group is declared: still counted */
 	kept_elsewhere = 5;
 	assert_int_equal(metrics_declare(&owner_metrics_group), 0);
@@ -206,7 +206,7 @@ static void test_registered_deltas_and_retire(void **state)
 	int h;
 
 	snprintf(path, sizeof(path), "%s/m.json", dir);
-	assert_int_equal(metrics_init(path), 0);
+	assert_int_equal(metrics_init(path, false, NULL, NULL), 0);
 	a.count = 5; /* counted before registering: not reported */
 	h = metrics_register(&test_metrics_group, "d", &a);
 	metrics_local_add(a.count, 2);
@@ -254,7 +254,7 @@ static void test_fifo_without_reader(void **state)
 
 	snprintf(path, sizeof(path), "%s/m.fifo", dir);
 	assert_int_equal(mkfifo(path, 0600), 0);
-	assert_int_equal(metrics_init(path), 0);
+	assert_int_equal(metrics_init(path, false, NULL, NULL), 0);
 	assert_int_equal(metrics_line_declare(), 0); /* whole lines, so that the FIFO fills */
 	for (int i = 0; i < 200; i++)
 		if (metrics_flush() < 0)
@@ -281,6 +281,114 @@ static void test_fifo_without_reader(void **state)
 	close(rd);
 }
 
+/* The first keys of a line, in order, as one string ("a,b,c"). */
+static void first_keys(const char *path, char *out, size_t len, int n)
+{
+	FILE *f = fopen(path, "r");
+	char buf[65536];
+	json_t *v;
+	const char *k;
+	json_t *val;
+
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	v = json_loads(buf, JSON_DECODE_ANY, NULL); /* jansson keeps insertion order */
+	assert_non_null(v);
+	out[0] = '\0';
+	json_object_foreach(v, k, val) {
+		if (n-- == 0)
+			break;
+		snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? "," : "", k);
+	}
+	json_decref(v);
+}
+
+/* emit_id and properties: top-level "id" and "properties" right after
+ * utc_timestamp_ms; off, neither appears. */
+static void test_emit_id_and_properties(void **state)
+{
+	struct metrics_config mc;
+	char path[128], keys[256], err[256];
+	json_t *j, *l;
+
+	snprintf(path, sizeof(path), "%s/m.json", dir);
+	j = json_pack("{s:s,s:b,s:{s:s,s:s}}", "metrics_path", path, "emit_id", 1, "properties", "zone", "a",
+		      "host", "h1");
+	assert_int_equal(metrics_config_from_json(j, &mc, err, sizeof(err)), 0);
+	json_decref(j);
+	assert_true(mc.emit_id);
+	assert_string_equal(mc.properties, "{\"zone\":\"a\",\"host\":\"h1\"}");
+	assert_int_equal(metrics_init(mc.path, mc.emit_id, "vm-7", mc.properties), 0);
+	metrics_config_clear(&mc);
+	assert_int_equal(metrics_declare(&owner_metrics_group), 0);
+	assert_int_equal(metrics_flush(), 0);
+	first_keys(path, keys, sizeof(keys), 4);
+	assert_string_equal(keys, "utc_timestamp_ms,id,properties,owner");
+	l = line_n(path, 0);
+	assert_string_equal(json_string_value(json_object_get(l, "id")), "vm-7");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(l, "properties"), "host")), "h1");
+	json_decref(l);
+
+	/* Off (emit_id false, no properties): the line starts as before. */
+	metrics_reset();
+	snprintf(path, sizeof(path), "%s/m2.json", dir);
+	j = json_pack("{s:s,s:b,s:n}", "metrics_path", path, "emit_id", 0, "properties");
+	assert_int_equal(metrics_config_from_json(j, &mc, err, sizeof(err)), 0);
+	json_decref(j);
+	assert_null(mc.properties);
+	assert_int_equal(metrics_init(mc.path, mc.emit_id, "vm-7", mc.properties), 0);
+	metrics_config_clear(&mc);
+	assert_int_equal(metrics_declare(&owner_metrics_group), 0);
+	assert_int_equal(metrics_flush(), 0);
+	first_keys(path, keys, sizeof(keys), 2);
+	assert_string_equal(keys, "utc_timestamp_ms,owner");
+
+	/* Only properties: no id. */
+	metrics_reset();
+	snprintf(path, sizeof(path), "%s/m3.json", dir);
+	assert_int_equal(metrics_init(path, false, "vm-7", "{}"), 0);
+	assert_int_equal(metrics_declare(&owner_metrics_group), 0);
+	assert_int_equal(metrics_flush(), 0);
+	first_keys(path, keys, sizeof(keys), 3);
+	assert_string_equal(keys, "utc_timestamp_ms,properties,owner");
+}
+
+/* expect_refused BODY MESSAGE: metrics_config_from_json refuses BODY naming the field. */
+static void expect_refused(const char *body, const char *message)
+{
+	struct metrics_config mc = { 0 };
+	char err[512];
+	json_t *j = json_loads(body, 0, NULL);
+
+	assert_non_null(j);
+	assert_int_equal(metrics_config_from_json(j, &mc, err, sizeof(err)), -EINVAL);
+	json_decref(j);
+	if (!strstr(err, message))
+		fail_msg("'%s' lacks '%s'", err, message);
+	assert_null(mc.path);
+}
+
+static void test_config_errors(void **state)
+{
+	char big[METRICS_PROPERTIES_MAX + 64];
+	int n;
+
+	expect_refused("{\"metrics_path\":\"/x\",\"properties\":{\"a\":\"b\",\"n\":5}}",
+		       "invalid type: integer `5`, expected a string for field `properties.n`");
+	expect_refused("{\"metrics_path\":\"/x\",\"properties\":{\"t\":true}}", "for field `properties.t`");
+	expect_refused("{\"metrics_path\":\"/x\",\"properties\":{\"o\":{}}}", "for field `properties.o`");
+	expect_refused("{\"metrics_path\":\"/x\",\"properties\":[\"a\"]}", "expected a map for field `properties`");
+	expect_refused("{\"metrics_path\":\"/x\",\"properties\":\"a\"}", "expected a map for field `properties`");
+	expect_refused("{\"metrics_path\":\"/x\",\"emit_id\":\"yes\"}", "for field `emit_id`");
+	expect_refused("{\"metrics_path\":\"/x\",\"emit\":true}", "unknown field `emit`");
+	/* A hard cap: the map goes into every line. */
+	n = snprintf(big, sizeof(big), "{\"metrics_path\":\"/x\",\"properties\":{\"k\":\"");
+	memset(big + n, 'v', METRICS_PROPERTIES_MAX);
+	snprintf(big + n + METRICS_PROPERTIES_MAX, sizeof(big) - (size_t)n - METRICS_PROPERTIES_MAX, "\"}}");
+	expect_refused(big, "`properties` takes");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +398,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_registered_deltas_and_retire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_without_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_emit_id_and_properties, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,7 +122,6 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	api_controller_clear(&f->c);
 	vm_config_clear(&f->config);
 	mmds_store_free(f->mmds);
 	free(f);
@@ -268,7 +267,8 @@ static void test_boot_source(void **state)
 	struct fixture *f = *state;
 	char body[256];
 
-	expect(f, "GET", "/vm/config", NULL, 200, "\"boot-source\":null");
+	expect(f, "GET", "/vm/config", NULL, 200,
+	       "\"boot-source\":{\"kernel_image_path\":\"\",\"initrd_path\":null,\"boot_args\":null}");
 	expect(f, "PUT", "/boot-source", "{\"kernel_image_path\":\"/nonexistent/vmlinux\"}", 400,
 	       "Boot source error: ");
 	expect(f, "PUT", "/boot-source", "{\"kernel_image_path\":7}", 400, "for field `kernel_image_path`");
@@ -276,7 +276,8 @@ static void test_boot_source(void **state)
 	expect(f, "PUT", "/boot-source", "{\"kernel\":\"x\"}", 400, "unknown field `kernel`");
 	snprintf(body, sizeof(body), "{\"kernel_image_path\":\"/proc/self/exe\",\"boot_args\":\"console=ttyS0\"}");
 	expect(f, "PUT", "/boot-source", body, 204, NULL);
-	expect(f, "GET", "/vm/config", NULL, 200, "\"boot_args\":\"console=ttyS0\"");
+	expect(f, "GET", "/vm/config", NULL, 200,
+	       "\"boot-source\":{\"kernel_image_path\":\"/proc/self/exe\",\"initrd_path\":null,\"boot_args\":\"console=ttyS0\"}");
 	f->c.state = VM_PAUSED;
 	expect(f, "PUT", "/boot-source", body, 400, "after starting");
 }
@@ -426,7 +427,9 @@ static void test_logger_and_metrics(void **state)
 	snprintf(body, sizeof(body), "{\"metrics_path\":\"%s\"}", path);
 	expect(f, "PUT", "/metrics", body, 204, NULL);
 	expect(f, "PUT", "/metrics", body, 400, "Reinitialization of metrics not allowed.");
-	expect(f, "GET", "/vm/config", NULL, 200, "\"metrics\":{\"metrics_path\":");
+	/* Firecracker's GET /vm/config leaves the process's metrics and logger out. */
+	expect(f, "GET", "/vm/config", NULL, 200, "\"metrics\":null");
+	expect(f, "GET", "/vm/config", NULL, 200, "\"logger\":null");
 	f->c.state = VM_RUNNING;
 	expect(f, "PUT", "/logger", "{\"level\":\"Info\"}", 400, "not supported after starting");
 	expect(f, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}", 204, NULL);

@@ -138,7 +138,7 @@ static void test_nulls_of_get_vm_config(void **state)
 			      "\"vsock\":null,\"entropy\":null}"), 0);
 	assert_false(c.boot.configured);
 	assert_false(c.has_logger);
-	assert_null(c.metrics_path);
+	assert_null(c.metrics.path);
 	assert_int_equal(c.machine.vcpu_count, 2);
 	vm_config_clear(&c);
 	/* null is "not set", not a wrong type, only where GET prints it */

@@ -151,6 +151,27 @@ static void test_rx_split(void **state)
 	assert_int_equal(used[1], 60);
 }
 
+static void test_iov_join(void **state)
+{
+	static uint8_t page[4096];
+	struct iovec in[5] = {
+		{ page, 100 }, { page + 100, 200 }, { page + 1000, 0 }, { page + 300, 50 }, { page + 2000, 10 },
+	};
+	struct iovec out[5];
+
+	/* adjacent pieces join; an empty one neither counts nor breaks a run */
+	assert_int_equal(net_iov_join(in, 5, out), 2);
+	assert_ptr_equal(out[0].iov_base, page);
+	assert_int_equal(out[0].iov_len, 350);
+	assert_ptr_equal(out[1].iov_base, page + 2000);
+	assert_int_equal(out[1].iov_len, 10);
+	/* a piece that comes before its neighbour in memory stays apart */
+	in[0] = (struct iovec){ page + 100, 100 };
+	in[1] = (struct iovec){ page, 100 };
+	assert_int_equal(net_iov_join(in, 2, out), 2);
+	assert_int_equal(net_iov_join(in, 0, out), 0);
+}
+
 static void test_offload(void **state)
 {
 	assert_int_equal(net_offload_flags(0), 0);
@@ -167,7 +188,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tx_lengths), cmocka_unit_test(test_tx_csum), cmocka_unit_test(test_tx_gso),
 		cmocka_unit_test(test_spoofed),	   cmocka_unit_test(test_rx_fixup), cmocka_unit_test(test_rx_split),
-		cmocka_unit_test(test_offload),
+		cmocka_unit_test(test_iov_join),  cmocka_unit_test(test_offload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -137,8 +137,17 @@ static void test_store_load_file(void **state)
 	assert_int_equal(ftruncate(fd, 0), 0);
 	assert_int_equal(pwrite(fd, "{\"a\": ", 6, 0), 6);
 	assert_int_equal(mmds_store_load_file(s, path, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "not valid JSON"));
+	assert_non_null(strstr(err, "MMDS error: metadata provided not valid json: "));
 	assert_int_equal(mmds_store_load_file(s, "/nonexistent/meta.json", err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "Unable to open or read from the mmds content file: /nonexistent/meta.json"));
+	assert_non_null(strstr(err, "No such file or directory"));
+	/* Larger than the store's limit of 100 bytes. */
+	assert_int_equal(ftruncate(fd, 0), 0);
+	static const char big[] = "[\"0123456789012345678901234567890123456789\","
+				  "\"0123456789012345678901234567890123456789\",\"01234567890123456789\"]";
+	assert_int_equal(pwrite(fd, big, sizeof(big) - 1, 0), (ssize_t)sizeof(big) - 1);
+	assert_int_equal(mmds_store_load_file(s, path, err, sizeof(err)), -EFBIG);
+	assert_non_null(strstr(err, "Populating MMDS from file failed: The MMDS patch request doesn't fit."));
 	close(fd);
 	unlink(path);
 	mmds_store_free(s);

@@ -108,6 +108,21 @@ int net_rx_split(size_t len, const uint32_t *caps, unsigned n, bool mergeable, u
 	return left ? -EMSGSIZE : (int)i;
 }
 
+unsigned net_iov_join(const struct iovec *in, unsigned n, struct iovec *out)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!in[i].iov_len)
+			continue;
+		if (k && (const char *)out[k - 1].iov_base + out[k - 1].iov_len == (const char *)in[i].iov_base)
+			out[k - 1].iov_len += in[i].iov_len;
+		else
+			out[k++] = in[i];
+	}
+	return k;
+}
+
 unsigned net_offload_flags(uint64_t features)
 {
 	unsigned f = 0;

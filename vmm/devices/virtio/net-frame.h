@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /* Feature bits (virtio 1.2 §5.1.3). */
 #define VIRTIO_NET_F_CSUM 0
@@ -86,6 +87,14 @@ bool net_rx_hdr_fixup(struct virtio_net_hdr *hdr, uint64_t features, uint16_t nu
  * returned empty and counted), or -EMSGSIZE when the frame does not fit what is posted (it
  * is dropped and counted). */
 int net_rx_split(size_t len, const uint32_t *caps, unsigned n, bool mergeable, uint32_t *ret_used);
+
+/* Copies in[0..n) to out (room for n), joining neighbours where one ends
+ * exactly where the next begins, so that one readv fills several posted
+ * buffers with fewer segments for the kernel to import and walk: a guest's
+ * receive buffers are often consecutive pieces of one page (Linux carves
+ * them from page frags in order). Empty segments are left out. Returns the
+ * count written to out; the bytes covered, in order, are unchanged. */
+unsigned net_iov_join(const struct iovec *in, unsigned n, struct iovec *out);
 
 /* TUN_F_* flags for TUNSETOFFLOAD: what the TAP may hand the guest. */
 unsigned net_offload_flags(uint64_t features);

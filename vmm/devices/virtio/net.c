@@ -31,13 +31,6 @@
 #define NET_COUNT_SHARED(n, name, v) metrics_add_shared((n)->m.name, (v))
 #define BIT(b) (1ull << (b))
 
-/* A receive chain popped from the receiveq and not yet used. */
-struct net_rx_chain {
-	uint16_t head;
-	uint16_t iov_count;
-	uint32_t cap; /* its writable bytes */
-};
-
 struct net {
 	struct virtio_dev vdev;
 	char id[NET_IFACE_ID_MAX + 1];
@@ -52,12 +45,20 @@ struct net {
 	size_t rx_need; /* header + the largest frame the TAP may hand over */
 	struct rate_limiter_spec rx_spec, tx_spec;
 	struct virtio_throttle rx_throttle, tx_throttle;
-	/* Receive buffers in the order the guest posted them; their iovecs
-	 * run together in rx_iov, so one readv can fill several (MRG_RXBUF). */
-	struct net_rx_chain rx_chain[VIRTQ_MAX_SIZE];
-	unsigned rx_chains;
+	/* Receive chains popped and not yet used, in the order the guest
+	 * posted them: rx_chains of them from rx_first, each with its head,
+	 * its iovec count and its writable bytes. Their iovecs run together
+	 * in rx_iov from rx_iov_first, so one readv can fill several
+	 * (MRG_RXBUF). A used frame's chains leave from the front by moving
+	 * the two starts; new ones are added at the end, and the arrays are
+	 * moved down only when the end is reached (net_rx_compact). */
+	uint16_t rx_head[VIRTQ_MAX_SIZE];
+	uint16_t rx_niov[VIRTQ_MAX_SIZE];
+	uint32_t rx_caps[VIRTQ_MAX_SIZE];
+	unsigned rx_first, rx_chains;
 	struct iovec rx_iov[NET_RX_IOVS];
-	unsigned rx_iovs;
+	unsigned rx_iov_first, rx_iovs;
+	struct iovec rx_read_iov[NET_RX_IOVS]; /* the held iovecs joined for readv (net_iov_join) */
 	uint64_t rx_cap;
 	uint32_t rx_held; /* a frame read but refused by the limiter: its length */
 	uint64_t q_dropped_seen[2]; /* each queue's virtq_stats.dropped already counted */
@@ -99,8 +100,8 @@ static void net_count_queue_drops(struct net *n, const struct virtq *q, unsigned
 
 static void net_rx_forget(struct net *n)
 {
-	n->rx_chains = 0;
-	n->rx_iovs = 0;
+	n->rx_first = n->rx_chains = 0;
+	n->rx_iov_first = n->rx_iovs = 0;
 	n->rx_cap = 0;
 	n->rx_held = 0;
 }
@@ -112,6 +113,40 @@ static bool net_rx_enough(const struct net *n)
 	if (n->rx_chains == VIRTQ_MAX_SIZE)
 		return true;
 	return n->mergeable ? n->rx_cap >= n->rx_need : n->rx_chains > 0;
+}
+
+/* Moves the held chains and their iovecs to the start of their arrays. */
+static void net_rx_compact(struct net *n)
+{
+	unsigned f = n->rx_first, c = n->rx_chains;
+
+	memmove(&n->rx_head[0], &n->rx_head[f], c * sizeof(n->rx_head[0]));
+	memmove(&n->rx_niov[0], &n->rx_niov[f], c * sizeof(n->rx_niov[0]));
+	memmove(&n->rx_caps[0], &n->rx_caps[f], c * sizeof(n->rx_caps[0]));
+	memmove(&n->rx_iov[0], &n->rx_iov[n->rx_iov_first], n->rx_iovs * sizeof(n->rx_iov[0]));
+	n->rx_first = 0;
+	n->rx_iov_first = 0;
+}
+
+/* Adds a popped chain at the end of the held ones; the caller checked
+ * that its iovecs fit NET_RX_IOVS, and fewer than VIRTQ_MAX_SIZE are held. */
+static void net_rx_hold(struct net *n, const struct virtq_elem *e)
+{
+	struct iovec *to;
+	unsigned at;
+
+	if (n->rx_first + n->rx_chains == VIRTQ_MAX_SIZE || n->rx_iov_first + n->rx_iovs + e->nr_in > NET_RX_IOVS)
+		net_rx_compact(n);
+	at = n->rx_first + n->rx_chains++;
+	n->rx_head[at] = e->head;
+	n->rx_niov[at] = (uint16_t)e->nr_in;
+	n->rx_caps[at] = e->in_len;
+	/* Usually one iovec: a loop, not a library call. */
+	to = &n->rx_iov[n->rx_iov_first + n->rx_iovs];
+	for (unsigned i = 0; i < e->nr_in; i++)
+		to[i] = e->iov[i];
+	n->rx_iovs += e->nr_in;
+	n->rx_cap += e->in_len;
 }
 
 /* Takes receive chains from the ring until net_rx_enough(). A chain with
@@ -139,10 +174,7 @@ static bool net_rx_refill(struct net *n, struct virtq *q)
 			virtq_unpop(q);
 			return true;
 		}
-		memcpy(&n->rx_iov[n->rx_iovs], &e->iov[0], e->nr_in * sizeof(e->iov[0]));
-		n->rx_chain[n->rx_chains++] = (struct net_rx_chain){ e->head, e->nr_in, e->in_len };
-		n->rx_iovs += e->nr_in;
-		n->rx_cap += e->in_len;
+		net_rx_hold(n, e);
 	}
 	return true;
 }
@@ -152,36 +184,37 @@ static void net_rx_consume(struct net *n, unsigned k)
 {
 	unsigned iovs = 0;
 
-	for (unsigned i = 0; i < k; i++) {
-		iovs += n->rx_chain[i].iov_count;
-		n->rx_cap -= n->rx_chain[i].cap;
+	for (unsigned i = n->rx_first; i < n->rx_first + k; i++) {
+		iovs += n->rx_niov[i];
+		n->rx_cap -= n->rx_caps[i];
 	}
-	memmove(&n->rx_chain[0], &n->rx_chain[k], (n->rx_chains - k) * sizeof(n->rx_chain[0]));
-	memmove(&n->rx_iov[0], &n->rx_iov[iovs], (n->rx_iovs - iovs) * sizeof(n->rx_iov[0]));
+	n->rx_first += k;
 	n->rx_chains -= k;
+	n->rx_iov_first += iovs;
 	n->rx_iovs -= iovs;
+	if (!n->rx_chains)
+		n->rx_first = n->rx_iov_first = 0;
 }
 
 /* The frame of len bytes now in the held buffers goes to the guest: header
  * made right (net-frame.h), chains pushed in order. */
 static void net_rx_deliver(struct net *n, struct virtq *q, uint32_t len)
 {
-	uint32_t caps[VIRTQ_MAX_SIZE], used[VIRTQ_MAX_SIZE];
+	const struct iovec *iov = &n->rx_iov[n->rx_iov_first];
+	uint32_t used[VIRTQ_MAX_SIZE];
 	struct virtio_net_hdr hdr;
 	int k;
 
-	for (unsigned i = 0; i < n->rx_chains; i++)
-		caps[i] = n->rx_chain[i].cap;
-	k = net_rx_split(len, caps, n->mergeable ? n->rx_chains : 1, n->mergeable, used);
-	virtq_iov_read(n->rx_iov, n->rx_iovs, 0, &hdr, sizeof(hdr));
+	k = net_rx_split(len, &n->rx_caps[n->rx_first], n->mergeable ? n->rx_chains : 1, n->mergeable, used);
+	virtq_iov_read(iov, n->rx_iovs, 0, &hdr, sizeof(hdr));
 	if (k <= 0 || !net_rx_hdr_fixup(&hdr, n->acked, (uint16_t)k)) {
 		NET_COUNT(n, rx_fails, 1);
 		log_rl(LOG_WARNING, "net %s: a %u-byte frame from the TAP did not fit the guest's offloads", n->id, len);
 		return; /* the buffers stay held for the next frame */
 	}
-	virtq_iov_write(n->rx_iov, n->rx_iovs, 0, &hdr, sizeof(hdr));
+	virtq_iov_write(iov, n->rx_iovs, 0, &hdr, sizeof(hdr));
 	for (int i = 0; i < k; i++)
-		virtq_push(q, n->rx_chain[i].head, used[i]);
+		virtq_push(q, n->rx_head[n->rx_first + (unsigned)i], used[i]);
 	net_rx_consume(n, (unsigned)k);
 	NET_COUNT(n, rx_count, 1);
 	NET_COUNT(n, rx_packets_count, 1);
@@ -208,13 +241,17 @@ enum net_step { NET_NEXT, NET_IDLE, NET_STOP, NET_YIELD };
  * buffers like any frame, never dropped), then the TAP's. */
 static ssize_t net_rx_read(struct net *n)
 {
-	unsigned iovs = n->mergeable ? n->rx_iovs : n->rx_chain[0].iov_count;
+	const struct iovec *iov = &n->rx_iov[n->rx_iov_first];
+	unsigned iovs = n->mergeable ? n->rx_iovs : n->rx_niov[n->rx_first];
 	size_t got = 0;
 
 	if (n->mmds)
-		got = mmds_link_read(n->mmds, n->rx_iov, iovs, n->mergeable ? n->rx_cap : n->rx_chain[0].cap,
+		got = mmds_link_read(n->mmds, iov, iovs, n->mergeable ? n->rx_cap : n->rx_caps[n->rx_first],
 				     TAP_VNET_HDR_LEN);
-	return got ? (ssize_t)got : readv(n->tap_fd, n->rx_iov, (int)iovs);
+	if (got)
+		return (ssize_t)got;
+	iovs = net_iov_join(iov, iovs, n->rx_read_iov);
+	return readv(n->tap_fd, n->rx_read_iov, (int)iovs);
 }
 
 /* One frame from the TAP into the guest. */

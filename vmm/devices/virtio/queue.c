@@ -184,7 +184,8 @@ int virtq_pop(struct virtq *q, struct virtq_elem *ret)
 			virtq_mark_broken(q, pending);
 			return -EIO;
 		}
-		head = __atomic_load_n(avail_field(q, 2u + q->last_avail % q->size), __ATOMIC_RELAXED);
+		/* size is a power of two (virtq_enable): a mask, not a division */
+		head = __atomic_load_n(avail_field(q, 2u + (q->last_avail & (q->size - 1u))), __ATOMIC_RELAXED);
 		q->last_avail++;
 		r = chain_walk(q, head, ret);
 		if (r == VIRTQ_FAULT_NONE) {
@@ -206,7 +207,8 @@ void virtq_unpop(struct virtq *q)
 
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
-	uint8_t *slot = q->used + 4u + 8u * (q->used_idx % q->size);
+	/* size is a power of two (virtq_enable): a mask, not a division */
+	uint8_t *slot = q->used + 4u + 8u * (q->used_idx & (q->size - 1u));
 	uint32_t id = head;
 
 	memcpy(slot, &id, 4);
