@@ -9,7 +9,8 @@
 #include <stdint.h>
 
 #define VP_QN 16u
-#define VP_MAX_DEVICES 8u
+/* Kata attaches 11: its rootfs, a pool of 8 drives, a net device and vsock. */
+#define VP_MAX_DEVICES 16u
 
 /* virtio-mmio registers the scenarios read themselves (virtio 1.2 §4.2.2). */
 #define VP_MMIO_INTERRUPT_STATUS 0x060u
