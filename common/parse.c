@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stddef.h>
 
-static int digit_value(char c, unsigned base)
+int parse_digit(char c, unsigned base)
 {
 	unsigned v;
 
@@ -36,7 +36,7 @@ int parse_u64(const char *s, bool allow_hex, uint64_t max, uint64_t *ret)
 		return -EINVAL; /* a leading zero reads as octal to some tools: refuse the ambiguity */
 	}
 	for (; *s; s++) {
-		int d = digit_value(*s, base);
+		int d = parse_digit(*s, base);
 
 		if (d < 0)
 			return -EINVAL;

@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The value of digit c in base (up to 16, either case), or -1 when c is not one. */
+int parse_digit(char c, unsigned base);
+
 /* Returns 0, -EINVAL for a malformed string, -ERANGE when the value exceeds max. */
 int parse_u64(const char *s, bool allow_hex, uint64_t max, uint64_t *ret);
 int parse_u32(const char *s, uint32_t *ret);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/http_strict.h"
+#include "parse.h"
 
 #define CR '\r'
 #define LF '\n'
@@ -120,17 +121,6 @@ static void version_add(struct http_strict *s, char c)
 		s->bad = true;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One byte of a line-structured part (request line, fields, chunk lines). */
 static int line_byte(struct http_strict *s, char c, char *err, size_t errlen)
 {
@@ -173,7 +163,7 @@ static int line_byte(struct http_strict *s, char c, char *err, size_t errlen)
 		name_add(s, c);
 		return 0;
 	case HS_CHUNK_SIZE:
-		v = hex_value(c);
+		v = parse_digit(c, 16);
 		if (v < 0) {
 			s->state = HS_CHUNK_EXT;
 			return 0;

@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "json_field.h"
+#include "parse.h"
 
 const char *const cpu_template_names[] = { "None", "C3", "T2", "T2S", "T2CL", "T2A" };
 const char *const cpu_template_serde_order[] = { "C3", "T2", "T2S", "None", "T2CL", "T2A", NULL };
@@ -31,17 +32,6 @@ static const char *const parse_int_display[] = {
 	[PARSE_POS_OVERFLOW] = "number too large to fit in target type",
 };
 
-static int digit_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return 99;
-}
-
 /* Rust's from_str_radix for an unsigned type of `bits` bits: an optional
  * '+', then at least one digit of the base. */
 static enum parse_int_kind parse_uint(const char *s, unsigned base, unsigned bits, uint64_t *ret)
@@ -53,9 +43,9 @@ static enum parse_int_kind parse_uint(const char *s, unsigned base, unsigned bit
 	if (!*s)
 		return plus ? PARSE_INVALID_DIGIT : PARSE_EMPTY;
 	for (; *s; s++) {
-		unsigned d = (unsigned)digit_value(*s);
+		int d = parse_digit(*s, base);
 
-		if (d >= base)
+		if (d < 0)
 			return PARSE_INVALID_DIGIT;
 		if (v > (max - d) / base)
 			return PARSE_POS_OVERFLOW;

@@ -7,22 +7,12 @@
 
 #include "devices/kind.h"
 #include "json_field.h"
+#include "parse.h"
 #include "vm_config.h"
 
 static const char *const net_fields[] = { "iface_id", "host_dev_name", "guest_mac", "mtu", "rx_rate_limiter",
 					  "tx_rate_limiter", NULL };
 static const char *const partial_net_fields[] = { "iface_id", "rx_rate_limiter", "tx_rate_limiter", NULL };
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int net_mac_parse(const char *s, uint8_t ret[NET_MAC_LEN])
 {
@@ -31,7 +21,7 @@ int net_mac_parse(const char *s, uint8_t ret[NET_MAC_LEN])
 	if (strlen(s) != 3 * NET_MAC_LEN - 1)
 		return -EINVAL;
 	for (unsigned i = 0; i < NET_MAC_LEN; i++) {
-		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+		int hi = parse_digit(s[3 * i], 16), lo = parse_digit(s[3 * i + 1], 16);
 
 		if (hi < 0 || lo < 0 || (i + 1 < NET_MAC_LEN && s[3 * i + 2] != ':'))
 			return -EINVAL;

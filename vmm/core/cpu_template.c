@@ -46,24 +46,29 @@ static const struct static_leaf c3_leaves[] = {
 	} },
 };
 
+/* Leaves 0x1, 0x7 and 0xd (subleaves 0 and 1) are the same in T2, T2S, T2CL
+ * and T2A: Firecracker derives the last three from T2. */
+#define T2_FAMILY_LEAVES \
+	{ 0x1, 0x0, 0, 3, { \
+		{ CPUID_EAX, 0x0fff3fff, 0x000306f2 }, \
+		{ CPUID_ECX, 0x0004cdfc, 0x00000000 }, \
+		{ CPUID_EDX, 0xe8641080, 0x00001080 }, \
+	} }, \
+	{ 0x7, 0x0, 1, 3, { \
+		{ CPUID_EBX, 0xffefda14, 0x00000200 }, \
+		{ CPUID_ECX, 0x40415f5e, 0x00000000 }, \
+		{ CPUID_EDX, 0x0000011c, 0x00000000 }, \
+	} }, \
+	{ 0xd, 0x0, 1, 1, { \
+		{ CPUID_EAX, 0x000002f8, 0x00000000 }, \
+	} }, \
+	{ 0xd, 0x1, 1, 1, { \
+		{ CPUID_EAX, 0x0000000e, 0x00000000 }, \
+	} }
+
 /* T2: src/vmm/src/cpu_config/x86_64/static_cpu_templates/t2.rs */
 static const struct static_leaf t2_leaves[] = {
-	{ 0x1, 0x0, 0, 3, {
-		{ CPUID_EAX, 0x0fff3fff, 0x000306f2 },
-		{ CPUID_ECX, 0x0004cdfc, 0x00000000 },
-		{ CPUID_EDX, 0xe8641080, 0x00001080 },
-	} },
-	{ 0x7, 0x0, 1, 3, {
-		{ CPUID_EBX, 0xffefda14, 0x00000200 },
-		{ CPUID_ECX, 0x40415f5e, 0x00000000 },
-		{ CPUID_EDX, 0x0000011c, 0x00000000 },
-	} },
-	{ 0xd, 0x0, 1, 1, {
-		{ CPUID_EAX, 0x000002f8, 0x00000000 },
-	} },
-	{ 0xd, 0x1, 1, 1, {
-		{ CPUID_EAX, 0x0000000e, 0x00000000 },
-	} },
+	T2_FAMILY_LEAVES,
 	{ 0x80000001, 0x0, 0, 2, {
 		{ CPUID_ECX, 0x20000100, 0x00000000 },
 		{ CPUID_EDX, 0x04000000, 0x00000000 },
@@ -75,22 +80,7 @@ static const struct static_leaf t2_leaves[] = {
 
 /* T2S: src/vmm/src/cpu_config/x86_64/static_cpu_templates/t2s.rs */
 static const struct static_leaf t2s_leaves[] = {
-	{ 0x1, 0x0, 0, 3, {
-		{ CPUID_EAX, 0x0fff3fff, 0x000306f2 },
-		{ CPUID_ECX, 0x0004cdfc, 0x00000000 },
-		{ CPUID_EDX, 0xe8641080, 0x00001080 },
-	} },
-	{ 0x7, 0x0, 1, 3, {
-		{ CPUID_EBX, 0xffefda14, 0x00000200 },
-		{ CPUID_ECX, 0x40415f5e, 0x00000000 },
-		{ CPUID_EDX, 0x0000011c, 0x00000000 },
-	} },
-	{ 0xd, 0x0, 1, 1, {
-		{ CPUID_EAX, 0x000002f8, 0x00000000 },
-	} },
-	{ 0xd, 0x1, 1, 1, {
-		{ CPUID_EAX, 0x0000000e, 0x00000000 },
-	} },
+	T2_FAMILY_LEAVES,
 	{ 0x80000001, 0x0, 0, 2, {
 		{ CPUID_ECX, 0x20000100, 0x00000000 },
 		{ CPUID_EDX, 0x04000000, 0x00000000 },
@@ -105,22 +95,7 @@ static const struct msr_modifier t2s_msrs[] = {
 
 /* T2CL: src/vmm/src/cpu_config/x86_64/static_cpu_templates/t2cl.rs */
 static const struct static_leaf t2cl_leaves[] = {
-	{ 0x1, 0x0, 0, 3, {
-		{ CPUID_EAX, 0x0fff3fff, 0x000306f2 },
-		{ CPUID_ECX, 0x0004cdfc, 0x00000000 },
-		{ CPUID_EDX, 0xe8641080, 0x00001080 },
-	} },
-	{ 0x7, 0x0, 1, 3, {
-		{ CPUID_EBX, 0xffefda14, 0x00000200 },
-		{ CPUID_ECX, 0x40415f5e, 0x00000000 },
-		{ CPUID_EDX, 0x0000011c, 0x00000000 },
-	} },
-	{ 0xd, 0x0, 1, 1, {
-		{ CPUID_EAX, 0x000002f8, 0x00000000 },
-	} },
-	{ 0xd, 0x1, 1, 1, {
-		{ CPUID_EAX, 0x0000000e, 0x00000000 },
-	} },
+	T2_FAMILY_LEAVES,
 	{ 0x80000001, 0x0, 0, 2, {
 		{ CPUID_ECX, 0x200001c0, 0x00000000 },
 		{ CPUID_EDX, 0x07c00000, 0x00000000 },
@@ -135,22 +110,7 @@ static const struct msr_modifier t2cl_msrs[] = {
 
 /* T2A: src/vmm/src/cpu_config/x86_64/static_cpu_templates/t2a.rs */
 static const struct static_leaf t2a_leaves[] = {
-	{ 0x1, 0x0, 0, 3, {
-		{ CPUID_EAX, 0x0fff3fff, 0x000306f2 },
-		{ CPUID_ECX, 0x0004cdfc, 0x00000000 },
-		{ CPUID_EDX, 0xe8641080, 0x00001080 },
-	} },
-	{ 0x7, 0x0, 1, 3, {
-		{ CPUID_EBX, 0xffefda14, 0x00000200 },
-		{ CPUID_ECX, 0x40415f5e, 0x00000000 },
-		{ CPUID_EDX, 0x0000011c, 0x00000000 },
-	} },
-	{ 0xd, 0x0, 1, 1, {
-		{ CPUID_EAX, 0x000002f8, 0x00000000 },
-	} },
-	{ 0xd, 0x1, 1, 1, {
-		{ CPUID_EAX, 0x0000000e, 0x00000000 },
-	} },
+	T2_FAMILY_LEAVES,
 	{ 0x80000001, 0x0, 0, 2, {
 		{ CPUID_ECX, 0x200001c4, 0x00000000 },
 		{ CPUID_EDX, 0x06400000, 0x00000000 },

@@ -127,7 +127,7 @@ int seccomp_filters_load(const char *path, char *err, size_t errlen)
 		return r;
 	loaded = true;
 	log_info("seccomp: filters loaded from %s", path ? path : "the built-in default policy");
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+#if defined(EMBER_SANITIZE)
 	if (!path)
 		log_warn("seccomp: sanitizer build: the built-in policy logs calls outside it instead of trapping");
 #endif

@@ -16,7 +16,7 @@
 
 /* The ASan runtime maps memory and switches signal stacks after the filter
  * is on (at _exit, for instance): sanitizer builds let those calls through. */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(EMBER_SANITIZE)
 #define SANITIZER_RULES "    - {syscalls: [mmap, munmap, mprotect, madvise, sigaltstack], comment: sanitizer runtime, dangerous: 'the ASan and UBSan runtime maps and protects its own memory with any flags'}\n"
 #else
 #define SANITIZER_RULES ""
