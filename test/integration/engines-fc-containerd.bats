@@ -1,0 +1,17 @@
+#!/usr/bin/env bats
+# firecracker-containerd against ember (engines/fc-containerd.bash).
+
+load engines/replay
+load engines/fc-containerd
+
+setup() {
+	eng_setup
+}
+
+teardown() {
+	eng_teardown
+}
+
+@test "firecracker-containerd: its argv, the SDK requests in order with their bodies (T2 on Intel, CID 0), agent dial on 10789, metadata; net, MMDS, vsock for real; SIGTERM" {
+	fc_containerd_replay
+}
