@@ -78,17 +78,8 @@ static const struct static_leaf t2_leaves[] = {
 	} },
 };
 
-/* T2S: src/vmm/src/cpu_config/x86_64/static_cpu_templates/t2s.rs */
-static const struct static_leaf t2s_leaves[] = {
-	T2_FAMILY_LEAVES,
-	{ 0x80000001, 0x0, 0, 2, {
-		{ CPUID_ECX, 0x20000100, 0x00000000 },
-		{ CPUID_EDX, 0x04000000, 0x00000000 },
-	} },
-	{ 0x80000008, 0x0, 0, 1, {
-		{ CPUID_EBX, 0x00000200, 0x00000000 },
-	} },
-};
+/* T2S: src/vmm/src/cpu_config/x86_64/static_cpu_templates/t2s.rs, T2's CPUID
+ * (the same literals) plus one MSR. */
 static const struct msr_modifier t2s_msrs[] = {
 	{ 0x10a, { 0xffffffffffffffffull, 0x000000000c0a0c4cull } },
 };
@@ -132,7 +123,7 @@ static const struct {
 			      { CPU_MODEL_SKYLAKE, CPU_MODEL_CASCADE_LAKE, CPU_MODEL_ICE_LAKE } },
 	[CPU_TEMPLATE_T2] = { "GenuineIntel", t2_leaves, ARRAY_SIZE(t2_leaves), NULL, 0,
 			      { CPU_MODEL_SKYLAKE, CPU_MODEL_CASCADE_LAKE, CPU_MODEL_ICE_LAKE } },
-	[CPU_TEMPLATE_T2S] = { "GenuineIntel", t2s_leaves, ARRAY_SIZE(t2s_leaves), t2s_msrs, ARRAY_SIZE(t2s_msrs),
+	[CPU_TEMPLATE_T2S] = { "GenuineIntel", t2_leaves, ARRAY_SIZE(t2_leaves), t2s_msrs, ARRAY_SIZE(t2s_msrs),
 			       { CPU_MODEL_SKYLAKE, CPU_MODEL_CASCADE_LAKE } },
 	[CPU_TEMPLATE_T2CL] = { "GenuineIntel", t2cl_leaves, ARRAY_SIZE(t2cl_leaves), t2cl_msrs,
 				ARRAY_SIZE(t2cl_msrs), { CPU_MODEL_CASCADE_LAKE, CPU_MODEL_ICE_LAKE } },
