@@ -138,11 +138,12 @@ void ioapic_mmio_write(struct ioapic *io, uint64_t offset, const uint8_t *data, 
 
 void ioapic_set_line(struct ioapic *io, unsigned pin, bool asserted)
 {
-	uint32_t bit = 1u << pin;
+	uint32_t bit;
 	bool rising;
 
 	if (pin >= IOAPIC_PINS)
 		return;
+	bit = 1u << pin;
 	pthread_mutex_lock(&io->lock);
 	rising = asserted && !(io->line & bit);
 	io->line = asserted ? io->line | bit : io->line & ~bit;
