@@ -49,6 +49,7 @@ static const struct cli_flag {
 	[ARG_ENABLE_PCI] = { "enable-pci", false, "the virtio-pci transport", NULL },
 	[ARG_SNAPSHOT_VERSION] = { "snapshot-version", false, "snapshots", NULL },
 	[ARG_DESCRIBE_SNAPSHOT] = { "describe-snapshot", true, "snapshots", NULL },
+	[ARG_DUMP_ACPI] = { "dump-acpi", true, NULL, "Write the ACPI tables the --config-file microVM would get into DIR, one <signature>.dat each, and exit (no VM, no /dev/kvm)." },
 };
 
 _printf_(1, 2) static int cli_fail(const char *fmt, ...)
@@ -179,7 +180,7 @@ int cli_validate(const struct cli *cli)
 	if (cli->present[ARG_NO_SECCOMP] && cli->present[ARG_SECCOMP_FILTER])
 		return cli_fail("Argument '%s' cannot be used together with argument '%s'.", "no-seccomp",
 				"seccomp-filter");
-	if (cli->present[ARG_NO_API] && !cli->present[ARG_CONFIG_FILE])
+	if ((cli->present[ARG_NO_API] || cli->present[ARG_DUMP_ACPI]) && !cli->present[ARG_CONFIG_FILE])
 		return cli_fail("Argument '%s' required, but not found.", "config-file");
 	if (cli_validate_sizes(cli) < 0 || cli_validate_timeouts(cli) < 0)
 		return EXIT_CODE_ARG_PARSING;

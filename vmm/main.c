@@ -117,6 +117,8 @@ int main(int argc, char **argv)
 	code = cli_validate(&e.cli);
 	if (code)
 		return ready_exit(code);
+	if (e.cli.present[ARG_DUMP_ACPI])
+		return ready_exit(ember_dump_acpi(&e));
 	code = ember_run(&e);
 	vmm_run_exit_hook();
 	ready_exit(code); /* before the exit line: the reason is the error logged last */

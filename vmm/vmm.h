@@ -67,3 +67,10 @@ int ember_controller_init(struct ember *e);
 int ember_api_init(struct ember *e);
 void ember_api_exit(struct ember *e);
 int ember_ready_init(struct ember *e);
+
+/* --dump-acpi DIR (dump_acpi.c): the tables InstanceStart would write for
+ * the --config-file microVM, one file per table in DIR; no VM is created.
+ * Returns the process exit code: 0, EXIT_CODE_BAD_CONFIGURATION for the
+ * configuration (as at start), EXIT_CODE_GENERIC_ERROR otherwise (a DIR
+ * that is not a writable directory: refused by name, nothing written). */
+int ember_dump_acpi(struct ember *e);

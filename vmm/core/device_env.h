@@ -7,6 +7,8 @@
  * env with vm_fd = -1: devices then signal interrupts on a plain eventfd. */
 #pragma once
 
+#include <stdint.h>
+
 struct guest_memory;
 struct event_loop;
 struct bus;
@@ -33,15 +35,33 @@ struct device_exit_hook {
 	void *ctx;
 };
 
+/* A virtio transport's place in the machine: its MMIO window and its GSI. */
+struct device_window {
+	uint64_t base, size;
+	uint32_t irq;
+};
+
+/* Where the device manager puts the virtio devices of a configuration, in
+ * attach order: the one list from which both the virtio_mmio.device=
+ * entries and the ACPI DSDT are written (devices_plan()). */
+#define DEVICE_PLAN_MAX_VIRTIO 32u
+struct device_plan {
+	unsigned nr_virtio;
+	struct device_window virtio[DEVICE_PLAN_MAX_VIRTIO];
+};
+
 /* What the VM core asks of whoever knows the devices (the device manager,
  * the device manager; start-up passes it in): core names no device.
  *   attach:  after the buses exist, creates every device of cfg on env and
  *            appends their parts of the kernel command line to cmdline;
  *            0 or -errno with why filled in;
- *   destroy: destroys them, in reverse order (before the buses go). */
+ *   destroy: destroys them, in reverse order (before the buses go);
+ *   plan:    after attach, where the virtio devices were put (the ACPI
+ *            tables are built from it). */
 struct vm_devices {
 	int (*attach)(void *mgr, const struct vm_config *cfg, const struct device_env *env, struct cmdline *cmdline,
 		      const struct device_exit_hook *exit, char *why, size_t whylen);
 	void (*destroy)(void *mgr);
+	const struct device_plan *(*plan)(void *mgr);
 	void *mgr;
 };

@@ -8,6 +8,7 @@
  *   0x0002_0000  kernel command line (CMDLINE_MAX bytes)
  *   0x0009_fc00  EBDA: the MP table
  *   0x000a_0000  legacy VGA/BIOS hole, reserved in e820
+ *   0x000e_0000  ACPI: the RSDP, then the DSDT, FADT, MADT and XSDT (the BIOS area Linux scans, reserved)
  *   0x0010_0000  HIMEM: kernels load here or above
  *   0xc000_0000  start of the 32-bit MMIO gap (1 GiB): boot timer, virtio-mmio windows, IOAPIC, LAPIC
  *   0x1_0000_0000 RAM above 4 GiB when mem_size_mib reaches into the gap
@@ -28,6 +29,13 @@
 #define LAYOUT_EBDA 0x9fc00ull
 #define LAYOUT_LEGACY_HOLE 0xa0000ull
 #define LAYOUT_HIMEM 0x100000ull
+
+/* ACPI tables (vmm/acpi/): the RSDP where Linux's scan of the BIOS area
+ * [0xe0000, 0x100000) finds it on a 16-byte boundary (and the zero page's
+ * acpi_rsdp_addr points), then the other tables up to the end of that area,
+ * all inside the e820-reserved range [LAYOUT_EBDA, LAYOUT_HIMEM). */
+#define LAYOUT_ACPI_RSDP 0xe0000ull
+#define LAYOUT_ACPI_END 0x100000ull
 
 #define LAYOUT_MMIO_GAP_START 0xc0000000ull
 #define LAYOUT_MMIO_GAP_END 0x100000000ull
@@ -55,6 +63,9 @@
 #define LAYOUT_PORT_COM4 0x2e8u
 #define LAYOUT_IRQ_COM1 4u
 #define LAYOUT_IRQ_I8042 1u
+/* The ACPI sleep control, sleep status and reset registers, one byte each at
+ * one port, as Cloud Hypervisor places them (devices/legacy/acpi_power.c). */
+#define LAYOUT_PORT_ACPI_POWER 0x600u
 /* QEMU's isa-debug-exit port; the probe writes it for QEMU microvm, ember treats it as a sink. */
 #define LAYOUT_PORT_DEBUG_EXIT 0xf4u
 

@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "acpi/acpi.h"
 #include "boot/cmdline.h"
 #include "boot/entry.h"
 #include "boot/loader.h"
@@ -283,6 +284,24 @@ static int vm_step_devices(struct vm *vm)
 	return r < 0 ? vm_fail(vm, r, "%s", why) : 0;
 }
 
+/* The ACPI tables, from the plan the devices were just attached by (the
+ * plan that wrote their virtio_mmio.device= entries). */
+static int vm_step_acpi(struct vm *vm)
+{
+	static const struct device_plan no_devices;
+	const struct vm_devices *d = &vm->hooks.devices;
+	struct acpi_image img;
+	int r = acpi_build_vm(vm->cfg, d->plan ? d->plan(d->mgr) : &no_devices, &img);
+
+	if (r < 0)
+		return vm_fail(vm, r, "cannot build the ACPI tables: %s", strerror(-r));
+	r = acpi_write(vm->mem, &img);
+	acpi_image_free(&img);
+	if (r < 0)
+		return vm_fail(vm, r, "cannot write the ACPI tables: %s", strerror(-r));
+	return 0;
+}
+
 static int vm_step_kernel(struct vm *vm)
 {
 	char why[256] = "";
@@ -309,6 +328,7 @@ static int vm_step_boot_tables(struct vm *vm)
 		.cmdline_size = cmdline_size(&vm->cmdline),
 		.initrd_addr = vm->initrd_addr,
 		.initrd_size = vm->initrd_size,
+		.acpi_rsdp_addr = LAYOUT_ACPI_RSDP,
 	};
 	int r = guest_memory_write(vm->mem, LAYOUT_CMDLINE, vm->cmdline.buf, cmdline_size(&vm->cmdline));
 
@@ -386,6 +406,7 @@ static const struct {
 	{ "device buses", vm_step_buses, false },
 	{ "IOAPIC (split irqchip)", vm_step_ioapic, false },
 	{ "devices", vm_step_devices, false },
+	{ "ACPI tables", vm_step_acpi, false },
 	{ "boot tables", vm_step_boot_tables, false },
 	{ "vCPUs", vm_step_vcpus, false },
 	{ "exit event", vm_step_exit_event, false },

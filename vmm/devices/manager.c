@@ -13,6 +13,7 @@
 #include "core/boot/cmdline.h"
 #include "core/layout.h"
 #include "exit_code.h"
+#include "legacy/acpi_power.h"
 #include "legacy/boot_timer.h"
 #include "legacy/i8042.h"
 #include "legacy/serial.h"
@@ -30,6 +31,7 @@ struct device_manager {
 	struct device_entry *entry; /* in attach order */
 	unsigned n, cap;            /* cap: the sum of the kinds' max */
 	unsigned virtio_slots; /* MMIO windows and IRQs handed out */
+	struct device_plan plan; /* where the virtio devices go (devices_plan) */
 };
 
 /* ---- the rows ---- */
@@ -61,6 +63,37 @@ static int i8042_row_create(const struct device_ctx *ctx, const void *config, vo
 static void i8042_row_destroy(void *dev)
 {
 	i8042_destroy(dev);
+}
+
+/* The ACPI power port: S5 and the reset register end ember as the i8042's
+ * reset does (exit 0; the teardown flushes the metrics, removes the socket). */
+static void acpi_power_on_power_off(void *ctx)
+{
+	const struct device_exit_hook *exit = ctx;
+
+	log_info("Guest powered off");
+	exit->request_exit(exit->ctx, EXIT_CODE_OK);
+}
+
+static void acpi_power_on_reset(void *ctx)
+{
+	const struct device_exit_hook *exit = ctx;
+
+	log_info("Guest requested a reset through the ACPI reset register; stopping the microVM.");
+	exit->request_exit(exit->ctx, EXIT_CODE_OK);
+}
+
+static int acpi_power_row_create(const struct device_ctx *ctx, const void *config, void **ret)
+{
+	const struct acpi_power_ops ops = { .on_power_off = acpi_power_on_power_off,
+					    .on_reset = acpi_power_on_reset, .ctx = (void *)ctx->exit };
+
+	return acpi_power_create(ctx->env, &ops, (struct acpi_power **)ret);
+}
+
+static void acpi_power_row_destroy(void *dev)
+{
+	acpi_power_destroy(dev);
 }
 
 /* The silent ports (COM2-4, 0xf4, ...) claim bus ranges and keep no state. */
@@ -107,6 +140,9 @@ static const struct device_kind i8042_kind = {
 	.name = "i8042", .max = 1, .metrics_group = &i8042_metrics_group, .create = i8042_row_create,
 	.destroy = i8042_row_destroy
 };
+static const struct device_kind acpi_power_kind = {
+	.name = "ACPI power port", .max = 1, .create = acpi_power_row_create, .destroy = acpi_power_row_destroy
+};
 static const struct device_kind sinks_kind = {
 	.name = "legacy port sinks", .max = 1, .create = sinks_row_create, .destroy = sinks_row_destroy
 };
@@ -129,6 +165,7 @@ extern const struct device_kind balloon_absent_kind, entropy_absent_kind, pmem_a
 const struct device_kind *const device_kinds[] = {
 	&serial_kind,
 	&i8042_kind,
+	&acpi_power_kind,
 	&sinks_kind,
 	&boot_timer_kind,
 	&block_kind,
@@ -150,6 +187,44 @@ const struct device_kind *device_kind_by_key(const char *key)
 	return NULL;
 }
 
+/* ---- the plan ---- */
+
+static unsigned devices_kind_count(const struct device_kind *k, const struct vm_config *cfg)
+{
+	return k->count ? k->count(cfg) : 1;
+}
+
+int devices_plan(const struct vm_config *cfg, struct device_plan *ret, char *why, size_t whylen)
+{
+	struct device_plan plan = { 0 };
+
+	for (size_t i = 0; i < device_kinds_count; i++) {
+		const struct device_kind *k = device_kinds[i];
+		unsigned n = k->create && k->virtio ? devices_kind_count(k, cfg) : 0;
+
+		for (unsigned j = 0; j < n; j++) {
+			if (plan.nr_virtio >= virtio_transport_slots() || plan.nr_virtio >= DEVICE_PLAN_MAX_VIRTIO ||
+			    virtio_transport_window(plan.nr_virtio, &plan.virtio[plan.nr_virtio]) < 0) {
+				/* Firecracker's text: drives and interfaces share the IRQs */
+				snprintf(why, whylen, "cannot attach the %s: Could not allocate GSI: The requested "
+						      "resource is not available.", k->name);
+				return -ENOSPC;
+			}
+			plan.nr_virtio++;
+		}
+	}
+	*ret = plan;
+	return 0;
+}
+
+/* The entry that finds a window without ACPI (Firecracker keeps them too). */
+static int devices_window_cmdline(const struct device_window *w, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "virtio_mmio.device=4K@0x%llx:%u", (unsigned long long)w->base, w->irq);
+
+	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
+}
+
 /* ---- attaching ---- */
 
 static int devices_cmdline_append(struct cmdline *cl, const char *part, char *why, size_t whylen)
@@ -162,15 +237,16 @@ static int devices_cmdline_append(struct cmdline *cl, const char *part, char *wh
 	return r;
 }
 
-/* A virtio device gets the next transport slot (window and IRQ) and the
- * command-line entry that finds it (virtio_mmio.device=). */
+/* A virtio device gets the next slot of the plan (window and IRQ) and the
+ * command-line entry that finds it (virtio_mmio.device=), written from the
+ * same plan entry as the ACPI DSDT's device. */
 static int devices_attach_virtio(struct device_manager *m, struct device_entry *e, const struct device_env *env,
 				 struct cmdline *cl, char *why, size_t whylen)
 {
 	char arg[64];
 	int r;
 
-	if (m->virtio_slots >= virtio_transport_slots()) {
+	if (m->virtio_slots >= m->plan.nr_virtio) {
 		/* Firecracker's text: drives and interfaces share the IRQs */
 		snprintf(why, whylen, "Could not allocate GSI: The requested resource is not available.");
 		return -ENOSPC;
@@ -180,8 +256,7 @@ static int devices_attach_virtio(struct device_manager *m, struct device_entry *
 		snprintf(why, whylen, "its virtio transport: %s", strerror(-r));
 		return r;
 	}
-	m->virtio_slots++;
-	r = virtio_transport_cmdline(e->transport, arg, sizeof(arg));
+	r = devices_window_cmdline(&m->plan.virtio[m->virtio_slots++], arg, sizeof(arg));
 	return r < 0 ? r : devices_cmdline_append(cl, arg, why, whylen);
 }
 
@@ -227,10 +302,13 @@ static int devices_attach(void *mgr, const struct vm_config *cfg, const struct d
 	struct device_manager *m = mgr;
 	const struct device_ctx ctx = { .env = env, .exit = exit };
 	char reason[256] = "";
+	int r = devices_plan(cfg, &m->plan, why, whylen);
 
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < device_kinds_count; i++) {
-		int r = device_kinds[i]->create ? devices_attach_kind(m, device_kinds[i], cfg, &ctx, cl, reason,
-								       sizeof(reason)) : 0;
+		r = device_kinds[i]->create ? devices_attach_kind(m, device_kinds[i], cfg, &ctx, cl, reason,
+								   sizeof(reason)) : 0;
 
 		if (r < 0) {
 			snprintf(why, whylen, "cannot attach the %s: %s", device_kinds[i]->name, reason);
@@ -254,6 +332,7 @@ static void devices_destroy(void *mgr)
 		*e = (struct device_entry){ 0 };
 	}
 	m->virtio_slots = 0;
+	m->plan = (struct device_plan){ 0 };
 }
 
 int devices_create(struct device_manager **ret)
@@ -283,9 +362,17 @@ struct device_manager *devices_free(struct device_manager *m)
 	return NULL;
 }
 
+static const struct device_plan *devices_attached_plan(void *mgr)
+{
+	struct device_manager *m = mgr;
+
+	return &m->plan;
+}
+
 struct vm_devices devices_vm_hooks(struct device_manager *m)
 {
-	return (struct vm_devices){ .attach = devices_attach, .destroy = devices_destroy, .mgr = m };
+	return (struct vm_devices){ .attach = devices_attach, .destroy = devices_destroy,
+				    .plan = devices_attached_plan, .mgr = m };
 }
 
 /* ---- finding ---- */

@@ -30,6 +30,14 @@ struct device_manager *devices_free(struct device_manager *m);
 /* The hooks vm_create() takes, bound to m. */
 struct vm_devices devices_vm_hooks(struct device_manager *m);
 
+/* Where cfg's virtio devices go, in attach order: the windows and IRQs
+ * attach hands out and writes as virtio_mmio.device= entries, and from
+ * which the ACPI DSDT is built. Pure (no device is created: --dump-acpi uses
+ * it). 0 or -ENOSPC (more devices than transport slots, Firecracker's GSI
+ * text in why). */
+struct vm_config;
+int devices_plan(const struct vm_config *cfg, struct device_plan *ret, char *why, size_t whylen);
+
 /* The device of kind `kind` ("block") with id `id` (NULL for a kind without
  * ids: the first), or NULL. */
 void *devices_find(struct device_manager *m, const char *kind, const char *id);

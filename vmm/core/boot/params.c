@@ -63,6 +63,7 @@ int boot_params_build(const struct boot_info *info, struct boot_params *bp)
 		bp->hdr.ramdisk_size = (uint32_t)info->initrd_size;
 		bp->ext_ramdisk_size = (uint32_t)(info->initrd_size >> 32);
 	}
+	bp->acpi_rsdp_addr = info->acpi_rsdp_addr;
 	n = e820_build(info->ram_size, bp->e820_table, E820_MAX_ENTRIES_ZEROPAGE);
 	if (n < 0)
 		return n;

@@ -3,7 +3,8 @@
  *
  * The e820 map describes guest RAM as Linux must see it:
  *   [0, LAYOUT_EBDA)            RAM
- *   [LAYOUT_EBDA, 1 MiB)        reserved: the EBDA (MP table), the VGA/BIOS hole
+ *   [LAYOUT_EBDA, 1 MiB)        reserved: the EBDA (MP table), the VGA/BIOS hole,
+ *                               the ACPI tables (LAYOUT_ACPI_RSDP..LAYOUT_ACPI_END)
  *   [1 MiB, min(RAM, 3 GiB))    RAM
  *   [3 GiB, 4 GiB)              absent: the 32-bit MMIO gap (devices, IOAPIC, LAPIC)
  *   [4 GiB, 4 GiB + rest)       RAM, when RAM reaches into the gap
@@ -33,6 +34,7 @@ struct boot_info {
 	size_t cmdline_size;  /* including the NUL */
 	uint64_t initrd_addr; /* 0 when there is no initrd */
 	uint64_t initrd_size;
+	uint64_t acpi_rsdp_addr; /* boot protocol 2.14: where the RSDP is; 0 for none */
 };
 
 /* Builds the zero page in *bp: for a bzImage its own setup header first,

@@ -567,10 +567,11 @@ static int virtio_mmio_ioeventfd_after(uint32_t *ret)
 int virtio_mmio_create(const struct device_env *env, unsigned slot, struct virtio_dev *d, struct virtio_mmio **ret)
 {
 	const struct virtio_device_ops *ops = d->ops;
+	struct device_window w;
 	struct virtio_mmio *t;
 	int r;
 
-	if (slot >= LAYOUT_VIRTIO_MAX_DEVICES || ops->num_queues == 0 || ops->num_queues > VIRTIO_MMIO_MAX_QUEUES ||
+	if (virtio_transport_window(slot, &w) < 0 || ops->num_queues == 0 || ops->num_queues > VIRTIO_MMIO_MAX_QUEUES ||
 	    d->transport)
 		return -EINVAL;
 	t = calloc(1, sizeof(*t));
@@ -580,8 +581,8 @@ int virtio_mmio_create(const struct device_env *env, unsigned slot, struct virti
 	t->d = d;
 	t->mem = env->mem;
 	t->loop = env->loop;
-	t->base = LAYOUT_VIRTIO_MMIO_BASE + slot * LAYOUT_VIRTIO_MMIO_SIZE;
-	t->irq = LAYOUT_VIRTIO_IRQ_FIRST + slot;
+	t->base = w.base;
+	t->irq = w.irq;
 	t->irq_fd = -1;
 	t->vm_fd = env->vm_fd;
 	t->metrics = metrics_register(&interrupt_metrics_group, NULL, &t->im);
@@ -652,4 +653,14 @@ int virtio_transport_cmdline(const struct virtio_transport *t, char *buf, size_t
 unsigned virtio_transport_slots(void)
 {
 	return LAYOUT_VIRTIO_MAX_DEVICES;
+}
+
+/* Consecutive 4 KiB windows from LAYOUT_VIRTIO_MMIO_BASE, one IRQ each. */
+int virtio_transport_window(unsigned slot, struct device_window *ret)
+{
+	if (slot >= LAYOUT_VIRTIO_MAX_DEVICES)
+		return -EINVAL;
+	*ret = (struct device_window){ .base = LAYOUT_VIRTIO_MMIO_BASE + slot * LAYOUT_VIRTIO_MMIO_SIZE,
+				       .size = LAYOUT_VIRTIO_MMIO_SIZE, .irq = LAYOUT_VIRTIO_IRQ_FIRST + slot };
+	return 0;
 }

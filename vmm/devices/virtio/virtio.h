@@ -92,6 +92,10 @@ struct virtio_transport *virtio_transport_destroy(struct virtio_transport *t);
 int virtio_transport_cmdline(const struct virtio_transport *t, char *buf, size_t size);
 /* How many slots the transport has. */
 unsigned virtio_transport_slots(void);
+/* Where transport slot `slot` lives (window and IRQ): the manager's plan and
+ * the transport itself both take it from here. -EINVAL past the slots. */
+struct device_window;
+int virtio_transport_window(unsigned slot, struct device_window *ret);
 
 /* The device, at create: its ops (static storage) and the lock. */
 void virtio_dev_init(struct virtio_dev *d, const struct virtio_device_ops *ops);
