@@ -13,7 +13,10 @@
  *                   them; \_S5's package gives SLP_TYP (read, not assumed);
  * then it writes SLP_TYP << 2 | SLP_EN to the FADT's SLEEP_CONTROL_REG. ember
  * ends with exit 0; with a wrong port or SLP_TYP nothing happens, and the
- * probe halts with interrupts off until the test kills it. */
+ * probe halts with interrupts off until the test kills it.
+ *
+ * probe.acpi_reset=1: instead, RESET_VALUE to the FADT's RESET_REG (what
+ * Linux's reboot=acpi does), when the FADT says RESET_REG_SUP. */
 #include <asm/bootparam.h>
 
 #include "probe.h"
@@ -31,6 +34,10 @@
 #define FADT_SLEEP_CONTROL_REG 244u
 #define GAS_SYSTEM_IO 1u
 #define SLP_EN 0x20u
+#define FADT_FLAGS 112u
+#define FADT_RESET_REG 116u
+#define FADT_RESET_VALUE 128u
+#define FADT_F_RESET_REG_SUP (1u << 10)
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -284,6 +291,18 @@ static void __attribute__((noreturn)) acpi_power_off(const uint8_t *fadt, int64_
 		__asm__ volatile("cli; hlt");
 }
 
+static void __attribute__((noreturn)) acpi_reset(const uint8_t *fadt)
+{
+	const uint8_t *gas = fadt + FADT_RESET_REG;
+	uint64_t port = rd64(gas + 4);
+
+	probe_info("acpi.reset", "writing 0x%x to port 0x%lx", fadt[FADT_RESET_VALUE], (unsigned long)port);
+	if ((rd32(fadt + FADT_FLAGS) & FADT_F_RESET_REG_SUP) && gas[0] == GAS_SYSTEM_IO && port && port <= 0xffff)
+		outb((uint16_t)port, fadt[FADT_RESET_VALUE]);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
 void scenario_acpi(void)
 {
 	struct acpi_found f = { 0 };
@@ -302,5 +321,7 @@ void scenario_acpi(void)
 	acpi_dsdt(f.dsdt, &slp_typ);
 	if (probe_failed() || slp_typ < 0 || rd32(f.fadt + 4) < FADT_SLEEP_CONTROL_REG + 12)
 		return; /* no power-off: the failures are printed, the probe ends as usual */
+	if (probe_param_is("probe.acpi_reset", "1"))
+		acpi_reset(f.fadt);
 	acpi_power_off(f.fadt, slp_typ);
 }
