@@ -27,4 +27,13 @@ set -- "$work"/root/boot/vmlinuz-*
 [ -f "$1" ] || { echo "build-linux-guest: $pkg has no /boot/vmlinuz-*" >&2; exit 1; }
 mkdir -p "$out"
 cp "$1" "$out/vmlinuz"
+# The virtio-mmio modules of the same kernel (Debian builds them as modules),
+# for the Linux-guest test's initramfs (acpi.bats): virtio, its ring, the
+# mmio transport, which binds LNRO0005 devices and virtio_mmio.device= entries,
+# and virtio-blk.
+mkdir -p "$out/modules"
+for m in drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_mmio drivers/block/virtio_blk; do
+	set -- "$work"/root/lib/modules/*/kernel/$m.ko
+	[ -f "$1" ] && cp "$1" "$out/modules/"
+done
 echo "build-linux-guest: $out/vmlinuz from $pkg"

@@ -11,9 +11,9 @@ set -eu
 build_packages="build-essential pkg-config meson ninja-build file scdoc libseccomp-dev libcap-ng-dev
 libcgroup-dev libyaml-dev libjansson-dev libhttp-parser-dev liburing-dev nettle-dev libcmocka-dev"
 # Testing: the fuzz build, bats and the tools the suites drive ember with (acpica-tools: iasl decompiles the
-# ACPI tables in acpi.bats).
+# ACPI tables in acpi.bats; busybox-static: the Linux-guest test's initramfs there).
 test_packages="clang libclang-rt-14-dev strace bats bats-support bats-assert bats-file curl socat iproute2
-iputils-ping util-linux procps python3 jq man-db acpica-tools"
+iputils-ping util-linux procps python3 jq man-db acpica-tools busybox-static"
 
 say() { echo "setup: $*"; }
 fail() { echo "setup: FAILED: $*" >&2; exit 1; }
