@@ -64,7 +64,7 @@
 #define LAYOUT_IRQ_COM1 4u
 #define LAYOUT_IRQ_I8042 1u
 /* The ACPI sleep control, sleep status and reset registers, one byte each at
- * one port, as Cloud Hypervisor places them (devices/legacy/acpi_power.c). */
+ * one port, as Cloud Hypervisor places them (the ACPI power port device). */
 #define LAYOUT_PORT_ACPI_POWER 0x600u
 /* QEMU's isa-debug-exit port; the probe writes it for QEMU microvm, ember treats it as a sink. */
 #define LAYOUT_PORT_DEBUG_EXIT 0xf4u
