@@ -36,6 +36,11 @@ int guest_memory_plan(uint64_t ram_size, struct guest_region ret[GUEST_MAX_REGIO
  * guest_memory_destroy(). Returns 0, -EINVAL for a size that is zero, not
  * page-aligned or overflows, or -ENOMEM when the mapping fails. */
 int guest_memory_create(uint64_t ram_size, struct guest_memory **ret);
+/* The same regions mapped MAP_PRIVATE from fd (a snapshot's memory file),
+ * region i at offset[i] (page-aligned; the caller checked the file is
+ * large enough). The guest's writes stay private. 0 or -errno. */
+int guest_memory_create_file(uint64_t ram_size, int fd, const uint64_t offset[GUEST_MAX_REGIONS],
+			     struct guest_memory **ret);
 /* Unmaps and frees; accepts NULL; returns NULL. */
 struct guest_memory *guest_memory_destroy(struct guest_memory *m);
 

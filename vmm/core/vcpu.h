@@ -24,6 +24,7 @@
 
 struct bus;
 struct cpu_config;
+struct guest_memory;
 
 struct vcpu_control {
 	pthread_mutex_t lock;
@@ -37,6 +38,9 @@ struct vcpu_control {
 	/* The split irqchip's IOAPIC (NULL with KVM's): KVM_EXIT_IOAPIC_EOI goes here. */
 	void (*ioapic_eoi)(void *ioapic, uint8_t vector);
 	void *ioapic;
+	/* Guest RAM: an MMIO exit inside it means the host could not back a
+	 * page (a restored VM's memory file), which ends the VM. */
+	const struct guest_memory *mem;
 };
 
 /* The metrics "vcpu" group: each vCPU thread counts into its own (one
@@ -72,6 +76,7 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	atomic_bool thread_started; /* read by other vCPU threads when they kick */
+	bool ran;                   /* KVM_RUN was entered: there may be an exit to complete */
 	struct vcpu_control *ctl;
 	struct vcpu_metrics m; /* written by this vCPU's thread only */
 	int metrics;           /* its handle as a source of "vcpu" */
@@ -88,6 +93,10 @@ int vcpu_create(int vm_fd, unsigned index, size_t run_size, struct vcpu_control 
  * err names the step (an MSR KVM refuses or lacks by its address). 0 or -errno. */
 int vcpu_configure(struct vcpu *v, const struct kvm_cpuid2 *supported, const struct cpu_config *tmpl,
 		   unsigned vcpu_count, bool smt, uint64_t entry, char *err, size_t errlen);
+/* Completes the exit last handled (a port or MMIO read's value reaches the
+ * guest's register) with a KVM_RUN that returns at once (immediate_exit).
+ * The vCPU's own thread, or any thread while it is parked. 0 or -errno. */
+int vcpu_complete_exit(struct vcpu *v);
 /* Starts the vCPU thread. 0 or -errno. */
 int vcpu_start(struct vcpu *v);
 /* Pulls the vCPU out of KVM_RUN (no-op when its thread is not running). */
