@@ -102,9 +102,9 @@ static int ember_api_snapshot_create(void *ctx, const char *state_path, const ch
 }
 
 /* The snapshot's configuration replaces the (unused: no boot-shaping call
- * was accepted) API one; what the process was given stays: its options, the
- * logger and metrics already applied, a custom CPU template (whose CPUID
- * the snapshot's vCPUs carry anyway). */
+ * was accepted) API one; what the process was given stays: its options and
+ * the logger and metrics already applied. A custom CPU template set before
+ * the load is dropped: the snapshot's vCPUs carry the CPUID they ran with. */
 static void ember_adopt_config(struct ember *e, struct vm_config *cfg)
 {
 	cfg->process = e->config.process;

@@ -2,7 +2,8 @@
  * device i (attach order) a "device" section i with its kind's name, its id
  * and the kind's own state, and for a virtio device a "virtio-transport"
  * section i. On load the devices are first created from the snapshot's
- * configuration (same order), then each gets its state back. */
+ * configuration, then each that keeps state gets it back from the section
+ * that names its kind and id. */
 #pragma once
 
 #include <stddef.h>
@@ -17,8 +18,8 @@ struct snap_writer;
 int snap_devices_unsupported(const struct device_manager *m, char *buf, size_t size);
 /* Quiesces and saves every device. 0 or -errno with err filled. */
 int snap_devices_save(const struct device_manager *m, struct snap_writer *w, char *err, size_t errlen);
-/* Restores every device; a missing, mismatched or extra section is
- * refused. 0 or -errno with err filled. */
+/* Restores every device that keeps state; a missing section, or a section
+ * no device takes, is refused. 0 or -errno with err filled. */
 int snap_devices_restore(const struct device_manager *m, const struct snap_file *f, char *err, size_t errlen);
 
 /* A device section's head (ember-snapshot info, restore). */
