@@ -368,8 +368,9 @@ jail_snap() {
 	R1=$JBASE/ember/$JID/root/run
 	assert_equal "$(stat -c '%a %u' "$R1/state")" "600 $JUID"
 	assert_equal "$(stat -c '%a %u' "$R1/mem")" "600 $JUID"
-	# a path outside what the jail can write is refused, naming it
-	expect_api 400 PUT /snapshot/create '{"snapshot_path":"/probe.elf.state","mem_file_path":"/run/mem2"}' "/probe.elf.state"
+	# a directory the jail does not have: refused, naming the file
+	expect_api 400 PUT /snapshot/create '{"snapshot_path":"/run/state2","mem_file_path":"/no-such-dir/mem"}' \
+		"/no-such-dir/mem: No such file or directory"
 	for p in $JAIL_BG_PIDS; do kill -KILL "$p" 2>/dev/null || true; done
 	JAIL_BG_PIDS=
 	cp --sparse=always "$R1/state" "$R1/mem" "$JPUB/"
