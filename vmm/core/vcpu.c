@@ -294,21 +294,34 @@ static void vcpu_io(struct vcpu *v)
 			       vcpu_now_us() - t0);
 }
 
+/* An MMIO exit on a RAM address: KVM found no host page behind guest RAM.
+ * With 2M pages that is an exhausted hugetlb pool, after a snapshot's load a
+ * memory file that shrank (measured under nested
+ * PVM: the guest's touch came back as KVM_EXIT_MMIO, not as SIGBUS).
+ * Dropping the write or reading 0xff would corrupt the guest silently, so
+ * the VM ends with the SIGBUS exit code, as ember's own touch would. */
+static bool vcpu_mmio_in_ram(struct vcpu *v)
+{
+	const struct kvm_run *run = v->run;
+
+	if (!v->ctl->mem || !guest_memory_contains(v->ctl->mem, run->mmio.phys_addr, 1))
+		return false;
+	metrics_local_inc(v->m.failures);
+	log_error("vcpu %u: guest memory at 0x%llx could not be backed (huge page pool exhausted, or a snapshot's "
+		  "memory file truncated?)", v->index,
+		  run->mmio.phys_addr);
+	return true;
+}
+
+/* Returns -1 to keep running, else the VM's exit code. */
 static int vcpu_mmio(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	uint32_t len = run->mmio.len > 8 ? 8 : run->mmio.len;
 	uint64_t t0 = vcpu_now_us();
 
-	if (v->ctl->mem && guest_memory_contains(v->ctl->mem, run->mmio.phys_addr, len ? len : 1)) {
-		/* RAM KVM could not back (a memory file shorter than its mapping):
-		 * no device is there, and going on would hand the guest 0xff for
-		 * its own memory. */
-		log_error("vcpu %u: MMIO %s at guest RAM address 0x%llx: the host cannot back this page (memory "
-			  "file truncated or unreadable?); stopping the microVM", v->index,
-			  run->mmio.is_write ? "write" : "read", run->mmio.phys_addr);
-		return EXIT_CODE_GENERIC_ERROR;
-	}
+	if (vcpu_mmio_in_ram(v))
+		return EXIT_CODE_SIGBUS;
 	if (run->mmio.is_write) {
 		metrics_local_inc(v->m.exit_mmio_write);
 		if (bus_write(v->ctl->mmio_bus, run->mmio.phys_addr, run->mmio.data, len) < 0)

@@ -176,6 +176,12 @@ int snap_load_open(struct snap_load *l, const char *state_path, const char *mem_
 		snprintf(err, errlen, LOAD_PREFIX "Invalid snapshot state: %s: %s", state_path, why);
 		return r;
 	}
+	if (cfg->machine.huge_pages == HUGE_PAGES_2M) {
+		/* Firecracker's refusal: a file mapping would not be hugetlb memory. */
+		snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory from file: "
+			 "Cannot restore hugetlbfs backed snapshot by mapping the memory file. Please use uffd.");
+		return -EOPNOTSUPP;
+	}
 	r = snap_open_memory(l, mem_path, cfg, why, sizeof(why));
 	if (r < 0) {
 		snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory from file: "
