@@ -33,7 +33,8 @@ struct vcpu_control {
 	unsigned parked, exited; /* vCPU threads parked / gone */
 	const struct bus *mmio_bus, *pio_bus;
 	/* Guest RAM: an MMIO exit inside it means KVM could not back the page
-	 * (a hugetlb pool ran dry), never a device access. */
+	 * (a hugetlb pool ran dry, a restored VM's memory file shrank), never a
+	 * device access. */
 	const struct guest_memory *mem;
 	/* Called on the vCPU thread; must only record the code and wake the vmm thread. */
 	void (*request_exit)(void *ctx, int exit_code);
@@ -41,9 +42,6 @@ struct vcpu_control {
 	/* The split irqchip's IOAPIC (NULL with KVM's): KVM_EXIT_IOAPIC_EOI goes here. */
 	void (*ioapic_eoi)(void *ioapic, uint8_t vector);
 	void *ioapic;
-	/* Guest RAM: an MMIO exit inside it means the host could not back a
-	 * page (a restored VM's memory file), which ends the VM. */
-	const struct guest_memory *mem;
 };
 
 /* The metrics "vcpu" group: each vCPU thread counts into its own (one

@@ -263,7 +263,6 @@ static int vm_step_buses(struct vm *vm)
 		.mmio_bus = vm->mmio_bus, .pio_bus = vm->pio_bus, .mmds = vm->hooks.mmds,
 	};
 	vm->ctl.mmio_bus = vm->mmio_bus;
-	vm->ctl.mem = vm->mem;
 	vm->ctl.pio_bus = vm->pio_bus;
 	return 0;
 }
