@@ -307,9 +307,9 @@ static bool vcpu_mmio_in_ram(struct vcpu *v)
 	if (!v->ctl->mem || !guest_memory_contains(v->ctl->mem, run->mmio.phys_addr, 1))
 		return false;
 	metrics_local_inc(v->m.failures);
-	log_error("vcpu %u: guest memory at 0x%llx could not be backed (huge page pool exhausted, or a snapshot's "
-		  "memory file truncated?)", v->index,
-		  run->mmio.phys_addr);
+	log_error("vcpu %u: guest memory at 0x%llx could not be backed (%s)", v->index, run->mmio.phys_addr,
+		  v->ctl->mem->backing == GUEST_BACKING_HUGETLB_2M ? "huge page pool exhausted?"
+								   : "a snapshot's memory file truncated?");
 	return true;
 }
 
