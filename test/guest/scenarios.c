@@ -9,6 +9,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "blk-resize", scenario_blk_resize },
 	{ "blk-large", scenario_blk_large },
 	{ "wait", scenario_wait },
+	{ "snapshot", scenario_snapshot },
 	{ "blk-hog", scenario_blk_hog },
 	{ "vsock", scenario_vsock },
 	{ "hostile-vsock", scenario_hostile_vsock },
@@ -18,6 +19,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "cpuid", scenario_cpuid },
 	{ "smp", scenario_smp },
 	{ "acpi", scenario_acpi },
+	{ "touch", scenario_touch },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "loop.h"
 #include "memory.h"
+#include "thp.h"
 #include "vcpu.h"
 
 /* Intel VMX needs three pages for the real-mode TSS; Firecracker's address,
@@ -65,6 +66,7 @@ struct vm {
 	struct vm_hooks hooks;
 	char *err;    /* the caller's vm_error.msg during vm_create */
 	size_t errlen;
+	bool unbacked; /* vm_error.unbacked */
 };
 
 /* Records why a step failed and returns r (evaluated before the message is
@@ -154,13 +156,41 @@ static int vm_check_template_caps(struct vm *vm)
 	return 0;
 }
 
+static enum guest_backing vm_backing(enum huge_pages hp)
+{
+	return hp == HUGE_PAGES_2M ? GUEST_BACKING_HUGETLB_2M
+	       : hp == HUGE_PAGES_TRANSPARENT ? GUEST_BACKING_TRANSPARENT : GUEST_BACKING_SMALL;
+}
+
+/* "Transparent" only asks: under the host's "never" (or a kernel that
+ * refuses MADV_HUGEPAGE) the guest runs on 4 KiB pages, which the operator
+ * should know. */
+static void vm_warn_thp(bool refused)
+{
+	if (thp_host_mode() == THP_NEVER)
+		log_warn("huge_pages \"Transparent\": the host's transparent_hugepage/enabled is \"never\", so "
+			 "guest memory stays in 4 KiB pages");
+	else if (refused)
+		log_warn("huge_pages \"Transparent\": madvise(MADV_HUGEPAGE) was refused, so guest memory stays in "
+			 "4 KiB pages");
+}
+
 static int vm_step_memory(struct vm *vm)
 {
-	int r = guest_memory_create(vm->cfg->machine.mem_size_mib << 20, &vm->mem);
+	/* A snapshot's memory is its file, mapped with small pages (a file
+	 * mapping takes no hugetlb pages; snapshot/load.c refuses 2M). */
+	const struct vm_restore *rs = vm->hooks.restore;
+	enum guest_backing backing = rs ? GUEST_BACKING_SMALL : vm_backing(vm->cfg->machine.huge_pages);
+	bool thp_refused = false;
+	int r = rs ? guest_memory_create_file(vm->cfg->machine.mem_size_mib << 20, rs->mem_fd, rs->offset, &vm->mem)
+		   : guest_memory_create_backed(vm->cfg->machine.mem_size_mib << 20, backing, &vm->mem, &thp_refused);
 
 	if (r < 0)
 		return vm_fail(vm, r, "Invalid Memory Configuration: Cannot create mmap region: %s (os error %d)",
 			       strerror(-r), -r);
+	if (backing == GUEST_BACKING_TRANSPARENT)
+		vm_warn_thp(thp_refused);
+	vm->ctl.mem = vm->mem;
 	return 0;
 }
 
@@ -305,8 +335,19 @@ static int vm_step_acpi(struct vm *vm)
 static int vm_step_kernel(struct vm *vm)
 {
 	char why[256] = "";
-	int r = kernel_load(vm->mem, vm->cfg->boot.kernel_fd, &vm->kernel, why, sizeof(why));
+	int r;
 
+	if (vm->hooks.restore)
+		return 0; /* the kernel is in the restored memory */
+	r = kernel_load(vm->mem, vm->cfg->boot.kernel_fd, &vm->kernel, why, sizeof(why));
+
+	/* The loader preads straight into guest RAM: the kernel answers EFAULT
+	 * (not SIGBUS) when it cannot fault in a hugetlb page there. */
+	if (r == -EFAULT && vm->mem->backing == GUEST_BACKING_HUGETLB_2M) {
+		vm->unbacked = true;
+		return vm_fail(vm, r, "guest memory could not be backed while loading the kernel (huge page pool "
+				      "exhausted?)");
+	}
 	if (r < 0)
 		return vm_fail(vm, r, "Cannot load kernel due to invalid memory configuration or invalid kernel "
 				      "image: %s", why);
@@ -330,8 +371,11 @@ static int vm_step_boot_tables(struct vm *vm)
 		.initrd_size = vm->initrd_size,
 		.acpi_rsdp_addr = LAYOUT_ACPI_RSDP,
 	};
-	int r = guest_memory_write(vm->mem, LAYOUT_CMDLINE, vm->cmdline.buf, cmdline_size(&vm->cmdline));
+	int r;
 
+	if (vm->hooks.restore)
+		return 0; /* written at boot, in the restored memory */
+	r = guest_memory_write(vm->mem, LAYOUT_CMDLINE, vm->cmdline.buf, cmdline_size(&vm->cmdline));
 	if (r >= 0)
 		r = boot_params_write(vm->mem, &info);
 	if (r >= 0)
@@ -361,6 +405,12 @@ static int vm_step_vcpus(struct vm *vm)
 		r = vcpu_create(vm->fd, i, vm->kvm.run_size, &vm->ctl, &vm->vcpus[i]);
 		if (r < 0)
 			return vm_fail(vm, r, "cannot create vcpu %u: %s", i, strerror(-r));
+		if (vm->hooks.restore) {
+			r = vm->hooks.restore->vcpu(vm->hooks.restore->ctx, i, vm->vcpus[i]->fd, vm->err, vm->errlen);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		r = vcpu_configure(vm->vcpus[i], supported, vm->tmpl, vm->nr_vcpus, vm->cfg->machine.smt,
 				   vm->kernel.entry, vm->err, vm->errlen);
 		if (r < 0)
@@ -440,7 +490,7 @@ int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct
 	struct vm *vm;
 
 	*err = (struct vm_error){ 0 };
-	if (!cfg->boot.configured) {
+	if (!cfg->boot.configured && !hooks->restore) {
 		snprintf(err->msg, sizeof(err->msg),
 			 "Start microvm error: Cannot start microvm without kernel configuration.");
 		err->config = true;
@@ -458,6 +508,7 @@ int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct
 
 		if (r < 0) {
 			err->config = vm_create_steps[i].config;
+			err->unbacked = vm->unbacked;
 			log_debug("vm_create: step \"%s\" failed: %s", vm_create_steps[i].name, err->msg);
 			vm->err = NULL;
 			vm_destroy(vm);
@@ -465,6 +516,7 @@ int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct
 		}
 	}
 	vm->err = NULL;
+	vm->hooks.restore = NULL; /* the caller's, used only while building */
 	*ret = vm;
 	return 0;
 }
@@ -523,6 +575,46 @@ int vm_start(struct vm *vm)
 	pthread_mutex_unlock(&vm->ctl.lock);
 	vm->state = VM_RUNNING;
 	return 0;
+}
+
+int vm_start_paused(struct vm *vm, char *err, size_t errlen)
+{
+	int r = vm_prepare_vcpus(vm, err, errlen);
+
+	if (r < 0)
+		return r;
+	vm->state = VM_PAUSED;
+	return 0;
+}
+
+int vm_kvm_fd(const struct vm *vm)
+{
+	return vm->kvm.fd;
+}
+
+int vm_fd(const struct vm *vm)
+{
+	return vm->fd;
+}
+
+unsigned vm_vcpu_count(const struct vm *vm)
+{
+	return vm->nr_vcpus;
+}
+
+int vm_vcpu_fd(const struct vm *vm, unsigned index)
+{
+	return index < vm->nr_vcpus ? vm->vcpus[index]->fd : -1;
+}
+
+const struct guest_memory *vm_memory(const struct vm *vm)
+{
+	return vm->mem;
+}
+
+struct irqchip_split *vm_split_irqchip(const struct vm *vm)
+{
+	return vm->split;
 }
 
 int vm_pause(struct vm *vm)
