@@ -88,7 +88,7 @@ struct device_kind {
 	struct virtio_dev *(*virtio)(void *dev);      /* NULL: not a virtio device */
 
 	/* ---- snapshots (snapshot/devices.c) ---- */
-	/* Nothing to keep (the port sinks, the boot timer). */
+	/* Nothing to keep (the port sinks, the boot timer, the ACPI power port). */
 	bool snapshot_stateless;
 	/* Before saving, on the paused VM: finish in-flight work. Optional. */
 	void (*snapshot_quiesce)(void *dev);

@@ -164,8 +164,10 @@ static const struct device_kind i8042_kind = {
 	.name = "i8042", .max = 1, .metrics_group = &i8042_metrics_group, .create = i8042_row_create,
 	.destroy = i8042_row_destroy, .snapshot_save = i8042_row_save, .snapshot_restore = i8042_row_restore,
 };
+/* Its registers hold nothing: reads are 0, a write acts at once. */
 static const struct device_kind acpi_power_kind = {
-	.name = "ACPI power port", .max = 1, .create = acpi_power_row_create, .destroy = acpi_power_row_destroy
+	.name = "ACPI power port", .max = 1, .create = acpi_power_row_create, .destroy = acpi_power_row_destroy,
+	.snapshot_stateless = true,
 };
 static const struct device_kind sinks_kind = {
 	.name = "legacy port sinks", .max = 1, .create = sinks_row_create, .destroy = sinks_row_destroy,
