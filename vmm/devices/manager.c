@@ -119,9 +119,9 @@ static const struct device_kind boot_timer_kind = {
 extern const struct device_kind block_kind; /* virtio/block-plug.c */
 extern const struct device_kind net_kind;   /* virtio/net-plug.c */
 extern const struct device_kind vsock_kind; /* virtio/vsock-plug.c */
+extern const struct device_kind entropy_kind; /* virtio/entropy-plug.c */
 /* Firecracker's kinds this build does not have yet (absent.c). */
-extern const struct device_kind balloon_absent_kind, entropy_absent_kind, pmem_absent_kind,
-	memory_hotplug_absent_kind;
+extern const struct device_kind balloon_absent_kind, pmem_absent_kind, memory_hotplug_absent_kind;
 
 /* THE list of device kinds. Attach order: the legacy devices, then the
  * virtio ones (their windows and IRQs in this order, so the guest's vda is
@@ -135,7 +135,7 @@ const struct device_kind *const device_kinds[] = {
 	&net_kind,
 	&vsock_kind,
 	&balloon_absent_kind,
-	&entropy_absent_kind,
+	&entropy_kind,
 	&pmem_absent_kind,
 	&memory_hotplug_absent_kind,
 };
