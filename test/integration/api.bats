@@ -276,7 +276,7 @@ teardown() {
 	expect_api 400 PUT /balloon '{}' 'does not provide the balloon'
 	expect_api 400 PUT /entropy '{"x":1}' 'unknown field `x`'
 	expect_api 400 PUT /snapshot/create '{}' 'does not provide snapshots'
-	expect_api 400 PUT /serial '{}' 'does not provide serial'
+	expect_api 400 PUT /serial '{"x":1}' 'unknown field `x`'
 }
 
 @test "transport: oversized body, unsupported method, malformed JSON, bad Content-Length" {

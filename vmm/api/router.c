@@ -52,7 +52,6 @@ const struct api_route api_routes[] = {
 	{ "GET", "/vm/config", API_ANY_STATE, NULL, api_vm_config_apply, NOM, NOM },
 	UNPROVIDED("PUT", "/snapshot/create", "snapshots (/snapshot)"),
 	UNPROVIDED("PUT", "/snapshot/load", "snapshots (/snapshot)"),
-	UNPROVIDED("PUT", "/serial", "serial output redirection (/serial)"),
 };
 const size_t api_routes_count = ARRAY_SIZE(api_routes);
 

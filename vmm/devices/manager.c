@@ -15,7 +15,6 @@
 #include "exit_code.h"
 #include "legacy/boot_timer.h"
 #include "legacy/i8042.h"
-#include "legacy/serial.h"
 #include "legacy/sink.h"
 #include "log.h"
 #include "virtio/virtio.h"
@@ -33,17 +32,6 @@ struct device_manager {
 };
 
 /* ---- the rows ---- */
-
-static int serial_row_create(const struct device_ctx *ctx, const void *config, void **ret)
-{
-	return serial_create(ctx->env, LAYOUT_PORT_COM1, LAYOUT_IRQ_COM1, STDOUT_FILENO, STDIN_FILENO,
-			     (struct serial **)ret);
-}
-
-static void serial_row_destroy(void *dev)
-{
-	serial_destroy(dev);
-}
 
 static void i8042_on_reset(void *ctx)
 {
@@ -99,10 +87,6 @@ static void boot_timer_row_destroy(void *dev)
 
 /* Attach order: the legacy devices, then the virtio ones (their windows and
  * IRQs in this order, so the guest's vda is the root drive). */
-static const struct device_kind serial_kind = {
-	.name = "serial console", .max = 1, .metrics_group = &uart_metrics_group, .create = serial_row_create,
-	.destroy = serial_row_destroy
-};
 static const struct device_kind i8042_kind = {
 	.name = "i8042", .max = 1, .metrics_group = &i8042_metrics_group, .create = i8042_row_create,
 	.destroy = i8042_row_destroy
@@ -116,6 +100,7 @@ static const struct device_kind boot_timer_kind = {
 };
 
 /* The kinds defined in their own files: each file's one descriptor. */
+extern const struct device_kind serial_kind; /* legacy/serial-plug.c */
 extern const struct device_kind block_kind; /* virtio/block-plug.c */
 extern const struct device_kind net_kind;   /* virtio/net-plug.c */
 extern const struct device_kind vsock_kind; /* virtio/vsock-plug.c */
