@@ -161,7 +161,7 @@ static void serial_flush(struct serial *s)
 	if (w != (ssize_t)s->tx_len) {
 		uart_metrics.missed_write_count += s->tx_len - (w > 0 ? (unsigned)w : 0);
 		if (w == -EAGAIN || w >= 0)
-			log_rl(LOG_WARNING, "serial: output dropped: stdout's reader is not keeping up");
+			log_rl(LOG_WARNING, "serial: output dropped: the output's reader is not keeping up");
 		else
 			log_rl(LOG_WARNING, "serial: output write failed: %s", strerror((int)-w));
 	}
