@@ -219,7 +219,7 @@ in_pty() {
 	(bash -c "${2:-:}"; sleep 30) | timeout 60 script -qec "$TMP/inner.sh" "$TMP/pty.out" >/dev/null
 }
 
-@test "stdin a terminal: raw mode while ember runs; stty -a as before after a normal exit and after SIGTERM" {
+@test "stdin a terminal: raw mode while ember runs; stty -a as before after a normal exit, after SIGTERM and after SIGHUP" {
 	require_kvm
 	serial_config "$TMP/vm.json" "" boot,wait
 	in_pty "cd $TMP
@@ -238,7 +238,14 @@ for i in \$(seq 600); do grep -q 'PROBE-INFO wait' ember2.out && break; sleep 0.
 stty -a >during2
 kill -TERM \$pid
 wait \$pid; echo \$? >status2
-stty -a >after2"
+stty -a >after2
+: >ember3.out
+'$EMBER' --api-sock $TMP/api3.sock --id serial-bats-$$ --config-file $TMP/vm.json >ember3.out 2>&1 </dev/tty &
+pid=\$!
+for i in \$(seq 600); do grep -q 'PROBE-INFO wait' ember3.out && break; sleep 0.1; done
+kill -HUP \$pid
+wait \$pid; echo \$? >status3
+stty -a >after3"
 	assert_equal "$(cat "$TMP/status")" 0
 	assert_equal "$(cat "$TMP/status2")" 0
 	run grep -o -- '-icanon\|-echo \|-isig' "$TMP/during"
@@ -249,6 +256,9 @@ stty -a >after2"
 	diff "$TMP/before" "$TMP/after" || fail "stty -a differs after a normal exit"
 	diff "$TMP/before" "$TMP/after2" || fail "stty -a differs after SIGTERM"
 	grep -q 'Received SIGTERM' "$TMP/ember2.out"
+	# SIGHUP is fatal, as in Firecracker (156): its handler restores the terminal too
+	assert_equal "$(cat "$TMP/status3")" 156
+	diff "$TMP/before" "$TMP/after3" || fail "stty -a differs after SIGHUP"
 }
 
 @test "on the terminal: Ctrl-C reaches the guest (ember lives on), Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A x ends ember with 0" {
