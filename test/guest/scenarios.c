@@ -17,6 +17,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "mmds", scenario_mmds },
 	{ "cpuid", scenario_cpuid },
 	{ "smp", scenario_smp },
+	{ "touch", scenario_touch },
 	{ "rng", scenario_rng },
 	{ "serial-flood", scenario_serial_flood },
 	{ "serial-input", scenario_serial_input },

@@ -30,6 +30,7 @@ void scenario_hostile_net(void);
 void scenario_mmds(void);
 void scenario_cpuid(void);
 void scenario_smp(void);
+void scenario_touch(void);
 void scenario_rng(void);
 void scenario_serial_flood(void);
 void scenario_serial_input(void);
