@@ -3,6 +3,7 @@
  * file key `serial` fill its slot (config/serial_config.h); GET /vm/config
  * does not show them, as Firecracker's does not. The device is
  * legacy/serial.c; the terminal's raw mode is common/term.c. */
+#include <errno.h>
 #include <unistd.h>
 
 #include "api/router.h"
@@ -102,6 +103,19 @@ static void serial_kind_destroy(void *dev)
 	serial_destroy(dev);
 }
 
+/* Snapshots: the UART's registers and input FIFO (legacy/serial.c). */
+static int serial_kind_save(void *dev, uint8_t *buf, size_t size)
+{
+	size_t n = serial_state_save(dev, buf, size);
+
+	return n ? (int)n : -ENOSPC;
+}
+
+static int serial_kind_restore(void *dev, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	return serial_state_restore(dev, buf, len, err, errlen);
+}
+
 const struct device_kind serial_kind = {
 	.name = "serial console",
 	.max = 1,
@@ -117,4 +131,6 @@ const struct device_kind serial_kind = {
 	.config = serial_kind_config,
 	.create = serial_kind_create,
 	.destroy = serial_kind_destroy,
+	.snapshot_save = serial_kind_save,
+	.snapshot_restore = serial_kind_restore,
 };
