@@ -20,6 +20,9 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "smp", scenario_smp },
 	{ "acpi", scenario_acpi },
 	{ "touch", scenario_touch },
+	{ "rng", scenario_rng },
+	{ "serial-flood", scenario_serial_flood },
+	{ "serial-input", scenario_serial_input },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -33,3 +33,6 @@ void scenario_cpuid(void);
 void scenario_smp(void);
 void scenario_acpi(void);
 void scenario_touch(void);
+void scenario_rng(void);
+void scenario_serial_flood(void);
+void scenario_serial_input(void);

@@ -165,15 +165,14 @@ acpi_probe_run() {
 
 # ---- Linux's early boot (design.md §4: under PVM it stops at its int3 self-test) ----
 
-# linux_start NAME VCPUS DRIVES EXTRA_ARGS: Debian's kernel (tools/build-linux-guest.sh)
-# in the background, its output in $TMP/NAME.out; under PVM as the ELF vmlinux
-# with noxsave clearcpuid=cx16.
+# linux_start NAME VCPUS DRIVES EXTRA_ARGS: Debian's kernel (tools/build-linux-guest.sh,
+# the cached build tools/test.sh makes) in the background, its output in
+# $TMP/NAME.out; under PVM the ELF vmlinux with noxsave clearcpuid=cx16.
 linux_start() {
 	local name=$1 vcpus=$2 drives=$3 extra=$4 kernel=$EMBER_BUILD/linux-guest/vmlinuz
 	local args="console=ttyS0 reboot=k panic=1 nomodule $extra"
 	if is_pvm_host; then
-		kernel=$TMP/vmlinux
-		[ -f "$kernel" ] || linux_vmlinux "$kernel"
+		kernel=$EMBER_BUILD/linux-guest/vmlinux
 		args="earlyprintk=serial,ttyS0 noxsave clearcpuid=cx16 $args"
 	fi
 	acpi_config "$TMP/$name.json" "$kernel" "$vcpus" "$drives" "$args"
@@ -200,19 +199,6 @@ linux_wait() {
 	sed -E 's/^\[ *[0-9.]+\] //' "$TMP/$1.out" >"$TMP/$1.lines"
 }
 
-# linux_vmlinux OUT: the ELF vmlinux inside the bzImage (its xz payload).
-linux_vmlinux() {
-	python3 - "$EMBER_BUILD/linux-guest/vmlinuz" "$1" <<-'PY'
-	import lzma, sys
-	data = open(sys.argv[1], 'rb').read()
-	at = data.find(b'\xfd7zXZ\x00')
-	assert at >= 0, 'no xz payload in the bzImage'
-	out = lzma.LZMADecompressor().decompress(data[at:])
-	assert out[:4] == b'\x7fELF', 'the payload is not an ELF vmlinux'
-	open(sys.argv[2], 'wb').write(out)
-	PY
-}
-
 # assert_acpi_boot NAME VCPUS: Linux found and parsed ember's tables.
 assert_acpi_boot() {
 	local f=$TMP/$1.lines sig
@@ -231,9 +217,9 @@ assert_acpi_boot() {
 # (three boots with acpi=off), whose lines this test's would repeat.
 @test "Linux's early boot reads ember's ACPI tables: 1 vCPU and 0 drives, 4 vCPUs and 4 drives" {
 	require_kvm
-	require_built_ember # under seccomp.bats's tracing wrapper three Linux boots would add an hour and no syscall
-	[ -f "$EMBER_BUILD/linux-guest/vmlinuz" ] || skip "no Linux guest kernel: run tools/build-linux-guest.sh first"
-	# The three at once: each waits mostly on the emulator, and the suite's time counts.
+	require_built_ember # under seccomp.bats's tracing wrapper Linux boots would add an hour and no syscall
+	require_linux_guest
+	# Both at once: each waits mostly on the emulator, and the suite's time counts.
 	linux_start acpi1 1 0 ""
 	linux_start acpi4 4 4 ""
 	linux_wait acpi1
@@ -302,7 +288,7 @@ linux_guest() {
 	fi
 	require_kvm
 	require_built_ember
-	[ -f "$EMBER_BUILD/linux-guest/vmlinuz" ] || skip "no Linux guest kernel: run tools/build-linux-guest.sh first"
+	require_linux_guest
 	[ -f "$EMBER_BUILD/linux-guest/modules/virtio_mmio.ko" ] ||
 		skip "no virtio-mmio modules beside the kernel: run tools/build-linux-guest.sh again"
 	command -v busybox >/dev/null || skip "no busybox for the initramfs (busybox-static, tools/setup.sh)"

@@ -30,3 +30,12 @@ is_pvm_host() {
 require_built_ember() {
 	head -c 4 "$EMBER" 2>/dev/null | grep -q 'ELF' || skip "$EMBER is not an ELF binary (a traced build's wrapper)"
 }
+
+# require_linux_guest: the kernel of tools/build-linux-guest.sh (tools/test.sh
+# runs it), or a skip saying why there is none.
+require_linux_guest() {
+	local dir=$EMBER_BUILD/linux-guest
+	[ -f "$dir/vmlinuz" ] && [ -f "$dir/vmlinux" ] && return 0
+	[ -f "$dir/unavailable" ] && skip "no Linux guest kernel: $(cat "$dir/unavailable")"
+	skip "no Linux guest kernel: run tools/build-linux-guest.sh first (tools/test.sh does)"
+}
