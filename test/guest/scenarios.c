@@ -18,6 +18,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "cpuid", scenario_cpuid },
 	{ "smp", scenario_smp },
 	{ "touch", scenario_touch },
+	{ "pmem", scenario_pmem },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

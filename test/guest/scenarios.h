@@ -31,3 +31,4 @@ void scenario_mmds(void);
 void scenario_cpuid(void);
 void scenario_smp(void);
 void scenario_touch(void);
+void scenario_pmem(void);

@@ -281,6 +281,9 @@ int config_file_parse(const char *buf, size_t len, struct vm_config *cfg, char *
 	v = json_object_get(root, "mmds-config");
 	if (r >= 0 && v)
 		r = config_apply_key("mmds-config", v, cfg, err, errlen);
+	/* One root device, whichever kinds and key order claim it. */
+	if (r >= 0)
+		r = device_kinds_check_roots(cfg, err, errlen);
 	json_decref(root);
 	return r;
 }

@@ -1,5 +1,5 @@
 /* The device kinds Firecracker has and this build does not have yet:
- * balloon, entropy, pmem and memory hotplug. Each is a descriptor
+ * balloon, entropy and memory hotplug. Each is a descriptor
  * (devices/kind.h) with no devices: its routes answer "This build of ember
  * does not provide ...", its config file key takes only an empty value (null
  * or [], what GET /vm/config shows for it), and its metrics group is written
@@ -36,14 +36,6 @@
 	X(entropy_rate_limiter_throttled, METRICS_COUNTER)                                         \
 	X(rate_limiter_event_count, METRICS_COUNTER)
 
-#define PMEM_METRICS(X)                                                                            \
-	X(activate_fails, METRICS_COUNTER)                                                         \
-	X(cfg_fails, METRICS_COUNTER)                                                              \
-	X(event_fails, METRICS_COUNTER)                                                            \
-	X(queue_event_count, METRICS_COUNTER)                                                      \
-	X(rate_limiter_throttled_events, METRICS_COUNTER)                                          \
-	X(rate_limiter_event_count, METRICS_COUNTER)
-
 #define MEMORY_HOTPLUG_METRICS(X)                                                                  \
 	X(activate_fails, METRICS_COUNTER)                                                         \
 	X(queue_event_fails, METRICS_COUNTER)                                                      \
@@ -76,8 +68,6 @@ METRICS_COUNTERS(balloon_metrics, BALLOON_METRICS);
 METRICS_GROUP(balloon_metrics, "balloon", BALLOON_METRICS);
 METRICS_COUNTERS(entropy_metrics, ENTROPY_METRICS);
 METRICS_GROUP(entropy_metrics, "entropy", ENTROPY_METRICS);
-METRICS_COUNTERS(pmem_metrics, PMEM_METRICS);
-METRICS_GROUP(pmem_metrics, "pmem", PMEM_METRICS);
 METRICS_COUNTERS(memory_hotplug_metrics, MEMORY_HOTPLUG_METRICS);
 METRICS_GROUP(memory_hotplug_metrics, "memory_hotplug", MEMORY_HOTPLUG_METRICS);
 
@@ -113,29 +103,6 @@ const struct device_kind entropy_absent_kind = {
 	.metrics_group = &entropy_metrics_group,
 	.routes = entropy_routes,
 	.routes_count = ARRAY_SIZE(entropy_routes),
-};
-
-#define PMEM "pmem devices (/pmem)"
-static const struct api_route pmem_routes[] = {
-	API_ROUTE_UNPROVIDED("PUT", "/pmem/{id}", PMEM),
-	API_ROUTE_UNPROVIDED("PATCH", "/pmem/{id}", PMEM),
-	API_ROUTE_UNPROVIDED("DELETE", "/pmem/{id}", PMEM),
-};
-
-/* GET /vm/config lists pmem devices: none is []. */
-static json_t *pmem_none_to_json(const void *slot)
-{
-	return json_array();
-}
-
-const struct device_kind pmem_absent_kind = {
-	.name = "pmem",
-	.config_key = "pmem",
-	.unprovided = "pmem devices",
-	.config_to_json = pmem_none_to_json,
-	.metrics_group = &pmem_metrics_group,
-	.routes = pmem_routes,
-	.routes_count = ARRAY_SIZE(pmem_routes),
 };
 
 #define HOTPLUG "memory hot-plugging (/hotplug/memory)"

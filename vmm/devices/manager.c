@@ -119,13 +119,13 @@ static const struct device_kind boot_timer_kind = {
 extern const struct device_kind block_kind; /* virtio/block-plug.c */
 extern const struct device_kind net_kind;   /* virtio/net-plug.c */
 extern const struct device_kind vsock_kind; /* virtio/vsock-plug.c */
+extern const struct device_kind pmem_kind;  /* virtio/pmem-plug.c */
 /* Firecracker's kinds this build does not have yet (absent.c). */
-extern const struct device_kind balloon_absent_kind, entropy_absent_kind, pmem_absent_kind,
-	memory_hotplug_absent_kind;
+extern const struct device_kind balloon_absent_kind, entropy_absent_kind, memory_hotplug_absent_kind;
 
 /* THE list of device kinds. Attach order: the legacy devices, then the
  * virtio ones (their windows and IRQs in this order, so the guest's vda is
- * the root drive). A kind's index is its slot in struct vm_config. */
+ * the root drive; pmem after net and before vsock, Firecracker's order). A kind's index is its slot in struct vm_config. */
 const struct device_kind *const device_kinds[] = {
 	&serial_kind,
 	&i8042_kind,
@@ -133,10 +133,10 @@ const struct device_kind *const device_kinds[] = {
 	&boot_timer_kind,
 	&block_kind,
 	&net_kind,
+	&pmem_kind,
 	&vsock_kind,
 	&balloon_absent_kind,
 	&entropy_absent_kind,
-	&pmem_absent_kind,
 	&memory_hotplug_absent_kind,
 };
 const size_t device_kinds_count = ARRAY_SIZE(device_kinds);
@@ -148,6 +148,37 @@ const struct device_kind *device_kind_by_key(const char *key)
 		if (device_kinds[i]->config_key && strcmp(device_kinds[i]->config_key, key) == 0)
 			return device_kinds[i];
 	return NULL;
+}
+
+bool device_kinds_root_elsewhere(const struct vm_config *cfg, const struct device_kind *self)
+{
+	for (size_t i = 0; i < device_kinds_count; i++) {
+		const struct device_kind *k = device_kinds[i];
+		const void *slot = k->has_root ? vm_config_slot(cfg, k) : NULL;
+
+		if (k != self && slot && k->has_root(slot))
+			return true;
+	}
+	return false;
+}
+
+int device_kinds_check_roots(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	const struct device_kind *first = NULL;
+
+	for (size_t i = 0; i < device_kinds_count; i++) {
+		const struct device_kind *k = device_kinds[i];
+		const void *slot = k->has_root ? vm_config_slot(cfg, k) : NULL;
+
+		if (!slot || !k->has_root(slot))
+			continue;
+		if (first) {
+			snprintf(err, errlen, "%s: %s", k->config_key, k->root_conflict);
+			return -EINVAL;
+		}
+		first = k;
+	}
+	return 0;
 }
 
 /* ---- attaching ---- */
@@ -189,10 +220,12 @@ static int devices_attach_one(struct device_manager *m, const struct device_kind
 			      const struct device_ctx *ctx, struct cmdline *cl, char *why, size_t whylen)
 {
 	struct device_entry *e = &m->entry[m->n];
-	int r = k->create(ctx, config, &e->dev);
+	int r;
 
+	ctx->why[0] = 0;
+	r = k->create(ctx, config, &e->dev);
 	if (r < 0) {
-		snprintf(why, whylen, "%s", strerror(-r));
+		snprintf(why, whylen, "%s", ctx->why[0] ? ctx->why : strerror(-r));
 		return r;
 	}
 	e->kind = k;
@@ -225,8 +258,8 @@ static int devices_attach(void *mgr, const struct vm_config *cfg, const struct d
 			  const struct device_exit_hook *exit, char *why, size_t whylen)
 {
 	struct device_manager *m = mgr;
-	const struct device_ctx ctx = { .env = env, .exit = exit };
-	char reason[256] = "";
+	char reason[768] = "", created[640];
+	const struct device_ctx ctx = { .env = env, .exit = exit, .why = created, .whylen = sizeof(created) };
 
 	for (size_t i = 0; i < device_kinds_count; i++) {
 		int r = device_kinds[i]->create ? devices_attach_kind(m, device_kinds[i], cfg, &ctx, cl, reason,
