@@ -511,7 +511,7 @@ static void test_device_kinds(void **state)
 		}
 	}
 	expect(f, "PUT", "/balloon", "{}", 400, "This build of ember does not provide the balloon device");
-	expect(f, "DELETE", "/pmem/p0", NULL, 400, "does not provide pmem devices");
+	expect(f, "DELETE", "/pmem/p0", NULL, 400, "not supported before starting the microVM");
 }
 
 int main(void)
