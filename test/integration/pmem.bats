@@ -185,6 +185,18 @@ pmem_config() {
 	[ "$(tail -n 1 "$TMP/metrics.json" | jq '.pmem.rate_limiter_throttled_events')" -ge 1 ]
 }
 
+@test "pmem: a snapshot of a VM with a pmem device is refused, naming it (pmem state is not saved yet)" {
+	require_kvm
+	truncate -s 2M "$TMP/scratch"
+	api_start
+	expect_api 204 PUT /pmem/p0 "{\"id\":\"p0\",\"path_on_host\":\"$TMP/scratch\"}"
+	boot_wait_guest
+	expect_api 204 PATCH /vm '{"state":"Paused"}'
+	expect_api 400 PUT /snapshot/create "{\"snapshot_path\":\"$TMP/s\",\"mem_file_path\":\"$TMP/m\"}" \
+		'Devices without snapshot support are present: pmem(id: p0)'
+	[ ! -e "$TMP/s" ] && [ ! -e "$TMP/m" ] || fail "a refused create wrote a file: $(ls "$TMP")"
+}
+
 @test "Linux guest with a pmem DAX root (skipped under PVM)" {
 	is_pvm_host && skip "under nested PVM Linux stops at its first exception long before mounting a root (doc/design.md §4)"
 	skip "no Linux guest image with CONFIG_VIRTIO_PMEM is built by tools/ yet"
