@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct api_route;
 struct metrics_group;
@@ -62,6 +63,10 @@ struct device_kind {
 	/* GET /vm/config's value; slot NULL: nothing configured. A new
 	 * reference, NULL on ENOMEM. */
 	json_t *(*config_to_json)(const void *slot);
+	/* Whether the slot's config fits guest memory of mem_size_mib MiB
+	 * (the balloon's target): 0, or -ERANGE with the kind's reason in err.
+	 * Checked when either side changes (device_kinds_memory_check). */
+	int (*memory_check)(const void *slot, uint64_t mem_size_mib, char *err, size_t errlen);
 
 	/* Declared at start-up (its devices register into it when created). */
 	const struct metrics_group *metrics_group;
@@ -94,3 +99,8 @@ extern const size_t device_kinds_count;
 
 /* The kind whose config_key is key, or NULL. */
 const struct device_kind *device_kind_by_key(const char *key);
+/* Asks every configured kind whether it fits mem_size_mib MiB of guest
+ * memory: 0, or the first refusal's -ERANGE with *ret_kind and its reason
+ * in err. */
+int device_kinds_memory_check(const struct vm_config *cfg, uint64_t mem_size_mib,
+			      const struct device_kind **ret_kind, char *err, size_t errlen);

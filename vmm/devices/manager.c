@@ -119,9 +119,9 @@ static const struct device_kind boot_timer_kind = {
 extern const struct device_kind block_kind; /* virtio/block-plug.c */
 extern const struct device_kind net_kind;   /* virtio/net-plug.c */
 extern const struct device_kind vsock_kind; /* virtio/vsock-plug.c */
+extern const struct device_kind balloon_kind; /* virtio/balloon-plug.c */
 /* Firecracker's kinds this build does not have yet (absent.c). */
-extern const struct device_kind balloon_absent_kind, entropy_absent_kind, pmem_absent_kind,
-	memory_hotplug_absent_kind;
+extern const struct device_kind entropy_absent_kind, pmem_absent_kind, memory_hotplug_absent_kind;
 
 /* THE list of device kinds. Attach order: the legacy devices, then the
  * virtio ones (their windows and IRQs in this order, so the guest's vda is
@@ -134,7 +134,7 @@ const struct device_kind *const device_kinds[] = {
 	&block_kind,
 	&net_kind,
 	&vsock_kind,
-	&balloon_absent_kind,
+	&balloon_kind,
 	&entropy_absent_kind,
 	&pmem_absent_kind,
 	&memory_hotplug_absent_kind,
@@ -148,6 +148,21 @@ const struct device_kind *device_kind_by_key(const char *key)
 		if (device_kinds[i]->config_key && strcmp(device_kinds[i]->config_key, key) == 0)
 			return device_kinds[i];
 	return NULL;
+}
+
+int device_kinds_memory_check(const struct vm_config *cfg, uint64_t mem_size_mib,
+			      const struct device_kind **ret_kind, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < device_kinds_count; i++) {
+		const struct device_kind *k = device_kinds[i];
+		int r = k->memory_check ? k->memory_check(vm_config_slot(cfg, k), mem_size_mib, err, errlen) : 0;
+
+		if (r < 0) {
+			*ret_kind = k;
+			return r;
+		}
+	}
+	return 0;
 }
 
 /* ---- attaching ---- */
