@@ -17,6 +17,9 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "mmds", scenario_mmds },
 	{ "cpuid", scenario_cpuid },
 	{ "smp", scenario_smp },
+	{ "balloon", scenario_balloon },
+	{ "balloon-report", scenario_balloon_report },
+	{ "balloon-hint", scenario_balloon_hint },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -38,12 +38,6 @@ int balloon_config_parse(const json_t *obj, struct balloon_config *ret, char *er
 
 	if (r < 0)
 		return r;
-	/* Firecracker's Balloon::new: num_pages = amount_mib * 256 must fit a u32. */
-	if (c.amount_mib > BALLOON_MAX_MIB) {
-		snprintf(err, errlen, BALLOON_ERR_CONFIG "Error creating the balloon device: Requested memory should "
-			 "be less than %uMiB", BALLOON_MAX_MIB);
-		return -EINVAL;
-	}
 	*ret = c;
 	return 0;
 }

@@ -36,9 +36,9 @@ struct balloon_config {
 };
 
 /* A BalloonDeviceConfig: unknown fields, types and missing required fields
- * (amount_mib, deflate_on_oom) with serde's texts; a target whose page count
- * overflows u32 with Firecracker's "Error creating the balloon device:
- * ..." text. 0 or -EINVAL with err; *ret only on success. */
+ * (amount_mib, deflate_on_oom; amount_mib within u32) with serde's texts; the bounds against RAM and the
+ * u32 page count are the callers' (they need the machine config). 0 or -EINVAL
+ * with err; *ret only on success. */
 int balloon_config_parse(const json_t *obj, struct balloon_config *ret, char *err, size_t errlen);
 /* GET /balloon and GET /vm/config's value (a new reference; NULL on ENOMEM). */
 json_t *balloon_config_to_json(const struct balloon_config *c);

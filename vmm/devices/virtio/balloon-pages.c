@@ -3,16 +3,39 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <sys/mman.h>
 
 #include "core/memory.h"
 
-static int pfn_cmp(const void *a, const void *b)
+/* An in-place heap sort: glibc's qsort may call sysinfo() and malloc(),
+ * which the vmm thread's seccomp role does not allow, and n log n with no
+ * allocation is what a batch needs. */
+static void pfn_sift(uint32_t *a, size_t root, size_t n)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		uint32_t t;
 
-	return x < y ? -1 : x > y;
+		if (child + 1 < n && a[child + 1] > a[child])
+			child++;
+		if (a[root] >= a[child])
+			return;
+		t = a[root];
+		a[root] = a[child];
+		a[child] = t;
+	}
+}
+
+static void pfn_sort(uint32_t *a, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		pfn_sift(a, i, n);
+	for (size_t end = n; end-- > 1;) {
+		uint32_t t = a[0];
+
+		a[0] = a[end];
+		a[end] = t;
+		pfn_sift(a, 0, end);
+	}
 }
 
 static bool pfn_in_ram(const struct guest_memory *mem, uint32_t pfn)
@@ -44,7 +67,7 @@ size_t balloon_pfns_to_ranges(const struct guest_memory *mem, uint32_t *pfn, siz
 
 	n = pfns_keep_ram(mem, pfn, n, faults);
 	/* At most a batch (balloon.c's compact buffer) at a time: n log n is small. */
-	qsort(pfn, n, sizeof(pfn[0]), pfn_cmp);
+	pfn_sort(pfn, n);
 	for (size_t i = 0; i < n; i++) {
 		if (i && pfn[i] == pfn[i - 1]) {
 			faults->duplicate++;

@@ -47,6 +47,13 @@ static void balloon_api_put(struct api_controller *c, struct api_action *a)
 		api_fault(a, BALLOON_ERR_CONFIG BALLOON_ERR_TOO_LARGE);
 		return;
 	}
+	/* Firecracker's Balloon::new: num_pages = amount_mib * 256 must fit a
+	 * u32 (unreachable while RAM is bounded below 16 TiB; kept with its text). */
+	if (cfg.amount_mib > BALLOON_MAX_MIB) {
+		api_fault(a, BALLOON_ERR_CONFIG "Error creating the balloon device: Requested memory should be less "
+			  "than %uMiB", BALLOON_MAX_MIB);
+		return;
+	}
 	s->present = true;
 	s->cfg = cfg;
 	api_no_content(a);

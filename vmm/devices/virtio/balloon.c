@@ -33,7 +33,13 @@ struct balloon *balloon_of(struct virtio_dev *d)
  * before the driver hears of it, so it never reuses a page we then free. */
 static void balloon_pfn_flush(struct balloon *b, struct virtq *q, uint16_t qi, bool inflate)
 {
+	uint64_t outside = b->faults.outside, duplicate = b->faults.duplicate;
 	size_t nr = balloon_pfns_to_ranges(b->mem, b->pfn, b->npfn, b->range, &b->faults);
+
+	if (b->faults.outside != outside || b->faults.duplicate != duplicate)
+		log_rl(LOG_WARNING, "balloon: %s PFNs skipped: %llu outside guest RAM, %llu duplicated",
+		       inflate ? "inflate" : "deflate", (unsigned long long)(b->faults.outside - outside),
+		       (unsigned long long)(b->faults.duplicate - duplicate));
 
 	for (size_t i = 0; inflate && i < nr; i++)
 		if (balloon_discard_gpa(b->mem, b->range[i].gpa, b->range[i].len, &b->faults) < 0)
