@@ -39,6 +39,8 @@
 #include "devices/virtio/queue.h"
 #include "devices/virtio/tap.h"
 #include "log.h"
+#include "tap-netns.h"
+#include "virtio-driver.h"
 #include "mmds/guest.h"
 #include "mmds/store.h"
 #include "net/bytes.h"
@@ -50,7 +52,7 @@
 #define QN 256u
 #define TAP_NAME "embmmds0"
 #define MEM_BYTES (16ull << 20)
-#define RING(q) (0x10000ull + 0x4000ull * (q))
+#define RING_BASE 0x10000ull /* queue q's rings at RING_BASE + VD_RING_STRIDE * q */
 #define RX_BUF(i) (0x100000ull + 4096ull * (i))
 #define RX_BUF_LEN 4096u
 #define TX_SLOT(i) (0x400000ull + 4096ull * (i))
@@ -64,7 +66,7 @@ struct bench {
 	struct guest_memory *m;
 	struct virtio_mmio *t;
 	struct net *dev;
-	uint16_t avail[2], used_seen[2];
+	struct vd_driver drv;
 	unsigned tx_next;
 	uint16_t port;
 	/* the driver's TCP view of the current connection */
@@ -96,63 +98,12 @@ static void *gpa(struct bench *B, uint64_t a, size_t len)
 	return p;
 }
 
-static void make_tap(void)
-{
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), TAP_NAME);
-	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0)
-		die("creating the TAP");
-	close(fd);
-}
-
 /* ---- the virtio driver ---- */
-
-static void reg_write(struct bench *B, uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(B->t, off, (const uint8_t *)&v, 4);
-}
-
-static void setup_queue(struct bench *B, unsigned q)
-{
-	reg_write(B, VIRTIO_MMIO_QUEUE_SEL, q);
-	reg_write(B, VIRTIO_MMIO_QUEUE_NUM, QN);
-	reg_write(B, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)RING(q));
-	reg_write(B, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(RING(q) + 0x1000));
-	reg_write(B, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(RING(q) + 0x2000));
-	reg_write(B, VIRTIO_MMIO_QUEUE_READY, 1);
-}
 
 static void driver_init(struct bench *B, uint64_t want)
 {
-	reg_write(B, VIRTIO_MMIO_STATUS, 0);
-	reg_write(B, VIRTIO_MMIO_STATUS, 1);
-	reg_write(B, VIRTIO_MMIO_STATUS, 3);
-	reg_write(B, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	reg_write(B, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
-	reg_write(B, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	reg_write(B, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(want >> 32));
-	reg_write(B, VIRTIO_MMIO_STATUS, 3 | 8);
-	memset(gpa(B, RING(0), 0x8000), 0, 0x8000);
-	setup_queue(B, 0);
-	setup_queue(B, 1);
-	reg_write(B, VIRTIO_MMIO_STATUS, 3 | 8 | 4);
-}
-
-static void set_desc(struct bench *B, unsigned q, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags)
-{
-	struct virtq_desc *d = gpa(B, RING(q) + 16ull * i, 16);
-
-	*d = (struct virtq_desc){ htole64(addr), htole32(len), htole16(flags), 0 };
-}
-
-static void offer(struct bench *B, unsigned q, uint16_t head)
-{
-	uint16_t *avail = gpa(B, RING(q) + 0x1000, 4 + 2 * QN);
-
-	avail[2 + B->avail[q] % QN] = htole16(head);
-	__atomic_store_n(&avail[1], htole16(++B->avail[q]), __ATOMIC_RELEASE);
+	if (vd_start(&B->drv, B->m, B->t, 2, QN, RING_BASE, want) < 0)
+		die("the device did not accept the driver");
 }
 
 /* ---- the driver's TCP ---- */
@@ -190,27 +141,23 @@ static void send_seg(struct bench *B, uint8_t flags, const char *data, size_t le
 	memcpy(t + tl - len, data, len);
 	ipv4_write(ip, GUEST_IP, MMDS_IP, IPV4_PROTO_TCP, tl);
 	B->snd_nxt += (uint32_t)len + !!(flags & (TCP_SYN | TCP_FIN));
-	set_desc(B, 1, slot, TX_SLOT(slot), (uint32_t)(12 + ETH_HDR_LEN + IPV4_HDR_LEN + tl), 0);
-	offer(B, 1, slot);
-	virtio_mmio_notify(B->t, 1);
+	vd_desc(&B->drv, 1, slot, TX_SLOT(slot), (uint32_t)(12 + ETH_HDR_LEN + IPV4_HDR_LEN + tl), 0, 0);
+	vd_offer(&B->drv, 1, slot);
+	vd_kick(&B->drv, 1);
 }
 
 /* Reads what the MMDS sent into the receive buffers (and posts them again).
  * Returns the segments seen. */
 static unsigned drain(struct bench *B)
 {
-	uint8_t *used = gpa(B, RING(0) + 0x2000, 4 + 8 * QN);
-	uint16_t idx = le16toh(__atomic_load_n((uint16_t *)(used + 2), __ATOMIC_ACQUIRE));
 	unsigned segs = 0;
+	uint32_t id, len;
 
-	while (B->used_seen[0] != idx) {
-		uint32_t id, len;
+	while (vd_used(&B->drv, 0, &id, &len)) {
 		struct ipv4_view v;
 		struct tcp_seg s;
 		uint8_t *f;
 
-		memcpy(&id, used + 4 + 8 * (B->used_seen[0] % QN), 4);
-		memcpy(&len, used + 8 + 8 * (B->used_seen[0]++ % QN), 4);
 		f = gpa(B, RX_BUF(id), RX_BUF_LEN) + 12;
 		if (ipv4_parse(f + ETH_HDR_LEN, len - 12 - ETH_HDR_LEN, &v) < 0 ||
 		    tcp_parse(v.payload, v.len, v.src, v.dst, false, &s) < 0)
@@ -227,7 +174,7 @@ static unsigned drain(struct bench *B)
 		}
 		if (s.flags & TCP_RST)
 			die("the MMDS reset the connection");
-		offer(B, 0, (uint16_t)id);
+		vd_offer(&B->drv, 0, (uint16_t)id);
 		segs++;
 	}
 	return segs;
@@ -398,19 +345,9 @@ int main(int argc, char **argv)
 	log_set_level(LOG_WARNING);
 	if (unshare(CLONE_NEWNET) < 0)
 		die("unshare(CLONE_NEWNET) (bench/mmds needs root)");
-	make_tap();
-	{
-		/* loopback in the new namespace is down until brought up */
-		struct ifreq ifr = { .ifr_name = "lo" };
-		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-		if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-			die("SIOCGIFFLAGS lo");
-		ifr.ifr_flags |= IFF_UP;
-		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-			die("SIOCSIFFLAGS lo");
-		close(s);
-	}
+	/* loopback in the new namespace is down until brought up */
+	if (tn_tap_make(TAP_NAME, 0, false) < 0 || tn_link_up("lo") < 0)
+		die("the TAP and lo");
 	cfg.tap_fd = tap_open(TAP_NAME, err, sizeof(err));
 	if (cfg.tap_fd < 0)
 		return fprintf(stderr, "%s\n", err), 1;
@@ -423,10 +360,10 @@ int main(int argc, char **argv)
 	driver_init(&B, BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_GUEST_CSUM) |
 				BIT(VIRTIO_NET_F_MRG_RXBUF));
 	for (unsigned i = 0; i < QN; i++) {
-		set_desc(&B, 0, (uint16_t)i, RX_BUF(i), RX_BUF_LEN, VIRTQ_DESC_F_WRITE);
-		offer(&B, 0, (uint16_t)i);
+		vd_desc(&B.drv, 0, (uint16_t)i, RX_BUF(i), RX_BUF_LEN, VIRTQ_DESC_F_WRITE, 0);
+		vd_offer(&B.drv, 0, (uint16_t)i);
 	}
-	virtio_mmio_notify(B.t, 0);
+	vd_kick(&B.drv, 0);
 	printf("bench/mmds: a TCP exchange per request (SYN, ACK, request, ACKs, FIN, ACK) through virtio-net's\n"
 	       "TX detour and RX path (no KVM) against the same request and answer over Linux loopback TCP to\n"
 	       "a C server thread; best of 3; ratio = loopback CPU per request / MMDS CPU per request\n");

@@ -37,11 +37,13 @@
 #include "devices/virtio/net.h"
 #include "devices/virtio/tap.h"
 #include "log.h"
+#include "tap-netns.h"
+#include "virtio-driver.h"
 
 #define QN 256u
 #define TAP_NAME "embench0"
 #define MEM_BYTES (64ull << 20)
-#define RING(q) (0x10000ull + 0x4000ull * (q))
+#define RING_BASE 0x10000ull /* queue q's rings at RING_BASE + VD_RING_STRIDE * q */
 #define RX_BUF(i) (0x100000ull + 4096ull * (i))
 #define RX_BUF_LEN 4096u
 #define TX_SLOT(i) (0x400000ull + 0x11000ull * (i))
@@ -55,7 +57,7 @@ struct bench {
 	int tap_fd;
 	int pkt_fd;
 	int ifindex;
-	uint16_t avail[2], used_seen[2];
+	struct vd_driver drv;
 	uint64_t raw_off; /* rx_raw's place in the receive area */
 	double dev_wall;  /* this batch's wall time inside the device (dev_notify, dev_loop) */
 };
@@ -87,42 +89,6 @@ static void *gpa(struct bench *B, uint64_t a, size_t len)
 	if (!p)
 		die("guest_memory_slice");
 	return p;
-}
-
-/* ---- the TAP, made here (ember itself never makes one) ---- */
-
-static void make_tap(void)
-{
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
-	int fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
-
-	/* no IPv6 on the TAP: its autoconfiguration would send frames of its own */
-	if (fd < 0 || write(fd, "1", 1) != 1)
-		die("disable_ipv6");
-	close(fd);
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), TAP_NAME);
-	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0)
-		die("creating the TAP");
-	close(fd);
-}
-
-/* Up only once ember's fd is attached (carrier on): a link brought up
- * without carrier gets its qdisc later from linkwatch, and until then the
- * kernel drops what is sent on it (QDISC_DROP), which lost injected frames. */
-static void tap_up(void)
-{
-	struct ifreq ifr = { 0 };
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), TAP_NAME);
-	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		die("SIOCGIFFLAGS");
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		die("SIOCSIFFLAGS");
-	close(s);
 }
 
 /* ---- frames ---- */
@@ -158,70 +124,24 @@ static void build_frame(uint8_t *p, const struct frame_kind *f)
 
 /* ---- the bench driver ---- */
 
-static void reg_write(struct bench *B, uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(B->t, off, (const uint8_t *)&v, 4);
-}
-
-static void setup_queue(struct bench *B, unsigned q)
-{
-	reg_write(B, VIRTIO_MMIO_QUEUE_SEL, q);
-	reg_write(B, VIRTIO_MMIO_QUEUE_NUM, QN);
-	reg_write(B, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)RING(q));
-	reg_write(B, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(RING(q) + 0x1000));
-	reg_write(B, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(RING(q) + 0x2000));
-	reg_write(B, VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
+/* The driver polls the used rings (as Linux's NAPI does under load,
+ * callbacks disabled): no interrupt wanted. */
 static void driver_init(struct bench *B, uint64_t want)
 {
-	reg_write(B, VIRTIO_MMIO_STATUS, 0);
-	reg_write(B, VIRTIO_MMIO_STATUS, 1);
-	reg_write(B, VIRTIO_MMIO_STATUS, 3);
-	reg_write(B, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	reg_write(B, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
-	reg_write(B, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	reg_write(B, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(want >> 32));
-	reg_write(B, VIRTIO_MMIO_STATUS, 3 | 8);
-	memset(gpa(B, RING(0), 0x8000), 0, 0x8000);
-	setup_queue(B, 0);
-	setup_queue(B, 1);
-	/* The driver polls the used rings (as Linux's NAPI does under load,
-	 * callbacks disabled): no interrupt wanted. */
-	for (unsigned q = 0; q < 2; q++)
-		*(uint16_t *)gpa(B, RING(q) + 0x1000, 2) = htole16(VIRTQ_AVAIL_F_NO_INTERRUPT);
-	reg_write(B, VIRTIO_MMIO_STATUS, 3 | 8 | 4);
-	B->avail[0] = B->avail[1] = B->used_seen[0] = B->used_seen[1] = 0;
-}
-
-static void set_desc(struct bench *B, unsigned q, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags)
-{
-	struct virtq_desc *d = gpa(B, RING(q) + 16ull * i, 16);
-
-	*d = (struct virtq_desc){ htole64(addr), htole32(len), htole16(flags), 0 };
-}
-
-static void offer(struct bench *B, unsigned q, uint16_t head)
-{
-	uint16_t *avail = gpa(B, RING(q) + 0x1000, 4 + 2 * QN);
-
-	avail[2 + B->avail[q] % QN] = htole16(head);
-	__atomic_store_n(&avail[1], htole16(++B->avail[q]), __ATOMIC_RELEASE);
+	if (vd_start(&B->drv, B->m, B->t, 2, QN, RING_BASE, want) < 0)
+		die("the device did not accept the driver");
+	vd_no_interrupt(&B->drv, 0);
+	vd_no_interrupt(&B->drv, 1);
 }
 
 /* Used entries since the last call; their ids in ret. */
 static unsigned reap(struct bench *B, unsigned q, uint16_t *ret)
 {
-	uint8_t *used = gpa(B, RING(q) + 0x2000, 4 + 8 * QN);
-	uint16_t idx = le16toh(__atomic_load_n((uint16_t *)(used + 2), __ATOMIC_ACQUIRE));
+	uint32_t id, len;
 	unsigned n = 0;
 
-	while (B->used_seen[q] != idx) {
-		uint32_t id;
-
-		memcpy(&id, used + 4 + 8 * (B->used_seen[q]++ % QN), 4);
-		ret[n++] = (uint16_t)le32toh(id);
-	}
+	while (vd_used(&B->drv, q, &id, &len))
+		ret[n++] = (uint16_t)id;
 	return n;
 }
 
@@ -267,8 +187,8 @@ static void tx_virtio(struct bench *B, const struct frame_kind *f, unsigned coun
 	unsigned done = 0;
 
 	for (unsigned i = 0; i < count; i++) {
-		set_desc(B, 1, (uint16_t)i, TX_SLOT(i), 12 + f->len, 0);
-		offer(B, 1, (uint16_t)i);
+		vd_desc(&B->drv, 1, (uint16_t)i, TX_SLOT(i), 12 + f->len, 0, 0);
+		vd_offer(&B->drv, 1, (uint16_t)i);
 	}
 	dev_notify(B, 1);
 	while ((done += reap(B, 1, back)) < count)
@@ -345,7 +265,7 @@ static void rx_virtio(struct bench *B, const struct frame_kind *f, unsigned coun
 	dev_notify(B, 0);
 	for (;;) {
 		for (unsigned i = 0, c = reap(B, 0, back); i < c; i++)
-			offer(B, 0, back[i]);
+			vd_offer(&B->drv, 0, back[i]);
 		if (rx_frames(B) >= want)
 			return;
 		dev_notify(B, 0); /* buffers offered: the guest kicks */
@@ -356,8 +276,8 @@ static void rx_virtio(struct bench *B, const struct frame_kind *f, unsigned coun
 static void rx_post_all(struct bench *B)
 {
 	for (unsigned i = 0; i < QN; i++) {
-		set_desc(B, 0, (uint16_t)i, RX_BUF(i), RX_BUF_LEN, VIRTQ_DESC_F_WRITE);
-		offer(B, 0, (uint16_t)i);
+		vd_desc(&B->drv, 0, (uint16_t)i, RX_BUF(i), RX_BUF_LEN, VIRTQ_DESC_F_WRITE, 0);
+		vd_offer(&B->drv, 0, (uint16_t)i);
 	}
 }
 
@@ -481,11 +401,17 @@ int main(int argc, char **argv)
 	log_set_level(LOG_WARNING);
 	if (unshare(CLONE_NEWNET) < 0)
 		die("unshare(CLONE_NEWNET) (bench/net needs root)");
-	make_tap();
+	/* no IPv6 on the TAP: its autoconfiguration would send frames of its own */
+	if (tn_no_ipv6() < 0 || tn_tap_make(TAP_NAME, 0, false) < 0)
+		die("the TAP");
 	B.tap_fd = cfg.tap_fd = tap_open(TAP_NAME, err, sizeof(err));
 	if (B.tap_fd < 0)
 		return fprintf(stderr, "%s\n", err), 1;
-	tap_up();
+	/* up only once ember's fd is attached (carrier on): a link brought up
+	 * without carrier gets its qdisc later from linkwatch, and until then
+	 * the kernel drops what is sent on it (QDISC_DROP) */
+	if (tn_link_up(TAP_NAME) < 0)
+		die("SIOCSIFFLAGS");
 	B.ifindex = (int)if_nametoindex(TAP_NAME);
 	B.pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (B.pkt_fd < 0 || setsockopt(B.pkt_fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0)

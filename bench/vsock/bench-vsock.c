@@ -27,7 +27,7 @@
 #define GUEST_PORT 1000u
 #define HOST_PORT 5000u
 #define GUEST_BUF (1u << 20)
-#define RING(q) (0x1000ull + 0x4000ull * (q)) /* desc, then avail at +0x1000, used at +0x2000 */
+#define RING_BASE 0x1000ull /* queue q's rings at RING_BASE + VD_RING_STRIDE * q */
 /* A packet is a chain of two descriptors, as Linux's driver builds them
  * (TX always; RX before 6.2): the 44-byte header, then a page-aligned
  * payload of up to 64 KiB. Slot i of a queue uses descriptors 2i and 2i + 1. */
@@ -51,7 +51,7 @@ struct bench {
 	struct vsock_dev *dev;
 	struct vsock_slot slot;
 	char dir[64];
-	uint16_t avail[3], seen[3];
+	struct vd_driver drv;
 	uint32_t host_credit_fwd, host_buf_alloc, tx_cnt; /* guest → host credit */
 	uint32_t rx_cnt;                                  /* host → guest bytes seen */
 	uint32_t host_port;                               /* the connection's host side */
@@ -93,57 +93,18 @@ static void die(const char *what)
 /* Slot i's chain: the header and, when len is not 0, len payload bytes. */
 static void q_chain(struct bench *B, unsigned q, uint16_t i, uint32_t len, uint16_t flags)
 {
-	h_desc_at(B->m, RING(q), 2 * i, HDR(q, i), VSOCK_HDR_SIZE, flags | (len ? VIRTQ_DESC_F_NEXT : 0), 2 * i + 1);
+	vd_desc(&B->drv, q, 2 * i, HDR(q, i), VSOCK_HDR_SIZE, flags | (len ? VIRTQ_DESC_F_NEXT : 0), 2 * i + 1);
 	if (len)
-		h_desc_at(B->m, RING(q), 2 * i + 1, PAY(q, i), len, flags, 0);
-}
-
-static void q_offer(struct bench *B, unsigned q, uint16_t head)
-{
-	uint16_t idx = B->avail[q]++;
-
-	guest_memory_write(B->m, RING(q) + 0x1000 + 4 + 2ull * (idx % QN), &head, 2);
-	idx++;
-	guest_memory_write(B->m, RING(q) + 0x1000 + 2, &idx, 2);
-}
-
-static bool q_used(struct bench *B, unsigned q, uint32_t *id, uint32_t *len)
-{
-	uint16_t idx;
-
-	guest_memory_read(B->m, RING(q) + 0x2000 + 2, &idx, 2);
-	if (idx == B->seen[q])
-		return false;
-	guest_memory_read(B->m, RING(q) + 0x2000 + 4 + 8ull * (B->seen[q] % QN), id, 4);
-	guest_memory_read(B->m, RING(q) + 0x2000 + 8 + 8ull * (B->seen[q] % QN), len, 4);
-	B->seen[q]++;
-	return true;
+		vd_desc(&B->drv, q, 2 * i + 1, PAY(q, i), len, flags, 0);
 }
 
 static void setup_queues(struct bench *B)
 {
-	struct virtio_mmio *t = B->t;
-
-	vd_write(t, VIRTIO_MMIO_STATUS, 0);
-	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	vd_write(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	vd_write(t, VIRTIO_MMIO_DRIVER_FEATURES, 1);
-	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	for (unsigned q = 0; q < 3; q++) {
-		vd_write(t, VIRTIO_MMIO_QUEUE_SEL, q);
-		vd_write(t, VIRTIO_MMIO_QUEUE_NUM, QN);
-		vd_write(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)RING(q));
-		vd_write(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(RING(q) + 0x1000));
-		vd_write(t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(RING(q) + 0x2000));
-		vd_write(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	}
-	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
-						 VIRTIO_STATUS_DRIVER_OK);
-	if (!(vd_read(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK))
-		die("the device did not accept DRIVER_OK");
+	if (vd_start(&B->drv, B->m, B->t, 3, QN, RING_BASE, 0) < 0)
+		die("the device did not accept the driver");
 	for (uint16_t i = 0; i < RX_SLOTS; i++) {
 		q_chain(B, 0, i, VSOCK_PKT_MAX, VIRTQ_DESC_F_WRITE);
-		q_offer(B, 0, 2 * i);
+		vd_offer(&B->drv, 0, 2 * i);
 	}
 	/* A running guest's buffers are in memory: fault them in before the
 	 * clock starts (the raw baseline touches its buffers too). */
@@ -194,7 +155,7 @@ static void guest_send(struct bench *B, uint16_t d, uint16_t op, uint32_t len, u
 	vsock_hdr_encode(&h, raw);
 	guest_memory_write(B->m, HDR(1, d), raw, sizeof(raw));
 	q_chain(B, 1, d, len, 0);
-	q_offer(B, 1, 2 * d);
+	vd_offer(&B->drv, 1, 2 * d);
 }
 
 /* Takes RX packets: credit from the host side, data counted, buffers reposted. */
@@ -203,7 +164,7 @@ static void guest_rx(struct bench *B, uint16_t *ret_op)
 	uint32_t id, len;
 	bool reposted = false;
 
-	while (q_used(B, 0, &id, &len)) {
+	while (vd_used(&B->drv, 0, &id, &len)) {
 		uint8_t raw[VSOCK_HDR_SIZE];
 		struct vsock_hdr h;
 
@@ -216,11 +177,11 @@ static void guest_rx(struct bench *B, uint16_t *ret_op)
 			B->rx_cnt += h.len;
 		if (ret_op)
 			*ret_op = h.op;
-		q_offer(B, 0, (uint16_t)id);
+		vd_offer(&B->drv, 0, (uint16_t)id);
 		reposted = true;
 	}
 	if (reposted)
-		virtio_mmio_notify(B->t, 0);
+		vd_kick(&B->drv, 0);
 }
 
 static int host_listener(struct bench *B, char *path, size_t size)
@@ -250,7 +211,7 @@ static struct span bench_g2h(uint32_t chunk, uint64_t total)
 	B.host_port = HOST_PORT;
 	lfd = host_listener(&B, path, sizeof(path));
 	guest_send(&B, d++ % SLOTS, VSOCK_OP_REQUEST, 0, 0);
-	virtio_mmio_notify(B.t, 1);
+	vd_kick(&B.drv, 1);
 	hfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	guest_rx(&B, &op);
 	if (hfd < 0 || op != VSOCK_OP_RESPONSE)
@@ -258,7 +219,7 @@ static struct span bench_g2h(uint32_t chunk, uint64_t total)
 	{
 		uint32_t id, len;
 
-		while (q_used(&B, 1, &id, &len))
+		while (vd_used(&B.drv, 1, &id, &len))
 			; /* the REQUEST's buffer */
 	}
 	memset(sink, 0, 1 << 20);
@@ -272,7 +233,7 @@ static struct span bench_g2h(uint32_t chunk, uint64_t total)
 		 * host socket is full and the device starts buffering. */
 		for (uint64_t before = ~0ull; before != sent;) {
 			before = sent;
-			while (q_used(&B, 1, &id, &len))
+			while (vd_used(&B.drv, 1, &id, &len))
 				in_flight--;
 			/* Within credit (what the host side buffers) and the ring;
 			 * a write larger than the credit goes out in part, as Linux
@@ -290,7 +251,7 @@ static struct span bench_g2h(uint32_t chunk, uint64_t total)
 				in_flight++;
 			}
 			if (sent != before) {
-				virtio_mmio_notify(B.t, 1);
+				vd_kick(&B.drv, 1);
 				guest_rx(&B, NULL); /* credit updates */
 			}
 		}
@@ -332,7 +293,7 @@ static struct span bench_h2g(uint32_t chunk, uint64_t total)
 	}
 	B.host_port = B.last_src_port;
 	guest_send(&B, 0, VSOCK_OP_RESPONSE, 0, 0);
-	virtio_mmio_notify(B.t, 1);
+	vd_kick(&B.drv, 1);
 	if (op != VSOCK_OP_REQUEST || read(fd, line, sizeof(line)) < 3)
 		die("host -> guest connect");
 	fd_set_nonblock(fd, 1);
@@ -348,7 +309,7 @@ static struct span bench_h2g(uint32_t chunk, uint64_t total)
 		/* The guest consumed everything: its credit goes back to the host. */
 		if (B.rx_cnt - told >= GUEST_BUF / 4) {
 			guest_send(&B, 1, VSOCK_OP_CREDIT_UPDATE, 0, B.rx_cnt);
-			virtio_mmio_notify(B.t, 1);
+			vd_kick(&B.drv, 1);
 			told = B.rx_cnt;
 		}
 	}

@@ -17,6 +17,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "mmds", scenario_mmds },
 	{ "cpuid", scenario_cpuid },
 	{ "smp", scenario_smp },
+	{ "touch", scenario_touch },
 	{ "balloon", scenario_balloon },
 	{ "balloon-report", scenario_balloon_report },
 	{ "balloon-hint", scenario_balloon_hint },

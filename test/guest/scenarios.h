@@ -30,6 +30,7 @@ void scenario_hostile_net(void);
 void scenario_mmds(void);
 void scenario_cpuid(void);
 void scenario_smp(void);
+void scenario_touch(void);
 void scenario_balloon(void);
 void scenario_balloon_report(void);
 void scenario_balloon_hint(void);

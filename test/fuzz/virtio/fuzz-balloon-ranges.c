@@ -18,9 +18,10 @@
 #define RAM0 (1u << 20)
 #define RAM1 (64u << 10)
 #define HIGH (1ull << 32)
-#define IMAGE 0x10000u /* the input covers guest RAM from 0 up to here */
+#define IMAGE 0x20000u /* the input covers guest RAM from 0 up to here */
 #define QN 16u
-#define RING(q) (0x1000ull * (q)) /* desc, avail at +0x100, used at +0x200, in the input's image */
+/* queue q's rings at VD_RING_STRIDE * q (test/helpers/virtio-driver.h): its
+ * descriptor table, its avail ring at + 0x1000, its used ring at + 0x2000 */
 #define CANARY 0xa5
 
 static struct guest_memory mem;
@@ -39,33 +40,12 @@ static void fuzz_init(void)
 	log_set_level(LOG_OFF);
 }
 
-static void driver_start(struct virtio_mmio *t, uint64_t features, unsigned nq)
-{
-	vd_write(t, VIRTIO_MMIO_STATUS, 0);
-	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	vd_write(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	vd_write(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	vd_write(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	vd_write(t, VIRTIO_MMIO_DRIVER_FEATURES, 1);
-	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	for (unsigned q = 0; q < nq; q++) {
-		vd_write(t, VIRTIO_MMIO_QUEUE_SEL, q);
-		vd_write(t, VIRTIO_MMIO_QUEUE_NUM, QN);
-		vd_write(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)RING(q));
-		vd_write(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(RING(q) + 0x100));
-		vd_write(t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(RING(q) + 0x200));
-		vd_write(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	}
-	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
-						 VIRTIO_STATUS_DRIVER_OK);
-}
-
 /* Layout of an input: the features the driver takes (a byte: bit 0 stats,
  * 1 hinting, 2 reporting), a byte of host actions (bit 0: start a hinting
  * run first, bit 1: with acknowledge_on_stop, bit 2: stop it at the end, bit
  * 3: a new target), a byte naming the order of queue notifications, then
- * guest RAM from address 0: each queue's descriptor table at 0x1000 * q,
- * its avail ring at +0x100, buffers anywhere. */
+ * guest RAM from address 0: each queue's descriptor table at 0x4000 * q,
+ * its avail ring at + 0x1000, buffers anywhere. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -75,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct balloon_request req = { 0 };
 	struct balloon *b = NULL;
 	struct virtio_mmio *t;
+	struct vd_driver drv;
 	uint64_t features = 0;
 	uint8_t take, host, order;
 	unsigned nq;
@@ -93,10 +74,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	features |= take & 4 ? 1ull << BALLOON_F_PAGE_REPORTING : 0;
 	nq = 2 + !!(take & 1) + !!(take & 2) + !!(take & 4);
 	memset(mem.region[0].host, 0, IMAGE);
-	memcpy(mem.region[0].host, data, size < IMAGE ? size : IMAGE);
-	if (balloon_create(&env, &cfg, &b) < 0 || virtio_mmio_create(&env, 0, balloon_virtio(b), &t) < 0)
+	if (balloon_create(&env, &cfg, &b) < 0 || virtio_mmio_create(&env, 0, balloon_virtio(b), &t) < 0 ||
+	    vd_start(&drv, &mem, t, nq, QN, 0, features) < 0)
 		abort();
-	driver_start(t, features, nq);
+	/* the rings as the input has them, after the driver's set-up zeroed them */
+	memcpy(mem.region[0].host, data, size < IMAGE ? size : IMAGE);
 	if (host & 1) {
 		req = (struct balloon_request){ .op = BALLOON_OP_HINT_START, .ack_on_stop = host & 2 };
 		balloon_request(b, &req);

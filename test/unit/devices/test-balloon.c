@@ -1,6 +1,7 @@
 /* The balloon device on its queues, without KVM: this test is the guest's
- * driver (rings in in-process guest memory, notifications through the mmio
- * transport, test/unit/devices/virtio-driver.h), as Linux's
+ * driver (the shared host-side driver, test/helpers/virtio-driver.h: rings
+ * in in-process guest memory, notifications through the mmio transport), as
+ * Linux's
  * virtio_balloon.c drives it. Pages given back must read as zeros
  * afterwards (MADV_DONTNEED on private anonymous memory); hostile PFNs and
  * ranges are counted and skipped. */
@@ -25,7 +26,7 @@
 
 #define QN 16u
 #define RAM (64ull << 20)
-#define RING(q) (0x10000ull + 0x4000ull * (q)) /* desc, avail at +0x1000, used at +0x2000 */
+#define RING_BASE 0x10000ull /* queue q's rings at + VD_RING_STRIDE * q */
 #define BUF(q, i) (0x100000ull + 0x10000ull * (q) + 0x1000ull * (i))
 #define REGION 0x2000000ull /* 32 MiB: the pages the tests give back */
 #define BIT(b) (1ull << (b))
@@ -35,31 +36,20 @@ struct t {
 	struct event_loop *loop;
 	struct virtio_mmio *mmio;
 	struct balloon *dev;
-	uint16_t avail[5], seen[5];
+	struct vd_driver drv;
 };
 
+/* One descriptor d on queue q, offered and kicked. */
 static void q_offer(struct t *T, unsigned q, uint16_t d, uint64_t addr, uint32_t len, uint16_t flags)
 {
-	uint16_t idx = T->avail[q]++;
-
-	h_desc_at(T->m, RING(q), d, addr, len, flags, 0);
-	guest_memory_write(T->m, RING(q) + 0x1000 + 4 + 2ull * (idx % QN), &d, 2);
-	idx++;
-	guest_memory_write(T->m, RING(q) + 0x1000 + 2, &idx, 2);
-	virtio_mmio_notify(T->mmio, (uint16_t)q);
+	vd_desc(&T->drv, q, d, addr, len, flags, 0);
+	vd_offer(&T->drv, q, d);
+	vd_kick(&T->drv, q);
 }
 
 static bool q_used(struct t *T, unsigned q, uint32_t *ret_id, uint32_t *ret_len)
 {
-	uint16_t idx;
-
-	guest_memory_read(T->m, RING(q) + 0x2000 + 2, &idx, 2);
-	if (idx == T->seen[q])
-		return false;
-	guest_memory_read(T->m, RING(q) + 0x2000 + 4 + 8ull * (T->seen[q] % QN), ret_id, 4);
-	guest_memory_read(T->m, RING(q) + 0x2000 + 8 + 8ull * (T->seen[q] % QN), ret_len, 4);
-	T->seen[q]++;
-	return true;
+	return vd_used(&T->drv, q, ret_id, ret_len);
 }
 
 static uint32_t cfg_read(struct t *T, unsigned off)
@@ -70,27 +60,8 @@ static uint32_t cfg_read(struct t *T, unsigned off)
 /* Negotiates want and sets up nq queues, as the driver numbers them. */
 static void driver_start(struct t *T, uint64_t want, unsigned nq)
 {
-	struct virtio_mmio *t = T->mmio;
-
-	vd_write(t, VIRTIO_MMIO_STATUS, 0);
-	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	vd_write(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	vd_write(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
-	vd_write(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	vd_write(t, VIRTIO_MMIO_DRIVER_FEATURES, 1);
-	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	assert_true(vd_read(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
-	for (unsigned q = 0; q < nq; q++) {
-		vd_write(t, VIRTIO_MMIO_QUEUE_SEL, q);
-		vd_write(t, VIRTIO_MMIO_QUEUE_NUM, QN);
-		vd_write(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)RING(q));
-		vd_write(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(RING(q) + 0x1000));
-		vd_write(t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(RING(q) + 0x2000));
-		vd_write(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	}
-	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
-						 VIRTIO_STATUS_DRIVER_OK);
-	assert_true(vd_read(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(vd_start(&T->drv, T->m, T->mmio, nq, QN, RING_BASE, want), 0);
+	assert_int_equal(T->drv.features, want | (1ull << VIRTIO_F_VERSION_1));
 }
 
 static struct t *make(const struct balloon_config *c)

@@ -33,6 +33,7 @@
 #include "devices/virtio/net.h"
 #include "devices/virtio/queue.h"
 #include "devices/virtio/tap.h"
+#include "tap-netns.h"
 
 #define TAP "emrx0"
 #define QN 256u
@@ -295,38 +296,10 @@ static void test_rx_chains_of_many_descriptors(void **state)
 
 static int group_setup(void **state)
 {
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
-	int fd, s;
-
-	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0) {
-		fprintf(stderr, "# skip: needs root and /dev/net/tun\n");
+	if (!tn_enter())
 		return 0;
-	}
-	if (unshare(CLONE_NEWNET) != 0) {
-		fprintf(stderr, "# skip: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return 0;
-	}
-	/* no IPv6 on the TAP: its autoconfiguration would send frames of its own */
-	fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "1", 1) != 1)
-			fprintf(stderr, "# disable_ipv6: %s\n", strerror(errno));
-		close(fd);
-	}
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), TAP);
-	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0)
+	if (tn_no_ipv6() < 0 || tn_tap_make(TAP, 0, true) < 0)
 		return -1;
-	/* up while attached (carrier on), so it has its qdisc at once and
-	 * frames sent on it are not dropped; it stays up after the close */
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		return -1;
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		return -1;
-	close(s);
-	close(fd);
 	tap_index = (int)if_nametoindex(TAP);
 	pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (pkt_fd < 0 || tap_index <= 0)

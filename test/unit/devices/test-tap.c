@@ -20,35 +20,17 @@
 
 #include "config/net.h"
 #include "devices/virtio/tap.h"
+#include "tap-netns.h"
 
 static bool in_netns;
 
-/* A persistent TAP the way `ip tuntap add` makes one. */
-static void make_tap(const char *name, short extra)
-{
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | extra };
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-	assert_true(fd >= 0);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
-	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
-	close(fd);
-}
-
 static int group_setup(void **state)
 {
-	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0) {
-		fprintf(stderr, "# skip: needs root and /dev/net/tun\n");
-		return 0;
+	in_netns = tn_enter();
+	if (in_netns) {
+		assert_int_equal(tn_tap_make("emt0", 0, false), 0);
+		assert_int_equal(tn_tap_make("emtmq", IFF_MULTI_QUEUE, false), 0);
 	}
-	if (unshare(CLONE_NEWNET) != 0) {
-		fprintf(stderr, "# skip: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return 0;
-	}
-	in_netns = true;
-	make_tap("emt0", 0);
-	make_tap("emtmq", IFF_MULTI_QUEUE);
 	return 0;
 }
 

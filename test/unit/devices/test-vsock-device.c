@@ -26,7 +26,7 @@
 
 #define QN 16u
 #define CID 3u
-#define RING(q) (0x1000ull + 0x4000ull * (q)) /* desc, then avail at +0x1000, used at +0x2000 */
+#define RING_BASE 0x1000ull
 #define BUF(q, i) (0x100000ull + 0x100000ull * (q) + 0x1000ull * (i))
 #define BUF_SIZE 0x1000u
 #define RXQ 0u
@@ -40,53 +40,20 @@ struct t {
 	struct vsock_dev *dev;
 	struct vsock_slot slot;
 	char dir[64];
-	uint16_t avail[3], seen[3], tx_next;
+	struct vd_driver drv;
+	uint16_t tx_next;
 };
 
+/* Offers descriptor d of queue q (its buffer at BUF(q, d)) on its own. */
 static void q_offer(struct t *T, unsigned q, uint16_t d, uint32_t len, uint16_t flags)
 {
-	uint16_t idx = T->avail[q]++;
-
-	h_desc_at(T->m, RING(q), d, BUF(q, d), len, flags, 0);
-	guest_memory_write(T->m, RING(q) + 0x1000 + 4 + 2ull * (idx % QN), &d, 2);
-	idx++;
-	guest_memory_write(T->m, RING(q) + 0x1000 + 2, &idx, 2);
-}
-
-/* The next used element of queue q: its descriptor id and length. */
-static bool q_used(struct t *T, unsigned q, uint32_t *ret_id, uint32_t *ret_len)
-{
-	uint16_t idx;
-
-	guest_memory_read(T->m, RING(q) + 0x2000 + 2, &idx, 2);
-	if (idx == T->seen[q])
-		return false;
-	guest_memory_read(T->m, RING(q) + 0x2000 + 4 + 8ull * (T->seen[q] % QN), ret_id, 4);
-	guest_memory_read(T->m, RING(q) + 0x2000 + 8 + 8ull * (T->seen[q] % QN), ret_len, 4);
-	T->seen[q]++;
-	return true;
+	vd_desc(&T->drv, q, d, BUF(q, d), len, flags, 0);
+	vd_offer(&T->drv, q, d);
 }
 
 static void setup_queues(struct t *T)
 {
-	struct virtio_mmio *t = T->mmio;
-
-	vd_write(t, VIRTIO_MMIO_STATUS, 0);
-	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	vd_write(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	vd_write(t, VIRTIO_MMIO_DRIVER_FEATURES, 1);
-	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	for (unsigned q = 0; q < 3; q++) {
-		vd_write(t, VIRTIO_MMIO_QUEUE_SEL, q);
-		vd_write(t, VIRTIO_MMIO_QUEUE_NUM, QN);
-		vd_write(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)RING(q));
-		vd_write(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(RING(q) + 0x1000));
-		vd_write(t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(RING(q) + 0x2000));
-		vd_write(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	}
-	vd_write(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
-						 VIRTIO_STATUS_DRIVER_OK);
-	assert_true(vd_read(t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(vd_start(&T->drv, T->m, T->mmio, 3, QN, RING_BASE, 0), 0);
 	for (uint16_t i = 0; i < QN; i++)
 		q_offer(T, RXQ, i, BUF_SIZE, VIRTQ_DESC_F_WRITE);
 }
@@ -142,7 +109,7 @@ static void guest_send(struct t *T, uint16_t op, uint32_t src_port, uint32_t dst
 	vsock_hdr_encode(&h, raw);
 	guest_memory_write(T->m, BUF(TXQ, d), raw, sizeof(raw));
 	q_offer(T, TXQ, d, VSOCK_HDR_SIZE, 0);
-	virtio_mmio_notify(T->mmio, TXQ);
+	vd_kick(&T->drv, TXQ);
 }
 
 /* The next packet the device gave the guest (its buffer reposted). */
@@ -151,7 +118,7 @@ static bool guest_recv(struct t *T, struct vsock_hdr *ret)
 	uint32_t id, len;
 	uint8_t raw[VSOCK_HDR_SIZE];
 
-	if (!q_used(T, RXQ, &id, &len))
+	if (!vd_used(&T->drv, RXQ, &id, &len))
 		return false;
 	assert_true(len >= VSOCK_HDR_SIZE);
 	guest_memory_read(T->m, BUF(RXQ, id), raw, sizeof(raw));
@@ -245,7 +212,7 @@ static void test_transport_reset(void **state)
 	q_offer(T, EVQ, 0, 4, VIRTQ_DESC_F_WRITE);
 	assert_int_equal(vsock_transport_reset(T->dev), 0);
 	/* struct virtio_vsock_event: le32 id, VIRTIO_VSOCK_EVENT_TRANSPORT_RESET = 0. */
-	assert_true(q_used(T, EVQ, &id, &len));
+	assert_true(vd_used(&T->drv, EVQ, &id, &len));
 	assert_int_equal(id, 0);
 	assert_int_equal(len, 4);
 	guest_memory_read(T->m, BUF(EVQ, 0), &event, 4);
@@ -277,9 +244,9 @@ static void test_transport_reset_no_buffer(void **state)
 
 	q_offer(T, EVQ, 0, 2, VIRTQ_DESC_F_WRITE);
 	assert_int_equal(vsock_transport_reset(T->dev), -ENOBUFS);
-	assert_true(q_used(T, EVQ, &id, &len));
+	assert_true(vd_used(&T->drv, EVQ, &id, &len));
 	assert_int_equal(len, 0);
-	assert_false(q_used(T, EVQ, &id, &len));
+	assert_false(vd_used(&T->drv, EVQ, &id, &len));
 	assert_int_equal(vsock_conn_count(T->dev), 0);
 	assert_closed(h2g);
 	vsock_metrics_get(T->dev, &m);

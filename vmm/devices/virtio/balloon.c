@@ -228,8 +228,9 @@ static void balloon_free_range(struct balloon *b, const struct iovec *iov, bool 
 /* A hinting chain: a 4-byte device-readable command id, or ranges. Ranges
  * count only while a run is on (host_cmd is a run's id) and the guest's last
  * command id is that run's; others belong to a finished run and are
- * returned untouched. Returns whether the guest ended its hints. */
-static bool balloon_hint_take(struct balloon *b)
+ * returned untouched. Returns, for a command, whether it ended the guest's
+ * hints (1 or 0), and -1 for ranges. */
+static int balloon_hint_take(struct balloon *b)
 {
 	const struct virtq_elem *e = &b->elem;
 	uint32_t cmd;
@@ -245,11 +246,11 @@ static bool balloon_hint_take(struct balloon *b)
 	if (b->host_cmd == BALLOON_CMD_ID_STOP || b->host_cmd == BALLOON_CMD_ID_DONE || !b->guest_cmd_valid ||
 	    b->guest_cmd != b->host_cmd) {
 		log_rl(LOG_INFO, "balloon hinting: ranges outside the current run ignored");
-		return false;
+		return -1;
 	}
 	for (unsigned i = 0; i < (unsigned)e->nr_out + e->nr_in; i++)
 		balloon_free_range(b, &e->iov[i], true);
-	return false;
+	return -1;
 }
 
 static void balloon_range_queue(struct balloon *b, uint16_t qi, bool hint)
@@ -262,7 +263,12 @@ static void balloon_range_queue(struct balloon *b, uint16_t qi, bool hint)
 	for (;;) {
 		while ((r = balloon_pop(b, q, &yield, &dropped)) > 0) {
 			if (hint) {
-				ended = balloon_hint_take(b);
+				int cmd = balloon_hint_take(b);
+
+				/* only a command changes it: ranges after a STOP
+				 * (a new run's, say) do not undo the end */
+				if (cmd >= 0)
+					ended = cmd;
 			} else {
 				for (unsigned i = 0; i < (unsigned)b->elem.nr_out + b->elem.nr_in; i++)
 					balloon_free_range(b, &b->elem.iov[i], false);
