@@ -141,7 +141,7 @@ metric_sum() {
 	# the SDK's CreateBalloon (NewCreateBalloonHandler) and GetBalloonConfig, with their bodies
 	expect_api 204 PUT /balloon '{"amount_mib":64,"deflate_on_oom":true,"stats_polling_interval_s":1}'
 	expect_api 200 GET /balloon '' '{"amount_mib":64,"deflate_on_oom":true,"stats_polling_interval_s":1,"free_page_hinting":false,"free_page_reporting":false}'
-	boot_probe probe=balloon probe.balloon_wait_ms=60000
+	boot_probe probe=balloon,wait probe.balloon_wait_ms=60000
 	wait_output 'PROBE-INFO balloon.inflated 16384'
 	if can_measure; then
 		assert_freed "$(guest_rss_kib "$EMBER_PID")" $((64 * 1024))
@@ -162,10 +162,13 @@ metric_sum() {
 	expect_api 400 PUT /balloon '{"amount_mib":1,"deflate_on_oom":true}' 'not supported after starting the microVM.'
 	# UpdateBalloon: a lower target, which the guest deflates to
 	expect_api 204 PATCH /balloon '{"amount_mib":32}'
+	wait_output 'PROBE-INFO balloon.deflated 8192'
 	expect_api 200 GET /balloon '' '"amount_mib":32,'
 	expect_api 200 GET /vm/config '' '"balloon":{"amount_mib":32,'
-	wait_output 'PROBE-INFO balloon.deflated 8192'
-	wait_output 'PROBE DONE'
+	# the wait scenario after it keeps the guest until told
+	wait_output 'PROBE irq.balloon'
+	wait_guest_running
+	expect_api 204 PUT /actions '{"action_type":"SendCtrlAltDel"}'
 	api_wait_exit
 	assert_equal "$EMBER_STATUS" 0
 	run cat "$OUT"
