@@ -58,9 +58,13 @@ go_sdk_replay() {
 	eng_expect "$sock" 204 PUT /actions '{"action_type":"InstanceStart"}'
 	# GetBalloonConfig
 	eng_expect "$sock" 200 GET /balloon '' '"amount_mib":16,"deflate_on_oom":true,"stats_polling_interval_s":1'
-	# a snapshot of a paused VM (PauseVM, CreateSnapshot)
-	eng_unprovided "$sock" PUT /snapshot/create '{"mem_file_path":"mem","snapshot_path":"snap","snapshot_type":"Full"}' \
-		"Snapshots: full snapshots, the file backend, ember-snapshot"
+	# a snapshot of a paused VM (PauseVM, CreateSnapshot, ResumeVM): this VM
+	# has a net device, vsock and a balloon, which ember cannot snapshot yet;
+	# nothing is written and the VM goes on
+	eng_expect "$sock" 204 PATCH /vm '{"state":"Paused"}'
+	eng_expect "$sock" 400 PUT /snapshot/create '{"mem_file_path":"mem","snapshot_path":"snap","snapshot_type":"Full"}' \
+		"Devices without snapshot support are present: net(id: 1), vsock, balloon"
+	eng_expect "$sock" 204 PATCH /vm '{"state":"Resumed"}'
 	wait_output 'PROBE vsock.rst' 900
 	# the probe's balloon scenario ran first: GetBalloonStats, UpdateBalloonStats, UpdateBalloon
 	eng_expect "$sock" 200 GET /balloon/statistics '' '"target_mib":16,"actual_mib":16,"swap_in":1,'

@@ -149,3 +149,48 @@ struct irqchip_split *irqchip_split_destroy(struct irqchip_split *s)
 	free(s);
 	return NULL;
 }
+
+/* The saved form: the 24 entries, then the asserted lines, ID and IOREGSEL,
+ * little-endian as the host (x86 only). */
+#define SPLIT_STATE_SIZE (IOAPIC_PINS * 8u + 12u)
+
+size_t irqchip_split_save(struct irqchip_split *s, uint8_t *buf, size_t size)
+{
+	if (size < SPLIT_STATE_SIZE)
+		return 0;
+	pthread_mutex_lock(&s->ioapic.lock);
+	memcpy(buf, s->ioapic.rte, IOAPIC_PINS * 8u);
+	memcpy(buf + IOAPIC_PINS * 8u, &s->ioapic.line, 4);
+	memcpy(buf + IOAPIC_PINS * 8u + 4, &s->ioapic.id, 4);
+	memcpy(buf + IOAPIC_PINS * 8u + 8, &s->ioapic.regsel, 4);
+	pthread_mutex_unlock(&s->ioapic.lock);
+	return SPLIT_STATE_SIZE;
+}
+
+int irqchip_split_restore(struct irqchip_split *s, const uint8_t *buf, size_t size, char *err, size_t errlen)
+{
+	uint32_t line;
+	int r;
+
+	if (size != SPLIT_STATE_SIZE) {
+		snprintf(err, errlen, "split-ioapic section of %zu bytes, expected %u", size, SPLIT_STATE_SIZE);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&s->ioapic.lock);
+	memcpy(s->ioapic.rte, buf, IOAPIC_PINS * 8u);
+	memcpy(&line, buf + IOAPIC_PINS * 8u, 4);
+	s->ioapic.line = line & ((1u << IOAPIC_PINS) - 1);
+	memcpy(&s->ioapic.id, buf + IOAPIC_PINS * 8u + 4, 4);
+	memcpy(&s->ioapic.regsel, buf + IOAPIC_PINS * 8u + 8, 4);
+	pthread_mutex_unlock(&s->ioapic.lock);
+	/* The routes KVM needs follow from the entries (as the guest's writes
+	 * would have set them). No vCPU runs yet. */
+	s->routed = 0;
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++)
+		if (ioapic_route(&s->ioapic, pin, &s->route[pin]))
+			s->routed |= 1u << pin;
+	r = irqchip_split_set_routes(s);
+	if (r < 0)
+		snprintf(err, errlen, "KVM_SET_GSI_ROUTING for the restored IOAPIC: %s", strerror(-r));
+	return r;
+}

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdint.h>
 
 struct bus;
 struct irqchip_split;
@@ -38,3 +39,8 @@ void irqchip_split_eoi(void *ctx, uint8_t vector);
 
 /* Accepts NULL; returns NULL. Only after the vCPUs are gone. */
 struct irqchip_split *irqchip_split_destroy(struct irqchip_split *s);
+/* Snapshots: the IOAPIC's state into buf (its length, 0 when size is too
+ * small), and back, with KVM's routes rebuilt from the entries (before any
+ * vCPU runs). restore: 0 or -errno with err filled. */
+size_t irqchip_split_save(struct irqchip_split *s, uint8_t *buf, size_t size);
+int irqchip_split_restore(struct irqchip_split *s, const uint8_t *buf, size_t size, char *err, size_t errlen);
