@@ -320,3 +320,20 @@ expect_bad_load() {
 	snap_send b R
 	snap_wait b "PROBE DONE pass=[0-9]* fail=0"
 }
+
+@test "a memory file truncated under a restored VM: the guest's touch ends the VM (149), naming the address" {
+	require_kvm
+	snap_base
+	snap_ember b
+	snap_use b
+	expect_api 204 PUT /snapshot/load "$(snap_load_body "$TMP/state" "$TMP/mem" false)"
+	# the guest's code and the probe's data stay; its patterned pages (16 MiB up) go
+	truncate -s $((16 << 20)) "$TMP/mem"
+	expect_api 204 PATCH /vm '{"state":"Resumed"}'
+	snap_send b R
+	snap_exit b
+	assert_equal "$SNAP_STATUS" 149
+	run cat "$TMP/b.out"
+	assert_output --regexp "guest memory at 0x[0-9a-f]+ could not be backed \(a snapshot's memory file truncated\?\)"
+	refute_output --partial "snapshot.resumed ok"
+}
