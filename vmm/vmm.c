@@ -32,6 +32,7 @@
 #include "ready.h"
 #include "seccomp/install.h"
 #include "snapshot/snapshot.h"
+#include "term.h"
 
 int ember_logger_init(struct ember *e)
 {
@@ -81,6 +82,21 @@ int ember_signals_init(struct ember *e)
 		return EXIT_CODE_GENERIC_ERROR;
 	}
 	return 0;
+}
+
+int ember_term_init(struct ember *e)
+{
+	int r = term_raw_enter();
+
+	/* A console that stays cooked still works: say so, go on. */
+	if (r < 0)
+		log_warn("Cannot put the terminal on stdin in raw mode: %s", strerror(-r));
+	return 0;
+}
+
+void ember_term_exit(struct ember *e)
+{
+	term_restore();
 }
 
 static const char *ember_api_socket(const struct ember *e)

@@ -32,3 +32,6 @@ void scenario_mmds(void);
 void scenario_cpuid(void);
 void scenario_smp(void);
 void scenario_touch(void);
+void scenario_rng(void);
+void scenario_serial_flood(void);
+void scenario_serial_input(void);

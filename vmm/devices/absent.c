@@ -1,5 +1,5 @@
 /* The device kinds Firecracker has and this build does not have yet:
- * balloon, entropy, pmem and memory hotplug. Each is a descriptor
+ * balloon, pmem and memory hotplug. Each is a descriptor
  * (devices/kind.h) with no devices: its routes answer "This build of ember
  * does not provide ...", its config file key takes only an empty value (null
  * or [], what GET /vm/config shows for it), and its metrics group is written
@@ -26,15 +26,6 @@
 	X(free_page_hint_count, METRICS_COUNTER)                                                   \
 	X(free_page_hint_freed, METRICS_COUNTER)                                                   \
 	X(free_page_hint_fails, METRICS_COUNTER)
-
-#define ENTROPY_METRICS(X)                                                                         \
-	X(activate_fails, METRICS_COUNTER)                                                         \
-	X(entropy_event_fails, METRICS_COUNTER)                                                    \
-	X(entropy_event_count, METRICS_COUNTER)                                                    \
-	X(entropy_bytes, METRICS_COUNTER)                                                          \
-	X(host_rng_fails, METRICS_COUNTER)                                                         \
-	X(entropy_rate_limiter_throttled, METRICS_COUNTER)                                         \
-	X(rate_limiter_event_count, METRICS_COUNTER)
 
 #define PMEM_METRICS(X)                                                                            \
 	X(activate_fails, METRICS_COUNTER)                                                         \
@@ -74,8 +65,6 @@
 
 METRICS_COUNTERS(balloon_metrics, BALLOON_METRICS);
 METRICS_GROUP(balloon_metrics, "balloon", BALLOON_METRICS);
-METRICS_COUNTERS(entropy_metrics, ENTROPY_METRICS);
-METRICS_GROUP(entropy_metrics, "entropy", ENTROPY_METRICS);
 METRICS_COUNTERS(pmem_metrics, PMEM_METRICS);
 METRICS_GROUP(pmem_metrics, "pmem", PMEM_METRICS);
 METRICS_COUNTERS(memory_hotplug_metrics, MEMORY_HOTPLUG_METRICS);
@@ -100,19 +89,6 @@ const struct device_kind balloon_absent_kind = {
 	.metrics_group = &balloon_metrics_group,
 	.routes = balloon_routes,
 	.routes_count = ARRAY_SIZE(balloon_routes),
-};
-
-static const struct api_route entropy_routes[] = {
-	API_ROUTE_UNPROVIDED("PUT", "/entropy", "the entropy device (/entropy)"),
-};
-
-const struct device_kind entropy_absent_kind = {
-	.name = "entropy",
-	.config_key = "entropy",
-	.unprovided = "an entropy device",
-	.metrics_group = &entropy_metrics_group,
-	.routes = entropy_routes,
-	.routes_count = ARRAY_SIZE(entropy_routes),
 };
 
 #define PMEM "pmem devices (/pmem)"

@@ -61,7 +61,8 @@ struct device_kind {
 	 * with the reason in err (the caller prefixes the key). */
 	int (*config_parse)(const json_t *value, void *slot, char *err, size_t errlen);
 	/* GET /vm/config's value; slot NULL: nothing configured. A new
-	 * reference, NULL on ENOMEM. */
+	 * reference, NULL on ENOMEM. NULL for a provided kind: GET /vm/config
+	 * does not show the key (serial: Firecracker's GET has no such key). */
 	json_t *(*config_to_json)(const void *slot);
 
 	/* Declared at start-up (its devices register into it when created). */

@@ -500,7 +500,8 @@ static void test_device_kinds(void **state)
 	for (size_t k = 0; k < device_kinds_count; k++) {
 		const struct device_kind *kind = device_kinds[k];
 
-		if (kind->config_key) {
+		/* a kind without a renderer keeps its key to the config file (serial, as Firecracker's GET has none) */
+		if (kind->config_key && (kind->config_to_json || kind->unprovided)) {
 			snprintf(key, sizeof(key), "\"%s\":", kind->config_key);
 			if (!strstr(got, key))
 				fail_msg("GET /vm/config lacks %s's key %s", kind->name, kind->config_key);
