@@ -41,7 +41,7 @@ go_sdk_replay() {
 	ENG_PIDS="$ENG_PIDS $!"
 	eng_vsock_listen "$root/v.sock_53"
 	chown 4711:4712 "$root/v.sock_53"
-	args="console=ttyS0 reboot=k panic=1 pci=off $(eng_probe_args net,mmds,vsock,wait probe.mmds_v2=60 probe.mmds_get=/sdk/name probe.vsock_serve_ms=15000)"
+	args="console=ttyS0 reboot=k panic=1 pci=off $(eng_probe_args balloon,net,mmds,vsock,wait probe.balloon_wait_ms=1500 probe.mmds_v2=60 probe.mmds_get=/sdk/name probe.vsock_serve_ms=15000)"
 	eng_expect "$sock" 204 PUT /logger '{"level":"Debug","log_path":"logs.fifo","show_level":true,"show_log_origin":false}'
 	eng_expect "$sock" 204 PUT /metrics '{"metrics_path":"metrics.fifo"}'
 	eng_expect "$sock" 204 PUT /machine-config '{"mem_size_mib":128,"smt":false,"vcpu_count":2}'
@@ -53,21 +53,26 @@ go_sdk_replay() {
 	eng_expect "$sock" 204 PUT /mmds/config '{"network_interfaces":["1"],"version":"V2"}'
 	# WithMetadata's handler (NewSetMetadataHandler), before the start
 	eng_expect "$sock" 204 PUT /mmds '{"sdk":{"name":"go-sdk"}}'
+	# a balloon (NewCreateBalloonHandler, one of the FcInit handlers: before the start)
+	eng_expect "$sock" 204 PUT /balloon '{"amount_mib":16,"deflate_on_oom":true,"stats_polling_interval_s":1}'
 	eng_expect "$sock" 204 PUT /actions '{"action_type":"InstanceStart"}'
-	# a balloon (NewCreateBalloonHandler) is refused until ember provides it
-	eng_unprovided "$sock" PUT /balloon '{"amount_mib":16,"deflate_on_oom":true,"stats_polling_interval_s":1}' \
-		"Balloon, entropy, and a serial console people can use"
+	# GetBalloonConfig
+	eng_expect "$sock" 200 GET /balloon '' '"amount_mib":16,"deflate_on_oom":true,"stats_polling_interval_s":1'
 	# a snapshot of a paused VM (PauseVM, CreateSnapshot, ResumeVM): this VM
-	# has a net device and vsock, which ember cannot snapshot yet; nothing is
-	# written and the VM goes on
+	# has a net device, vsock and a balloon, which ember cannot snapshot yet;
+	# nothing is written and the VM goes on
 	eng_expect "$sock" 204 PATCH /vm '{"state":"Paused"}'
 	eng_expect "$sock" 400 PUT /snapshot/create '{"mem_file_path":"mem","snapshot_path":"snap","snapshot_type":"Full"}' \
-		"Devices without snapshot support are present: net(id: 1), vsock"
+		"Devices without snapshot support are present: net(id: 1), vsock, balloon"
 	eng_expect "$sock" 204 PATCH /vm '{"state":"Resumed"}'
 	wait_output 'PROBE vsock.rst' 900
+	# the probe's balloon scenario ran first: GetBalloonStats, UpdateBalloonStats, UpdateBalloon
+	eng_expect "$sock" 200 GET /balloon/statistics '' '"target_mib":16,"actual_mib":16,"swap_in":1,'
+	eng_expect "$sock" 204 PATCH /balloon/statistics '{"stats_polling_interval_s":2}'
+	eng_expect "$sock" 204 PATCH /balloon '{"amount_mib":8}'
 	assert_equal "$(cat "/proc/$FC_PID/comm")" firecracker
 	eng_comms "$FC_PID" 2
-	eng_guest_ok net.ping mmds.arp vsock.guest_connect
+	eng_guest_ok balloon.inflate balloon.stats net.ping mmds.arp vsock.guest_connect
 	grep -a -q 'PROBE-INFO mmds GET /sdk/name -> 200 go-sdk' "$OUT" || fail "MMDS: $(grep -a 'PROBE-INFO mmds' "$OUT")"
 	run cat "$BATS_TEST_TMPDIR/listen.out"
 	assert_line 'echoed 65536 ok'
