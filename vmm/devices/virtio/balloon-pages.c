@@ -2,10 +2,12 @@
 #include "balloon-pages.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 
 #include "core/memory.h"
+#include "log.h"
 
 /* An in-place heap sort: glibc's qsort may call sysinfo() and malloc(),
  * which the vmm thread's seccomp role does not allow, and n log n with no
@@ -115,6 +117,17 @@ int balloon_discard_gpa(const struct guest_memory *mem, uint64_t gpa, uint64_t l
 	if (!host) {
 		faults->outside++;
 		return -EFAULT;
+	}
+	/* huge_pages "2M": a 4 KiB madvise cannot free part of a hugetlb page
+	 * (doc/hugepages.md). The guest's pages stay given; the host keeps the
+	 * memory. Said once per process, not per page. */
+	if (mem->backing == GUEST_BACKING_HUGETLB_2M) {
+		static atomic_bool said;
+
+		if (!atomic_exchange(&said, true))
+			log_warn("balloon: guest memory is in 2 MiB huge pages (huge_pages \"2M\"); the balloon's 4 KiB "
+				 "pages cannot be returned to the host");
+		return 0;
 	}
 	return balloon_discard_host(host, len, faults);
 }
