@@ -21,7 +21,7 @@ teardown() {
 PEER=$EMBER_SRC/test/integration/vsock-peer.py
 
 # vsock_boot SERVE_MS [EXTRA...]: writes a config for the probe's vsock
-# scenario with its socket at $V, starts the guest-side echo listener on
+# scenario with its socket at $V (guest_cid $VSOCK_CID, default 3), starts the guest-side echo listener on
 # ${V}_53 and ember (output in $OUT), and waits until the guest serves.
 vsock_boot() {
 	local serve=$1
@@ -32,10 +32,10 @@ vsock_boot() {
 	LISTENER=$!
 	for _ in $(seq 100); do grep -q listening "$BATS_TEST_TMPDIR/listen.out" && break; sleep 0.1; done
 	probe_config "$BATS_TEST_TMPDIR/vm.json" 1 64 vsock "probe.vsock_serve_ms=$serve" "$@"
-	python3 - "$BATS_TEST_TMPDIR/vm.json" "$V" "$BATS_TEST_TMPDIR" <<-'PY'
+	python3 - "$BATS_TEST_TMPDIR/vm.json" "$V" "$BATS_TEST_TMPDIR" "${VSOCK_CID:-3}" <<-'PY'
 	import json, sys
 	c = json.load(open(sys.argv[1]))
-	c["vsock"] = {"guest_cid": 3, "uds_path": sys.argv[2]}
+	c["vsock"] = {"guest_cid": int(sys.argv[4]), "uds_path": sys.argv[2]}
 	c["metrics"] = {"metrics_path": sys.argv[3] + "/metrics.json"}
 	json.dump(c, open(sys.argv[1], "w"))
 	PY
@@ -100,8 +100,6 @@ print(l["deprecated_api"]["deprecated_http_api_calls"], l["put_api_requests"]["v
 	expect_api 400 PUT /vsock '{"guest_cid":3}' 'missing field `uds_path`'
 	expect_api 400 PUT /vsock "{\"guest_cid\":\"3\",\"uds_path\":\"$d/a\"}" 'expected u32 for field `guest_cid`'
 	expect_api 400 PUT /vsock "{\"guest_cid\":4294967296,\"uds_path\":\"$d/a\"}" 'expected u32 for field `guest_cid`'
-	expect_api 400 PUT /vsock "{\"guest_cid\":2,\"uds_path\":\"$d/a\"}" 'Invalid guest_cid 2: it must be in [3, 4294967294]'
-	expect_api 400 PUT /vsock "{\"guest_cid\":4294967295,\"uds_path\":\"$d/a\"}" 'Invalid guest_cid 4294967295'
 	expect_api 400 PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$d/a\",\"x\":1}" 'unknown field `x`'
 	expect_api 400 PUT /vsock '{"guest_cid":3,"uds_path":""}' 'Invalid uds_path'
 	expect_api 400 PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$d/no/such/dir/v.sock\"}" \
@@ -138,6 +136,39 @@ print(l["deprecated_api"]["deprecated_http_api_calls"], l["put_api_requests"]["v
 	[ ! -e "$BATS_TEST_TMPDIR/v.sock" ] || fail "bound after boot"
 }
 
+@test "a reserved CID is taken as Firecracker takes it (engines send 0 and 4294967295), with a warning naming it and its consequence" {
+	api_start
+	local d=$BATS_TEST_TMPDIR cid
+	for cid in 0 1 2 4294967295; do
+		expect_api 204 PUT /vsock "{\"guest_cid\":$cid,\"uds_path\":\"$d/r$cid\"}"
+		expect_api 200 GET /vm/config '' "\"vsock\":{\"guest_cid\":$cid,"
+	done
+	expect_api 204 PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$d/r3\"}"
+	run cat "$OUT"
+	assert_output --partial 'vsock: guest_cid 0 is reserved (VMADDR_CID_HYPERVISOR: '
+	assert_output --partial 'vsock: guest_cid 1 is reserved (VMADDR_CID_LOCAL: '
+	assert_output --partial 'vsock: guest_cid 2 is reserved (VMADDR_CID_HOST: a Linux guest with vsock_loopback sends its connections to the host into its own loopback'
+	assert_output --partial 'vsock: guest_cid 4294967295 is reserved (VMADDR_CID_ANY: '
+	assert_output --partial '; taken as Firecracker takes it.'
+	# a usable CID has no warning
+	refute_output --partial 'guest_cid 3 is reserved'
+}
+
+@test "CID 0, as firecracker-containerd sends it: the guest's connection and the host's CONNECT both work; the warning is logged" {
+	require_kvm
+	VSOCK_CID=0 vsock_boot 60000
+	expect_api 200 GET /vm/config '' "\"vsock\":{\"guest_cid\":0,\"uds_path\":\"$V\"}"
+	run timeout 60 python3 "$PEER" connect "$V" 52 4096
+	assert_success
+	assert_output --regexp '^ok [0-9]+ 4096$'
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+	output=$(cat "$OUT")
+	assert_output --partial 'PROBE vsock.guest_connect ok'
+	assert_output --partial 'PROBE-INFO vsock.echoed 4096'
+	assert_output --partial 'vsock: guest_cid 0 is reserved (VMADDR_CID_HYPERVISOR'
+}
+
 @test "the config file's vsock key: one object; two devices exit 152 naming vsock and bind nothing" {
 	local v=$BATS_TEST_TMPDIR/cfg.sock w=$BATS_TEST_TMPDIR/cfg2.sock
 	printf '{"vsock":[{"guest_cid":3,"uds_path":"%s"},{"guest_cid":4,"uds_path":"%s"}]}' "$v" "$w" >"$BATS_TEST_TMPDIR/vm.json"
@@ -145,10 +176,10 @@ print(l["deprecated_api"]["deprecated_http_api_calls"], l["put_api_requests"]["v
 	assert_equal "$status" 152
 	assert_output --partial 'vsock: expected one vsock device object (one device per VM)'
 	[ ! -e "$v" ] && [ ! -e "$w" ] || fail "a refused config bound a socket"
-	printf '{"vsock":{"guest_cid":1,"uds_path":"%s"}}' "$v" >"$BATS_TEST_TMPDIR/vm.json"
+	printf '{"vsock":{"guest_cid":4294967296,"uds_path":"%s"}}' "$v" >"$BATS_TEST_TMPDIR/vm.json"
 	run timeout 60 "$EMBER" --no-api --config-file "$BATS_TEST_TMPDIR/vm.json"
 	assert_equal "$status" 152
-	assert_output --partial 'vsock: Invalid guest_cid 1'
+	assert_output --partial 'expected u32'
 }
 
 @test "guest -> host: the guest's pattern reaches an echoing listener on <uds_path>_53 and comes back; a port without listener is a RST" {
