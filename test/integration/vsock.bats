@@ -182,6 +182,55 @@ print(l["deprecated_api"]["deprecated_http_api_calls"], l["put_api_requests"]["v
 	assert_output --partial 'expected u32'
 }
 
+@test "host connections open when the guest's driver starts: its reset leaves ember up and new connections are served (the reset once closed them on the vCPU thread: SIGSYS, exit 148)" {
+	require_kvm
+	V=$BATS_TEST_TMPDIR/v.sock
+	OUT=$BATS_TEST_TMPDIR/ember.out
+	SOCK=$BATS_TEST_TMPDIR/api.sock
+	python3 "$PEER" listen "${V}_53" 1 >"$BATS_TEST_TMPDIR/listen.out" 2>&1 &
+	LISTENER=$!
+	for _ in $(seq 100); do grep -q listening "$BATS_TEST_TMPDIR/listen.out" && break; sleep 0.1; done
+	# The guest waits (probe=wait) before its vsock driver starts, as a Linux
+	# guest boots before it probes virtio-vsock while an engine already dials
+	# its agent; the driver's first act is a reset (status 0).
+	probe_config "$BATS_TEST_TMPDIR/vm.json" 1 64 wait,vsock probe.vsock_serve_ms=60000 probe.wait_tick=1000000
+	python3 - "$BATS_TEST_TMPDIR/vm.json" "$V" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["vsock"] = {"guest_cid": 3, "uds_path": sys.argv[2]}
+	json.dump(c, open(sys.argv[1], "w"))
+	PY
+	"$EMBER" --api-sock "$SOCK" --id "vsock-bats-$$" --config-file "$BATS_TEST_TMPDIR/vm.json" >"$OUT" 2>&1 &
+	EMBER_PID=$!
+	for _ in $(seq 100); do [ -S "$V" ] && [ -S "$SOCK" ] && break; sleep 0.1; done
+	# Host connections the inactive device holds (CONNECT sent, no OK: the
+	# guest has no driver yet; ember closes each after 2 s), two loops
+	# staggered so that some are open when the reset comes.
+	local hammers=()
+	for _ in 1 2; do
+		(for _ in $(seq 15); do timeout 10 python3 "$PEER" line "$V" 'CONNECT 52\n' >/dev/null 2>&1; done) &
+		hammers+=($!)
+		sleep 1
+	done
+	expect_api 204 PUT /actions '{"action_type":"SendCtrlAltDel"}'
+	wait_output 'PROBE vsock.rst'
+	# ember is alive and serves a new connection
+	run timeout 60 python3 "$PEER" connect "$V" 52 4096
+	assert_success
+	assert_output --regexp '^ok [0-9]+ 4096$'
+	kill -0 "$EMBER_PID" || fail "ember died: $(tail -5 "$OUT")"
+	kill "${hammers[@]}" 2>/dev/null || true
+	kill -TERM "$EMBER_PID"
+	api_wait_exit
+	kill "$LISTENER" 2>/dev/null || true
+	output=$(cat "$OUT")
+	refute_output --partial 'bad syscall'
+	refute_output --partial 'event loop:'
+	assert_output --partial 'PROBE wait.ctrl-alt-del ok'
+	assert_output --partial 'PROBE vsock.guest_connect ok'
+	assert_output --partial 'PROBE-INFO vsock.echoed 4096'
+}
+
 @test "guest -> host: the guest's pattern reaches an echoing listener on <uds_path>_53 and comes back; a port without listener is a RST" {
 	require_kvm
 	vsock_boot 1000
