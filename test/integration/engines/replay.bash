@@ -251,6 +251,7 @@ eng_wait_socket() {
 #   SDK_DRIVE SDK_DRIVE_RO SDK_ROOTFS  root drive id, read-only, path
 #   SDK_MAC SDK_VSOCK SDK_MMDS         guest MAC, PUT /vsock body, MMDS version
 #   SDK_METADATA                       PUT /mmds body before the start, or empty
+#   SDK_NO_START                       1: stop before InstanceStart (the caller sends it)
 eng_sdk_init() {
 	local s=$1
 	eng_expect "$s" 204 PUT /logger \
@@ -265,7 +266,7 @@ eng_sdk_init() {
 	eng_expect "$s" 204 PUT /vsock "$SDK_VSOCK"
 	eng_expect "$s" 204 PUT /mmds/config "{\"network_interfaces\":[\"1\"],\"version\":\"$SDK_MMDS\"}"
 	[ -z "${SDK_METADATA:-}" ] || eng_expect "$s" 204 PUT /mmds "$SDK_METADATA"
-	eng_expect "$s" 204 PUT /actions '{"action_type":"InstanceStart"}'
+	[ "${SDK_NO_START:-}" = 1 ] || eng_expect "$s" 204 PUT /actions '{"action_type":"InstanceStart"}'
 }
 
 # eng_flush_metrics SOCK: one metrics line now (Firecracker writes one a
