@@ -304,6 +304,8 @@ int ember_vm_init(struct ember *e)
 
 	if (ember_vm_launch(e, "Successfully started microvm that was configured from one single json", &err) < 0) {
 		log_error("Building VMM configured from cmdline json failed: %s", err.msg);
+		if (err.unbacked)
+			return EXIT_CODE_SIGBUS;
 		return err.config ? EXIT_CODE_BAD_CONFIGURATION : EXIT_CODE_GENERIC_ERROR;
 	}
 	metrics_flush(); /* Firecracker writes a line right after the start */

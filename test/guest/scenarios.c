@@ -17,6 +17,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "mmds", scenario_mmds },
 	{ "cpuid", scenario_cpuid },
 	{ "smp", scenario_smp },
+	{ "touch", scenario_touch },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -30,3 +30,4 @@ void scenario_hostile_net(void);
 void scenario_mmds(void);
 void scenario_cpuid(void);
 void scenario_smp(void);
+void scenario_touch(void);

@@ -29,18 +29,17 @@ static int machine_config_template(const json_t *j, struct machine_config *mc, c
 	return r < 0 ? r : 0;
 }
 
-/* An enum field whose first variant ("None") is the only one this build
- * provides: the others are known but refused as not provided. */
-static int machine_config_enum(const json_t *j, const char *key, const char *const *variants,
-			       const char *what, char *err, size_t errlen)
-{
-	int v = 0, r = json_field_enum(j, key, false, variants, &v, err, errlen);
+const char *const huge_pages_names[] = { "None", "2M", "Transparent", NULL };
 
-	if (r <= 0 || v == 0)
-		return r < 0 ? r : 0;
-	snprintf(err, errlen, MACHINE_CONFIG_ERR_PREFIX "this build does not provide %s (%s \"%s\")", what, key,
-		 variants[v]);
-	return -EOPNOTSUPP;
+/* huge_pages: absent keeps the current value in PATCH and is "None" in PUT
+ * (mc starts from the defaults there). */
+static int machine_config_huge_pages(const json_t *j, struct machine_config *mc, char *err, size_t errlen)
+{
+	int v = (int)mc->huge_pages, r = json_field_enum(j, "huge_pages", false, huge_pages_names, &v, err, errlen);
+
+	if (r > 0)
+		mc->huge_pages = (enum huge_pages)v;
+	return r < 0 ? r : 0;
 }
 
 /* ember's own fields, beside Firecracker's: which irqchip models the
@@ -58,7 +57,6 @@ static int machine_config_irqchip_read(const json_t *j, struct machine_config *m
 static int machine_config_fields_read(const json_t *j, bool patch, struct machine_config *mc, char *err,
 				      size_t errlen)
 {
-	static const char *const huge[] = { "None", "2M", "Transparent", NULL };
 	uint64_t vcpus = mc->vcpu_count, mem = mc->mem_size_mib;
 	bool dirty = false;
 	int r, present;
@@ -73,7 +71,7 @@ static int machine_config_fields_read(const json_t *j, bool patch, struct machin
 	if (r >= 0)
 		r = machine_config_template(j, mc, err, errlen);
 	if (r >= 0)
-		r = machine_config_enum(j, "huge_pages", huge, "huge pages", err, errlen);
+		r = machine_config_huge_pages(j, mc, err, errlen);
 	if (r >= 0)
 		r = machine_config_irqchip_read(j, mc, err, errlen);
 	if (r < 0)
@@ -97,7 +95,9 @@ static int machine_config_validate(const struct machine_config *mc, char *err, s
 		return machine_config_error(err, errlen,
 					    "The number of vCPUs must be greater than 0, less than 32 and must be 1 "
 					    "or an even number if SMT is enabled.");
-	if (mc->mem_size_mib == 0)
+	/* Both huge page kinds map RAM in 2 MiB units (Transparent too: its
+	 * mapping is 2 MiB aligned so that every page can become a THP). */
+	if (mc->mem_size_mib == 0 || (mc->huge_pages != HUGE_PAGES_NONE && mc->mem_size_mib % 2))
 		return machine_config_error(err, errlen,
 					    "The memory size (MiB) is either 0, or not a multiple of the configured "
 					    "page size.");
@@ -152,7 +152,7 @@ json_t *machine_config_to_json(const struct machine_config *mc)
 	if (r == 0)
 		r = json_object_set_new(o, "track_dirty_pages", json_boolean(mc->track_dirty_pages));
 	if (r == 0)
-		r = json_object_set_new(o, "huge_pages", json_string("None"));
+		r = json_object_set_new(o, "huge_pages", json_string(huge_pages_names[mc->huge_pages]));
 	if (r == 0 && mc->irqchip != IRQCHIP_KERNEL)
 		r = json_object_set_new(o, "irqchip", json_string("split"));
 	if (r == 0 && pit != (mc->irqchip == IRQCHIP_KERNEL))

@@ -17,8 +17,10 @@
  * vcpu_count 1..32 and 1 or even with smt, mem_size_mib > 0 and at most
  * LAYOUT_MAX_RAM_MIB. cpu_template (deprecated) is kept when absent, in PUT
  * too; whether it applies on this host is InstanceStart's question
- * (core/cpu_template.h). Capabilities this build lacks (dirty page tracking,
- * huge pages) are refused, saying so.
+ * (core/cpu_template.h). huge_pages is None, 2M or Transparent; with either
+ * huge page kind mem_size_mib must be even (Firecracker's "not a multiple of
+ * the configured page size"). Dirty page tracking, which this build lacks,
+ * is refused, saying so.
  * Returns 0, or -EINVAL with Firecracker's text in err; *inout is changed only
  * on success. */
 int machine_config_parse(const json_t *j, bool patch, struct machine_config *inout, char *err, size_t errlen);

@@ -26,7 +26,11 @@
 
 struct device_kind;
 
-enum huge_pages { HUGE_PAGES_NONE = 0 };
+/* How guest RAM is backed (doc/hugepages.md), in the order of the API's
+ * names: "None" (4 KiB pages), "2M" (hugetlbfs 2 MiB pages from the host's
+ * pool), "Transparent" (4 KiB pages the kernel may merge into THPs). */
+enum huge_pages { HUGE_PAGES_NONE = 0, HUGE_PAGES_2M, HUGE_PAGES_TRANSPARENT };
+extern const char *const huge_pages_names[];
 
 /* Who models the interrupt controllers (doc/irqchip.md). KERNEL:
  * Firecracker's set, PIC and IOAPIC in KVM; SPLIT: only the local APIC in

@@ -5,6 +5,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
+#endif
+
 #include "cleanup.h"
 #include "layout.h"
 
@@ -24,21 +28,65 @@ int guest_memory_plan(uint64_t ram_size, struct guest_region ret[GUEST_MAX_REGIO
 	return 2;
 }
 
-int guest_memory_create(uint64_t ram_size, struct guest_memory **ret)
+/* A 2 MiB-aligned anonymous mapping: size + 2 MiB mapped, the unaligned head
+ * and the tail trimmed, so that every 2 MiB of guest physical address space
+ * lies in one 2 MiB host page a THP can back (region gpas are 2 MiB aligned). */
+static void *memory_map_aligned(uint64_t size)
+{
+	uint64_t span = size + GUEST_HUGE_PAGE_SIZE, head;
+	uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *start;
+
+	if (p == MAP_FAILED)
+		return MAP_FAILED;
+	start = (uint8_t *)(((uintptr_t)p + GUEST_HUGE_PAGE_SIZE - 1) & ~(uintptr_t)(GUEST_HUGE_PAGE_SIZE - 1));
+	head = (uint64_t)(start - p);
+	if (head)
+		munmap(p, head);
+	munmap(start + size, span - head - size);
+	return start;
+}
+
+static void *memory_map_region(uint64_t size, enum guest_backing backing, bool *thp_refused)
+{
+	void *p;
+
+	switch (backing) {
+	case GUEST_BACKING_HUGETLB_2M:
+		/* MAP_NORESERVE: pool pages are taken at first touch, as in
+		 * Firecracker; without it mmap would reserve the whole RAM. */
+		return mmap(NULL, size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+	case GUEST_BACKING_TRANSPARENT:
+		p = memory_map_aligned(size);
+		if (p != MAP_FAILED && madvise(p, size, MADV_HUGEPAGE) < 0)
+			*thp_refused = true;
+		return p;
+	default:
+		return mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	}
+}
+
+int guest_memory_create_backed(uint64_t ram_size, enum guest_backing backing, struct guest_memory **ret,
+			       bool *ret_thp_refused)
 {
 	_cleanup_free_ struct guest_memory *m = calloc(1, sizeof(*m));
+	bool thp_refused = false;
 	int n;
 
 	if (!m)
 		return -ENOMEM;
+	if (backing != GUEST_BACKING_SMALL && ram_size % GUEST_HUGE_PAGE_SIZE)
+		return -EINVAL;
 	n = guest_memory_plan(ram_size, m->region);
 	if (n < 0)
 		return n;
 	m->nr_regions = (unsigned)n;
 	m->ram_size = ram_size;
+	m->backing = backing;
+	m->page_size = backing == GUEST_BACKING_HUGETLB_2M ? GUEST_HUGE_PAGE_SIZE : GUEST_PAGE_SIZE;
 	for (unsigned i = 0; i < m->nr_regions; i++) {
-		void *p = mmap(NULL, m->region[i].size, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		void *p = memory_map_region(m->region[i].size, backing, &thp_refused);
 
 		if (p == MAP_FAILED) {
 			int err = -errno;
@@ -51,8 +99,15 @@ int guest_memory_create(uint64_t ram_size, struct guest_memory **ret)
 		madvise(p, m->region[i].size, MADV_DONTDUMP);
 		m->region[i].host = p;
 	}
+	if (ret_thp_refused)
+		*ret_thp_refused = thp_refused;
 	*ret = TAKE_PTR(m);
 	return 0;
+}
+
+int guest_memory_create(uint64_t ram_size, struct guest_memory **ret)
+{
+	return guest_memory_create_backed(ram_size, GUEST_BACKING_SMALL, ret, NULL);
 }
 
 struct guest_memory *guest_memory_destroy(struct guest_memory *m)

@@ -10,10 +10,23 @@
  * Nothing else in ember turns a guest address into a host pointer. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define GUEST_MAX_REGIONS 2
+#define GUEST_HUGE_PAGE_SIZE (2ull << 20)
+
+/* How RAM is backed (doc/hugepages.md):
+ *   SMALL        anonymous 4 KiB pages;
+ *   HUGETLB_2M   MAP_HUGETLB|MAP_HUGE_2MB|MAP_NORESERVE, as Firecracker: the
+ *                pool's pages are claimed when first touched, so an exhausted
+ *                pool shows as SIGBUS on ember's own write (exit 149) or as a
+ *                guest access KVM cannot back (vcpu.c, exit 149 too);
+ *   TRANSPARENT  anonymous pages, each region 2 MiB aligned (over-allocated
+ *                and trimmed) and MADV_HUGEPAGE, so khugepaged and the fault
+ *                path may use THPs whenever the host allows it. */
+enum guest_backing { GUEST_BACKING_SMALL, GUEST_BACKING_HUGETLB_2M, GUEST_BACKING_TRANSPARENT };
 
 struct guest_region {
 	uint64_t gpa;
@@ -25,6 +38,8 @@ struct guest_memory {
 	struct guest_region region[GUEST_MAX_REGIONS];
 	unsigned nr_regions;
 	uint64_t ram_size;
+	enum guest_backing backing;
+	uint64_t page_size; /* 4096, or 2 MiB for HUGETLB_2M (what one fault maps) */
 };
 
 /* Plans the regions for ram_size bytes (page-aligned, > 0) without mapping
@@ -36,6 +51,12 @@ int guest_memory_plan(uint64_t ram_size, struct guest_region ret[GUEST_MAX_REGIO
  * guest_memory_destroy(). Returns 0, -EINVAL for a size that is zero, not
  * page-aligned or overflows, or -ENOMEM when the mapping fails. */
 int guest_memory_create(uint64_t ram_size, struct guest_memory **ret);
+/* The same with a backing; HUGETLB_2M and TRANSPARENT need ram_size to be a
+ * multiple of 2 MiB (-EINVAL otherwise). A failed madvise(MADV_HUGEPAGE) is
+ * not an error (the RAM works, with small pages): *ret_thp_refused is set
+ * then (may be NULL). */
+int guest_memory_create_backed(uint64_t ram_size, enum guest_backing backing, struct guest_memory **ret,
+			       bool *ret_thp_refused);
 /* Unmaps and frees; accepts NULL; returns NULL. */
 struct guest_memory *guest_memory_destroy(struct guest_memory *m);
 

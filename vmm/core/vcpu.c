@@ -17,6 +17,7 @@
 #include "cpuid.h"
 #include "exit_code.h"
 #include "log.h"
+#include "memory.h"
 #include "seccomp/install.h"
 #include "signals.h"
 #include "thread.h"
@@ -293,12 +294,32 @@ static void vcpu_io(struct vcpu *v)
 			       vcpu_now_us() - t0);
 }
 
-static void vcpu_mmio(struct vcpu *v)
+/* An MMIO exit on a RAM address: KVM found no host page behind guest RAM.
+ * With 2M pages that is an exhausted hugetlb pool (measured under nested
+ * PVM: the guest's touch came back as KVM_EXIT_MMIO, not as SIGBUS).
+ * Dropping the write or reading 0xff would corrupt the guest silently, so
+ * the VM ends with the SIGBUS exit code, as ember's own touch would. */
+static bool vcpu_mmio_in_ram(struct vcpu *v)
+{
+	const struct kvm_run *run = v->run;
+
+	if (!v->ctl->mem || !guest_memory_contains(v->ctl->mem, run->mmio.phys_addr, 1))
+		return false;
+	metrics_local_inc(v->m.failures);
+	log_error("vcpu %u: guest memory at 0x%llx could not be backed (huge page pool exhausted?)", v->index,
+		  run->mmio.phys_addr);
+	return true;
+}
+
+/* Returns -1 to keep running, else the VM's exit code. */
+static int vcpu_mmio(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	uint32_t len = run->mmio.len > 8 ? 8 : run->mmio.len;
 	uint64_t t0 = vcpu_now_us();
 
+	if (vcpu_mmio_in_ram(v))
+		return EXIT_CODE_SIGBUS;
 	if (run->mmio.is_write) {
 		metrics_local_inc(v->m.exit_mmio_write);
 		if (bus_write(v->ctl->mmio_bus, run->mmio.phys_addr, run->mmio.data, len) < 0)
@@ -311,6 +332,7 @@ static void vcpu_mmio(struct vcpu *v)
 			memset(run->mmio.data, 0xff, len);
 		metrics_record_latency(&v->m.exit_mmio_read_agg__min_us, vcpu_now_us() - t0);
 	}
+	return -1;
 }
 
 /* Handles one exit. Returns -1 to keep running, else the VM's exit code. */
@@ -324,8 +346,7 @@ static int vcpu_handle_exit(struct vcpu *v)
 		vcpu_io(v);
 		return -1;
 	case KVM_EXIT_MMIO:
-		vcpu_mmio(v);
-		return -1;
+		return vcpu_mmio(v);
 	case KVM_EXIT_HLT: /* the in-kernel irqchip handles HLT; harmless if it ever exits */
 		return -1;
 	case KVM_EXIT_IOAPIC_EOI: /* split irqchip: a level vector's EOI (irqchip/split.h) */

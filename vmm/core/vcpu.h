@@ -24,6 +24,7 @@
 
 struct bus;
 struct cpu_config;
+struct guest_memory;
 
 struct vcpu_control {
 	pthread_mutex_t lock;
@@ -31,6 +32,9 @@ struct vcpu_control {
 	bool pause, stop;
 	unsigned parked, exited; /* vCPU threads parked / gone */
 	const struct bus *mmio_bus, *pio_bus;
+	/* Guest RAM: an MMIO exit inside it means KVM could not back the page
+	 * (a hugetlb pool ran dry), never a device access. */
+	const struct guest_memory *mem;
 	/* Called on the vCPU thread; must only record the code and wake the vmm thread. */
 	void (*request_exit)(void *ctx, int exit_code);
 	void *ctx;

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "loop.h"
 #include "memory.h"
+#include "thp.h"
 #include "vcpu.h"
 
 /* Intel VMX needs three pages for the real-mode TSS; Firecracker's address,
@@ -64,6 +65,7 @@ struct vm {
 	struct vm_hooks hooks;
 	char *err;    /* the caller's vm_error.msg during vm_create */
 	size_t errlen;
+	bool unbacked; /* vm_error.unbacked */
 };
 
 /* Records why a step failed and returns r (evaluated before the message is
@@ -153,13 +155,37 @@ static int vm_check_template_caps(struct vm *vm)
 	return 0;
 }
 
+static enum guest_backing vm_backing(enum huge_pages hp)
+{
+	return hp == HUGE_PAGES_2M ? GUEST_BACKING_HUGETLB_2M
+	       : hp == HUGE_PAGES_TRANSPARENT ? GUEST_BACKING_TRANSPARENT : GUEST_BACKING_SMALL;
+}
+
+/* "Transparent" only asks: under the host's "never" (or a kernel that
+ * refuses MADV_HUGEPAGE) the guest runs on 4 KiB pages, which the operator
+ * should know. */
+static void vm_warn_thp(bool refused)
+{
+	if (thp_host_mode() == THP_NEVER)
+		log_warn("huge_pages \"Transparent\": the host's transparent_hugepage/enabled is \"never\", so "
+			 "guest memory stays in 4 KiB pages");
+	else if (refused)
+		log_warn("huge_pages \"Transparent\": madvise(MADV_HUGEPAGE) was refused, so guest memory stays in "
+			 "4 KiB pages");
+}
+
 static int vm_step_memory(struct vm *vm)
 {
-	int r = guest_memory_create(vm->cfg->machine.mem_size_mib << 20, &vm->mem);
+	enum guest_backing backing = vm_backing(vm->cfg->machine.huge_pages);
+	bool thp_refused = false;
+	int r = guest_memory_create_backed(vm->cfg->machine.mem_size_mib << 20, backing, &vm->mem, &thp_refused);
 
 	if (r < 0)
 		return vm_fail(vm, r, "Invalid Memory Configuration: Cannot create mmap region: %s (os error %d)",
 			       strerror(-r), -r);
+	if (backing == GUEST_BACKING_TRANSPARENT)
+		vm_warn_thp(thp_refused);
+	vm->ctl.mem = vm->mem;
 	return 0;
 }
 
@@ -288,6 +314,13 @@ static int vm_step_kernel(struct vm *vm)
 	char why[256] = "";
 	int r = kernel_load(vm->mem, vm->cfg->boot.kernel_fd, &vm->kernel, why, sizeof(why));
 
+	/* The loader preads straight into guest RAM: the kernel answers EFAULT
+	 * (not SIGBUS) when it cannot fault in a hugetlb page there. */
+	if (r == -EFAULT && vm->mem->backing == GUEST_BACKING_HUGETLB_2M) {
+		vm->unbacked = true;
+		return vm_fail(vm, r, "guest memory could not be backed while loading the kernel (huge page pool "
+				      "exhausted?)");
+	}
 	if (r < 0)
 		return vm_fail(vm, r, "Cannot load kernel due to invalid memory configuration or invalid kernel "
 				      "image: %s", why);
@@ -437,6 +470,7 @@ int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct
 
 		if (r < 0) {
 			err->config = vm_create_steps[i].config;
+			err->unbacked = vm->unbacked;
 			log_debug("vm_create: step \"%s\" failed: %s", vm_create_steps[i].name, err->msg);
 			vm->err = NULL;
 			vm_destroy(vm);

@@ -42,6 +42,10 @@ struct vm_hooks {
  * command line): ember's --config-file then exits 152 and the API answers 400. */
 struct vm_error {
 	bool config;
+	/* Guest RAM could not be backed while ember filled it (an exhausted
+	 * hugetlb pool under huge_pages 2M): --config-file exits 149, as a
+	 * SIGBUS on ember's own write would. */
+	bool unbacked;
 	char msg[512];
 };
 

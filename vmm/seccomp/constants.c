@@ -18,11 +18,17 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+
 #include <sys/uio.h>
 #include <termios.h>
 #include <time.h>
 
 #include "cleanup.h"
+
+/* glibc names only MAP_HUGE_SHIFT; the kernel's linux/mman.h has the sizes. */
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
+#endif
 
 #if !defined(__x86_64__)
 #error "this build provides the constant table for x86_64 only"
@@ -60,7 +66,7 @@ static const struct named_const table_x86_64[] = {
 	/* mmap, mprotect, mremap, madvise */
 	C(PROT_NONE), C(PROT_READ), C(PROT_WRITE), C(PROT_EXEC), C(MAP_SHARED), C(MAP_PRIVATE),
 	C(MAP_FIXED), C(MAP_ANONYMOUS), C(MAP_NORESERVE), C(MAP_POPULATE), C(MAP_STACK),
-	C(MAP_HUGETLB), C(MAP_GROWSDOWN), C(MAP_FIXED_NOREPLACE), C(MREMAP_MAYMOVE), C(MREMAP_FIXED),
+	C(MAP_HUGETLB), C(MAP_HUGE_2MB), C(MAP_GROWSDOWN), C(MAP_FIXED_NOREPLACE), C(MREMAP_MAYMOVE), C(MREMAP_FIXED),
 	C(MADV_NORMAL), C(MADV_DONTNEED), C(MADV_FREE), C(MADV_REMOVE), C(MADV_DONTFORK),
 	C(MADV_MERGEABLE), C(MADV_HUGEPAGE), C(MADV_NOHUGEPAGE), C(MADV_DONTDUMP), C(MFD_CLOEXEC),
 	C(MFD_ALLOW_SEALING),

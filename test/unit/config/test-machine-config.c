@@ -120,10 +120,41 @@ static void test_absent_capabilities(void **state)
 {
 	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"track_dirty_pages\": true}", false,
 		     "Machine config error: this build does not provide dirty page tracking (track_dirty_pages)");
-	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2M\"}", false,
-		     "Machine config error: this build does not provide huge pages (huge_pages \"2M\")");
 	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"1G\"}", false,
 		     DESER "unknown variant `1G`, expected one of `None`, `2M`, `Transparent`.");
+}
+
+/* huge_pages: the three names; either huge kind needs an even size; PATCH
+ * keeps it when absent, PUT resets it; GET shows it under its name. */
+static void test_huge_pages(void **state)
+{
+	static const char mem[] = "Machine config error: The memory size (MiB) is either 0, or not a multiple of "
+				  "the configured page size.";
+	struct machine_config mc = MACHINE_CONFIG_DEFAULT;
+	json_t *j;
+	char *s;
+
+	assert_int_equal(parse("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2M\"}", false, &mc), 0);
+	assert_int_equal(mc.huge_pages, HUGE_PAGES_2M);
+	j = machine_config_to_json(&mc);
+	s = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(s, "\"huge_pages\":\"2M\""));
+	free(s);
+	json_decref(j);
+	assert_int_equal(parse("{\"mem_size_mib\": 256}", true, &mc), 0);
+	assert_int_equal(mc.huge_pages, HUGE_PAGES_2M);
+	assert_true(parse("{\"mem_size_mib\": 127}", true, &mc) < 0); /* against the 2M already set */
+	assert_string_equal(err, mem);
+	assert_int_equal(mc.mem_size_mib, 256);
+	assert_int_equal(parse("{\"huge_pages\": \"Transparent\"}", true, &mc), 0);
+	assert_int_equal(mc.huge_pages, HUGE_PAGES_TRANSPARENT);
+	assert_int_equal(parse("{\"vcpu_count\": 1, \"mem_size_mib\": 127}", false, &mc), 0);
+	assert_int_equal(mc.huge_pages, HUGE_PAGES_NONE);
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 127, \"huge_pages\": \"2M\"}", false, mem);
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 129, \"huge_pages\": \"Transparent\"}", false, mem);
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 0, \"huge_pages\": \"2M\"}", false, mem);
+	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2m\"}", false,
+		     DESER "unknown variant `2m`, expected one of `None`, `2M`, `Transparent`.");
 }
 
 /* cpu_template: Firecracker's x86 names; absent keeps the current one (PUT
@@ -253,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_absent_capabilities),
+		cmocka_unit_test(test_huge_pages),
 		cmocka_unit_test(test_cpu_template),
 		cmocka_unit_test(test_to_json),
 		cmocka_unit_test(test_irqchip_and_pit),

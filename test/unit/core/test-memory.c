@@ -74,6 +74,42 @@ static void test_slice_never_spans_the_gap(void **state)
 	guest_memory_destroy(m);
 }
 
+/* Transparent: every region starts on a 2 MiB boundary (over-allocated and
+ * trimmed), so each guest 2 MiB frame can be one THP; the memory works. */
+static void test_transparent_is_aligned(void **state)
+{
+	struct guest_memory *m = NULL;
+	uint8_t b = 0x33;
+
+	for (int i = 0; i < 4; i++) { /* a few times: mmap's hint varies with what is mapped */
+		assert_int_equal(guest_memory_create_backed(6ull << 20, GUEST_BACKING_TRANSPARENT, &m, NULL), 0);
+		assert_int_equal((uintptr_t)m->region[0].host % GUEST_HUGE_PAGE_SIZE, 0);
+		assert_int_equal(m->page_size, 4096);
+		assert_int_equal(guest_memory_write(m, (6ull << 20) - 1, &b, 1), 0);
+		assert_int_equal(m->region[0].host[(6ull << 20) - 1], 0x33);
+		m = guest_memory_destroy(m);
+	}
+	assert_int_equal(guest_memory_create_backed(4ull << 30, GUEST_BACKING_TRANSPARENT, &m, NULL), 0);
+	assert_int_equal((uintptr_t)m->region[1].host % GUEST_HUGE_PAGE_SIZE, 0);
+	guest_memory_destroy(m);
+}
+
+/* Both huge kinds need whole 2 MiB pages; 2M maps without touching the
+ * pool (MAP_NORESERVE), so this works on a host with no huge pages. */
+static void test_huge_sizes(void **state)
+{
+	struct guest_memory *m = NULL;
+
+	assert_int_equal(guest_memory_create_backed(3ull << 20, GUEST_BACKING_TRANSPARENT, &m, NULL), -EINVAL);
+	assert_int_equal(guest_memory_create_backed(3ull << 20, GUEST_BACKING_HUGETLB_2M, &m, NULL), -EINVAL);
+	assert_null(m);
+	if (guest_memory_create_backed(4ull << 20, GUEST_BACKING_HUGETLB_2M, &m, NULL) < 0)
+		skip(); /* a kernel without hugetlbfs */
+	assert_int_equal(m->page_size, 2ull << 20);
+	assert_int_equal(m->backing, GUEST_BACKING_HUGETLB_2M);
+	guest_memory_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -82,6 +118,8 @@ int main(void)
 		cmocka_unit_test(test_plan_rejects),
 		cmocka_unit_test(test_slice_bounds),
 		cmocka_unit_test(test_slice_never_spans_the_gap),
+		cmocka_unit_test(test_transparent_is_aligned),
+		cmocka_unit_test(test_huge_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

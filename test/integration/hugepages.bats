@@ -1,0 +1,186 @@
+#!/usr/bin/env bats
+# huge_pages (doc/hugepages.md): 2M from the host's hugetlb pool, Transparent
+# through MADV_HUGEPAGE, None; an exhausted pool ends the VM with 149; the
+# machine-config's validation. The probe's `touch` scenario writes a byte per
+# 4 KiB page of 64 MiB and waits for one serial byte, so the host can read the
+# VMM's smaps and /proc/meminfo while the memory is in use.
+#
+# vm.nr_hugepages is the host's: saved in setup and restored in teardown,
+# which bats runs after a failed test too.
+
+load helpers
+load boot-helpers
+load api-helpers
+
+NR_HUGEPAGES=/proc/sys/vm/nr_hugepages
+THP_ENABLED=/sys/kernel/mm/transparent_hugepage/enabled
+
+setup() {
+	TMP=$(mktemp -d)
+	SAVED_NR=
+	[ -r "$NR_HUGEPAGES" ] && SAVED_NR=$(cat "$NR_HUGEPAGES")
+}
+
+teardown() {
+	api_stop
+	[ -n "${TOUCH_PID:-}" ] && { kill -9 "$TOUCH_PID" 2>/dev/null || true; wait "$TOUCH_PID" 2>/dev/null || true; }
+	exec 7>&- 2>/dev/null || true
+	if [ -n "$SAVED_NR" ] && [ "$(cat "$NR_HUGEPAGES")" != "$SAVED_NR" ]; then
+		echo "$SAVED_NR" >"$NR_HUGEPAGES" || true
+	fi
+	rm -rf "$TMP"
+}
+
+# pool_set N: asks the kernel for N free 2 MiB pages on top of what others
+# use (skips when it cannot: no root, or no memory for them).
+pool_set() {
+	[ -w "$NR_HUGEPAGES" ] || skip "cannot write $NR_HUGEPAGES (needs root)"
+	local want=$(( SAVED_NR - $(hp_free) + $1 ))
+	echo "$want" >"$NR_HUGEPAGES"
+	[ "$(hp_free)" -ge "$1" ] || skip "the host gave only $(hp_free) free huge pages of $1 asked for"
+}
+
+hp_free() {
+	awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo
+}
+
+# touch_config FILE HUGE_PAGES: a 128 MiB probe VM running `touch` over 64 MiB.
+touch_config() {
+	probe_config "$1" 1 128 touch probe.touch_mib=64
+	sed -i "s/\"mem_size_mib\": 128/\"mem_size_mib\": 128, \"huge_pages\": \"$2\"/" "$1"
+}
+
+# touch_start FILE: runs ember on FILE with its serial input on a FIFO (fd 7
+# holds it open) and waits until the guest has filled its 64 MiB.
+touch_start() {
+	OUT=$TMP/out
+	mkfifo "$TMP/in"
+	exec 7<>"$TMP/in"
+	"$EMBER" --no-api --config-file "$1" --id "hugepages-bats-$$" <"$TMP/in" >"$OUT" 2>&1 &
+	TOUCH_PID=$!
+	for _ in $(seq 600); do
+		grep -q '^PROBE touch.filled' "$OUT" && return 0
+		kill -0 "$TOUCH_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "the guest did not fill its memory: $(tail -20 "$OUT")"
+}
+
+# touch_finish: sends the byte the guest waits for; ember must end with 0 and
+# the guest's re-read must find every byte.
+touch_finish() {
+	printf 'x' >&7
+	local st=0
+	wait "$TOUCH_PID" || st=$?
+	TOUCH_PID=
+	output=$(cat "$OUT")
+	grep -q '^PROBE touch.checked ok' "$OUT" || fail "no touch.checked ok: $(tail -20 "$OUT")"
+	assert_equal "$st" 0
+}
+
+# guest_smaps FIELD: FIELD (kB) of the VMM's mapping that holds the guest's
+# 64 MiB: the largest mapping of the process.
+guest_smaps() {
+	awk -v field="$1:" '
+		/^Size:/ { size = $2 }
+		$1 == field && size > best { best = size; v = $2 }
+		END { print v + 0 }' "/proc/$TOUCH_PID/smaps"
+}
+
+# guest_kernel_page_size: KernelPageSize (kB) of that mapping.
+guest_kernel_page_size() {
+	guest_smaps KernelPageSize
+}
+
+require_elf_ember() {
+	head -c 4 "$EMBER" | grep -q ELF || skip "$EMBER is a wrapper: the guest's mapping is not its process's"
+}
+
+@test "2M: the guest's memory comes from the hugetlb pool in 2 MiB pages" {
+	require_kvm
+	pool_set 80
+	before=$(hp_free)
+	touch_config "$TMP/vm.json" 2M
+	touch_start "$TMP/vm.json"
+	if head -c 4 "$EMBER" | grep -q ELF; then
+		assert_equal "$(guest_kernel_page_size)" 2048
+		used=$(( before - $(hp_free) ))
+		[ "$used" -ge 32 ] || fail "HugePages_Free fell by $used, expected at least 32 (64 MiB touched)"
+	fi
+	touch_finish
+}
+
+@test "Transparent: the guest's memory is backed by THPs (AnonHugePages > 32 MiB)" {
+	require_kvm
+	grep -q '\[never\]' "$THP_ENABLED" 2>/dev/null &&
+		skip "the host's transparent_hugepage/enabled is never: MADV_HUGEPAGE cannot take effect"
+	[ -r "$THP_ENABLED" ] || skip "no $THP_ENABLED: the host kernel has no THP"
+	touch_config "$TMP/vm.json" Transparent
+	touch_start "$TMP/vm.json"
+	if head -c 4 "$EMBER" | grep -q ELF; then
+		anon=$(guest_smaps AnonHugePages)
+		[ "$anon" -gt $((32 * 1024)) ] || fail "AnonHugePages of the guest mapping is $anon kB, expected > 32768"
+		assert_equal "$(guest_kernel_page_size)" 4
+	fi
+	touch_finish
+	refute_output --partial 'transparent_hugepage/enabled is "never"'
+}
+
+@test "None: the guest's memory has no huge page (AnonHugePages 0)" {
+	require_kvm
+	touch_config "$TMP/vm.json" None
+	touch_start "$TMP/vm.json"
+	if head -c 4 "$EMBER" | grep -q ELF; then
+		assert_equal "$(guest_smaps AnonHugePages)" 0
+		assert_equal "$(guest_kernel_page_size)" 4
+	fi
+	touch_finish
+}
+
+@test "2M: a 16-page pool runs dry under the guest's touch: exit 149, naming the address" {
+	require_kvm
+	pool_set 16
+	# Exactly 16 free pages for this VM (others' use of the pool aside).
+	echo $(( $(cat "$NR_HUGEPAGES") - $(hp_free) + 16 )) >"$NR_HUGEPAGES"
+	touch_config "$TMP/vm.json" 2M
+	run timeout --kill-after=5 120 "$EMBER" --no-api --config-file "$TMP/vm.json" --id "hugepages-bats-$$" </dev/null
+	assert_equal "$status" 149
+	assert_output --regexp 'guest memory at 0x[0-9a-f]+ could not be backed \(huge page pool exhausted\?\)'
+	refute_output --partial 'PROBE touch.checked ok'
+}
+
+@test "2M: an empty pool fails ember's own load of the kernel into guest memory: exit 149" {
+	require_kvm
+	[ -w "$NR_HUGEPAGES" ] || skip "cannot write $NR_HUGEPAGES (needs root)"
+	[ "$(hp_free)" -eq 0 ] || echo $(( $(cat "$NR_HUGEPAGES") - $(hp_free) )) >"$NR_HUGEPAGES"
+	[ "$(hp_free)" -eq 0 ] || skip "free huge pages remain that others hold ($(hp_free))"
+	touch_config "$TMP/vm.json" 2M
+	run timeout --kill-after=5 60 "$EMBER" --no-api --config-file "$TMP/vm.json" --id "hugepages-bats-$$" </dev/null
+	assert_equal "$status" 149
+	assert_output --partial 'guest memory could not be backed while loading the kernel (huge page pool exhausted?)'
+}
+
+@test "machine-config: huge_pages in PUT, PATCH, GET and /vm/config; sizes must be even" {
+	local mem='Machine config error: The memory size (MiB) is either 0, or not a multiple of the configured page size.'
+	api_start
+	expect_api 204 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":128,"huge_pages":"2M"}'
+	expect_api 200 GET /machine-config '' '"huge_pages":"2M"'
+	expect_api 200 GET /vm/config '' '"huge_pages":"2M"'
+	expect_api 400 PATCH /machine-config '{"mem_size_mib":127}' "$mem"
+	expect_api 400 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":129,"huge_pages":"Transparent"}' "$mem"
+	expect_api 400 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":0,"huge_pages":"2M"}' "$mem"
+	expect_api 400 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":128,"huge_pages":"1G"}' \
+		'unknown variant `1G`, expected one of `None`, `2M`, `Transparent`'
+	expect_api 204 PATCH /machine-config '{"huge_pages":"Transparent"}'
+	expect_api 200 GET /machine-config '' '"huge_pages":"Transparent"'
+	expect_api 204 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":127}'
+	expect_api 200 GET /machine-config '' '"huge_pages":"None"'
+}
+
+@test "config file: an odd size with 2M is refused before boot (exit 152)" {
+	touch_config "$TMP/vm.json" 2M
+	sed -i 's/"mem_size_mib": 128/"mem_size_mib": 127/' "$TMP/vm.json"
+	run timeout 30 "$EMBER" --no-api --config-file "$TMP/vm.json" --id "hugepages-bats-$$" </dev/null
+	assert_equal "$status" 152
+	assert_output --partial 'not a multiple of the configured page size'
+}
