@@ -9,7 +9,7 @@ set -eu
 # Building: the compilers, meson, the libraries ember and the jailer link, cmocka (meson builds the unit
 # tests with everything else), scdoc (the man pages) and file/binutils for the static-binary check.
 build_packages="build-essential pkg-config meson ninja-build file scdoc libseccomp-dev libcap-ng-dev
-libcgroup-dev libyaml-dev libjansson-dev libhttp-parser-dev liburing-dev nettle-dev libcmocka-dev"
+libcgroup-dev libyaml-dev libjansson-dev libhttp-parser-dev liburing-dev nettle-dev libcmocka-dev liblzma-dev"
 # Testing: the fuzz build, bats and the tools the suites drive ember with (acpica-tools: iasl decompiles the
 # ACPI tables in acpi.bats).
 test_packages="clang libclang-rt-14-dev strace bats bats-support bats-assert bats-file curl socat iproute2

@@ -13,6 +13,8 @@
 #include "log.h"
 #include "ready.h"
 #include "seccomp/install.h"
+#include "snapshot/snapshot.h"
+#include "core/loop.h"
 
 static int ember_api_start(void *ctx, char *err, size_t errlen)
 {
@@ -86,7 +88,66 @@ static int ember_api_update_device(void *ctx, const char *kind, const char *id, 
 	return e->vm ? devices_update(e->devices, kind, id, update) : -ENOENT;
 }
 
+static int ember_api_snapshot_create(void *ctx, const char *state_path, const char *mem_path, char *err,
+				     size_t errlen)
+{
+	struct ember *e = ctx;
+
+	if (!e->vm || vm_get_state(e->vm) != VM_PAUSED) {
+		snprintf(err, errlen, "Create snapshot error: Cannot save the microVM state: Operation not allowed: "
+			 "save/restore unavailable while running");
+		return -EINVAL;
+	}
+	return snap_create(e->vm, e->devices, &e->config, state_path, mem_path, err, errlen);
+}
+
+/* The snapshot's configuration replaces the (unused: no boot-shaping call
+ * was accepted) API one; what the process was given stays: its options and
+ * the logger and metrics already applied. A custom CPU template set before
+ * the load is dropped: the snapshot's vCPUs carry the CPUID they ran with. */
+static void ember_adopt_config(struct ember *e, struct vm_config *cfg)
+{
+	cfg->process = e->config.process;
+	cfg->logger = e->config.logger;
+	cfg->has_logger = e->config.has_logger;
+	cfg->metrics = e->config.metrics;
+	e->config.metrics = (struct metrics_config){ 0 };
+	e->config.has_logger = false;
+	e->config.logger = (struct logger_config){ 0 };
+	vm_config_clear(&e->config);
+	e->config = *cfg;
+}
+
+static int ember_api_snapshot_load(void *ctx, const char *state_path, const char *mem_path, bool resume,
+				   bool *fatal, char *err, size_t errlen)
+{
+	struct ember *e = ctx;
+	struct snap_load l;
+	struct vm_config cfg;
+	int r;
+
+	vm_config_init(&cfg);
+	r = snap_load_open(&l, state_path, mem_path, &cfg, err, errlen);
+	if (r < 0) {
+		snap_load_close(&l);
+		vm_config_clear(&cfg);
+		return r;
+	}
+	ember_adopt_config(e, &cfg);
+	*fatal = true; /* from here on KVM and the devices are touched */
+	r = ember_vm_restore(e, &l, resume, err, errlen);
+	snap_load_close(&l);
+	if (r < 0) {
+		log_error("%s", err);
+		e->exit_code = EXIT_CODE_GENERIC_ERROR;
+		loop_stop(e->loop); /* after this answer: the api thread sends it before it looks again */
+	}
+	return r;
+}
+
 const struct api_vm_ops ember_api_ops = {
+	.snapshot_create = ember_api_snapshot_create,
+	.snapshot_load = ember_api_snapshot_load,
 	.start = ember_api_start,
 	.pause = ember_api_pause,
 	.resume = ember_api_resume,

@@ -47,8 +47,8 @@ static const struct cli_flag {
 	[ARG_HTTP_API_IDLE_TIMEOUT_S] = { "http-api-idle-timeout-s", true, NULL, "Seconds an idle API connection is kept (0 = no limit, up to 86400; default: 120)." },
 	[ARG_MODULE] = { "module", true, "log filtering by module", NULL },
 	[ARG_ENABLE_PCI] = { "enable-pci", false, "the virtio-pci transport", NULL },
-	[ARG_SNAPSHOT_VERSION] = { "snapshot-version", false, "snapshots", NULL },
-	[ARG_DESCRIBE_SNAPSHOT] = { "describe-snapshot", true, "snapshots", NULL },
+	[ARG_SNAPSHOT_VERSION] = { "snapshot-version", false, NULL, "Print the version of the snapshot state files this build writes and exit." },
+	[ARG_DESCRIBE_SNAPSHOT] = { "describe-snapshot", true, NULL, "Print the version of the snapshot state file at the given path and exit." },
 };
 
 _printf_(1, 2) static int cli_fail(const char *fmt, ...)

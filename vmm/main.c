@@ -19,6 +19,7 @@
 #include "path_error.h"
 #include "ready.h"
 #include "vmm.h"
+#include "snapshot/snapshot.h"
 
 /* Which start-ups run a step's init: with --config-file the VM is built at
  * start-up; without it (API mode) InstanceStart builds it later, through
@@ -117,6 +118,9 @@ int main(int argc, char **argv)
 	code = cli_validate(&e.cli);
 	if (code)
 		return ready_exit(code);
+	if (e.cli.present[ARG_SNAPSHOT_VERSION] || e.cli.present[ARG_DESCRIBE_SNAPSHOT])
+		return ready_exit(snap_describe(e.cli.present[ARG_DESCRIBE_SNAPSHOT] ? e.cli.value[ARG_DESCRIBE_SNAPSHOT]
+										   : NULL));
 	code = ember_run(&e);
 	vmm_run_exit_hook();
 	ready_exit(code); /* before the exit line: the reason is the error logged last */

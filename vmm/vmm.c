@@ -31,6 +31,7 @@
 #include "path_error.h"
 #include "ready.h"
 #include "seccomp/install.h"
+#include "snapshot/snapshot.h"
 
 int ember_logger_init(struct ember *e)
 {
@@ -281,6 +282,46 @@ int ember_vm_launch(struct ember *e, const char *announce, struct vm_error *err)
 	}
 	e->controller.state = VM_RUNNING;
 	return 0;
+}
+
+/* The VM from a snapshot (PUT /snapshot/load): l was opened and e->config
+ * replaced by the snapshot's. The same hooks as a boot, the memory and the
+ * vCPUs' state from the files; then the VM's and devices' state, then the
+ * vCPU threads, parked, and the vmm role (as after InstanceStart). On
+ * failure err says why and nothing of the VM is left. */
+int ember_vm_restore(struct ember *e, struct snap_load *l, bool resume, char *err, size_t errlen)
+{
+	struct vm_hooks hooks = { .on_exit = ember_on_guest_exit, .ctx = e,
+				  .devices = devices_vm_hooks(e->devices), .restore = &l->restore };
+	struct vm_error verr;
+	int r;
+
+	if (e->config.mmds.enabled) {
+		mmds_guest_configure(e->mmds_guest, &e->config.mmds);
+		hooks.mmds = e->mmds_guest;
+	}
+	r = vm_create(&e->config, e->loop, &hooks, &e->vm, &verr);
+	if (r < 0) {
+		snprintf(err, errlen, "Load snapshot error: Failed to restore from snapshot: Failed to build microVM from "
+			 "snapshot: %s", verr.msg);
+		return r;
+	}
+	r = snap_load_finish(l, e->vm, e->devices, &e->config, err, errlen);
+	if (r >= 0) {
+		r = vm_start_paused(e->vm, verr.msg, sizeof(verr.msg));
+		if (r < 0)
+			snprintf(err, errlen, "Load snapshot error: %s", verr.msg);
+	}
+	if (r < 0) {
+		e->vm = vm_destroy(e->vm);
+		return r;
+	}
+	if (seccomp_install_role(SECCOMP_ROLE_VMM) < 0) {
+		log_error("Cannot install the vmm seccomp filter");
+		_exit(EXIT_CODE_GENERIC_ERROR);
+	}
+	log_info("Restored the microVM from a snapshot%s", resume ? "; resuming it" : " (paused)");
+	return resume ? vm_resume(e->vm) : 0;
 }
 
 int ember_devices_init(struct ember *e)

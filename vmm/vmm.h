@@ -5,6 +5,8 @@
  * when its init did not run). */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "api/controller.h"
@@ -38,6 +40,10 @@ struct ember {
 /* The one way a microVM is built and started, for --config-file and the
  * API's InstanceStart alike (see vmm.c). 0 or -errno with err filled in. */
 int ember_vm_launch(struct ember *e, const char *announce, struct vm_error *err);
+/* The VM built from an opened snapshot (see vmm.c). 0 or -errno with err
+ * filled; the VM is left paused, or running with resume. */
+struct snap_load;
+int ember_vm_restore(struct ember *e, struct snap_load *l, bool resume, char *err, size_t errlen);
 /* The API controller's operations on the VM (api_adapter.c). */
 extern const struct api_vm_ops ember_api_ops;
 

@@ -9,6 +9,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "blk-resize", scenario_blk_resize },
 	{ "blk-large", scenario_blk_large },
 	{ "wait", scenario_wait },
+	{ "snapshot", scenario_snapshot },
 	{ "blk-hog", scenario_blk_hog },
 	{ "vsock", scenario_vsock },
 	{ "hostile-vsock", scenario_hostile_vsock },

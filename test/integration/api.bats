@@ -275,7 +275,7 @@ teardown() {
 	expect_api 400 PUT /vsock '{}' 'missing field `guest_cid`'
 	expect_api 400 PUT /balloon '{}' 'does not provide the balloon'
 	expect_api 400 PUT /entropy '{}' 'does not provide the entropy'
-	expect_api 400 PUT /snapshot/create '{}' 'does not provide snapshots'
+	expect_api 400 PUT /snapshot/create '{}' 'missing field `snapshot_path`'
 	expect_api 400 PUT /serial '{}' 'does not provide serial'
 }
 

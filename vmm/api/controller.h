@@ -42,10 +42,20 @@ struct api_vm_ops {
 	 * -errno. */
 	bool (*has_device)(void *ctx, const char *kind, const char *id);
 	int (*update_device)(void *ctx, const char *kind, const char *id, const void *update);
+	/* Snapshots (snapshot/snapshot.h), the VM paused: writes both files. */
+	int (*snapshot_create)(void *ctx, const char *state_path, const char *mem_path, char *err, size_t errlen);
+	/* Builds the VM from the files, paused or (resume) running. *fatal:
+	 * the failure came after VM resources were made, and the process ends
+	 * (exit 1) once the answer is out; otherwise it may load again. */
+	int (*snapshot_load)(void *ctx, const char *state_path, const char *mem_path, bool resume, bool *fatal,
+			     char *err, size_t errlen);
 };
 
 struct api_controller {
 	enum vm_state state;
+	/* A boot-shaping resource was accepted (boot source, machine config,
+	 * a device, MMDS config): a snapshot may no longer be loaded. */
+	bool boot_configured;
 	const char *instance_id;        /* not owned */
 	struct mmds_store *mmds;        /* not owned */
 	struct vm_config *config;       /* not owned: what PUT /machine-config etc. edit; start reads it */

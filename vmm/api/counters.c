@@ -14,7 +14,7 @@
 	X(deprecated_http_api_calls, METRICS_COUNTER)                                              \
 	X(deprecated_cmd_line_api_calls, METRICS_COUNTER)
 
-/* Snapshots are not built: only pause and resume are timed. */
+/* Pause, resume and the Full snapshots are timed (Diff ones are not built). */
 #define LATENCIES_US_METRICS(X)                                                                    \
 	X(full_create_snapshot, METRICS_STORE)                                                     \
 	X(diff_create_snapshot, METRICS_STORE)                                                     \
@@ -58,7 +58,15 @@ void api_metrics_count_deprecated(void)
 
 void api_metrics_latency(enum api_latency which, uint64_t us)
 {
-	uint64_t *slot = which == API_LATENCY_PAUSE_VM ? &latencies_us_metrics.pause_vm : &latencies_us_metrics.resume_vm;
+	uint64_t *slots[] = {
+		[API_LATENCY_PAUSE_VM] = &latencies_us_metrics.pause_vm,
+		[API_LATENCY_RESUME_VM] = &latencies_us_metrics.resume_vm,
+		[API_LATENCY_FULL_CREATE_SNAPSHOT] = &latencies_us_metrics.full_create_snapshot,
+		[API_LATENCY_VMM_FULL_CREATE_SNAPSHOT] = &latencies_us_metrics.vmm_full_create_snapshot,
+		[API_LATENCY_LOAD_SNAPSHOT] = &latencies_us_metrics.load_snapshot,
+		[API_LATENCY_VMM_LOAD_SNAPSHOT] = &latencies_us_metrics.vmm_load_snapshot,
+	};
+	uint64_t *slot = slots[which];
 
 	__atomic_store_n(slot, us, __ATOMIC_RELAXED);
 }

@@ -80,7 +80,14 @@ void api_metrics_count(unsigned short metric);
 /* Counts a call of a deprecated endpoint or field (deprecated_http_api_calls). */
 void api_metrics_count_deprecated(void);
 
-enum api_latency { API_LATENCY_PAUSE_VM, API_LATENCY_RESUME_VM };
+enum api_latency {
+	API_LATENCY_PAUSE_VM,
+	API_LATENCY_RESUME_VM,
+	API_LATENCY_FULL_CREATE_SNAPSHOT,     /* the request, as the API thread sees it */
+	API_LATENCY_VMM_FULL_CREATE_SNAPSHOT, /* the vmm thread's work */
+	API_LATENCY_LOAD_SNAPSHOT,
+	API_LATENCY_VMM_LOAD_SNAPSHOT,
+};
 /* Records how long an action took (latencies_us, a store: the last one). */
 void api_metrics_latency(enum api_latency which, uint64_t us);
 /* Records the process's start-up time, wall and CPU (api_server). */

@@ -44,3 +44,9 @@ void api_mmds_config_apply(struct api_controller *c, struct api_action *a);
 int api_vm_state_parse(struct api_action *a);
 void api_vm_state_apply(struct api_controller *c, struct api_action *a);
 void api_vm_config_apply(struct api_controller *c, struct api_action *a);
+
+/* snapshot.c: PUT /snapshot/create and PUT /snapshot/load */
+int api_snapshot_create_parse(struct api_action *a);
+void api_snapshot_create_apply(struct api_controller *c, struct api_action *a);
+int api_snapshot_load_parse(struct api_action *a);
+void api_snapshot_load_apply(struct api_controller *c, struct api_action *a);

@@ -50,8 +50,8 @@ const struct api_route api_routes[] = {
 	  M(put_api_requests, mmds_count), M(put_api_requests, mmds_fails) },
 	{ "PATCH", "/vm", API_POST_BOOT, api_vm_state_parse, api_vm_state_apply, NOM, NOM },
 	{ "GET", "/vm/config", API_ANY_STATE, NULL, api_vm_config_apply, NOM, NOM },
-	UNPROVIDED("PUT", "/snapshot/create", "snapshots (/snapshot)"),
-	UNPROVIDED("PUT", "/snapshot/load", "snapshots (/snapshot)"),
+	{ "PUT", "/snapshot/create", API_POST_BOOT, api_snapshot_create_parse, api_snapshot_create_apply, NOM, NOM },
+	{ "PUT", "/snapshot/load", API_PRE_BOOT, api_snapshot_load_parse, api_snapshot_load_apply, NOM, NOM },
 	UNPROVIDED("PUT", "/serial", "serial output redirection (/serial)"),
 };
 const size_t api_routes_count = ARRAY_SIZE(api_routes);

@@ -110,6 +110,41 @@ int guest_memory_create(uint64_t ram_size, struct guest_memory **ret)
 	return guest_memory_create_backed(ram_size, GUEST_BACKING_SMALL, ret, NULL);
 }
 
+int guest_memory_create_file(uint64_t ram_size, int fd, const uint64_t offset[GUEST_MAX_REGIONS],
+			     struct guest_memory **ret)
+{
+	_cleanup_free_ struct guest_memory *m = calloc(1, sizeof(*m));
+	int n;
+
+	if (!m)
+		return -ENOMEM;
+	n = guest_memory_plan(ram_size, m->region);
+	if (n < 0)
+		return n;
+	m->nr_regions = (unsigned)n;
+	m->ram_size = ram_size;
+	m->backing = GUEST_BACKING_SMALL;
+	m->page_size = GUEST_PAGE_SIZE;
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		/* MAP_PRIVATE: the guest's writes stay in this process (copy on
+		 * write), the file is never changed; pages come in on first touch. */
+		void *p = mmap(NULL, m->region[i].size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd,
+			       (off_t)offset[i]);
+
+		if (p == MAP_FAILED) {
+			int err = -errno;
+
+			m->nr_regions = i;
+			guest_memory_destroy(TAKE_PTR(m));
+			return err;
+		}
+		madvise(p, m->region[i].size, MADV_DONTDUMP);
+		m->region[i].host = p;
+	}
+	*ret = TAKE_PTR(m);
+	return 0;
+}
+
 struct guest_memory *guest_memory_destroy(struct guest_memory *m)
 {
 	if (!m)

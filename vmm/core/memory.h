@@ -57,6 +57,11 @@ int guest_memory_create(uint64_t ram_size, struct guest_memory **ret);
  * then (may be NULL). */
 int guest_memory_create_backed(uint64_t ram_size, enum guest_backing backing, struct guest_memory **ret,
 			       bool *ret_thp_refused);
+/* The same regions mapped MAP_PRIVATE from fd (a snapshot's memory file),
+ * region i at offset[i] (page-aligned; the caller checked the file is
+ * large enough). The guest's writes stay private. 0 or -errno. */
+int guest_memory_create_file(uint64_t ram_size, int fd, const uint64_t offset[GUEST_MAX_REGIONS],
+			     struct guest_memory **ret);
 /* Unmaps and frees; accepts NULL; returns NULL. */
 struct guest_memory *guest_memory_destroy(struct guest_memory *m);
 

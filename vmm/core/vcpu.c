@@ -295,7 +295,8 @@ static void vcpu_io(struct vcpu *v)
 }
 
 /* An MMIO exit on a RAM address: KVM found no host page behind guest RAM.
- * With 2M pages that is an exhausted hugetlb pool (measured under nested
+ * With 2M pages that is an exhausted hugetlb pool, after a snapshot's load a
+ * memory file that shrank (measured under nested
  * PVM: the guest's touch came back as KVM_EXIT_MMIO, not as SIGBUS).
  * Dropping the write or reading 0xff would corrupt the guest silently, so
  * the VM ends with the SIGBUS exit code, as ember's own touch would. */
@@ -306,8 +307,9 @@ static bool vcpu_mmio_in_ram(struct vcpu *v)
 	if (!v->ctl->mem || !guest_memory_contains(v->ctl->mem, run->mmio.phys_addr, 1))
 		return false;
 	metrics_local_inc(v->m.failures);
-	log_error("vcpu %u: guest memory at 0x%llx could not be backed (huge page pool exhausted?)", v->index,
-		  run->mmio.phys_addr);
+	log_error("vcpu %u: guest memory at 0x%llx could not be backed (%s)", v->index, run->mmio.phys_addr,
+		  v->ctl->mem->backing == GUEST_BACKING_HUGETLB_2M ? "huge page pool exhausted?"
+								   : "a snapshot's memory file truncated?");
 	return true;
 }
 
@@ -378,12 +380,47 @@ static int vcpu_handle_exit(struct vcpu *v)
 	return EXIT_CODE_GENERIC_ERROR;
 }
 
+int vcpu_complete_exit(struct vcpu *v)
+{
+	int r;
+
+	/* KVM completes a pending port read or MMIO read (the value goes into
+	 * the guest's register, RIP moves past the instruction) at the start of
+	 * KVM_RUN, before it looks at immediate_exit (api.rst, immediate_exit). */
+	v->run->immediate_exit = 1;
+	r = ioctl(v->fd, KVM_RUN, 0);
+	v->run->immediate_exit = 0;
+	if (r == 0 || errno == EINTR || errno == EAGAIN)
+		return 0;
+	return -errno;
+}
+
+/* Before parking for a pause: the exit just handled is completed (a paused
+ * guest is saved with its read done and its write not repeated), and the
+ * guest's kvm-clock is told it was stopped (KVM_KVMCLOCK_CTRL), so its soft
+ * lockup watchdog does not fire on resume. A guest that has not set up a
+ * kvm-clock makes KVM refuse that: counted, harmless. */
+static void vcpu_before_park(struct vcpu *v)
+{
+	if (!v->ran)
+		return;
+	if (vcpu_complete_exit(v) < 0)
+		log_rl(LOG_WARNING, "vcpu %u: completing the pending exit before a pause failed: %m", v->index);
+	if (ioctl(v->fd, KVM_KVMCLOCK_CTRL, 0) < 0)
+		metrics_local_inc(v->m.kvmclock_ctrl_fails);
+}
+
 /* Parks while paused. Returns false when the thread must stop. */
 static bool vcpu_wait_runnable(struct vcpu *v)
 {
 	struct vcpu_control *ctl = v->ctl;
-	bool stop;
+	bool stop, pause;
 
+	pthread_mutex_lock(&ctl->lock);
+	pause = ctl->pause && !ctl->stop;
+	pthread_mutex_unlock(&ctl->lock);
+	if (pause)
+		vcpu_before_park(v);
 	pthread_mutex_lock(&ctl->lock);
 	if (ctl->pause && !ctl->stop) {
 		ctl->parked++;
@@ -404,6 +441,7 @@ static int vcpu_loop(struct vcpu *v)
 
 		if (!vcpu_wait_runnable(v))
 			return -1;
+		v->ran = true;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;

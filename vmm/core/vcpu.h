@@ -33,7 +33,8 @@ struct vcpu_control {
 	unsigned parked, exited; /* vCPU threads parked / gone */
 	const struct bus *mmio_bus, *pio_bus;
 	/* Guest RAM: an MMIO exit inside it means KVM could not back the page
-	 * (a hugetlb pool ran dry), never a device access. */
+	 * (a hugetlb pool ran dry, a restored VM's memory file shrank), never a
+	 * device access. */
 	const struct guest_memory *mem;
 	/* Called on the vCPU thread; must only record the code and wake the vmm thread. */
 	void (*request_exit)(void *ctx, int exit_code);
@@ -76,6 +77,7 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	atomic_bool thread_started; /* read by other vCPU threads when they kick */
+	bool ran;                   /* KVM_RUN was entered: there may be an exit to complete */
 	struct vcpu_control *ctl;
 	struct vcpu_metrics m; /* written by this vCPU's thread only */
 	int metrics;           /* its handle as a source of "vcpu" */
@@ -92,6 +94,10 @@ int vcpu_create(int vm_fd, unsigned index, size_t run_size, struct vcpu_control 
  * err names the step (an MSR KVM refuses or lacks by its address). 0 or -errno. */
 int vcpu_configure(struct vcpu *v, const struct kvm_cpuid2 *supported, const struct cpu_config *tmpl,
 		   unsigned vcpu_count, bool smt, uint64_t entry, char *err, size_t errlen);
+/* Completes the exit last handled (a port or MMIO read's value reaches the
+ * guest's register) with a KVM_RUN that returns at once (immediate_exit).
+ * The vCPU's own thread, or any thread while it is parked. 0 or -errno. */
+int vcpu_complete_exit(struct vcpu *v);
 /* Starts the vCPU thread. 0 or -errno. */
 int vcpu_start(struct vcpu *v);
 /* Pulls the vCPU out of KVM_RUN (no-op when its thread is not running). */

@@ -176,9 +176,13 @@ static void vm_warn_thp(bool refused)
 
 static int vm_step_memory(struct vm *vm)
 {
-	enum guest_backing backing = vm_backing(vm->cfg->machine.huge_pages);
+	/* A snapshot's memory is its file, mapped with small pages (a file
+	 * mapping takes no hugetlb pages; snapshot/load.c refuses 2M). */
+	const struct vm_restore *rs = vm->hooks.restore;
+	enum guest_backing backing = rs ? GUEST_BACKING_SMALL : vm_backing(vm->cfg->machine.huge_pages);
 	bool thp_refused = false;
-	int r = guest_memory_create_backed(vm->cfg->machine.mem_size_mib << 20, backing, &vm->mem, &thp_refused);
+	int r = rs ? guest_memory_create_file(vm->cfg->machine.mem_size_mib << 20, rs->mem_fd, rs->offset, &vm->mem)
+		   : guest_memory_create_backed(vm->cfg->machine.mem_size_mib << 20, backing, &vm->mem, &thp_refused);
 
 	if (r < 0)
 		return vm_fail(vm, r, "Invalid Memory Configuration: Cannot create mmap region: %s (os error %d)",
@@ -312,7 +316,11 @@ static int vm_step_devices(struct vm *vm)
 static int vm_step_kernel(struct vm *vm)
 {
 	char why[256] = "";
-	int r = kernel_load(vm->mem, vm->cfg->boot.kernel_fd, &vm->kernel, why, sizeof(why));
+	int r;
+
+	if (vm->hooks.restore)
+		return 0; /* the kernel is in the restored memory */
+	r = kernel_load(vm->mem, vm->cfg->boot.kernel_fd, &vm->kernel, why, sizeof(why));
 
 	/* The loader preads straight into guest RAM: the kernel answers EFAULT
 	 * (not SIGBUS) when it cannot fault in a hugetlb page there. */
@@ -343,8 +351,11 @@ static int vm_step_boot_tables(struct vm *vm)
 		.initrd_addr = vm->initrd_addr,
 		.initrd_size = vm->initrd_size,
 	};
-	int r = guest_memory_write(vm->mem, LAYOUT_CMDLINE, vm->cmdline.buf, cmdline_size(&vm->cmdline));
+	int r;
 
+	if (vm->hooks.restore)
+		return 0; /* written at boot, in the restored memory */
+	r = guest_memory_write(vm->mem, LAYOUT_CMDLINE, vm->cmdline.buf, cmdline_size(&vm->cmdline));
 	if (r >= 0)
 		r = boot_params_write(vm->mem, &info);
 	if (r >= 0)
@@ -374,6 +385,12 @@ static int vm_step_vcpus(struct vm *vm)
 		r = vcpu_create(vm->fd, i, vm->kvm.run_size, &vm->ctl, &vm->vcpus[i]);
 		if (r < 0)
 			return vm_fail(vm, r, "cannot create vcpu %u: %s", i, strerror(-r));
+		if (vm->hooks.restore) {
+			r = vm->hooks.restore->vcpu(vm->hooks.restore->ctx, i, vm->vcpus[i]->fd, vm->err, vm->errlen);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		r = vcpu_configure(vm->vcpus[i], supported, vm->tmpl, vm->nr_vcpus, vm->cfg->machine.smt,
 				   vm->kernel.entry, vm->err, vm->errlen);
 		if (r < 0)
@@ -452,7 +469,7 @@ int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct
 	struct vm *vm;
 
 	*err = (struct vm_error){ 0 };
-	if (!cfg->boot.configured) {
+	if (!cfg->boot.configured && !hooks->restore) {
 		snprintf(err->msg, sizeof(err->msg),
 			 "Start microvm error: Cannot start microvm without kernel configuration.");
 		err->config = true;
@@ -478,6 +495,7 @@ int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct
 		}
 	}
 	vm->err = NULL;
+	vm->hooks.restore = NULL; /* the caller's, used only while building */
 	*ret = vm;
 	return 0;
 }
@@ -536,6 +554,46 @@ int vm_start(struct vm *vm)
 	pthread_mutex_unlock(&vm->ctl.lock);
 	vm->state = VM_RUNNING;
 	return 0;
+}
+
+int vm_start_paused(struct vm *vm, char *err, size_t errlen)
+{
+	int r = vm_prepare_vcpus(vm, err, errlen);
+
+	if (r < 0)
+		return r;
+	vm->state = VM_PAUSED;
+	return 0;
+}
+
+int vm_kvm_fd(const struct vm *vm)
+{
+	return vm->kvm.fd;
+}
+
+int vm_fd(const struct vm *vm)
+{
+	return vm->fd;
+}
+
+unsigned vm_vcpu_count(const struct vm *vm)
+{
+	return vm->nr_vcpus;
+}
+
+int vm_vcpu_fd(const struct vm *vm, unsigned index)
+{
+	return index < vm->nr_vcpus ? vm->vcpus[index]->fd : -1;
+}
+
+const struct guest_memory *vm_memory(const struct vm *vm)
+{
+	return vm->mem;
+}
+
+struct irqchip_split *vm_split_irqchip(const struct vm *vm)
+{
+	return vm->split;
 }
 
 int vm_pause(struct vm *vm)

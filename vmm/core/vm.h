@@ -23,9 +23,21 @@
 #include "device_env.h"
 
 struct event_loop;
+struct irqchip_split;
+struct guest_memory;
 struct vm;
 
 enum vm_state { VM_NOT_STARTED, VM_RUNNING, VM_PAUSED };
+
+/* A VM built from a snapshot (snapshot/load.c): memory mapped from the
+ * memory file, no kernel or boot tables, and each vCPU's state put back by
+ * vcpu() right after it is created instead of the boot state. */
+struct vm_restore {
+	int mem_fd;
+	uint64_t offset[2]; /* per region (core/memory.h GUEST_MAX_REGIONS) */
+	int (*vcpu)(void *ctx, unsigned index, int vcpu_fd, char *err, size_t errlen);
+	void *ctx;
+};
 
 struct vm_hooks {
 	/* Runs on the vmm thread once the guest has ended the VM. */
@@ -35,6 +47,8 @@ struct vm_hooks {
 	struct vm_devices devices;
 	/* Handed to the devices in their device_env (NULL: no MMDS for the guest). */
 	struct mmds_guest *mmds;
+	/* NULL: a fresh boot. */
+	const struct vm_restore *restore;
 };
 
 /* Why vm_create() failed. config is true when the configuration is at fault
@@ -65,12 +79,24 @@ int vm_prepare_vcpus(struct vm *vm, char *err, size_t errlen);
  * vm_prepare_vcpus() did (a failure is then logged). -EALREADY if already
  * started; -errno if a thread cannot be created. */
 int vm_start(struct vm *vm);
+/* A restored VM: creates the vCPU threads, parked ("Paused"); vm_resume()
+ * lets them run. -EALREADY if started; -errno (err filled) if a thread
+ * cannot be created. */
+int vm_start_paused(struct vm *vm, char *err, size_t errlen);
 /* Pause and resume the vCPUs. 0, or -EINVAL before vm_start(). Idempotent. */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
 enum vm_state vm_get_state(const struct vm *vm);
 /* The exit code the guest chose, or -1 while it runs. */
 int vm_exit_code(const struct vm *vm);
+/* For saving a paused VM (snapshot/create.c): the fds KVM state is read
+ * from, the guest memory, and the split irqchip's IOAPIC (NULL with KVM's). */
+int vm_kvm_fd(const struct vm *vm);
+int vm_fd(const struct vm *vm);
+unsigned vm_vcpu_count(const struct vm *vm);
+int vm_vcpu_fd(const struct vm *vm, unsigned index);
+const struct guest_memory *vm_memory(const struct vm *vm);
+struct irqchip_split *vm_split_irqchip(const struct vm *vm);
 /* Stops and joins the vCPUs, unregisters from the loop, frees everything.
  * Accepts NULL; returns NULL. */
 struct vm *vm_destroy(struct vm *vm);

@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct api_route;
 struct metrics_group;
@@ -85,6 +86,19 @@ struct device_kind {
 	 * virtio_mmio.device= entries: its length, 0 for none, or -ENOSPC. */
 	int (*cmdline)(const struct vm_config *cfg, char *buf, size_t size);
 	struct virtio_dev *(*virtio)(void *dev);      /* NULL: not a virtio device */
+
+	/* ---- snapshots (snapshot/devices.c) ---- */
+	/* Nothing to keep (the port sinks, the boot timer). */
+	bool snapshot_stateless;
+	/* Before saving, on the paused VM: finish in-flight work. Optional. */
+	void (*snapshot_quiesce)(void *dev);
+	/* The device's own state (its transport's is saved apart) into buf:
+	 * its length or -errno. A kind with neither this nor
+	 * snapshot_stateless has no snapshot support: creating one is refused. */
+	int (*snapshot_save)(void *dev, uint8_t *buf, size_t size);
+	/* After the device was created from the snapshot's configuration and
+	 * its transport restored. 0 or -errno with err filled. */
+	int (*snapshot_restore)(void *dev, const uint8_t *buf, size_t len, char *err, size_t errlen);
 };
 
 /* The manager's list, in attach order (manager.c). A kind's slot in struct

@@ -45,6 +45,30 @@ static void serial_row_destroy(void *dev)
 	serial_destroy(dev);
 }
 
+static int serial_row_save(void *dev, uint8_t *buf, size_t size)
+{
+	size_t n = serial_state_save(dev, buf, size);
+
+	return n ? (int)n : -ENOSPC;
+}
+
+static int serial_row_restore(void *dev, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	return serial_state_restore(dev, buf, len, err, errlen);
+}
+
+static int i8042_row_save(void *dev, uint8_t *buf, size_t size)
+{
+	size_t n = i8042_state_save(dev, buf, size);
+
+	return n ? (int)n : -ENOSPC;
+}
+
+static int i8042_row_restore(void *dev, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	return i8042_state_restore(dev, buf, len, err, errlen);
+}
+
 static void i8042_on_reset(void *ctx)
 {
 	const struct device_exit_hook *exit = ctx;
@@ -101,18 +125,21 @@ static void boot_timer_row_destroy(void *dev)
  * IRQs in this order, so the guest's vda is the root drive). */
 static const struct device_kind serial_kind = {
 	.name = "serial console", .max = 1, .metrics_group = &uart_metrics_group, .create = serial_row_create,
-	.destroy = serial_row_destroy
+	.destroy = serial_row_destroy, .snapshot_save = serial_row_save, .snapshot_restore = serial_row_restore,
 };
 static const struct device_kind i8042_kind = {
 	.name = "i8042", .max = 1, .metrics_group = &i8042_metrics_group, .create = i8042_row_create,
-	.destroy = i8042_row_destroy
+	.destroy = i8042_row_destroy, .snapshot_save = i8042_row_save, .snapshot_restore = i8042_row_restore,
 };
 static const struct device_kind sinks_kind = {
-	.name = "legacy port sinks", .max = 1, .create = sinks_row_create, .destroy = sinks_row_destroy
+	.name = "legacy port sinks", .max = 1, .create = sinks_row_create, .destroy = sinks_row_destroy,
+	.snapshot_stateless = true,
 };
+/* The boot timer reports the first boot's time once; a restored guest has
+ * nothing to report through it. */
 static const struct device_kind boot_timer_kind = {
 	.name = "boot timer", .max = 1, .count = boot_timer_count, .config = boot_timer_config,
-	.create = boot_timer_row_create, .destroy = boot_timer_row_destroy
+	.create = boot_timer_row_create, .destroy = boot_timer_row_destroy, .snapshot_stateless = true,
 };
 
 /* The kinds defined in their own files: each file's one descriptor. */
@@ -320,4 +347,20 @@ int devices_ctrl_alt_del(struct device_manager *m)
 	struct i8042 *k = devices_find(m, "i8042", NULL);
 
 	return k ? i8042_send_ctrl_alt_del(k) : -ENOENT;
+}
+
+unsigned devices_count(const struct device_manager *m)
+{
+	return m->n;
+}
+
+bool devices_entry(const struct device_manager *m, unsigned i, const struct device_kind **ret_kind, void **ret_dev,
+		   struct virtio_transport **ret_transport)
+{
+	if (i >= m->n)
+		return false;
+	*ret_kind = m->entry[i].kind;
+	*ret_dev = m->entry[i].dev;
+	*ret_transport = m->entry[i].transport;
+	return true;
 }

@@ -17,11 +17,14 @@
  * vm_create(). Everything here runs on the vmm thread. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/device_env.h"
 
+struct device_kind;
 struct device_manager;
+struct virtio_transport;
 
 /* An empty manager. 0 or -ENOMEM; the caller owns *ret. */
 int devices_create(struct device_manager **ret);
@@ -40,3 +43,9 @@ int devices_update(struct device_manager *m, const char *kind, const char *id, c
 /* SendCtrlAltDel: through the i8042. 0, -ENOENT before the devices exist,
  * -ENOSPC when the guest has not drained its keyboard buffer. */
 int devices_ctrl_alt_del(struct device_manager *m);
+/* The attached devices in attach order (snapshots): how many, and the i-th
+ * one's kind, device and virtio transport (NULL for a legacy device).
+ * false past the end. */
+unsigned devices_count(const struct device_manager *m);
+bool devices_entry(const struct device_manager *m, unsigned i, const struct device_kind **ret_kind, void **ret_dev,
+		   struct virtio_transport **ret_transport);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,11 @@
 struct irqchip_split {
 	int vm_fd;
 	struct ioapic ioapic;
-	/* The routes KVM has, one per unmasked pin; under ioapic.lock (the
-	 * IOAPIC calls route_changed with it held). */
+	/* The routes of the last table given to KVM, one per unmasked pin;
+	 * under ioapic.lock (the IOAPIC calls route_changed with it held). */
 	struct ioapic_msi route[IOAPIC_PINS];
 	uint32_t routed; /* bit n: pin n has a route */
+	bool stale;      /* the last KVM_SET_GSI_ROUTING failed: KVM has older routes */
 };
 
 int irqchip_split_enable(int vm_fd, char *err, size_t errlen)
@@ -59,13 +61,30 @@ static int irqchip_split_set_routes(struct irqchip_split *s)
 	return ioctl(s->vm_fd, KVM_SET_GSI_ROUTING, &t) < 0 ? -errno : 0;
 }
 
-/* The guest rewrote an entry: its pin's route follows. A failure leaves the
- * pin without its new route; it is logged, the guest goes on. */
+/* Whether pin's route would stay as KVM has it: both none, or the same MSI. */
+static bool irqchip_split_route_same(const struct irqchip_split *s, unsigned pin, const struct ioapic_msi *msi)
+{
+	bool had = s->routed & (1u << pin);
+
+	if (!had || !msi)
+		return !had && !msi;
+	return s->route[pin].address == msi->address && s->route[pin].data == msi->data;
+}
+
+/* The guest rewrote an entry. KVM_SET_GSI_ROUTING takes the whole table and
+ * ends in synchronize_srcu_expedited(), so it is issued only when the pin's
+ * route really changes: Linux writes a masked entry's destination and vector
+ * one dword at a time before it unmasks the pin, and a masked pin's route
+ * (none) does not change with them. A failure is logged and leaves KVM with
+ * the routes it had; the next change re-issues the whole table, which then
+ * carries this pin's route too. The guest goes on either way. */
 static void irqchip_split_route_changed(void *ctx, unsigned pin, const struct ioapic_msi *msi)
 {
 	struct irqchip_split *s = ctx;
 	int r;
 
+	if (!s->stale && irqchip_split_route_same(s, pin, msi))
+		return;
 	if (msi) {
 		s->route[pin] = *msi;
 		s->routed |= 1u << pin;
@@ -73,6 +92,7 @@ static void irqchip_split_route_changed(void *ctx, unsigned pin, const struct io
 		s->routed &= ~(1u << pin);
 	}
 	r = irqchip_split_set_routes(s);
+	s->stale = r < 0;
 	if (r < 0)
 		log_rl(LOG_ERROR, "split irqchip: KVM_SET_GSI_ROUTING for IOAPIC pin %u failed: %s", pin,
 		       strerror(-r));
@@ -148,4 +168,49 @@ struct irqchip_split *irqchip_split_destroy(struct irqchip_split *s)
 	ioapic_fini(&s->ioapic);
 	free(s);
 	return NULL;
+}
+
+/* The saved form: the 24 entries, then the asserted lines, ID and IOREGSEL,
+ * little-endian as the host (x86 only). */
+#define SPLIT_STATE_SIZE (IOAPIC_PINS * 8u + 12u)
+
+size_t irqchip_split_save(struct irqchip_split *s, uint8_t *buf, size_t size)
+{
+	if (size < SPLIT_STATE_SIZE)
+		return 0;
+	pthread_mutex_lock(&s->ioapic.lock);
+	memcpy(buf, s->ioapic.rte, IOAPIC_PINS * 8u);
+	memcpy(buf + IOAPIC_PINS * 8u, &s->ioapic.line, 4);
+	memcpy(buf + IOAPIC_PINS * 8u + 4, &s->ioapic.id, 4);
+	memcpy(buf + IOAPIC_PINS * 8u + 8, &s->ioapic.regsel, 4);
+	pthread_mutex_unlock(&s->ioapic.lock);
+	return SPLIT_STATE_SIZE;
+}
+
+int irqchip_split_restore(struct irqchip_split *s, const uint8_t *buf, size_t size, char *err, size_t errlen)
+{
+	uint32_t line;
+	int r;
+
+	if (size != SPLIT_STATE_SIZE) {
+		snprintf(err, errlen, "split-ioapic section of %zu bytes, expected %u", size, SPLIT_STATE_SIZE);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&s->ioapic.lock);
+	memcpy(s->ioapic.rte, buf, IOAPIC_PINS * 8u);
+	memcpy(&line, buf + IOAPIC_PINS * 8u, 4);
+	s->ioapic.line = line & ((1u << IOAPIC_PINS) - 1);
+	memcpy(&s->ioapic.id, buf + IOAPIC_PINS * 8u + 4, 4);
+	memcpy(&s->ioapic.regsel, buf + IOAPIC_PINS * 8u + 8, 4);
+	pthread_mutex_unlock(&s->ioapic.lock);
+	/* The routes KVM needs follow from the entries (as the guest's writes
+	 * would have set them). No vCPU runs yet. */
+	s->routed = 0;
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++)
+		if (ioapic_route(&s->ioapic, pin, &s->route[pin]))
+			s->routed |= 1u << pin;
+	r = irqchip_split_set_routes(s);
+	if (r < 0)
+		snprintf(err, errlen, "KVM_SET_GSI_ROUTING for the restored IOAPIC: %s", strerror(-r));
+	return r;
 }

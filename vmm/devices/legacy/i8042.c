@@ -4,7 +4,9 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -233,4 +235,45 @@ struct i8042 *i8042_destroy(struct i8042 *d)
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 	return NULL;
+}
+
+/* Snapshots: status, control, output port, pending command, then the
+ * buffered bytes in order. */
+#define I8042_STATE_FIXED 5u
+
+size_t i8042_state_save(struct i8042 *d, uint8_t *buf, size_t size)
+{
+	size_t n;
+
+	if (size < I8042_STATE_MAX)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	buf[0] = d->status;
+	buf[1] = d->control;
+	buf[2] = d->outp;
+	buf[3] = d->cmd;
+	buf[4] = (uint8_t)d->count;
+	for (unsigned i = 0; i < d->count; i++)
+		buf[I8042_STATE_FIXED + i] = d->buf[(d->head + i) % I8042_BUF_SIZE];
+	n = I8042_STATE_FIXED + d->count;
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+int i8042_state_restore(struct i8042 *d, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	if (len < I8042_STATE_FIXED || buf[4] > I8042_BUF_SIZE || len != I8042_STATE_FIXED + buf[4]) {
+		snprintf(err, errlen, "i8042 state of %zu bytes is malformed", len);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&d->lock);
+	d->status = buf[0];
+	d->control = buf[1];
+	d->outp = buf[2];
+	d->cmd = buf[3];
+	d->head = 0;
+	d->count = buf[4];
+	memcpy(d->buf, buf + I8042_STATE_FIXED, d->count);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "metrics.h"
@@ -48,3 +49,9 @@ struct i8042 *i8042_destroy(struct i8042 *d); /* accepts NULL, returns NULL */
 int i8042_send_ctrl_alt_del(struct i8042 *d);
 /* The interrupt eventfd (for tests with vm_fd = -1). */
 int i8042_irq_fd(const struct i8042 *d);
+/* Snapshots: the controller's registers and buffered bytes into buf (its
+ * length, 0 when size is below I8042_STATE_MAX), and back (0, or -EINVAL
+ * for a malformed state with err filled). */
+#define I8042_STATE_MAX (5u + I8042_BUF_SIZE)
+size_t i8042_state_save(struct i8042 *d, uint8_t *buf, size_t size);
+int i8042_state_restore(struct i8042 *d, const uint8_t *buf, size_t len, char *err, size_t errlen);

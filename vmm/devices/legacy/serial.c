@@ -4,6 +4,7 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -458,4 +459,53 @@ struct serial *serial_destroy(struct serial *s)
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return NULL;
+}
+
+/* Snapshots: IER, LCR, MCR, SCR, DLL, DLM, the pending THRE and the input
+ * FIFO's bytes in order (the guest has not read them yet). */
+#define SERIAL_STATE_FIXED 8u
+
+size_t serial_state_save(struct serial *s, uint8_t *buf, size_t size)
+{
+	size_t n;
+
+	if (size < SERIAL_STATE_FIXED + SERIAL_FIFO_SIZE)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	buf[0] = s->ier;
+	buf[1] = s->lcr;
+	buf[2] = s->mcr;
+	buf[3] = s->scr;
+	buf[4] = s->dll;
+	buf[5] = s->dlm;
+	buf[6] = s->thre_pending;
+	buf[7] = (uint8_t)s->count;
+	for (unsigned i = 0; i < s->count; i++)
+		buf[SERIAL_STATE_FIXED + i] = s->fifo[(s->head + i) % SERIAL_FIFO_SIZE];
+	n = SERIAL_STATE_FIXED + s->count;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int serial_state_restore(struct serial *s, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	if (len < SERIAL_STATE_FIXED || buf[7] > SERIAL_FIFO_SIZE || len != SERIAL_STATE_FIXED + buf[7] ||
+	    buf[6] > 1) {
+		snprintf(err, errlen, "serial state of %zu bytes is malformed (FIFO count %u, at most %u)", len,
+			 len >= SERIAL_STATE_FIXED ? buf[7] : 0, SERIAL_FIFO_SIZE);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->ier = buf[0] & IER_MASK;
+	s->lcr = buf[1];
+	s->mcr = buf[2] & MCR_MASK;
+	s->scr = buf[3];
+	s->dll = buf[4];
+	s->dlm = buf[5];
+	s->thre_pending = buf[6];
+	s->head = 0;
+	s->count = buf[7];
+	memcpy(s->fifo, buf + SERIAL_STATE_FIXED, s->count);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "metrics.h"
@@ -57,3 +58,9 @@ int serial_create(const struct device_env *env, uint16_t port, unsigned irq, int
 struct serial *serial_destroy(struct serial *s);
 /* The interrupt eventfd (for tests with vm_fd = -1). */
 int serial_irq_fd(const struct serial *s);
+/* Snapshots: the registers and the unread input into buf (its length, 0
+ * when size is below SERIAL_STATE_MAX), and back (0, or -EINVAL for a
+ * malformed state with err filled). */
+#define SERIAL_STATE_MAX (8u + SERIAL_FIFO_SIZE)
+size_t serial_state_save(struct serial *s, uint8_t *buf, size_t size);
+int serial_state_restore(struct serial *s, const uint8_t *buf, size_t len, char *err, size_t errlen);

@@ -209,6 +209,21 @@ static struct virtio_dev *block_kind_virtio(void *dev)
 	return block_virtio(dev);
 }
 
+static void block_kind_quiesce(void *dev)
+{
+	block_snapshot_quiesce(dev);
+}
+
+static int block_kind_save(void *dev, uint8_t *buf, size_t size)
+{
+	return block_snapshot_save(dev, buf, size);
+}
+
+static int block_kind_restore(void *dev, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	return block_snapshot_restore(dev, buf, len, err, errlen);
+}
+
 const struct device_kind block_kind = {
 	.name = "block",
 	.max = DRIVES_MAX,
@@ -228,4 +243,7 @@ const struct device_kind block_kind = {
 	.update = block_kind_update,
 	.cmdline = block_cmdline,
 	.virtio = block_kind_virtio,
+	.snapshot_quiesce = block_kind_quiesce,
+	.snapshot_save = block_kind_save,
+	.snapshot_restore = block_kind_restore,
 };

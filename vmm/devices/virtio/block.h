@@ -101,3 +101,12 @@ void block_metrics_get(struct block *b, struct block_metrics *ret);
  * config-change interrupt with the new capacity) and/or replaces the rate
  * limiter. Returns 0 or -errno (the drive is unchanged on error). */
 int block_update(struct block *b, const struct drive_update *u);
+
+/* Snapshots (block-snapshot.c). quiesce: in-flight io_uring requests
+ * completed, a chain served in pieces put back on its queue. save: the
+ * run-time state into buf, its length or -ENOSPC. restore: after the
+ * transport; the backing file's capacity must equal the saved one (refused
+ * naming both). 0 or -EINVAL with err filled. */
+void block_snapshot_quiesce(struct block *b);
+int block_snapshot_save(struct block *b, uint8_t *buf, size_t size);
+int block_snapshot_restore(struct block *b, const uint8_t *buf, size_t len, char *err, size_t errlen);

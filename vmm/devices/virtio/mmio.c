@@ -653,3 +653,128 @@ unsigned virtio_transport_slots(void)
 {
 	return LAYOUT_VIRTIO_MAX_DEVICES;
 }
+
+/* ---- snapshots ---- */
+
+/* The transport's registers, then per queue its driver-set fields and the
+ * device's ring positions. Fixed layout, little-endian (x86 only). */
+struct mmio_saved_queue {
+	uint64_t desc, avail, used;
+	uint16_t size, last_avail, used_idx, signalled_used;
+	uint8_t ready, event_idx, indirect, signalled_valid, broken, pad[3];
+};
+
+struct mmio_saved {
+	uint32_t status, interrupt_status, config_generation;
+	uint32_t device_features_sel, driver_features_sel, queue_sel;
+	uint64_t driver_features;
+	uint32_t num_queues, pad;
+	struct mmio_saved_queue q[VIRTIO_MMIO_MAX_QUEUES];
+};
+
+size_t virtio_transport_save(struct virtio_transport *transport, uint8_t *buf, size_t size)
+{
+	struct virtio_mmio *t = (struct virtio_mmio *)transport;
+	struct mmio_saved s = { 0 };
+
+	if (size < sizeof(s))
+		return 0;
+	virtio_mmio_lock(t);
+	s = (struct mmio_saved){
+		.status = t->status, .interrupt_status = t->interrupt_status,
+		.config_generation = t->config_generation, .device_features_sel = t->device_features_sel,
+		.driver_features_sel = t->driver_features_sel, .queue_sel = t->queue_sel,
+		.driver_features = t->driver_features, .num_queues = t->ops->num_queues,
+	};
+	for (unsigned i = 0; i < t->ops->num_queues; i++) {
+		const struct virtq *q = &t->queue[i];
+
+		s.q[i] = (struct mmio_saved_queue){
+			.desc = q->desc_gpa, .avail = q->avail_gpa, .used = q->used_gpa, .size = q->size,
+			.last_avail = q->last_avail, .used_idx = q->used_idx, .signalled_used = q->signalled_used,
+			.ready = q->ready, .event_idx = q->event_idx, .indirect = q->indirect,
+			.signalled_valid = q->signalled_valid, .broken = q->broken,
+		};
+	}
+	virtio_mmio_unlock(t);
+	memcpy(buf, &s, sizeof(s));
+	return sizeof(s);
+}
+
+/* A ready queue goes through virtq_enable() again: its size and ring
+ * addresses are checked against guest memory as a driver's would be. */
+static int virtio_mmio_restore_queue(struct virtio_mmio *t, unsigned i, const struct mmio_saved_queue *sq,
+				     char *err, size_t errlen)
+{
+	struct virtq *q = &t->queue[i];
+	int r;
+
+	q->size = sq->size;
+	q->desc_gpa = sq->desc;
+	q->avail_gpa = sq->avail;
+	q->used_gpa = sq->used;
+	q->event_idx = sq->event_idx;
+	q->indirect = sq->indirect;
+	if (!sq->ready)
+		return 0;
+	r = virtq_enable(q, t->mem);
+	if (r < 0) {
+		snprintf(err, errlen, "%s queue %u (size %u, desc 0x%" PRIx64 ", avail 0x%" PRIx64 ", used 0x%" PRIx64
+			 ") is not valid in guest memory: %s", t->ops->name, i, sq->size, sq->desc, sq->avail, sq->used,
+			 strerror(-r));
+		return r;
+	}
+	q->last_avail = sq->last_avail;
+	q->used_idx = sq->used_idx;
+	q->signalled_used = sq->signalled_used;
+	q->signalled_valid = sq->signalled_valid;
+	q->broken = sq->broken;
+	return 0;
+}
+
+int virtio_transport_restore(struct virtio_transport *transport, const uint8_t *buf, size_t len, char *err,
+			     size_t errlen)
+{
+	struct virtio_mmio *t = (struct virtio_mmio *)transport;
+	struct mmio_saved s;
+	int r = 0;
+
+	if (len != sizeof(s)) {
+		snprintf(err, errlen, "%s transport state of %zu bytes, expected %zu", t->ops->name, len, sizeof(s));
+		return -EINVAL;
+	}
+	memcpy(&s, buf, sizeof(s));
+	if (s.num_queues != t->ops->num_queues) {
+		snprintf(err, errlen, "%s transport state has %u queues, the device %u", t->ops->name, s.num_queues,
+			 t->ops->num_queues);
+		return -EINVAL;
+	}
+	virtio_mmio_lock(t);
+	t->status = s.status;
+	t->interrupt_status = s.interrupt_status;
+	t->config_generation = s.config_generation;
+	t->device_features_sel = s.device_features_sel;
+	t->driver_features_sel = s.driver_features_sel;
+	t->queue_sel = s.queue_sel;
+	t->driver_features = s.driver_features;
+	for (unsigned i = 0; r >= 0 && i < t->ops->num_queues; i++)
+		r = virtio_mmio_restore_queue(t, i, &s.q[i], err, errlen);
+	if (r >= 0 && (t->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) == VIRTIO_STATUS_DRIVER_OK) {
+		if ((t->driver_features & ~virtio_mmio_device_features(t)) != 0) {
+			snprintf(err, errlen, "%s transport state acks features 0x%" PRIx64 " the device does not offer",
+				 t->ops->name, t->driver_features);
+			r = -EINVAL;
+		} else {
+			virtio_mmio_activate(t);
+		}
+	}
+	virtio_mmio_unlock(t);
+	if (r < 0)
+		return r;
+	/* Chains the guest made available before the save (or one put back
+	 * unfinished) get a turn once the loop runs. */
+	for (unsigned i = 0; i < t->ops->num_queues; i++)
+		if (t->queue[i].ready && virtq_pending(&t->queue[i]))
+			virtio_mmio_kick(t, i);
+	return 0;
+}

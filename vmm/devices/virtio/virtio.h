@@ -90,6 +90,13 @@ int virtio_transport_create(const struct device_env *env, unsigned slot, struct 
 			    struct virtio_transport **ret);
 struct virtio_transport *virtio_transport_destroy(struct virtio_transport *t);
 int virtio_transport_cmdline(const struct virtio_transport *t, char *buf, size_t size);
+/* Snapshots: the transport's registers and queues into buf (its length, 0
+ * when size is below VIRTIO_TRANSPORT_STATE_MAX); restore puts them back,
+ * re-checking each ready queue's rings against guest memory and activating
+ * a device the driver had set DRIVER_OK on. 0 or -errno with err filled. */
+#define VIRTIO_TRANSPORT_STATE_MAX 512u
+size_t virtio_transport_save(struct virtio_transport *t, uint8_t *buf, size_t size);
+int virtio_transport_restore(struct virtio_transport *t, const uint8_t *buf, size_t len, char *err, size_t errlen);
 /* How many slots the transport has. */
 unsigned virtio_transport_slots(void);
 

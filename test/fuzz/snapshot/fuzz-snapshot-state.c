@@ -1,0 +1,54 @@
+/* libFuzzer target: the snapshot state file parser (vmm/snapshot/format.c)
+ * and what load reads from a parsed file before it touches KVM: the
+ * configuration section through ember's validators, the device sections'
+ * heads, the CPU vendor. The harness rewrites the trailing CRC-64 so that
+ * the input reaches the parser instead of stopping at the CRC check (the
+ * check itself is cheap and covered by the unit test). */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/vm_config.h"
+#include "snapshot/config.h"
+#include "snapshot/devices.h"
+#include "snapshot/format.h"
+#include "snapshot/kvm_state.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct snap_file f;
+	const struct snap_section *s;
+	struct vm_config cfg;
+	char err[1024], vendor[13];
+	uint8_t *buf;
+	uint64_t crc;
+
+	if (size < SNAP_CRC_SIZE || size > (1u << 20))
+		return 0;
+	buf = malloc(size);
+	if (!buf)
+		return 0;
+	memcpy(buf, data, size);
+	crc = snap_crc64(buf, size - SNAP_CRC_SIZE);
+	memcpy(buf + size - SNAP_CRC_SIZE, &crc, sizeof(crc));
+	if (snap_parse(buf, size, &f, err, sizeof(err)) == 0) {
+		struct snap_device_head h;
+
+		for (unsigned i = 0; i < f.n; i++)
+			if (f.sec[i].type == SNAP_SEC_DEVICE)
+				(void)snap_device_head_parse(f.sec[i].data, f.sec[i].len, &h);
+		(void)snap_cpuid_vendor(&f, vendor);
+		s = snap_find(&f, SNAP_SEC_CONFIG, 0);
+		if (s) {
+			vm_config_init(&cfg);
+			(void)snap_config_load(s->data, s->len, &cfg, err, sizeof(err));
+			vm_config_clear(&cfg);
+		}
+		snap_file_free(&f);
+	}
+	free(buf);
+	return 0;
+}

@@ -1,0 +1,124 @@
+# Helpers for snapshot.bats: several embers at once, each named, each with
+# its stdin a FIFO (the probe's `R` goes in there), its API on
+# $TMP/<name>.sock and its output in $TMP/<name>.out.
+
+# snap_ember NAME [ARGS...]: starts ember NAME and waits (bounded) for its socket.
+snap_ember() {
+	local n=$1
+	shift
+	rm -f "$TMP/$n.sock" "$TMP/$n.in"
+	mkfifo "$TMP/$n.in"
+	# The reader's open waits for a writer: the holder keeps the FIFO open, so
+	# ember never sees end of input while the test runs.
+	"$EMBER" --api-sock "$TMP/$n.sock" --id "snap-$n" "$@" <"$TMP/$n.in" >"$TMP/$n.out" 2>&1 3>&- &
+	echo $! >"$TMP/$n.pid"
+	sleep 100000 >"$TMP/$n.in" 3>&- &
+	echo $! >"$TMP/$n.holder"
+	for _ in $(seq 200); do
+		[ -S "$TMP/$n.sock" ] && return 0
+		kill -0 "$(cat "$TMP/$n.pid")" 2>/dev/null || break
+		sleep 0.05
+	done
+	fail "ember $n did not create its socket: $(cat "$TMP/$n.out")"
+}
+
+# snap_use NAME: the api/expect_api helpers talk to ember NAME.
+snap_use() {
+	SOCK=$TMP/$1.sock
+}
+
+# snap_send NAME BYTES: writes to ember NAME's serial input.
+snap_send() {
+	printf '%s' "$2" >"$TMP/$1.in"
+}
+
+# snap_wait NAME PATTERN: waits (bounded) for a line of ember NAME's output.
+snap_wait() {
+	for _ in $(seq 600); do
+		grep -q -- "$2" "$TMP/$1.out" && return 0
+		kill -0 "$(cat "$TMP/$1.pid")" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q -- "$2" "$TMP/$1.out" || fail "no '$2' from ember $1: $(tail -20 "$TMP/$1.out")"
+}
+
+# snap_exit NAME: waits (bounded) for ember NAME to end; its code in $SNAP_STATUS.
+snap_exit() {
+	local pid
+	pid=$(cat "$TMP/$1.pid")
+	for _ in $(seq 600); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && fail "ember $1 still runs: $(tail -20 "$TMP/$1.out")"
+	SNAP_STATUS=0
+	wait "$pid" || SNAP_STATUS=$?
+	snap_release "$1"
+}
+
+# snap_kill NAME: ends ember NAME at once (a crash, or teardown).
+snap_kill() {
+	local pid
+	pid=$(cat "$TMP/$1.pid" 2>/dev/null) || return 0
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	snap_release "$1"
+}
+
+snap_release() {
+	local h
+	h=$(cat "$TMP/$1.holder" 2>/dev/null) || true
+	[ -n "$h" ] && { kill "$h" 2>/dev/null || true; wait "$h" 2>/dev/null || true; }
+	rm -f "$TMP/$1.pid" "$TMP/$1.holder"
+}
+
+snap_kill_all() {
+	local f
+	for f in "$TMP"/*.pid; do
+		[ -e "$f" ] && snap_kill "$(basename "$f" .pid)"
+	done
+	return 0
+}
+
+# snap_boot NAME VCPUS SEED [EXTRA...]: configures and starts the snapshot
+# scenario (with the drive $TMP/disk.img) on ember NAME and waits for it.
+snap_boot() {
+	local n=$1 vcpus=$2 seed=$3
+	shift 3
+	local args="console=ttyS0 probe=snapshot probe.snap_seed=$seed $*"
+	is_pvm_host && args="$args probe.pvm=1"
+	snap_use "$n"
+	expect_api 204 PUT /machine-config "{\"vcpu_count\":$vcpus,\"mem_size_mib\":128}"
+	expect_api 204 PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$TMP/disk.img\",\"is_root_device\":true,\"is_read_only\":false}"
+	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$args\"}"
+	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
+	snap_wait "$n" 'PROBE snapshot.ready ok'
+}
+
+# snap_create NAME STATE MEM: pauses ember NAME and snapshots it.
+snap_create() {
+	snap_use "$1"
+	expect_api 204 PATCH /vm '{"state":"Paused"}'
+	expect_api 204 PUT /snapshot/create "{\"snapshot_path\":\"$2\",\"mem_file_path\":\"$3\"}"
+}
+
+# snap_load_body STATE MEM RESUME: a PUT /snapshot/load body with the File backend.
+snap_load_body() {
+	printf '{"snapshot_path":"%s","mem_backend":{"backend_type":"File","backend_path":"%s"},"resume_vm":%s}' \
+		"$1" "$2" "$3"
+}
+
+# snap_counter NAME: the last snapshot.counter the guest of ember NAME printed.
+snap_counter() {
+	grep -a 'PROBE-INFO snapshot.counter' "$TMP/$1.out" | tail -1 | awk '{ print $3 }'
+}
+
+# snap_state STATE: GET / on the current ember shows that state.
+snap_state() {
+	api GET /
+	[ "$code" = 200 ] || fail "GET /: status $code: $body"
+	case "$body" in
+	*"\"state\":\"$1\""*) ;;
+	*) fail "GET /: state is not $1: $body" ;;
+	esac
+}

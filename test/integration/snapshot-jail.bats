@@ -1,0 +1,81 @@
+#!/usr/bin/env bats
+# A jailed create and load (doc/snapshots.md): one jail's ember snapshots its
+# guest into its own root, another jail's ember loads those files and the
+# guest resumes. Apart from snapshot.bats because seccomp.bats' minimality
+# run skips suites that use the jailer (the jail cannot run its traced
+# wrapper), and snapshot.bats must be traced.
+
+load helpers
+load api-helpers
+load jailer-helpers
+
+setup() {
+	TMP=$(mktemp -d)
+}
+
+teardown() {
+	[ -n "${JID2:-}" ] && "$JAILER" --cleanup --id "$JID2" --exec-file "$EMBER" --chroot-base-dir "$JBASE" \
+		--parent-cgroup "$JPARENT" >/dev/null 2>&1
+	declare -F jail_teardown >/dev/null && [ -n "${JBASE:-}" ] && jail_teardown
+	rm -rf "$TMP"
+}
+
+# jail_snap ID OUT IN BINDS...: the jailer runs ember (not daemonized: its
+# stdin stays the FIFO IN) with the API at /run/api.sock in the jail ID.
+jail_snap() {
+	local id=$1 out=$2 in=$3
+	shift 3
+	"$JAILER" --id "$id" --exec-file "$EMBER" --uid "$JUID" --gid "$JGID" --chroot-base-dir "$JBASE" \
+		--parent-cgroup "$JPARENT" "$@" -- --api-sock /run/api.sock <"$in" >"$out" 2>&1 3>&- &
+	JAIL_BG_PIDS="${JAIL_BG_PIDS:-} $!"
+	sleep 100000 >"$in" 3>&- &
+	JAIL_BG_PIDS="$JAIL_BG_PIDS $!"
+	SOCK=$JBASE/ember/$id/root/run/api.sock
+	for _ in $(seq 200); do
+		[ -S "$SOCK" ] && return 0
+		sleep 0.05
+	done
+	fail "the jailed ember $id did not create its socket: $(cat "$out")"
+}
+
+@test "jailed: create inside one jail, load the files in another, R: the guest resumes" {
+	require_kvm
+	jail_setup
+	! readelf -lW "$EMBER" | grep -q 'program interpreter' || skip "a dynamically linked ember cannot run alone in a jail"
+	STANDIN_ORIG=$EMBER
+	JID2="${JID}-b"
+	cp "$PROBE" "$JPUB/probe.elf"
+	chmod 644 "$JPUB/probe.elf"
+	truncate -s 1M "$JPUB/disk.img"
+	chown "$JUID:$JGID" "$JPUB/disk.img"
+	mkfifo "$JPUB/in1" "$JPUB/in2"
+	args="console=ttyS0 probe=snapshot probe.snap_seed=9"
+	is_pvm_host && args="$args probe.pvm=1"
+	jail_snap "$JID" "$TMP/j1.out" "$JPUB/in1" --bind-ro "$JPUB/probe.elf=probe.elf" --bind "$JPUB/disk.img=disk.img:rw"
+	expect_api 204 PUT /drives/rootfs '{"drive_id":"rootfs","path_on_host":"/disk.img","is_root_device":true,"is_read_only":false}'
+	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"/probe.elf\",\"boot_args\":\"$args\"}"
+	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
+	for _ in $(seq 300); do grep -q 'snapshot.ready ok' "$TMP/j1.out" && break; sleep 0.1; done
+	expect_api 204 PATCH /vm '{"state":"Paused"}'
+	expect_api 204 PUT /snapshot/create '{"snapshot_path":"/run/state","mem_file_path":"/run/mem"}'
+	R1=$JBASE/ember/$JID/root/run
+	assert_equal "$(stat -c '%a %u' "$R1/state")" "600 $JUID"
+	assert_equal "$(stat -c '%a %u' "$R1/mem")" "600 $JUID"
+	# a directory the jail does not have: refused, naming the file
+	expect_api 400 PUT /snapshot/create '{"snapshot_path":"/run/state2","mem_file_path":"/no-such-dir/mem"}' \
+		"/no-such-dir/mem: No such file or directory"
+	for p in $JAIL_BG_PIDS; do kill -KILL "$p" 2>/dev/null || true; done
+	JAIL_BG_PIDS=
+	cp --sparse=always "$R1/state" "$R1/mem" "$JPUB/"
+	chown "$JUID:$JGID" "$JPUB/state" "$JPUB/mem"
+	jail_snap "$JID2" "$TMP/j2.out" "$JPUB/in2" --bind-ro "$JPUB/state=state" --bind-ro "$JPUB/mem=mem" \
+		--bind "$JPUB/disk.img=disk.img:rw"
+	expect_api 204 PUT /snapshot/load '{"snapshot_path":"/state","mem_backend":{"backend_type":"File","backend_path":"/mem"},"resume_vm":true}'
+	printf R >"$JPUB/in2"
+	for _ in $(seq 300); do grep -q 'PROBE DONE' "$TMP/j2.out" && break; sleep 0.1; done
+	run cat "$TMP/j2.out"
+	assert_output --partial "PROBE snapshot.resumed ok"
+	assert_output --regexp "PROBE DONE pass=[0-9]+ fail=0"
+	"$JAILER" --cleanup --id "$JID2" --exec-file "$EMBER" --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" \
+		>/dev/null 2>&1 || true
+}

@@ -1,0 +1,217 @@
+/* PUT /snapshot/create and PUT /snapshot/load: Firecracker's request
+ * shapes (vmm_config/snapshot.rs) and texts; the work is the VM adapter's
+ * (controller.h snapshot_create / snapshot_load, snapshot/snapshot.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/resources.h"
+#include "config/json_field.h"
+#include "log.h"
+
+struct snapshot_request {
+	char *state_path, *mem_path;
+	bool resume;
+	uint64_t t0_us; /* when the api thread parsed it: the request's latency */
+};
+
+static void snapshot_request_free(void *p)
+{
+	struct snapshot_request *r = p;
+
+	free(r->state_path);
+	free(r->mem_path);
+	free(r);
+}
+
+static uint64_t snapshot_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int snapshot_payload(struct api_action *a, const char *state, const char *mem, bool resume)
+{
+	struct snapshot_request *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->state_path = strdup(state);
+	r->mem_path = strdup(mem);
+	r->resume = resume;
+	r->t0_us = snapshot_now_us();
+	a->payload = r;
+	a->free_payload = snapshot_request_free;
+	return r->state_path && r->mem_path ? 0 : -ENOMEM;
+}
+
+static int snapshot_refuse(struct api_action *a, const char *what)
+{
+	api_fault(a, "This build of ember does not provide %s yet.", what);
+	return -EOPNOTSUPP;
+}
+
+/* ---- create ---- */
+
+int api_snapshot_create_parse(struct api_action *a)
+{
+	static const char *const fields[] = { "snapshot_type", "snapshot_path", "mem_file_path", NULL };
+	static const char *const types[] = { "Diff", "Full", NULL };
+	const char *state = NULL, *mem = NULL;
+	int type = 1;
+	char err[512];
+
+	if (json_field_check_object(a->body, "CreateSnapshotParams", fields, err, sizeof(err)) < 0 ||
+	    json_field_enum(a->body, "snapshot_type", false, types, &type, err, sizeof(err)) < 0 ||
+	    json_field_string(a->body, "snapshot_path", true, &state, err, sizeof(err)) < 0 ||
+	    json_field_string(a->body, "mem_file_path", true, &mem, err, sizeof(err)) < 0) {
+		api_fault(a, "%s", err);
+		return -EINVAL;
+	}
+	if (type == 0)
+		return snapshot_refuse(a, "Diff snapshots (snapshot_type \"Diff\")");
+	return snapshot_payload(a, state, mem, false);
+}
+
+void api_snapshot_create_apply(struct api_controller *c, struct api_action *a)
+{
+	struct snapshot_request *r = a->payload;
+	uint64_t t0 = snapshot_now_us();
+	char err[1024] = "";
+
+	if (c->state != VM_PAUSED) {
+		api_fault(a, "Create snapshot error: Cannot save the microVM state: Operation not allowed: save/restore "
+			  "unavailable while running");
+		return;
+	}
+	if (!c->ops || !c->ops->snapshot_create || c->ops->snapshot_create(c->ops_ctx, r->state_path, r->mem_path,
+									   err, sizeof(err)) < 0) {
+		api_fault(a, "%s", err[0] ? err : "Create snapshot error: not available in this process");
+		return;
+	}
+	api_metrics_latency(API_LATENCY_VMM_FULL_CREATE_SNAPSHOT, snapshot_now_us() - t0);
+	api_metrics_latency(API_LATENCY_FULL_CREATE_SNAPSHOT, snapshot_now_us() - r->t0_us);
+	api_no_content(a);
+}
+
+/* ---- load ---- */
+
+static const char *const load_fields[] = { "snapshot_path", "mem_file_path", "mem_backend", "enable_diff_snapshots",
+					    "track_dirty_pages", "resume_vm", "network_overrides", "vsock_override",
+					    "clock_realtime", "huge_pages", NULL };
+
+/* The memory backend: exactly one of mem_backend and the deprecated
+ * mem_file_path (Firecracker's texts for both and for neither). */
+static int snapshot_load_backend(struct api_action *a, const char **ret_path)
+{
+	static const char *const backend_fields[] = { "backend_path", "backend_type", NULL };
+	static const char *const backend_types[] = { "File", "Uffd", NULL };
+	const json_t *mb = json_object_get(a->body, "mem_backend");
+	const char *file = NULL;
+	int type = 0;
+	char err[512];
+
+	if (json_field_string(a->body, "mem_file_path", false, &file, err, sizeof(err)) < 0)
+		goto fail;
+	if (mb && !json_is_null(mb) && file) {
+		json_field_error(err, sizeof(err), "too many fields: either `mem_backend` or `mem_file_path` exclusively "
+				 "is required");
+		goto fail;
+	}
+	if ((!mb || json_is_null(mb)) && !file) {
+		json_field_error(err, sizeof(err), "missing field: either `mem_backend` or `mem_file_path` is required");
+		goto fail;
+	}
+	if (file) {
+		*ret_path = file;
+		return 0;
+	}
+	if (json_field_check_object(mb, "MemBackendConfig", backend_fields, err, sizeof(err)) < 0 ||
+	    json_field_string(mb, "backend_path", true, ret_path, err, sizeof(err)) < 0 ||
+	    json_field_enum(mb, "backend_type", true, backend_types, &type, err, sizeof(err)) < 0)
+		goto fail;
+	if (type == 1)
+		return snapshot_refuse(a, "the Uffd memory backend (mem_backend.backend_type \"Uffd\")");
+	return 0;
+fail:
+	api_fault(a, "%s", err);
+	return -EINVAL;
+}
+
+/* Fields of later Firecracker features: accepted at their defaults only. */
+static int snapshot_load_later_fields(struct api_action *a, bool dirty)
+{
+	const json_t *v;
+
+	if (dirty)
+		return snapshot_refuse(a, "dirty page tracking (track_dirty_pages, enable_diff_snapshots)");
+	v = json_object_get(a->body, "network_overrides");
+	if (v && !json_is_null(v) && !(json_is_array(v) && json_array_size(v) == 0))
+		return snapshot_refuse(a, "network overrides (network_overrides)");
+	v = json_object_get(a->body, "vsock_override");
+	if (v && !json_is_null(v))
+		return snapshot_refuse(a, "vsock overrides (vsock_override)");
+	v = json_object_get(a->body, "clock_realtime");
+	if (v && !json_is_false(v) && !json_is_null(v))
+		return snapshot_refuse(a, "clock_realtime");
+	v = json_object_get(a->body, "huge_pages");
+	if (v && !json_is_null(v) && !(json_is_string(v) && !strcmp(json_string_value(v), "None")))
+		return snapshot_refuse(a, "huge pages (huge_pages)");
+	return 0;
+}
+
+int api_snapshot_load_parse(struct api_action *a)
+{
+	const char *state = NULL, *mem = NULL;
+	bool resume = false, diff = false, dirty = false;
+	char err[512];
+	int r;
+
+	if (json_field_check_object(a->body, "LoadSnapshotConfig", load_fields, err, sizeof(err)) < 0 ||
+	    json_field_string(a->body, "snapshot_path", true, &state, err, sizeof(err)) < 0 ||
+	    json_field_bool(a->body, "enable_diff_snapshots", false, &diff, err, sizeof(err)) < 0 ||
+	    json_field_bool(a->body, "track_dirty_pages", false, &dirty, err, sizeof(err)) < 0 ||
+	    json_field_bool(a->body, "resume_vm", false, &resume, err, sizeof(err)) < 0) {
+		api_fault(a, "%s", err);
+		return -EINVAL;
+	}
+	r = snapshot_load_backend(a, &mem);
+	if (r < 0)
+		return r;
+	/* Firecracker flags the deprecated fields once the body parsed,
+	 * whatever the outcome. */
+	if (json_object_get(a->body, "mem_file_path") || diff) {
+		a->deprecated = true;
+		log_warn("PUT /snapshot/load: mem_file_path and enable_diff_snapshots fields are deprecated.");
+	}
+	r = snapshot_load_later_fields(a, diff || dirty);
+	if (r < 0)
+		return r;
+	return snapshot_payload(a, state, mem, resume);
+}
+
+void api_snapshot_load_apply(struct api_controller *c, struct api_action *a)
+{
+	struct snapshot_request *r = a->payload;
+	uint64_t t0 = snapshot_now_us();
+	char err[1024] = "";
+	bool fatal = false;
+
+	if (c->boot_configured) {
+		api_fault(a, "Load snapshot error: Loading a microVM snapshot not allowed after configuring "
+			  "boot-specific resources.");
+		return;
+	}
+	if (!c->ops || !c->ops->snapshot_load ||
+	    c->ops->snapshot_load(c->ops_ctx, r->state_path, r->mem_path, r->resume, &fatal, err, sizeof(err)) < 0) {
+		api_fault(a, "%s", err[0] ? err : "Load snapshot error: not available in this process");
+		return;
+	}
+	c->state = r->resume ? VM_RUNNING : VM_PAUSED;
+	api_metrics_latency(API_LATENCY_VMM_LOAD_SNAPSHOT, snapshot_now_us() - t0);
+	api_metrics_latency(API_LATENCY_LOAD_SNAPSHOT, snapshot_now_us() - r->t0_us);
+	api_no_content(a);
+}

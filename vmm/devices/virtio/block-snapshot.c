@@ -1,0 +1,92 @@
+/* A drive's part of a snapshot (block.h): what the transport does not hold.
+ * The drive's configuration (path, read-only, cache, engine, limiter sizes)
+ * is in the state file's config section and re-creates the drive; this is
+ * its run-time state: the capacity the guest was told, the features it
+ * acked, and what is left in the rate limiter's buckets. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "block-internal.h"
+#include "block.h"
+#include "queue.h"
+
+struct block_saved {
+	uint64_t capacity; /* sectors */
+	uint64_t acked_features;
+	uint64_t budget[RATE_LIMITER_KINDS], burst[RATE_LIMITER_KINDS];
+	uint8_t active, pad[7];
+};
+
+void block_snapshot_quiesce(struct block *b)
+{
+	/* Requests with io_uring finish and reach the used ring (the VM is
+	 * paused: their interrupts wait in the irqchip, which is saved after). */
+	if (b->uring)
+		blk_uring_drain(b->uring, true);
+	virtio_lock(&b->vdev);
+	if (b->open) {
+		/* A chain served in pieces is put back whole: the restored device
+		 * serves it again from its start (reads and writes of the same
+		 * sectors give the same result). */
+		struct virtq *q = virtio_queue(&b->vdev, 0);
+
+		if (q)
+			virtq_unpop(q);
+		b->open = false;
+		b->open_failed = false;
+		b->piece_inflight = false;
+		if (q)
+			virtio_yield(&b->vdev, 0); /* served again if this VM resumes */
+	}
+	virtio_unlock(&b->vdev);
+}
+
+int block_snapshot_save(struct block *b, uint8_t *buf, size_t size)
+{
+	struct block_saved s = { 0 };
+
+	if (size < sizeof(s))
+		return -ENOSPC;
+	virtio_lock(&b->vdev);
+	s.capacity = b->capacity;
+	s.acked_features = b->acked_features;
+	s.active = b->active;
+	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
+		s.budget[k] = b->throttle.rl.bucket[k].budget;
+		s.burst[k] = b->throttle.rl.bucket[k].burst;
+	}
+	virtio_unlock(&b->vdev);
+	memcpy(buf, &s, sizeof(s));
+	return (int)sizeof(s);
+}
+
+int block_snapshot_restore(struct block *b, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct block_saved s;
+
+	if (len != sizeof(s)) {
+		snprintf(err, errlen, "drive %s: state of %zu bytes, expected %zu", b->id, len, sizeof(s));
+		return -EINVAL;
+	}
+	memcpy(&s, buf, sizeof(s));
+	virtio_lock(&b->vdev);
+	if (s.capacity != b->capacity) {
+		virtio_unlock(&b->vdev);
+		snprintf(err, errlen, "drive %s: the backing file holds %" PRIu64 " sectors, the snapshot's guest was "
+			 "told %" PRIu64, b->id, b->capacity, s.capacity);
+		return -EINVAL;
+	}
+	b->acked_features = s.acked_features;
+	b->active = s.active && b->active;
+	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
+		struct token_bucket *tb = &b->throttle.rl.bucket[k];
+
+		/* never more than the configured bucket holds */
+		tb->budget = s.budget[k] < tb->cfg.size ? s.budget[k] : tb->cfg.size;
+		tb->burst = s.burst[k] < tb->cfg.one_time_burst ? s.burst[k] : tb->cfg.one_time_burst;
+	}
+	virtio_unlock(&b->vdev);
+	return 0;
+}

@@ -1,0 +1,146 @@
+/* See files.h. */
+#include "files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/memory.h"
+
+#define SNAP_PAGE 4096u
+#define SNAP_TMP_TRIES 16
+
+int snap_out_open(struct snap_out *o, const char *path)
+{
+	static unsigned counter;
+	size_t len = strlen(path) + 48;
+
+	*o = (struct snap_out){ .fd = -1, .path = path };
+	o->tmp = malloc(len);
+	if (!o->tmp)
+		return -ENOMEM;
+	/* Not mkostemp(): glibc draws its name with getrandom, which no
+	 * seccomp role needs otherwise. The pid and a counter are unique
+	 * enough; O_EXCL settles the rest. */
+	for (int i = 0; i < SNAP_TMP_TRIES; i++) {
+		snprintf(o->tmp, len, "%s.ember-%d-%u.tmp", path, (int)getpid(), counter++);
+		o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (o->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (o->fd < 0) {
+		int r = -errno;
+
+		free(o->tmp);
+		o->tmp = NULL;
+		return r;
+	}
+	return 0;
+}
+
+int snap_out_pwrite(struct snap_out *o, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(o->fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int snap_out_commit(struct snap_out *o)
+{
+	int r = close(o->fd) < 0 ? -errno : 0; /* NFS reports a failed write only here */
+
+	o->fd = -1;
+	if (r >= 0 && rename(o->tmp, o->path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(o->tmp);
+	free(o->tmp);
+	o->tmp = NULL;
+	return r;
+}
+
+void snap_out_abort(struct snap_out *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	if (o->tmp)
+		unlink(o->tmp);
+	free(o->tmp);
+	*o = (struct snap_out){ .fd = -1 };
+}
+
+void snap_memory_offsets(const struct guest_memory *m, uint64_t *offsets)
+{
+	uint64_t off = 0;
+
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		offsets[i] = off;
+		off += m->region[i].size;
+	}
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	static const uint8_t zero[SNAP_PAGE];
+
+	return memcmp(p, zero, SNAP_PAGE) == 0;
+}
+
+/* One region: runs of non-zero pages, each written with one pwrite. */
+static int snap_region_write(struct snap_out *o, const struct guest_region *g, uint64_t base, uint64_t *written)
+{
+	uint64_t pages = g->size / SNAP_PAGE, run = 0;
+
+	for (uint64_t p = 0; p <= pages; p++) {
+		bool data = p < pages && !page_is_zero(g->host + p * SNAP_PAGE);
+		int r;
+
+		if (data) {
+			run++;
+			continue;
+		}
+		if (!run)
+			continue;
+		r = snap_out_pwrite(o, g->host + (p - run) * SNAP_PAGE, run * SNAP_PAGE, base + (p - run) * SNAP_PAGE);
+		if (r < 0)
+			return r;
+		*written += run * SNAP_PAGE;
+		run = 0;
+	}
+	return 0;
+}
+
+int snap_memory_write(struct snap_out *o, const struct guest_memory *m, uint64_t *ret_written)
+{
+	uint64_t off[GUEST_MAX_REGIONS], written = 0;
+
+	snap_memory_offsets(m, off);
+	/* The file's size first: the holes are the zero pages. */
+	if (ftruncate(o->fd, (off_t)m->ram_size) < 0)
+		return -errno;
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		int r = snap_region_write(o, &m->region[i], off[i], &written);
+
+		if (r < 0)
+			return r;
+	}
+	*ret_written = written;
+	return 0;
+}

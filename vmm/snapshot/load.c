@@ -1,0 +1,225 @@
+/* Loading a snapshot: see snapshot.h. */
+#include "snapshot.h"
+
+#include <cpuid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "core/irqchip/split.h"
+#include "core/memory.h"
+#include "devices.h"
+#include "format.h"
+#include "kvm_state.h"
+
+#define LOAD_PREFIX "Load snapshot error: Failed to restore from snapshot: "
+
+static int snap_read_state(struct snap_load *l, const char *path, char *err, size_t errlen)
+{
+	char why[256];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), r;
+	struct stat st;
+
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, LOAD_PREFIX "Failed to get snapshot state from file: Failed to open snapshot file: "
+			 "%s: %s (os error %d)", path, strerror(-r), -r);
+		return r;
+	}
+	r = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : -EINVAL;
+	if (r >= 0)
+		r = snap_read_fd(fd, &l->buf, &l->len);
+	close(fd);
+	if (r < 0) {
+		snprintf(err, errlen, LOAD_PREFIX "Failed to get snapshot state from file: Failed to load snapshot state "
+			 "from file: %s: %s", path, r == -EFBIG ? "larger than the 10 MiB a state file may have"
+			 : r == -EINVAL ? "not a regular file" : strerror(-r));
+		return r;
+	}
+	l->file = calloc(1, sizeof(*l->file));
+	if (!l->file)
+		return -ENOMEM;
+	r = snap_parse(l->buf, l->len, l->file, why, sizeof(why));
+	if (r < 0)
+		snprintf(err, errlen, LOAD_PREFIX "Failed to get snapshot state from file: Failed to load snapshot state "
+			 "from file: %s: %s", path, why);
+	return r;
+}
+
+/* The saved regions must be exactly what ember plans for the saved
+ * mem_size_mib, at offsets inside a file of at least that size. */
+static int snap_check_memory(struct snap_load *l, const struct vm_config *cfg, char *why, size_t whylen)
+{
+	const struct snap_section *s = snap_find(l->file, SNAP_SEC_MEMORY, 0);
+	struct guest_region plan[GUEST_MAX_REGIONS];
+	int n = guest_memory_plan(cfg->machine.mem_size_mib << 20, plan);
+	uint32_t count;
+
+	if (n < 0 || !s || s->len < 4) {
+		snprintf(why, whylen, "no memory section, or mem_size_mib %" PRIu64 " has no memory plan",
+			 cfg->machine.mem_size_mib);
+		return -EINVAL;
+	}
+	memcpy(&count, s->data, 4);
+	if (count != (uint32_t)n || s->len != 4 + count * 24) {
+		snprintf(why, whylen, "the memory section has %" PRIu32 " regions, ember plans %d for %" PRIu64 " MiB",
+			 count, n, cfg->machine.mem_size_mib);
+		return -EINVAL;
+	}
+	for (int i = 0; i < n; i++) {
+		uint64_t gpa, size, off;
+
+		memcpy(&gpa, s->data + 4 + i * 24, 8);
+		memcpy(&size, s->data + 4 + i * 24 + 8, 8);
+		memcpy(&off, s->data + 4 + i * 24 + 16, 8);
+		if (gpa != plan[i].gpa || size != plan[i].size || off % 4096 || off > (UINT64_MAX >> 1)) {
+			snprintf(why, whylen, "memory region %d (0x%" PRIx64 ", %" PRIu64 " bytes at offset %" PRIu64
+				 ") is not ember's (0x%" PRIx64 ", %" PRIu64 " bytes)", i, gpa, size, off, plan[i].gpa,
+				 plan[i].size);
+			return -EINVAL;
+		}
+		l->restore.offset[i] = off;
+	}
+	return 0;
+}
+
+/* A regular file (a FIFO is refused without waiting for a writer: the open
+ * does not block with O_NONBLOCK), holding every region. */
+static int snap_open_memory(struct snap_load *l, const char *path, const struct vm_config *cfg, char *why,
+			    size_t whylen)
+{
+	uint64_t need = 0;
+	struct guest_region plan[GUEST_MAX_REGIONS];
+	int n = guest_memory_plan(cfg->machine.mem_size_mib << 20, plan);
+	struct stat st;
+
+	for (int i = 0; i < n; i++)
+		if (l->restore.offset[i] + plan[i].size > need)
+			need = l->restore.offset[i] + plan[i].size;
+	l->mem_fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (l->mem_fd < 0 || fstat(l->mem_fd, &st) < 0) {
+		int r = -errno;
+
+		snprintf(why, whylen, "%s: %s (os error %d)", path, strerror(-r), -r);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "%s: not a regular file", path);
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size < need) {
+		snprintf(why, whylen, "%s: %jd bytes, the snapshot's memory needs %" PRIu64, path, (intmax_t)st.st_size,
+			 need);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int snap_check_vendor(const struct snap_load *l, char *why, size_t whylen)
+{
+	unsigned a, b, c, d;
+	char host[13], saved[13];
+
+	if (!snap_cpuid_vendor(l->file, saved)) {
+		snprintf(why, whylen, "vCPU 0 has no CPUID leaf 0");
+		return -EINVAL;
+	}
+	__cpuid(0, a, b, c, d);
+	memcpy(host, &b, 4);
+	memcpy(host + 4, &d, 4);
+	memcpy(host + 8, &c, 4);
+	host[12] = 0;
+	if (strcmp(host, saved) != 0) {
+		snprintf(why, whylen, "the snapshot's CPU vendor is %s, this host's %s", saved, host);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int snap_load_vcpu(void *ctx, unsigned index, int vcpu_fd, char *err, size_t errlen)
+{
+	struct snap_load *l = ctx;
+	int r = snap_vcpu_restore(vcpu_fd, index, l->file, err, errlen);
+
+	if (r < 0)
+		snprintf(l->err, sizeof(l->err), "%s", err);
+	return r;
+}
+
+int snap_load_open(struct snap_load *l, const char *state_path, const char *mem_path, struct vm_config *cfg,
+		   char *err, size_t errlen)
+{
+	const struct snap_section *s;
+	char why[768];
+	int r;
+
+	*l = (struct snap_load){ .mem_fd = -1 };
+	l->restore = (struct vm_restore){ .mem_fd = -1, .vcpu = snap_load_vcpu, .ctx = l };
+	r = snap_read_state(l, state_path, err, errlen);
+	if (r < 0)
+		return r;
+	s = snap_find(l->file, SNAP_SEC_CONFIG, 0);
+	r = s ? snap_config_load(s->data, s->len, cfg, why, sizeof(why)) : -EINVAL;
+	if (!s)
+		snprintf(why, sizeof(why), "no config section");
+	if (r >= 0)
+		r = snap_check_memory(l, cfg, why, sizeof(why));
+	if (r >= 0)
+		r = snap_check_vendor(l, why, sizeof(why));
+	if (r < 0) {
+		snprintf(err, errlen, LOAD_PREFIX "Invalid snapshot state: %s: %s", state_path, why);
+		return r;
+	}
+	if (cfg->machine.huge_pages == HUGE_PAGES_2M) {
+		/* Firecracker's refusal: a file mapping would not be hugetlb memory. */
+		snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory from file: "
+			 "Cannot restore hugetlbfs backed snapshot by mapping the memory file. Please use uffd.");
+		return -EOPNOTSUPP;
+	}
+	r = snap_open_memory(l, mem_path, cfg, why, sizeof(why));
+	if (r < 0) {
+		snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory from file: "
+			 "Failed to load guest memory: %s", why);
+		return r;
+	}
+	l->restore.mem_fd = l->mem_fd;
+	return 0;
+}
+
+int snap_load_finish(struct snap_load *l, struct vm *vm, const struct device_manager *devs,
+		     const struct vm_config *cfg, char *err, size_t errlen)
+{
+	bool kernel = cfg->machine.irqchip == IRQCHIP_KERNEL;
+	char why[512] = "";
+	int r = snap_vm_restore(vm_fd(vm), kernel, machine_config_pit(&cfg->machine), l->file, why, sizeof(why));
+
+	if (r >= 0 && !kernel) {
+		const struct snap_section *s = snap_find(l->file, SNAP_SEC_VM_SPLIT_IOAPIC, 0);
+
+		r = s ? irqchip_split_restore(vm_split_irqchip(vm), s->data, s->len, why, sizeof(why)) : -EINVAL;
+		if (!s)
+			snprintf(why, sizeof(why), "no split-ioapic section for irqchip split");
+	}
+	if (r >= 0)
+		r = snap_devices_restore(devs, l->file, why, sizeof(why));
+	if (r < 0)
+		snprintf(err, errlen, LOAD_PREFIX "Failed to build microVM from snapshot: %s", why);
+	return r;
+}
+
+void snap_load_close(struct snap_load *l)
+{
+	if (l->file)
+		snap_file_free(l->file);
+	free(l->file);
+	free(l->buf);
+	if (l->mem_fd >= 0)
+		close(l->mem_fd);
+	*l = (struct snap_load){ .mem_fd = -1 };
+}
