@@ -15,6 +15,7 @@
 #include "seccomp/install.h"
 #include "snapshot/snapshot.h"
 #include "core/loop.h"
+#include "term.h"
 
 static int ember_api_start(void *ctx, char *err, size_t errlen)
 {
@@ -37,6 +38,7 @@ static int ember_api_start(void *ctx, char *err, size_t errlen)
 	if (seccomp_install_role(SECCOMP_ROLE_VMM) < 0) {
 		log_error("Cannot install the vmm seccomp filter");
 		ready_exit(EXIT_CODE_GENERIC_ERROR); /* only reports when not ready yet */
+		term_restore();
 		_exit(EXIT_CODE_GENERIC_ERROR);
 	}
 	return 0;

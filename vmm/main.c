@@ -42,6 +42,9 @@ static const struct ember_step {
 } ember_steps[] = {
 	{ "logger", STEP_BOTH, ember_logger_init, NULL },
 	{ "signal handlers", STEP_BOTH, ember_signals_init, NULL },
+	/* After the handlers, which restore it on a fatal signal; before the
+	 * seccomp baseline (tcgetattr). */
+	{ "console terminal raw mode", STEP_BOTH, ember_term_init, ember_term_exit },
 	{ "stale API socket", STEP_BOTH, ember_stale_socket_init, NULL },
 	{ "seccomp baseline", STEP_BOTH, ember_seccomp_init, NULL },
 	{ "vmm event loop", STEP_BOTH, ember_loop_init, ember_loop_exit },

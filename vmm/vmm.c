@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/counters.h"
@@ -32,6 +33,7 @@
 #include "ready.h"
 #include "seccomp/install.h"
 #include "snapshot/snapshot.h"
+#include "term.h"
 
 int ember_logger_init(struct ember *e)
 {
@@ -40,6 +42,10 @@ int ember_logger_init(struct ember *e)
 	if (e->cli.present[ARG_ID])
 		log_set_instance_id(e->cli.value[ARG_ID]);
 	log_set_thread_name("vmm");
+	/* Every log line's timestamp is local time: glibc reads /etc/localtime
+	 * on the first conversion, which must happen before seccomp (with
+	 * --level Warning no line may be written until a roled thread's). */
+	tzset();
 	/* Before seccomp: a terminal on stdout is reopened through /proc. From
 	 * here on no log line or serial byte waits for stdout's reader. */
 	if (out_stdout_prepare() == 0)
@@ -81,6 +87,21 @@ int ember_signals_init(struct ember *e)
 		return EXIT_CODE_GENERIC_ERROR;
 	}
 	return 0;
+}
+
+int ember_term_init(struct ember *e)
+{
+	int r = term_raw_enter();
+
+	/* A console that stays cooked still works: say so, go on. */
+	if (r < 0)
+		log_warn("Cannot put the terminal on stdin in raw mode: %s", strerror(-r));
+	return 0;
+}
+
+void ember_term_exit(struct ember *e)
+{
+	term_restore();
 }
 
 static const char *ember_api_socket(const struct ember *e)

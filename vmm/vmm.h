@@ -49,6 +49,9 @@ extern const struct api_vm_ops ember_api_ops;
 
 int ember_logger_init(struct ember *e);
 int ember_signals_init(struct ember *e);
+/* Raw mode on a terminal stdin (common/term.h), restored at teardown. */
+int ember_term_init(struct ember *e);
+void ember_term_exit(struct ember *e);
 int ember_stale_socket_init(struct ember *e);
 int ember_seccomp_init(struct ember *e);
 int ember_seccomp_vmm_init(struct ember *e);

@@ -19,6 +19,12 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "cpuid", scenario_cpuid },
 	{ "smp", scenario_smp },
 	{ "touch", scenario_touch },
+	{ "rng", scenario_rng },
+	{ "serial-flood", scenario_serial_flood },
+	{ "serial-input", scenario_serial_input },
+	{ "balloon", scenario_balloon },
+	{ "balloon-report", scenario_balloon_report },
+	{ "balloon-hint", scenario_balloon_hint },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

@@ -111,11 +111,16 @@ teardown() {
 	require_kvm
 	require_unsanitized
 	policy_without "$TMP/p.yaml" ioctl
-	# Only the vcpu role's ioctl rule goes: startup (the baseline) keeps its own.
+	# Only the vcpu role's ioctl rules go: startup (the baseline) keeps its
+	# own, and every role keeps the terminal restore (fd 0, TCSETS) of the
+	# thread-runtime group, which cannot run a vCPU.
 	"$EMBER_SECCOMP" explain "$TMP/p.yaml" --names >"$TMP/names"
-	run grep -c '^vcpu ioctl$' "$TMP/names"
-	assert_output 0
 	grep -q '^startup ioctl$' "$TMP/names"
+	run "$EMBER_SECCOMP" explain "$TMP/p.yaml" --role vcpu --syscall ioctl
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | grep -c 'allow if')" 1
+	assert_output --partial 'allow if arg0/32 eq 0 and arg1/32 eq TCSETS'
+	refute_output --partial 'KVM_RUN'
 	probe_config "$TMP/vm.json" 1 128 boot
 	run_ember_config "$TMP/vm.json" --seccomp-filter "$TMP/p.yaml"
 	assert_equal "$status" 148
@@ -303,7 +308,7 @@ permissive_policy() {
 	assert_output --partial 'section startup:'
 	assert_output --partial 'allow if arg1/32 one_of [KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI]'
 	assert_output --partial 'KVM_RUN (core/vcpu.c vcpu_loop)'
-	assert_output --regexp 'in vcpu, not in vmm: .*ioctl'
+	assert_output --regexp 'in vcpu, not in vmm: .*gettid'
 	run "$EMBER_SECCOMP" explain "$DEFAULT_POLICY" --role vcpu --syscall ioctl
 	assert_success
 	assert_output --partial 'role vcpu:'

@@ -28,8 +28,11 @@ snap_use() {
 }
 
 # snap_send NAME BYTES: writes to ember NAME's serial input.
+# Bounded: the open of a FIFO for writing blocks until a reader exists, and an ember that already
+# ended (a test expecting exit 149 races the guest's death against the send) never reads again.
 snap_send() {
-	printf '%s' "$2" >"$TMP/$1.in"
+	timeout 10 bash -c 'printf "%s" "$1" >"$2"' snap_send "$2" "$TMP/$1.in" ||
+		echo "# snap_send $1: no reader took '$2' within 10 s (ember $1 ended?)" >&3
 }
 
 # snap_wait NAME PATTERN: waits (bounded) for a line of ember NAME's output.
@@ -82,13 +85,14 @@ snap_kill_all() {
 
 # snap_boot NAME VCPUS SEED [EXTRA...]: configures and starts the snapshot
 # scenario (with the drive $TMP/disk.img) on ember NAME and waits for it.
+# $SNAP_MACHINE_EXTRA is added to the machine-config object (",\"irqchip\":...").
 snap_boot() {
 	local n=$1 vcpus=$2 seed=$3
 	shift 3
 	local args="console=ttyS0 probe=snapshot probe.snap_seed=$seed $*"
 	is_pvm_host && args="$args probe.pvm=1"
 	snap_use "$n"
-	expect_api 204 PUT /machine-config "{\"vcpu_count\":$vcpus,\"mem_size_mib\":128}"
+	expect_api 204 PUT /machine-config "{\"vcpu_count\":$vcpus,\"mem_size_mib\":128${SNAP_MACHINE_EXTRA:-}}"
 	expect_api 204 PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$TMP/disk.img\",\"is_root_device\":true,\"is_read_only\":false}"
 	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$args\"}"
 	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'

@@ -337,3 +337,25 @@ expect_bad_load() {
 	assert_output --regexp "guest memory at 0x[0-9a-f]+ could not be backed \(a snapshot's memory file truncated\?\)"
 	refute_output --partial "snapshot.resumed ok"
 }
+
+@test "irqchip split without a PIT, 2 vCPUs: ember's own IOAPIC is saved and restored, the guest resumes" {
+	require_kvm
+	SNAP_MACHINE_EXTRA=',"irqchip":"split","pit":false'
+	snap_ember a
+	snap_boot a 2 13
+	snap_create a "$TMP/state" "$TMP/mem"
+	snap_kill a
+	run "$EMBER_BUILD/tools/ember-snapshot" info "$TMP/state"
+	assert_output --partial '"irqchip":"split"'
+	snap_ember b
+	snap_use b
+	expect_api 204 PUT /snapshot/load "$(snap_load_body "$TMP/state" "$TMP/mem" true)"
+	expect_api 200 GET /machine-config
+	assert_equal "$(printf '%s' "$body" | jq -r .irqchip)" split
+	snap_send b R
+	snap_wait b 'PROBE DONE'
+	snap_exit b
+	assert_equal "$SNAP_STATUS" 0
+	run cat "$TMP/b.out"
+	assert_output --regexp "PROBE DONE pass=[0-9]+ fail=0"
+}

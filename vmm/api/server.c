@@ -28,6 +28,7 @@
 #include "log.h"
 #include "ready.h"
 #include "seccomp/install.h"
+#include "term.h"
 #include "thread.h"
 
 #define READ_CHUNK 4096
@@ -414,6 +415,7 @@ static void *api_thread(void *arg)
 	if (r < 0) {
 		log_error("Cannot install the api seccomp filter: %s", strerror(-r));
 		ready_exit(EXIT_CODE_GENERIC_ERROR); /* the last error logged is the reason */
+		term_restore();
 		_exit(EXIT_CODE_GENERIC_ERROR);
 	}
 	r = server_loop(s);

@@ -128,16 +128,6 @@ static const struct {
 	{ "cpu-config", config_cpu, true },
 };
 
-/* Firecracker keys whose capability this build does not have yet: one row
- * each, removed when the capability lands. null or [] (what GET /vm/config
- * prints for an absent resource) is accepted as "none". */
-static const struct {
-	const char *key;
-	const char *what;
-} config_absent[] = {
-	{ "serial", "serial output configuration" },
-};
-
 static bool config_is_empty(const json_t *v)
 {
 	return json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0);
@@ -179,19 +169,6 @@ static int config_apply_own(size_t row, const json_t *v, struct vm_config *cfg, 
 	if (config_keys[row].nullable && json_is_null(v))
 		return 0;
 	return config_keys[row].apply(v, cfg, why, whylen);
-}
-
-static int config_refuse_absent(const char *key, const json_t *v, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(config_absent); i++) {
-		if (strcmp(key, config_absent[i].key) != 0)
-			continue;
-		if (config_is_empty(v))
-			return 0;
-		snprintf(err, errlen, "%s: this build does not provide %s yet", key, config_absent[i].what);
-		return -EOPNOTSUPP;
-	}
-	return -ENOENT;
 }
 
 /* Appends ", \"key\"" (no comma first) while buf has room. */
@@ -239,12 +216,22 @@ static int config_apply_key(const char *key, const json_t *v, struct vm_config *
 			snprintf(err, errlen, "%s: %s", key, why);
 		return r;
 	}
-	r = config_refuse_absent(key, v, err, errlen);
-	if (r != -ENOENT)
-		return r;
 	config_expected(expected, sizeof(expected));
 	snprintf(err, errlen, "unknown configuration key \"%.64s\", expected one of %s", key, expected);
 	return -EINVAL;
+}
+
+/* A device that must fit guest memory (the balloon's target) is checked
+ * once every key is in, whatever their order in the file. */
+static int config_memory_check(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	const struct device_kind *k = NULL;
+	char why[256];
+	int r = device_kinds_memory_check(cfg, cfg->machine.mem_size_mib, &k, why, sizeof(why));
+
+	if (r < 0)
+		snprintf(err, errlen, "%s: %s", k->config_key, why);
+	return r;
 }
 
 int config_file_parse(const char *buf, size_t len, struct vm_config *cfg, char *err, size_t errlen)
@@ -281,6 +268,8 @@ int config_file_parse(const char *buf, size_t len, struct vm_config *cfg, char *
 	v = json_object_get(root, "mmds-config");
 	if (r >= 0 && v)
 		r = config_apply_key("mmds-config", v, cfg, err, errlen);
+	if (r >= 0)
+		r = config_memory_check(cfg, err, errlen);
 	json_decref(root);
 	return r;
 }

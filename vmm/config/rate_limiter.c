@@ -9,8 +9,8 @@ static const char *const rate_limiter_fields[] = { "bandwidth", "ops", NULL };
 static const char *const token_bucket_fields[] = { "size", "one_time_burst", "refill_time", NULL };
 static const char *const bucket_key[RATE_LIMITER_KINDS] = { "bandwidth", "ops" };
 
-static int token_bucket_parse(const json_t *j, struct token_bucket_config *ret, bool *ret_burst, char *err,
-			      size_t errlen)
+int token_bucket_spec_parse(const json_t *j, struct token_bucket_config *ret, bool *ret_burst, char *err,
+			    size_t errlen)
 {
 	struct token_bucket_config b = { 0 };
 	int r, burst;
@@ -41,7 +41,7 @@ int rate_limiter_spec_parse(const json_t *obj, struct rate_limiter_spec *ret, ch
 		if (!b || json_is_null(b))
 			continue;
 		s.bucket_present[i] = true;
-		r = token_bucket_parse(b, &s.cfg.bucket[i], &s.burst_present[i], err, errlen);
+		r = token_bucket_spec_parse(b, &s.cfg.bucket[i], &s.burst_present[i], err, errlen);
 	}
 	if (r < 0)
 		return r;
@@ -49,7 +49,7 @@ int rate_limiter_spec_parse(const json_t *obj, struct rate_limiter_spec *ret, ch
 	return 0;
 }
 
-static json_t *token_bucket_to_json(const struct token_bucket_config *b, bool burst)
+json_t *token_bucket_spec_to_json(const struct token_bucket_config *b, bool burst)
 {
 	return json_pack("{s:I, s:o, s:I}", "size", (json_int_t)b->size, "one_time_burst",
 			 burst ? json_integer((json_int_t)b->one_time_burst) : json_null(), "refill_time",
@@ -64,7 +64,7 @@ json_t *rate_limiter_spec_to_json(const struct rate_limiter_spec *s)
 		return json_null();
 	o = json_object();
 	for (unsigned i = 0; o && i < RATE_LIMITER_KINDS; i++) {
-		json_t *b = s->bucket_present[i] ? token_bucket_to_json(&s->cfg.bucket[i], s->burst_present[i])
+		json_t *b = s->bucket_present[i] ? token_bucket_spec_to_json(&s->cfg.bucket[i], s->burst_present[i])
 						 : json_null();
 
 		if (!b || json_object_set_new(o, bucket_key[i], b) < 0) {

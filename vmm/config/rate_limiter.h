@@ -17,6 +17,13 @@ struct rate_limiter_spec {
 	struct rate_limiter_config cfg;
 };
 
+/* Parses one TokenBucket object (`size`, `refill_time` required,
+ * `one_time_burst` optional; *ret_burst says whether it was given), as PUT
+ * /serial takes it alone. 0 or -EINVAL with serde's text in err. */
+int token_bucket_spec_parse(const json_t *j, struct token_bucket_config *ret, bool *ret_burst, char *err,
+			    size_t errlen);
+/* A TokenBucket as GET /vm/config shows it (new reference, NULL on ENOMEM). */
+json_t *token_bucket_spec_to_json(const struct token_bucket_config *b, bool burst);
 /* Parses a RateLimiter object: unknown fields, wrong types and missing
  * fields refused with serde's texts. 0 or -EINVAL with err; *ret is written
  * only on success. */

@@ -125,6 +125,7 @@ int guest_memory_create_file(uint64_t ram_size, int fd, const uint64_t offset[GU
 	m->ram_size = ram_size;
 	m->backing = GUEST_BACKING_SMALL;
 	m->page_size = GUEST_PAGE_SIZE;
+	m->file_backed = true;
 	for (unsigned i = 0; i < m->nr_regions; i++) {
 		/* MAP_PRIVATE: the guest's writes stay in this process (copy on
 		 * write), the file is never changed; pages come in on first touch. */

@@ -40,6 +40,7 @@ struct guest_memory {
 	uint64_t ram_size;
 	enum guest_backing backing;
 	uint64_t page_size; /* 4096, or 2 MiB for HUGETLB_2M (what one fault maps) */
+	bool file_backed;   /* mapped from a snapshot's memory file (guest_memory_create_file) */
 };
 
 /* Plans the regions for ram_size bytes (page-aligned, > 0) without mapping

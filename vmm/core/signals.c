@@ -9,6 +9,7 @@
 #include "exit_code.h"
 #include "log.h"
 #include "ready.h"
+#include "term.h"
 
 #define SIGNAL_METRICS(X)                                                                          \
 	X(sigbus, METRICS_COUNTER)                                                                 \
@@ -36,6 +37,10 @@ void vmm_set_exit_hook(void (*fn)(void))
 void vmm_run_exit_hook(void)
 {
 	void (*fn)(void) = exit_hook;
+
+	/* Every way out passes here (main, the fatal-signal and SIGSYS
+	 * handlers): the operator's terminal gets its settings back first. */
+	term_restore();
 
 	if (fn && !atomic_exchange(&exit_hook_ran, true))
 		fn();
@@ -137,9 +142,10 @@ static int signals_set(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
 
 /* A handler, not the default action: as pid 1 of a pid namespace ember
  * would otherwise ignore SIGTERM, and a shell starts background jobs with
- * SIGINT ignored. On a terminal SIGINT keeps its default, so Ctrl-C there
- * still ends ember at once. SA_RESTART: the vmm thread's blocking calls are
- * not made to fail by a shutdown request. */
+ * SIGINT ignored. On a terminal in raw mode (common/term.h) Ctrl-C is the
+ * guest's byte, and a SIGINT sent by kill must still restore the terminal,
+ * so SIGINT is always an ordered shutdown. SA_RESTART: the vmm thread's
+ * blocking calls are not made to fail by a shutdown request. */
 static int signals_install_shutdown(void)
 {
 	int r;
@@ -148,7 +154,7 @@ static int signals_install_shutdown(void)
 	if (shutdown_fd < 0)
 		return -errno;
 	r = signals_set(SIGTERM, signals_shutdown, SA_RESTART);
-	if (r < 0 || isatty(STDIN_FILENO))
+	if (r < 0)
 		return r;
 	return signals_set(SIGINT, signals_shutdown, SA_RESTART);
 }

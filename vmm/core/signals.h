@@ -8,7 +8,7 @@
  * as Firecracker's unexpected error (2) until a seccomp filter is loaded;
  * then the seccomp installer's handler takes it (148 for a real violation).
  *
- * SIGTERM, and SIGINT when stdin is not a terminal, ask for an ordered
+ * SIGTERM and SIGINT ask for an ordered
  * shutdown: the handler only records the signal and makes
  * signals_shutdown_fd() readable; the vmm loop then stops the vCPUs, flushes
  * the metrics, removes the API socket and exits 0 (vmm/main.c).

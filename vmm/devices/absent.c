@@ -1,5 +1,5 @@
 /* The device kinds Firecracker has and this build does not have yet:
- * balloon, entropy, pmem and memory hotplug. Each is a descriptor
+ * pmem and memory hotplug. Each is a descriptor
  * (devices/kind.h) with no devices: its routes answer "This build of ember
  * does not provide ...", its config file key takes only an empty value (null
  * or [], what GET /vm/config shows for it), and its metrics group is written
@@ -12,29 +12,6 @@
 #include "metrics.h"
 
 /* The field lists of tools/firecracker-metrics-fields.py's output at v1.16.1. */
-
-#define BALLOON_METRICS(X)                                                                         \
-	X(activate_fails, METRICS_COUNTER)                                                         \
-	X(inflate_count, METRICS_COUNTER)                                                          \
-	X(stats_updates_count, METRICS_COUNTER)                                                    \
-	X(stats_update_fails, METRICS_COUNTER)                                                     \
-	X(deflate_count, METRICS_COUNTER)                                                          \
-	X(event_fails, METRICS_COUNTER)                                                            \
-	X(free_page_report_count, METRICS_COUNTER)                                                 \
-	X(free_page_report_freed, METRICS_COUNTER)                                                 \
-	X(free_page_report_fails, METRICS_COUNTER)                                                 \
-	X(free_page_hint_count, METRICS_COUNTER)                                                   \
-	X(free_page_hint_freed, METRICS_COUNTER)                                                   \
-	X(free_page_hint_fails, METRICS_COUNTER)
-
-#define ENTROPY_METRICS(X)                                                                         \
-	X(activate_fails, METRICS_COUNTER)                                                         \
-	X(entropy_event_fails, METRICS_COUNTER)                                                    \
-	X(entropy_event_count, METRICS_COUNTER)                                                    \
-	X(entropy_bytes, METRICS_COUNTER)                                                          \
-	X(host_rng_fails, METRICS_COUNTER)                                                         \
-	X(entropy_rate_limiter_throttled, METRICS_COUNTER)                                         \
-	X(rate_limiter_event_count, METRICS_COUNTER)
 
 #define PMEM_METRICS(X)                                                                            \
 	X(activate_fails, METRICS_COUNTER)                                                         \
@@ -72,48 +49,10 @@
 	X(state_count, METRICS_COUNTER)                                                            \
 	X(state_fails, METRICS_COUNTER)
 
-METRICS_COUNTERS(balloon_metrics, BALLOON_METRICS);
-METRICS_GROUP(balloon_metrics, "balloon", BALLOON_METRICS);
-METRICS_COUNTERS(entropy_metrics, ENTROPY_METRICS);
-METRICS_GROUP(entropy_metrics, "entropy", ENTROPY_METRICS);
 METRICS_COUNTERS(pmem_metrics, PMEM_METRICS);
 METRICS_GROUP(pmem_metrics, "pmem", PMEM_METRICS);
 METRICS_COUNTERS(memory_hotplug_metrics, MEMORY_HOTPLUG_METRICS);
 METRICS_GROUP(memory_hotplug_metrics, "memory_hotplug", MEMORY_HOTPLUG_METRICS);
-
-#define BALLOON "the balloon device (/balloon)"
-static const struct api_route balloon_routes[] = {
-	API_ROUTE_UNPROVIDED("PUT", "/balloon", BALLOON),
-	API_ROUTE_UNPROVIDED("GET", "/balloon", BALLOON),
-	API_ROUTE_UNPROVIDED("PATCH", "/balloon", BALLOON),
-	API_ROUTE_UNPROVIDED("GET", "/balloon/statistics", BALLOON),
-	API_ROUTE_UNPROVIDED("PATCH", "/balloon/statistics", BALLOON),
-	API_ROUTE_UNPROVIDED("PATCH", "/balloon/hinting/start", BALLOON),
-	API_ROUTE_UNPROVIDED("GET", "/balloon/hinting/status", BALLOON),
-	API_ROUTE_UNPROVIDED("PATCH", "/balloon/hinting/stop", BALLOON),
-};
-
-const struct device_kind balloon_absent_kind = {
-	.name = "balloon",
-	.config_key = "balloon",
-	.unprovided = "a balloon device",
-	.metrics_group = &balloon_metrics_group,
-	.routes = balloon_routes,
-	.routes_count = ARRAY_SIZE(balloon_routes),
-};
-
-static const struct api_route entropy_routes[] = {
-	API_ROUTE_UNPROVIDED("PUT", "/entropy", "the entropy device (/entropy)"),
-};
-
-const struct device_kind entropy_absent_kind = {
-	.name = "entropy",
-	.config_key = "entropy",
-	.unprovided = "an entropy device",
-	.metrics_group = &entropy_metrics_group,
-	.routes = entropy_routes,
-	.routes_count = ARRAY_SIZE(entropy_routes),
-};
 
 #define PMEM "pmem devices (/pmem)"
 static const struct api_route pmem_routes[] = {

@@ -61,8 +61,13 @@ struct device_kind {
 	 * with the reason in err (the caller prefixes the key). */
 	int (*config_parse)(const json_t *value, void *slot, char *err, size_t errlen);
 	/* GET /vm/config's value; slot NULL: nothing configured. A new
-	 * reference, NULL on ENOMEM. */
+	 * reference, NULL on ENOMEM. NULL for a provided kind: GET /vm/config
+	 * does not show the key (serial: Firecracker's GET has no such key). */
 	json_t *(*config_to_json)(const void *slot);
+	/* Whether the slot's config fits guest memory of mem_size_mib MiB
+	 * (the balloon's target): 0, or -ERANGE with the kind's reason in err.
+	 * Checked when either side changes (device_kinds_memory_check). */
+	int (*memory_check)(const void *slot, uint64_t mem_size_mib, char *err, size_t errlen);
 
 	/* Declared at start-up (its devices register into it when created). */
 	const struct metrics_group *metrics_group;
@@ -108,3 +113,8 @@ extern const size_t device_kinds_count;
 
 /* The kind whose config_key is key, or NULL. */
 const struct device_kind *device_kind_by_key(const char *key);
+/* Asks every configured kind whether it fits mem_size_mib MiB of guest
+ * memory: 0, or the first refusal's -ERANGE with *ret_kind and its reason
+ * in err. */
+int device_kinds_memory_check(const struct vm_config *cfg, uint64_t mem_size_mib,
+			      const struct device_kind **ret_kind, char *err, size_t errlen);

@@ -15,7 +15,6 @@
 #include "exit_code.h"
 #include "legacy/boot_timer.h"
 #include "legacy/i8042.h"
-#include "legacy/serial.h"
 #include "legacy/sink.h"
 #include "log.h"
 #include "virtio/virtio.h"
@@ -33,29 +32,6 @@ struct device_manager {
 };
 
 /* ---- the rows ---- */
-
-static int serial_row_create(const struct device_ctx *ctx, const void *config, void **ret)
-{
-	return serial_create(ctx->env, LAYOUT_PORT_COM1, LAYOUT_IRQ_COM1, STDOUT_FILENO, STDIN_FILENO,
-			     (struct serial **)ret);
-}
-
-static void serial_row_destroy(void *dev)
-{
-	serial_destroy(dev);
-}
-
-static int serial_row_save(void *dev, uint8_t *buf, size_t size)
-{
-	size_t n = serial_state_save(dev, buf, size);
-
-	return n ? (int)n : -ENOSPC;
-}
-
-static int serial_row_restore(void *dev, const uint8_t *buf, size_t len, char *err, size_t errlen)
-{
-	return serial_state_restore(dev, buf, len, err, errlen);
-}
 
 static int i8042_row_save(void *dev, uint8_t *buf, size_t size)
 {
@@ -123,10 +99,6 @@ static void boot_timer_row_destroy(void *dev)
 
 /* Attach order: the legacy devices, then the virtio ones (their windows and
  * IRQs in this order, so the guest's vda is the root drive). */
-static const struct device_kind serial_kind = {
-	.name = "serial console", .max = 1, .metrics_group = &uart_metrics_group, .create = serial_row_create,
-	.destroy = serial_row_destroy, .snapshot_save = serial_row_save, .snapshot_restore = serial_row_restore,
-};
 static const struct device_kind i8042_kind = {
 	.name = "i8042", .max = 1, .metrics_group = &i8042_metrics_group, .create = i8042_row_create,
 	.destroy = i8042_row_destroy, .snapshot_save = i8042_row_save, .snapshot_restore = i8042_row_restore,
@@ -143,12 +115,14 @@ static const struct device_kind boot_timer_kind = {
 };
 
 /* The kinds defined in their own files: each file's one descriptor. */
+extern const struct device_kind serial_kind; /* legacy/serial-plug.c */
 extern const struct device_kind block_kind; /* virtio/block-plug.c */
 extern const struct device_kind net_kind;   /* virtio/net-plug.c */
 extern const struct device_kind vsock_kind; /* virtio/vsock-plug.c */
+extern const struct device_kind balloon_kind; /* virtio/balloon-plug.c */
+extern const struct device_kind entropy_kind; /* virtio/entropy-plug.c */
 /* Firecracker's kinds this build does not have yet (absent.c). */
-extern const struct device_kind balloon_absent_kind, entropy_absent_kind, pmem_absent_kind,
-	memory_hotplug_absent_kind;
+extern const struct device_kind pmem_absent_kind, memory_hotplug_absent_kind;
 
 /* THE list of device kinds. Attach order: the legacy devices, then the
  * virtio ones (their windows and IRQs in this order, so the guest's vda is
@@ -161,8 +135,8 @@ const struct device_kind *const device_kinds[] = {
 	&block_kind,
 	&net_kind,
 	&vsock_kind,
-	&balloon_absent_kind,
-	&entropy_absent_kind,
+	&balloon_kind,
+	&entropy_kind,
 	&pmem_absent_kind,
 	&memory_hotplug_absent_kind,
 };
@@ -175,6 +149,21 @@ const struct device_kind *device_kind_by_key(const char *key)
 		if (device_kinds[i]->config_key && strcmp(device_kinds[i]->config_key, key) == 0)
 			return device_kinds[i];
 	return NULL;
+}
+
+int device_kinds_memory_check(const struct vm_config *cfg, uint64_t mem_size_mib,
+			      const struct device_kind **ret_kind, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < device_kinds_count; i++) {
+		const struct device_kind *k = device_kinds[i];
+		int r = k->memory_check ? k->memory_check(vm_config_slot(cfg, k), mem_size_mib, err, errlen) : 0;
+
+		if (r < 0) {
+			*ret_kind = k;
+			return r;
+		}
+	}
+	return 0;
 }
 
 /* ---- attaching ---- */

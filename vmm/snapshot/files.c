@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/memory.h"
 
 #define SNAP_PAGE 4096u
 #define SNAP_TMP_TRIES 16
+#define SNAP_RESIDENCY_CHUNK (64ull << 20)
 
 int snap_out_open(struct snap_out *o, const char *path)
 {
@@ -103,13 +105,59 @@ static bool page_is_zero(const uint8_t *p)
 	return memcmp(p, zero, SNAP_PAGE) == 0;
 }
 
-/* One region: runs of non-zero pages, each written with one pwrite. */
-static int snap_region_write(struct snap_out *o, const struct guest_region *g, uint64_t base, uint64_t *written)
+/* Which pages of anonymous guest RAM were ever touched: mincore(2) reports
+ * a page never faulted in as absent, and such a page reads as zeros, so it
+ * need not even be read (reading it would map it). Not for a mapping of a
+ * memory file (an absent page is in the file), and not while the host has
+ * swap: a swapped-out page is absent too, and it holds data. */
+struct snap_residency {
+	bool usable;
+	uint8_t vec[SNAP_RESIDENCY_CHUNK / SNAP_PAGE];
+	uint64_t chunk; /* index of the chunk vec describes; UINT64_MAX: none */
+};
+
+static bool snap_host_has_swap(void)
 {
+	char line[256];
+	FILE *f = fopen("/proc/swaps", "re");
+	int lines = 0;
+
+	if (!f)
+		return true; /* cannot tell (a jail without /proc): assume swap */
+	while (fgets(line, sizeof(line), f))
+		lines++;
+	fclose(f);
+	return lines > 1; /* the header, then one line per swap area */
+}
+
+static bool page_never_touched(struct snap_residency *res, const struct guest_region *g, uint64_t page)
+{
+	uint64_t chunk = page * SNAP_PAGE / SNAP_RESIDENCY_CHUNK, off = chunk * SNAP_RESIDENCY_CHUNK;
+	uint64_t len = g->size - off < SNAP_RESIDENCY_CHUNK ? g->size - off : SNAP_RESIDENCY_CHUNK;
+
+	if (!res->usable)
+		return false;
+	if (res->chunk != chunk) {
+		if (mincore(g->host + off, len, res->vec) < 0) {
+			res->usable = false; /* then every page is read */
+			return false;
+		}
+		res->chunk = chunk;
+	}
+	return !(res->vec[page - off / SNAP_PAGE] & 1);
+}
+
+/* One region: runs of non-zero pages, each written with one pwrite. */
+static int snap_region_write(struct snap_out *o, const struct guest_region *g, uint64_t base, bool anonymous,
+			     uint64_t *written)
+{
+	static struct snap_residency res; /* vmm thread only; 16 KiB off the stack */
 	uint64_t pages = g->size / SNAP_PAGE, run = 0;
 
+	res.usable = anonymous;
+	res.chunk = UINT64_MAX;
 	for (uint64_t p = 0; p <= pages; p++) {
-		bool data = p < pages && !page_is_zero(g->host + p * SNAP_PAGE);
+		bool data = p < pages && !page_never_touched(&res, g, p) && !page_is_zero(g->host + p * SNAP_PAGE);
 		int r;
 
 		if (data) {
@@ -130,13 +178,14 @@ static int snap_region_write(struct snap_out *o, const struct guest_region *g, u
 int snap_memory_write(struct snap_out *o, const struct guest_memory *m, uint64_t *ret_written)
 {
 	uint64_t off[GUEST_MAX_REGIONS], written = 0;
+	bool anonymous = !m->file_backed && !snap_host_has_swap();
 
 	snap_memory_offsets(m, off);
 	/* The file's size first: the holes are the zero pages. */
 	if (ftruncate(o->fd, (off_t)m->ram_size) < 0)
 		return -errno;
 	for (unsigned i = 0; i < m->nr_regions; i++) {
-		int r = snap_region_write(o, &m->region[i], off[i], &written);
+		int r = snap_region_write(o, &m->region[i], off[i], anonymous, &written);
 
 		if (r < 0)
 			return r;

@@ -34,25 +34,32 @@ go_sdk_replay() {
 	chown 4711:4712 "$root/v.sock_53"
 	local SDK_LOG_LEVEL=Debug SDK_LOG=logs.fifo SDK_METRICS=metrics.fifo SDK_VCPUS=2 \
 		SDK_MACHINE='{"mem_size_mib":128,"smt":false,"vcpu_count":2}' SDK_KERNEL=vmlinux \
-		SDK_ARGS="console=ttyS0 reboot=k panic=1 pci=off $(eng_probe_args net,mmds,vsock,wait probe.mmds_v2=60 probe.mmds_get=/sdk/name probe.vsock_serve_ms=15000)" \
+		SDK_ARGS="console=ttyS0 reboot=k panic=1 pci=off $(eng_probe_args balloon,net,mmds,vsock,wait probe.balloon_wait_ms=1500 probe.mmds_v2=60 probe.mmds_get=/sdk/name probe.vsock_serve_ms=15000)" \
 		SDK_DRIVE=1 SDK_DRIVE_RO=false SDK_ROOTFS=rootfs.img SDK_MAC=06:00:ac:10:00:02 \
 		SDK_VSOCK='{"guest_cid":3,"uds_path":"v.sock","vsock_id":"1"}' SDK_MMDS=V2 \
-		SDK_METADATA='{"sdk":{"name":"go-sdk"}}'
+		SDK_METADATA='{"sdk":{"name":"go-sdk"}}' SDK_NO_START=1
 	# WithMetadata's handler (NewSetMetadataHandler) runs before the start
 	eng_sdk_init "$sock"
-	# a balloon (NewCreateBalloonHandler) is refused until ember provides it
-	eng_unprovided "$sock" PUT /balloon '{"amount_mib":16,"deflate_on_oom":true,"stats_polling_interval_s":1}' \
-		"Balloon, entropy, and a serial console people can use"
+	# a balloon (NewCreateBalloonHandler, one of the FcInit handlers: before the start)
+	eng_expect "$sock" 204 PUT /balloon '{"amount_mib":16,"deflate_on_oom":true,"stats_polling_interval_s":1}'
+	eng_expect "$sock" 204 PUT /actions '{"action_type":"InstanceStart"}'
+	# GetBalloonConfig
+	eng_expect "$sock" 200 GET /balloon '' '"amount_mib":16,"deflate_on_oom":true,"stats_polling_interval_s":1'
 	# a snapshot of a paused VM (PauseVM, CreateSnapshot, ResumeVM): this VM
-	# has a net device and vsock, which ember cannot snapshot yet; nothing is
-	# written and the VM goes on
+	# has a net device, vsock and a balloon, which ember cannot snapshot yet;
+	# nothing is written and the VM goes on
 	eng_expect "$sock" 204 PATCH /vm '{"state":"Paused"}'
 	eng_expect "$sock" 400 PUT /snapshot/create '{"mem_file_path":"mem","snapshot_path":"snap","snapshot_type":"Full"}' \
-		"Devices without snapshot support are present: net(id: 1), vsock"
+		"Devices without snapshot support are present: net(id: 1), vsock, balloon"
 	eng_expect "$sock" 204 PATCH /vm '{"state":"Resumed"}'
 	wait_output 'PROBE vsock.rst' 900
+	# the probe's balloon scenario ran first: GetBalloonStats, UpdateBalloonStats, UpdateBalloon
+	eng_expect "$sock" 200 GET /balloon/statistics '' '"target_mib":16,"actual_mib":16,"swap_in":1,'
+	eng_expect "$sock" 204 PATCH /balloon/statistics '{"stats_polling_interval_s":2}'
+	eng_expect "$sock" 204 PATCH /balloon '{"amount_mib":8}'
 	assert_equal "$(cat "/proc/$FC_PID/comm")" firecracker
 	eng_comms "$FC_PID" 2
+	eng_guest_ok balloon.inflate balloon.stats
 	eng_guest_mmds_vsock /sdk/name go-sdk
 	eng_vsock_connect "$root/v.sock" 52
 	eng_flush_metrics "$sock"

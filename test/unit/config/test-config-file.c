@@ -85,8 +85,8 @@ static void test_errors_name_the_key(void **state)
 	expect("Invalid JSON: ", "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 1}, "
 				 "\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 1}}");
 	/* the device kinds' keys (from their descriptors) where the table marks them */
-	expect("unknown configuration key \"foo\", expected one of \"boot-source\", \"machine-config\", \"drives\", "
-	       "\"network-interfaces\", \"vsock\", \"logger\", \"metrics\", \"mmds-config\"", "{\"foo\": 1}");
+	expect("unknown configuration key \"foo\", expected one of \"boot-source\", \"machine-config\", \"serial\", \"drives\", "
+	       "\"network-interfaces\", \"vsock\", \"balloon\", \"entropy\", \"logger\", \"metrics\", \"mmds-config\"", "{\"foo\": 1}");
 	expect("machine-config: An error occurred when deserializing the json body of a request: invalid type: "
 	       "string \"1\", expected u8 for field `vcpu_count`.",
 	       "{\"machine-config\": {\"vcpu_count\": \"1\", \"mem_size_mib\": 1}}");
@@ -111,9 +111,18 @@ static void test_absent_capabilities(void **state)
 	expect("vsock: An error occurred when deserializing the json body of a request: missing field `guest_cid`",
 	       "{\"vsock\": {}}");
 	expect("vsock: expected one vsock device object (one device per VM)", "{\"vsock\": [{}, {}]}");
-	expect("serial: this build does not provide serial output configuration", "{\"serial\": {}}");
+	expect("balloon: An error occurred when deserializing the json body of a request: missing field "
+	       "`deflate_on_oom`", "{\"balloon\": {\"amount_mib\": 1}}");
+	expect("balloon: expected one balloon device object (one device per VM)", "{\"balloon\": []}");
+	/* the balloon may not outgrow RAM, whichever key comes first */
+	expect("balloon: Amount of pages requested is too large.",
+	       "{\"balloon\": {\"amount_mib\": 65, \"deflate_on_oom\": false}, "
+	       "\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64}}");
+	expect("serial: An error occurred when deserializing the json body of a request: unknown field `x`",
+	       "{\"serial\": {\"x\": 1}}");
+	expect("entropy: An error occurred when deserializing the json body of a request: unknown field `x`",
+	       "{\"entropy\": {\"x\": 1}}");
 	/* kinds this build lacks (devices/absent.c): null or [] only */
-	expect("balloon: this build does not provide a balloon device yet", "{\"balloon\": {}}");
 	expect("pmem: this build does not provide pmem devices yet", "{\"pmem\": [{}]}");
 	expect("memory-hotplug: this build does not provide memory hotplug yet", "{\"memory-hotplug\": {}}");
 	expect("logger: An error occurred when deserializing the json body of a request: unknown field `x`",

@@ -11,7 +11,9 @@
 #include "core/bus.h"
 #include "core/loop.h"
 #include "core/device_env.h"
+#include "config/serial_config.h"
 #include "devices/legacy/serial.h"
+#include "token_bucket.h"
 
 #define BASE 0x3f8
 
@@ -170,6 +172,143 @@ static void test_input_is_bounded(void **state)
 	assert_int_equal(got, sizeof(data));
 }
 
+/* The console escape (stdin a terminal in raw mode): Ctrl-A Ctrl-A is one
+ * Ctrl-A, Ctrl-A and another key is that key, Ctrl-A x ends ember and
+ * nothing after it reaches the guest. */
+static int escape_exits;
+
+static void escape_exit(void *ctx)
+{
+	escape_exits++;
+}
+
+static void test_console_escape(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t typed[] = { 'a', 0x03, 0x01, 0x01, 0x01, 'b', 0x01, 'x', 'c' };
+	static const uint8_t want[] = { 'a', 0x03, 0x01, 'b' };
+
+	escape_exits = 0;
+	serial_set_console_escape(f->s, escape_exit, NULL);
+	assert_int_equal(write(f->in[1], typed, sizeof(typed)), sizeof(typed));
+	assert_true(loop_run_once(f->loop, 0) >= 1);
+	assert_int_equal(escape_exits, 1);
+	for (unsigned i = 0; i < sizeof(want); i++) {
+		assert_true(rd(f, 5) & 1);
+		assert_int_equal(rd(f, 0), want[i]);
+	}
+	assert_false(rd(f, 5) & 1);
+}
+
+/* Without the escape (stdin a FIFO) every byte goes to the guest. */
+static void test_fifo_input_is_raw(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t typed[] = { 0x01, 'x', 0x01 };
+
+	assert_int_equal(write(f->in[1], typed, sizeof(typed)), sizeof(typed));
+	assert_true(loop_run_once(f->loop, 0) >= 1);
+	for (unsigned i = 0; i < sizeof(typed); i++)
+		assert_int_equal(rd(f, 0), typed[i]);
+}
+
+static uint64_t now_ns(void)
+{
+	return tb_clock_monotonic();
+}
+
+/* Prints n bytes of 'x' through the data port. */
+static void print_x(struct bus *pio, uint64_t n)
+{
+	uint8_t c = 'x';
+
+	for (uint64_t i = 0; i < n; i++)
+		assert_int_equal(bus_write(pio, BASE, &c, 1), 0);
+}
+
+/* The default output cap against a printer at host speed (each byte is a
+ * write here, far faster than any guest). A boot log passes: the first
+ * drop comes only after the 1 MiB burst and the full 64 KiB bucket. Then,
+ * over two seconds, what goes out is near 64 KiB a second, and everything
+ * else is counted as dropped. */
+static void test_default_cap_holds_a_fast_printer(void **state)
+{
+	struct token_bucket_config b = SERIAL_DEFAULT_BUCKET;
+	uint64_t w0 = uart_metrics.write_count, d0 = uart_metrics.rate_limiter_dropped_bytes, t0, printed = 0;
+	uint64_t written, dropped, rate;
+	double secs;
+	int sink = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct device_env env = { .vm_fd = -1 };
+	struct serial *s;
+	struct bus *pio;
+
+	assert_true(sink >= 0);
+	assert_int_equal(bus_create(&pio), 0);
+	env.pio_bus = pio;
+	assert_int_equal(serial_create(&env, BASE, 4, sink, -1, &s), 0);
+	serial_set_output_limit(s, &b);
+	while (uart_metrics.rate_limiter_dropped_bytes == d0)
+		print_x(pio, 1);
+	written = uart_metrics.write_count - w0;
+	assert_true(written >= b.one_time_burst + b.size);
+	w0 = uart_metrics.write_count;
+	d0 = uart_metrics.rate_limiter_dropped_bytes;
+	t0 = now_ns();
+	while (now_ns() - t0 < 2000000000ull) {
+		print_x(pio, 4096);
+		printed += 4096;
+	}
+	secs = (double)(now_ns() - t0) / 1e9;
+	written = uart_metrics.write_count - w0;
+	dropped = uart_metrics.rate_limiter_dropped_bytes - d0;
+	serial_destroy(s);
+	bus_destroy(pio);
+	close(sink);
+	rate = (uint64_t)((double)written / secs);
+	print_message("a printer of %.0f B/s got %lu B/s through, %lu bytes dropped\n", (double)printed / secs,
+		      (unsigned long)rate, (unsigned long)dropped);
+	if (printed < 4 * written)
+		skip(); /* this host printed too slowly to lean on the cap */
+	assert_int_equal(written + dropped, printed);
+	assert_true(rate >= b.size * 9 / 10 && rate <= b.size * 11 / 10);
+}
+
+/* A bucket of size 0 turns the cap off: nothing is dropped. */
+static void test_cap_off(void **state)
+{
+	struct fixture *f = *state;
+	struct token_bucket_config off = { 0 };
+	uint64_t d0 = uart_metrics.rate_limiter_dropped_bytes;
+	char buf[8192];
+	ssize_t n, got = 0;
+
+	serial_set_output_limit(f->s, &off);
+	for (unsigned i = 0; i < 4000; i++)
+		wr(f, 0, 'z');
+	while ((n = read(f->out[0], buf, sizeof(buf))) > 0)
+		got += n;
+	assert_int_equal(got, 4000);
+	assert_int_equal(uart_metrics.rate_limiter_dropped_bytes, d0);
+}
+
+/* 256 bytes a second: the first 256 pass, the rest of the burst is dropped. */
+static void test_small_limiter_drops_and_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct token_bucket_config b = { .size = 256, .refill_time_ms = 1000 };
+	uint64_t d0 = uart_metrics.rate_limiter_dropped_bytes;
+	char buf[8192];
+	ssize_t n, got = 0;
+
+	serial_set_output_limit(f->s, &b);
+	for (unsigned i = 0; i < 1000; i++)
+		wr(f, 0, 'z');
+	while ((n = read(f->out[0], buf, sizeof(buf))) > 0)
+		got += n;
+	assert_true(got >= 256 && got < 300); /* a refill of a few bytes may land meanwhile */
+	assert_int_equal(uart_metrics.rate_limiter_dropped_bytes - d0, 1000 - (uint64_t)got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +318,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_loopback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thre_interrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_input_is_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_console_escape, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_input_is_raw, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_cap_holds_a_fast_printer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cap_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_small_limiter_drops_and_counts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include "core/device_env.h"
 #include "log.h"
 #include "out.h"
+#include "token_bucket.h"
 
 enum {
 	REG_DATA = 0, REG_IER = 1, REG_IIR = 2, REG_LCR = 3,
@@ -62,6 +63,10 @@ struct serial {
 	uint8_t fifo[SERIAL_FIFO_SIZE];
 	unsigned head, count;
 	struct out out; /* written without ever waiting (common/out.h) */
+	/* The output budget: PUT /serial's rate_limiter or the default cap
+	 * (one bucket, one counter: uart.rate_limiter_dropped_bytes). Zeroed,
+	 * it is disabled and passes everything. */
+	struct token_bucket out_limit;
 	uint8_t tx[SERIAL_TX_BATCH];
 	unsigned tx_len;
 	bool flush_armed; /* the vmm thread's flush timer is (being) armed */
@@ -69,6 +74,11 @@ struct serial {
 	int timer_fd;     /* one-shot: flushes a batch no newline ended */
 	int in_fd;
 	bool in_paused; /* in_fd dropped from the loop while the FIFO is full */
+	/* The console escape (stdin a terminal in raw mode): Ctrl-A x ends
+	 * ember through escape_exit, Ctrl-A Ctrl-A sends one Ctrl-A. */
+	void (*escape_exit)(void *ctx);
+	void *escape_ctx;
+	bool escape_pending;
 	int irq_fd, wake_fd;
 	struct event_loop *loop;      /* for input; NULL when in_fd is not read */
 	struct event_loop *flush_loop; /* for the batch flush */
@@ -78,6 +88,21 @@ struct serial {
 int serial_irq_fd(const struct serial *s)
 {
 	return s->irq_fd;
+}
+
+void serial_set_output_limit(struct serial *s, const struct token_bucket_config *b)
+{
+	pthread_mutex_lock(&s->lock);
+	token_bucket_init(&s->out_limit, b, tb_clock_monotonic());
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_set_console_escape(struct serial *s, void (*exit_fn)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&s->lock);
+	s->escape_exit = exit_fn;
+	s->escape_ctx = ctx;
+	pthread_mutex_unlock(&s->lock);
 }
 
 static uint8_t serial_iir(const struct serial *s)
@@ -116,10 +141,19 @@ static void serial_push_input(struct serial *s, uint8_t b)
  * UART without flow control loses what nobody receives. */
 static void serial_flush(struct serial *s)
 {
+	uint64_t block_ns;
 	ssize_t w;
 
 	if (!s->tx_len)
 		return;
+	/* Over budget: dropped whole, as Firecracker's SerialOut drops a write
+	 * its bucket cannot pay (or could only overpay). */
+	if (token_bucket_enabled(&s->out_limit) &&
+	    token_bucket_reduce(&s->out_limit, s->tx_len, tb_clock_monotonic(), &block_ns) != TB_SUCCESS) {
+		uart_metrics.rate_limiter_dropped_bytes += s->tx_len;
+		s->tx_len = 0;
+		return;
+	}
 	w = out_write(s->out.fd, &s->out.mode, s->tx, s->tx_len);
 	if (w > 0) {
 		uart_metrics.write_count += (uint64_t)w;
@@ -128,7 +162,7 @@ static void serial_flush(struct serial *s)
 	if (w != (ssize_t)s->tx_len) {
 		uart_metrics.missed_write_count += s->tx_len - (w > 0 ? (unsigned)w : 0);
 		if (w == -EAGAIN || w >= 0)
-			log_rl(LOG_WARNING, "serial: output dropped: stdout's reader is not keeping up");
+			log_rl(LOG_WARNING, "serial: output dropped: the output's reader is not keeping up");
 		else
 			log_rl(LOG_WARNING, "serial: output write failed: %s", strerror((int)-w));
 	}
@@ -267,18 +301,41 @@ static void serial_bus_write(void *dev, uint64_t offset, const uint8_t *data, ui
 
 static const struct bus_ops serial_ops = { .read = serial_bus_read, .write = serial_bus_write };
 
+/* A byte typed on the console terminal (kvmtool's term.c): Ctrl-A starts an
+ * escape; then x ends ember, Ctrl-A sends one Ctrl-A, and any other key goes
+ * to the guest alone. Returns whether ember is to end. */
+#define SERIAL_ESCAPE 0x01u
+static bool serial_console_byte(struct serial *s, uint8_t b)
+{
+	if (s->escape_pending) {
+		s->escape_pending = false;
+		if (b == 'x')
+			return true;
+	} else if (b == SERIAL_ESCAPE) {
+		s->escape_pending = true;
+		return false;
+	}
+	serial_push_input(s, b);
+	return false;
+}
+
 /* vmm thread: input is ready on in_fd. */
 static void serial_on_input(void *ctx, uint32_t events)
 {
 	struct serial *s = ctx;
 	uint8_t buf[SERIAL_FIFO_SIZE];
+	bool quit = false;
 	ssize_t n;
 
 	pthread_mutex_lock(&s->lock);
 	n = read(s->in_fd, buf, SERIAL_FIFO_SIZE - s->count);
 	if (n > 0) {
-		for (ssize_t i = 0; i < n; i++)
-			serial_push_input(s, buf[i]);
+		for (ssize_t i = 0; i < n && !quit; i++) {
+			if (s->escape_exit)
+				quit = serial_console_byte(s, buf[i]);
+			else
+				serial_push_input(s, buf[i]);
+		}
 		serial_raise(s);
 	}
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -289,6 +346,10 @@ static void serial_on_input(void *ctx, uint32_t events)
 		s->in_paused = true;
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (quit) {
+		log_info("Ctrl-A x on the console: stopping the microVM.");
+		s->escape_exit(s->escape_ctx);
+	}
 }
 
 /* vmm thread: the guest drained the FIFO; poll the input again. */

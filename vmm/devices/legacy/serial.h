@@ -1,6 +1,6 @@
 /* An 8250/16550A UART, modelled register by register (COM1: port 0x3f8, IRQ 4).
  *
- * Output goes to out_fd (stdout, later a file) in batches of up to 64 bytes:
+ * Output goes to out_fd (stdout, or PUT /serial's serial_out_path) in batches of up to 64 bytes:
  * at each newline, when full, or 1 ms after the batch's first byte (the vmm
  * loop's timer; in a host-side harness without a VM, byte by byte). It never
  * waits: what the sink cannot take now is dropped and counted in
@@ -54,6 +54,16 @@ extern const struct metrics_group uart_metrics_group;
  * serial_destroy() after the vCPUs have stopped. Returns 0 or -errno. */
 int serial_create(const struct device_env *env, uint16_t port, unsigned irq, int out_fd, int in_fd,
 		  struct serial **ret);
+/* The output budget, one token bucket of bytes (PUT /serial's rate_limiter,
+ * or the default cap config/serial_config.h names): a batch it cannot pay
+ * is dropped whole and counted in rate_limiter_dropped_bytes; a disabled
+ * bucket (size or refill_time 0) passes everything. Before the vCPUs run. */
+struct token_bucket_config;
+void serial_set_output_limit(struct serial *s, const struct token_bucket_config *b);
+/* stdin is a terminal in raw mode (common/term.h): Ctrl-A x calls
+ * exit_fn(ctx) on the vmm thread, Ctrl-A Ctrl-A sends one Ctrl-A, Ctrl-A
+ * and another key send that key. Without it every byte goes to the guest. */
+void serial_set_console_escape(struct serial *s, void (*exit_fn)(void *ctx), void *ctx);
 /* Unregisters the loop fds and frees; accepts NULL, returns NULL. */
 struct serial *serial_destroy(struct serial *s);
 /* The interrupt eventfd (for tests with vm_fd = -1). */
