@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/counters.h"
@@ -41,6 +42,10 @@ int ember_logger_init(struct ember *e)
 	if (e->cli.present[ARG_ID])
 		log_set_instance_id(e->cli.value[ARG_ID]);
 	log_set_thread_name("vmm");
+	/* Every log line's timestamp is local time: glibc reads /etc/localtime
+	 * on the first conversion, which must happen before seccomp (with
+	 * --level Warning no line may be written until a roled thread's). */
+	tzset();
 	/* Before seccomp: a terminal on stdout is reopened through /proc. From
 	 * here on no log line or serial byte waits for stdout's reader. */
 	if (out_stdout_prepare() == 0)

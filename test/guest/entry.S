@@ -113,7 +113,8 @@ probe_gdt_desc:
 	.globl probe_pml4
 probe_pml4:
 	.quad probe_pdpt + 0x3
-	.fill 511, 8, 0
+	.quad probe_pdpt_hi + 0x3       /* 512 GiB - 1 TiB: device memory (pmem) */
+	.fill 510, 8, 0
 probe_pdpt:
 	.quad probe_pd + 0x3
 	.quad probe_pd + 0x1000 + 0x3
@@ -128,6 +129,17 @@ probe_pd:
 	.else
 	.quad (pde << 21) | 0x83        /* P | RW | PS */
 	.endif
+	.set pde, pde + 1
+	.endr
+/* 512-513 GiB, where ember places virtio-pmem windows (core/layout.h), in
+ * 2 MiB write-back pages: the probe reads and writes them as memory. */
+probe_pdpt_hi:
+	.quad probe_pd_pmem + 0x3
+	.fill 511, 8, 0
+probe_pd_pmem:
+	.set pde, 0
+	.rept 512
+	.quad ((512 << 30) + (pde << 21)) | 0x83        /* P | RW | PS */
 	.set pde, pde + 1
 	.endr
 

@@ -20,9 +20,13 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "smp", scenario_smp },
 	{ "acpi", scenario_acpi },
 	{ "touch", scenario_touch },
+	{ "pmem", scenario_pmem },
 	{ "rng", scenario_rng },
 	{ "serial-flood", scenario_serial_flood },
 	{ "serial-input", scenario_serial_input },
+	{ "balloon", scenario_balloon },
+	{ "balloon-report", scenario_balloon_report },
+	{ "balloon-hint", scenario_balloon_hint },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

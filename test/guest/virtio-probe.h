@@ -56,7 +56,7 @@ struct vp_queue {
 	volatile uint8_t *used;   /* flags, idx, ring[VP_QN]{id,len}, avail_event */
 };
 
-#define VP_MAX_QUEUES 2u
+#define VP_MAX_QUEUES 3u /* the balloon: inflate, deflate and one optional queue */
 
 struct vp_dev {
 	uint64_t base;

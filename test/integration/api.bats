@@ -273,7 +273,7 @@ teardown() {
 	expect_api 400 PUT /pmem/ '{}' 'The ID cannot be empty.'
 	expect_api 400 PUT /drives/rootfs '{"drive_id":"other"}' 'The id from the path does not match the id from the body!'
 	expect_api 400 PUT /vsock '{}' 'missing field `guest_cid`'
-	expect_api 400 PUT /balloon '{}' 'does not provide the balloon'
+	expect_api 400 PUT /balloon '{}' 'missing field `amount_mib`'
 	expect_api 400 PUT /entropy '{"x":1}' 'unknown field `x`'
 	expect_api 400 PUT /snapshot/create '{}' 'missing field `snapshot_path`'
 	expect_api 400 PUT /serial '{"x":1}' 'unknown field `x`'

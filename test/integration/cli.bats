@@ -171,7 +171,7 @@ teardown() {
 }
 
 @test "config keys of capabilities not built yet are refused, saying so" {
-	for key in balloon; do
+	for key in memory-hotplug; do
 		write_config "$TMP/vm.json" "{\"$key\": {\"x\": 1}}"
 		run_ember --no-api --config-file "$TMP/vm.json"
 		assert_clean_exit 152

@@ -102,7 +102,7 @@ check_planted() {
 @test "the doc check passes a page that says an unserved route is not provided" {
 	local copy
 	copy_tree
-	printf '\nThis build does not provide `/balloon` or `--enable-pci`.\n' >>"$copy/doc/api.md"
+	printf '\nThis build does not provide `/hotplug/memory` or `--enable-pci`.\n' >>"$copy/doc/api.md"
 	run python3 "$EMBER_SRC/test/doc-check.py" --src "$copy" --build "$EMBER_BUILD"
 	assert_success
 }

@@ -184,3 +184,20 @@ require_elf_ember() {
 	assert_equal "$status" 152
 	assert_output --partial 'not a multiple of the configured page size'
 }
+
+@test "2M with a balloon: inflated pages cannot be freed on hugetlb, said once" {
+	require_kvm
+	pool_set 80
+	probe_config "$TMP/vm.json" 1 128 balloon probe.balloon_wait_ms=100
+	python3 - "$TMP/vm.json" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["balloon"] = {"amount_mib": 8, "deflate_on_oom": False}
+	c["machine-config"]["huge_pages"] = "2M"
+	json.dump(c, open(sys.argv[1], "w"))
+	PY
+	run_ember_config "$TMP/vm.json"
+	assert_success
+	assert_line 'PROBE-INFO balloon.inflated 2048'
+	assert_equal "$(printf '%s\n' "$output" | grep -c 'balloon: guest memory is in 2 MiB huge pages')" 1
+}

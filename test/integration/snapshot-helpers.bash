@@ -28,8 +28,11 @@ snap_use() {
 }
 
 # snap_send NAME BYTES: writes to ember NAME's serial input.
+# Bounded: the open of a FIFO for writing blocks until a reader exists, and an ember that already
+# ended (a test expecting exit 149 races the guest's death against the send) never reads again.
 snap_send() {
-	printf '%s' "$2" >"$TMP/$1.in"
+	timeout 10 bash -c 'printf "%s" "$1" >"$2"' snap_send "$2" "$TMP/$1.in" ||
+		echo "# snap_send $1: no reader took '$2' within 10 s (ember $1 ended?)" >&3
 }
 
 # snap_wait NAME PATTERN: waits (bounded) for a line of ember NAME's output.

@@ -6,6 +6,7 @@
 #include "api/resources.h"
 #include "config/json_field.h"
 #include "config/machine_config.h"
+#include "devices/kind.h"
 #include "log.h"
 
 /* cpu_template is deprecated in Firecracker: a request that names it (even
@@ -78,9 +79,26 @@ void api_machine_config_get_apply(struct api_controller *c, struct api_action *a
 	api_ok_json(a, machine_config_to_json(&c->config->machine));
 }
 
+/* Firecracker: the memory may not shrink below a configured balloon's target. */
+static int machine_config_memory_check(struct api_controller *c, struct api_action *a, uint64_t mem_size_mib)
+{
+	const struct device_kind *k;
+	char why[256];
+
+	if (device_kinds_memory_check(c->config, mem_size_mib, &k, why, sizeof(why)) < 0) {
+		api_fault(a, MACHINE_CONFIG_ERR_PREFIX
+			  "The memory size (MiB) is smaller than the previously set balloon device target size.");
+		return -ERANGE;
+	}
+	return 0;
+}
+
 void api_machine_config_put_apply(struct api_controller *c, struct api_action *a)
 {
 	struct machine_config *mc = a->payload;
+
+	if (machine_config_memory_check(c, a, mc->mem_size_mib) < 0)
+		return;
 
 	if (!machine_config_names_template(a->body))
 		mc->cpu_template = c->config->machine.cpu_template;
@@ -91,12 +109,16 @@ void api_machine_config_put_apply(struct api_controller *c, struct api_action *a
 
 void api_machine_config_patch_apply(struct api_controller *c, struct api_action *a)
 {
+	struct machine_config mc = c->config->machine;
 	char err[512];
 
-	if (machine_config_parse(a->body, true, &c->config->machine, err, sizeof(err)) < 0) {
+	if (machine_config_parse(a->body, true, &mc, err, sizeof(err)) < 0) {
 		api_fault(a, "%s", err);
 		return;
 	}
+	if (machine_config_memory_check(c, a, mc.mem_size_mib) < 0)
+		return;
+	c->config->machine = mc;
 	machine_config_template_update(c, a->body);
 	api_no_content(a);
 }

@@ -28,6 +28,7 @@ struct api_route {
 	unsigned short count_metric; /* API_METRIC(group, field), or API_NO_METRIC */
 	unsigned short fail_metric;
 	const char *unprovided;      /* for capabilities this build does not have */
+	bool body_optional;          /* a PATCH that may come without a body (/balloon/hinting/start) */
 };
 
 struct api_action {

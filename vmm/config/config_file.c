@@ -221,6 +221,19 @@ static int config_apply_key(const char *key, const json_t *v, struct vm_config *
 	return -EINVAL;
 }
 
+/* A device that must fit guest memory (the balloon's target) is checked
+ * once every key is in, whatever their order in the file. */
+static int config_memory_check(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	const struct device_kind *k = NULL;
+	char why[256];
+	int r = device_kinds_memory_check(cfg, cfg->machine.mem_size_mib, &k, why, sizeof(why));
+
+	if (r < 0)
+		snprintf(err, errlen, "%s: %s", k->config_key, why);
+	return r;
+}
+
 int config_file_parse(const char *buf, size_t len, struct vm_config *cfg, char *err, size_t errlen)
 {
 	json_error_t jerr;
@@ -255,6 +268,11 @@ int config_file_parse(const char *buf, size_t len, struct vm_config *cfg, char *
 	v = json_object_get(root, "mmds-config");
 	if (r >= 0 && v)
 		r = config_apply_key("mmds-config", v, cfg, err, errlen);
+	/* One root device, whichever kinds and key order claim it. */
+	if (r >= 0)
+		r = device_kinds_check_roots(cfg, err, errlen);
+	if (r >= 0)
+		r = config_memory_check(cfg, err, errlen);
 	json_decref(root);
 	return r;
 }

@@ -1,6 +1,7 @@
 #include "vsock.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "cleanup.h"
 #include "json_field.h"
+#include "log.h"
 #include "path_error.h"
 
 static const char *const vsock_fields[] = { "vsock_id", "guest_cid", "uds_path", NULL };
@@ -48,13 +50,6 @@ int vsock_config_parse(const json_t *obj, struct vsock_config *ret, char *err, s
 
 	if (r < 0)
 		return r;
-	/* Firecracker accepts any u32 here; a reserved CID makes a device the
-	 * guest cannot use, so it is refused where the mistake is made. */
-	if (c.guest_cid < VSOCK_CID_MIN || c.guest_cid > VSOCK_CID_MAX) {
-		snprintf(err, errlen, "Invalid guest_cid %u: it must be in [%u, %u] (0, 1 and 2 are reserved, "
-			 "%u is VMADDR_CID_ANY).", c.guest_cid, VSOCK_CID_MIN, VSOCK_CID_MAX, UINT32_MAX);
-		return -EINVAL;
-	}
 	if (!*path || strlen(path) > VSOCK_UDS_PATH_MAX) {
 		snprintf(err, errlen, "Invalid uds_path: it must be 1 to %u bytes (a Unix socket address).",
 			 VSOCK_UDS_PATH_MAX);
@@ -63,6 +58,29 @@ int vsock_config_parse(const json_t *obj, struct vsock_config *ret, char *err, s
 	memcpy(c.uds_path, path, strlen(path) + 1);
 	*ret = c;
 	return 0;
+}
+
+const char *vsock_cid_reserved(uint32_t cid)
+{
+	/* What the guest's vsock transport makes of it (Linux's af_vsock.c):
+	 * its own CID equal to the host's sends its connections to the host
+	 * into its loopback transport instead, when one is loaded
+	 * (vsock_use_local_transport); the others only make the
+	 * guest's own address one no peer could name. Connections through
+	 * uds_path carry the CID unchanged either way. */
+	switch (cid) {
+	case 0:
+		return "VMADDR_CID_HYPERVISOR: the guest's own address is reserved; connections through uds_path work";
+	case 1:
+		return "VMADDR_CID_LOCAL: the guest's own address is its loopback's; connections through uds_path work";
+	case 2:
+		return "VMADDR_CID_HOST: a Linux guest with vsock_loopback sends its connections to the host into "
+		       "its own loopback; host-initiated connections through uds_path work";
+	case UINT32_MAX:
+		return "VMADDR_CID_ANY: the guest's own address is the wildcard; connections through uds_path work";
+	default:
+		return NULL;
+	}
 }
 
 json_t *vsock_config_to_json(const struct vsock_config *c)
@@ -104,6 +122,17 @@ fail:
 	return r;
 }
 
+/* Where a device with a reserved CID is made (the API and the config file
+ * both come here): one line, rate-limited (the API may repeat it). */
+static void vsock_cid_warn(uint32_t cid)
+{
+	const char *why = vsock_cid_reserved(cid);
+
+	if (why)
+		log_rl(LOG_WARNING, "vsock: guest_cid %" PRIu32 " is reserved (%s); taken as Firecracker takes it.", cid,
+		       why);
+}
+
 int vsock_slot_put(struct vsock_slot *s, const struct vsock_config *c, char *err, size_t errlen)
 {
 	int fd;
@@ -111,12 +140,14 @@ int vsock_slot_put(struct vsock_slot *s, const struct vsock_config *c, char *err
 	/* The same path is already ours: keep its listener (binding it again
 	 * would find our own socket file). */
 	if (s->present && strcmp(s->cfg.uds_path, c->uds_path) == 0) {
+		vsock_cid_warn(c->guest_cid);
 		s->cfg = *c;
 		return 0;
 	}
 	fd = vsock_listener_bind(c->uds_path, err, errlen);
 	if (fd < 0)
 		return fd;
+	vsock_cid_warn(c->guest_cid);
 	vsock_slot_clear(s);
 	s->present = true;
 	s->cfg = *c;

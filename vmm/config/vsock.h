@@ -15,7 +15,10 @@
 #include <stdint.h>
 
 /* CIDs 0 (hypervisor), 1 (loopback) and 2 (host) are reserved, and
- * 0xffffffff is VMADDR_CID_ANY: a guest can use neither. */
+ * 0xffffffff is VMADDR_CID_ANY: Linux gives a guest none of them. Firecracker
+ * takes any u32 and engines send some (firecracker-containerd 0, Kata's
+ * runtime-rs 0xffffffff), so ember takes them too, with a warning
+ * (vsock_cid_reserved, doc/vsock.md). */
 #define VSOCK_CID_MIN 3u
 #define VSOCK_CID_MAX 0xfffffffeu
 /* sockaddr_un.sun_path holds 108 bytes with its NUL. */
@@ -33,10 +36,14 @@ struct vsock_config {
 };
 
 /* Parses and validates a VsockDeviceConfig object: unknown fields, types and
- * missing fields with serde's texts; guest_cid in [3, 2^32 - 2] and a
+ * missing fields with serde's texts; any u32 guest_cid (as Firecracker) and a
  * uds_path that fits a sockaddr_un, each refused naming the field. Returns 0
  * or -EINVAL with the text in err; *ret is written only on success. */
 int vsock_config_parse(const json_t *obj, struct vsock_config *ret, char *err, size_t errlen);
+/* For a CID Linux reserves (outside [VSOCK_CID_MIN, VSOCK_CID_MAX]): its
+ * name and what using it costs the guest, for the warning; NULL for a CID a
+ * guest can have. Static text. */
+const char *vsock_cid_reserved(uint32_t cid);
 /* JSON as GET /vm/config shows it (new reference, NULL on ENOMEM). */
 json_t *vsock_config_to_json(const struct vsock_config *c);
 

@@ -15,6 +15,7 @@ struct bus;
 struct cmdline;
 struct vm_config;
 struct mmds_guest;
+struct guest_space;
 
 struct device_env {
 	int vm_fd;
@@ -25,6 +26,9 @@ struct device_env {
 	/* The guest side of the MMDS (mmds/guest.h): virtio-net detours the
 	 * interfaces its configuration enables. NULL: none. */
 	struct mmds_guest *mmds;
+	/* Guest physical space beyond RAM for device memory (pmem regions,
+	 * core/guest_space.h); NULL in host harnesses without one. */
+	struct guest_space *space;
 };
 
 /* How a device ends the VM (the i8042's reset): request_exit(ctx, code) on

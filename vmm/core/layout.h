@@ -12,6 +12,9 @@
  *   0x0010_0000  HIMEM: kernels load here or above
  *   0xc000_0000  start of the 32-bit MMIO gap (1 GiB): boot timer, virtio-mmio windows, IOAPIC, LAPIC
  *   0x1_0000_0000 RAM above 4 GiB when mem_size_mib reaches into the gap
+ *   0x40_0000_0000 (256 GiB) kept free for 64-bit PCI BARs
+ *   0x80_0000_0000 (512 GiB) device memory: virtio-pmem regions (core/guest_space.h),
+ *                 2 MiB aligned, first fit, up to LAYOUT_PMEM_END
  */
 #pragma once
 
@@ -68,6 +71,12 @@
 #define LAYOUT_PORT_ACPI_POWER 0x600u
 /* QEMU's isa-debug-exit port; the probe writes it for QEMU microvm, ember treats it as a sink. */
 #define LAYOUT_PORT_DEBUG_EXIT 0xf4u
+
+/* Device memory (core/guest_space.h): above RAM's end when RAM reaches
+ * that far; the end stays inside 46 physical address bits. */
+#define LAYOUT_PCI_MMIO64_BASE (256ull << 30)
+#define LAYOUT_PMEM_BASE (512ull << 30)
+#define LAYOUT_PMEM_END (1ull << 46)
 
 /* Upper bound on guest RAM, a sanity cap for the config validator (1 TiB). */
 #define LAYOUT_MAX_RAM_MIB (1024ull * 1024ull)

@@ -1,12 +1,14 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "log.h"
 
 #define LOOP_MAX_EVENTS 32
 
@@ -23,7 +25,23 @@ struct event_loop {
 	bool stop;
 	bool dispatching;
 	struct loop_entry *entries;
+	pthread_t owner;      /* the thread that made the loop and runs it */
+	unsigned foreign_calls; /* registrations changed from another thread */
 };
+
+/* The entries list is not locked, and a handler's ctx may be freed only on
+ * the thread that dispatches it: a registration changed from another thread
+ * (a vCPU thread's register write, say) is a bug that corrupts the list or
+ * frees what a handler is about to use. It is said and counted, loudly,
+ * since it may otherwise show only as a crash much later. */
+static void loop_check_owner(struct event_loop *loop, const char *what)
+{
+	if (pthread_equal(pthread_self(), loop->owner))
+		return;
+	__atomic_add_fetch(&loop->foreign_calls, 1, __ATOMIC_RELAXED);
+	log_rl(LOG_ERROR, "event loop: %s from a thread that does not run the loop (a bug: registrations are the vmm "
+			"thread's)", what);
+}
 
 int loop_create(struct event_loop **ret)
 {
@@ -34,6 +52,7 @@ int loop_create(struct event_loop **ret)
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (loop->epfd < 0)
 		return -errno;
+	loop->owner = pthread_self();
 	*ret = TAKE_PTR(loop);
 	return 0;
 }
@@ -79,6 +98,7 @@ int loop_add(struct event_loop *loop, int fd, uint32_t events, loop_handler_fn f
 	struct loop_entry *e;
 	struct epoll_event ev = { .events = events };
 
+	loop_check_owner(loop, "loop_add");
 	if (loop_find(loop, fd))
 		return -EEXIST;
 	e = calloc(1, sizeof(*e));
@@ -101,6 +121,7 @@ int loop_modify(struct event_loop *loop, int fd, uint32_t events)
 	struct loop_entry *e = loop_find(loop, fd);
 	struct epoll_event ev = { .events = events };
 
+	loop_check_owner(loop, "loop_modify");
 	if (!e)
 		return -ENOENT;
 	ev.data.ptr = e;
@@ -127,8 +148,10 @@ int loop_add_timer(struct event_loop *loop, unsigned period_s, loop_handler_fn f
 
 int loop_remove(struct event_loop *loop, int fd)
 {
-	struct loop_entry *e = loop_find(loop, fd);
+	struct loop_entry *e;
 
+	loop_check_owner(loop, "loop_remove");
+	e = loop_find(loop, fd);
 	if (!e)
 		return -ENOENT;
 	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -167,6 +190,11 @@ int loop_run(struct event_loop *loop)
 			return r;
 	}
 	return 0;
+}
+
+unsigned loop_foreign_calls(const struct event_loop *loop)
+{
+	return __atomic_load_n(&loop->foreign_calls, __ATOMIC_RELAXED);
 }
 
 void loop_stop(struct event_loop *loop)

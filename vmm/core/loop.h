@@ -3,7 +3,10 @@
  * Devices register their ioeventfds, tap fds, timerfds and sockets here; the
  * api thread's requests arrive on an eventfd registered the same way. Handlers
  * run on the vmm thread only, so device state needs no locks against them.
- * Handlers must not block. */
+ * Handlers must not block. Registrations (loop_add, loop_modify, loop_remove)
+ * are the vmm thread's too, the thread that made the loop: another thread
+ * (a vCPU's register write) wakes it through an eventfd instead. A call
+ * from another thread is logged as the bug it is and counted. */
 #pragma once
 
 #include <stdbool.h>
@@ -38,4 +41,7 @@ int loop_run_once(struct event_loop *loop, int timeout_ms);
 int loop_run(struct event_loop *loop);
 /* Makes loop_run() return after the current dispatch; callable from handlers. */
 void loop_stop(struct event_loop *loop);
+/* How many registrations were changed from a thread other than the loop's
+ * (each one a bug; tests check it stays 0). */
+unsigned loop_foreign_calls(const struct event_loop *loop);
 bool loop_stopped(const struct event_loop *loop);

@@ -29,9 +29,11 @@
 #include "layout.h"
 #include "log.h"
 #include "loop.h"
+#include "guest_space.h"
 #include "memory.h"
 #include "thp.h"
 #include "vcpu.h"
+#include "vm_release.h"
 
 /* Intel VMX needs three pages for the real-mode TSS; Firecracker's address,
  * just below the BIOS area at the top of the 32-bit space. */
@@ -44,6 +46,7 @@ struct vm {
 	struct guest_memory *mem;
 	struct event_loop *loop;
 	struct bus *mmio_bus, *pio_bus;
+	struct guest_space space; /* device memory beyond RAM (pmem) */
 	struct irqchip_split *split; /* irqchip "split": ember's IOAPIC; NULL with "kernel" */
 	struct device_env env;
 	struct cmdline cmdline;
@@ -251,6 +254,17 @@ static int vm_step_memory_regions(struct vm *vm)
 	return 0;
 }
 
+/* Device memory goes from 512 GiB, or from above RAM when RAM reaches that
+ * far (1 GiB rounded); its KVM slots follow RAM's. */
+static void vm_space_init(struct vm *vm)
+{
+	const struct guest_region *last = &vm->mem->region[vm->mem->nr_regions - 1];
+	uint64_t ram_end = (last->gpa + last->size + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+
+	guest_space_init(&vm->space, vm->fd, ram_end > LAYOUT_PMEM_BASE ? ram_end : LAYOUT_PMEM_BASE,
+			 LAYOUT_PMEM_END, GUEST_MAX_REGIONS);
+}
+
 static int vm_step_buses(struct vm *vm)
 {
 	int r = bus_create(&vm->mmio_bus);
@@ -259,9 +273,11 @@ static int vm_step_buses(struct vm *vm)
 		r = bus_create(&vm->pio_bus);
 	if (r < 0)
 		return vm_fail(vm, r, "cannot create the device buses: %s", strerror(-r));
+	vm_space_init(vm);
 	vm->env = (struct device_env){
 		.vm_fd = vm->fd, .mem = vm->mem, .loop = vm->loop,
 		.mmio_bus = vm->mmio_bus, .pio_bus = vm->pio_bus, .mmds = vm->hooks.mmds,
+		.space = &vm->space,
 	};
 	vm->ctl.mmio_bus = vm->mmio_bus;
 	vm->ctl.pio_bus = vm->pio_bus;
@@ -700,7 +716,7 @@ struct vm *vm_destroy(struct vm *vm)
 	vm->pio_bus = bus_destroy(vm->pio_bus);
 	vm->split = irqchip_split_destroy(vm->split);
 	if (vm->fd >= 0)
-		close(vm->fd);
+		vm_release_later(vm->fd); /* the last reference: the vCPU fds are closed */
 	kvm_close(&vm->kvm);
 	vm->mem = guest_memory_destroy(vm->mem);
 	free(vm->tmpl);

@@ -1,5 +1,5 @@
 /* The device kinds Firecracker has and this build does not have yet:
- * balloon, pmem and memory hotplug. Each is a descriptor
+ * memory hotplug. Each is a descriptor
  * (devices/kind.h) with no devices: its routes answer "This build of ember
  * does not provide ...", its config file key takes only an empty value (null
  * or [], what GET /vm/config shows for it), and its metrics group is written
@@ -12,28 +12,6 @@
 #include "metrics.h"
 
 /* The field lists of tools/firecracker-metrics-fields.py's output at v1.16.1. */
-
-#define BALLOON_METRICS(X)                                                                         \
-	X(activate_fails, METRICS_COUNTER)                                                         \
-	X(inflate_count, METRICS_COUNTER)                                                          \
-	X(stats_updates_count, METRICS_COUNTER)                                                    \
-	X(stats_update_fails, METRICS_COUNTER)                                                     \
-	X(deflate_count, METRICS_COUNTER)                                                          \
-	X(event_fails, METRICS_COUNTER)                                                            \
-	X(free_page_report_count, METRICS_COUNTER)                                                 \
-	X(free_page_report_freed, METRICS_COUNTER)                                                 \
-	X(free_page_report_fails, METRICS_COUNTER)                                                 \
-	X(free_page_hint_count, METRICS_COUNTER)                                                   \
-	X(free_page_hint_freed, METRICS_COUNTER)                                                   \
-	X(free_page_hint_fails, METRICS_COUNTER)
-
-#define PMEM_METRICS(X)                                                                            \
-	X(activate_fails, METRICS_COUNTER)                                                         \
-	X(cfg_fails, METRICS_COUNTER)                                                              \
-	X(event_fails, METRICS_COUNTER)                                                            \
-	X(queue_event_count, METRICS_COUNTER)                                                      \
-	X(rate_limiter_throttled_events, METRICS_COUNTER)                                          \
-	X(rate_limiter_event_count, METRICS_COUNTER)
 
 #define MEMORY_HOTPLUG_METRICS(X)                                                                  \
 	X(activate_fails, METRICS_COUNTER)                                                         \
@@ -63,56 +41,8 @@
 	X(state_count, METRICS_COUNTER)                                                            \
 	X(state_fails, METRICS_COUNTER)
 
-METRICS_COUNTERS(balloon_metrics, BALLOON_METRICS);
-METRICS_GROUP(balloon_metrics, "balloon", BALLOON_METRICS);
-METRICS_COUNTERS(pmem_metrics, PMEM_METRICS);
-METRICS_GROUP(pmem_metrics, "pmem", PMEM_METRICS);
 METRICS_COUNTERS(memory_hotplug_metrics, MEMORY_HOTPLUG_METRICS);
 METRICS_GROUP(memory_hotplug_metrics, "memory_hotplug", MEMORY_HOTPLUG_METRICS);
-
-#define BALLOON "the balloon device (/balloon)"
-static const struct api_route balloon_routes[] = {
-	API_ROUTE_UNPROVIDED("PUT", "/balloon", BALLOON),
-	API_ROUTE_UNPROVIDED("GET", "/balloon", BALLOON),
-	API_ROUTE_UNPROVIDED("PATCH", "/balloon", BALLOON),
-	API_ROUTE_UNPROVIDED("GET", "/balloon/statistics", BALLOON),
-	API_ROUTE_UNPROVIDED("PATCH", "/balloon/statistics", BALLOON),
-	API_ROUTE_UNPROVIDED("PATCH", "/balloon/hinting/start", BALLOON),
-	API_ROUTE_UNPROVIDED("GET", "/balloon/hinting/status", BALLOON),
-	API_ROUTE_UNPROVIDED("PATCH", "/balloon/hinting/stop", BALLOON),
-};
-
-const struct device_kind balloon_absent_kind = {
-	.name = "balloon",
-	.config_key = "balloon",
-	.unprovided = "a balloon device",
-	.metrics_group = &balloon_metrics_group,
-	.routes = balloon_routes,
-	.routes_count = ARRAY_SIZE(balloon_routes),
-};
-
-#define PMEM "pmem devices (/pmem)"
-static const struct api_route pmem_routes[] = {
-	API_ROUTE_UNPROVIDED("PUT", "/pmem/{id}", PMEM),
-	API_ROUTE_UNPROVIDED("PATCH", "/pmem/{id}", PMEM),
-	API_ROUTE_UNPROVIDED("DELETE", "/pmem/{id}", PMEM),
-};
-
-/* GET /vm/config lists pmem devices: none is []. */
-static json_t *pmem_none_to_json(const void *slot)
-{
-	return json_array();
-}
-
-const struct device_kind pmem_absent_kind = {
-	.name = "pmem",
-	.config_key = "pmem",
-	.unprovided = "pmem devices",
-	.config_to_json = pmem_none_to_json,
-	.metrics_group = &pmem_metrics_group,
-	.routes = pmem_routes,
-	.routes_count = ARRAY_SIZE(pmem_routes),
-};
 
 #define HOTPLUG "memory hot-plugging (/hotplug/memory)"
 static const struct api_route memory_hotplug_routes[] = {

@@ -30,10 +30,13 @@ struct device_exit_hook;
 struct virtio_dev;
 struct vm_config;
 
-/* What a kind's create gets: where to attach, how to end the VM. */
+/* What a kind's create gets: where to attach, how to end the VM, and room
+ * for why it failed (left empty: the manager prints strerror). */
 struct device_ctx {
 	const struct device_env *env;
 	const struct device_exit_hook *exit;
+	char *why;
+	size_t whylen;
 };
 
 struct device_kind {
@@ -64,6 +67,16 @@ struct device_kind {
 	 * reference, NULL on ENOMEM. NULL for a provided kind: GET /vm/config
 	 * does not show the key (serial: Firecracker's GET has no such key). */
 	json_t *(*config_to_json)(const void *slot);
+	/* Whether the slot's config fits guest memory of mem_size_mib MiB
+	 * (the balloon's target): 0, or -ERANGE with the kind's reason in err.
+	 * Checked when either side changes (device_kinds_memory_check). */
+	int (*memory_check)(const void *slot, uint64_t mem_size_mib, char *err, size_t errlen);
+
+	/* A kind whose device can be the guest's root (block, pmem): whether
+	 * the slot has one, and the error when this kind would add a root
+	 * while another kind holds it (Firecracker's words). One root per VM. */
+	bool (*has_root)(const void *slot);
+	const char *root_conflict;
 
 	/* Declared at start-up (its devices register into it when created). */
 	const struct metrics_group *metrics_group;
@@ -109,3 +122,14 @@ extern const size_t device_kinds_count;
 
 /* The kind whose config_key is key, or NULL. */
 const struct device_kind *device_kind_by_key(const char *key);
+/* Whether a kind other than self has a root device configured in cfg. */
+bool device_kinds_root_elsewhere(const struct vm_config *cfg, const struct device_kind *self);
+/* The config file's check once every key is read: with roots in two kinds,
+ * the later kind's root_conflict (and -EINVAL), as Firecracker's from_json
+ * reports it (drives are applied first); else 0. */
+int device_kinds_check_roots(const struct vm_config *cfg, char *err, size_t errlen);
+/* Asks every configured kind whether it fits mem_size_mib MiB of guest
+ * memory: 0, or the first refusal's -ERANGE with *ret_kind and its reason
+ * in err. */
+int device_kinds_memory_check(const struct vm_config *cfg, uint64_t mem_size_mib,
+			      const struct device_kind **ret_kind, char *err, size_t errlen);

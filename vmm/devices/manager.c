@@ -157,13 +157,15 @@ extern const struct device_kind serial_kind; /* legacy/serial-plug.c */
 extern const struct device_kind block_kind; /* virtio/block-plug.c */
 extern const struct device_kind net_kind;   /* virtio/net-plug.c */
 extern const struct device_kind vsock_kind; /* virtio/vsock-plug.c */
+extern const struct device_kind pmem_kind;  /* virtio/pmem-plug.c */
+extern const struct device_kind balloon_kind; /* virtio/balloon-plug.c */
 extern const struct device_kind entropy_kind; /* virtio/entropy-plug.c */
 /* Firecracker's kinds this build does not have yet (absent.c). */
-extern const struct device_kind balloon_absent_kind, pmem_absent_kind, memory_hotplug_absent_kind;
+extern const struct device_kind memory_hotplug_absent_kind;
 
 /* THE list of device kinds. Attach order: the legacy devices, then the
  * virtio ones (their windows and IRQs in this order, so the guest's vda is
- * the root drive). A kind's index is its slot in struct vm_config. */
+ * the root drive; pmem after net and before vsock, Firecracker's order). A kind's index is its slot in struct vm_config. */
 const struct device_kind *const device_kinds[] = {
 	&serial_kind,
 	&i8042_kind,
@@ -172,10 +174,10 @@ const struct device_kind *const device_kinds[] = {
 	&boot_timer_kind,
 	&block_kind,
 	&net_kind,
+	&pmem_kind,
 	&vsock_kind,
-	&balloon_absent_kind,
+	&balloon_kind,
 	&entropy_kind,
-	&pmem_absent_kind,
 	&memory_hotplug_absent_kind,
 };
 const size_t device_kinds_count = ARRAY_SIZE(device_kinds);
@@ -227,6 +229,52 @@ static int devices_window_cmdline(const struct device_window *w, char *buf, size
 	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
 }
 
+bool device_kinds_root_elsewhere(const struct vm_config *cfg, const struct device_kind *self)
+{
+	for (size_t i = 0; i < device_kinds_count; i++) {
+		const struct device_kind *k = device_kinds[i];
+		const void *slot = k->has_root ? vm_config_slot(cfg, k) : NULL;
+
+		if (k != self && slot && k->has_root(slot))
+			return true;
+	}
+	return false;
+}
+
+int device_kinds_check_roots(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	const struct device_kind *first = NULL;
+
+	for (size_t i = 0; i < device_kinds_count; i++) {
+		const struct device_kind *k = device_kinds[i];
+		const void *slot = k->has_root ? vm_config_slot(cfg, k) : NULL;
+
+		if (!slot || !k->has_root(slot))
+			continue;
+		if (first) {
+			snprintf(err, errlen, "%s: %s", k->config_key, k->root_conflict);
+			return -EINVAL;
+		}
+		first = k;
+	}
+	return 0;
+}
+
+int device_kinds_memory_check(const struct vm_config *cfg, uint64_t mem_size_mib,
+			      const struct device_kind **ret_kind, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < device_kinds_count; i++) {
+		const struct device_kind *k = device_kinds[i];
+		int r = k->memory_check ? k->memory_check(vm_config_slot(cfg, k), mem_size_mib, err, errlen) : 0;
+
+		if (r < 0) {
+			*ret_kind = k;
+			return r;
+		}
+	}
+	return 0;
+}
+
 /* ---- attaching ---- */
 
 static int devices_cmdline_append(struct cmdline *cl, const char *part, char *why, size_t whylen)
@@ -266,10 +314,12 @@ static int devices_attach_one(struct device_manager *m, const struct device_kind
 			      const struct device_ctx *ctx, struct cmdline *cl, char *why, size_t whylen)
 {
 	struct device_entry *e = &m->entry[m->n];
-	int r = k->create(ctx, config, &e->dev);
+	int r;
 
+	ctx->why[0] = 0;
+	r = k->create(ctx, config, &e->dev);
 	if (r < 0) {
-		snprintf(why, whylen, "%s", strerror(-r));
+		snprintf(why, whylen, "%s", ctx->why[0] ? ctx->why : strerror(-r));
 		return r;
 	}
 	e->kind = k;
@@ -302,8 +352,8 @@ static int devices_attach(void *mgr, const struct vm_config *cfg, const struct d
 			  const struct device_exit_hook *exit, char *why, size_t whylen)
 {
 	struct device_manager *m = mgr;
-	const struct device_ctx ctx = { .env = env, .exit = exit };
-	char reason[256] = "";
+	char reason[768] = "", created[640];
+	const struct device_ctx ctx = { .env = env, .exit = exit, .why = created, .whylen = sizeof(created) };
 	int r = devices_plan(cfg, &m->plan, why, whylen);
 
 	if (r < 0)

@@ -24,15 +24,11 @@ kata_go_replay() {
 	head -c 1048576 /dev/zero >"$EBASE/rootfs.img"
 	mount --bind "$EBASE/rootfs.img" "$root/rootfs"
 	for i in 0 1 2 3 4 5 6 7; do : >"$root/drive_$i"; done
-	mkfifo "$vm/logs.fifo" "$vm/metrics.fifo"
+	# Kata reads both FIFOs for the VM's life (fcListenToFifo)
+	eng_fifos "$vm/logs.fifo" "$vm/metrics.fifo"
 	touch "$root/logs.fifo" "$root/metrics.fifo" "$root/fcConfig.json"
 	mount --bind "$vm/logs.fifo" "$root/logs.fifo"
 	mount --bind "$vm/metrics.fifo" "$root/metrics.fifo"
-	# Kata reads both FIFOs for the VM's life (fcListenToFifo)
-	cat "$vm/logs.fifo" >"$BATS_TEST_TMPDIR/log.out" &
-	ENG_PIDS="$ENG_PIDS $!"
-	cat "$vm/metrics.fifo" >"$BATS_TEST_TMPDIR/metrics.out" &
-	ENG_PIDS="$ENG_PIDS $!"
 	# Kata's kernel parameters (debug: console=ttyS0), then the probe's: net and vsock
 	args="root=/dev/vda1 rootflags=data=ordered,errors=remount-ro ro rootfstype=ext4 pci=off reboot=k panic=1"
 	args="$args iommu=off net.ifnames=0 random.trust_cpu=on $(eng_probe_args vsock,net,wait probe.vsock_listen=1024 probe.vsock_serve_ms=20000 probe.net_serve_ms=30000)"
@@ -76,9 +72,7 @@ kata_go_replay() {
 	# the pod's network: the guest answers pings across the TAP
 	eng_ping_guest
 	# one metrics line (Firecracker writes one a minute; the replay asks for it now)
-	eng_expect "$root/run/firecracker.socket" 204 PUT /actions '{"action_type":"FlushMetrics"}'
-	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/metrics.out" ] && break; sleep 0.1; done
-	eng_kata_metrics "$(tail -n 1 "$BATS_TEST_TMPDIR/metrics.out")"
+	eng_flush_metrics "$root/run/firecracker.socket"
 	# the log FIFO Kata forwards carries the log from the config file on
 	grep -q "Successfully started microvm" "$BATS_TEST_TMPDIR/log.out" || fail "log FIFO: $(cat "$BATS_TEST_TMPDIR/log.out")"
 	# fcEnd

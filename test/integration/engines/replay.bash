@@ -217,3 +217,73 @@ eng_unprovided() {
 	[[ "$body" == *"does not provide"* ]] || fail "$method $path: no clear 'does not provide' fault: $body"
 	echo "# $method $path: not provided yet (waits for \"$issue\")" >&3
 }
+
+# eng_fifos LOG METRICS: the log and metrics FIFOs an engine makes, each read
+# for the VM's life (into log.out and metrics.out), as the engines do.
+eng_fifos() {
+	mkfifo "$1" "$2"
+	cat "$1" >"$BATS_TEST_TMPDIR/log.out" &
+	ENG_PIDS="$ENG_PIDS $!"
+	cat "$2" >"$BATS_TEST_TMPDIR/metrics.out" &
+	ENG_PIDS="$ENG_PIDS $!"
+}
+
+# eng_wait_socket SOCK: the Go SDK's waitForSocket: GET /machine-config on
+# SOCK until it answers (bounded), failing early when ember ($FC_PID) ended.
+eng_wait_socket() {
+	local i
+	for ((i = 0; i < 1000; i++)); do
+		[ -S "$1" ] && curl -s --max-time 2 --unix-socket "$1" http://localhost/machine-config >/dev/null && return 0
+		kill -0 "$FC_PID" 2>/dev/null || fail "ember ended before its socket answered: $(cat "$OUT")"
+		sleep 0.01
+	done
+	fail "$1 did not answer: $(tail -20 "$OUT")"
+}
+
+# eng_sdk_init SOCK: the Go SDK's FcInit handlers in order (handlers.go:
+# logger and metrics on their FIFOs, machine config and its read-back, boot
+# source, the root drive, the TAP as interface 1, vsock, MMDS config,
+# WithMetadata's PUT /mmds when set, InstanceStart), with go-swagger's
+# bodies (struct order, omitempty strings dropped). Each engine's values:
+#   SDK_LOG_LEVEL SDK_LOG SDK_METRICS  logger level, log and metrics paths
+#   SDK_MACHINE SDK_VCPUS              PUT /machine-config body, vCPUs read back
+#   SDK_KERNEL SDK_ARGS                kernel path and boot args
+#   SDK_DRIVE SDK_DRIVE_RO SDK_ROOTFS  root drive id, read-only, path
+#   SDK_MAC SDK_VSOCK SDK_MMDS         guest MAC, PUT /vsock body, MMDS version
+#   SDK_METADATA                       PUT /mmds body before the start, or empty
+#   SDK_NO_START                       1: stop before InstanceStart (the caller sends it)
+eng_sdk_init() {
+	local s=$1
+	eng_expect "$s" 204 PUT /logger \
+		"{\"level\":\"$SDK_LOG_LEVEL\",\"log_path\":\"$SDK_LOG\",\"show_level\":true,\"show_log_origin\":false}"
+	eng_expect "$s" 204 PUT /metrics "{\"metrics_path\":\"$SDK_METRICS\"}"
+	eng_expect "$s" 204 PUT /machine-config "$SDK_MACHINE"
+	eng_expect "$s" 200 GET /machine-config '' "\"vcpu_count\":$SDK_VCPUS"
+	eng_expect "$s" 204 PUT /boot-source "{\"boot_args\":\"$SDK_ARGS\",\"kernel_image_path\":\"$SDK_KERNEL\"}"
+	eng_expect "$s" 204 PUT "/drives/$SDK_DRIVE" \
+		"{\"drive_id\":\"$SDK_DRIVE\",\"is_read_only\":$SDK_DRIVE_RO,\"is_root_device\":true,\"path_on_host\":\"$SDK_ROOTFS\"}"
+	eng_expect "$s" 204 PUT /network-interfaces/1 "{\"guest_mac\":\"$SDK_MAC\",\"host_dev_name\":\"tap0\",\"iface_id\":\"1\"}"
+	eng_expect "$s" 204 PUT /vsock "$SDK_VSOCK"
+	eng_expect "$s" 204 PUT /mmds/config "{\"network_interfaces\":[\"1\"],\"version\":\"$SDK_MMDS\"}"
+	[ -z "${SDK_METADATA:-}" ] || eng_expect "$s" 204 PUT /mmds "$SDK_METADATA"
+	[ "${SDK_NO_START:-}" = 1 ] || eng_expect "$s" 204 PUT /actions '{"action_type":"InstanceStart"}'
+}
+
+# eng_flush_metrics SOCK: one metrics line now (Firecracker writes one a
+# minute), checked against the fields Kata reads (eng_kata_metrics).
+eng_flush_metrics() {
+	local i
+	eng_expect "$1" 204 PUT /actions '{"action_type":"FlushMetrics"}'
+	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/metrics.out" ] && break; sleep 0.1; done
+	eng_kata_metrics "$(tail -n 1 "$BATS_TEST_TMPDIR/metrics.out")"
+}
+
+# eng_guest_mmds_vsock PATH VALUE: the probe's net, MMDS and guest-initiated
+# vsock checks passed, the guest read VALUE at PATH from the MMDS, and the
+# host listener echoed its bytes.
+eng_guest_mmds_vsock() {
+	eng_guest_ok net.ping mmds.arp vsock.guest_connect
+	grep -a -q "PROBE-INFO mmds GET $1 -> 200 $2" "$OUT" || fail "MMDS: $(grep -a 'PROBE-INFO mmds' "$OUT")"
+	run cat "$BATS_TEST_TMPDIR/listen.out"
+	assert_line 'echoed 65536 ok'
+}

@@ -86,7 +86,7 @@ static void test_errors_name_the_key(void **state)
 				 "\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 1}}");
 	/* the device kinds' keys (from their descriptors) where the table marks them */
 	expect("unknown configuration key \"foo\", expected one of \"boot-source\", \"machine-config\", \"serial\", \"drives\", "
-	       "\"network-interfaces\", \"vsock\", \"entropy\", \"logger\", \"metrics\", \"mmds-config\"", "{\"foo\": 1}");
+	       "\"network-interfaces\", \"pmem\", \"vsock\", \"balloon\", \"entropy\", \"logger\", \"metrics\", \"mmds-config\"", "{\"foo\": 1}");
 	expect("machine-config: An error occurred when deserializing the json body of a request: invalid type: "
 	       "string \"1\", expected u8 for field `vcpu_count`.",
 	       "{\"machine-config\": {\"vcpu_count\": \"1\", \"mem_size_mib\": 1}}");
@@ -111,13 +111,23 @@ static void test_absent_capabilities(void **state)
 	expect("vsock: An error occurred when deserializing the json body of a request: missing field `guest_cid`",
 	       "{\"vsock\": {}}");
 	expect("vsock: expected one vsock device object (one device per VM)", "{\"vsock\": [{}, {}]}");
+	expect("balloon: An error occurred when deserializing the json body of a request: missing field "
+	       "`deflate_on_oom`", "{\"balloon\": {\"amount_mib\": 1}}");
+	expect("balloon: expected one balloon device object (one device per VM)", "{\"balloon\": []}");
+	/* the balloon may not outgrow RAM, whichever key comes first */
+	expect("balloon: Amount of pages requested is too large.",
+	       "{\"balloon\": {\"amount_mib\": 65, \"deflate_on_oom\": false}, "
+	       "\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64}}");
 	expect("serial: An error occurred when deserializing the json body of a request: unknown field `x`",
 	       "{\"serial\": {\"x\": 1}}");
 	expect("entropy: An error occurred when deserializing the json body of a request: unknown field `x`",
 	       "{\"entropy\": {\"x\": 1}}");
 	/* kinds this build lacks (devices/absent.c): null or [] only */
-	expect("balloon: this build does not provide a balloon device yet", "{\"balloon\": {}}");
-	expect("pmem: this build does not provide pmem devices yet", "{\"pmem\": [{}]}");
+	expect("pmem: An error occurred when deserializing the json body of a request: missing field `id`",
+	       "{\"pmem\": [{}]}");
+	expect("pmem: Pmem config error: Attempt to add pmem as a root device while the root device defined as a "
+	       "block device", "{\"drives\": [{\"drive_id\": \"r\", \"path_on_host\": \"/etc/passwd\", \"is_read_only\": true, "
+	       "\"is_root_device\": true}], \"pmem\": [{\"id\": \"p\", \"path_on_host\": \"x\", \"root_device\": true}]}");
 	expect("memory-hotplug: this build does not provide memory hotplug yet", "{\"memory-hotplug\": {}}");
 	expect("logger: An error occurred when deserializing the json body of a request: unknown field `x`",
 	       "{\"logger\": {\"x\": 1}}");

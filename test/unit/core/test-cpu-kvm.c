@@ -191,15 +191,27 @@ static void test_cpuid_template_reaches_vcpu(void **state)
 	struct vcpu *v;
 	char err[512];
 
-	/* 0x80000008 EAX[7:0] (physical address bits) forced to 0x27 = 39 */
-	t->nleaves = 1;
+	/* 0x80000008 EAX[7:0] (physical address bits) forced to 0x27 = 39; and
+	 * the T2 family's leaf 0xd.1 (XSAVEC, XGETBV1, XSAVES off): KVM holds
+	 * it, except kvm_pvm, which puts the host's leaf 0xd back at
+	 * KVM_SET_CPUID2 (measured: KVM_GET_CPUID2 and the guest both show the
+	 * host's bits), as it does leaves 1 and 7. */
+	t->nleaves = 2;
 	t->leaves[0] = (struct cpuid_leaf_modifier){ .leaf = 0x80000008, .nmods = 1,
 						     .mods = { { CPUID_EAX, { 0xffu, 0x27u } } } };
+	t->leaves[1] = (struct cpuid_leaf_modifier){ .leaf = 0xd, .subleaf = 1,
+						     .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .nmods = 1,
+						     .mods = { { CPUID_EAX, { 0xeu, 0x0u } } } };
 	assert_int_equal(build_vcpu(f, t, &v, err, sizeof(err)), 0);
 	assert_int_equal(ioctl(v->fd, KVM_GET_CPUID2, got), 0);
 	e = cpuid_find(got, 0x80000008, 0);
 	assert_non_null(e);
 	assert_int_equal(e->eax & 0xff, 0x27);
+	e = cpuid_find(got, 0xd, 1);
+	if (e && access("/sys/module/kvm_pvm", F_OK) != 0)
+		assert_int_equal(e->eax & 0xe, 0);
+	else if (e && (e->eax & 0xe))
+		print_message("# kvm_pvm: leaf 0xd.1 EAX is the host's 0x%x after KVM_SET_CPUID2\n", e->eax);
 	free(got);
 	free(t);
 }

@@ -4,6 +4,7 @@
  * bench/vsock is. It checks VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (virtio 1.2
  * §5.10.6.6): every connection closed, the listener kept. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -254,10 +255,60 @@ static void test_transport_reset_no_buffer(void **state)
 	close(h2g);
 }
 
+/* The driver's reset (status 0) is a register write on a vCPU thread. With
+ * a host connection open, the device once closed its socket and removed it
+ * from the event loop right there: the vcpu seccomp role has neither call,
+ * so ember died of SIGSYS (and the loop is the vmm thread's alone). Now the
+ * connection leaves the table at the reset and its socket closes when the
+ * vmm thread runs the loop. */
+static void *vcpu_reset(void *arg)
+{
+	struct t *T = arg;
+
+	vd_write(T->mmio, VIRTIO_MMIO_STATUS, 0);
+	return NULL;
+}
+
+static void test_reset_on_vcpu_thread(void **state)
+{
+	struct t *T = *state;
+	int h2g = host_to_guest(T), pending;
+	struct sockaddr_un sa = unix_addr(T, "v.sock");
+	struct vsock_metrics m;
+	pthread_t vcpu;
+	char b;
+
+	/* and one still sending its CONNECT line */
+	pending = unix_socket();
+	assert_int_equal(connect(pending, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(pending, "CONN", 4), 4);
+	loop_run_once(T->loop, 100);
+	assert_int_equal(pthread_create(&vcpu, NULL, vcpu_reset, T), 0);
+	assert_int_equal(pthread_join(vcpu, NULL), 0);
+	assert_int_equal(loop_foreign_calls(T->loop), 0);
+	/* gone from the device at once, its socket still open until the vmm thread runs */
+	assert_int_equal(vsock_conn_count(T->dev), 1); /* the pending line only */
+	assert_int_equal(recv(h2g, &b, 1, MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	for (int i = 0; i < 10; i++)
+		loop_run_once(T->loop, 10);
+	assert_closed(h2g);
+	vsock_metrics_get(T->dev, &m);
+	assert_true(m.conns_removed >= 1);
+	/* the device works again after the driver's restart */
+	setup_queues(T);
+	close(h2g);
+	h2g = host_to_guest(T);
+	assert_int_equal(loop_foreign_calls(T->loop), 0);
+	close(h2g);
+	close(pending);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_transport_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_on_vcpu_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_reset_no_buffer, setup, teardown),
 	};
 

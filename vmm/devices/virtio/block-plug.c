@@ -53,6 +53,11 @@ static void block_api_put(struct api_controller *c, struct api_action *a)
 		api_fault(a, "%s", err);
 		return;
 	}
+	if (d.is_root_device && device_kinds_root_elsewhere(c->config, &block_kind)) {
+		drive_config_clear(&d);
+		api_fault(a, "%s", block_kind.root_conflict);
+		return;
+	}
 	if (drive_set_put(s, &d, err, sizeof(err)) < 0) {
 		drive_config_clear(&d);
 		api_fault(a, "%s", err);
@@ -160,6 +165,13 @@ static json_t *block_config_to_json(const void *slot)
 	return slot ? drive_set_to_json(slot) : json_array();
 }
 
+static bool block_has_root(const void *slot)
+{
+	const struct drive_set *s = slot;
+
+	return s->count && s->drive[0].is_root_device; /* the root drive is kept first */
+}
+
 /* ---- the devices ---- */
 
 static unsigned block_count(const struct vm_config *cfg)
@@ -232,6 +244,8 @@ const struct device_kind block_kind = {
 	.slot_clear = block_slot_clear,
 	.config_parse = block_config_parse,
 	.config_to_json = block_config_to_json,
+	.has_root = block_has_root,
+	.root_conflict = "Attempt to add block as a root device while the root device defined as a pmem device",
 	.metrics_group = &block_metrics_group,
 	.routes = block_routes,
 	.routes_count = ARRAY_SIZE(block_routes),

@@ -80,6 +80,10 @@ struct vsock_conn {
 	bool readable;
 	bool host_shut_wr;
 	void *owner;
+	/* Left behind by a device reset (a vCPU thread): out of the table,
+	 * its socket still to close on the vmm thread (vsock_host_reap_orphans). */
+	bool orphaned;
+	struct vsock_conn *next_orphan;
 };
 
 /* What vsock_conn_recv() asks of the device. */

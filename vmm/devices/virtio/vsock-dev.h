@@ -36,6 +36,8 @@ struct vsock_dev {
 	char uds_path[VSOCK_UDS_PATH_MAX + 1];
 	int listen_fd;
 	int timer_fd;
+	int reset_fd; /* eventfd: a reset left orphans for the vmm thread */
+	struct vsock_conn *orphans;
 	struct event_loop *loop;
 	uint64_t (*clock_ms)(void);
 	bool active;
@@ -71,5 +73,8 @@ void vsock_host_established(struct vsock_dev *v, struct vsock_conn *c);
 void vsock_host_flush(struct vsock_dev *v, struct vsock_conn *c);
 /* c has buffered bytes: flush what the socket takes now; EPOLLOUT does the rest. */
 void vsock_host_want_write(struct vsock_dev *v, struct vsock_conn *c);
+/* A reset (any thread, lock held) moved connections to v->orphans: has the
+ * vmm thread close and free them (at once where there is no event loop). */
+void vsock_host_orphans_ready(struct vsock_dev *v);
 int vsock_host_start(struct vsock_dev *v);
 void vsock_host_stop(struct vsock_dev *v);

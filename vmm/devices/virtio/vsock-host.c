@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -90,12 +91,60 @@ void vsock_host_established(struct vsock_dev *v, struct vsock_conn *c)
 	}
 }
 
+/* ---- after a reset: the orphans (vmm thread, lock held) ---- */
+
+static void vsock_host_reap_orphans(struct vsock_dev *v)
+{
+	while (v->orphans) {
+		struct vsock_conn *c = v->orphans;
+
+		v->orphans = c->next_orphan;
+		vsock_conn_close_host(v, c);
+		vsock_conn_clear(c);
+		free(c);
+		VSOCK_COUNT(v, conns_removed, 1);
+	}
+}
+
+static void vsock_on_reset(void *ctx, uint32_t events)
+{
+	struct vsock_dev *v = ctx;
+	uint64_t n;
+
+	if (read(v->reset_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		VSOCK_COUNT(v, muxer_event_fails, 1);
+	virtio_lock(&v->vdev);
+	vsock_host_reap_orphans(v);
+	virtio_unlock(&v->vdev);
+}
+
+void vsock_host_orphans_ready(struct vsock_dev *v)
+{
+	uint64_t one = 1;
+
+	if (!v->loop) {
+		vsock_host_reap_orphans(v);
+		return;
+	}
+	/* An eventfd write fails only when its counter would overflow: then
+	 * a wake-up is already pending. */
+	if (write(v->reset_fd, &one, sizeof(one)) < 0)
+		VSOCK_COUNT_SHARED(v, muxer_event_fails, 1);
+}
+
 static void vsock_on_conn(void *ctx, uint32_t events)
 {
 	struct vsock_conn *c = ctx;
 	struct vsock_dev *v = c->owner;
 
 	virtio_lock(&v->vdev);
+	/* A reset came first: c is an orphan, still allocated (only this
+	 * thread frees orphans); close them all now. */
+	if (c->orphaned) {
+		vsock_host_reap_orphans(v);
+		virtio_unlock(&v->vdev);
+		return;
+	}
 	virtio_wakeup(&v->vdev);
 	if (events & EPOLLERR) {
 		VSOCK_COUNT(v, conn_event_fails, 1);
@@ -306,13 +355,22 @@ int vsock_host_start(struct vsock_dev *v)
 
 	if (!v->loop)
 		return 0;
-	r = loop_add(v->loop, v->listen_fd, EPOLLIN, vsock_on_listen, v);
+	v->reset_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->reset_fd < 0)
+		return -errno;
+	r = loop_add(v->loop, v->reset_fd, EPOLLIN, vsock_on_reset, v);
 	if (r < 0)
 		return r;
+	r = loop_add(v->loop, v->listen_fd, EPOLLIN, vsock_on_listen, v);
+	if (r < 0) {
+		loop_remove(v->loop, v->reset_fd);
+		return r;
+	}
 	/* Firecracker's 2 s timeouts, checked each second. */
 	r = loop_add_timer(v->loop, 1, vsock_on_timer, v);
 	if (r < 0) {
 		loop_remove(v->loop, v->listen_fd);
+		loop_remove(v->loop, v->reset_fd);
 		return r;
 	}
 	v->timer_fd = r;
@@ -327,14 +385,20 @@ void vsock_host_stop(struct vsock_dev *v)
 	for (unsigned i = 0; i < v->table.count; i++)
 		vsock_conn_close_host(v, v->table.conn[i]);
 	vsock_conn_table_clear(&v->table);
+	vsock_host_reap_orphans(v);
 	if (v->loop) {
 		loop_remove(v->loop, v->listen_fd);
 		if (v->timer_fd >= 0)
 			loop_remove(v->loop, v->timer_fd);
+		if (v->reset_fd >= 0)
+			loop_remove(v->loop, v->reset_fd);
 	}
 	if (v->timer_fd >= 0)
 		close(v->timer_fd);
+	if (v->reset_fd >= 0)
+		close(v->reset_fd);
 	v->timer_fd = -1;
+	v->reset_fd = -1;
 }
 
 int vsock_create(const struct device_env *env, const struct vsock_slot *slot, const struct vsock_options *opts,
@@ -347,6 +411,7 @@ int vsock_create(const struct device_env *env, const struct vsock_slot *slot, co
 		return -ENOMEM;
 	v->metrics_group = -1;
 	v->timer_fd = -1;
+	v->reset_fd = -1;
 	virtio_dev_init(&v->vdev, &vsock_ops);
 	v->cid = slot->cfg.guest_cid;
 	memcpy(v->uds_path, slot->cfg.uds_path, sizeof(v->uds_path));

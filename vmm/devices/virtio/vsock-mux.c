@@ -79,13 +79,25 @@ struct vsock_conn *vsock_conn_table_add(struct vsock_conn_table *t)
 	return c;
 }
 
+struct vsock_conn *vsock_conn_table_take(struct vsock_conn_table *t, unsigned i)
+{
+	struct vsock_conn *c;
+
+	if (i >= t->count)
+		return NULL;
+	c = t->conn[i];
+	t->conn[i] = t->conn[--t->count];
+	return c;
+}
+
 void vsock_conn_table_remove(struct vsock_conn_table *t, unsigned i)
 {
-	if (i >= t->count)
+	struct vsock_conn *c = vsock_conn_table_take(t, i);
+
+	if (!c)
 		return;
-	vsock_conn_clear(t->conn[i]);
-	free(t->conn[i]);
-	t->conn[i] = t->conn[--t->count];
+	vsock_conn_clear(c);
+	free(c);
 }
 
 void vsock_conn_table_clear(struct vsock_conn_table *t)

@@ -46,6 +46,9 @@ struct vsock_conn *vsock_conn_table_find(const struct vsock_conn_table *t, uint3
 struct vsock_conn *vsock_conn_table_add(struct vsock_conn_table *t);
 /* Removes and frees the connection at index i (the last one takes its place). */
 void vsock_conn_table_remove(struct vsock_conn_table *t, unsigned i);
+/* Removes the connection at index i without freeing it (the last one takes
+ * its place) and returns it; the caller owns it. NULL when i is out of range. */
+struct vsock_conn *vsock_conn_table_take(struct vsock_conn_table *t, unsigned i);
 /* Frees every connection. */
 void vsock_conn_table_clear(struct vsock_conn_table *t);
 /* The next host-side port for a host-initiated connection: round robin in

@@ -496,16 +496,29 @@ static int vsock_activate(struct virtio_dev *d, uint64_t features, const struct 
 	return 0;
 }
 
-/* The driver reset the device: its connections are gone with its rings. */
+/* The driver reset the device: its connections are gone with its rings.
+ * This is a register write, so it runs on a vCPU thread, but the host
+ * sockets are the vmm thread's: they sit in its event loop (not thread-safe),
+ * its handlers may be about to run for them, and the vcpu seccomp role has
+ * neither close nor epoll_ctl (closing them here killed ember with SIGSYS
+ * whenever a host connection was open at the reset, as when an engine dials
+ * its agent before the guest's driver starts). So the connections only
+ * leave the table here; the vmm thread closes and frees them. */
 static void vsock_reset(struct virtio_dev *d)
 {
 	struct vsock_dev *v = vsock_of(d);
 
 	v->active = false;
-	for (unsigned i = 0; i < v->table.count; i++)
-		vsock_conn_close_host(v, v->table.conn[i]);
-	vsock_conn_table_clear(&v->table);
+	while (v->table.count) {
+		struct vsock_conn *c = vsock_conn_table_take(&v->table, v->table.count - 1);
+
+		c->orphaned = true;
+		c->next_orphan = v->orphans;
+		v->orphans = c;
+	}
 	v->rst_count = 0;
+	if (v->orphans)
+		vsock_host_orphans_ready(v);
 }
 
 const struct virtio_device_ops vsock_ops = {
