@@ -18,6 +18,7 @@ int virtio_throttle_init(struct virtio_throttle *t, struct event_loop *loop, con
 	t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (t->timer_fd < 0)
 		return -errno;
+	t->has_timer = true;
 	if (loop) {
 		r = loop_add(loop, t->timer_fd, EPOLLIN, on_timer, ctx);
 		if (r < 0)
@@ -29,12 +30,13 @@ int virtio_throttle_init(struct virtio_throttle *t, struct event_loop *loop, con
 
 void virtio_throttle_destroy(struct virtio_throttle *t)
 {
-	if (t->timer_fd < 0)
+	if (!t->has_timer)
 		return;
 	if (t->loop)
 		loop_remove(t->loop, t->timer_fd);
 	close(t->timer_fd);
 	t->timer_fd = -1;
+	t->has_timer = false;
 	t->loop = NULL;
 }
 

@@ -16,6 +16,7 @@ struct virtio_throttle {
 	struct rate_limiter rl;
 	struct event_loop *loop;
 	int timer_fd;
+	bool has_timer; /* timer_fd is ours: a zeroed struct's 0 is not (it would be stdin) */
 	bool parked;
 	uint64_t throttled_events; /* times a request found the buckets dry */
 };
