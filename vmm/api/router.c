@@ -103,6 +103,22 @@ int api_check_body_id(struct api_action *a, const char *body_id)
 	return 0;
 }
 
+int api_match_body_id(struct api_action *a, api_body_id_fn body_id)
+{
+	const char *id = NULL;
+	char err[512];
+
+	if (body_id(a->body, &id, err, sizeof(err)) < 0) {
+		api_fault(a, "%s", err);
+		return -EINVAL;
+	}
+	if (!a->id || strcmp(id, a->id) != 0) {
+		api_fault(a, "The id from the path does not match the id from the body!");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Parses a request body: any JSON value, duplicate keys refused (serde does). */
 static json_t *body_parse(const char *body, size_t len, char *err, size_t errlen)
 {

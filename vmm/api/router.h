@@ -66,6 +66,10 @@ int api_check_id(struct api_action *a, const char *id);
  * "drive_id") must be present and equal the path id. 0, or -EINVAL with
  * a->resp set to Firecracker's fault. */
 int api_check_body_id(struct api_action *a, const char *body_id);
+/* The same where the kind's own reader validates the body's id with its
+ * texts (drive_body_id, pmem_body_id): its error, else the path match. */
+typedef int (*api_body_id_fn)(const json_t *body, const char **ret, char *err, size_t errlen);
+int api_match_body_id(struct api_action *a, api_body_id_fn body_id);
 
 /* A capability this build does not provide: its parse answers at once. */
 int api_unprovided_parse(struct api_action *a);

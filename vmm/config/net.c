@@ -186,16 +186,11 @@ void net_limiter_merge(struct rate_limiter_spec *dst, const struct rate_limiter_
 
 	if (!upd->present)
 		return;
-	for (unsigned i = 0; i < RATE_LIMITER_KINDS; i++) {
-		if (!upd->bucket_present[i])
-			continue; /* left out of the PATCH: unchanged */
-		any = true;
-		dst->present = true;
-		dst->bucket_present[i] = true;
-		dst->burst_present[i] = upd->burst_present[i];
-		dst->cfg.bucket[i] = upd->cfg.bucket[i];
-	}
-	if (!any)
+	for (unsigned i = 0; i < RATE_LIMITER_KINDS; i++)
+		any |= upd->bucket_present[i];
+	if (any)
+		rate_limiter_spec_patch(dst, upd);
+	else
 		*dst = (struct rate_limiter_spec){ 0 }; /* `{}`: no limit */
 }
 

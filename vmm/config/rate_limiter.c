@@ -74,3 +74,15 @@ json_t *rate_limiter_spec_to_json(const struct rate_limiter_spec *s)
 	}
 	return o;
 }
+
+void rate_limiter_spec_patch(struct rate_limiter_spec *kept, const struct rate_limiter_spec *patch)
+{
+	for (unsigned i = 0; patch->present && i < RATE_LIMITER_KINDS; i++) {
+		if (!patch->bucket_present[i])
+			continue;
+		kept->present = true;
+		kept->bucket_present[i] = true;
+		kept->burst_present[i] = patch->burst_present[i];
+		kept->cfg.bucket[i] = patch->cfg.bucket[i];
+	}
+}

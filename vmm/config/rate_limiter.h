@@ -30,3 +30,7 @@ json_t *token_bucket_spec_to_json(const struct token_bucket_config *b, bool burs
 int rate_limiter_spec_parse(const json_t *obj, struct rate_limiter_spec *ret, char *err, size_t errlen);
 /* JSON as GET /vm/config shows it: null when absent (new reference, NULL on ENOMEM). */
 json_t *rate_limiter_spec_to_json(const struct rate_limiter_spec *s);
+/* Firecracker's PATCH on a kept RateLimiter: a bucket named in the patch
+ * replaces the one kept, a bucket left out stays, so GET /vm/config shows
+ * the limiter in force. */
+void rate_limiter_spec_patch(struct rate_limiter_spec *kept, const struct rate_limiter_spec *patch);

@@ -25,18 +25,7 @@ extern const struct device_kind block_kind;
  * full validation opens files, which belongs to the vmm thread. */
 static int block_api_parse(struct api_action *a)
 {
-	const char *body_id = NULL;
-	char err[512];
-
-	if (drive_body_id(a->body, &body_id, err, sizeof(err)) < 0) {
-		api_fault(a, "%s", err);
-		return -EINVAL;
-	}
-	if (strcmp(body_id, a->id) != 0) {
-		api_fault(a, "The id from the path does not match the id from the body!");
-		return -EINVAL;
-	}
-	return 0;
+	return api_match_body_id(a, drive_body_id);
 }
 
 static void block_api_put(struct api_controller *c, struct api_action *a)
@@ -78,14 +67,7 @@ static void block_api_record(struct drive_config *d, struct drive_update *u)
 		d->fd = u->fd;
 		u->fd = -1;
 	}
-	for (unsigned i = 0; u->rate_limiter.present && i < RATE_LIMITER_KINDS; i++) {
-		if (!u->rate_limiter.bucket_present[i])
-			continue; /* left out of the PATCH: unchanged */
-		d->rate_limiter.present = true;
-		d->rate_limiter.bucket_present[i] = true;
-		d->rate_limiter.burst_present[i] = u->rate_limiter.burst_present[i];
-		d->rate_limiter.cfg.bucket[i] = u->rate_limiter.cfg.bucket[i];
-	}
+	rate_limiter_spec_patch(&d->rate_limiter, &u->rate_limiter);
 }
 
 /* The running drive first (through the manager), then the configuration. */

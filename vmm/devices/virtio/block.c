@@ -744,14 +744,7 @@ int block_update(struct block *b, const struct drive_update *u)
 	if (u->path_on_host)
 		r = block_swap_file(b, u->fd);
 	if (r >= 0 && u->rate_limiter.present) {
-		/* Firecracker's PATCH: a bucket named in the body is replaced (size 0
-		 * disables it), a bucket left out keeps its configuration. */
-		struct rate_limiter_config cfg;
-
-		for (unsigned i = 0; i < RATE_LIMITER_KINDS; i++)
-			cfg.bucket[i] = u->rate_limiter.bucket_present[i] ? u->rate_limiter.cfg.bucket[i]
-									   : b->throttle.rl.bucket[i].cfg;
-		virtio_throttle_replace(&b->throttle, &cfg);
+		virtio_throttle_patch(&b->throttle, &u->rate_limiter);
 		block_process(b); /* what the old limiter held back may go now */
 	}
 	if (r < 0)

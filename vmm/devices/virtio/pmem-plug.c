@@ -23,18 +23,7 @@ extern const struct device_kind pmem_kind;
 /* Api thread: the path id must be valid and equal the body's id. */
 static int pmem_api_parse(struct api_action *a)
 {
-	const char *body_id = NULL;
-	char err[512];
-
-	if (pmem_body_id(a->body, &body_id, err, sizeof(err)) < 0) {
-		api_fault(a, "%s", err);
-		return -EINVAL;
-	}
-	if (strcmp(body_id, a->id) != 0) {
-		api_fault(a, "The id from the path does not match the id from the body!");
-		return -EINVAL;
-	}
-	return 0;
+	return api_match_body_id(a, pmem_body_id);
 }
 
 static void pmem_api_put(struct api_controller *c, struct api_action *a)
@@ -57,20 +46,6 @@ static void pmem_api_put(struct api_controller *c, struct api_action *a)
 		return;
 	}
 	api_no_content(a);
-}
-
-/* After a successful PATCH the configuration follows, so GET /vm/config
- * shows the limiter now in force. */
-static void pmem_api_record(struct pmem_config *p, const struct pmem_update *u)
-{
-	for (unsigned i = 0; i < RATE_LIMITER_KINDS; i++) {
-		if (!u->rate_limiter.bucket_present[i])
-			continue;
-		p->rate_limiter.present = true;
-		p->rate_limiter.bucket_present[i] = true;
-		p->rate_limiter.burst_present[i] = u->rate_limiter.burst_present[i];
-		p->rate_limiter.cfg.bucket[i] = u->rate_limiter.cfg.bucket[i];
-	}
 }
 
 /* Firecracker changes nothing for a PATCH without rate_limiter, whatever
@@ -101,7 +76,7 @@ static void pmem_api_patch(struct api_controller *c, struct api_action *a)
 		api_fault(a, PMEM_ERR_PATCH "%s Please verify the request arguments.", strerror(-r));
 		return;
 	}
-	pmem_api_record(&s->dev[i], &u);
+	rate_limiter_spec_patch(&s->dev[i].rate_limiter, &u.rate_limiter); /* GET /vm/config follows */
 	api_no_content(a);
 }
 

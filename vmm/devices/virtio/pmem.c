@@ -374,16 +374,10 @@ uint64_t pmem_size(const struct pmem *p)
 
 int pmem_update(struct pmem *p, const struct pmem_update *u)
 {
-	struct rate_limiter_config cfg;
-
 	if (!u->rate_limiter.present)
 		return 0;
 	virtio_lock(&p->vdev);
-	/* Firecracker's PATCH: a bucket named replaces, one left out stays. */
-	for (unsigned i = 0; i < RATE_LIMITER_KINDS; i++)
-		cfg.bucket[i] = u->rate_limiter.bucket_present[i] ? u->rate_limiter.cfg.bucket[i]
-								   : p->throttle.rl.bucket[i].cfg;
-	virtio_throttle_replace(&p->throttle, &cfg);
+	virtio_throttle_patch(&p->throttle, &u->rate_limiter);
 	pmem_process(p);
 	virtio_unlock(&p->vdev);
 	return 0;

@@ -80,3 +80,12 @@ void virtio_throttle_replace(struct virtio_throttle *t, const struct rate_limite
 		virtio_throttle_arm(t, 0); /* a zero it_value disarms */
 	t->parked = false;
 }
+
+void virtio_throttle_patch(struct virtio_throttle *t, const struct rate_limiter_spec *patch)
+{
+	struct rate_limiter_config cfg;
+
+	for (unsigned i = 0; i < RATE_LIMITER_KINDS; i++)
+		cfg.bucket[i] = patch->bucket_present[i] ? patch->cfg.bucket[i] : t->rl.bucket[i].cfg;
+	virtio_throttle_replace(t, &cfg);
+}

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config/rate_limiter.h"
 #include "core/loop.h"
 #include "token_bucket.h"
 
@@ -35,3 +36,6 @@ bool virtio_throttle_admit(struct virtio_throttle *t, uint64_t bytes, uint64_t o
 void virtio_throttle_fired(struct virtio_throttle *t);
 /* Live replacement (PATCH): new full buckets, disarmed timer, unparked. */
 void virtio_throttle_replace(struct virtio_throttle *t, const struct rate_limiter_config *cfg);
+/* Firecracker's PATCH: a bucket named in the patch is replaced (size 0
+ * disables it), a bucket left out keeps its configuration; then as replace. */
+void virtio_throttle_patch(struct virtio_throttle *t, const struct rate_limiter_spec *patch);
