@@ -89,10 +89,11 @@ snap_kill_all() {
 snap_boot() {
 	local n=$1 vcpus=$2 seed=$3
 	shift 3
-	local args="console=ttyS0 probe=snapshot probe.snap_seed=$seed $*"
+	local args="console=ttyS0 probe=${SNAP_PROBE:-snapshot} probe.snap_seed=$seed $*"
 	is_pvm_host && args="$args probe.pvm=1"
 	snap_use "$n"
 	expect_api 204 PUT /machine-config "{\"vcpu_count\":$vcpus,\"mem_size_mib\":128${SNAP_MACHINE_EXTRA:-}}"
+	[ -z "${SNAP_ENTROPY:-}" ] || expect_api 204 PUT /entropy "$SNAP_ENTROPY"
 	expect_api 204 PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$TMP/disk.img\",\"is_root_device\":true,\"is_read_only\":false}"
 	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$args\"}"
 	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'

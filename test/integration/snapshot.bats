@@ -359,3 +359,30 @@ expect_bad_load() {
 	run cat "$TMP/b.out"
 	assert_output --regexp "PROBE DONE pass=[0-9]+ fail=0"
 }
+
+@test "an entropy device is saved and restored: the restored guest reads random bytes through it, its interrupt routed" {
+	require_kvm
+	SNAP_PROBE=snapshot,rng
+	SNAP_ENTROPY='{"rate_limiter":{"ops":{"size":1000,"refill_time":100}}}'
+	snap_ember a
+	snap_boot a 1 17
+	snap_create a "$TMP/state" "$TMP/mem"
+	snap_kill a
+	run "$EMBER_BUILD/tools/ember-snapshot" info "$TMP/state"
+	assert_output --partial entropy
+	snap_ember b
+	snap_use b
+	expect_api 204 PUT /snapshot/load "$(snap_load_body "$TMP/state" "$TMP/mem" true)"
+	expect_api 200 GET /vm/config
+	assert_equal "$(printf '%s' "$body" | jq -c '.entropy.rate_limiter.ops | {size, refill_time}')" '{"size":1000,"refill_time":100}'
+	snap_send b R
+	snap_wait b 'PROBE DONE'
+	snap_exit b
+	assert_equal "$SNAP_STATUS" 0
+	run cat "$TMP/b.out"
+	assert_output --partial "PROBE snapshot.resumed ok"
+	assert_output --partial "PROBE rng.read ok"
+	assert_output --partial "PROBE irq.rng ok"
+	assert_output --regexp "PROBE DONE pass=[0-9]+ fail=0"
+	refute_output --partial "snapshot.ready"
+}

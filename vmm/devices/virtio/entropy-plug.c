@@ -91,6 +91,16 @@ static struct virtio_dev *entropy_kind_virtio(void *dev)
 	return rng_virtio(dev);
 }
 
+static int entropy_kind_save(void *dev, uint8_t *buf, size_t size)
+{
+	return rng_snapshot_save(dev, buf, size);
+}
+
+static int entropy_kind_restore(void *dev, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	return rng_snapshot_restore(dev, buf, len, err, errlen);
+}
+
 const struct device_kind entropy_kind = {
 	.name = "entropy",
 	.max = 1,
@@ -107,4 +117,6 @@ const struct device_kind entropy_kind = {
 	.create = entropy_kind_create,
 	.destroy = entropy_kind_destroy,
 	.virtio = entropy_kind_virtio,
+	.snapshot_save = entropy_kind_save,
+	.snapshot_restore = entropy_kind_restore,
 };

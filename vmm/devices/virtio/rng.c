@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -249,4 +250,49 @@ void rng_metrics_get(struct rng_dev *g, struct entropy_metrics *ret)
 	virtio_lock(&g->vdev);
 	*ret = g->m;
 	virtio_unlock(&g->vdev);
+}
+
+struct rng_saved {
+	uint64_t budget[RATE_LIMITER_KINDS], burst[RATE_LIMITER_KINDS];
+};
+
+int rng_snapshot_save(struct rng_dev *g, uint8_t *buf, size_t size)
+{
+	struct rng_saved s = { 0 };
+
+	if (size < sizeof(s))
+		return -ENOSPC;
+	virtio_lock(&g->vdev);
+	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
+		s.budget[k] = g->throttle.rl.bucket[k].budget;
+		s.burst[k] = g->throttle.rl.bucket[k].burst;
+	}
+	virtio_unlock(&g->vdev);
+	memcpy(buf, &s, sizeof(s));
+	return (int)sizeof(s);
+}
+
+int rng_snapshot_restore(struct rng_dev *g, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct rng_saved s;
+
+	if (len != sizeof(s)) {
+		snprintf(err, errlen, "entropy: state of %zu bytes, expected %zu", len, sizeof(s));
+		return -EINVAL;
+	}
+	memcpy(&s, buf, sizeof(s));
+	virtio_lock(&g->vdev);
+	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
+		struct token_bucket *tb = &g->throttle.rl.bucket[k];
+
+		/* never more than the configured bucket holds */
+		tb->budget = s.budget[k] < tb->cfg.size ? s.budget[k] : tb->cfg.size;
+		tb->burst = s.burst[k] < tb->cfg.one_time_burst ? s.burst[k] : tb->cfg.one_time_burst;
+	}
+	/* Chains the guest offered while the saved VM was parked or paused get
+	 * no new notification: serve them once the restored VM runs. */
+	if (g->active)
+		virtio_yield(&g->vdev, 0);
+	virtio_unlock(&g->vdev);
+	return 0;
 }

@@ -60,3 +60,9 @@ struct virtio_dev *rng_virtio(struct rng_dev *g);
 void rng_metrics_get(struct rng_dev *g, struct entropy_metrics *ret);
 /* For a harness without a loop: the limiter's timer fired. */
 void rng_timer_fired(struct rng_dev *g);
+/* Its part of a snapshot (the transport's is saved apart): what is left in
+ * the rate limiter's buckets. The device finishes every chain it pops in
+ * one go, so nothing is in flight to save. save: bytes written or -ENOSPC;
+ * restore: 0 or -EINVAL with err filled. */
+int rng_snapshot_save(struct rng_dev *g, uint8_t *buf, size_t size);
+int rng_snapshot_restore(struct rng_dev *g, const uint8_t *buf, size_t len, char *err, size_t errlen);
