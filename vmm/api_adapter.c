@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/vm.h"
+#include "devices/kind.h"
 #include "devices/manager.h"
 #include "exit_code.h"
 #include "log.h"
@@ -104,11 +105,17 @@ static int ember_api_snapshot_create(void *ctx, const char *state_path, const ch
 }
 
 /* The snapshot's configuration replaces the (unused: no boot-shaping call
- * was accepted) API one; what the process was given stays: its options and
- * the logger and metrics already applied. A custom CPU template set before
- * the load is dropped: the snapshot's vCPUs carry the CPUID they ran with. */
+ * was accepted) API one; what the process was given stays: its options, the
+ * logger and metrics already applied, and a serial console put before the
+ * load (where this process writes its guest's output). A custom CPU template
+ * set before the load is dropped: the snapshot's vCPUs carry the CPUID they
+ * ran with. */
 static void ember_adopt_config(struct ember *e, struct vm_config *cfg)
 {
+	const struct device_kind *serial = device_kind_by_key("serial");
+
+	if (serial)
+		vm_config_slot_move(cfg, &e->config, serial);
 	cfg->process = e->config.process;
 	cfg->logger = e->config.logger;
 	cfg->has_logger = e->config.has_logger;

@@ -159,20 +159,26 @@ snap_base() {
 	refute_output --partial "FAIL"
 }
 
-@test "logger and metrics before a load are accepted; the load's latencies reach the metrics file" {
+@test "logger, metrics and serial_out_path before a load are accepted and filled; the load's latencies reach the metrics file" {
 	require_kvm
 	snap_base
 	snap_ember b
 	snap_use b
 	expect_api 204 PUT /logger "{\"log_path\":\"$TMP/b.log\",\"level\":\"Info\"}"
 	expect_api 204 PUT /metrics "{\"metrics_path\":\"$TMP/b.metrics\"}"
+	expect_api 204 PUT /serial "{\"serial_out_path\":\"$TMP/b.serial\"}"
 	expect_api 204 PUT /snapshot/load "$(snap_load_body "$TMP/state" "$TMP/mem" true)"
 	expect_api 204 PUT /actions '{"action_type":"FlushMetrics"}'
 	run jq -s '.[-1].latencies_us.load_snapshot > 0 and .[-1].latencies_us.vmm_load_snapshot > 0' "$TMP/b.metrics"
 	assert_output true
 	grep -q "Restored the microVM from a snapshot" "$TMP/b.log" || fail "the log file lacks the restore line"
 	snap_send b R
-	snap_wait b 'PROBE DONE'
+	snap_exit b
+	assert_equal "$SNAP_STATUS" 0
+	# the restored guest's console went to the file given before the load
+	run cat "$TMP/b.serial"
+	assert_output --partial "PROBE snapshot.resumed ok"
+	assert_output --regexp "PROBE DONE pass=[0-9]+ fail=0"
 }
 
 @test "create: refused before boot, while running, for Diff, and with a device without snapshot support" {

@@ -65,3 +65,18 @@ void *vm_config_slot_get(struct vm_config *c, const struct device_kind *k)
 	}
 	return c->slot[i];
 }
+
+void vm_config_slot_move(struct vm_config *dst, struct vm_config *src, const struct device_kind *k)
+{
+	int i = vm_config_slot_index(k);
+
+	if (i < 0 || !src->slot[i])
+		return;
+	if (dst->slot[i]) {
+		if (k->slot_clear)
+			k->slot_clear(dst->slot[i]);
+		free(dst->slot[i]);
+	}
+	dst->slot[i] = src->slot[i];
+	src->slot[i] = NULL;
+}

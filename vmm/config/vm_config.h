@@ -107,3 +107,6 @@ const void *vm_config_slot(const struct vm_config *c, const struct device_kind *
 /* The same for writing: an empty slot is created on first use. NULL on
  * ENOMEM (or for a kind without config). */
 void *vm_config_slot_get(struct vm_config *c, const struct device_kind *k);
+/* Moves kind k's slot from src to dst when src has one (dst's is freed);
+ * otherwise both are left as they are. */
+void vm_config_slot_move(struct vm_config *dst, struct vm_config *src, const struct device_kind *k);
