@@ -1,6 +1,7 @@
 #include "split.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +16,11 @@
 struct irqchip_split {
 	int vm_fd;
 	struct ioapic ioapic;
-	/* The routes KVM has, one per unmasked pin; under ioapic.lock (the
-	 * IOAPIC calls route_changed with it held). */
+	/* The routes KVM was given, one per unmasked pin; under ioapic.lock
+	 * (the IOAPIC calls route_changed with it held). */
 	struct ioapic_msi route[IOAPIC_PINS];
 	uint32_t routed; /* bit n: pin n has a route */
+	bool stale;      /* the last KVM_SET_GSI_ROUTING failed: KVM has older routes */
 };
 
 int irqchip_split_enable(int vm_fd, char *err, size_t errlen)
@@ -59,13 +61,30 @@ static int irqchip_split_set_routes(struct irqchip_split *s)
 	return ioctl(s->vm_fd, KVM_SET_GSI_ROUTING, &t) < 0 ? -errno : 0;
 }
 
-/* The guest rewrote an entry: its pin's route follows. A failure leaves the
- * pin without its new route; it is logged, the guest goes on. */
+/* Whether pin's route would stay as KVM has it: both none, or the same MSI. */
+static bool irqchip_split_route_same(const struct irqchip_split *s, unsigned pin, const struct ioapic_msi *msi)
+{
+	bool had = s->routed & (1u << pin);
+
+	if (!had || !msi)
+		return !had && !msi;
+	return s->route[pin].address == msi->address && s->route[pin].data == msi->data;
+}
+
+/* The guest rewrote an entry. KVM_SET_GSI_ROUTING takes the whole table and
+ * ends in synchronize_srcu_expedited(), so it is issued only when the pin's
+ * route really changes: Linux writes a masked entry's destination and vector
+ * one dword at a time before it unmasks the pin, and a masked pin's route
+ * (none) does not change with them. A failure is logged and leaves KVM with
+ * the routes it had; the next change re-issues the whole table, which then
+ * carries this pin's route too. The guest goes on either way. */
 static void irqchip_split_route_changed(void *ctx, unsigned pin, const struct ioapic_msi *msi)
 {
 	struct irqchip_split *s = ctx;
 	int r;
 
+	if (!s->stale && irqchip_split_route_same(s, pin, msi))
+		return;
 	if (msi) {
 		s->route[pin] = *msi;
 		s->routed |= 1u << pin;
@@ -73,6 +92,7 @@ static void irqchip_split_route_changed(void *ctx, unsigned pin, const struct io
 		s->routed &= ~(1u << pin);
 	}
 	r = irqchip_split_set_routes(s);
+	s->stale = r < 0;
 	if (r < 0)
 		log_rl(LOG_ERROR, "split irqchip: KVM_SET_GSI_ROUTING for IOAPIC pin %u failed: %s", pin,
 		       strerror(-r));

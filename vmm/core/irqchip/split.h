@@ -4,9 +4,11 @@
  *
  * Devices are unchanged: each binds its interrupt eventfd with KVM_IRQFD to
  * GSI = its IOAPIC pin. This module keeps one KVM route per unmasked pin,
- * GSI → the MSI its redirection entry describes, rebuilt (KVM_SET_GSI_ROUTING)
- * whenever the guest rewrites a route-relevant part of an entry; a masked pin
- * has no route, so the kernel drops what its irqfd signals. An interrupt the
+ * GSI → the MSI its redirection entry describes, re-issued (KVM_SET_GSI_ROUTING,
+ * which takes the whole table) when a guest rewrite changes a pin's route; a
+ * rewrite that leaves it as it was (a masked entry's other fields, or the
+ * same values again) costs no ioctl. A masked pin has no route, so the kernel
+ * drops what its irqfd signals. An interrupt the
  * IOAPIC itself decides on (a level pin re-fired at EOI, or unmasked while
  * high) goes through KVM_SIGNAL_MSI. KVM marks the vectors of level routes
  * and exits with KVM_EXIT_IOAPIC_EOI when a local APIC EOIs one of them: the
