@@ -131,3 +131,69 @@ build_min_guest() {
 	# the guest never notifies the drive: its queue's ioeventfd is never registered
 	assert_equal "$(grep -c 'KVM_IOEVENTFD' "$TMP/trace")" 0
 }
+
+@test "teardown: the VM fd's last reference goes to an io_uring after the vCPU fds are closed" {
+	require_built_ember
+	command -v strace >/dev/null || skip "strace is not installed (tools/setup.sh installs it)"
+	build_min_guest "$TMP/min.elf"
+	cat >"$TMP/two.json" <<-JSON
+	{ "boot-source": { "kernel_image_path": "$TMP/min.elf", "boot_args": "console=ttyS0" },
+	  "machine-config": { "vcpu_count": 2, "mem_size_mib": 128 },
+	  "drives": [ $(blk_drive data "$TMP/data.img" false false) ] }
+	JSON
+	run timeout --kill-after=5 60 strace -f -qq -e trace=ioctl,close,io_uring_setup,io_uring_register \
+		-o "$TMP/trace" "$EMBER" --no-api --config-file "$TMP/two.json" --id "startup-bats-$$"
+	assert_success
+	assert_line "startup guest"
+	# the number of the first trace line after line ${2:-0} matching the extended regexp $1
+	at() { awk -v from="${2:-0}" -v re="$1" 'NR > from && $0 ~ re { print NR; exit }' "$TMP/trace"; }
+	local vm ring reg vm_close ring_close fd
+	vm=$(sed -nE 's/.*KVM_CREATE_VM, 0\) += ([0-9]+)$/\1/p' "$TMP/trace")
+	[ -n "$vm" ] || fail "no KVM_CREATE_VM: $(cat "$TMP/trace")"
+	ring=$(sed -nE "s/.*io_uring_register\(([0-9]+), IORING_REGISTER_FILES, \[$vm\], 1\) += 0$/\1/p" "$TMP/trace")
+	[ -n "$ring" ] || fail "the VM fd $vm was not registered in an io_uring: $(tail -30 "$TMP/trace")"
+	reg=$(at "io_uring_register[(]$ring, IORING_REGISTER_FILES")
+	# the VM fd's first close after its creation comes after the hand-over,
+	# and the ring's close after that
+	vm_close=$(at "close[(]$vm[)] += 0" "$(at 'KVM_CREATE_VM')")
+	ring_close=$(at "close[(]$ring[)] += 0" "$reg")
+	[ -n "$vm_close" ] && [ -n "$ring_close" ] || fail "the VM fd or the ring was not closed: $(tail -30 "$TMP/trace")"
+	[ "$reg" -lt "$vm_close" ] && [ "$vm_close" -lt "$ring_close" ] ||
+		fail "register, close(VM), close(ring) out of order (lines $reg, $vm_close, $ring_close)"
+	# each vCPU fd (they hold the VM too) was closed before the hand-over
+	local created closed
+	for fd in $(sed -nE 's/.*KVM_CREATE_VCPU, [0-9]+\) += ([0-9]+)$/\1/p' "$TMP/trace"); do
+		created=$(at "KVM_CREATE_VCPU, [0-9]+[)] += $fd$")
+		closed=$(at "close[(]$fd[)] += 0" "$created")
+		[ -n "$closed" ] && [ "$closed" -lt "$reg" ] || fail "vCPU fd $fd closed after the VM fd's hand-over, or never"
+	done
+}
+
+@test "teardown: the kernel destroys the VM once ember is gone (its PIT worker ends)" {
+	require_built_ember # the worker is named after ember's pid, not a tracing wrapper's
+	build_min_guest "$TMP/stay.elf" -DSTAY
+	cat >"$TMP/stay.json" <<-JSON
+	{ "boot-source": { "kernel_image_path": "$TMP/stay.elf", "boot_args": "console=ttyS0" },
+	  "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 } }
+	JSON
+	"$EMBER" --no-api --config-file "$TMP/stay.json" --id "startup-bats-$$" >"$TMP/out" 2>&1 &
+	local pid=$! _
+	# KVM's in-kernel PIT has a kthread worker named after the VM's creator
+	# (kvm_create_pit: "kvm-pit/<pid>"); kvm_free_pit() stops it when the VM
+	# is destroyed.
+	for _ in $(seq 100); do
+		grep -q 'startup guest' "$TMP/out" && break
+		sleep 0.1
+	done
+	grep -q 'startup guest' "$TMP/out" || { kill -9 "$pid"; fail "the guest did not start: $(cat "$TMP/out")"; }
+	local w
+	w=$(ps -e -o pid=,comm= | awk -v p="$pid" '$2 == "kvm-pit/" p { print $1 }')
+	kill -TERM "$pid"
+	wait "$pid" || fail "ember's SIGTERM exit failed: $(cat "$TMP/out")"
+	[ -n "$w" ] || skip "no kvm-pit/$pid worker to watch (this kernel names it otherwise)"
+	for _ in $(seq 100); do
+		[ -d "/proc/$w" ] || return 0
+		sleep 0.1
+	done
+	fail "kvm-pit/$pid (pid $w) still exists 10 s after ember exited: the VM was not destroyed"
+}

@@ -30,6 +30,7 @@
 #include "loop.h"
 #include "memory.h"
 #include "vcpu.h"
+#include "vm_release.h"
 
 /* Intel VMX needs three pages for the real-mode TSS; Firecracker's address,
  * just below the BIOS area at the top of the 32-bit space. */
@@ -587,7 +588,7 @@ struct vm *vm_destroy(struct vm *vm)
 	vm->pio_bus = bus_destroy(vm->pio_bus);
 	vm->split = irqchip_split_destroy(vm->split);
 	if (vm->fd >= 0)
-		close(vm->fd);
+		vm_release_later(vm->fd); /* the last reference: the vCPU fds are closed */
 	kvm_close(&vm->kvm);
 	vm->mem = guest_memory_destroy(vm->mem);
 	free(vm->tmpl);
