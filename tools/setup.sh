@@ -10,9 +10,10 @@ set -eu
 # tests with everything else), scdoc (the man pages) and file/binutils for the static-binary check.
 build_packages="build-essential pkg-config meson ninja-build file scdoc libseccomp-dev libcap-ng-dev
 libcgroup-dev libyaml-dev libjansson-dev libhttp-parser-dev liburing-dev nettle-dev libcmocka-dev"
-# Testing: the fuzz build, bats and the tools the suites drive ember with.
+# Testing: the fuzz build, bats and the tools the suites drive ember with (acpica-tools: iasl decompiles the
+# ACPI tables in acpi.bats).
 test_packages="clang libclang-rt-14-dev strace bats bats-support bats-assert bats-file curl socat iproute2
-iputils-ping util-linux procps python3 jq man-db"
+iputils-ping util-linux procps python3 jq man-db acpica-tools"
 
 say() { echo "setup: $*"; }
 fail() { echo "setup: FAILED: $*" >&2; exit 1; }
