@@ -1,8 +1,8 @@
 #include "split.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +16,8 @@
 struct irqchip_split {
 	int vm_fd;
 	struct ioapic ioapic;
-	/* The routes KVM was given, one per unmasked pin; under ioapic.lock
-	 * (the IOAPIC calls route_changed with it held). */
+	/* The routes of the last table given to KVM, one per unmasked pin;
+	 * under ioapic.lock (the IOAPIC calls route_changed with it held). */
 	struct ioapic_msi route[IOAPIC_PINS];
 	uint32_t routed; /* bit n: pin n has a route */
 	bool stale;      /* the last KVM_SET_GSI_ROUTING failed: KVM has older routes */
