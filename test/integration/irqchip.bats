@@ -194,7 +194,12 @@ linux_check() {
 		'^Switched APIC routing to '; do
 		linux_lines "$TMP/kernel.out" | grep -qE "$want" || fail "the kernel set printed no line matching '$want'"
 	done
-	# The split set's one visible difference at this point: no PIC.
+	# The split set's one visible difference at this point: no PIC, so no
+	# legacy IRQs preallocated (doc/irqchip.md).
 	grep -q 'Using NULL legacy PIC' "$TMP/split.out" || fail "split: Linux found a PIC"
 	! grep -q 'Using NULL legacy PIC' "$TMP/kernel.out" || fail "kernel: Linux found no PIC"
+	grep -qE 'preallocated irqs: 0\s*$' "$TMP/split.out" || fail "split: $(grep 'preallocated irqs' "$TMP/split.out")"
+	for name in kernel pit-off; do
+		grep -qE 'preallocated irqs: 16\s*$' "$TMP/$name.out" || fail "$name: $(grep 'preallocated irqs' "$TMP/$name.out")"
+	done
 }
