@@ -15,7 +15,7 @@
 struct block_saved {
 	uint64_t capacity; /* sectors */
 	uint64_t acked_features;
-	uint64_t budget[RATE_LIMITER_KINDS], burst[RATE_LIMITER_KINDS];
+	struct virtio_throttle_saved tokens; /* budget[], then burst[] */
 	uint8_t active, pad[7];
 };
 
@@ -53,10 +53,7 @@ int block_snapshot_save(struct block *b, uint8_t *buf, size_t size)
 	s.capacity = b->capacity;
 	s.acked_features = b->acked_features;
 	s.active = b->active;
-	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
-		s.budget[k] = b->throttle.rl.bucket[k].budget;
-		s.burst[k] = b->throttle.rl.bucket[k].burst;
-	}
+	virtio_throttle_save(&b->throttle, &s.tokens);
 	virtio_unlock(&b->vdev);
 	memcpy(buf, &s, sizeof(s));
 	return (int)sizeof(s);
@@ -80,13 +77,7 @@ int block_snapshot_restore(struct block *b, const uint8_t *buf, size_t len, char
 	}
 	b->acked_features = s.acked_features;
 	b->active = s.active && b->active;
-	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
-		struct token_bucket *tb = &b->throttle.rl.bucket[k];
-
-		/* never more than the configured bucket holds */
-		tb->budget = s.budget[k] < tb->cfg.size ? s.budget[k] : tb->cfg.size;
-		tb->burst = s.burst[k] < tb->cfg.one_time_burst ? s.burst[k] : tb->cfg.one_time_burst;
-	}
+	virtio_throttle_restore(&b->throttle, &s.tokens); /* never above the buckets */
 	virtio_unlock(&b->vdev);
 	return 0;
 }

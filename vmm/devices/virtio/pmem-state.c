@@ -38,8 +38,8 @@ int pmem_state_write(const struct pmem_state *s, uint8_t *buf, size_t size)
 	put64(&p, s->size);
 	put64(&p, s->read_only ? PMEM_STATE_RO : 0);
 	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
-		put64(&p, s->budget[k]);
-		put64(&p, s->burst[k]);
+		put64(&p, s->tokens.budget[k]);
+		put64(&p, s->tokens.burst[k]);
 	}
 	return (int)PMEM_STATE_SIZE;
 }
@@ -58,8 +58,8 @@ int pmem_state_parse(const uint8_t *buf, size_t len, struct pmem_state *ret, cha
 	s.size = get64(&p);
 	flags = get64(&p);
 	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
-		s.budget[k] = get64(&p);
-		s.burst[k] = get64(&p);
+		s.tokens.budget[k] = get64(&p);
+		s.tokens.burst[k] = get64(&p);
 	}
 	if (flags & ~PMEM_STATE_RO) {
 		snprintf(err, errlen, "unknown flags 0x%" PRIx64, flags);

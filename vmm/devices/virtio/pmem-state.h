@@ -15,12 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "token_bucket.h"
+#include "throttle.h"
 
 struct pmem_state {
 	uint64_t start, size; /* the guest window (config space) */
 	bool read_only;
-	uint64_t budget[RATE_LIMITER_KINDS], burst[RATE_LIMITER_KINDS];
+	struct virtio_throttle_saved tokens;
 };
 
 /* le64 start, size, flags (bit 0: read-only), then budget and burst per kind. */

@@ -394,10 +394,7 @@ int pmem_snapshot_save(struct pmem *p, uint8_t *buf, size_t size)
 	struct pmem_state s = { .start = p->gpa, .size = p->map.map_size, .read_only = p->read_only };
 
 	virtio_lock(&p->vdev);
-	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
-		s.budget[k] = p->throttle.rl.bucket[k].budget;
-		s.burst[k] = p->throttle.rl.bucket[k].burst;
-	}
+	virtio_throttle_save(&p->throttle, &s.tokens);
 	virtio_unlock(&p->vdev);
 	return pmem_state_write(&s, buf, size);
 }
@@ -451,13 +448,7 @@ int pmem_snapshot_restore(struct pmem *p, const uint8_t *buf, size_t len, char *
 	if (r < 0)
 		return r;
 	virtio_lock(&p->vdev);
-	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
-		struct token_bucket *tb = &p->throttle.rl.bucket[k];
-
-		/* never more than the configured bucket holds */
-		tb->budget = s.budget[k] < tb->cfg.size ? s.budget[k] : tb->cfg.size;
-		tb->burst = s.burst[k] < tb->cfg.one_time_burst ? s.burst[k] : tb->cfg.one_time_burst;
-	}
+	virtio_throttle_restore(&p->throttle, &s.tokens); /* never above the buckets */
 	virtio_unlock(&p->vdev);
 	return 0;
 }

@@ -253,7 +253,7 @@ void rng_metrics_get(struct rng_dev *g, struct entropy_metrics *ret)
 }
 
 struct rng_saved {
-	uint64_t budget[RATE_LIMITER_KINDS], burst[RATE_LIMITER_KINDS];
+	struct virtio_throttle_saved tokens; /* budget[], then burst[] */
 };
 
 int rng_snapshot_save(struct rng_dev *g, uint8_t *buf, size_t size)
@@ -263,10 +263,7 @@ int rng_snapshot_save(struct rng_dev *g, uint8_t *buf, size_t size)
 	if (size < sizeof(s))
 		return -ENOSPC;
 	virtio_lock(&g->vdev);
-	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
-		s.budget[k] = g->throttle.rl.bucket[k].budget;
-		s.burst[k] = g->throttle.rl.bucket[k].burst;
-	}
+	virtio_throttle_save(&g->throttle, &s.tokens);
 	virtio_unlock(&g->vdev);
 	memcpy(buf, &s, sizeof(s));
 	return (int)sizeof(s);
@@ -282,13 +279,7 @@ int rng_snapshot_restore(struct rng_dev *g, const uint8_t *buf, size_t len, char
 	}
 	memcpy(&s, buf, sizeof(s));
 	virtio_lock(&g->vdev);
-	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
-		struct token_bucket *tb = &g->throttle.rl.bucket[k];
-
-		/* never more than the configured bucket holds */
-		tb->budget = s.budget[k] < tb->cfg.size ? s.budget[k] : tb->cfg.size;
-		tb->burst = s.burst[k] < tb->cfg.one_time_burst ? s.burst[k] : tb->cfg.one_time_burst;
-	}
+	virtio_throttle_restore(&g->throttle, &s.tokens); /* never above the buckets */
 	/* Chains the guest offered while the saved VM was parked or paused get
 	 * no new notification: serve them once the restored VM runs. */
 	if (g->active)
