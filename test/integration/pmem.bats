@@ -98,13 +98,17 @@ pmem_config() {
 	assert_equal "$(printf '%s' "$body" | jq -c '.pmem[0].rate_limiter.ops.size')" 100
 }
 
-@test "probe=pmem: 1 MiB read-write and 2 MiB read-only files, both 2 MiB windows at >= 512 GiB; the file gets the guest's bytes, the read-only one stays" {
-	require_kvm
-	pattern_file "$TMP/rw.img" 1048576
-	pattern_file "$TMP/ro.img" 2097152
+# pmem_rw_ro RW_BYTES RO_BYTES: probe=pmem with a read-write device p0 and
+# a read-only p1 of those sizes (each a 2 MiB window); the host finds the
+# guest's 0x5a bytes in the first file, the rest of it and the second
+# unchanged (cmp), and the failures counted.
+pmem_rw_ro() {
+	local rw=$1 ro=$2 check fails
+	pattern_file "$TMP/rw.img" "$rw"
+	pattern_file "$TMP/ro.img" "$ro"
 	cp "$TMP/rw.img" "$TMP/rw.orig"
 	cp "$TMP/ro.img" "$TMP/ro.orig"
-	pmem_config "$TMP/vm.json" "probe.pmem_file=1048576 probe.pmem_file=2097152 probe.pmem_ro=1" \
+	pmem_config "$TMP/vm.json" "probe.pmem_file=$rw probe.pmem_file=$ro probe.pmem_ro=1" \
 		"[{\"id\":\"p0\",\"path_on_host\":\"$TMP/rw.img\"},{\"id\":\"p1\",\"path_on_host\":\"$TMP/ro.img\",\"read_only\":true}]"
 	run_ember_config "$TMP/vm.json"
 	assert_probe_all_ok
@@ -118,7 +122,7 @@ pmem_config() {
 	# The guest's 4 KiB of 0x5a reached the file; the rest is the pattern.
 	assert_equal "$(head -c 4096 "$TMP/rw.img" | od -An -v -tx1 | tr -s ' \n' '\n' | sort -u | grep -v '^$')" 5a
 	cmp <(tail -c +4097 "$TMP/rw.img") <(tail -c +4097 "$TMP/rw.orig")
-	assert_equal "$(stat -c %s "$TMP/rw.img")" 1048576
+	assert_equal "$(stat -c %s "$TMP/rw.img")" "$rw"
 	cmp "$TMP/ro.img" "$TMP/ro.orig"
 	# The hostile chains count as event_fails (3 by the device, 1 by the
 	# queue), the read-only store as well; both devices in the line.
@@ -127,6 +131,16 @@ pmem_config() {
 	[ "$fails" -ge 4 ] || fail "pmem_p0.event_fails is $fails, expected >= 4"
 	[ "$(tail -n 1 "$TMP/metrics.json" | jq '.pmem_p1.event_fails')" -ge 1 ]
 	[ "$(tail -n 1 "$TMP/metrics.json" | jq '.pmem.queue_event_count')" -ge 5 ]
+}
+
+@test "probe=pmem: 1 MiB read-write and 2 MiB read-only files, both 2 MiB windows at >= 512 GiB; the file gets the guest's bytes, the read-only one stays" {
+	require_kvm
+	pmem_rw_ro 1048576 2097152
+}
+
+@test "probe=pmem: 2 MiB read-write and 1 MiB read-only files (the other two of the four cases)" {
+	require_kvm
+	pmem_rw_ro 2097152 1048576
 }
 
 @test "pmem: a root device puts root=/dev/pmem<N> on the command line, N its index among pmem devices" {
