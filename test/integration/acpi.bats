@@ -217,7 +217,7 @@ assert_acpi_boot() {
 # (three boots with acpi=off), whose lines this test's would repeat.
 @test "Linux's early boot reads ember's ACPI tables: 1 vCPU and 0 drives, 4 vCPUs and 4 drives" {
 	require_kvm
-	require_built_ember # under seccomp.bats's tracing wrapper Linux boots would add an hour and no syscall
+	require_built_ember_linux
 	require_linux_guest
 	# Both at once: each waits mostly on the emulator, and the suite's time counts.
 	linux_start acpi1 1 0 ""
@@ -287,7 +287,7 @@ linux_guest() {
 		skip "PVM KVM host (/sys/module/kvm_pvm): its emulator cannot deliver the interrupts a Linux guest needs (design.md §4); the early-boot test reads the tables here"
 	fi
 	require_kvm
-	require_built_ember
+	require_built_ember_linux
 	require_linux_guest
 	[ -f "$EMBER_BUILD/linux-guest/modules/virtio_mmio.ko" ] ||
 		skip "no virtio-mmio modules beside the kernel: run tools/build-linux-guest.sh again"

@@ -165,6 +165,7 @@ teardown() {
 		skip "PVM KVM host (/sys/module/kvm_pvm): its emulator cannot deliver the interrupts a Linux guest needs"
 	fi
 	require_kvm
+	require_built_ember_linux
 	kernel=$EMBER_BUILD/linux-guest/vmlinuz
 	[ -f "$kernel" ] || skip "no Linux guest kernel: run tools/build-linux-guest.sh first"
 	cat >"$TMP/vm.json" <<-JSON

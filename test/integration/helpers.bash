@@ -27,8 +27,17 @@ is_pvm_host() {
 # Skips a suite that builds and runs its own ember when $EMBER is not the
 # build's binary: seccomp.bats runs the suites with a strace wrapper script in
 # its place, and these suites would add nothing to its traces but minutes.
+# WHY, when given, says why this test adds nothing there.
 require_built_ember() {
-	head -c 4 "$EMBER" 2>/dev/null | grep -q 'ELF' || skip "$EMBER is not an ELF binary (a traced build's wrapper)"
+	head -c 4 "$EMBER" 2>/dev/null | grep -q 'ELF' ||
+		skip "$EMBER is not an ELF binary (a traced build's wrapper)${1:+: $1}"
+}
+
+# A test that boots the real Linux kernel: under seccomp.bats's tracing
+# wrapper its syscalls are the probe boots' (Linux's early boot reaches ember
+# only through the same port, MMIO and KVM exits), and each boot takes minutes.
+require_built_ember_linux() {
+	require_built_ember "Linux boots make no syscall the probe boots do not, and take minutes under strace (seccomp.bats)"
 }
 
 # require_linux_guest: the kernel of tools/build-linux-guest.sh (tools/test.sh

@@ -156,7 +156,7 @@ linux_check() {
 
 @test "Linux boots with each set (VMX/SVM), or under PVM reaches its int3 self-test printing the same e820, MP-table and APIC lines" {
 	require_kvm
-	require_built_ember # under seccomp.bats's tracing wrapper three Linux boots would add an hour and no syscall
+	require_built_ember_linux
 	require_linux_guest
 	# acpi=off: the MP table's path, where the sets differ. With ember's ACPI
 	# tables (hardware-reduced, doc/acpi.md) Linux uses no legacy PIC in any

@@ -342,6 +342,12 @@ permissive_policy() {
 	require_unsanitized
 	command -v strace >/dev/null || skip "strace is not installed (tools/setup.sh installs it)"
 	traced_build "$TMP/build" "$TMP/traces"
+	# Tests skip their parts that add no syscall here but minutes
+	# (require_built_ember): timing checks, suites that run their own build
+	# or no ember (fuzz.bats), and the boots of the real Linux kernel
+	# (irqchip.bats, acpi.bats, boot.bats), whose syscalls are the probe
+	# boots': Linux's early boot reaches ember through the same port, MMIO
+	# and KVM exits as the probe, and each boot takes minutes under strace.
 	for suite in "$EMBER_SRC"/test/integration/*.bats; do
 		# Suites that run ember through the jailer cannot use the traced
 		# build: the jailer copies the exec file alone into the jail, where

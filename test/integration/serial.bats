@@ -220,7 +220,12 @@ in_pty() {
 	command -v script >/dev/null || skip "script (util-linux) is not installed"
 	printf '%s\n' "$1" >"$TMP/inner.sh"
 	chmod +x "$TMP/inner.sh"
-	(bash -c "${2:-:}"; sleep 30) | timeout 60 script -qec "$TMP/inner.sh" "$TMP/pty.out" >/dev/null
+	rm -f "$TMP/pty.done"
+	# The feeder keeps script's stdin open (its end would end the session)
+	# until the inner script is done, at most 30 s: a pipeline waits for
+	# both sides, and a fixed sleep 30 cost each test 30 s.
+	(bash -c "${2:-:}"; for _ in $(seq 300); do [ -e "$TMP/pty.done" ] && break; sleep 0.1; done) |
+		timeout 60 script -qec "$TMP/inner.sh; : >$TMP/pty.done" "$TMP/pty.out" >/dev/null
 }
 
 @test "stdin a terminal: raw mode while ember runs; stty -a as before after a normal exit, after SIGTERM and after SIGHUP" {
