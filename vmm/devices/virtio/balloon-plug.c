@@ -90,40 +90,44 @@ static int balloon_api_request(struct api_controller *c, struct api_action *a, s
 	return r;
 }
 
-static void balloon_api_patch(struct api_controller *c, struct api_action *a)
+/* The PATCHes' common half: the body was parsed into req (parsed < 0: err
+ * says why); the running device applies it, then the slot keeps the value,
+ * which GET /balloon shows. */
+static void balloon_api_update(struct api_controller *c, struct api_action *a, struct balloon_request *req, int parsed,
+			       const char *err)
 {
-	struct balloon_request req = { .op = BALLOON_OP_RESIZE };
 	struct balloon_slot *s;
-	char err[512];
 
-	if (balloon_update_parse(a->body, &req.amount_mib, err, sizeof(err)) < 0) {
+	if (parsed < 0) {
 		api_fault(a, "%s", err);
 		return;
 	}
-	if (balloon_api_request(c, a, &req, BALLOON_ERR_UPDATE) < 0)
+	if (balloon_api_request(c, a, req, BALLOON_ERR_UPDATE) < 0)
 		return;
 	s = balloon_slot_of(c);
-	if (s)
-		s->cfg.amount_mib = req.amount_mib;
+	if (s && req->op == BALLOON_OP_RESIZE)
+		s->cfg.amount_mib = req->amount_mib;
+	else if (s)
+		s->cfg.stats_polling_interval_s = req->interval_s;
 	api_no_content(a);
+}
+
+static void balloon_api_patch(struct api_controller *c, struct api_action *a)
+{
+	struct balloon_request req = { .op = BALLOON_OP_RESIZE };
+	char err[512];
+	int r = balloon_update_parse(a->body, &req.amount_mib, err, sizeof(err));
+
+	balloon_api_update(c, a, &req, r, err);
 }
 
 static void balloon_api_patch_stats(struct api_controller *c, struct api_action *a)
 {
 	struct balloon_request req = { .op = BALLOON_OP_STATS_INTERVAL };
-	struct balloon_slot *s;
 	char err[512];
+	int r = balloon_stats_update_parse(a->body, &req.interval_s, err, sizeof(err));
 
-	if (balloon_stats_update_parse(a->body, &req.interval_s, err, sizeof(err)) < 0) {
-		api_fault(a, "%s", err);
-		return;
-	}
-	if (balloon_api_request(c, a, &req, BALLOON_ERR_UPDATE) < 0)
-		return;
-	s = balloon_slot_of(c);
-	if (s)
-		s->cfg.stats_polling_interval_s = req.interval_s;
-	api_no_content(a);
+	balloon_api_update(c, a, &req, r, err);
 }
 
 /* The GETs answer with the device's reply. */
