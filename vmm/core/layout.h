@@ -42,8 +42,8 @@
 #define LAYOUT_ACPI_RSDP 0xe0000ull
 #define LAYOUT_ACPI_END 0x100000ull
 
-/* VMGenID and VMClock (devices/acpi/), what the DSDT's VGEN and VCLK point
- * at: guest memory below the RSDP, inside the same e820-reserved range, so
+/* VMGenID and VMClock (the device manager's), what the DSDT's VGEN and
+ * VCLK point at: guest memory below the RSDP, inside the same e820-reserved range, so
  * Linux never takes them for RAM and maps them as the drivers ask. The
  * VMClock structure has its page to itself (Linux maps it to user space);
  * the ID sits at the end of the page before it, away from the 2 KiB steps
