@@ -18,6 +18,8 @@
  *   PROBE snapshot.pattern ok      every page still holds its value
  *   PROBE snapshot.blk ok          sector 1 reads back, sector 2 is written and read
  *   PROBE snapshot.serial ok       IER, LCR and SCR as it set them
+ *   PROBE snapshot.pmem ok         with a pmem device: its page 1 as written,
+ *                                  a new page written and FLUSHed (snapshot-pmem.c)
  *   PROBE-INFO snapshot.counter <n>, PROBE-INFO snapshot.generation <g>
  * and after the last generation `PROBE snapshot.resumed ok` (then the probe
  * prints its DONE line and resets). Other input bytes are ignored. The
@@ -25,6 +27,7 @@
  * kvmclock are checked too: snapshot-devices.h. */
 #include "probe.h"
 #include "snapshot-devices.h"
+#include "snapshot-pmem.h"
 #include "virtio-probe.h"
 
 #define SNAP_BASE (16ull << 20)
@@ -160,6 +163,7 @@ static void snap_restored(struct snap_run *r, uint64_t counter, unsigned gen)
 		probe_skip("snapshot.blk", "no drive");
 	serial_after(r->scr);
 	snapdev_restored(gen);
+	snap_pmem_after(gen);
 	probe_info("snapshot.counter", "%lu", counter);
 	probe_info("snapshot.generation", "%u", gen);
 }
@@ -213,6 +217,8 @@ void scenario_snapshot(void)
 			return;
 		}
 	}
+	if (!snap_pmem_prepare(r.seed))
+		return;
 	snapdev_setup();
 	r.scr = (uint8_t)(0xa5 ^ r.seed);
 	outb(UART_IER, SNAP_IER);
