@@ -15,6 +15,7 @@
 
 struct api_action;
 struct mmds_store;
+struct snap_overrides;
 
 /* Route state masks. */
 #define API_PRE_BOOT (1u << VM_NOT_STARTED)
@@ -44,11 +45,12 @@ struct api_vm_ops {
 	int (*update_device)(void *ctx, const char *kind, const char *id, const void *update);
 	/* Snapshots (snapshot/snapshot.h), the VM paused: writes both files. */
 	int (*snapshot_create)(void *ctx, const char *state_path, const char *mem_path, char *err, size_t errlen);
-	/* Builds the VM from the files, paused or (resume) running. *fatal:
+	/* Builds the VM from the files with the load's overrides
+	 * (snapshot/overrides.h), paused or (resume) running. *fatal:
 	 * the failure came after VM resources were made, and the process ends
 	 * (exit 1) once the answer is out; otherwise it may load again. */
-	int (*snapshot_load)(void *ctx, const char *state_path, const char *mem_path, bool resume, bool *fatal,
-			     char *err, size_t errlen);
+	int (*snapshot_load)(void *ctx, const char *state_path, const char *mem_path, bool resume,
+			     const struct snap_overrides *ov, bool *fatal, char *err, size_t errlen);
 };
 
 struct api_controller {
