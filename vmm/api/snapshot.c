@@ -13,6 +13,8 @@
 struct snapshot_request {
 	char *state_path, *mem_path;
 	bool resume;
+	bool diff;        /* create: snapshot_type "Diff" */
+	bool track_dirty; /* load: track_dirty_pages or enable_diff_snapshots */
 	uint64_t t0_us; /* when the api thread parsed it: the request's latency */
 };
 
@@ -61,7 +63,7 @@ int api_snapshot_create_parse(struct api_action *a)
 	static const char *const fields[] = { "snapshot_type", "snapshot_path", "mem_file_path", NULL };
 	static const char *const types[] = { "Diff", "Full", NULL };
 	const char *state = NULL, *mem = NULL;
-	int type = 1;
+	int type = 1, r;
 	char err[512];
 
 	if (json_field_check_object(a->body, "CreateSnapshotParams", fields, err, sizeof(err)) < 0 ||
@@ -71,9 +73,10 @@ int api_snapshot_create_parse(struct api_action *a)
 		api_fault(a, "%s", err);
 		return -EINVAL;
 	}
-	if (type == 0)
-		return snapshot_refuse(a, "Diff snapshots (snapshot_type \"Diff\")");
-	return snapshot_payload(a, state, mem, false);
+	r = snapshot_payload(a, state, mem, false);
+	if (r >= 0)
+		((struct snapshot_request *)a->payload)->diff = type == 0;
+	return r;
 }
 
 void api_snapshot_create_apply(struct api_controller *c, struct api_action *a)
@@ -87,13 +90,15 @@ void api_snapshot_create_apply(struct api_controller *c, struct api_action *a)
 			  "unavailable while running");
 		return;
 	}
-	if (!c->ops || !c->ops->snapshot_create || c->ops->snapshot_create(c->ops_ctx, r->state_path, r->mem_path,
-									   err, sizeof(err)) < 0) {
+	if (!c->ops || !c->ops->snapshot_create ||
+	    c->ops->snapshot_create(c->ops_ctx, r->state_path, r->mem_path, r->diff, err, sizeof(err)) < 0) {
 		api_fault(a, "%s", err[0] ? err : "Create snapshot error: not available in this process");
 		return;
 	}
-	api_metrics_latency(API_LATENCY_VMM_FULL_CREATE_SNAPSHOT, snapshot_now_us() - t0);
-	api_metrics_latency(API_LATENCY_FULL_CREATE_SNAPSHOT, snapshot_now_us() - r->t0_us);
+	api_metrics_latency(r->diff ? API_LATENCY_VMM_DIFF_CREATE_SNAPSHOT : API_LATENCY_VMM_FULL_CREATE_SNAPSHOT,
+			    snapshot_now_us() - t0);
+	api_metrics_latency(r->diff ? API_LATENCY_DIFF_CREATE_SNAPSHOT : API_LATENCY_FULL_CREATE_SNAPSHOT,
+			    snapshot_now_us() - r->t0_us);
 	api_no_content(a);
 }
 
@@ -142,12 +147,10 @@ fail:
 }
 
 /* Fields of later Firecracker features: accepted at their defaults only. */
-static int snapshot_load_later_fields(struct api_action *a, bool dirty)
+static int snapshot_load_later_fields(struct api_action *a)
 {
 	const json_t *v;
 
-	if (dirty)
-		return snapshot_refuse(a, "dirty page tracking (track_dirty_pages, enable_diff_snapshots)");
 	v = json_object_get(a->body, "network_overrides");
 	if (v && !json_is_null(v) && !(json_is_array(v) && json_array_size(v) == 0))
 		return snapshot_refuse(a, "network overrides (network_overrides)");
@@ -187,10 +190,14 @@ int api_snapshot_load_parse(struct api_action *a)
 		a->deprecated = true;
 		log_warn("PUT /snapshot/load: mem_file_path and enable_diff_snapshots fields are deprecated.");
 	}
-	r = snapshot_load_later_fields(a, diff || dirty);
-	if (r < 0)
-		return r;
-	return snapshot_payload(a, state, mem, resume);
+	r = snapshot_load_later_fields(a);
+	if (r >= 0)
+		r = snapshot_payload(a, state, mem, resume);
+	/* enable_diff_snapshots is the deprecated name of track_dirty_pages
+	 * (Firecracker ORs the two). */
+	if (r >= 0)
+		((struct snapshot_request *)a->payload)->track_dirty = diff || dirty;
+	return r;
 }
 
 void api_snapshot_load_apply(struct api_controller *c, struct api_action *a)
@@ -206,7 +213,8 @@ void api_snapshot_load_apply(struct api_controller *c, struct api_action *a)
 		return;
 	}
 	if (!c->ops || !c->ops->snapshot_load ||
-	    c->ops->snapshot_load(c->ops_ctx, r->state_path, r->mem_path, r->resume, &fatal, err, sizeof(err)) < 0) {
+	    c->ops->snapshot_load(c->ops_ctx, r->state_path, r->mem_path, r->resume, r->track_dirty, &fatal, err,
+				  sizeof(err)) < 0) {
 		api_fault(a, "%s", err[0] ? err : "Load snapshot error: not available in this process");
 		return;
 	}
