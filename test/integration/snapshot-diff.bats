@@ -317,3 +317,26 @@ restore_check() {
 	run "$SNAPTOOL" rebase --diff-path "$TMP/base" --diff-path "$TMP/diff"
 	assert_failure 2
 }
+
+@test "a restored VM merges its Diff into the very file it was loaded from, and that file loads" {
+	require_kvm
+	dirty_boot a ',"track_dirty_pages":true'
+	snap_create a "$TMP/state" "$TMP/mem"
+	snap_kill a
+	ino=$(stat -c %i "$TMP/mem")
+	snap_ember b
+	snap_use b
+	expect_api 204 PUT /snapshot/load "{\"snapshot_path\":\"$TMP/state\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$TMP/mem\"},\"track_dirty_pages\":true,\"resume_vm\":true}"
+	dirty_write b
+	# its mapping of mem is private: the pages merged are its own copies, the
+	# rest the file's own, so the running guest sees no change
+	dirty_diff b "$TMP/dstate" "$TMP/mem"
+	grep -aq "Diff merged into $TMP/mem" "$TMP/b.out" || fail "no merge line: $(tail "$TMP/b.out")"
+	assert_equal "$(stat -c %i "$TMP/mem")" "$ino"
+	expect_api 204 PATCH /vm '{"state":"Resumed"}'
+	snap_send b R
+	snap_wait b 'PROBE snapshot-dirty.checked'
+	grep -aq 'PROBE snapshot-dirty.checked ok' "$TMP/b.out" || fail "the running guest saw a change: $(tail "$TMP/b.out")"
+	snap_kill b
+	restore_check c "$TMP/dstate" "$TMP/mem"
+}
