@@ -128,7 +128,8 @@ static void ember_adopt_config(struct ember *e, struct vm_config *cfg)
 }
 
 static int ember_api_snapshot_load(void *ctx, const char *state_path, const char *mem_path, bool resume,
-				   bool track_dirty, bool *fatal, char *err, size_t errlen)
+				   bool track_dirty, const struct snap_overrides *ov, bool *fatal, char *err,
+				   size_t errlen)
 {
 	struct ember *e = ctx;
 	struct snap_load l;
@@ -136,7 +137,7 @@ static int ember_api_snapshot_load(void *ctx, const char *state_path, const char
 	int r;
 
 	vm_config_init(&cfg);
-	r = snap_load_open(&l, state_path, mem_path, &cfg, err, errlen);
+	r = snap_load_open(&l, state_path, mem_path, ov, &cfg, err, errlen);
 	if (r < 0) {
 		snap_load_close(&l);
 		vm_config_clear(&cfg);

@@ -15,6 +15,7 @@
 
 struct api_action;
 struct mmds_store;
+struct snap_overrides;
 
 /* Route state masks. */
 #define API_PRE_BOOT (1u << VM_NOT_STARTED)
@@ -46,12 +47,13 @@ struct api_vm_ops {
 	 * a Full or (diff) a Diff. */
 	int (*snapshot_create)(void *ctx, const char *state_path, const char *mem_path, bool diff, char *err,
 			       size_t errlen);
-	/* Builds the VM from the files, paused or (resume) running, with
-	 * dirty page tracking when track_dirty. *fatal: the failure came after
-	 * VM resources were made, and the process ends (exit 1) once the
-	 * answer is out; otherwise it may load again. */
+	/* Builds the VM from the files with the load's overrides
+	 * (snapshot/overrides.h), paused or (resume) running, with dirty page
+	 * tracking when track_dirty. *fatal: the failure came after VM
+	 * resources were made, and the process ends (exit 1) once the answer
+	 * is out; otherwise it may load again. */
 	int (*snapshot_load)(void *ctx, const char *state_path, const char *mem_path, bool resume, bool track_dirty,
-			     bool *fatal, char *err, size_t errlen);
+			     const struct snap_overrides *ov, bool *fatal, char *err, size_t errlen);
 };
 
 struct api_controller {

@@ -22,6 +22,7 @@
 
 struct device_manager;
 struct snap_file;
+struct snap_overrides;
 
 /* Saves the paused vm (built from cfg, its devices in devs). Refuses
  * devices without snapshot support before writing anything. A Full (diff
@@ -39,16 +40,19 @@ struct snap_load {
 	struct snap_file *file; /* its sections */
 	int mem_fd;
 	struct vm_restore restore; /* for vm_create() */
+	bool clock_realtime;       /* the load's clock_realtime (checked against the file) */
 	char err[512];             /* a vCPU's restore failure (restore.vcpu) */
 };
 
 /* Reads, checks and parses the state file, fills cfg (vm_config_init()ed
- * by the caller, cleared by it on failure) from its configuration, checks
+ * by the caller, cleared by it on failure) from its configuration with the
+ * load's overrides (ov, may be NULL: overrides.h) applied, checks a
+ * clock_realtime request against the saved clock, checks
  * the memory layout against cfg's plan and opens the memory file (regular,
  * large enough). 0 or -errno with Firecracker's chain in err ("Load
  * snapshot error: Failed to restore from snapshot: ..."). */
-int snap_load_open(struct snap_load *l, const char *state_path, const char *mem_path, struct vm_config *cfg,
-		   char *err, size_t errlen);
+int snap_load_open(struct snap_load *l, const char *state_path, const char *mem_path,
+		   const struct snap_overrides *ov, struct vm_config *cfg, char *err, size_t errlen);
 /* After vm_create(): the VM's KVM devices (or the split IOAPIC), then the
  * devices. 0 or -errno with err filled. */
 int snap_load_finish(struct snap_load *l, struct vm *vm, const struct device_manager *devs,
