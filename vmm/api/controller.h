@@ -43,13 +43,16 @@ struct api_vm_ops {
 	 * -errno. */
 	bool (*has_device)(void *ctx, const char *kind, const char *id);
 	int (*update_device)(void *ctx, const char *kind, const char *id, const void *update);
-	/* Snapshots (snapshot/snapshot.h), the VM paused: writes both files. */
-	int (*snapshot_create)(void *ctx, const char *state_path, const char *mem_path, char *err, size_t errlen);
+	/* Snapshots (snapshot/snapshot.h), the VM paused: writes both files,
+	 * a Full or (diff) a Diff. */
+	int (*snapshot_create)(void *ctx, const char *state_path, const char *mem_path, bool diff, char *err,
+			       size_t errlen);
 	/* Builds the VM from the files with the load's overrides
-	 * (snapshot/overrides.h), paused or (resume) running. *fatal:
-	 * the failure came after VM resources were made, and the process ends
-	 * (exit 1) once the answer is out; otherwise it may load again. */
-	int (*snapshot_load)(void *ctx, const char *state_path, const char *mem_path, bool resume,
+	 * (snapshot/overrides.h), paused or (resume) running, with dirty page
+	 * tracking when track_dirty. *fatal: the failure came after VM
+	 * resources were made, and the process ends (exit 1) once the answer
+	 * is out; otherwise it may load again. */
+	int (*snapshot_load)(void *ctx, const char *state_path, const char *mem_path, bool resume, bool track_dirty,
 			     const struct snap_overrides *ov, bool *fatal, char *err, size_t errlen);
 };
 

@@ -15,6 +15,8 @@
 struct snapshot_request {
 	char *state_path, *mem_path;
 	bool resume;
+	bool diff;        /* create: snapshot_type "Diff" */
+	bool track_dirty; /* load: track_dirty_pages or enable_diff_snapshots */
 	struct snap_overrides ov; /* load only */
 	uint64_t t0_us; /* when the api thread parsed it: the request's latency */
 };
@@ -64,7 +66,7 @@ int api_snapshot_create_parse(struct api_action *a)
 	static const char *const fields[] = { "snapshot_type", "snapshot_path", "mem_file_path", NULL };
 	static const char *const types[] = { "Diff", "Full", NULL };
 	const char *state = NULL, *mem = NULL;
-	int type = 1;
+	int type = 1, r;
 	char err[512];
 
 	if (json_field_check_object(a->body, "CreateSnapshotParams", fields, err, sizeof(err)) < 0 ||
@@ -74,9 +76,10 @@ int api_snapshot_create_parse(struct api_action *a)
 		api_fault(a, "%s", err);
 		return -EINVAL;
 	}
-	if (type == 0)
-		return snapshot_refuse(a, "Diff snapshots (snapshot_type \"Diff\")");
-	return snapshot_payload(a, state, mem, false);
+	r = snapshot_payload(a, state, mem, false);
+	if (r >= 0)
+		((struct snapshot_request *)a->payload)->diff = type == 0;
+	return r;
 }
 
 void api_snapshot_create_apply(struct api_controller *c, struct api_action *a)
@@ -90,13 +93,15 @@ void api_snapshot_create_apply(struct api_controller *c, struct api_action *a)
 			  "unavailable while running");
 		return;
 	}
-	if (!c->ops || !c->ops->snapshot_create || c->ops->snapshot_create(c->ops_ctx, r->state_path, r->mem_path,
-									   err, sizeof(err)) < 0) {
+	if (!c->ops || !c->ops->snapshot_create ||
+	    c->ops->snapshot_create(c->ops_ctx, r->state_path, r->mem_path, r->diff, err, sizeof(err)) < 0) {
 		api_fault(a, "%s", err[0] ? err : "Create snapshot error: not available in this process");
 		return;
 	}
-	api_metrics_latency(API_LATENCY_VMM_FULL_CREATE_SNAPSHOT, snapshot_now_us() - t0);
-	api_metrics_latency(API_LATENCY_FULL_CREATE_SNAPSHOT, snapshot_now_us() - r->t0_us);
+	api_metrics_latency(r->diff ? API_LATENCY_VMM_DIFF_CREATE_SNAPSHOT : API_LATENCY_VMM_FULL_CREATE_SNAPSHOT,
+			    snapshot_now_us() - t0);
+	api_metrics_latency(r->diff ? API_LATENCY_DIFF_CREATE_SNAPSHOT : API_LATENCY_FULL_CREATE_SNAPSHOT,
+			    snapshot_now_us() - r->t0_us);
 	api_no_content(a);
 }
 
@@ -195,7 +200,7 @@ static int snapshot_vsock_override(const json_t *v, struct snap_overrides *ov, c
 /* The overrides (applied by the load to the snapshot's configuration and
  * clock), then the fields of features this build does not have yet:
  * accepted at their defaults only. */
-static int snapshot_load_overrides(struct api_action *a, bool dirty, struct snap_overrides *ov)
+static int snapshot_load_overrides(struct api_action *a, struct snap_overrides *ov)
 {
 	const json_t *nets = json_object_get(a->body, "network_overrides"), *v;
 	char err[512];
@@ -206,8 +211,6 @@ static int snapshot_load_overrides(struct api_action *a, bool dirty, struct snap
 		api_fault(a, "%s", err);
 		return -EINVAL;
 	}
-	if (dirty)
-		return snapshot_refuse(a, "dirty page tracking (track_dirty_pages, enable_diff_snapshots)");
 	v = json_object_get(a->body, "huge_pages");
 	if (v && !json_is_null(v) && !(json_is_string(v) && !strcmp(json_string_value(v), "None")))
 		return snapshot_refuse(a, "huge pages (huge_pages)");
@@ -241,7 +244,10 @@ int api_snapshot_load_parse(struct api_action *a)
 	r = snapshot_payload(a, state, mem, resume);
 	if (r < 0)
 		return r;
-	return snapshot_load_overrides(a, diff || dirty, &((struct snapshot_request *)a->payload)->ov);
+	/* enable_diff_snapshots is the deprecated name of track_dirty_pages
+	 * (Firecracker ORs the two). */
+	((struct snapshot_request *)a->payload)->track_dirty = diff || dirty;
+	return snapshot_load_overrides(a, &((struct snapshot_request *)a->payload)->ov);
 }
 
 void api_snapshot_load_apply(struct api_controller *c, struct api_action *a)
@@ -257,7 +263,7 @@ void api_snapshot_load_apply(struct api_controller *c, struct api_action *a)
 		return;
 	}
 	if (!c->ops || !c->ops->snapshot_load ||
-	    c->ops->snapshot_load(c->ops_ctx, r->state_path, r->mem_path, r->resume, &r->ov, &fatal, err,
+	    c->ops->snapshot_load(c->ops_ctx, r->state_path, r->mem_path, r->resume, r->track_dirty, &r->ov, &fatal, err,
 				  sizeof(err)) < 0) {
 		api_fault(a, "%s", err[0] ? err : "Load snapshot error: not available in this process");
 		return;
