@@ -24,6 +24,15 @@ struct mmds_store;
 #define API_FAULT_NOT_STARTED "The requested operation is not supported before starting the microVM."
 #define API_FAULT_STARTED "The requested operation is not supported after starting the microVM."
 
+/* PUT /snapshot/load, validated (api/snapshot.c). */
+struct api_snapshot_load {
+	const char *state_path;
+	const char *mem_path; /* the memory file, or (uffd) the page server's unix socket */
+	bool resume;
+	bool uffd;      /* mem_backend.backend_type "Uffd" */
+	int huge_pages; /* -1: "Snapshot" (the saved machine-config's), else an enum huge_pages */
+};
+
 /* What the VM provides to the controller. Each returns 0 or -errno with a
  * message for the client in err (a fault_message). Called on the vmm thread. */
 struct api_vm_ops {
@@ -47,8 +56,7 @@ struct api_vm_ops {
 	/* Builds the VM from the files, paused or (resume) running. *fatal:
 	 * the failure came after VM resources were made, and the process ends
 	 * (exit 1) once the answer is out; otherwise it may load again. */
-	int (*snapshot_load)(void *ctx, const char *state_path, const char *mem_path, bool resume, bool *fatal,
-			     char *err, size_t errlen);
+	int (*snapshot_load)(void *ctx, const struct api_snapshot_load *req, bool *fatal, char *err, size_t errlen);
 };
 
 struct api_controller {

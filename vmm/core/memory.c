@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #ifndef MAP_HUGE_2MB
 #define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
@@ -76,6 +77,7 @@ int guest_memory_create_backed(uint64_t ram_size, enum guest_backing backing, st
 
 	if (!m)
 		return -ENOMEM;
+	m->uffd = m->uffd_peer = -1;
 	if (backing != GUEST_BACKING_SMALL && ram_size % GUEST_HUGE_PAGE_SIZE)
 		return -EINVAL;
 	n = guest_memory_plan(ram_size, m->region);
@@ -99,6 +101,7 @@ int guest_memory_create_backed(uint64_t ram_size, enum guest_backing backing, st
 		madvise(p, m->region[i].size, MADV_DONTDUMP);
 		m->region[i].host = p;
 	}
+	m->thp_refused = thp_refused;
 	if (ret_thp_refused)
 		*ret_thp_refused = thp_refused;
 	*ret = TAKE_PTR(m);
@@ -118,6 +121,7 @@ int guest_memory_create_file(uint64_t ram_size, int fd, const uint64_t offset[GU
 
 	if (!m)
 		return -ENOMEM;
+	m->uffd = m->uffd_peer = -1;
 	n = guest_memory_plan(ram_size, m->region);
 	if (n < 0)
 		return n;
@@ -146,6 +150,16 @@ int guest_memory_create_file(uint64_t ram_size, int fd, const uint64_t offset[GU
 	return 0;
 }
 
+int guest_memory_advise_thp(struct guest_memory *m)
+{
+	for (unsigned i = 0; i < m->nr_regions; i++)
+		if (madvise(m->region[i].host, m->region[i].size, MADV_HUGEPAGE) < 0) {
+			m->thp_refused = true;
+			return -errno;
+		}
+	return 0;
+}
+
 struct guest_memory *guest_memory_destroy(struct guest_memory *m)
 {
 	if (!m)
@@ -153,6 +167,10 @@ struct guest_memory *guest_memory_destroy(struct guest_memory *m)
 	for (unsigned i = 0; i < m->nr_regions; i++)
 		if (m->region[i].host)
 			munmap(m->region[i].host, m->region[i].size);
+	if (m->uffd >= 0)
+		close(m->uffd);
+	if (m->uffd_peer >= 0)
+		close(m->uffd_peer);
 	free(m);
 	return NULL;
 }

@@ -17,6 +17,7 @@
 #include "devices.h"
 #include "format.h"
 #include "kvm_state.h"
+#include "uffd.h"
 
 #define LOAD_PREFIX "Load snapshot error: Failed to restore from snapshot: "
 
@@ -152,8 +153,62 @@ static int snap_load_vcpu(void *ctx, unsigned index, int vcpu_fd, char *err, siz
 	return r;
 }
 
-int snap_load_open(struct snap_load *l, const char *state_path, const char *mem_path, struct vm_config *cfg,
-		   char *err, size_t errlen)
+/* huge_pages at load (Firecracker's LoadHugePageConfig::resolve, then its
+ * machine-config update): the request's replaces the snapshot's, and the
+ * size must be a multiple of the page size. */
+static int snap_resolve_huge_pages(const struct snap_load_options *opt, struct vm_config *cfg, char *err,
+				   size_t errlen)
+{
+	if (opt->huge_pages >= 0)
+		cfg->machine.huge_pages = (enum huge_pages)opt->huge_pages;
+	if (cfg->machine.huge_pages != HUGE_PAGES_NONE && cfg->machine.mem_size_mib % 2) {
+		snprintf(err, errlen, LOAD_PREFIX "Failed to build microVM from snapshot: Failed to update microVM "
+			 "configuration: The memory size (MiB) is either 0, or not a multiple of the configured page "
+			 "size.");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static enum guest_backing snap_backing(enum huge_pages hp)
+{
+	return hp == HUGE_PAGES_2M ? GUEST_BACKING_HUGETLB_2M
+	       : hp == HUGE_PAGES_TRANSPARENT ? GUEST_BACKING_TRANSPARENT : GUEST_BACKING_SMALL;
+}
+
+/* The memory: the page server's (Uffd), or the file's. */
+static int snap_load_memory(struct snap_load *l, const struct snap_load_options *opt, const struct vm_config *cfg,
+			    char *err, size_t errlen)
+{
+	char why[768];
+	int r;
+
+	if (opt->uffd) {
+		r = snap_uffd_memory(cfg->machine.mem_size_mib << 20, snap_backing(cfg->machine.huge_pages),
+				     l->restore.offset, opt->mem_path, &l->restore.mem, why, sizeof(why));
+		if (r < 0)
+			snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory "
+				 "from uffd: %s", why);
+		return r;
+	}
+	if (cfg->machine.huge_pages == HUGE_PAGES_2M) {
+		/* Firecracker's refusal: a file mapping would not be hugetlb memory. */
+		snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory from file: "
+			 "Cannot restore hugetlbfs backed snapshot by mapping the memory file. Please use uffd.");
+		return -EOPNOTSUPP;
+	}
+	r = snap_open_memory(l, opt->mem_path, cfg, why, sizeof(why));
+	if (r < 0) {
+		snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory from file: "
+			 "Failed to load guest memory: %s", why);
+		return r;
+	}
+	l->restore.mem_fd = l->mem_fd;
+	return 0;
+}
+
+int snap_load_open(struct snap_load *l, const struct snap_load_options *opt, struct vm_config *cfg, char *err,
+		   size_t errlen)
 {
 	const struct snap_section *s;
 	char why[768];
@@ -161,7 +216,7 @@ int snap_load_open(struct snap_load *l, const char *state_path, const char *mem_
 
 	*l = (struct snap_load){ .mem_fd = -1 };
 	l->restore = (struct vm_restore){ .mem_fd = -1, .vcpu = snap_load_vcpu, .ctx = l };
-	r = snap_read_state(l, state_path, err, errlen);
+	r = snap_read_state(l, opt->state_path, err, errlen);
 	if (r < 0)
 		return r;
 	s = snap_find(l->file, SNAP_SEC_CONFIG, 0);
@@ -173,23 +228,13 @@ int snap_load_open(struct snap_load *l, const char *state_path, const char *mem_
 	if (r >= 0)
 		r = snap_check_vendor(l, why, sizeof(why));
 	if (r < 0) {
-		snprintf(err, errlen, LOAD_PREFIX "Invalid snapshot state: %s: %s", state_path, why);
+		snprintf(err, errlen, LOAD_PREFIX "Invalid snapshot state: %s: %s", opt->state_path, why);
 		return r;
 	}
-	if (cfg->machine.huge_pages == HUGE_PAGES_2M) {
-		/* Firecracker's refusal: a file mapping would not be hugetlb memory. */
-		snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory from file: "
-			 "Cannot restore hugetlbfs backed snapshot by mapping the memory file. Please use uffd.");
-		return -EOPNOTSUPP;
-	}
-	r = snap_open_memory(l, mem_path, cfg, why, sizeof(why));
-	if (r < 0) {
-		snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory from file: "
-			 "Failed to load guest memory: %s", why);
+	r = snap_resolve_huge_pages(opt, cfg, err, errlen);
+	if (r < 0)
 		return r;
-	}
-	l->restore.mem_fd = l->mem_fd;
-	return 0;
+	return snap_load_memory(l, opt, cfg, err, errlen);
 }
 
 int snap_load_finish(struct snap_load *l, struct vm *vm, const struct device_manager *devs,
@@ -221,5 +266,6 @@ void snap_load_close(struct snap_load *l)
 	free(l->buf);
 	if (l->mem_fd >= 0)
 		close(l->mem_fd);
+	guest_memory_destroy(l->restore.mem);
 	*l = (struct snap_load){ .mem_fd = -1 };
 }
