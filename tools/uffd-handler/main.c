@@ -1,10 +1,10 @@
 /* ember-uffd-handler [--all] SOCKET MEMFILE: a reference page server for
  * ember's (and Firecracker's) Uffd snapshot backend (doc/snapshots.md).
  *
- * It binds SOCKET (mode 0600), accepts one connection, receives the
- * userfaultfd and the region list (handshake.h), and serves each page fault
- * with UFFDIO_COPY from a private read-only map of MEMFILE; with --all the
- * first fault copies every region whole. A range the VMM gave back to the
+ * It binds SOCKET (mode 0600), accepts one connection (and removes SOCKET),
+ * receives the userfaultfd and the region list (handshake.h), and serves
+ * each page fault with UFFDIO_COPY from a private read-only map of MEMFILE;
+ * with --all the first fault copies every region whole. A range the VMM gave back to the
  * kernel (UFFD_EVENT_REMOVE: the balloon's MADV_DONTNEED) is zero when next
  * touched, not the file's old contents. Under 2M regions each copy is one
  * whole 2 MiB page (hugetlb faults are served a huge page at a time).
@@ -361,7 +361,9 @@ int main(int argc, char **argv)
 	s.sock = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
 	if (s.sock < 0)
 		die(NULL, "accept: %m");
+	/* One connection only: the name goes, so the next server can bind it. */
 	close(listener);
+	unlink(argv[i]);
 	prepare(&s);
 	fflush(stdout);
 	serve(&s);
