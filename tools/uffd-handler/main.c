@@ -4,7 +4,8 @@
  * It binds SOCKET (mode 0600), accepts one connection (and removes SOCKET),
  * receives the userfaultfd and the region list (handshake.h), and serves
  * each page fault with UFFDIO_COPY from a private read-only map of MEMFILE;
- * with --all the first fault copies every region whole. A range the VMM gave back to the
+ * with --all the first fault copies every region whole (its data; the
+ * file's holes are zeroed without being read). A range the VMM gave back to the
  * kernel (UFFD_EVENT_REMOVE: the balloon's MADV_DONTNEED) is zero when next
  * touched, not the file's old contents. Under 2M regions each copy is one
  * whole 2 MiB page (hugetlb faults are served a huge page at a time).
@@ -42,6 +43,7 @@ struct server {
 	struct uffd_handshake hs;
 	const uint8_t *file; /* MEMFILE, mapped PROT_READ, MAP_PRIVATE */
 	uint64_t file_size;
+	int file_fd; /* for SEEK_DATA (--all) */
 	uint8_t *removed[UFFD_HS_MAX_REGIONS]; /* per page: 1 after a REMOVE, until zeroed */
 	void *zeros;                           /* one zero page of the largest size */
 	int uffd, sock;
@@ -196,14 +198,78 @@ static int zero_in(struct server *s, uint64_t dst, uint64_t page_size)
 	die(s, "UFFDIO_ZEROPAGE at 0x%" PRIx64 ": %m", dst);
 }
 
+/* [off, off + len) of the region at file offset fo reads zero: one
+ * UFFDIO_ZEROPAGE (the shared zero page; the guest's first write copies
+ * it), or copies of zeros page by page in 2M regions. */
+static int zero_range(struct server *s, const struct uffd_hs_region *r, uint64_t fo, uint64_t len)
+{
+	uint64_t dst = r->base + (fo - r->offset);
+	struct uffdio_zeropage z = { .range = { .start = dst, .len = len }, .mode = 0 };
+
+	if (r->page_size != 4096) {
+		for (uint64_t done = 0; done < len; done += r->page_size) {
+			int e = copy_in(s, dst + done, s->zeros, r->page_size, true);
+
+			if (e < 0)
+				return e;
+		}
+		return 0;
+	}
+	while (z.range.len) {
+		if (ioctl(s->uffd, UFFDIO_ZEROPAGE, &z) == 0 || errno == EEXIST) {
+			if (z.zeropage > 0 && (uint64_t)z.zeropage < z.range.len) {
+				s->zeroed += (uint64_t)z.zeropage;
+				z.range.start += (uint64_t)z.zeropage;
+				z.range.len -= (uint64_t)z.zeropage;
+				continue;
+			}
+			s->zeroed += z.zeropage > 0 ? (uint64_t)z.zeropage : 0;
+			return 0;
+		}
+		if (errno != EAGAIN)
+			die(s, "UFFDIO_ZEROPAGE of %" PRIu64 " bytes at 0x%" PRIx64 ": %m", (uint64_t)z.range.len,
+			    (uint64_t)z.range.start);
+		if (z.zeropage <= 0)
+			return -EAGAIN;
+		s->zeroed += (uint64_t)z.zeropage;
+		z.range.start += (uint64_t)z.zeropage;
+		z.range.len -= (uint64_t)z.zeropage;
+	}
+	return 0;
+}
+
+/* --all: every region whole at the first fault. The file's data extents
+ * (SEEK_DATA) are copied, its holes (the zero pages a snapshot leaves out)
+ * zeroed without reading them; page-rounded, as page faults would be. A
+ * range already served (EEXIST) is skipped by the kernel. */
 static int copy_all(struct server *s)
 {
 	for (unsigned i = 0; i < s->hs.nr_regions; i++) {
 		const struct uffd_hs_region *r = &s->hs.region[i];
-		int e = copy_in(s, r->base, s->file + r->offset, r->size, false);
+		uint64_t pos = r->offset, end = r->offset + r->size, mask = r->page_size - 1;
 
-		if (e < 0)
-			return e;
+		while (pos < end) {
+			off_t data = lseek(s->file_fd, (off_t)pos, SEEK_DATA);
+			uint64_t d = data < 0 ? end : (uint64_t)data & ~mask, h;
+			int e = 0;
+
+			if (d > end)
+				d = end;
+			if (d > pos)
+				e = zero_range(s, r, pos, d - pos);
+			if (e < 0)
+				return e;
+			if (d >= end)
+				break;
+			data = lseek(s->file_fd, (off_t)d, SEEK_HOLE);
+			h = data < 0 ? end : ((uint64_t)data + mask) & ~mask;
+			if (h > end || h <= d)
+				h = end;
+			e = copy_in(s, r->base + (d - r->offset), s->file + d, h - d, false);
+			if (e < 0)
+				return e;
+			pos = h;
+		}
 	}
 	s->all_done = true;
 	return 0;
@@ -314,7 +380,7 @@ static void open_file(struct server *s, const char *path)
 	s->file = mmap(NULL, s->file_size, PROT_READ, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
 	if (s->file == MAP_FAILED)
 		die(NULL, "mmap %s: %m", path);
-	close(fd);
+	s->file_fd = fd;
 }
 
 static void prepare(struct server *s)
