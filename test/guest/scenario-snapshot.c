@@ -18,10 +18,13 @@
  *   PROBE snapshot.pattern ok      every page still holds its value
  *   PROBE snapshot.blk ok          sector 1 reads back, sector 2 is written and read
  *   PROBE snapshot.serial ok       IER, LCR and SCR as it set them
+ *   PROBE snapshot.pmem ok         with a pmem device: its page 1 as written,
+ *                                  a new page written and FLUSHed (snapshot-pmem.c)
  *   PROBE-INFO snapshot.counter <n>, PROBE-INFO snapshot.generation <g>
  * and after the last generation `PROBE snapshot.resumed ok` (then the probe
  * prints its DONE line and resets). Other input bytes are ignored. */
 #include "probe.h"
+#include "snapshot-pmem.h"
 #include "virtio-probe.h"
 
 #define SNAP_BASE (16ull << 20)
@@ -156,6 +159,7 @@ static void snap_restored(struct snap_run *r, uint64_t counter, unsigned gen)
 	else
 		probe_skip("snapshot.blk", "no drive");
 	serial_after(r->scr);
+	snap_pmem_after(gen);
 	probe_info("snapshot.counter", "%lu", counter);
 	probe_info("snapshot.generation", "%u", gen);
 }
@@ -209,6 +213,8 @@ void scenario_snapshot(void)
 			return;
 		}
 	}
+	if (!snap_pmem_prepare(r.seed))
+		return;
 	r.scr = (uint8_t)(0xa5 ^ r.seed);
 	outb(UART_IER, SNAP_IER);
 	outb(UART_LCR, SNAP_LCR);

@@ -12,7 +12,7 @@ teardown() {
 	eng_teardown
 }
 
-@test "firecracker-containerd: its argv, the SDK requests in order with their bodies (T2 on Intel, CID 0), agent dial on 10789, metadata; net, MMDS, vsock for real; SIGTERM" {
+@test "firecracker-containerd: its argv, the SDK requests in order with their bodies (T2 on Intel where it applies, CID 0), agent dial on 10789, metadata; net, MMDS, vsock for real; SIGTERM" {
 	fc_containerd_replay
 }
 

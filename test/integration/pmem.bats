@@ -2,11 +2,13 @@
 # virtio-pmem (doc/pmem.md): Firecracker's two pmem API tests with their
 # texts, the probe's `pmem` scenario against host files (1 MiB and 2 MiB,
 # read-write and read-only), hostile chains, start-up errors and the rate
-# limiter's delay. Snapshot cases wait for ember's snapshots.
+# limiter's delay; snapshots (a File restore re-maps the file, a changed
+# size is refused with Firecracker's text, a hostile window is refused).
 
 load helpers
 load boot-helpers
 load api-helpers
+load snapshot-helpers
 
 DESER='An error occurred when deserializing the json body of a request: '
 NOT_BEFORE='The requested operation is not supported before starting the microVM.'
@@ -17,6 +19,7 @@ setup() {
 
 teardown() {
 	api_stop
+	snap_kill_all
 	rm -rf "$TMP"
 }
 
@@ -185,16 +188,122 @@ pmem_config() {
 	[ "$(tail -n 1 "$TMP/metrics.json" | jq '.pmem.rate_limiter_throttled_events')" -ge 1 ]
 }
 
-@test "pmem: a snapshot of a VM with a pmem device is refused, naming it (pmem state is not saved yet)" {
+# page_bytes FILE PAGE: the distinct byte values of 4 KiB page PAGE of FILE.
+page_bytes() {
+	od -An -v -tx1 -j $(($2 * 4096)) -N 4096 "$1" | tr -s ' \n' '\n' | sort -u | grep -v '^$' | tr '\n' ' '
+}
+
+# pmem_snap_base RW_BYTES: a snapshot (seed 7) of probe=snapshot with the
+# drive, a read-write pmem p0 of RW_BYTES and a read-only 2 MiB p1, at
+# $TMP/state and $TMP/mem; the ember that made it is killed.
+pmem_snap_base() {
+	truncate -s 1M "$TMP/disk.img"
+	pattern_file "$TMP/rw.img" "$1"
+	pattern_file "$TMP/ro.img" 2097152
+	cp "$TMP/ro.img" "$TMP/ro.orig"
+	SNAP_PMEM="{\"id\":\"p0\",\"path_on_host\":\"$TMP/rw.img\"} {\"id\":\"p1\",\"path_on_host\":\"$TMP/ro.img\",\"read_only\":true}"
+	snap_ember a
+	snap_boot a 1 7
+	snap_create a "$TMP/state" "$TMP/mem"
+	snap_kill a
+}
+
+@test "pmem snapshot: a File restore re-maps the files; the guest finds its page, and its write after the restore reaches the host file" {
 	require_kvm
-	truncate -s 2M "$TMP/scratch"
-	api_start
-	expect_api 204 PUT /pmem/p0 "{\"id\":\"p0\",\"path_on_host\":\"$TMP/scratch\"}"
-	boot_wait_guest
-	expect_api 204 PATCH /vm '{"state":"Paused"}'
-	expect_api 400 PUT /snapshot/create "{\"snapshot_path\":\"$TMP/s\",\"mem_file_path\":\"$TMP/m\"}" \
-		'Devices without snapshot support are present: pmem(id: p0)'
-	[ ! -e "$TMP/s" ] && [ ! -e "$TMP/m" ] || fail "a refused create wrote a file: $(ls "$TMP")"
+	pmem_snap_base 2097152
+	# before ready the guest filled page 1 of p0 with 0x43 (0x3c + seed 7) and
+	# flushed: the file has it (MAP_SHARED), the rest is the host's pattern
+	assert_equal "$(page_bytes "$TMP/rw.img" 1)" "43 "
+	run "$EMBER_BUILD/tools/ember-snapshot" info "$TMP/state"
+	assert_output --partial pmem
+	snap_ember b
+	snap_use b
+	expect_api 204 PUT /snapshot/load "$(snap_load_body "$TMP/state" "$TMP/mem" true)"
+	expect_api 200 GET /vm/config
+	assert_equal "$(printf '%s' "$body" | jq -c '[.pmem[] | {id, read_only}]')" \
+		'[{"id":"p0","read_only":false},{"id":"p1","read_only":true}]'
+	snap_send b R
+	snap_wait b 'PROBE DONE'
+	snap_exit b
+	assert_equal "$SNAP_STATUS" 0
+	run cat "$TMP/b.out"
+	assert_output --partial "PROBE snapshot.pmem ok"
+	assert_output --partial "PROBE snapshot.pattern ok"
+	assert_output --regexp "PROBE DONE pass=[0-9]+ fail=0"
+	refute_output --partial "snapshot.ready"
+	# the restored guest's page 2 (0x44) went through the re-mapped file
+	assert_equal "$(page_bytes "$TMP/rw.img" 2)" "44 "
+	cmp <(tail -c +12289 "$TMP/rw.img") <(python3 -c "
+import sys
+sys.stdout.buffer.write(bytes((i * 7 + 3) & 0xff for i in range(12288, 2097152)))")
+	cmp "$TMP/ro.img" "$TMP/ro.orig"
+}
+
+@test "pmem snapshot: a backing file grown or shrunk past a 2 MiB unit fails the load with Firecracker's text (a size within the unit loads)" {
+	require_kvm
+	pmem_snap_base 4194304
+	truncate -s 6M "$TMP/rw.img"
+	snap_ember b
+	snap_use b
+	expect_api 400 PUT /snapshot/load "$(snap_load_body "$TMP/state" "$TMP/mem" true)" \
+		'Restored pmem size 4194304 does not match backing file mapping size 6291456'
+	snap_exit b
+	assert_equal "$SNAP_STATUS" 1
+	truncate -s 2M "$TMP/rw.img"
+	snap_ember c
+	snap_use c
+	expect_api 400 PUT /snapshot/load "$(snap_load_body "$TMP/state" "$TMP/mem" true)" \
+		'Restored pmem size 4194304 does not match backing file mapping size 2097152'
+	snap_exit c
+	assert_equal "$SNAP_STATUS" 1
+	# 3 MiB is still two 2 MiB units: the window is the same, the load works
+	truncate -s 3M "$TMP/rw.img"
+	snap_ember d
+	snap_use d
+	expect_api 204 PUT /snapshot/load "$(snap_load_body "$TMP/state" "$TMP/mem" true)"
+	snap_send d R
+	snap_wait d 'PROBE DONE'
+	snap_exit d
+	assert_equal "$SNAP_STATUS" 0
+	run cat "$TMP/d.out"
+	assert_output --partial "PROBE snapshot.pmem ok"
+}
+
+# pmem_state_patch FILE START: p0's saved window start replaced by START
+# (p0's section holds le64 512 GiB, then le64 4 MiB), the CRC fixed.
+pmem_state_patch() {
+	python3 - "$BATS_TEST_DIRNAME/snapshot-file.py" "$@" <<-'PY'
+	import importlib.util, struct, sys
+	spec = importlib.util.spec_from_file_location("snapfile", sys.argv[1])
+	m = importlib.util.module_from_spec(spec)
+	spec.loader.exec_module(m)
+	data = bytearray(open(sys.argv[2], "rb").read())
+	body = data[:-8]
+	at = bytes(body).find(struct.pack("<QQ", 512 << 30, 4 << 20))
+	assert at >= 0 and bytes(body).find(struct.pack("<QQ", 512 << 30, 4 << 20), at + 1) < 0
+	body[at:at + 8] = struct.pack("<Q", int(sys.argv[3], 0))
+	open(sys.argv[2], "wb").write(bytes(body) + struct.pack("<Q", m.crc64(bytes(body))))
+	PY
+}
+
+@test "pmem snapshot: a hostile saved window (in RAM, not 2 MiB aligned, over the other device) is refused with the reason" {
+	require_kvm
+	pmem_snap_base 4194304
+	n=0
+	for bad in "0x1000000:is not 2 MiB units at a 2 MiB boundary" \
+		"0x8000100000:is not 2 MiB units at a 2 MiB boundary" \
+		"0x8000200000:another region is there" \
+		"0xffffffffffe00000:is not 2 MiB units at a 2 MiB boundary"; do
+		cp "$TMP/state" "$TMP/bad"
+		pmem_state_patch "$TMP/bad" "${bad%%:*}"
+		n=$((n + 1))
+		snap_ember "x$n"
+		snap_use "x$n"
+		expect_api 400 PUT /snapshot/load "$(snap_load_body "$TMP/bad" "$TMP/mem" true)" "${bad#*:}"
+		[[ $body == *"pmem p0: "* ]] || fail "the error does not name the device: $body"
+		snap_exit "x$n"
+		assert_equal "$SNAP_STATUS" 1
+	done
 }
 
 @test "Linux guest with a pmem DAX root (skipped under PVM)" {

@@ -94,6 +94,10 @@ snap_boot() {
 	snap_use "$n"
 	expect_api 204 PUT /machine-config "{\"vcpu_count\":$vcpus,\"mem_size_mib\":128${SNAP_MACHINE_EXTRA:-}}"
 	[ -z "${SNAP_ENTROPY:-}" ] || expect_api 204 PUT /entropy "$SNAP_ENTROPY"
+	local pm
+	for pm in ${SNAP_PMEM:-}; do # JSON objects without spaces, one per pmem device
+		expect_api 204 PUT "/pmem/$(jq -r .id <<<"$pm")" "$pm"
+	done
 	expect_api 204 PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$TMP/disk.img\",\"is_root_device\":true,\"is_read_only\":false}"
 	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$args\"}"
 	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'

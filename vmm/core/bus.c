@@ -56,6 +56,18 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct bus_
 	return 0;
 }
 
+int bus_unregister(struct bus *bus, uint64_t base)
+{
+	for (size_t i = 0; i < bus->n; i++) {
+		if (bus->ranges[i].base != base)
+			continue;
+		memmove(&bus->ranges[i], &bus->ranges[i + 1], (bus->n - i - 1) * sizeof(bus->ranges[0]));
+		bus->n--;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 static const struct bus_range *bus_find(const struct bus *bus, uint64_t addr)
 {
 	size_t lo = 0, hi = bus->n;

@@ -23,6 +23,10 @@ struct bus *bus_destroy(struct bus *bus); /* accepts NULL, returns NULL */
  * -EINVAL for len 0 or a wrapping range, -ENOMEM. dev is not owned. */
 int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct bus_ops *ops, void *dev);
 
+/* Releases the range registered at exactly base (a snapshot load moving a
+ * window before any vCPU runs). 0 or -ENOENT. */
+int bus_unregister(struct bus *bus, uint64_t base);
+
 /* Dispatches an access. -ENOENT when no device claims addr (the caller
  * decides: reads of unclaimed space return all ones), -EINVAL when the access
  * crosses the end of the claimed range. */

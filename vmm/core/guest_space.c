@@ -115,6 +115,45 @@ int guest_space_map(struct guest_space *s, void *host, uint64_t size, bool reado
 	return 0;
 }
 
+/* Whether [gpa, end) overlaps no region but region `self`. */
+static bool guest_space_clear(const struct guest_space *s, int self, uint64_t gpa, uint64_t end)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if ((int)i != self && gpa < s->r[i].gpa + s->r[i].size && s->r[i].gpa < end)
+			return false;
+	return true;
+}
+
+int guest_space_move(struct guest_space *s, uint64_t gpa, uint64_t new_gpa, void *host, bool readonly)
+{
+	uint32_t flags = readonly ? KVM_MEM_READONLY : 0;
+	struct guest_space_region r;
+	int i = guest_space_find(s, gpa), e;
+	uint64_t end;
+
+	if (i < 0)
+		return i;
+	r = s->r[i];
+	if (new_gpa % GUEST_SPACE_ALIGN || new_gpa < s->base || __builtin_add_overflow(new_gpa, r.size, &end) ||
+	    end > s->end)
+		return -EINVAL;
+	if (!guest_space_clear(s, i, new_gpa, end))
+		return -EEXIST;
+	if (r.slot != UINT32_MAX) {
+		e = guest_space_set_slot(s, r.slot, 0, 0, NULL, 0);
+		if (e >= 0)
+			e = guest_space_set_slot(s, r.slot, new_gpa, r.size, host, flags);
+		if (e < 0) {
+			/* Put the slot back where it was; the caller fails the load. */
+			guest_space_set_slot(s, r.slot, gpa, r.size, host, flags);
+			return e;
+		}
+	}
+	guest_space_free(s, gpa);
+	s->r[guest_space_insert(s, new_gpa, r.size)].slot = r.slot;
+	return 0;
+}
+
 void guest_space_unmap(struct guest_space *s, uint64_t gpa)
 {
 	int i = guest_space_find(s, gpa);

@@ -48,5 +48,12 @@ int guest_space_free(struct guest_space *s, uint64_t gpa);
  * allocator or KVM_SET_USER_MEMORY_REGION); nothing is left allocated on
  * failure. */
 int guest_space_map(struct guest_space *s, void *host, uint64_t size, bool readonly, uint64_t *ret_gpa);
+/* Moves the mapped region at gpa to new_gpa (a snapshot's placement, which
+ * is hostile input): new_gpa must be 2 MiB aligned, inside the space, and
+ * overlap no other region. The KVM slot is deleted and set again at the new
+ * address (the vCPUs do not run yet). 0, -EINVAL (alignment, bounds),
+ * -EEXIST (overlap), -ENOENT (no region at gpa) or the ioctl's -errno; on
+ * an error the region stays where it was. */
+int guest_space_move(struct guest_space *s, uint64_t gpa, uint64_t new_gpa, void *host, bool readonly);
 /* Removes the KVM slot (size 0) and frees the region; accepts an unknown gpa. */
 void guest_space_unmap(struct guest_space *s, uint64_t gpa);

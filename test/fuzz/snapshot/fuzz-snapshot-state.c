@@ -1,7 +1,8 @@
 /* libFuzzer target: the snapshot state file parser (vmm/snapshot/format.c)
  * and what load reads from a parsed file before it touches KVM: the
  * configuration section through ember's validators, the device sections'
- * heads, the CPU vendor. The harness rewrites the trailing CRC-64 so that
+ * heads, the CPU vendor, and the state of the kinds whose sections are
+ * checked before a device is touched (pmem: devices/virtio/pmem-state.h). The harness rewrites the trailing CRC-64 so that
  * the input reaches the parser instead of stopping at the CRC check (the
  * check itself is cheap and covered by the unit test). */
 #include <stddef.h>
@@ -10,12 +11,24 @@
 #include <string.h>
 
 #include "config/vm_config.h"
+#include "devices/virtio/pmem-state.h"
 #include "snapshot/config.h"
 #include "snapshot/devices.h"
 #include "snapshot/format.h"
 #include "snapshot/kvm_state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void device_state(const struct snap_device_head *h)
+{
+	struct pmem_state ps;
+	char err[256];
+
+	if (h->name_len == 4 && !memcmp(h->name, "pmem", 4) &&
+	    pmem_state_parse(h->state, h->state_len, &ps, err, sizeof(err)) == 0 &&
+	    (ps.start < (512ull << 30) || ps.start % (2u << 20) || ps.size % (2u << 20) || ps.start + ps.size < ps.start))
+		__builtin_trap(); /* the parser let a bad window through */
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,8 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct snap_device_head h;
 
 		for (unsigned i = 0; i < f.n; i++)
-			if (f.sec[i].type == SNAP_SEC_DEVICE)
-				(void)snap_device_head_parse(f.sec[i].data, f.sec[i].len, &h);
+			if (f.sec[i].type == SNAP_SEC_DEVICE && snap_device_head_parse(f.sec[i].data, f.sec[i].len, &h) == 0)
+				device_state(&h);
 		(void)snap_cpuid_vendor(&f, vendor);
 		s = snap_find(&f, SNAP_SEC_CONFIG, 0);
 		if (s) {

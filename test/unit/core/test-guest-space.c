@@ -83,6 +83,37 @@ static void test_region_limit_and_slots(void **state)
 	assert_int_equal(s.r[1].slot, 3);
 }
 
+/* A snapshot's placement (hostile input): aligned, inside, free; the region
+ * keeps its slot and stays put on any refusal. */
+static void test_move(void **state)
+{
+	static char host[1];
+	uint64_t a, b;
+
+	assert_int_equal(guest_space_map(&s, host, 4 * MiB, false, &a), 0);
+	assert_int_equal(guest_space_map(&s, host, 2 * MiB, true, &b), 0);
+	assert_int_equal(b, a + 4 * MiB);
+	assert_int_equal(guest_space_move(&s, a, a + 1 * MiB, host, false), -EINVAL);  /* not aligned */
+	assert_int_equal(guest_space_move(&s, a, 16 * MiB, host, false), -EINVAL);     /* below the space */
+	assert_int_equal(guest_space_move(&s, a, LAYOUT_PMEM_END - 2 * MiB, host, false), -EINVAL); /* past its end */
+	assert_int_equal(guest_space_move(&s, a, UINT64_MAX - 2 * MiB + 1, host, false), -EINVAL); /* wraps */
+	assert_int_equal(guest_space_move(&s, a, a + 2 * MiB, host, false), -EEXIST);  /* over b */
+	assert_int_equal(guest_space_move(&s, a + 2 * MiB, a, host, false), -ENOENT);  /* no region there */
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.r[0].gpa, a);
+	/* Over its own old range is fine; then past b, order kept. */
+	assert_int_equal(guest_space_move(&s, b, b - 2 * MiB, host, true), -EEXIST);
+	assert_int_equal(guest_space_move(&s, a, b + 2 * MiB, host, false), 0);
+	assert_int_equal(s.r[0].gpa, b);
+	assert_int_equal(s.r[1].gpa, b + 2 * MiB);
+	assert_int_equal(s.r[1].slot, 2);
+	assert_int_equal(guest_space_move(&s, b + 2 * MiB, b + 4 * MiB, host, false), 0); /* overlapping itself */
+	assert_int_equal(s.r[1].gpa, b + 4 * MiB);
+	/* The freed start is reused by the allocator. */
+	assert_int_equal(guest_space_alloc(&s, 4 * MiB, 2 * MiB, &a), 0);
+	assert_int_equal(a, 512 * GiB);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -90,6 +121,7 @@ int main(void)
 		cmocka_unit_test_setup(test_rejects, setup),
 		cmocka_unit_test_setup(test_space_ends, setup),
 		cmocka_unit_test_setup(test_region_limit_and_slots, setup),
+		cmocka_unit_test_setup(test_move, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include "core/guest_space.h"
 #include "core/layout.h"
 #include "devices/virtio/pmem-map.h"
+#include "devices/virtio/pmem-state.h"
 #include "devices/virtio/pmem.h"
 #include "log.h"
 #include "virtio-driver.h"
@@ -239,6 +240,69 @@ static void test_device_zero_size(void **state)
 	assert_int_equal(space.n, 0);
 }
 
+/* The saved state: a round trip, the size rule in Firecracker's words, and
+ * the checks of pmem_state_parse on hostile bytes. */
+static void test_snapshot_state(void **state)
+{
+	struct guest_space space;
+	struct device_env env = { .vm_fd = -1, .space = &space };
+	struct pmem_config cfg = { .id = "s" };
+	struct pmem *p = NULL;
+	struct pmem_state st;
+	uint8_t buf[PMEM_STATE_SIZE + 8];
+	char path[256], why[256];
+	int n;
+
+	guest_space_init(&space, -1, LAYOUT_PMEM_BASE, LAYOUT_PMEM_END, 2);
+	cfg.path_on_host = (char *)file_of("snap", 1 * MiB, path);
+	assert_int_equal(pmem_create(&env, &cfg, NULL, &p, why, sizeof(why)), 0);
+	assert_int_equal(pmem_snapshot_save(p, buf, 8), -ENOSPC);
+	n = pmem_snapshot_save(p, buf, sizeof(buf));
+	assert_int_equal(n, PMEM_STATE_SIZE);
+	assert_int_equal(pmem_state_parse(buf, (size_t)n, &st, why, sizeof(why)), 0);
+	assert_int_equal(st.start, LAYOUT_PMEM_BASE);
+	assert_int_equal(st.size, 2 * MiB);
+	assert_false(st.read_only);
+	assert_int_equal(pmem_snapshot_restore(p, buf, (size_t)n, why, sizeof(why)), 0);
+	assert_int_equal(pmem_snapshot_restore(p, buf, (size_t)n - 1, why, sizeof(why)), -EINVAL);
+	/* A saved size other than this mapping's. */
+	st.size = 4 * MiB;
+	pmem_state_write(&st, buf, sizeof(buf));
+	assert_int_equal(pmem_snapshot_restore(p, buf, (size_t)n, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "pmem s: Restored pmem size 4194304 does not match backing file mapping size 2097152");
+	/* Read-only against the configuration. */
+	st.size = 2 * MiB;
+	st.read_only = true;
+	pmem_state_write(&st, buf, sizeof(buf));
+	assert_int_equal(pmem_snapshot_restore(p, buf, (size_t)n, why, sizeof(why)), -EINVAL);
+	/* Moved to a free place: the window follows. */
+	st.read_only = false;
+	st.start = LAYOUT_PMEM_BASE + 8 * MiB;
+	pmem_state_write(&st, buf, sizeof(buf));
+	assert_int_equal(pmem_snapshot_restore(p, buf, (size_t)n, why, sizeof(why)), 0);
+	assert_int_equal(pmem_start(p), LAYOUT_PMEM_BASE + 8 * MiB);
+	/* Hostile windows and flags. */
+	static const uint64_t bad[][2] = {
+		{ 0, 2 * MiB }, { LAYOUT_PMEM_BASE - 2 * MiB, 2 * MiB }, { LAYOUT_PMEM_BASE + MiB, 2 * MiB },
+		{ LAYOUT_PMEM_BASE, 0 }, { LAYOUT_PMEM_BASE, 3 * MiB }, { LAYOUT_PMEM_END - 2 * MiB, 4 * MiB },
+		{ UINT64_MAX - 2 * MiB + 1, 2 * MiB }, { LAYOUT_PMEM_BASE, UINT64_MAX - 2 * MiB + 1 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		st.start = bad[i][0];
+		st.size = bad[i][1];
+		pmem_state_write(&st, buf, sizeof(buf));
+		assert_int_equal(pmem_state_parse(buf, PMEM_STATE_SIZE, &st, why, sizeof(why)), -EINVAL);
+		assert_int_equal(pmem_snapshot_restore(p, buf, PMEM_STATE_SIZE, why, sizeof(why)), -EINVAL);
+	}
+	assert_int_equal(pmem_start(p), LAYOUT_PMEM_BASE + 8 * MiB);
+	st = (struct pmem_state){ .start = LAYOUT_PMEM_BASE, .size = 2 * MiB };
+	pmem_state_write(&st, buf, sizeof(buf));
+	buf[16] = 2; /* an unknown flag */
+	assert_int_equal(pmem_state_parse(buf, PMEM_STATE_SIZE, &st, why, sizeof(why)), -EINVAL);
+	pmem_destroy(p);
+	assert_int_equal(space.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_config_parse),
 		cmocka_unit_test(test_device_requests),
 		cmocka_unit_test(test_device_zero_size),
+		cmocka_unit_test(test_snapshot_state),
 	};
 	int r;
 

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "path_error.h"
 #include "pmem-map.h"
+#include "pmem-state.h"
 #include "queue.h"
 #include "throttle.h"
 #include "virtio.h"
@@ -30,6 +31,7 @@ struct pmem {
 	bool active;
 	struct pmem_map map;
 	struct guest_space *space;
+	struct bus *bus; /* where a read-only window is claimed, or NULL */
 	uint64_t gpa; /* 0 while the window is not mapped */
 	struct virtio_throttle throttle;
 	struct pmem_metrics m;
@@ -297,6 +299,8 @@ static int pmem_place(struct pmem *p, const struct device_env *env, char *why, s
 	r = bus_register(env->mmio_bus, p->gpa, p->map.map_size, &pmem_window_ops, p);
 	if (r < 0)
 		snprintf(why, whylen, "cannot claim the read-only window on the MMIO bus: %s", strerror(-r));
+	else
+		p->bus = env->mmio_bus;
 	return r;
 }
 
@@ -379,6 +383,81 @@ int pmem_update(struct pmem *p, const struct pmem_update *u)
 	virtio_lock(&p->vdev);
 	virtio_throttle_patch(&p->throttle, &u->rate_limiter);
 	pmem_process(p);
+	virtio_unlock(&p->vdev);
+	return 0;
+}
+
+/* ---- snapshots (pmem-state.h) ---- */
+
+int pmem_snapshot_save(struct pmem *p, uint8_t *buf, size_t size)
+{
+	struct pmem_state s = { .start = p->gpa, .size = p->map.map_size, .read_only = p->read_only };
+
+	virtio_lock(&p->vdev);
+	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
+		s.budget[k] = p->throttle.rl.bucket[k].budget;
+		s.burst[k] = p->throttle.rl.bucket[k].burst;
+	}
+	virtio_unlock(&p->vdev);
+	return pmem_state_write(&s, buf, size);
+}
+
+/* The window goes back where the guest was told it is. Created from the
+ * same configuration in the same order, first fit has put it there already;
+ * a state file that says otherwise moves it, if the place is free. Before
+ * any vCPU runs, so the bus and the slot may change. */
+static int pmem_relocate(struct pmem *p, uint64_t gpa, char *err, size_t errlen)
+{
+	int r;
+
+	if (gpa == p->gpa || !p->space)
+		return 0;
+	if (p->bus)
+		bus_unregister(p->bus, p->gpa);
+	r = guest_space_move(p->space, p->gpa, gpa, p->map.host, p->read_only);
+	if (r >= 0)
+		p->gpa = gpa;
+	if (p->bus && bus_register(p->bus, p->gpa, p->map.map_size, &pmem_window_ops, p) < 0 && r >= 0)
+		r = -EEXIST;
+	if (r < 0)
+		snprintf(err, errlen, "pmem %s: cannot place the window at 0x%" PRIx64 " where the snapshot has it: %s",
+			 p->id, gpa, r == -EEXIST ? "another region is there" : strerror(-r));
+	return r;
+}
+
+int pmem_snapshot_restore(struct pmem *p, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct pmem_state s;
+	char why[256];
+	int r = pmem_state_parse(buf, len, &s, why, sizeof(why));
+
+	if (r < 0) {
+		snprintf(err, errlen, "pmem %s: %s", p->id, why);
+		return r;
+	}
+	/* Firecracker's words (devices/virtio/pmem): the saved size, then the
+	 * size of this mapping of the file. */
+	if (s.size != p->map.map_size) {
+		snprintf(err, errlen, "pmem %s: Restored pmem size %" PRIu64 " does not match backing file mapping size %"
+			 PRIu64, p->id, s.size, p->map.map_size);
+		return -EINVAL;
+	}
+	if (s.read_only != p->read_only) {
+		snprintf(err, errlen, "pmem %s: the state is %s, the configuration %s", p->id,
+			 s.read_only ? "read-only" : "read-write", p->read_only ? "read-only" : "read-write");
+		return -EINVAL;
+	}
+	r = pmem_relocate(p, s.start, err, errlen);
+	if (r < 0)
+		return r;
+	virtio_lock(&p->vdev);
+	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
+		struct token_bucket *tb = &p->throttle.rl.bucket[k];
+
+		/* never more than the configured bucket holds */
+		tb->budget = s.budget[k] < tb->cfg.size ? s.budget[k] : tb->cfg.size;
+		tb->burst = s.burst[k] < tb->cfg.one_time_burst ? s.burst[k] : tb->cfg.one_time_burst;
+	}
 	virtio_unlock(&p->vdev);
 	return 0;
 }

@@ -51,5 +51,12 @@ const char *pmem_id(const struct pmem *p);
 /* The window's guest address and size (config space start and size). */
 uint64_t pmem_start(const struct pmem *p);
 uint64_t pmem_size(const struct pmem *p);
+/* Snapshots (pmem-state.h): the device's state into buf, its length or
+ * -ENOSPC; and back, after the device was created from the snapshot's
+ * configuration and its transport restored: 0, or -errno with err filled
+ * (the file's mapping no longer the saved size: "Restored pmem size N does
+ * not match backing file mapping size M", Firecracker's words). */
+int pmem_snapshot_save(struct pmem *p, uint8_t *buf, size_t size);
+int pmem_snapshot_restore(struct pmem *p, const uint8_t *buf, size_t len, char *err, size_t errlen);
 /* PATCH: a bucket named in u replaces the device's, one left out stays. 0. */
 int pmem_update(struct pmem *p, const struct pmem_update *u);
