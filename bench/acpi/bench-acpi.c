@@ -29,13 +29,20 @@ static double now_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-/* The plan the device manager makes for `drives` drives: the transport's windows. */
+/* The plan the device manager makes for `drives` drives: the transport's
+ * windows, then the GED's two GSIs after theirs. */
 static void plan_drives(unsigned drives, struct device_plan *plan)
 {
+	struct device_window w;
+
 	*plan = (struct device_plan){ 0 };
 	for (unsigned i = 0; i < drives; i++)
 		if (virtio_transport_window(i, &plan->virtio[plan->nr_virtio]) == 0)
 			plan->nr_virtio++;
+	virtio_transport_window(plan->nr_virtio, &w);
+	plan->vmgenid_gsi = w.irq;
+	virtio_transport_window(plan->nr_virtio + 1, &w);
+	plan->vmclock_gsi = w.irq;
 }
 
 static int bench_case(unsigned vcpus, unsigned drives)

@@ -121,3 +121,21 @@ bool probe_irq_check(const char *name, unsigned irq, void (*trigger)(void))
 		probe_ok(name);
 	return masked_clear && delivered;
 }
+
+unsigned probe_irq_route(unsigned irq)
+{
+	unsigned vector;
+
+	if (irq >= IOAPIC_PINS)
+		return 0;
+	mmio_write32(LAPIC_SVR, SVR_ENABLE_SPURIOUS_FF);
+	vector = take_vector();
+	if (vector)
+		route(irq, vector, false);
+	return vector;
+}
+
+bool probe_irq_pending(unsigned vector, uint64_t ms)
+{
+	return irr_within(vector, ms);
+}

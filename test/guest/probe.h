@@ -125,6 +125,17 @@ void probe_sleep_ms(uint64_t ms);
  * returns whether it passed. trigger() must make the device raise the pin. */
 bool probe_irq_check(const char *name, unsigned irq, void (*trigger)(void));
 
+/* Routes IOAPIC pin irq unmasked, edge-triggered, to a vector of the boot
+ * CPU that no check used and whose IRR bit is clear: the vector, or 0 when
+ * none is left or irq is out of range. */
+unsigned probe_irq_route(unsigned irq);
+/* Whether vector's bit is set in the boot CPU's LAPIC IRR within ms. */
+bool probe_irq_pending(unsigned vector, uint64_t ms);
+
+/* The DSDT as Linux finds it (scenario-acpi.c: the RSDP scan, the XSDT,
+ * the FADT's X_DSDT, every checksum), or NULL with why. */
+const uint8_t *probe_acpi_dsdt(char *why, size_t whylen);
+
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));

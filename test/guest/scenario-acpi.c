@@ -303,6 +303,18 @@ static void __attribute__((noreturn)) acpi_reset(const uint8_t *fadt)
 		__asm__ volatile("cli; hlt");
 }
 
+const uint8_t *probe_acpi_dsdt(char *why, size_t whylen)
+{
+	struct acpi_found f = { 0 };
+	const uint8_t *rsdp = acpi_scan_rsdp();
+
+	if (!rsdp) {
+		probe_fmt(why, whylen, "no RSDP in 0xe0000-0xfffff");
+		return NULL;
+	}
+	return acpi_walk_xsdt(rsdp, &f, why, whylen) ? f.dsdt : NULL;
+}
+
 void scenario_acpi(void)
 {
 	struct acpi_found f = { 0 };

@@ -27,6 +27,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "balloon", scenario_balloon },
 	{ "balloon-report", scenario_balloon_report },
 	{ "balloon-hint", scenario_balloon_hint },
+	{ "genid", scenario_genid },
 };
 
 const unsigned probe_nr_scenarios = sizeof(probe_scenarios) / sizeof(probe_scenarios[0]);

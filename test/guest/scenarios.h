@@ -40,3 +40,4 @@ void scenario_serial_input(void);
 void scenario_balloon(void);
 void scenario_balloon_report(void);
 void scenario_balloon_hint(void);
+void scenario_genid(void);

@@ -11,6 +11,9 @@ acpi-check.py DIR --vcpus N --cmdline 'the PROBE-INFO cmdline of the same config
   virtio_mmio.device= entries, in order, both ways;
 - the MADT's local APICs against --vcpus, its IOAPIC address;
 - COM1, the i8042 with _STA and \\_S5 in the DSDT;
+- VGEN (VMGENCTR, ADDR), VCLK (AMZNC10C, a 4 KiB page) below the RSDP in the
+  e820-reserved BIOS area, and GED (ACPI0013) with two edge interrupts right
+  after the command line's last virtio IRQ, _EVT notifying VGEN and VCLK;
 - the FADT's flags, reset and sleep registers at port 0x600, revision 6.5.
 Prints one line per problem and exits 1 if there is any.
 """
@@ -187,6 +190,34 @@ def check_dsdt(dsdt, cmdline):
         problem('DSDT: no \\_S5 package with SLP_TYP 5')
 
 
+def check_ged(dsdt, cmdline):
+    """VGEN, VCLK and the GED whose two GSIs follow the virtio devices'."""
+    blocks = dict(device_blocks(dsdt))
+    vgen, vclk, ged = blocks.get('VGEN', ''), blocks.get('VCLK', ''), blocks.get('GED', '')
+    addr = re.search(r'Name \(ADDR, Package \(0x02\)\s*\{\s*0x([0-9A-F]+),\s*(Zero|0x[0-9A-F]+)\s*\}', vgen)
+    if ('Name (_HID, "VMGENCTR")' not in vgen or 'Name (_CID, "VM_Gen_Counter")' not in vgen or not addr):
+        problem('DSDT: no VGEN (_HID "VMGENCTR", _CID "VM_Gen_Counter", ADDR Package (low, high))')
+    elif not (0x9FC00 <= int(addr.group(1), 16) and int(addr.group(1), 16) + 16 <= 0xE0000 and addr.group(2) == 'Zero'):
+        problem(f'DSDT: VGEN ADDR {addr.group(1)} is not below the RSDP in the e820-reserved range')
+    page = re.search(r'Memory32Fixed \((?:ReadOnly|ReadWrite),\s*0x([0-9A-F]+),\s*// Address Base\s*0x([0-9A-F]+),', vclk)
+    if 'Name (_HID, "AMZNC10C")' not in vclk or 'Name (_CID, "VMCLOCK")' not in vclk or not page:
+        problem('DSDT: no VCLK (_HID "AMZNC10C", _CID "VMCLOCK", a Memory32Fixed)')
+    elif int(page.group(2), 16) != 0x1000 or int(page.group(1), 16) % 0x1000 or not (
+            0x9FC00 <= int(page.group(1), 16) and int(page.group(1), 16) + 0x1000 <= 0xE0000):
+        problem(f'DSDT: VCLK page {page.group(1)}+{page.group(2)} is not a 4 KiB page below the RSDP')
+    irqs = [int(i, 16) for i in re.findall(
+        r'Interrupt \(ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, \)\s*\{\s*0x([0-9A-F]+),', ged)]
+    virtio = [int(i) for i in re.findall(r'virtio_mmio\.device=4K@0x[0-9a-fA-F]+:(\d+)', cmdline)]
+    want = [max(virtio, default=4) + 1, max(virtio, default=4) + 2]
+    if '"ACPI0013"' not in ged or irqs != want:
+        problem(f'DSDT: no GED (ACPI0013) with edge interrupts {want} after the virtio IRQs: {irqs}')
+        return
+    for dev, gsi in (('VGEN', want[0]), ('VCLK', want[1])):
+        if not re.search(r'If \(\(Arg0 == 0x%02X\)\)\s*\{\s*Notify \(\\_SB\.%s, 0x80\)' % (gsi, dev), ged):
+            problem(f'DSDT: GED _EVT does not notify {dev} with 0x80 on GSI {gsi}')
+    print(f'acpi-check: VGEN, VCLK, GED on GSIs {want[0]} and {want[1]}')
+
+
 def field(dsl, name):
     m = re.search(r'(?m)^(?:\[[^\]]*\])?\s+' + re.escape(name) + r' : (\S+)', dsl)
     return m.group(1) if m else None
@@ -234,6 +265,7 @@ def main():
         dsl = disassemble(a.dir)
         if 'DSDT' in dsl:
             check_dsdt(dsl['DSDT'], a.cmdline)
+            check_ged(dsl['DSDT'], a.cmdline)
         if 'FACP' in dsl:
             check_fadt(dsl['FACP'], addrs)
         if 'APIC' in dsl:

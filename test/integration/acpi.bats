@@ -18,7 +18,7 @@ teardown() {
 }
 
 # acpi_config FILE KERNEL VCPUS DRIVES ARGS: a config with DRIVES drives (the
-# first the root) on small files of their own.
+# first the root) on small files of their own, and $ACPI_EXTRA's keys.
 acpi_config() {
 	local file=$1 kernel=$2 vcpus=$3 drives=$4 args=$5 i list=""
 	for ((i = 0; i < drives; i++)); do
@@ -28,15 +28,16 @@ acpi_config() {
 	done
 	cat >"$file" <<-JSON
 	{ "boot-source": { "kernel_image_path": "$kernel", "boot_args": "$args" },
-	  "drives": [ $list ],
+	  "drives": [ $list ],${ACPI_EXTRA:-}
 	  "machine-config": { "vcpu_count": $vcpus, "mem_size_mib": 128 } }
 	JSON
 }
 
-# dump_and_check VCPUS DRIVES: --dump-acpi, the probe booted with acpi=off
-# for the command line, then acpi-check.py on both.
+# dump_and_check VCPUS DRIVES [ENTRIES]: --dump-acpi, the probe booted with
+# acpi=off for the command line (ENTRIES virtio devices, default DRIVES), then
+# acpi-check.py on both.
 dump_and_check() {
-	local vcpus=$1 drives=$2 dir=$TMP/acpi-$1-$2 cmdline
+	local vcpus=$1 drives=$2 entries=${3:-$2} dir=$TMP/acpi-$1-$2 cmdline
 	acpi_config "$TMP/vm-$vcpus-$drives.json" "$PROBE" "$vcpus" "$drives" \
 		"$(probe_boot_args "$vcpus" 128 boot) acpi=off"
 	mkdir -p "$dir"
@@ -45,14 +46,14 @@ dump_and_check() {
 	run_ember_config "$TMP/vm-$vcpus-$drives.json"
 	cmdline=$(printf '%s\n' "$output" | sed -n 's/^PROBE-INFO cmdline //p')
 	[ -n "$cmdline" ] || fail "no PROBE-INFO cmdline: $output"
-	[ "$(grep -o 'virtio_mmio.device=' <<<"$cmdline" | wc -l)" -eq "$drives" ] ||
-		fail "$drives drives but the command line is: $cmdline"
+	[ "$(grep -o 'virtio_mmio.device=' <<<"$cmdline" | wc -l)" -eq "$entries" ] ||
+		fail "$entries virtio devices but the command line is: $cmdline"
 	run python3 "$BATS_TEST_DIRNAME/acpi-check.py" "$dir" --vcpus "$vcpus" --cmdline "$cmdline"
 	[ "$status" -eq 0 ] || fail "$vcpus vCPUs, $drives drives: $output"
 	ACPI_CMDLINE=$cmdline
 }
 
-@test "--dump-acpi for 0, 1, 4 and 16 drives and 1, 2 and 32 vCPUs: checksums, iasl -d clean, LNRO0005 devices = virtio_mmio.device= entries both ways, MADT, COM1, i8042, \\_S5, FADT, RSDP" {
+@test "--dump-acpi for 0, 1, 4 and 16 drives and 1, 2 and 32 vCPUs: checksums, iasl -d clean, LNRO0005 devices = virtio_mmio.device= entries both ways, MADT, COM1, i8042, \\_S5, VGEN, VCLK, GED after the virtio GSIs, FADT, RSDP" {
 	require_kvm
 	command -v iasl >/dev/null || fail "iasl is not installed (acpica-tools, tools/setup.sh)"
 	local d v
@@ -77,6 +78,19 @@ dump_and_check() {
 	run python3 "$check" "$dir" --vcpus 3 --cmdline "$ACPI_CMDLINE"
 	assert_failure
 	assert_output --partial 'APIC: 2 local APICs, not 3'
+	# The GED's _HID changed (its checksum fixed): no GED.
+	cp "$dir/DSDT.dat" "$TMP/DSDT.good"
+	python3 - "$dir/DSDT.dat" <<-'PY'
+	import sys
+	p = sys.argv[1]; d = bytearray(open(p, 'rb').read())
+	i = d.index(b'ACPI0013'); d[i + 7] = ord('4')
+	d[9] = 0; d[9] = (-sum(d)) & 0xff
+	open(p, 'wb').write(d)
+	PY
+	run python3 "$check" "$dir" --vcpus 2 --cmdline "$ACPI_CMDLINE"
+	assert_failure
+	assert_output --partial 'DSDT: no GED (ACPI0013) with edge interrupts [9, 10]'
+	cp "$TMP/DSDT.good" "$dir/DSDT.dat"
 	# One byte of the DSDT's body changed: its checksum no longer holds.
 	printf '\x01' | dd of="$dir/DSDT.dat" bs=1 seek=40 conv=notrunc status=none
 	run python3 "$check" "$dir" --vcpus 2 --cmdline "$ACPI_CMDLINE"
@@ -118,6 +132,31 @@ dump_and_check() {
 	fi
 	[ "$(ls "$TMP/out" | sort | tr '\n' ' ')" = "APIC.dat DSDT.dat FACP.dat RSDP.dat XSDT.dat " ] ||
 		fail "files: $(ls "$TMP/out")"
+}
+
+@test "17 virtio devices (16 drives and the entropy device) start, VMGenID and VMClock on GSIs 22 and 23 (probe=genid reads them from the DSDT, acpi-check from --dump-acpi); an 18th (a balloon): Could not allocate GSI" {
+	require_kvm
+	command -v iasl >/dev/null || fail "iasl is not installed (acpica-tools, tools/setup.sh)"
+	ACPI_EXTRA=' "entropy": {},'
+	dump_and_check 1 16 17
+	assert_output --partial 'VGEN, VCLK, GED on GSIs 22 and 23'
+	acpi_config "$TMP/vm17.json" "$PROBE" 1 16 "$(probe_boot_args 1 128 genid) probe.snap_generations=0"
+	run_ember_config "$TMP/vm17.json"
+	assert_line 'PROBE genid.acpi ok'
+	assert_line 'PROBE-INFO genid.gsi 22 23'
+	assert_line 'PROBE vmclock.fields ok'
+	assert_line 'PROBE genid.ready ok'
+	assert_line 'PROBE DONE pass=3 fail=0'
+	ACPI_EXTRA=' "entropy": {}, "balloon": { "amount_mib": 0, "deflate_on_oom": false },'
+	acpi_config "$TMP/vm18.json" "$PROBE" 1 16 "$(probe_boot_args 1 128 genid)"
+	run timeout 60 "$EMBER" --no-api --config-file "$TMP/vm18.json"
+	assert_failure 1
+	assert_output --partial 'cannot attach the entropy: Could not allocate GSI: The requested resource is not available.'
+	mkdir "$TMP/dump18"
+	run "$EMBER" --config-file "$TMP/vm18.json" --dump-acpi "$TMP/dump18"
+	assert_failure
+	assert_output --partial 'Could not allocate GSI: The requested resource is not available.'
+	[ -z "$(ls -A "$TMP/dump18")" ] || fail "tables written for 18 devices: $(ls "$TMP/dump18")"
 }
 
 # acpi_probe_run EXTRA: probe=acpi with 2 vCPUs and 3 drives, the API socket

@@ -41,6 +41,9 @@ struct acpi_machine {
 	bool pic;              /* a legacy PIC exists (irqchip "kernel"): PCAT_COMPAT */
 	unsigned nr_virtio;    /* 0..ACPI_MAX_VIRTIO */
 	const struct acpi_mmio_window *virtio; /* in attach order: V000, V001, ... */
+	/* The GED's two GSIs (distinct, < 256, none a virtio device's): VMGenID's
+	 * at LAYOUT_VMGENID and VMClock's page at LAYOUT_VMCLOCK change on them. */
+	uint32_t vmgenid_gsi, vmclock_gsi;
 };
 
 enum acpi_table_index { ACPI_RSDP, ACPI_XSDT, ACPI_FACP, ACPI_APIC, ACPI_DSDT, ACPI_TABLES };

@@ -25,6 +25,11 @@
 #define AML_ROOT_CHAR '\\'
 #define AML_PARENT_CHAR '^'
 #define AML_RETURN_OP 0xa4u
+#define AML_IF_OP 0xa0u
+#define AML_LEQUAL_OP 0x93u
+#define AML_ARG0_OP 0x68u
+#define AML_NOTIFY_OP 0x86u
+#define AML_MAX_ARG 6u
 
 /* Resource descriptors: small items are tag (type << 3 | length), large
  * items 0x80 | type, then a 16-bit length (§6.4.1). */
@@ -413,6 +418,36 @@ void aml_package_begin(struct aml *a)
 	aml_element(a);
 	aml_byte(a, AML_PACKAGE_OP);
 	aml_open(a, AML_FRAME_PACKAGE);
+}
+
+/* ---- method bodies ---- */
+
+void aml_if_begin(struct aml *a)
+{
+	aml_byte(a, AML_IF_OP);
+	aml_open(a, AML_FRAME_PLAIN);
+}
+
+void aml_lequal(struct aml *a)
+{
+	aml_byte(a, AML_LEQUAL_OP);
+}
+
+void aml_arg(struct aml *a, unsigned n)
+{
+	if (n > AML_MAX_ARG) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	aml_byte(a, (uint8_t)(AML_ARG0_OP + n));
+}
+
+/* NotifyObject is a SuperName: a NameString here (§20.2.5.3 DefNotify). */
+void aml_notify(struct aml *a, const char *path, uint64_t value)
+{
+	aml_byte(a, AML_NOTIFY_OP);
+	aml_name_string(a, path);
+	aml_integer(a, value);
 }
 
 /* ---- resource templates ---- */

@@ -82,6 +82,17 @@ void aml_package_begin(struct aml *a);
 /* Closes the innermost open object. */
 void aml_end(struct aml *a);
 
+/* ---- expressions and statements in a method body (§20.2.5.3, §20.2.6) ---- */
+/* If(predicate){...}: the caller writes the predicate, then the body, then
+ * aml_end(). */
+void aml_if_begin(struct aml *a);
+/* LEqual(x, y): the caller writes the two operands next. */
+void aml_lequal(struct aml *a);
+/* Arg0..Arg6: the method's arguments. */
+void aml_arg(struct aml *a, unsigned n);
+/* Notify(path, value): path names the object notified (a NameString). */
+void aml_notify(struct aml *a, const char *path, uint64_t value);
+
 /* ---- resource templates (§6.4) ---- */
 /* ResourceTemplate(){...}: a Buffer whose close appends the End Tag. */
 void aml_resource_template_begin(struct aml *a);

@@ -6,9 +6,17 @@
  *               window of the device manager's plan, in attach order: its
  *               4 KiB window and its GSI, edge-triggered, active high, as the
  *               MP table's ISA-conforming routing makes it;
- *   \_S5_       the sleep package: SLP_TYP for S5 is ACPI_SLP_TYP_S5.
- * A later GED (ACPI0013) and the VMGenID/VMClock devices go after the
- * virtio devices in \_SB_. */
+ *   \_SB_.VGEN  VMGenID (Microsoft's "Virtual Machine Generation ID"):
+ *               _HID "VMGENCTR", _CID "VM_Gen_Counter" as Firecracker (Linux
+ *               drivers/virt/vmgenid.c matches both), ADDR the Package
+ *               (low, high) of the 16-byte ID's address;
+ *   \_SB_.VCLK  VMClock (Linux drivers/ptp/ptp_vmclock.c): _HID "AMZNC10C",
+ *               _CID "VMCLOCK", _CRS its 4 KiB page;
+ *   \_SB_.GED_  the generic event device (ACPI0013, ACPI 6.5 §5.6.9): two
+ *               edge-triggered GSIs after the virtio devices'; its _EVT
+ *               turns each into Notify(VGEN or VCLK, 0x80), which is how a
+ *               guest learns of a restore without polling;
+ *   \_S5_       the sleep package: SLP_TYP for S5 is ACPI_SLP_TYP_S5. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +27,8 @@
 
 #define DSDT_REVISION 2u /* 64-bit integers */
 #define STA_PRESENT_ENABLED_SHOWN_OK 0x0fu
+#define NOTIFY_DEVICE_CHECK_80 0x80u /* a device-specific notification: "the data changed" for both drivers */
+#define GSI_MAX 255u                /* _EVT's Arg0 is compared as an integer; ember's are < 24 */
 
 static void dsdt_com1(struct aml *a)
 {
@@ -75,6 +85,72 @@ static void dsdt_virtio(struct aml *a, unsigned index, const struct acpi_mmio_wi
 	aml_end(a);
 }
 
+static void dsdt_vmgenid(struct aml *a)
+{
+	aml_device_begin(a, "VGEN");
+	aml_name(a, "_HID");
+	aml_string(a, "VMGENCTR");
+	aml_name(a, "_CID");
+	aml_string(a, "VM_Gen_Counter");
+	aml_name(a, "_DDN");
+	aml_string(a, "VM_Gen_Counter");
+	aml_name(a, "ADDR");
+	aml_package_begin(a);
+	aml_integer(a, LAYOUT_VMGENID & 0xffffffffu);
+	aml_integer(a, LAYOUT_VMGENID >> 32);
+	aml_end(a);
+	aml_end(a);
+}
+
+static void dsdt_vmclock(struct aml *a)
+{
+	aml_device_begin(a, "VCLK");
+	aml_name(a, "_HID");
+	aml_string(a, "AMZNC10C");
+	aml_name(a, "_CID");
+	aml_string(a, "VMCLOCK");
+	aml_name(a, "_DDN");
+	aml_string(a, "VMCLOCK");
+	aml_method_begin(a, "_STA", 0, false);
+	aml_return(a);
+	aml_integer(a, STA_PRESENT_ENABLED_SHOWN_OK);
+	aml_end(a);
+	aml_name(a, "_CRS");
+	aml_resource_template_begin(a);
+	/* read-only: the guest reads the structure, only ember writes it */
+	aml_memory32_fixed(a, false, (uint32_t)LAYOUT_VMCLOCK, (uint32_t)LAYOUT_VMCLOCK_SIZE);
+	aml_resource_template_end(a);
+	aml_end(a);
+}
+
+static void dsdt_ged_event(struct aml *a, uint32_t gsi, const char *device)
+{
+	aml_if_begin(a);
+	aml_lequal(a);
+	aml_arg(a, 0);
+	aml_integer(a, gsi);
+	aml_notify(a, device, NOTIFY_DEVICE_CHECK_80);
+	aml_end(a);
+}
+
+/* Its interrupts as the virtio devices': edge, active high, exclusive. */
+static void dsdt_ged(struct aml *a, const struct acpi_machine *m)
+{
+	aml_device_begin(a, "GED_");
+	aml_name(a, "_HID");
+	aml_string(a, "ACPI0013");
+	aml_name(a, "_CRS");
+	aml_resource_template_begin(a);
+	aml_interrupt(a, true, false, false, m->vmgenid_gsi);
+	aml_interrupt(a, true, false, false, m->vmclock_gsi);
+	aml_resource_template_end(a);
+	aml_method_begin(a, "_EVT", 1, true);
+	dsdt_ged_event(a, m->vmgenid_gsi, "\\_SB_.VGEN");
+	dsdt_ged_event(a, m->vmclock_gsi, "\\_SB_.VCLK");
+	aml_end(a);
+	aml_end(a);
+}
+
 static void dsdt_s5(struct aml *a)
 {
 	aml_name(a, "\\_S5");
@@ -91,9 +167,12 @@ static int dsdt_check(const struct acpi_machine *m)
 	for (unsigned i = 0; i < m->nr_virtio; i++) {
 		const struct acpi_mmio_window *w = &m->virtio[i];
 
-		if (w->size == 0 || w->base > UINT32_MAX || w->size > UINT32_MAX - w->base)
+		if (w->size == 0 || w->base > UINT32_MAX || w->size > UINT32_MAX - w->base ||
+		    w->gsi == m->vmgenid_gsi || w->gsi == m->vmclock_gsi)
 			return -EINVAL;
 	}
+	if (m->vmgenid_gsi == m->vmclock_gsi || m->vmgenid_gsi > GSI_MAX || m->vmclock_gsi > GSI_MAX)
+		return -EINVAL;
 	return 0;
 }
 
@@ -111,6 +190,9 @@ int acpi_dsdt_write(uint8_t *buf, size_t cap, const struct acpi_machine *m)
 	dsdt_i8042(&a);
 	for (unsigned i = 0; i < m->nr_virtio; i++)
 		dsdt_virtio(&a, i, &m->virtio[i]);
+	dsdt_vmgenid(&a);
+	dsdt_vmclock(&a);
+	dsdt_ged(&a, m);
 	aml_end(&a);
 	dsdt_s5(&a);
 	r = aml_finish(&a);

@@ -1,7 +1,7 @@
 /* acpi_build_vm(): the machine a VM's tables describe, from the same data
  * that builds the VM: the vCPU count and the irqchip set from the machine
  * config, the IOAPIC id the MP table gives it, the virtio windows from the
- * device manager's plan. */
+ * device manager's plan, and the GED's GSIs after them. */
 #include "acpi.h"
 
 #include "config/vm_config.h"
@@ -17,6 +17,8 @@ int acpi_build_vm(const struct vm_config *cfg, const struct device_plan *plan, s
 		.pic = cfg->machine.irqchip == IRQCHIP_KERNEL,
 		.nr_virtio = plan->nr_virtio,
 		.virtio = virtio,
+		.vmgenid_gsi = plan->vmgenid_gsi,
+		.vmclock_gsi = plan->vmclock_gsi,
 	};
 
 	_Static_assert(DEVICE_PLAN_MAX_VIRTIO <= ACPI_MAX_VIRTIO, "every planned window fits the DSDT");

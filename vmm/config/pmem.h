@@ -14,7 +14,7 @@
 #define PMEM_ID_MAX 64u
 #define PMEM_PATH_MAX 4096u
 /* Each device takes a GSI and a KVM slot; 8 is far above what Firecracker's
- * users attach and keeps the 19 virtio GSIs for the others. */
+ * users attach and keeps the 17 virtio GSIs for the others. */
 #define PMEM_DEVICES_MAX 8u
 #define PMEM_ERR "Pmem config error: "
 

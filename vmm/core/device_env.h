@@ -47,11 +47,13 @@ struct device_window {
 
 /* Where the device manager puts the virtio devices of a configuration, in
  * attach order: the one list from which both the virtio_mmio.device=
- * entries and the ACPI DSDT are written (devices_plan()). */
+ * entries and the ACPI DSDT are written (devices_plan()); and the two GSIs
+ * after theirs that the ACPI GED signals VMGenID and VMClock changes on. */
 #define DEVICE_PLAN_MAX_VIRTIO 32u
 struct device_plan {
 	unsigned nr_virtio;
 	struct device_window virtio[DEVICE_PLAN_MAX_VIRTIO];
+	uint32_t vmgenid_gsi, vmclock_gsi;
 };
 
 /* What the VM core asks of whoever knows the devices (the device manager,

@@ -8,6 +8,8 @@
  *   0x0002_0000  kernel command line (CMDLINE_MAX bytes)
  *   0x0009_fc00  EBDA: the MP table
  *   0x000a_0000  legacy VGA/BIOS hole, reserved in e820
+ *   0x000d_eff0  VMGenID: the 16-byte generation ID (ACPI \_SB_.VGEN)
+ *   0x000d_f000  VMClock: its 4 KiB page (ACPI \_SB_.VCLK)
  *   0x000e_0000  ACPI: the RSDP, then the DSDT, FADT, MADT and XSDT (the BIOS area Linux scans, reserved)
  *   0x0010_0000  HIMEM: kernels load here or above
  *   0xc000_0000  start of the 32-bit MMIO gap (1 GiB): boot timer, virtio-mmio windows, IOAPIC, LAPIC
@@ -40,6 +42,17 @@
 #define LAYOUT_ACPI_RSDP 0xe0000ull
 #define LAYOUT_ACPI_END 0x100000ull
 
+/* VMGenID and VMClock (the device manager's), what the DSDT's VGEN and
+ * VCLK point at: guest memory below the RSDP, inside the same e820-reserved range, so
+ * Linux never takes them for RAM and maps them as the drivers ask. The
+ * VMClock structure has its page to itself (Linux maps it to user space);
+ * the ID sits at the end of the page before it, away from the 2 KiB steps
+ * at which Linux's probe_roms() looks for a 0x55aa option-ROM signature. */
+#define LAYOUT_VMCLOCK 0xdf000ull
+#define LAYOUT_VMCLOCK_SIZE 0x1000ull
+#define LAYOUT_VMGENID (LAYOUT_VMCLOCK - LAYOUT_VMGENID_SIZE)
+#define LAYOUT_VMGENID_SIZE 16ull
+
 #define LAYOUT_MMIO_GAP_START 0xc0000000ull
 #define LAYOUT_MMIO_GAP_END 0x100000000ull
 #define LAYOUT_MMIO_GAP_SIZE (LAYOUT_MMIO_GAP_END - LAYOUT_MMIO_GAP_START)
@@ -47,12 +60,17 @@
 /* Firecracker's boot-timer device: the guest writes 123 to offset 0 at the end of boot. */
 #define LAYOUT_BOOT_TIMER 0xc0000000ull
 #define LAYOUT_BOOT_TIMER_SIZE 0x1000ull
-/* virtio-mmio windows: 4 KiB each, consecutive, one IRQ each from LAYOUT_VIRTIO_IRQ_FIRST. */
+/* virtio-mmio windows: 4 KiB each, consecutive, one IRQ each from
+ * LAYOUT_VIRTIO_IRQ_FIRST. The ACPI GED takes the LAYOUT_GED_GSIS GSIs
+ * after the last virtio device's (VMGenID's, then VMClock's), so at most
+ * LAYOUT_VIRTIO_MAX_DEVICES - LAYOUT_GED_GSIS (17) virtio devices attach,
+ * as in Firecracker. */
 #define LAYOUT_VIRTIO_MMIO_BASE 0xc0001000ull
 #define LAYOUT_VIRTIO_MMIO_SIZE 0x1000ull
 #define LAYOUT_VIRTIO_IRQ_FIRST 5u
 #define LAYOUT_VIRTIO_IRQ_LAST 23u
 #define LAYOUT_VIRTIO_MAX_DEVICES (LAYOUT_VIRTIO_IRQ_LAST - LAYOUT_VIRTIO_IRQ_FIRST + 1u)
+#define LAYOUT_GED_GSIS 2u
 
 #define LAYOUT_IOAPIC 0xfec00000ull
 #define LAYOUT_LAPIC 0xfee00000ull

@@ -347,7 +347,8 @@ static int vm_step_devices(struct vm *vm)
  * plan that wrote their virtio_mmio.device= entries). */
 static int vm_step_acpi(struct vm *vm)
 {
-	static const struct device_plan no_devices;
+	static const struct device_plan no_devices = { .vmgenid_gsi = LAYOUT_VIRTIO_IRQ_FIRST,
+						       .vmclock_gsi = LAYOUT_VIRTIO_IRQ_FIRST + 1 };
 	const struct vm_devices *d = &vm->hooks.devices;
 	struct acpi_image img;
 	int r = acpi_build_vm(vm->cfg, d->plan ? d->plan(d->mgr) : &no_devices, &img);

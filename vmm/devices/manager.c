@@ -19,6 +19,8 @@
 #include "legacy/sink.h"
 #include "log.h"
 #include "virtio/virtio.h"
+#include "acpi/vmclock.h"
+#include "acpi/vmgenid.h"
 
 struct device_entry {
 	const struct device_kind *kind;
@@ -31,6 +33,9 @@ struct device_manager {
 	unsigned n, cap;            /* cap: the sum of the kinds' max */
 	unsigned virtio_slots; /* MMIO windows and IRQs handed out */
 	struct device_plan plan; /* where the virtio devices go (devices_plan) */
+	/* Always present, no API: on the GED's GSIs after the virtio devices. */
+	struct vmgenid *vmgenid;
+	struct vmclock *vmclock;
 };
 
 /* ---- the rows ---- */
@@ -198,6 +203,18 @@ static unsigned devices_kind_count(const struct device_kind *k, const struct vm_
 	return k->count ? k->count(cfg) : 1;
 }
 
+/* The GED's GSIs are the transport's next two after the virtio devices'
+ * (slots nr_virtio and nr_virtio + 1), kept free while those are planned. */
+static void devices_plan_ged(struct device_plan *plan)
+{
+	struct device_window w;
+
+	virtio_transport_window(plan->nr_virtio, &w);
+	plan->vmgenid_gsi = w.irq;
+	virtio_transport_window(plan->nr_virtio + 1, &w);
+	plan->vmclock_gsi = w.irq;
+}
+
 int devices_plan(const struct vm_config *cfg, struct device_plan *ret, char *why, size_t whylen)
 {
 	struct device_plan plan = { 0 };
@@ -207,9 +224,11 @@ int devices_plan(const struct vm_config *cfg, struct device_plan *ret, char *why
 		unsigned n = k->create && k->virtio ? devices_kind_count(k, cfg) : 0;
 
 		for (unsigned j = 0; j < n; j++) {
-			if (plan.nr_virtio >= virtio_transport_slots() || plan.nr_virtio >= DEVICE_PLAN_MAX_VIRTIO ||
+			if (plan.nr_virtio + LAYOUT_GED_GSIS >= virtio_transport_slots() ||
+			    plan.nr_virtio >= DEVICE_PLAN_MAX_VIRTIO ||
 			    virtio_transport_window(plan.nr_virtio, &plan.virtio[plan.nr_virtio]) < 0) {
-				/* Firecracker's text: drives and interfaces share the IRQs */
+				/* Firecracker's text: drives and interfaces share the IRQs
+				 * that VMGenID and VMClock leave */
 				snprintf(why, whylen, "cannot attach the %s: Could not allocate GSI: The requested "
 						      "resource is not available.", k->name);
 				return -ENOSPC;
@@ -217,6 +236,7 @@ int devices_plan(const struct vm_config *cfg, struct device_plan *ret, char *why
 			plan.nr_virtio++;
 		}
 	}
+	devices_plan_ged(&plan);
 	*ret = plan;
 	return 0;
 }
@@ -367,7 +387,12 @@ static int devices_attach(void *mgr, const struct vm_config *cfg, const struct d
 			return r;
 		}
 	}
-	return 0;
+	r = vmgenid_create(env, m->plan.vmgenid_gsi, &m->vmgenid, reason, sizeof(reason));
+	if (r >= 0)
+		r = vmclock_create(env, m->plan.vmclock_gsi, &m->vmclock, reason, sizeof(reason));
+	if (r < 0)
+		snprintf(why, whylen, "cannot attach the ACPI devices: %s", reason);
+	return r;
 }
 
 /* Reverse order; each transport before its device, so no kick reaches a
@@ -376,6 +401,8 @@ static void devices_destroy(void *mgr)
 {
 	struct device_manager *m = mgr;
 
+	m->vmclock = vmclock_destroy(m->vmclock);
+	m->vmgenid = vmgenid_destroy(m->vmgenid);
 	while (m->n) {
 		struct device_entry *e = &m->entry[--m->n];
 
@@ -459,6 +486,16 @@ int devices_ctrl_alt_del(struct device_manager *m)
 	struct i8042 *k = devices_find(m, "i8042", NULL);
 
 	return k ? i8042_send_ctrl_alt_del(k) : -ENOENT;
+}
+
+struct vmgenid *devices_vmgenid(const struct device_manager *m)
+{
+	return m->vmgenid;
+}
+
+struct vmclock *devices_vmclock(const struct device_manager *m)
+{
+	return m->vmclock;
 }
 
 unsigned devices_count(const struct device_manager *m)

@@ -51,6 +51,13 @@ int devices_update(struct device_manager *m, const char *kind, const char *id, c
 /* SendCtrlAltDel: through the i8042. 0, -ENOENT before the devices exist,
  * -ENOSPC when the guest has not drained its keyboard buffer. */
 int devices_ctrl_alt_del(struct device_manager *m);
+/* VMGenID and VMClock (devices/acpi/), created after the devices on the
+ * plan's GED GSIs; NULL before the VM is built. Snapshots save and restore
+ * them (snapshot/generation.c). */
+struct vmgenid;
+struct vmclock;
+struct vmgenid *devices_vmgenid(const struct device_manager *m);
+struct vmclock *devices_vmclock(const struct device_manager *m);
 /* The attached devices in attach order (snapshots): how many, and the i-th
  * one's kind, device and virtio transport (NULL for a legacy device).
  * false past the end. */

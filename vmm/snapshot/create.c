@@ -13,6 +13,7 @@
 #include "devices.h"
 #include "files.h"
 #include "format.h"
+#include "generation.h"
 #include "kvm_state.h"
 #include "log.h"
 #include "config.h"
@@ -70,6 +71,7 @@ static int snap_build_state(struct snap_writer *w, struct vm *vm, const struct d
 	free(config);
 	snap_put_memory(w, vm_memory(vm));
 	r = snap_devices_save(devs, w, err, errlen);
+	snap_generation_save(devs, w);
 	for (unsigned i = 0; r >= 0 && i < vm_vcpu_count(vm); i++)
 		r = snap_vcpu_save(vm_kvm_fd(vm), vm_vcpu_fd(vm, i), i, w, err, errlen);
 	if (r >= 0)

@@ -42,6 +42,7 @@ static const struct {
 	{ SNAP_SEC_VM_ACPI, "acpi", 4096, 1 },
 	{ SNAP_SEC_DEVICE, "device", 64u << 10, SNAP_MAX_DEVICES },
 	{ SNAP_SEC_DEVICE_VIRTIO, "virtio-transport", 64u << 10, SNAP_MAX_DEVICES },
+	{ SNAP_SEC_GENERATION, "generation", 4096, 1 },
 };
 
 static int snap_type_index(uint32_t type)

@@ -25,7 +25,7 @@
 
 #define SNAP_MAGIC "EMBRSNAP"
 #define SNAP_VERSION_MAJOR 1u
-#define SNAP_VERSION_MINOR 0u
+#define SNAP_VERSION_MINOR 1u /* 1.1: the generation section */
 #define SNAP_VERSION_PATCH 0u
 
 #define SNAP_MAX_FILE (10u << 20)
@@ -63,6 +63,8 @@ enum snap_section_type {
 
 	SNAP_SEC_DEVICE = 0x30,      /* a device: kind name, id, then its own state (snapshot/device.h) */
 	SNAP_SEC_DEVICE_VIRTIO,      /* a virtio device's transport: status, features, queues */
+
+	SNAP_SEC_GENERATION = 0x40,  /* VMGenID and VMClock: snapshot/generation.h (since 1.1) */
 };
 
 #define SNAP_MAX_VCPUS 32u

@@ -16,6 +16,7 @@
 #include "core/memory.h"
 #include "devices.h"
 #include "format.h"
+#include "generation.h"
 #include "kvm_state.h"
 #include "uffd.h"
 
@@ -227,6 +228,8 @@ int snap_load_open(struct snap_load *l, const struct snap_load_options *opt, str
 		r = snap_check_memory(l, cfg, why, sizeof(why));
 	if (r >= 0)
 		r = snap_check_vendor(l, why, sizeof(why));
+	if (r >= 0)
+		r = snap_generation_check(l->file, why, sizeof(why));
 	if (r < 0) {
 		snprintf(err, errlen, LOAD_PREFIX "Invalid snapshot state: %s: %s", opt->state_path, why);
 		return r;
@@ -253,6 +256,10 @@ int snap_load_finish(struct snap_load *l, struct vm *vm, const struct device_man
 	}
 	if (r >= 0)
 		r = snap_devices_restore(devs, l->file, why, sizeof(why));
+	/* Last: the IOAPIC's entries and the LAPICs are back, so the GED's
+	 * edges land in the guest's IRR; no vCPU runs yet. */
+	if (r >= 0)
+		r = snap_generation_restore(devs, l->file, why, sizeof(why));
 	if (r < 0)
 		snprintf(err, errlen, LOAD_PREFIX "Failed to build microVM from snapshot: %s", why);
 	return r;

@@ -1,8 +1,10 @@
 /* libFuzzer target: the snapshot state file parser (vmm/snapshot/format.c)
  * and what load reads from a parsed file before it touches KVM: the
  * configuration section through ember's validators, the device sections'
- * heads, the CPU vendor, and the state of the kinds whose sections are
- * checked before a device is touched (pmem: devices/virtio/pmem-state.h). The harness rewrites the trailing CRC-64 so that
+ * heads, the CPU vendor, the state of the kinds whose sections are
+ * checked before a device is touched (pmem: devices/virtio/pmem-state.h),
+ * the generation section (VMGenID and VMClock). The harness rewrites the
+ * trailing CRC-64 so that
  * the input reaches the parser instead of stopping at the CRC check (the
  * check itself is cheap and covered by the unit test). */
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #include "snapshot/config.h"
 #include "snapshot/devices.h"
 #include "snapshot/format.h"
+#include "snapshot/generation.h"
 #include "snapshot/kvm_state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -49,11 +52,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf + size - SNAP_CRC_SIZE, &crc, sizeof(crc));
 	if (snap_parse(buf, size, &f, err, sizeof(err)) == 0) {
 		struct snap_device_head h;
+		struct snap_generation g;
 
 		for (unsigned i = 0; i < f.n; i++)
 			if (f.sec[i].type == SNAP_SEC_DEVICE && snap_device_head_parse(f.sec[i].data, f.sec[i].len, &h) == 0)
 				device_state(&h);
 		(void)snap_cpuid_vendor(&f, vendor);
+		(void)snap_generation_check(&f, err, sizeof(err));
+		s = snap_find(&f, SNAP_SEC_GENERATION, 0);
+		if (s)
+			(void)snap_generation_parse(s->data, s->len, &g, err, sizeof(err));
 		s = snap_find(&f, SNAP_SEC_CONFIG, 0);
 		if (s) {
 			vm_config_init(&cfg);

@@ -283,6 +283,43 @@ static void test_method(void **state)
 	expect_iasl(&a, "method");
 }
 
+/* If, LEqual, Arg0/Arg1 and Notify: the GED's _EVT. */
+static void test_ged(void **state)
+{
+	struct aml a;
+
+	aml_init(&a);
+	aml_scope_begin(&a, "\\_SB");
+	aml_device_begin(&a, "VGEN");
+	aml_name(&a, "_HID");
+	aml_string(&a, "ACPI0013");
+	aml_end(&a);
+	aml_device_begin(&a, "GED");
+	aml_name(&a, "_HID");
+	aml_string(&a, "ACPI0013");
+	aml_method_begin(&a, "MEVT", 2, true);
+	aml_if_begin(&a);
+	aml_lequal(&a);
+	aml_arg(&a, 0);
+	aml_integer(&a, 0x16);
+	aml_notify(&a, "\\_SB.VGEN", 0x80);
+	aml_end(&a);
+	aml_if_begin(&a);
+	aml_lequal(&a);
+	aml_arg(&a, 0);
+	aml_arg(&a, 1);
+	aml_notify(&a, "\\_SB.VGEN", 1);
+	aml_end(&a);
+	aml_end(&a);
+	aml_end(&a);
+	aml_end(&a);
+	expect_iasl(&a, "ged");
+	aml_init(&a);
+	aml_arg(&a, 7); /* Arg0..Arg6 only */
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_free(&a);
+}
+
 /* Bad input is refused, sticky, and the buffer stays bounded. */
 static void test_errors(void **state)
 {
@@ -360,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_pkglength), cmocka_unit_test(test_pkglength_four_bytes),
 		cmocka_unit_test(test_resources), cmocka_unit_test(test_method),
 		cmocka_unit_test(test_errors),   cmocka_unit_test(test_size_cap),
+		cmocka_unit_test(test_ged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

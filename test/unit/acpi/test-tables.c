@@ -1,8 +1,9 @@
-/* The table builder for the largest machine (32 vCPUs, 19 virtio devices)
+/* The table builder for the largest machine (32 vCPUs, 17 virtio devices
+ * and the GED's two GSIs)
  * and smaller ones: every table's signature, length and checksum, the
  * pointers between them, the FADT's flags and registers, the MADT against
- * the MP table ember keeps writing, and the DSDT's virtio devices against
- * the windows it was given. */
+ * the MP table ember keeps writing, the DSDT's virtio devices against
+ * the windows it was given, and its VGEN, VCLK and GED. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -58,7 +59,9 @@ static void build(struct machine *x, unsigned vcpus, unsigned devices, bool pic)
 		x->win[i] = (struct acpi_mmio_window){ .base = w.base, .size = w.size, .gsi = w.irq };
 	}
 	x->m = (struct acpi_machine){ .vcpu_count = vcpus, .ioapic_id = MPTABLE_IOAPIC_ID(vcpus), .pic = pic,
-				      .nr_virtio = devices, .virtio = x->win };
+				      .nr_virtio = devices, .virtio = x->win,
+				      .vmgenid_gsi = LAYOUT_VIRTIO_IRQ_FIRST + devices,
+				      .vmclock_gsi = LAYOUT_VIRTIO_IRQ_FIRST + devices + 1 };
 	assert_int_equal(acpi_build(&x->m, &x->img), 0);
 }
 
@@ -226,6 +229,44 @@ static void check_dsdt(const struct machine *x)
 	assert_int_equal(q[10], ACPI_SLP_TYP_S5);
 }
 
+/* VGEN's ADDR, VCLK's page, the GED's two edge interrupts and _EVT's
+ * LEqual (Arg0, gsi) for each. */
+static void check_ged(const struct machine *x)
+{
+	static const uint8_t irq[] = { 0x89, 0x06, 0x00, 0x03, 0x01 };
+	static const uint8_t addr[] = { 0x08, 'A', 'D', 'D', 'R', 0x12 };
+	const uint8_t *d = table(x, ACPI_DSDT), *end = d + x->img.table[ACPI_DSDT].len, *q;
+	uint8_t evt[3] = { 0x93, 0x68, 0x0a };
+
+	assert_non_null(find(d, end, "\x0dVMGENCTR", 10));
+	q = find(d, end, addr, sizeof(addr));
+	assert_non_null(q);
+	assert_int_equal(q[7], 2);    /* two elements */
+	assert_int_equal(q[8], 0x0c); /* DWordPrefix */
+	assert_int_equal(rd32(q + 9), LAYOUT_VMGENID);
+	assert_int_equal(q[13], 0);   /* Zero: the high half */
+	q = find(d, end, "\x0d" "AMZNC10C", 10);
+	assert_non_null(q);
+	q = find(q, end, "\x86\x09\x00\x00", 4); /* Memory32Fixed, read-only */
+	assert_non_null(q);
+	assert_int_equal(rd32(q + 4), LAYOUT_VMCLOCK);
+	assert_int_equal(rd32(q + 8), 0x1000);
+	q = find(d, end, "\x0d" "ACPI0013", 10);
+	assert_non_null(q);
+	q = find(q, end, irq, sizeof(irq));
+	assert_non_null(q);
+	assert_int_equal(rd32(q + 5), x->m.vmgenid_gsi);
+	q = find(q + 1, end, irq, sizeof(irq));
+	assert_non_null(q);
+	assert_int_equal(rd32(q + 5), x->m.vmclock_gsi);
+	q = find(q, end, evt, sizeof(evt));
+	assert_non_null(q);
+	assert_int_equal(q[3], x->m.vmgenid_gsi);
+	q = find(q + 1, end, evt, sizeof(evt));
+	assert_non_null(q);
+	assert_int_equal(q[3], x->m.vmclock_gsi);
+}
+
 static void check_machine(unsigned vcpus, unsigned devices, bool pic)
 {
 	struct machine x;
@@ -239,14 +280,15 @@ static void check_machine(unsigned vcpus, unsigned devices, bool pic)
 	check_xsdt_fadt(&x);
 	check_madt_against_mptable(&x);
 	check_dsdt(&x);
+	check_ged(&x);
 	acpi_image_free(&x.img);
 }
 
 static void test_largest(void **state)
 {
-	assert_int_equal(virtio_transport_slots(), 19);
-	check_machine(32, 19, true);
-	check_machine(32, 19, false);
+	assert_int_equal(virtio_transport_slots() - LAYOUT_GED_GSIS, 17);
+	check_machine(32, 17, true);
+	check_machine(32, 17, false);
 }
 
 static void test_smaller(void **state)
@@ -277,7 +319,7 @@ static void test_writes_into_guest_memory(void **state)
 static void test_rejects(void **state)
 {
 	struct acpi_mmio_window w = { .base = 0x100000000ull, .size = 0x1000, .gsi = 5 };
-	struct acpi_machine m = { .vcpu_count = 0, .ioapic_id = 1 };
+	struct acpi_machine m = { .vcpu_count = 0, .ioapic_id = 1, .vmgenid_gsi = 6, .vmclock_gsi = 7 };
 	struct acpi_image img = { 0 };
 
 	assert_int_equal(acpi_build(&m, &img), -EINVAL);
@@ -291,6 +333,17 @@ static void test_rejects(void **state)
 	assert_int_equal(acpi_build(&m, &img), -EINVAL);
 	w.base = 0xfffff000;
 	w.size = 0x2000;
+	assert_int_equal(acpi_build(&m, &img), -EINVAL);
+	w = (struct acpi_mmio_window){ .base = 0xc0001000, .size = 0x1000, .gsi = 5 };
+	m.vmgenid_gsi = 6;
+	m.vmclock_gsi = 7;
+	assert_int_equal(acpi_build(&m, &img), 0);
+	acpi_image_free(&img);
+	m.vmgenid_gsi = 5; /* a virtio device's */
+	assert_int_equal(acpi_build(&m, &img), -EINVAL);
+	m.vmgenid_gsi = 7; /* both the same */
+	assert_int_equal(acpi_build(&m, &img), -EINVAL);
+	m.vmgenid_gsi = 256; /* past what _EVT's Arg0 is compared with */
 	assert_int_equal(acpi_build(&m, &img), -EINVAL);
 	assert_null(img.buf);
 	acpi_image_free(&img);
