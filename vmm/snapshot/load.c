@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -18,6 +20,7 @@
 #include "format.h"
 #include "generation.h"
 #include "kvm_state.h"
+#include "log.h"
 #include "uffd.h"
 
 #define LOAD_PREFIX "Load snapshot error: Failed to restore from snapshot: "
@@ -240,6 +243,90 @@ int snap_load_open(struct snap_load *l, const struct snap_load_options *opt, str
 	return snap_load_memory(l, opt, cfg, err, errlen);
 }
 
+/* Under the Uffd backend the new generation's writes into guest memory
+ * wait for the page server to serve those pages. They run on a thread of
+ * their own, waited for at most SNAP_GENERATION_WAIT_MS: a page server
+ * that never serves must not hang the load on the vmm thread (the guest
+ * cannot run without it either, and the writes land when it serves). */
+#define SNAP_GENERATION_WAIT_MS 2000
+
+struct snap_generation_job {
+	const struct device_manager *devs;
+	struct snap_generation saved;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done, abandoned;
+	int r;
+	char why[256];
+};
+
+static void *snap_generation_thread(void *arg)
+{
+	struct snap_generation_job *j = arg;
+	char why[256] = "";
+	int r = snap_generation_apply(j->devs, &j->saved, why, sizeof(why));
+	bool abandoned;
+
+	pthread_mutex_lock(&j->lock);
+	j->r = r;
+	snprintf(j->why, sizeof(j->why), "%s", why);
+	j->done = true;
+	abandoned = j->abandoned;
+	pthread_cond_signal(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	if (abandoned) {
+		if (r < 0)
+			log_error("snapshot load: the new VMGenID/VMClock generation, written late: %s", why);
+		free(j); /* the loader gave up waiting: the job is this thread's */
+	}
+	return NULL;
+}
+
+static int snap_generation_uffd(const struct device_manager *devs, const struct snap_file *f, char *why,
+				size_t whylen)
+{
+	struct snap_generation_job *j = calloc(1, sizeof(*j));
+	struct timespec deadline;
+	pthread_t t;
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	j->devs = devs;
+	r = snap_generation_prepare(devs, f, &j->saved, why, whylen);
+	if (r >= 0) {
+		pthread_mutex_init(&j->lock, NULL);
+		pthread_cond_init(&j->cond, NULL);
+		r = -pthread_create(&t, NULL, snap_generation_thread, j);
+		if (r < 0)
+			snprintf(why, whylen, "cannot start the generation writer: %s", strerror(-r));
+	}
+	if (r < 0) {
+		free(j);
+		return r;
+	}
+	pthread_detach(t);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += SNAP_GENERATION_WAIT_MS / 1000;
+	pthread_mutex_lock(&j->lock);
+	while (!j->done &&
+	       pthread_cond_clockwait(&j->cond, &j->lock, CLOCK_MONOTONIC, &deadline) != ETIMEDOUT)
+		;
+	if (!j->done) {
+		j->abandoned = true;
+		pthread_mutex_unlock(&j->lock);
+		log_warn("snapshot load: the page server has not served the VMGenID and VMClock pages within %d s; "
+			 "the new generation is written when it does", SNAP_GENERATION_WAIT_MS / 1000);
+		return 0;
+	}
+	r = j->r;
+	if (r < 0)
+		snprintf(why, whylen, "%s", j->why);
+	pthread_mutex_unlock(&j->lock);
+	free(j);
+	return r;
+}
+
 int snap_load_finish(struct snap_load *l, struct vm *vm, const struct device_manager *devs,
 		     const struct vm_config *cfg, char *err, size_t errlen)
 {
@@ -258,7 +345,9 @@ int snap_load_finish(struct snap_load *l, struct vm *vm, const struct device_man
 		r = snap_devices_restore(devs, l->file, why, sizeof(why));
 	/* Last: the IOAPIC's entries and the LAPICs are back, so the GED's
 	 * edges land in the guest's IRR; no vCPU runs yet. */
-	if (r >= 0)
+	if (r >= 0 && vm_memory(vm)->uffd >= 0)
+		r = snap_generation_uffd(devs, l->file, why, sizeof(why));
+	else if (r >= 0)
 		r = snap_generation_restore(devs, l->file, why, sizeof(why));
 	if (r < 0)
 		snprintf(err, errlen, LOAD_PREFIX "Failed to build microVM from snapshot: %s", why);
