@@ -133,7 +133,7 @@ static int ember_api_snapshot_load(void *ctx, const struct api_snapshot_load *re
 {
 	struct ember *e = ctx;
 	const struct snap_load_options opt = { .state_path = req->state_path, .mem_path = req->mem_path,
-					       .uffd = req->uffd, .huge_pages = req->huge_pages };
+					       .uffd = req->uffd, .huge_pages = req->huge_pages, .ov = req->ov };
 	bool resume = req->resume;
 	struct snap_load l;
 	struct vm_config cfg;

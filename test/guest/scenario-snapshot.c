@@ -22,8 +22,11 @@
  *                                  a new page written and FLUSHed (snapshot-pmem.c)
  *   PROBE-INFO snapshot.counter <n>, PROBE-INFO snapshot.generation <g>
  * and after the last generation `PROBE snapshot.resumed ok` (then the probe
- * prints its DONE line and resets). Other input bytes are ignored. */
+ * prints its DONE line and resets). Other input bytes are ignored. The
+ * other devices on the command line (net, MMDS, vsock, balloon) and the
+ * kvmclock are checked too: snapshot-devices.h. */
 #include "probe.h"
+#include "snapshot-devices.h"
 #include "snapshot-pmem.h"
 #include "virtio-probe.h"
 
@@ -159,6 +162,7 @@ static void snap_restored(struct snap_run *r, uint64_t counter, unsigned gen)
 	else
 		probe_skip("snapshot.blk", "no drive");
 	serial_after(r->scr);
+	snapdev_restored(gen);
 	snap_pmem_after(gen);
 	probe_info("snapshot.counter", "%lu", counter);
 	probe_info("snapshot.generation", "%u", gen);
@@ -215,11 +219,13 @@ void scenario_snapshot(void)
 	}
 	if (!snap_pmem_prepare(r.seed))
 		return;
+	snapdev_setup();
 	r.scr = (uint8_t)(0xa5 ^ r.seed);
 	outb(UART_IER, SNAP_IER);
 	outb(UART_LCR, SNAP_LCR);
 	outb(UART_SCR, r.scr);
 	probe_ok("snapshot.ready");
+	snapdev_ready();
 	probe_info("snapshot.counter", "%lu", (uint64_t)0);
 	snap_loop(&r);
 }

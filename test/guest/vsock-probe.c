@@ -230,3 +230,16 @@ void vsv_irq_check(struct vsv *v)
 	irq_vsv = v;
 	probe_irq_check("irq.vsock", v->dev.irq, vsv_trigger_used);
 }
+
+bool vsv_event(struct vsv *v, uint32_t *ret_id)
+{
+	uint16_t id;
+	uint32_t len;
+
+	if (!q_poll(v, EVQ, &id, &len))
+		return false;
+	*ret_id = id < VSV_QN && len >= 4 ? *(volatile uint32_t *)(void *)ev_buf[id] : 0xffffffffu;
+	if (id < VSV_QN)
+		q_post(v, EVQ, id);
+	return true;
+}

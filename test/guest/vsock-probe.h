@@ -74,5 +74,9 @@ bool vsv_recv(struct vsv *v, struct vsv_pkt *ret);
 void vsv_recv_done(struct vsv *v, const struct vsv_pkt *p);
 /* Sends raw bytes as one TX descriptor (the hostile scenario's header games). */
 void vsv_send_raw(struct vsv *v, const void *buf, uint32_t len);
+/* Takes the next used event buffer, if any: its le32 event id (0 is
+ * VIRTIO_VSOCK_EVENT_TRANSPORT_RESET; 0xffffffff for a bad buffer), the
+ * buffer posted again. */
+bool vsv_event(struct vsv *v, uint32_t *ret_id);
 /* irq.vsock: a used TX buffer raises the device's IRQ (probe_irq_check). */
 void vsv_irq_check(struct vsv *v);

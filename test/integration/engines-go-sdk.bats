@@ -12,6 +12,6 @@ teardown() {
 	eng_teardown
 }
 
-@test "Go SDK, jailed: its jailer argv, linked files, requests in order with their bodies; net, MMDS v2, vsock, balloon for real; snapshot refused for its net, vsock and balloon devices; SIGTERM" {
+@test "Go SDK, jailed: its jailer argv, linked files, requests in order with their bodies; net, MMDS v2, vsock, balloon for real; a snapshot with its net, vsock and balloon devices; SIGTERM" {
 	go_sdk_replay
 }

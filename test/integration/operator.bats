@@ -207,6 +207,34 @@ help_ok() {
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/file")" data
 }
 
+@test "the API socket file appears only once it listens: bound under a temporary name, renamed into place; none left after a refusal" {
+	command -v strace >/dev/null || skip "strace is not installed (tools/setup.sh installs it)"
+	[ "$(head -c 4 "$EMBER" | od -An -c | tr -d ' ')" = '177ELF' ] || skip "\$EMBER is a wrapper (seccomp.bats' traced run)"
+	local sock=$BATS_TEST_TMPDIR/api.sock
+	# A client that waits for the file and connects at once (the Go SDK, the
+	# tests) met ECONNREFUSED when the file was bound but not yet listening.
+	strace -f -qq -e trace=bind,listen,renameat2 -o "$BATS_TEST_TMPDIR/trace" "$EMBER" --api-sock "$sock" \
+		>"$BATS_TEST_TMPDIR/out" 2>&1 </dev/null &
+	EMBER_PID=$!
+	wait_sock "$sock"
+	curl_sock "$sock" GET /
+	assert_equal "$code" 200
+	pkill -TERM -P "$EMBER_PID" # ember, strace's child; strace then ends
+	wait "$EMBER_PID" || true
+	EMBER_PID=
+	run grep -E '^[0-9]+ +(bind|listen|renameat2)\(' "$BATS_TEST_TMPDIR/trace"
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 --regexp "bind\([0-9]+, \{sa_family=AF_UNIX, sun_path=\"$sock\.ember-[0-9]+\.bind\"\}"
+	assert_line --index 1 --regexp 'listen\([0-9]+, '
+	assert_line --index 2 --regexp "renameat2\(AT_FDCWD, \"$sock\.ember-[0-9]+\.bind\", AT_FDCWD, \"$sock\", RENAME_NOREPLACE\) = 0"
+	# A refused start (the path is taken) leaves no temporary file behind.
+	echo data >"$BATS_TEST_TMPDIR/file"
+	run timeout 30 "$EMBER" --api-sock "$BATS_TEST_TMPDIR/file" </dev/null
+	assert_equal "$status" 1
+	run ls "$BATS_TEST_TMPDIR"
+	refute_output --partial '.bind'
+}
+
 # ---- the log under a real configuration sequence, and a flood ----
 
 @test "a 20-request Kata-sized configuration sequence appears whole in the log (pairs intact)" {

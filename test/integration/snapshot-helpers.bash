@@ -3,6 +3,7 @@
 # $TMP/<name>.sock and its output in $TMP/<name>.out.
 
 # snap_ember NAME [ARGS...]: starts ember NAME and waits (bounded) for its socket.
+# With $SNAP_NETNS set, ember runs in that network namespace.
 snap_ember() {
 	local n=$1
 	shift
@@ -10,7 +11,8 @@ snap_ember() {
 	mkfifo "$TMP/$n.in"
 	# The reader's open waits for a writer: the holder keeps the FIFO open, so
 	# ember never sees end of input while the test runs.
-	"$EMBER" --api-sock "$TMP/$n.sock" --id "snap-$n" "$@" <"$TMP/$n.in" >"$TMP/$n.out" 2>&1 3>&- &
+	${SNAP_NETNS:+ip netns exec "$SNAP_NETNS"} "$EMBER" --api-sock "$TMP/$n.sock" --id "snap-$n" "$@" \
+		<"$TMP/$n.in" >"$TMP/$n.out" 2>&1 3>&- &
 	echo $! >"$TMP/$n.pid"
 	sleep 100000 >"$TMP/$n.in" 3>&- &
 	echo $! >"$TMP/$n.holder"
@@ -130,4 +132,54 @@ snap_state() {
 	*"\"state\":\"$1\""*) ;;
 	*) fail "GET /: state is not $1: $body" ;;
 	esac
+}
+
+# snap_netns N TAP: a network namespace unique to this run and test, with
+# TAP up carrying $SNAP_PEER/24 (the probe's probe.net_peer); its name in
+# $NS_<N>. snap_netns_cleanup (teardown) removes them and their TAPs.
+SNAP_PEER=10.77.0.1
+SNAP_GUEST=10.77.0.2
+snap_netns() {
+	local ns=ember-snap-$$-$BATS_TEST_NUMBER-$1
+	ip netns add "$ns"
+	SNAP_NS+=("$ns")
+	ip -n "$ns" link set lo up
+	ip -n "$ns" tuntap add dev "$2" mode tap
+	ip -n "$ns" addr add "$SNAP_PEER/24" dev "$2"
+	ip -n "$ns" link set "$2" up
+	printf -v "NS_$1" '%s' "$ns"
+}
+
+snap_netns_cleanup() {
+	local ns
+	for ns in "${SNAP_NS[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	SNAP_NS=()
+}
+
+# snap_require_net: root, iproute2 and /dev/net/tun, or skip.
+snap_require_net() {
+	require_root
+	command -v ip >/dev/null || skip "iproute2 is not installed"
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun on this host"
+}
+
+# snap_vsock_peer NAME PATH COUNT: an echoing listener (vsock-peer.py) on
+# PATH for COUNT connections, its output in $TMP/NAME.peer; waits until it
+# listens. Its pid is added to $SNAP_PEERS (snap_peers_kill).
+snap_vsock_peer() {
+	python3 "$BATS_TEST_DIRNAME/vsock-peer.py" listen "$2" "$3" >"$TMP/$1.peer" 2>&1 &
+	SNAP_PEERS="${SNAP_PEERS:-} $!"
+	for _ in $(seq 100); do
+		grep -q listening "$TMP/$1.peer" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "the vsock peer $1 did not listen: $(cat "$TMP/$1.peer")"
+}
+
+snap_peers_kill() {
+	[ -z "${SNAP_PEERS:-}" ] || kill $SNAP_PEERS 2>/dev/null || true
+	SNAP_PEERS=
 }

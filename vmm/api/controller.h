@@ -15,6 +15,7 @@
 
 struct api_action;
 struct mmds_store;
+struct snap_overrides;
 
 /* Route state masks. */
 #define API_PRE_BOOT (1u << VM_NOT_STARTED)
@@ -31,6 +32,7 @@ struct api_snapshot_load {
 	bool resume;
 	bool uffd;      /* mem_backend.backend_type "Uffd" */
 	int huge_pages; /* -1: "Snapshot" (the saved machine-config's), else an enum huge_pages */
+	const struct snap_overrides *ov; /* network_overrides, vsock_override, clock_realtime */
 };
 
 /* What the VM provides to the controller. Each returns 0 or -errno with a
@@ -53,7 +55,8 @@ struct api_vm_ops {
 	int (*update_device)(void *ctx, const char *kind, const char *id, const void *update);
 	/* Snapshots (snapshot/snapshot.h), the VM paused: writes both files. */
 	int (*snapshot_create)(void *ctx, const char *state_path, const char *mem_path, char *err, size_t errlen);
-	/* Builds the VM from the files, paused or (resume) running. *fatal:
+	/* Builds the VM from the files with the load's overrides
+	 * (snapshot/overrides.h), paused or (resume) running. *fatal:
 	 * the failure came after VM resources were made, and the process ends
 	 * (exit 1) once the answer is out; otherwise it may load again. */
 	int (*snapshot_load)(void *ctx, const struct api_snapshot_load *req, bool *fatal, char *err, size_t errlen);

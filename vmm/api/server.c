@@ -424,41 +424,73 @@ static void *api_thread(void *arg)
 	return NULL;
 }
 
-static int server_bind(struct api_server *s, const char *path, char *err, size_t errlen)
+static int bind_error(const char *path, int e, char *err, size_t errlen)
+{
+	if (e == EADDRINUSE || e == EEXIST)
+		snprintf(err, errlen, "Failed to open the API socket at: %s. Check that it is not already used.", path);
+	else
+		snprintf(err, errlen, "Failed to open the API socket at: %s: %s", path, strerror(e));
+	return e == EEXIST ? -EADDRINUSE : -e;
+}
+
+/* Binds and listens on `bound_path`, mode 0755 (Firecracker's under the
+ * usual umask) whatever umask ember runs with (the jailer's is 077):
+ * connecting needs write access, so only the owner can still connect.
+ * umask is process-wide, but this runs at start-up, before any other thread
+ * of ember exists. */
+static int server_listen_at(struct api_server *s, const char *bound_path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		snprintf(err, errlen, "API socket path '%s' is longer than %zu bytes", path, sizeof(addr.sun_path) - 1);
+	strcpy(addr.sun_path, bound_path);
+	mode_t old_umask = umask(022);
+	int bound = bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
+
+	umask(old_umask);
+	if (bound < 0)
+		return -errno;
+	return listen(s->listen_fd, 64) < 0 ? -errno : 0;
+}
+
+/* The socket file appears at `path` only once it listens: clients (the Go
+ * SDK, Kata, the tests) wait for the file and connect at once, and a file
+ * bound but not yet listening answers ECONNREFUSED (seen under load). So it
+ * is bound under a temporary name beside it and renamed into place without
+ * replacing anything: a live socket of another ember stays and is reported
+ * as in use. A path too long for the temporary name is bound in place. */
+static int server_bind(struct api_server *s, const char *path, char *err, size_t errlen)
+{
+	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	size_t max = sizeof(tmp) - 1;
+	int n, r;
+
+	if (strlen(path) > max) {
+		snprintf(err, errlen, "API socket path '%s' is longer than %zu bytes", path, max);
 		return -ENAMETOOLONG;
 	}
-	strcpy(addr.sun_path, path);
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->listen_fd < 0) {
 		snprintf(err, errlen, "cannot create the API socket: %s", strerror(errno));
 		return -errno;
 	}
-	/* Mode 0755, Firecracker's under the usual umask, whatever umask ember
-	 * runs with (the jailer's is 077): connecting needs write access, so
-	 * only the owner can still connect. umask is process-wide, but this
-	 * runs at start-up, before any other thread of ember exists. */
-	mode_t old_umask = umask(022);
-	int bound = bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
-
-	umask(old_umask);
-	if (bound < 0) {
-		int e = errno;
-		if (e == EADDRINUSE)
-			snprintf(err, errlen, "Failed to open the API socket at: %s. Check that it is not already used.",
-				 path);
-		else
-			snprintf(err, errlen, "Failed to open the API socket at: %s: %s", path, strerror(e));
-		return -e;
+	n = snprintf(tmp, sizeof(tmp), "%s.ember-%d.bind", path, (int)getpid());
+	if (n < 0 || (size_t)n > max) {
+		r = server_listen_at(s, path);
+	} else {
+		(void)unlink(tmp); /* a leftover of a killed ember that had this pid */
+		r = server_listen_at(s, tmp);
+		if (r == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
+			r = -errno;
+		if (r < 0)
+			(void)unlink(tmp);
 	}
+	if (r < 0)
+		return bind_error(path, -r, err, errlen);
+	/* Only a socket ember put in place is removed at exit, never another's. */
 	s->socket_path = strdup(path);
-	if (!s->socket_path || listen(s->listen_fd, 64) < 0) {
-		snprintf(err, errlen, "cannot listen on the API socket '%s': %s", path, strerror(errno));
-		return s->socket_path ? -errno : -ENOMEM;
+	if (!s->socket_path) {
+		snprintf(err, errlen, "cannot keep the API socket path '%s': %s", path, strerror(ENOMEM));
+		return -ENOMEM;
 	}
 	return 0;
 }

@@ -2,6 +2,7 @@
  * shapes (vmm_config/snapshot.rs) and texts; the work is the VM adapter's
  * (controller.h snapshot_create / snapshot_load, snapshot/snapshot.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,12 +10,14 @@
 #include "api/resources.h"
 #include "config/json_field.h"
 #include "log.h"
+#include "snapshot/overrides.h"
 
 struct snapshot_request {
 	char *state_path, *mem_path;
 	bool resume;
 	bool uffd;
 	int huge_pages; /* api_snapshot_load.huge_pages */
+	struct snap_overrides ov; /* load only */
 	uint64_t t0_us; /* when the api thread parsed it: the request's latency */
 };
 
@@ -142,22 +145,70 @@ fail:
 	return -EINVAL;
 }
 
-/* Fields of later Firecracker features: accepted at their defaults only. */
-static int snapshot_load_later_fields(struct api_action *a, bool dirty)
+/* One element of network_overrides (Firecracker's NetworkOverride). */
+static int snapshot_net_override(const json_t *v, void *ctx, char *err, size_t errlen)
 {
-	const json_t *v;
+	static const char *const fields[] = { "iface_id", "host_dev_name", NULL };
+	struct snap_overrides *ov = ctx;
+	const char *id = NULL, *tap = NULL;
+	struct snap_net_override *n;
 
+	if (json_field_check_object(v, "NetworkOverride", fields, err, errlen) < 0 ||
+	    json_field_string(v, "iface_id", true, &id, err, errlen) < 0 ||
+	    json_field_string(v, "host_dev_name", true, &tap, err, errlen) < 0)
+		return -EINVAL;
+	if (ov->net_count == SNAP_OVERRIDE_NETS_MAX) {
+		snprintf(err, errlen, "network_overrides: more than %u entries (a microVM has at most %u network "
+			 "interfaces)", SNAP_OVERRIDE_NETS_MAX, SNAP_OVERRIDE_NETS_MAX);
+		return -EINVAL;
+	}
+	if (strlen(id) > SNAP_OVERRIDE_IFACE_ID_MAX || strlen(tap) > SNAP_OVERRIDE_TAP_MAX) {
+		snprintf(err, errlen, "network_overrides: iface_id longer than %u bytes or host_dev_name longer than "
+			 "%u bytes", SNAP_OVERRIDE_IFACE_ID_MAX, SNAP_OVERRIDE_TAP_MAX);
+		return -EINVAL;
+	}
+	n = &ov->net[ov->net_count++];
+	memcpy(n->iface_id, id, strlen(id) + 1);
+	memcpy(n->host_dev_name, tap, strlen(tap) + 1);
+	return 0;
+}
+
+/* vsock_override (Firecracker's VsockOverride): null is none. */
+static int snapshot_vsock_override(const json_t *v, struct snap_overrides *ov, char *err, size_t errlen)
+{
+	static const char *const fields[] = { "uds_path", NULL };
+	const char *path = NULL;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_field_check_object(v, "VsockOverride", fields, err, errlen) < 0 ||
+	    json_field_string(v, "uds_path", true, &path, err, errlen) < 0)
+		return -EINVAL;
+	if (strlen(path) > SNAP_OVERRIDE_UDS_MAX) {
+		snprintf(err, errlen, "vsock_override: uds_path longer than %u bytes", SNAP_OVERRIDE_UDS_MAX);
+		return -EINVAL;
+	}
+	ov->has_vsock = true;
+	memcpy(ov->vsock_uds_path, path, strlen(path) + 1);
+	return 0;
+}
+
+/* The overrides (applied by the load to the snapshot's configuration and
+ * clock), then the fields of features this build does not have yet:
+ * accepted at their defaults only. */
+static int snapshot_load_overrides(struct api_action *a, bool dirty, struct snap_overrides *ov)
+{
+	const json_t *nets = json_object_get(a->body, "network_overrides"), *v;
+	char err[512];
+
+	if ((nets && json_field_sequence(nets, snapshot_net_override, ov, err, sizeof(err)) < 0) ||
+	    snapshot_vsock_override(json_object_get(a->body, "vsock_override"), ov, err, sizeof(err)) < 0 ||
+	    json_field_bool(a->body, "clock_realtime", false, &ov->clock_realtime, err, sizeof(err)) < 0) {
+		api_fault(a, "%s", err);
+		return -EINVAL;
+	}
 	if (dirty)
 		return snapshot_refuse(a, "dirty page tracking (track_dirty_pages, enable_diff_snapshots)");
-	v = json_object_get(a->body, "network_overrides");
-	if (v && !json_is_null(v) && !(json_is_array(v) && json_array_size(v) == 0))
-		return snapshot_refuse(a, "network overrides (network_overrides)");
-	v = json_object_get(a->body, "vsock_override");
-	if (v && !json_is_null(v))
-		return snapshot_refuse(a, "vsock overrides (vsock_override)");
-	v = json_object_get(a->body, "clock_realtime");
-	if (v && !json_is_false(v) && !json_is_null(v))
-		return snapshot_refuse(a, "clock_realtime");
 	return 0;
 }
 
@@ -203,11 +254,12 @@ int api_snapshot_load_parse(struct api_action *a)
 		a->deprecated = true;
 		log_warn("PUT /snapshot/load: mem_file_path and enable_diff_snapshots fields are deprecated.");
 	}
-	r = snapshot_load_later_fields(a, diff || dirty);
+	r = snapshot_payload(a, state, mem, resume);
+	if (r < 0)
+		return r;
+	r = snapshot_load_overrides(a, diff || dirty, &((struct snapshot_request *)a->payload)->ov);
 	if (r >= 0)
 		r = snapshot_load_huge_pages(a, &huge);
-	if (r >= 0)
-		r = snapshot_payload(a, state, mem, resume);
 	if (r < 0)
 		return r;
 	((struct snapshot_request *)a->payload)->uffd = uffd;
@@ -219,7 +271,8 @@ void api_snapshot_load_apply(struct api_controller *c, struct api_action *a)
 {
 	struct snapshot_request *r = a->payload;
 	const struct api_snapshot_load req = { .state_path = r->state_path, .mem_path = r->mem_path,
-					       .resume = r->resume, .uffd = r->uffd, .huge_pages = r->huge_pages };
+					       .resume = r->resume, .uffd = r->uffd, .huge_pages = r->huge_pages,
+					       .ov = &r->ov };
 	uint64_t t0 = snapshot_now_us();
 	char err[1024] = "";
 	bool fatal = false;

@@ -89,6 +89,7 @@ static const struct named_const table_x86_64[] = {
 	C(O_LARGEFILE), C(O_DIRECTORY), C(O_NOFOLLOW), C(O_NOATIME), C(O_CLOEXEC), C(O_PATH),
 	C(O_TMPFILE), C(AT_FDCWD), C(AT_EMPTY_PATH), C(AT_SYMLINK_NOFOLLOW),
 	C(RWF_NOWAIT), /* pwritev2 flags */
+	C(RENAME_NOREPLACE), /* renameat2 flags */
 	C(IORING_REGISTER_FILES), /* io_uring_register opcodes */
 	/* sockets */
 	C(AF_UNIX), C(AF_INET), C(AF_INET6), C(AF_NETLINK), C(AF_PACKET), C(AF_VSOCK), C(SOCK_STREAM),

@@ -14,6 +14,7 @@
 #include "config/net.h"
 #include "config/vm_config.h"
 #include "devices/kind.h"
+#include "overrides.h"
 
 static int config_set(json_t *o, const char *key, json_t *v)
 {
@@ -103,7 +104,51 @@ static int config_key(const char *key, const json_t *v, struct vm_config *cfg, c
 	return k->config_parse(v, slot, err, errlen);
 }
 
-int snap_config_load(const uint8_t *text, size_t len, struct vm_config *cfg, char *err, size_t errlen)
+/* The interface iface_id of the saved network-interfaces array, or NULL. */
+static json_t *config_iface(json_t *o, const char *iface_id)
+{
+	json_t *ifaces = json_object_get(o, "network-interfaces"), *i;
+	size_t k;
+
+	json_array_foreach(ifaces, k, i) {
+		const char *id = json_string_value(json_object_get(i, "iface_id"));
+
+		if (id && !strcmp(id, iface_id))
+			return i;
+	}
+	return NULL;
+}
+
+/* The load's overrides, in the saved JSON before anything is validated or
+ * opened: the TAPs and the socket are the overrides' from the start. */
+static int config_override(json_t *o, const struct snap_overrides *ov, char *err, size_t errlen)
+{
+	json_t *v;
+
+	for (unsigned i = 0; i < ov->net_count; i++) {
+		json_t *iface = config_iface(o, ov->net[i].iface_id);
+
+		if (!iface) {
+			snprintf(err, errlen, "Unknown Network Device.");
+			return -ENODEV;
+		}
+		if (json_object_set_new(iface, "host_dev_name", json_string(ov->net[i].host_dev_name)) < 0)
+			return -ENOMEM;
+	}
+	if (ov->has_vsock) {
+		v = json_object_get(o, "vsock");
+		if (!json_is_object(v)) {
+			snprintf(err, errlen, "Unknown Vsock Device.");
+			return -ENODEV;
+		}
+		if (json_object_set_new(v, "uds_path", json_string(ov->vsock_uds_path)) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int snap_config_load(const uint8_t *text, size_t len, const struct snap_overrides *ov, struct vm_config *cfg,
+		     char *err, size_t errlen)
 {
 	char why[768];
 	json_error_t jerr;
@@ -117,11 +162,19 @@ int snap_config_load(const uint8_t *text, size_t len, struct vm_config *cfg, cha
 		json_decref(o);
 		return -EINVAL;
 	}
-	/* machine-config first: the others are checked against it. */
+	/* machine-config first: the others are checked against it (and
+	 * mmds-config last, below). */
 	if (!json_object_get(o, "machine-config") || !json_object_get(o, "boot-source")) {
 		snprintf(err, errlen, "config section: machine-config or boot-source missing");
 		json_decref(o);
 		return -EINVAL;
+	}
+	if (ov) {
+		r = config_override(o, ov, err, errlen);
+		if (r < 0) {
+			json_decref(o);
+			return r;
+		}
 	}
 	bad = "machine-config";
 	r = config_key(bad, json_object_get(o, bad), cfg, why, sizeof(why));
@@ -129,8 +182,13 @@ int snap_config_load(const uint8_t *text, size_t len, struct vm_config *cfg, cha
 		if (r < 0)
 			break;
 		bad = key;
-		if (strcmp(key, "machine-config") != 0)
+		if (strcmp(key, "machine-config") != 0 && strcmp(key, "mmds-config") != 0)
 			r = config_key(key, v, cfg, why, sizeof(why));
+	}
+	/* mmds-config last: it names network interfaces, which must exist. */
+	if (r >= 0 && json_object_get(o, "mmds-config")) {
+		bad = "mmds-config";
+		r = config_key(bad, json_object_get(o, bad), cfg, why, sizeof(why));
 	}
 	if (r < 0)
 		snprintf(err, errlen, "config section: %s: %s", bad, why);

@@ -29,7 +29,14 @@ int snap_vcpu_restore(int vcpu_fd, unsigned index, const struct snap_file *f, ch
 /* The VM's devices in KVM: with the in-kernel irqchip the PIC pair and the
  * IOAPIC; the PIT when the VM has one; the kvm-clock. */
 int snap_vm_save(int vm_fd, bool kernel_irqchip, bool pit, struct snap_writer *w, char *err, size_t errlen);
-int snap_vm_restore(int vm_fd, bool kernel_irqchip, bool pit, const struct snap_file *f, char *err, size_t errlen);
+/* clock_realtime: KVM_SET_CLOCK with KVM_CLOCK_REALTIME and the saved
+ * realtime stamp, so the guest's clock advances by the wall time since the
+ * save (the caller checked snap_vm_clock_has_realtime()). */
+int snap_vm_restore(int vm_fd, bool kernel_irqchip, bool pit, bool clock_realtime, const struct snap_file *f,
+		    char *err, size_t errlen);
+/* Whether the saved kvm-clock carries a realtime stamp (KVM_GET_CLOCK gives
+ * one when the host's clock is the TSC, once a vCPU ran). */
+bool snap_vm_clock_has_realtime(const struct snap_file *f);
 
 /* The CPU vendor string of a saved vCPU 0 CPUID (leaf 0), for the check
  * against this host's; false when the section lacks leaf 0. */

@@ -68,7 +68,19 @@ static const struct snap_section *vm_section(const struct snap_file *f, uint32_t
 	return NULL;
 }
 
-int snap_vm_restore(int vm_fd, bool kernel_irqchip, bool pit, const struct snap_file *f, char *err, size_t errlen)
+bool snap_vm_clock_has_realtime(const struct snap_file *f)
+{
+	const struct snap_section *s = snap_find(f, SNAP_SEC_VM_CLOCK, 0);
+	struct kvm_clock_data clock;
+
+	if (!s || s->len != sizeof(clock))
+		return false;
+	memcpy(&clock, s->data, sizeof(clock));
+	return clock.flags & KVM_CLOCK_REALTIME;
+}
+
+int snap_vm_restore(int vm_fd, bool kernel_irqchip, bool pit, bool clock_realtime, const struct snap_file *f,
+		    char *err, size_t errlen)
 {
 	const struct snap_section *s;
 	struct kvm_pit_state2 ps;
@@ -86,8 +98,14 @@ int snap_vm_restore(int vm_fd, bool kernel_irqchip, bool pit, const struct snap_
 	if (!s)
 		return -EINVAL;
 	memcpy(&clock, s->data, sizeof(clock));
-	/* Only the clock value: the TSC-stability flags are KVM's to report. */
-	clock.flags = 0;
+	/* Only the clock value: the TSC-stability flags are KVM's to report.
+	 * With clock_realtime KVM adds the wall time since the saved stamp
+	 * (Firecracker's restore_state). */
+	if (clock_realtime && !(clock.flags & KVM_CLOCK_REALTIME)) {
+		snprintf(err, errlen, "clock_realtime requested but not present in the snapshot state");
+		return -EINVAL;
+	}
+	clock.flags = clock_realtime ? KVM_CLOCK_REALTIME : 0;
 	memset(clock.pad, 0, sizeof(clock.pad));
 	if (ioctl(vm_fd, KVM_SET_CLOCK, &clock) < 0)
 		return vm_fail(err, errlen, SNAP_SEC_VM_CLOCK, "KVM refused");

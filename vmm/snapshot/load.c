@@ -21,6 +21,7 @@
 #include "generation.h"
 #include "kvm_state.h"
 #include "log.h"
+#include "overrides.h"
 #include "uffd.h"
 
 #define LOAD_PREFIX "Load snapshot error: Failed to restore from snapshot: "
@@ -220,11 +221,17 @@ int snap_load_open(struct snap_load *l, const struct snap_load_options *opt, str
 
 	*l = (struct snap_load){ .mem_fd = -1 };
 	l->restore = (struct vm_restore){ .mem_fd = -1, .vcpu = snap_load_vcpu, .ctx = l };
+	l->clock_realtime = opt->ov && opt->ov->clock_realtime;
 	r = snap_read_state(l, opt->state_path, err, errlen);
 	if (r < 0)
 		return r;
 	s = snap_find(l->file, SNAP_SEC_CONFIG, 0);
-	r = s ? snap_config_load(s->data, s->len, cfg, why, sizeof(why)) : -EINVAL;
+	r = s ? snap_config_load(s->data, s->len, opt->ov, cfg, why, sizeof(why)) : -EINVAL;
+	if (r == -ENODEV) {
+		/* Firecracker's chain for an override naming no saved device */
+		snprintf(err, errlen, LOAD_PREFIX "Failed to get snapshot state from file: %s", why);
+		return r;
+	}
 	if (!s)
 		snprintf(why, sizeof(why), "no config section");
 	if (r >= 0)
@@ -233,6 +240,12 @@ int snap_load_open(struct snap_load *l, const struct snap_load_options *opt, str
 		r = snap_check_vendor(l, why, sizeof(why));
 	if (r >= 0)
 		r = snap_generation_check(l->file, why, sizeof(why));
+	if (r >= 0 && l->clock_realtime && !snap_vm_clock_has_realtime(l->file)) {
+		/* Checked here, before KVM is touched, so the process may load again. */
+		snprintf(err, errlen, LOAD_PREFIX "Failed to build microVM from snapshot: clock_realtime requested but "
+			 "not present in the snapshot state");
+		return -EINVAL;
+	}
 	if (r < 0) {
 		snprintf(err, errlen, LOAD_PREFIX "Invalid snapshot state: %s: %s", opt->state_path, why);
 		return r;
@@ -332,7 +345,8 @@ int snap_load_finish(struct snap_load *l, struct vm *vm, const struct device_man
 {
 	bool kernel = cfg->machine.irqchip == IRQCHIP_KERNEL;
 	char why[512] = "";
-	int r = snap_vm_restore(vm_fd(vm), kernel, machine_config_pit(&cfg->machine), l->file, why, sizeof(why));
+	int r = snap_vm_restore(vm_fd(vm), kernel, machine_config_pit(&cfg->machine), l->clock_realtime, l->file, why,
+				sizeof(why));
 
 	if (r >= 0 && !kernel) {
 		const struct snap_section *s = snap_find(l->file, SNAP_SEC_VM_SPLIT_IOAPIC, 0);

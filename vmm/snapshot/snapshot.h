@@ -20,6 +20,7 @@
 
 struct device_manager;
 struct snap_file;
+struct snap_overrides;
 
 /* Saves the paused vm (built from cfg, its devices in devs). Refuses
  * devices without snapshot support before writing anything. 0 or -errno
@@ -33,6 +34,10 @@ struct snap_load_options {
 	const char *mem_path; /* the memory file, or (uffd) the page server's socket */
 	bool uffd;            /* the Uffd backend (uffd.h) */
 	int huge_pages;       /* -1: the snapshot's machine-config; else enum huge_pages */
+	/* The load's overrides (may be NULL: overrides.h), applied to the
+	 * saved configuration; a clock_realtime request is checked against
+	 * the saved clock. */
+	const struct snap_overrides *ov;
 };
 
 struct snap_load {
@@ -41,6 +46,7 @@ struct snap_load {
 	struct snap_file *file; /* its sections */
 	int mem_fd;
 	struct vm_restore restore; /* for vm_create() */
+	bool clock_realtime;       /* the load's clock_realtime (checked against the file) */
 	char err[512];             /* a vCPU's restore failure (restore.vcpu) */
 };
 

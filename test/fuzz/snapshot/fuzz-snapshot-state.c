@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s = snap_find(&f, SNAP_SEC_CONFIG, 0);
 		if (s) {
 			vm_config_init(&cfg);
-			(void)snap_config_load(s->data, s->len, &cfg, err, sizeof(err));
+			(void)snap_config_load(s->data, s->len, NULL, &cfg, err, sizeof(err));
 			vm_config_clear(&cfg);
 		}
 		snap_file_free(&f);

@@ -45,12 +45,17 @@ go_sdk_replay() {
 	eng_expect "$sock" 204 PUT /actions '{"action_type":"InstanceStart"}'
 	# GetBalloonConfig
 	eng_expect "$sock" 200 GET /balloon '' '"amount_mib":16,"deflate_on_oom":true,"stats_polling_interval_s":1'
-	# a snapshot of a paused VM (PauseVM, CreateSnapshot, ResumeVM): this VM
-	# has a net device, vsock and a balloon, which ember cannot snapshot yet;
-	# nothing is written and the VM goes on
+	# a snapshot of a paused VM (PauseVM, CreateSnapshot, ResumeVM): its net
+	# device, vsock and balloon are saved with it (paths inside the jail), and
+	# the VM goes on
 	eng_expect "$sock" 204 PATCH /vm '{"state":"Paused"}'
-	eng_expect "$sock" 400 PUT /snapshot/create '{"mem_file_path":"mem","snapshot_path":"snap","snapshot_type":"Full"}' \
-		"Devices without snapshot support are present: net(id: 1), vsock, balloon"
+	eng_expect "$sock" 204 PUT /snapshot/create '{"mem_file_path":"mem","snapshot_path":"snap","snapshot_type":"Full"}'
+	[ "$(stat -c %s "$root/mem")" = $((128 << 20)) ] || fail "the jail's memory file: $(ls -l "$root")"
+	run "$EMBER_BUILD/tools/ember-snapshot" info "$root/snap"
+	assert_success
+	assert_output --partial "net"
+	assert_output --partial "vsock"
+	assert_output --partial "balloon"
 	eng_expect "$sock" 204 PATCH /vm '{"state":"Resumed"}'
 	wait_output 'PROBE vsock.rst' 900
 	# the probe's balloon scenario ran first: GetBalloonStats, UpdateBalloonStats, UpdateBalloon

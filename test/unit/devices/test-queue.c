@@ -408,6 +408,22 @@ static void test_enable_checks(void **state)
 	h_queue_setup(&q, 16);
 	q.avail_gpa = UINT64_MAX - 1;
 	assert_int_equal(virtq_enable(&q, f->m), -EFAULT);
+	/* the used ring over the available ring or the descriptor table: each
+	 * returned chain would offer another, and a device refusing chains
+	 * would pop and return them forever */
+	h_queue_setup(&q, 16);
+	q.used_gpa = H_AVAIL;
+	assert_int_equal(virtq_enable(&q, f->m), -EINVAL);
+	h_queue_setup(&q, 16);
+	q.used_gpa = H_AVAIL - 8; /* its last bytes (avail_event) reach the avail flags */
+	assert_int_equal(virtq_enable(&q, f->m), -EINVAL);
+	h_queue_setup(&q, 16);
+	q.used_gpa = H_DESC + 16 * 15;
+	assert_int_equal(virtq_enable(&q, f->m), -EINVAL);
+	assert_false(q.ready);
+	h_queue_setup(&q, 16);
+	q.used_gpa = H_AVAIL + 40; /* just after the available ring (38 bytes), 4-aligned: allowed */
+	assert_int_equal(virtq_enable(&q, f->m), 0);
 	h_queue_setup(&q, 256);
 	assert_int_equal(virtq_enable(&q, f->m), 0);
 }

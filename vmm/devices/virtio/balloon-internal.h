@@ -60,3 +60,8 @@ void balloon_stats_timer_set(struct balloon *b, uint16_t interval_s);
 void balloon_stats_timer_arm(struct balloon *b);
 /* Writes free_page_hint_cmd_id (the host's command) and tells the driver. */
 void balloon_hint_command(struct balloon *b, uint32_t cmd);
+
+/* Snapshots (balloon-snapshot.c): the device's own state into buf (its
+ * length or -errno), and back after the transport activated the device. */
+int balloon_snapshot_save(struct balloon *b, uint8_t *buf, size_t size);
+int balloon_snapshot_restore(struct balloon *b, const uint8_t *buf, size_t len, char *err, size_t errlen);

@@ -12,6 +12,7 @@
 #include "config/balloon.h"
 #include "config/vm_config.h"
 #include "devices/kind.h"
+#include "devices/virtio/balloon-internal.h"
 #include "devices/virtio/balloon.h"
 
 extern const struct device_kind balloon_kind;
@@ -285,6 +286,16 @@ static struct virtio_dev *balloon_kind_virtio(void *dev)
 	return balloon_virtio(dev);
 }
 
+static int balloon_kind_save(void *dev, uint8_t *buf, size_t size)
+{
+	return balloon_snapshot_save(dev, buf, size);
+}
+
+static int balloon_kind_restore(void *dev, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	return balloon_snapshot_restore(dev, buf, len, err, errlen);
+}
+
 const struct device_kind balloon_kind = {
 	.name = "balloon",
 	.max = 1,
@@ -304,4 +315,6 @@ const struct device_kind balloon_kind = {
 	.id = balloon_kind_id,
 	.update = balloon_kind_update,
 	.virtio = balloon_kind_virtio,
+	.snapshot_save = balloon_kind_save,
+	.snapshot_restore = balloon_kind_restore,
 };

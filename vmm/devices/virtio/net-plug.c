@@ -12,6 +12,7 @@
 #include "config/net.h"
 #include "config/vm_config.h"
 #include "devices/kind.h"
+#include "devices/virtio/net-internal.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/tap.h"
 
@@ -166,6 +167,21 @@ static struct virtio_dev *net_kind_virtio(void *dev)
 	return net_virtio(dev);
 }
 
+static void net_kind_quiesce(void *dev)
+{
+	net_snapshot_quiesce(dev);
+}
+
+static int net_kind_save(void *dev, uint8_t *buf, size_t size)
+{
+	return net_snapshot_save(dev, buf, size);
+}
+
+static int net_kind_restore(void *dev, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	return net_snapshot_restore(dev, buf, len, err, errlen);
+}
+
 const struct device_kind net_kind = {
 	.name = "net",
 	.max = NET_IFACES_MAX,
@@ -184,4 +200,7 @@ const struct device_kind net_kind = {
 	.id = net_kind_id,
 	.update = net_kind_update,
 	.virtio = net_kind_virtio,
+	.snapshot_quiesce = net_kind_quiesce,
+	.snapshot_save = net_kind_save,
+	.snapshot_restore = net_kind_restore,
 };

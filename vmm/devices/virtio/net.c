@@ -1,4 +1,4 @@
-#include "net.h"
+#include "net-internal.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -21,52 +21,9 @@
 #include "tap.h"
 #include "throttle.h"
 
-#define RXQ 0u
-#define TXQ 1u
-/* The receive buffers held at once may use this many iovecs in all. */
-#define NET_RX_IOVS (2u * VIRTQ_MAX_SIZE)
-/* A GSO frame from the TAP: 64 KiB of IP plus Ethernet and a VLAN tag. */
-#define NET_RX_GSO_MAX 65550u
 #define NET_COUNT(n, name, v) metrics_local_add((n)->m.name, (v))
 #define NET_COUNT_SHARED(n, name, v) metrics_add_shared((n)->m.name, (v))
 #define BIT(b) (1ull << (b))
-
-struct net {
-	struct virtio_dev vdev;
-	char id[NET_IFACE_ID_MAX + 1];
-	int tap_fd;
-	struct event_loop *loop;
-	bool has_mac;
-	uint8_t mac[NET_MAC_LEN];
-	uint16_t mtu;
-	uint64_t acked;
-	bool active;
-	bool mergeable;
-	size_t rx_need; /* header + the largest frame the TAP may hand over */
-	struct rate_limiter_spec rx_spec, tx_spec;
-	struct virtio_throttle rx_throttle, tx_throttle;
-	/* Receive chains popped and not yet used, in the order the guest
-	 * posted them: rx_chains of them from rx_first, each with its head,
-	 * its iovec count and its writable bytes. Their iovecs run together
-	 * in rx_iov from rx_iov_first, so one readv can fill several
-	 * (MRG_RXBUF). A used frame's chains leave from the front by moving
-	 * the two starts; new ones are added at the end, and the arrays are
-	 * moved down only when the end is reached (net_rx_compact). */
-	uint16_t rx_head[VIRTQ_MAX_SIZE];
-	uint16_t rx_niov[VIRTQ_MAX_SIZE];
-	uint32_t rx_caps[VIRTQ_MAX_SIZE];
-	unsigned rx_first, rx_chains;
-	struct iovec rx_iov[NET_RX_IOVS];
-	unsigned rx_iov_first, rx_iovs;
-	struct iovec rx_read_iov[NET_RX_IOVS]; /* the held iovecs joined for readv (net_iov_join) */
-	uint64_t rx_cap;
-	uint32_t rx_held; /* a frame read but refused by the limiter: its length */
-	uint64_t q_dropped_seen[2]; /* each queue's virtq_stats.dropped already counted */
-	struct virtq_elem elem; /* scratch for virtq_pop (4 KiB: not on the stack) */
-	struct net_metrics m;   /* also the metrics group net_<id> */
-	struct mmds_link *mmds; /* the MMDS detour, on interfaces the MMDS config enables */
-	int metrics_group;
-};
 
 static const struct virtio_device_ops net_ops;
 
@@ -104,6 +61,7 @@ static void net_rx_forget(struct net *n)
 	n->rx_iov_first = n->rx_iovs = 0;
 	n->rx_cap = 0;
 	n->rx_held = 0;
+	n->rx_gap = false;
 }
 
 /* Whether the held buffers can take any frame: without MRG_RXBUF each frame
@@ -157,13 +115,17 @@ static bool net_rx_refill(struct net *n, struct virtq *q)
 	struct virtq_elem *e = &n->elem;
 
 	while (!net_rx_enough(n)) {
+		uint64_t dropped = q->stats.dropped;
 		int r = virtq_pop(q, e);
 
+		if (q->stats.dropped != dropped && n->rx_chains)
+			n->rx_gap = true;
 		if (r == 0)
 			return true;
 		if (r < 0)
 			return false;
 		if (e->nr_out || e->in_len < TAP_VNET_HDR_LEN) {
+			n->rx_gap = n->rx_gap || n->rx_chains;
 			NET_COUNT(n, rx_fails, 1);
 			log_rl(LOG_WARNING, "net %s: receive buffer of %u bytes (%u readable) refused", n->id, e->in_len,
 			       e->out_len);
@@ -192,8 +154,10 @@ static void net_rx_consume(struct net *n, unsigned k)
 	n->rx_chains -= k;
 	n->rx_iov_first += iovs;
 	n->rx_iovs -= iovs;
-	if (!n->rx_chains)
+	if (!n->rx_chains) {
 		n->rx_first = n->rx_iov_first = 0;
+		n->rx_gap = false;
+	}
 }
 
 /* The frame of len bytes now in the held buffers goes to the guest: header
@@ -571,6 +535,43 @@ static const struct virtio_device_ops net_ops = {
 	.reset = net_reset,
 	.notify = net_notify,
 };
+
+/* ---- snapshots ---- */
+
+void net_snapshot_quiesce(struct net *n)
+{
+	struct virtq *q;
+
+	virtio_lock(&n->vdev);
+	q = virtio_queue(&n->vdev, RXQ);
+	if (n->active && q && q->ready) {
+		/* A frame the limiter held is in the guest's buffers already: it
+		 * goes to the guest now, unpaid, rather than be lost. */
+		if (n->rx_held) {
+			uint32_t len = n->rx_held;
+
+			n->rx_held = 0;
+			net_rx_deliver(n, q, len);
+		}
+		/* Chains popped and not used: the ring is rewound over them, so
+		 * the driver's buffers are not lost, and the device that runs
+		 * next (this one if the VM resumes, or the restored one) pops
+		 * them again in the guest's order. After a chain was returned
+		 * among them they are not the last popped: then they go back
+		 * used and empty, which the driver takes as a dropped frame and
+		 * posts again. */
+		for (unsigned i = 0; i < n->rx_chains; i++) {
+			if (n->rx_gap)
+				virtq_push(q, n->rx_head[n->rx_first + i], 0);
+			else
+				virtq_unpop(q);
+		}
+		net_rx_forget(n);
+		virtio_signal_used(&n->vdev, RXQ);
+		virtio_yield(&n->vdev, RXQ); /* served again if this VM resumes */
+	}
+	virtio_unlock(&n->vdev);
+}
 
 /* ---- life cycle ---- */
 

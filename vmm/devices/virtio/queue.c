@@ -35,6 +35,11 @@ void virtq_reset(struct virtq *q)
 	*q = (struct virtq){ .size = VIRTQ_MAX_SIZE, .stats = stats };
 }
 
+static bool gpa_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
 int virtq_enable(struct virtq *q, const struct guest_memory *mem)
 {
 	uint8_t *desc, *avail, *used;
@@ -49,6 +54,14 @@ int virtq_enable(struct virtq *q, const struct guest_memory *mem)
 	used = guest_memory_slice(mem, q->used_gpa, USED_BYTES(n));
 	if (!desc || !avail || !used)
 		return -EFAULT;
+	/* The device writes the used ring: over the available ring or the
+	 * descriptor table, each entry it returns would change what the driver
+	 * offers, and a device that returns a refused chain and pops the next
+	 * would never run out (a vmm thread spinning forever). No driver lays
+	 * its rings out so (virtio 1.2 §2.7: three separate parts). */
+	if (gpa_overlap(q->used_gpa, USED_BYTES(n), q->avail_gpa, AVAIL_BYTES(n)) ||
+	    gpa_overlap(q->used_gpa, USED_BYTES(n), q->desc_gpa, (uint64_t)DESC_SIZE * n))
+		return -EINVAL;
 	q->mem = mem;
 	q->desc = desc;
 	q->avail = avail;

@@ -89,3 +89,21 @@ void virtio_throttle_patch(struct virtio_throttle *t, const struct rate_limiter_
 		cfg.bucket[i] = patch->bucket_present[i] ? patch->cfg.bucket[i] : t->rl.bucket[i].cfg;
 	virtio_throttle_replace(t, &cfg);
 }
+
+void virtio_throttle_save(const struct virtio_throttle *t, struct virtio_throttle_saved *ret)
+{
+	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
+		ret->budget[k] = t->rl.bucket[k].budget;
+		ret->burst[k] = t->rl.bucket[k].burst;
+	}
+}
+
+void virtio_throttle_restore(struct virtio_throttle *t, const struct virtio_throttle_saved *s)
+{
+	for (unsigned k = 0; k < RATE_LIMITER_KINDS; k++) {
+		struct token_bucket *tb = &t->rl.bucket[k];
+
+		tb->budget = s->budget[k] < tb->cfg.size ? s->budget[k] : tb->cfg.size;
+		tb->burst = s->burst[k] < tb->cfg.one_time_burst ? s->burst[k] : tb->cfg.one_time_burst;
+	}
+}

@@ -39,3 +39,13 @@ void virtio_throttle_replace(struct virtio_throttle *t, const struct rate_limite
 /* Firecracker's PATCH: a bucket named in the patch is replaced (size 0
  * disables it), a bucket left out keeps its configuration; then as replace. */
 void virtio_throttle_patch(struct virtio_throttle *t, const struct rate_limiter_spec *patch);
+
+/* What a snapshot keeps of a limiter: the tokens left in each bucket. */
+struct virtio_throttle_saved {
+	uint64_t budget[RATE_LIMITER_KINDS], burst[RATE_LIMITER_KINDS];
+};
+
+void virtio_throttle_save(const struct virtio_throttle *t, struct virtio_throttle_saved *ret);
+/* Puts saved tokens back, each bucket capped at what its configuration
+ * holds (a snapshot is not trusted to grant more). */
+void virtio_throttle_restore(struct virtio_throttle *t, const struct virtio_throttle_saved *s);

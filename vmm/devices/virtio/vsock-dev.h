@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "queue.h"
@@ -42,6 +43,8 @@ struct vsock_dev {
 	uint64_t (*clock_ms)(void);
 	bool active;
 	bool rx_pushed;
+	/* A snapshot posted TRANSPORT_RESET on the event queue (vsock-snapshot.c). */
+	bool reset_posted;
 	struct vsock_conn_table table;
 	unsigned rr; /* where the next RX round starts */
 	struct vsock_pending pending[VSOCK_PENDING_MAX];
@@ -76,5 +79,15 @@ void vsock_host_want_write(struct vsock_dev *v, struct vsock_conn *c);
 /* A reset (any thread, lock held) moved connections to v->orphans: has the
  * vmm thread close and free them (at once where there is no event loop). */
 void vsock_host_orphans_ready(struct vsock_dev *v);
+/* Closes the host connections still reading their CONNECT line (vmm thread). */
+void vsock_host_drop_pending(struct vsock_dev *v);
 int vsock_host_start(struct vsock_dev *v);
 void vsock_host_stop(struct vsock_dev *v);
+
+/* vsock-snapshot.c: Firecracker's way. Before saving, TRANSPORT_RESET goes
+ * to the guest (its driver closes every connection and reads guest_cid
+ * again once it runs) and the host's side of every connection is closed;
+ * then the device's own state into buf (its length or -errno), and back. */
+void vsock_snapshot_quiesce(struct vsock_dev *v);
+int vsock_snapshot_save(struct vsock_dev *v, uint8_t *buf, size_t size);
+int vsock_snapshot_restore(struct vsock_dev *v, const uint8_t *buf, size_t len, char *err, size_t errlen);

@@ -223,6 +223,13 @@ static void vsock_pending_drop(struct vsock_dev *v, struct vsock_pending *p)
 	v->npending--;
 }
 
+void vsock_host_drop_pending(struct vsock_dev *v)
+{
+	for (unsigned i = 0; i < VSOCK_PENDING_MAX && v->npending; i++)
+		if (v->pending[i].fd >= 0)
+			vsock_pending_drop(v, &v->pending[i]);
+}
+
 /* The line named port: the connection starts with a REQUEST to the guest. */
 static void vsock_pending_connect(struct vsock_dev *v, struct vsock_pending *p, uint32_t port)
 {

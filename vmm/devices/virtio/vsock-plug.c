@@ -9,6 +9,7 @@
 #include "config/vm_config.h"
 #include "config/vsock.h"
 #include "devices/kind.h"
+#include "devices/virtio/vsock-dev.h"
 #include "devices/virtio/vsock.h"
 
 extern const struct device_kind vsock_kind;
@@ -95,6 +96,21 @@ static struct virtio_dev *vsock_kind_virtio(void *dev)
 	return vsock_virtio(dev);
 }
 
+static void vsock_kind_quiesce(void *dev)
+{
+	vsock_snapshot_quiesce(dev);
+}
+
+static int vsock_kind_save(void *dev, uint8_t *buf, size_t size)
+{
+	return vsock_snapshot_save(dev, buf, size);
+}
+
+static int vsock_kind_restore(void *dev, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	return vsock_snapshot_restore(dev, buf, len, err, errlen);
+}
+
 const struct device_kind vsock_kind = {
 	.name = "vsock",
 	.max = 1,
@@ -113,4 +129,7 @@ const struct device_kind vsock_kind = {
 	.create = vsock_kind_create,
 	.destroy = vsock_kind_destroy,
 	.virtio = vsock_kind_virtio,
+	.snapshot_quiesce = vsock_kind_quiesce,
+	.snapshot_save = vsock_kind_save,
+	.snapshot_restore = vsock_kind_restore,
 };

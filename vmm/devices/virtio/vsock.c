@@ -509,6 +509,7 @@ static void vsock_reset(struct virtio_dev *d)
 	struct vsock_dev *v = vsock_of(d);
 
 	v->active = false;
+	v->reset_posted = false;
 	while (v->table.count) {
 		struct vsock_conn *c = vsock_conn_table_take(&v->table, v->table.count - 1);
 
