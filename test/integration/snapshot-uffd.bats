@@ -223,3 +223,31 @@ uffd_restore_run() {
 	expect_api 204 PUT /snapshot/load "$(snap_load_body "$TMP/state2" "$TMP/mem2" true)"
 	uffd_restore_run c
 }
+
+@test "balloon under Uffd: inflated pages reach the handler as UFFD_EVENT_REMOVE and read zero when deflated" {
+	require_kvm
+	snap_ember a
+	snap_use a
+	args="console=ttyS0 probe=snapshot probe.snap_seed=7 probe.snap_balloon_zero=1"
+	is_pvm_host && args="$args probe.pvm=1"
+	expect_api 204 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":128}'
+	expect_api 204 PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$TMP/disk.img\",\"is_root_device\":true,\"is_read_only\":false}"
+	expect_api 204 PUT /balloon '{"amount_mib":16,"deflate_on_oom":true}'
+	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$args\"}"
+	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
+	snap_wait a 'PROBE snapshot.ready ok'
+	snap_create a "$TMP/state" "$TMP/mem"
+	snap_kill a
+	handler_start
+	snap_ember b
+	snap_use b
+	expect_api 204 PUT /snapshot/load "$(uffd_body "$TMP/state" "$TMP/uffd.sock" true)"
+	uffd_restore_run b
+	run cat "$TMP/b.out"
+	assert_output --partial "PROBE snapshot.balloon ok"
+	handler_end
+	# the guest inflated 256 pages after the restore: ember's MADV_DONTNEED on them is a REMOVE event,
+	# and their next touch (after the deflate) is zero-filled, not copied from the file
+	[ "$(field removed_bytes)" -ge $((256 * 4096)) ] || fail "removed: $SUMMARY"
+	[ "$(field zeroed_bytes)" -gt 0 ] || fail "zeroed: $SUMMARY"
+}
