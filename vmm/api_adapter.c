@@ -92,7 +92,7 @@ static int ember_api_update_device(void *ctx, const char *kind, const char *id, 
 	return e->vm ? devices_update(e->devices, kind, id, update) : -ENOENT;
 }
 
-static int ember_api_snapshot_create(void *ctx, const char *state_path, const char *mem_path, char *err,
+static int ember_api_snapshot_create(void *ctx, const char *state_path, const char *mem_path, bool diff, char *err,
 				     size_t errlen)
 {
 	struct ember *e = ctx;
@@ -102,7 +102,7 @@ static int ember_api_snapshot_create(void *ctx, const char *state_path, const ch
 			 "save/restore unavailable while running");
 		return -EINVAL;
 	}
-	return snap_create(e->vm, e->devices, &e->config, state_path, mem_path, err, errlen);
+	return snap_create(e->vm, e->devices, &e->config, state_path, mem_path, diff, err, errlen);
 }
 
 /* The snapshot's configuration replaces the (unused: no boot-shaping call
@@ -146,6 +146,9 @@ static int ember_api_snapshot_load(void *ctx, const struct api_snapshot_load *re
 		vm_config_clear(&cfg);
 		return r;
 	}
+	/* Tracking is the load's choice, whatever the snapshotted VM had
+	 * (Firecracker's LoadSnapshotParams.track_dirty_pages). */
+	cfg.machine.track_dirty_pages = req->track_dirty;
 	ember_adopt_config(e, &cfg);
 	*fatal = true; /* from here on KVM and the devices are touched */
 	r = ember_vm_restore(e, &l, resume, err, errlen);

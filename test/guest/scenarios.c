@@ -10,6 +10,7 @@ const struct probe_scenario probe_scenarios[] = {
 	{ "blk-large", scenario_blk_large },
 	{ "wait", scenario_wait },
 	{ "snapshot", scenario_snapshot },
+	{ "snapshot-dirty", scenario_snapshot_dirty },
 	{ "blk-hog", scenario_blk_hog },
 	{ "vsock", scenario_vsock },
 	{ "hostile-vsock", scenario_hostile_vsock },

@@ -23,6 +23,7 @@ void scenario_blk_resize(void);
 void scenario_blk_large(void);
 void scenario_wait(void);
 void scenario_snapshot(void);
+void scenario_snapshot_dirty(void);
 void scenario_blk_hog(void);
 void scenario_vsock(void);
 void scenario_hostile_vsock(void);

@@ -208,11 +208,14 @@ ember_fds() {
 	assert_success
 	held=$(sed -n 's/^held //p' <<<"$output")
 	[ "$held" -le 10 ] || fail "ember holds $held connections: $output"
+	# At most the start: the start may still count the first GET's
+	# connection, which ember closes once it reads curl's EOF (seen later
+	# than the count under strace).
 	for _ in $(seq 100); do
-		[ "$(ember_fds)" -eq "$start" ] && break
+		[ "$(ember_fds)" -le "$start" ] && break
 		sleep 0.1
 	done
-	assert_equal "$(ember_fds)" "$start"
+	[ "$(ember_fds)" -le "$start" ] || fail "ember holds $(ember_fds) fds, $start at the start"
 	expect_api 200 GET /
 }
 

@@ -177,10 +177,6 @@ teardown() {
 		assert_clean_exit 152
 		assert_output --partial "$key: this build does not provide"
 	done
-	write_config "$TMP/vm.json" '{"machine-config": {"vcpu_count": 1, "mem_size_mib": 128, "track_dirty_pages": true}}'
-	run_ember --no-api --config-file "$TMP/vm.json"
-	assert_clean_exit 152
-	assert_output --partial 'this build does not provide dirty page tracking'
 }
 
 @test "no boot-source: Firecracker's start error" {

@@ -103,7 +103,7 @@ snap_boot() {
 	expect_api 204 PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$TMP/disk.img\",\"is_root_device\":true,\"is_read_only\":false}"
 	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"$PROBE\",\"boot_args\":\"$args\"}"
 	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
-	snap_wait "$n" 'PROBE snapshot.ready ok'
+	snap_wait "$n" "${SNAP_READY:-PROBE snapshot.ready ok}"
 }
 
 # snap_create NAME STATE MEM: pauses ember NAME and snapshots it.

@@ -187,7 +187,7 @@ snap_base() {
 	assert_output --regexp "PROBE DONE pass=[0-9]+ fail=0"
 }
 
-@test "create: refused before boot, while running and for Diff; with pmem and every other kind saved, no device is refused" {
+@test "create: refused before boot and while running; a Diff into a missing directory fails; with pmem and every other kind saved, no device is refused" {
 	require_kvm
 	snap_ember a
 	snap_use a
@@ -199,14 +199,14 @@ snap_base() {
 	expect_api 400 PUT /snapshot/create "$req" \
 		"Create snapshot error: Cannot save the microVM state: Operation not allowed: save/restore unavailable while running"
 	expect_api 204 PATCH /vm '{"state":"Paused"}'
-	expect_api 400 PUT /snapshot/create '{"snapshot_type":"Diff","snapshot_path":"x","mem_file_path":"y"}' \
-		"does not provide Diff snapshots"
+	expect_api 400 PUT /snapshot/create "{\"snapshot_type\":\"Diff\",\"snapshot_path\":\"$TMP/s\",\"mem_file_path\":\"$TMP/none/m\"}" \
+		"Cannot perform open on the memory backing file: $TMP/none/m"
 	[ ! -e "$TMP/s" ] && [ ! -e "$TMP/m" ] || fail "a refused create wrote a file: $(ls "$TMP")"
 	expect_api 204 PUT /snapshot/create "$req"
 	expect_api 400 PUT /snapshot/create '{"snapshot_path":"x"}' 'missing field `mem_file_path`'
 }
 
-@test "load: the request's texts (both or neither memory field, Uffd, dirty tracking, deprecated mem_file_path) and after a boot-path call" {
+@test "load: the request's texts (both or neither memory field, Uffd, deprecated mem_file_path) and after a boot-path call" {
 	require_kvm
 	snap_base
 	snap_ember b
@@ -217,8 +217,8 @@ snap_base() {
 		"too many fields: either \`mem_backend\` or \`mem_file_path\` exclusively is required"
 	expect_api 400 PUT /snapshot/load "{\"snapshot_path\":\"$TMP/state\",\"mem_backend\":{\"backend_type\":\"Uffd\",\"backend_path\":\"$TMP/uffd.sock\"}}" \
 		"Failed to connect to UDS Unix stream: No such file or directory (os error 2) $TMP/uffd.sock"
-	expect_api 400 PUT /snapshot/load "{\"snapshot_path\":\"$TMP/state\",\"mem_file_path\":\"$TMP/mem\",\"track_dirty_pages\":true}" \
-		"does not provide dirty page tracking"
+	expect_api 400 PUT /snapshot/load "{\"snapshot_path\":\"$TMP/state\",\"mem_file_path\":\"$TMP/mem\",\"track_dirty_pages\":1}" \
+		"expected a boolean for field \`track_dirty_pages\`"
 	# the deprecated field works and says so
 	run curl -s -i --unix-socket "$SOCK" -X PUT -H 'Content-Type: application/json' \
 		--data-binary "{\"snapshot_path\":\"$TMP/state\",\"mem_file_path\":\"$TMP/mem\",\"resume_vm\":true}" \

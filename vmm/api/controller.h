@@ -31,6 +31,7 @@ struct api_snapshot_load {
 	const char *mem_path; /* the memory file, or (uffd) the page server's unix socket */
 	bool resume;
 	bool uffd;      /* mem_backend.backend_type "Uffd" */
+	bool track_dirty; /* track_dirty_pages or enable_diff_snapshots */
 	int huge_pages; /* -1: "Snapshot" (the saved machine-config's), else an enum huge_pages */
 	const struct snap_overrides *ov; /* network_overrides, vsock_override, clock_realtime */
 };
@@ -53,12 +54,15 @@ struct api_vm_ops {
 	 * -errno. */
 	bool (*has_device)(void *ctx, const char *kind, const char *id);
 	int (*update_device)(void *ctx, const char *kind, const char *id, const void *update);
-	/* Snapshots (snapshot/snapshot.h), the VM paused: writes both files. */
-	int (*snapshot_create)(void *ctx, const char *state_path, const char *mem_path, char *err, size_t errlen);
+	/* Snapshots (snapshot/snapshot.h), the VM paused: writes both files,
+	 * a Full or (diff) a Diff. */
+	int (*snapshot_create)(void *ctx, const char *state_path, const char *mem_path, bool diff, char *err,
+			       size_t errlen);
 	/* Builds the VM from the files with the load's overrides
-	 * (snapshot/overrides.h), paused or (resume) running. *fatal:
-	 * the failure came after VM resources were made, and the process ends
-	 * (exit 1) once the answer is out; otherwise it may load again. */
+	 * (snapshot/overrides.h), paused or (resume) running, with dirty page
+	 * tracking when req->track_dirty. *fatal: the failure came after VM
+	 * resources were made, and the process ends (exit 1) once the answer
+	 * is out; otherwise it may load again. */
 	int (*snapshot_load)(void *ctx, const struct api_snapshot_load *req, bool *fatal, char *err, size_t errlen);
 };
 

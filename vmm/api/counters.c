@@ -14,7 +14,7 @@
 	X(deprecated_http_api_calls, METRICS_COUNTER)                                              \
 	X(deprecated_cmd_line_api_calls, METRICS_COUNTER)
 
-/* Pause, resume and the Full snapshots are timed (Diff ones are not built). */
+/* Pause, resume, loads and both kinds of snapshot are timed. */
 #define LATENCIES_US_METRICS(X)                                                                    \
 	X(full_create_snapshot, METRICS_STORE)                                                     \
 	X(diff_create_snapshot, METRICS_STORE)                                                     \
@@ -63,6 +63,8 @@ void api_metrics_latency(enum api_latency which, uint64_t us)
 		[API_LATENCY_RESUME_VM] = &latencies_us_metrics.resume_vm,
 		[API_LATENCY_FULL_CREATE_SNAPSHOT] = &latencies_us_metrics.full_create_snapshot,
 		[API_LATENCY_VMM_FULL_CREATE_SNAPSHOT] = &latencies_us_metrics.vmm_full_create_snapshot,
+		[API_LATENCY_DIFF_CREATE_SNAPSHOT] = &latencies_us_metrics.diff_create_snapshot,
+		[API_LATENCY_VMM_DIFF_CREATE_SNAPSHOT] = &latencies_us_metrics.vmm_diff_create_snapshot,
 		[API_LATENCY_LOAD_SNAPSHOT] = &latencies_us_metrics.load_snapshot,
 		[API_LATENCY_VMM_LOAD_SNAPSHOT] = &latencies_us_metrics.vmm_load_snapshot,
 	};

@@ -17,6 +17,8 @@ struct snapshot_request {
 	bool resume;
 	bool uffd;
 	int huge_pages; /* api_snapshot_load.huge_pages */
+	bool diff;        /* create: snapshot_type "Diff" */
+	bool track_dirty; /* load: track_dirty_pages or enable_diff_snapshots */
 	struct snap_overrides ov; /* load only */
 	uint64_t t0_us; /* when the api thread parsed it: the request's latency */
 };
@@ -53,12 +55,6 @@ static int snapshot_payload(struct api_action *a, const char *state, const char 
 	return r->state_path && r->mem_path ? 0 : -ENOMEM;
 }
 
-static int snapshot_refuse(struct api_action *a, const char *what)
-{
-	api_fault(a, "This build of ember does not provide %s yet.", what);
-	return -EOPNOTSUPP;
-}
-
 /* ---- create ---- */
 
 int api_snapshot_create_parse(struct api_action *a)
@@ -66,7 +62,7 @@ int api_snapshot_create_parse(struct api_action *a)
 	static const char *const fields[] = { "snapshot_type", "snapshot_path", "mem_file_path", NULL };
 	static const char *const types[] = { "Diff", "Full", NULL };
 	const char *state = NULL, *mem = NULL;
-	int type = 1;
+	int type = 1, r;
 	char err[512];
 
 	if (json_field_check_object(a->body, "CreateSnapshotParams", fields, err, sizeof(err)) < 0 ||
@@ -76,9 +72,10 @@ int api_snapshot_create_parse(struct api_action *a)
 		api_fault(a, "%s", err);
 		return -EINVAL;
 	}
-	if (type == 0)
-		return snapshot_refuse(a, "Diff snapshots (snapshot_type \"Diff\")");
-	return snapshot_payload(a, state, mem, false);
+	r = snapshot_payload(a, state, mem, false);
+	if (r >= 0)
+		((struct snapshot_request *)a->payload)->diff = type == 0;
+	return r;
 }
 
 void api_snapshot_create_apply(struct api_controller *c, struct api_action *a)
@@ -92,13 +89,15 @@ void api_snapshot_create_apply(struct api_controller *c, struct api_action *a)
 			  "unavailable while running");
 		return;
 	}
-	if (!c->ops || !c->ops->snapshot_create || c->ops->snapshot_create(c->ops_ctx, r->state_path, r->mem_path,
-									   err, sizeof(err)) < 0) {
+	if (!c->ops || !c->ops->snapshot_create ||
+	    c->ops->snapshot_create(c->ops_ctx, r->state_path, r->mem_path, r->diff, err, sizeof(err)) < 0) {
 		api_fault(a, "%s", err[0] ? err : "Create snapshot error: not available in this process");
 		return;
 	}
-	api_metrics_latency(API_LATENCY_VMM_FULL_CREATE_SNAPSHOT, snapshot_now_us() - t0);
-	api_metrics_latency(API_LATENCY_FULL_CREATE_SNAPSHOT, snapshot_now_us() - r->t0_us);
+	api_metrics_latency(r->diff ? API_LATENCY_VMM_DIFF_CREATE_SNAPSHOT : API_LATENCY_VMM_FULL_CREATE_SNAPSHOT,
+			    snapshot_now_us() - t0);
+	api_metrics_latency(r->diff ? API_LATENCY_DIFF_CREATE_SNAPSHOT : API_LATENCY_FULL_CREATE_SNAPSHOT,
+			    snapshot_now_us() - r->t0_us);
 	api_no_content(a);
 }
 
@@ -196,9 +195,9 @@ static int snapshot_vsock_override(const json_t *v, struct snap_overrides *ov, c
 /* The overrides (applied by the load to the snapshot's configuration and
  * clock), then the fields of features this build does not have yet:
  * accepted at their defaults only. */
-static int snapshot_load_overrides(struct api_action *a, bool dirty, struct snap_overrides *ov)
+static int snapshot_load_overrides(struct api_action *a, struct snap_overrides *ov)
 {
-	const json_t *nets = json_object_get(a->body, "network_overrides"), *v;
+	const json_t *nets = json_object_get(a->body, "network_overrides");
 	char err[512];
 
 	if ((nets && json_field_sequence(nets, snapshot_net_override, ov, err, sizeof(err)) < 0) ||
@@ -207,8 +206,6 @@ static int snapshot_load_overrides(struct api_action *a, bool dirty, struct snap
 		api_fault(a, "%s", err);
 		return -EINVAL;
 	}
-	if (dirty)
-		return snapshot_refuse(a, "dirty page tracking (track_dirty_pages, enable_diff_snapshots)");
 	return 0;
 }
 
@@ -257,7 +254,10 @@ int api_snapshot_load_parse(struct api_action *a)
 	r = snapshot_payload(a, state, mem, resume);
 	if (r < 0)
 		return r;
-	r = snapshot_load_overrides(a, diff || dirty, &((struct snapshot_request *)a->payload)->ov);
+	/* enable_diff_snapshots is the deprecated name of track_dirty_pages
+	 * (Firecracker ORs the two). */
+	((struct snapshot_request *)a->payload)->track_dirty = diff || dirty;
+	r = snapshot_load_overrides(a, &((struct snapshot_request *)a->payload)->ov);
 	if (r >= 0)
 		r = snapshot_load_huge_pages(a, &huge);
 	if (r < 0)
@@ -272,7 +272,7 @@ void api_snapshot_load_apply(struct api_controller *c, struct api_action *a)
 	struct snapshot_request *r = a->payload;
 	const struct api_snapshot_load req = { .state_path = r->state_path, .mem_path = r->mem_path,
 					       .resume = r->resume, .uffd = r->uffd, .huge_pages = r->huge_pages,
-					       .ov = &r->ov };
+					       .ov = &r->ov, .track_dirty = r->track_dirty };
 	uint64_t t0 = snapshot_now_us();
 	char err[1024] = "";
 	bool fatal = false;

@@ -58,7 +58,6 @@ static int machine_config_fields_read(const json_t *j, bool patch, struct machin
 				      size_t errlen)
 {
 	uint64_t vcpus = mc->vcpu_count, mem = mc->mem_size_mib;
-	bool dirty = false;
 	int r, present;
 
 	r = json_field_uint(j, "vcpu_count", !patch, UINT8_MAX, "u8", &vcpus, err, errlen);
@@ -67,7 +66,7 @@ static int machine_config_fields_read(const json_t *j, bool patch, struct machin
 	if (r >= 0)
 		r = json_field_bool(j, "smt", false, &mc->smt, err, errlen);
 	if (r >= 0)
-		r = json_field_bool(j, "track_dirty_pages", false, &dirty, err, errlen);
+		r = json_field_bool(j, "track_dirty_pages", false, &mc->track_dirty_pages, err, errlen);
 	if (r >= 0)
 		r = machine_config_template(j, mc, err, errlen);
 	if (r >= 0)
@@ -80,9 +79,6 @@ static int machine_config_fields_read(const json_t *j, bool patch, struct machin
 	if (present < 0)
 		return present;
 	mc->pit_set |= present > 0;
-	if (dirty)
-		return machine_config_error(err, errlen,
-					    "this build does not provide dirty page tracking (track_dirty_pages)");
 	mc->vcpu_count = (uint8_t)vcpus;
 	mc->mem_size_mib = mem;
 	return 0;

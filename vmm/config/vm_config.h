@@ -41,7 +41,7 @@ struct machine_config {
 	uint8_t vcpu_count;     /* 1..32; 1 or even when smt */
 	uint64_t mem_size_mib;  /* > 0 */
 	bool smt;
-	bool track_dirty_pages; /* always false: this build does not provide dirty tracking */
+	bool track_dirty_pages; /* KVM dirty logs and ember's bitmap, for Diff snapshots (snapshot/dirty.h) */
 	/* The deprecated static CPU template (core/cpu_template.h); NONE when a
 	 * custom one (vm_config.cpu_config) is set: the last one set wins. */
 	enum cpu_template_name cpu_template;

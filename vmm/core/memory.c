@@ -171,6 +171,7 @@ struct guest_memory *guest_memory_destroy(struct guest_memory *m)
 		close(m->uffd);
 	if (m->uffd_peer >= 0)
 		close(m->uffd_peer);
+	free(m->dirty);
 	free(m);
 	return NULL;
 }
@@ -207,7 +208,60 @@ int guest_memory_write(const struct guest_memory *m, uint64_t gpa, const void *s
 	if (!dst)
 		return -EFAULT;
 	memcpy(dst, src, len);
+	guest_memory_mark_dirty(m, gpa, len);
 	return 0;
+}
+
+uint64_t guest_memory_dirty_words(const struct guest_memory *m)
+{
+	return (m->ram_size / GUEST_PAGE_SIZE + 63) / 64;
+}
+
+int guest_memory_track_dirty(struct guest_memory *m)
+{
+	if (m->dirty)
+		return 0;
+	m->dirty = calloc(guest_memory_dirty_words(m), sizeof(uint64_t));
+	return m->dirty ? 0 : -ENOMEM;
+}
+
+/* Pages [first, last] of the file-order bitmap. */
+static void memory_mark_pages(uint64_t *bits, uint64_t first, uint64_t last)
+{
+	for (uint64_t p = first; p <= last; p++)
+		__atomic_fetch_or(&bits[p / 64], 1ull << (p % 64), __ATOMIC_RELAXED);
+}
+
+void guest_memory_mark_host(const struct guest_memory *m, const void *host, uint64_t len)
+{
+	uintptr_t h = (uintptr_t)host;
+	uint64_t base = 0;
+
+	if (!m || !m->dirty || len == 0)
+		return;
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		const struct guest_region *r = &m->region[i];
+		uintptr_t start = (uintptr_t)r->host;
+
+		if (h >= start && h - start < r->size && len <= r->size - (h - start)) {
+			uint64_t off = base + (h - start);
+
+			memory_mark_pages(m->dirty, off / GUEST_PAGE_SIZE, (off + len - 1) / GUEST_PAGE_SIZE);
+			return;
+		}
+		base += r->size;
+	}
+}
+
+void guest_memory_mark_dirty(const struct guest_memory *m, uint64_t gpa, uint64_t len)
+{
+	const void *host;
+
+	if (!m || !m->dirty)
+		return;
+	host = guest_memory_slice(m, gpa, len);
+	if (host)
+		guest_memory_mark_host(m, host, len);
 }
 
 int guest_memory_contains(const struct guest_memory *m, uint64_t gpa, uint64_t len)

@@ -49,6 +49,11 @@ struct guest_memory {
 	 * guest freezes) rather than letting the kernel fill them with zeros. */
 	int uffd;
 	int uffd_peer;
+	/* Dirty tracking (doc/snapshots.md): the pages ember itself wrote
+	 * since the last snapshot, one bit per 4 KiB page in memory-file order
+	 * (region 0's pages, then region 1's), which KVM's dirty log never
+	 * sees. NULL: not tracked. Bits are set atomically (any thread). */
+	uint64_t *dirty;
 };
 
 /* Plans the regions for ram_size bytes (page-aligned, > 0) without mapping
@@ -83,5 +88,19 @@ void *guest_memory_slice(const struct guest_memory *m, uint64_t gpa, uint64_t le
 /* Copy helpers: 0 or -EFAULT. */
 int guest_memory_read(const struct guest_memory *m, uint64_t gpa, void *dst, size_t len);
 int guest_memory_write(const struct guest_memory *m, uint64_t gpa, const void *src, size_t len);
+/* Dirty tracking of ember's own writes (see struct guest_memory.dirty).
+ * guest_memory_track_dirty() allocates the (zeroed) bitmap: 0 or -ENOMEM;
+ * a second call keeps the one there. The mark functions set the bits of
+ * every page [gpa, gpa + len) (or the host range) touches, and do nothing
+ * when tracking is off or the range is not guest RAM. guest_memory_write()
+ * marks itself; whoever writes through a pointer from guest_memory_slice()
+ * marks what it writes (the virtqueue does for device-writable buffers and
+ * the used ring). */
+int guest_memory_track_dirty(struct guest_memory *m);
+void guest_memory_mark_dirty(const struct guest_memory *m, uint64_t gpa, uint64_t len);
+void guest_memory_mark_host(const struct guest_memory *m, const void *host, uint64_t len);
+/* The bitmap's length in 64-bit words: ram_size / 4096 bits, rounded up. */
+uint64_t guest_memory_dirty_words(const struct guest_memory *m);
+
 /* Whether [gpa, gpa + len) is guest RAM. */
 int guest_memory_contains(const struct guest_memory *m, uint64_t gpa, uint64_t len);

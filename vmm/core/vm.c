@@ -206,6 +206,10 @@ static int vm_step_memory(struct vm *vm)
 			       strerror(-r), -r);
 	if (backing == GUEST_BACKING_TRANSPARENT)
 		vm_warn_thp(thp_refused);
+	/* track_dirty_pages: the bitmap of ember's own writes (KVM logs the
+	 * guest's, vm_step_memory_regions), for Diff snapshots. */
+	if (vm->cfg->machine.track_dirty_pages && guest_memory_track_dirty(vm->mem) < 0)
+		return vm_fail(vm, -ENOMEM, "cannot allocate the dirty page bitmap");
 	vm->ctl.mem = vm->mem;
 	return 0;
 }
@@ -259,6 +263,9 @@ static int vm_step_memory_regions(struct vm *vm)
 			.guest_phys_addr = g->gpa,
 			.memory_size = g->size,
 			.userspace_addr = (uintptr_t)g->host,
+			/* Dirty logging also makes KVM map the slot with 4 KiB
+			 * pages, whatever backs it (huge_pages 2M, Transparent). */
+			.flags = vm->mem->dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		};
 
 		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)

@@ -1,4 +1,4 @@
-/* Creating a Full snapshot: see snapshot.h. */
+/* Creating a Full or Diff snapshot: see snapshot.h. */
 #include "snapshot.h"
 
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include "core/irqchip/split.h"
 #include "core/memory.h"
 #include "devices.h"
+#include "dirty.h"
 #include "files.h"
 #include "format.h"
 #include "generation.h"
@@ -81,25 +82,30 @@ static int snap_build_state(struct snap_writer *w, struct vm *vm, const struct d
 	return r;
 }
 
-static int snap_write_memory(const char *path, const struct guest_memory *m, struct snap_out *o, char *err,
-			     size_t errlen)
+static int snap_write_memory(const char *path, const struct guest_memory *m, const struct snap_dirty *diff,
+			     struct snap_out *o, char *err, size_t errlen)
 {
 	uint64_t written = 0;
-	int r = snap_out_open(o, path);
+	bool merged = false;
+	int r = diff ? snap_out_open_diff(o, path, m->ram_size, &merged) : snap_out_open(o, path);
 
 	if (r < 0) {
 		snprintf(err, errlen, CREATE_PREFIX "Cannot perform open on the memory backing file: %s: %s (os error %d)",
 			 path, strerror(-r), -r);
 		return r;
 	}
-	r = snap_memory_write(o, m, &written);
+	r = diff ? snap_memory_write_diff(o, m, diff, &written) : snap_memory_write(o, m, &written);
 	if (r < 0) {
 		snprintf(err, errlen, CREATE_PREFIX "Cannot write memory file: %s: %s (os error %d)", path,
 			 strerror(-r), -r);
 		return r;
 	}
-	log_debug("snapshot: %s: %llu of %llu bytes of guest memory written (the rest are holes)", path,
-		  (unsigned long long)written, (unsigned long long)m->ram_size);
+	if (diff)
+		log_info("snapshot: Diff %s %s: %llu bytes of dirty pages (%s)", merged ? "merged into" : "written to",
+			 path, (unsigned long long)written, diff->tracked ? "dirty logs" : "mincore");
+	else
+		log_debug("snapshot: %s: %llu of %llu bytes of guest memory written (the rest are holes)", path,
+			  (unsigned long long)written, (unsigned long long)m->ram_size);
 	return 0;
 }
 
@@ -119,10 +125,10 @@ static int snap_write_state(const char *path, const struct snap_writer *w, struc
 /* Both files complete under their temporary names, then both renamed:
  * memory first, so a state file never names memory that is not there. */
 static int snap_write_files(const char *state_path, const char *mem_path, const struct guest_memory *m,
-			    const struct snap_writer *w, char *err, size_t errlen)
+			    const struct snap_dirty *diff, const struct snap_writer *w, char *err, size_t errlen)
 {
 	struct snap_out mem = { .fd = -1 }, state = { .fd = -1 };
-	int r = snap_write_memory(mem_path, m, &mem, err, errlen);
+	int r = snap_write_memory(mem_path, m, diff, &mem, err, errlen);
 
 	if (r >= 0)
 		r = snap_write_state(state_path, w, &state, err, errlen);
@@ -144,8 +150,10 @@ static int snap_write_files(const char *state_path, const char *mem_path, const 
 }
 
 int snap_create(struct vm *vm, const struct device_manager *devs, const struct vm_config *cfg,
-		const char *state_path, const char *mem_path, char *err, size_t errlen)
+		const char *state_path, const char *mem_path, bool diff, char *err, size_t errlen)
 {
+	const struct guest_memory *m = vm_memory(vm);
+	struct snap_dirty dirty;
 	struct snap_writer w;
 	char names[256], why[512] = "";
 	int r;
@@ -157,13 +165,21 @@ int snap_create(struct vm *vm, const struct device_manager *devs, const struct v
 	}
 	snap_writer_init(&w);
 	r = snap_build_state(&w, vm, devs, cfg, why, sizeof(why));
+	/* After the devices (finishing their work may write guest memory),
+	 * with nothing left to write: this snapshot's pages, taken out of the
+	 * logs. A Full only clears them; a failure puts them back. */
+	if (r >= 0)
+		r = snap_dirty_collect(vm_fd(vm), m, diff, &dirty, why, sizeof(why));
 	if (r < 0) {
 		snprintf(err, errlen, CREATE_PREFIX "Cannot save the microVM state: %s",
 			 why[0] ? why : strerror(-r));
 		snap_writer_free(&w);
 		return r;
 	}
-	r = snap_write_files(state_path, mem_path, vm_memory(vm), &w, err, errlen);
+	r = snap_write_files(state_path, mem_path, m, diff ? &dirty : NULL, &w, err, errlen);
+	if (r < 0)
+		snap_dirty_restore(m, &dirty);
+	snap_dirty_free(&dirty);
 	snap_writer_free(&w);
 	return r;
 }

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/memory.h"
+#include "dirty.h"
 
 #define SNAP_PAGE 4096u
 #define SNAP_TMP_TRIES 16
@@ -69,6 +71,8 @@ int snap_out_commit(struct snap_out *o)
 	int r = close(o->fd) < 0 ? -errno : 0; /* NFS reports a failed write only here */
 
 	o->fd = -1;
+	if (!o->tmp)
+		return r; /* written in place (snap_out_open_diff) */
 	if (r >= 0 && rename(o->tmp, o->path) < 0)
 		r = -errno;
 	if (r < 0)
@@ -117,7 +121,7 @@ struct snap_residency {
 	uint64_t chunk; /* index of the chunk vec describes; UINT64_MAX: none */
 };
 
-static bool snap_host_has_swap(void)
+bool snap_host_has_swap(void)
 {
 	char line[256];
 	FILE *f = fopen("/proc/swaps", "re");
@@ -192,6 +196,60 @@ int snap_memory_write(struct snap_out *o, const struct guest_memory *m, uint64_t
 
 		if (r < 0)
 			return r;
+	}
+	*ret_written = written;
+	return 0;
+}
+
+int snap_out_open_diff(struct snap_out *o, const char *path, uint64_t size, bool *ret_merged)
+{
+	struct stat st;
+	/* O_NONBLOCK: a FIFO of that name must not block the vmm thread; it
+	 * is no regular file, so it is replaced like any other. */
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size) {
+		*o = (struct snap_out){ .fd = fd, .path = path };
+		*ret_merged = true;
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	*ret_merged = false;
+	return snap_out_open(o, path);
+}
+
+int snap_memory_write_diff(struct snap_out *o, const struct guest_memory *m, const struct snap_dirty *d,
+			   uint64_t *ret_written)
+{
+	uint64_t first = 0, written = 0;
+
+	/* A new file gets its size (the holes are pages the Diff does not
+	 * carry); a merged one has it already. */
+	if (o->tmp && ftruncate(o->fd, (off_t)m->ram_size) < 0)
+		return -errno;
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		const struct guest_region *g = &m->region[i];
+		uint64_t pages = g->size / SNAP_PAGE, run = 0;
+
+		for (uint64_t p = 0; p <= pages; p++) {
+			int r;
+
+			if (p < pages && snap_dirty_test(d, first + p)) {
+				run++;
+				continue;
+			}
+			if (!run)
+				continue;
+			/* Zero pages too: the base may hold data there. */
+			r = snap_out_pwrite(o, g->host + (p - run) * SNAP_PAGE, run * SNAP_PAGE,
+					    (first + p - run) * SNAP_PAGE);
+			if (r < 0)
+				return r;
+			written += run * SNAP_PAGE;
+			run = 0;
+		}
+		first += pages;
 	}
 	*ret_written = written;
 	return 0;

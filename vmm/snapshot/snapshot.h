@@ -1,9 +1,11 @@
-/* Full snapshots of a paused microVM and their restore (doc/snapshots.md).
+/* Full and Diff snapshots of a paused microVM and their restore
+ * (doc/snapshots.md).
  *
  * Create writes two files: the state file (format.h: configuration, memory
  * layout, devices, vCPUs, VM) and the memory file (the RAM regions one after
  * another, zero pages as holes), each under a temporary name renamed when
- * complete (files.h). Load is in two halves: snap_load_open() reads and
+ * complete (files.h); a Diff's memory file holds only the dirty pages
+ * (dirty.h) and may be merged into an existing one. Load is in two halves: snap_load_open() reads and
  * checks both files without touching KVM (a refusal there leaves the
  * process able to load again), and after the caller built the VM from the
  * returned configuration with snap_load_vm_restore() as its vm_restore,
@@ -23,10 +25,14 @@ struct snap_file;
 struct snap_overrides;
 
 /* Saves the paused vm (built from cfg, its devices in devs). Refuses
- * devices without snapshot support before writing anything. 0 or -errno
- * with Firecracker's chain in err ("Create snapshot error: ..."). */
+ * devices without snapshot support before writing anything. A Full (diff
+ * false) writes all non-zero pages; a Diff only the pages changed since the
+ * last snapshot (dirty.h), at their offsets, merged into an existing file
+ * of the RAM's size. Both clear the dirty logs; a failure puts the pages
+ * back. 0 or -errno with Firecracker's chain in err ("Create snapshot
+ * error: ..."). */
 int snap_create(struct vm *vm, const struct device_manager *devs, const struct vm_config *cfg,
-		const char *state_path, const char *mem_path, char *err, size_t errlen);
+		const char *state_path, const char *mem_path, bool diff, char *err, size_t errlen);
 
 /* What PUT /snapshot/load asks for beyond the two paths. */
 struct snap_load_options {

@@ -201,8 +201,8 @@ static void test_ids(void **state)
 	expect(f, "DELETE", "/network-interfaces/eth0", NULL, 400, "does not provide network interface hot-unplug");
 	expect(f, "PUT", "/vsock", "{}", 400, "missing field `guest_cid`");
 	expect(f, "PUT", "/snapshot/create", "{}", 400, "missing field `snapshot_path`");
-	expect(f, "PUT", "/snapshot/create", "{\"snapshot_type\":\"Diff\",\"snapshot_path\":\"s\",\"mem_file_path\":\"m\"}",
-	       400, "does not provide Diff snapshots");
+	expect(f, "PUT", "/snapshot/create", "{\"snapshot_type\":\"Delta\",\"snapshot_path\":\"s\",\"mem_file_path\":\"m\"}",
+	       400, "unknown variant `Delta`");
 	expect(f, "PUT", "/snapshot/load", "{\"snapshot_path\":\"s\"}", 400,
 	       "missing field: either `mem_backend` or `mem_file_path` is required");
 }

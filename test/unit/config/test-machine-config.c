@@ -118,8 +118,13 @@ static void test_out_of_range(void **state)
 
 static void test_absent_capabilities(void **state)
 {
-	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"track_dirty_pages\": true}", false,
-		     "Machine config error: this build does not provide dirty page tracking (track_dirty_pages)");
+	struct machine_config mc = MACHINE_CONFIG_DEFAULT;
+
+	/* track_dirty_pages is served (Diff snapshots); PATCH keeps it when absent */
+	assert_int_equal(parse("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"track_dirty_pages\": true}", false, &mc), 0);
+	assert_true(mc.track_dirty_pages);
+	assert_int_equal(parse("{\"vcpu_count\": 2}", true, &mc), 0);
+	assert_true(mc.track_dirty_pages);
 	expect_error("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"1G\"}", false,
 		     DESER "unknown variant `1G`, expected one of `None`, `2M`, `Transparent`.");
 }

@@ -177,6 +177,7 @@ static void net_rx_deliver(struct net *n, struct virtq *q, uint32_t len)
 		return; /* the buffers stay held for the next frame */
 	}
 	virtq_iov_write(iov, n->rx_iovs, 0, &hdr, sizeof(hdr));
+	virtq_mark_written(q, iov, n->rx_iovs, len);
 	for (int i = 0; i < k; i++)
 		virtq_push(q, n->rx_head[n->rx_first + (unsigned)i], used[i]);
 	net_rx_consume(n, (unsigned)k);

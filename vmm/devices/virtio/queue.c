@@ -124,6 +124,11 @@ static enum virtq_fault chain_add_buffer(const struct virtq *q, struct virtq_ele
 		if (__builtin_add_overflow(e->in_len, d->len, &e->in_len))
 			return VIRTQ_FAULT_LENGTH;
 		e->nr_in++;
+		/* Dirty tracking: the device may write all of it, from now on
+		 * (a superset: marking costs a bit, missing a page loses data).
+		 * A chain a device keeps across a snapshot marks again when it
+		 * writes (virtq_mark_written). */
+		guest_memory_mark_host(q->mem, p, d->len);
 	} else {
 		/* §2.7.4.2: device-readable descriptors come first. */
 		if (e->nr_in)
@@ -226,6 +231,9 @@ void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 
 	memcpy(slot, &id, 4);
 	memcpy(slot + 4, &len, 4);
+	/* Dirty tracking: KVM logs only the guest's own writes. */
+	guest_memory_mark_host(q->mem, slot, 8);
+	guest_memory_mark_host(q->mem, used_field(q, 1), 2);
 	q->used_idx++;
 	/* The element must be visible before the index that publishes it. */
 	__atomic_store_n(used_field(q, 1), q->used_idx, __ATOMIC_RELEASE);
@@ -256,8 +264,10 @@ bool virtq_idle(struct virtq *q)
 {
 	if (!q->ready || q->broken)
 		return false;
-	if (q->event_idx)
+	if (q->event_idx) {
 		__atomic_store_n(used_avail_event(q), q->last_avail, __ATOMIC_RELAXED);
+		guest_memory_mark_host(q->mem, used_avail_event(q), 2);
+	}
 	/* Publish avail_event before re-reading avail idx, pairing with the
 	 * driver's barrier between writing idx and reading avail_event. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -297,4 +307,14 @@ size_t virtq_iov_read(const struct iovec *iov, unsigned n, size_t off, void *dst
 size_t virtq_iov_write(const struct iovec *iov, unsigned n, size_t off, const void *src, size_t len)
 {
 	return iov_copy(iov, n, off, (uint8_t *)src, len, true);
+}
+
+void virtq_mark_written(const struct virtq *q, const struct iovec *iov, unsigned n, size_t len)
+{
+	for (unsigned i = 0; i < n && len; i++) {
+		size_t take = iov[i].iov_len < len ? iov[i].iov_len : len;
+
+		guest_memory_mark_host(q->mem, iov[i].iov_base, take);
+		len -= take;
+	}
 }

@@ -123,3 +123,8 @@ uint16_t virtq_pending(const struct virtq *q);
  * first. Headers that straddle descriptors are read and written this way. */
 size_t virtq_iov_read(const struct iovec *iov, unsigned n, size_t off, void *dst, size_t len);
 size_t virtq_iov_write(const struct iovec *iov, unsigned n, size_t off, const void *src, size_t len);
+/* Dirty tracking (core/memory.h): the first len bytes of a popped chain's
+ * writable iovecs were written now. virtq_pop() already marked them; a
+ * device that holds chains across a snapshot (net's receive buffers) marks
+ * again when it fills them, since the snapshot cleared the bits. */
+void virtq_mark_written(const struct virtq *q, const struct iovec *iov, unsigned n, size_t len);
