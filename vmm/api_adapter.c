@@ -48,10 +48,11 @@ static int ember_api_start(void *ctx, char *err, size_t errlen)
 static int ember_api_pause(void *ctx, char *err, size_t errlen)
 {
 	struct ember *e = ctx;
-	int r = vm_pause(e->vm);
+	char why[256] = "";
+	int r = vm_pause(e->vm, why, sizeof(why));
 
 	if (r < 0)
-		snprintf(err, errlen, "Failed to pause the microVM: %s", strerror(-r));
+		snprintf(err, errlen, "Failed to pause the microVM: %s", why[0] ? why : strerror(-r));
 	return r;
 }
 
@@ -127,17 +128,19 @@ static void ember_adopt_config(struct ember *e, struct vm_config *cfg)
 	e->config = *cfg;
 }
 
-static int ember_api_snapshot_load(void *ctx, const char *state_path, const char *mem_path, bool resume,
-				   bool track_dirty, const struct snap_overrides *ov, bool *fatal, char *err,
+static int ember_api_snapshot_load(void *ctx, const struct api_snapshot_load *req, bool *fatal, char *err,
 				   size_t errlen)
 {
 	struct ember *e = ctx;
+	const struct snap_load_options opt = { .state_path = req->state_path, .mem_path = req->mem_path,
+					       .uffd = req->uffd, .huge_pages = req->huge_pages, .ov = req->ov };
+	bool resume = req->resume;
 	struct snap_load l;
 	struct vm_config cfg;
 	int r;
 
 	vm_config_init(&cfg);
-	r = snap_load_open(&l, state_path, mem_path, ov, &cfg, err, errlen);
+	r = snap_load_open(&l, &opt, &cfg, err, errlen);
 	if (r < 0) {
 		snap_load_close(&l);
 		vm_config_clear(&cfg);
@@ -145,10 +148,11 @@ static int ember_api_snapshot_load(void *ctx, const char *state_path, const char
 	}
 	/* Tracking is the load's choice, whatever the snapshotted VM had
 	 * (Firecracker's LoadSnapshotParams.track_dirty_pages). */
-	cfg.machine.track_dirty_pages = track_dirty;
+	cfg.machine.track_dirty_pages = req->track_dirty;
 	ember_adopt_config(e, &cfg);
 	*fatal = true; /* from here on KVM and the devices are touched */
 	r = ember_vm_restore(e, &l, resume, err, errlen);
+	l.restore.mem = NULL; /* vm_create() took it */
 	snap_load_close(&l);
 	if (r < 0) {
 		log_error("%s", err);

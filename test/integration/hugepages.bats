@@ -11,6 +11,7 @@
 load helpers
 load boot-helpers
 load api-helpers
+load snapshot-helpers
 
 NR_HUGEPAGES=/proc/sys/vm/nr_hugepages
 THP_ENABLED=/sys/kernel/mm/transparent_hugepage/enabled
@@ -23,6 +24,8 @@ setup() {
 
 teardown() {
 	api_stop
+	snap_kill_all
+	[ -n "${HANDLER_PID:-}" ] && { kill -9 "$HANDLER_PID" 2>/dev/null || true; wait "$HANDLER_PID" 2>/dev/null || true; }
 	[ -n "${TOUCH_PID:-}" ] && { kill -9 "$TOUCH_PID" 2>/dev/null || true; wait "$TOUCH_PID" 2>/dev/null || true; }
 	exec 7>&- 2>/dev/null || true
 	if [ -n "$SAVED_NR" ] && [ "$(cat "$NR_HUGEPAGES")" != "$SAVED_NR" ]; then
@@ -200,4 +203,135 @@ require_elf_ember() {
 	assert_success
 	assert_line 'PROBE-INFO balloon.inflated 2048'
 	assert_equal "$(printf '%s\n' "$output" | grep -c 'balloon: guest memory is in 2 MiB huge pages')" 1
+}
+
+# ---- snapshots: huge_pages at PUT /snapshot/load (Firecracker's matrix) ----
+
+HANDLER=$EMBER_BUILD/tools/ember-uffd-handler
+UFFD_PEER=$BATS_TEST_DIRNAME/uffd-peer.py
+
+# hp_snapshot HUGE_PAGES: the snapshot scenario (seed 7, 8 MiB of pattern) of
+# a 128 MiB VM with that huge_pages, saved at $TMP/state and $TMP/mem.
+hp_snapshot() {
+	truncate -s 1M "$TMP/disk.img"
+	snap_ember src
+	SNAP_MACHINE_EXTRA=",\"huge_pages\":\"$1\"" snap_boot src 1 7
+	snap_create src "$TMP/state" "$TMP/mem"
+	snap_kill src
+}
+
+# hp_body BACKEND PATH HUGE: a load body (HUGE "" leaves huge_pages out), resumed.
+hp_body() {
+	printf '{"snapshot_path":"%s","mem_backend":{"backend_type":"%s","backend_path":"%s"},"resume_vm":true%s}' \
+		"$TMP/state" "$1" "$2" "${3:+,\"huge_pages\":\"$3\"}"
+}
+
+# hp_handler: ember-uffd-handler on $TMP/uffd.sock, summary in $TMP/handler.out.
+hp_handler() {
+	rm -f "$TMP/uffd.sock"
+	"$HANDLER" "$TMP/uffd.sock" "$TMP/mem" >"$TMP/handler.out" 2>&1 &
+	HANDLER_PID=$!
+	for _ in $(seq 100); do [ -S "$TMP/uffd.sock" ] && return 0; sleep 0.05; done
+	fail "no handler socket: $(cat "$TMP/handler.out")"
+}
+
+# hp_restored NAME WANT: the loaded ember NAME reports huge_pages WANT, its
+# guest finds its pattern after R and ends cleanly.
+hp_restored() {
+	snap_use "$1"
+	expect_api 200 GET /machine-config '' "\"huge_pages\":\"$2\""
+	snap_send "$1" R
+	snap_wait "$1" 'PROBE DONE'
+	snap_exit "$1"
+	assert_equal "$SNAP_STATUS" 0
+	grep -q 'PROBE snapshot.pattern ok' "$TMP/$1.out" || fail "no pattern ok: $(tail "$TMP/$1.out")"
+	grep -Eq 'PROBE DONE pass=[0-9]+ fail=0' "$TMP/$1.out" || fail "$(tail "$TMP/$1.out")"
+}
+
+# hp_handler_end: the handler's summary in $SUMMARY once ember closed its socket.
+hp_handler_end() {
+	for _ in $(seq 100); do kill -0 "$HANDLER_PID" 2>/dev/null || break; sleep 0.1; done
+	wait "$HANDLER_PID" || fail "the handler failed: $(cat "$TMP/handler.out")"
+	HANDLER_PID=
+	SUMMARY=$(grep '^faults=' "$TMP/handler.out")
+}
+
+hp_field() {
+	echo "$SUMMARY" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+@test "2M snapshot through ember-uffd-handler: the handshake says 2097152, each copy is a whole 2 MiB page" {
+	require_kvm
+	pool_set 80
+	hp_snapshot 2M
+	# the handshake, field by field
+	python3 "$UFFD_PEER" check "$TMP/uffd.sock" 128 2097152 >"$TMP/peer.out" 2>&1 &
+	peer=$!
+	for _ in $(seq 100); do [ -S "$TMP/uffd.sock" ] && break; sleep 0.05; done
+	snap_ember p
+	snap_use p
+	expect_api 204 PUT /snapshot/load "$(hp_body Uffd "$TMP/uffd.sock" "")"
+	wait "$peer" || fail "the peer: $(cat "$TMP/peer.out")"
+	assert_equal "$(cat "$TMP/peer.out")" "uffd-peer: ok"
+	snap_kill p
+	# served by the handler: the guest's RAM is hugetlb again
+	hp_handler
+	free_before=$(hp_free)
+	snap_ember b
+	snap_use b
+	expect_api 204 PUT /snapshot/load "$(hp_body Uffd "$TMP/uffd.sock" "")"
+	# the resumed guest runs (its code and stack faulted in) before R: hugetlb pages from the pool
+	for _ in $(seq 50); do [ "$(hp_free)" -lt "$free_before" ] && break; sleep 0.1; done
+	[ "$(hp_free)" -lt "$free_before" ] || fail "HugePages_Free did not fall ($free_before -> $(hp_free))"
+	if head -c 4 "$EMBER" | grep -q ELF; then
+		TOUCH_PID=$(cat "$TMP/b.pid")
+		assert_equal "$(guest_kernel_page_size)" 2048
+		TOUCH_PID=
+	fi
+	hp_restored b 2M
+	hp_handler_end
+	copied=$(hp_field copied_bytes)
+	[ "$copied" -ge $((8 << 20)) ] || fail "copied: $SUMMARY"
+	assert_equal $((copied % (2 << 20))) 0
+	# 8 MiB of pattern in 2 MiB pages: a handful of faults, not 2048
+	[ "$(hp_field faults)" -ge 4 ] && [ "$(hp_field faults)" -lt 512 ] || fail "faults: $SUMMARY"
+}
+
+@test "the load-time matrix: huge_pages Snapshot, None, Transparent, 2M against File and Uffd, as Firecracker" {
+	require_kvm
+	pool_set 80
+	hugetlb="Load snapshot error: Failed to restore from snapshot: Failed to load guest memory: Error creating guest memory from file: Cannot restore hugetlbfs backed snapshot by mapping the memory file. Please use uffd."
+	# a 2M snapshot: File refuses it (the default resolves to the snapshot's 2M) unless None is asked
+	hp_snapshot 2M
+	snap_ember f
+	snap_use f
+	expect_api 400 PUT /snapshot/load "$(hp_body File "$TMP/mem" "")" "$hugetlb"
+	expect_api 400 PUT /snapshot/load "$(hp_body File "$TMP/mem" Snapshot)" "$hugetlb"
+	expect_api 400 PUT /snapshot/load "$(hp_body File "$TMP/mem" 2M)" "$hugetlb"
+	expect_api 400 PUT /snapshot/load "$(hp_body File "$TMP/mem" 1G)" "unknown variant \`1G\`"
+	snap_state "Not started"
+	expect_api 204 PUT /snapshot/load "$(hp_body File "$TMP/mem" None)"
+	hp_restored f None
+	# a None snapshot: Transparent with File; 2M with File refused; 2M and Transparent with Uffd
+	hp_snapshot None
+	snap_ember t
+	snap_use t
+	expect_api 400 PUT /snapshot/load "$(hp_body File "$TMP/mem" 2M)" "$hugetlb"
+	expect_api 204 PUT /snapshot/load "$(hp_body File "$TMP/mem" Transparent)"
+	hp_restored t Transparent
+	hp_handler
+	snap_ember u
+	snap_use u
+	expect_api 204 PUT /snapshot/load "$(hp_body Uffd "$TMP/uffd.sock" 2M)"
+	hp_restored u 2M
+	hp_handler_end
+	assert_equal $(($(hp_field copied_bytes) % (2 << 20))) 0
+	python3 "$UFFD_PEER" check "$TMP/uffd.sock" 128 4096 >"$TMP/peer.out" 2>&1 &
+	peer=$!
+	for _ in $(seq 100); do [ -S "$TMP/uffd.sock" ] && break; sleep 0.05; done
+	snap_ember v
+	snap_use v
+	expect_api 204 PUT /snapshot/load "$(hp_body Uffd "$TMP/uffd.sock" Transparent)"
+	wait "$peer" || fail "Transparent's handshake: $(cat "$TMP/peer.out")"
+	expect_api 200 GET /machine-config '' '"huge_pages":"Transparent"'
 }

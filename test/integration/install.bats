@@ -24,8 +24,8 @@ setup_file() {
 	done
 	meson setup "$T/build" "$src" --prefix="$T/prefix" >"$T/setup.log" 2>&1 || { cat "$T/setup.log" >&3; return 1; }
 	# only what is installed: the tests and fuzzers are not needed here
-	ninja -C "$T/build" vmm/ember jailer/installed/jailer tools/ember-seccomp doc/ember.1 doc/jailer.1 \
-		doc/ember-seccomp.1 >"$T/build.log" 2>&1 || { tail -30 "$T/build.log" >&3; return 1; }
+	ninja -C "$T/build" vmm/ember jailer/installed/jailer tools/ember-seccomp tools/ember-uffd-handler doc/ember.1 \
+		doc/jailer.1 doc/ember-seccomp.1 doc/ember-uffd-handler.1 >"$T/build.log" 2>&1 || { tail -30 "$T/build.log" >&3; return 1; }
 	meson install -C "$T/build" --no-rebuild >"$T/install.log" 2>&1 || { cat "$T/install.log" >&3; return 1; }
 	DESTDIR="$T/dest" meson install -C "$T/build" --no-rebuild >"$T/destdir.log" 2>&1 ||
 		{ cat "$T/destdir.log" >&3; return 1; }
@@ -44,7 +44,7 @@ setup() {
 # assert_installed ROOT: everything `meson install` installs is under ROOT (the prefix).
 assert_installed() {
 	local root=$1 f
-	for f in bin/ember bin/jailer bin/ember-seccomp; do
+	for f in bin/ember bin/jailer bin/ember-seccomp bin/ember-uffd-handler; do
 		[ -x "$root/$f" ] || fail "$root/$f is missing"
 		# a stripped ELF has no symbol table
 		! readelf -SW "$root/$f" | grep -q ' \.symtab ' || fail "$root/$f is not stripped"
@@ -53,13 +53,13 @@ assert_installed() {
 		etc/ember/seccomp/default.yaml; do
 		[ -f "$root/$f" ] || fail "$root/$f is missing"
 	done
-	for f in ember jailer ember-seccomp; do
+	for f in ember jailer ember-seccomp ember-uffd-handler; do
 		[ -f "$root/share/man/man1/$f.1" ] || fail "the man page $f.1 is missing"
 		grep -q "^\.TH \"$f\" \"1\"" "$root/share/man/man1/$f.1" || fail "$f.1 is not a man page"
 	done
 }
 
-@test "meson install into a prefix: three stripped binaries, the templates, the policy and three man pages" {
+@test "meson install into a prefix: four stripped binaries, the templates, the policy and four man pages" {
 	assert_installed "$T/prefix"
 }
 

@@ -79,3 +79,50 @@ jail_snap() {
 	"$JAILER" --cleanup --id "$JID2" --exec-file "$EMBER" --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" \
 		>/dev/null 2>&1 || true
 }
+
+@test "jailed: a Uffd load through /dev/userfaultfd in the jail, served by ember-uffd-handler as the jail's uid" {
+	require_kvm
+	jail_setup
+	! readelf -lW "$EMBER" | grep -q 'program interpreter' || skip "a dynamically linked ember cannot run alone in a jail"
+	[ -c /dev/userfaultfd ] || skip "no /dev/userfaultfd on this host (the jailer creates it only when the host has it)"
+	STANDIN_ORIG=$EMBER
+	JID2="${JID}-b"
+	cp "$PROBE" "$JPUB/probe.elf"
+	chmod 644 "$JPUB/probe.elf"
+	truncate -s 1M "$JPUB/disk.img"
+	chown "$JUID:$JGID" "$JPUB/disk.img"
+	mkfifo "$JPUB/in1" "$JPUB/in2"
+	args="console=ttyS0 probe=snapshot probe.snap_seed=9"
+	is_pvm_host && args="$args probe.pvm=1"
+	jail_snap "$JID" "$TMP/j1.out" "$JPUB/in1" --bind-ro "$JPUB/probe.elf=probe.elf" --bind "$JPUB/disk.img=disk.img:rw"
+	expect_api 204 PUT /drives/rootfs '{"drive_id":"rootfs","path_on_host":"/disk.img","is_root_device":true,"is_read_only":false}'
+	expect_api 204 PUT /boot-source "{\"kernel_image_path\":\"/probe.elf\",\"boot_args\":\"$args\"}"
+	expect_api 204 PUT /actions '{"action_type":"InstanceStart"}'
+	for _ in $(seq 300); do grep -q 'snapshot.ready ok' "$TMP/j1.out" && break; sleep 0.1; done
+	expect_api 204 PATCH /vm '{"state":"Paused"}'
+	expect_api 204 PUT /snapshot/create '{"snapshot_path":"/run/state","mem_file_path":"/run/mem"}'
+	R1=$JBASE/ember/$JID/root/run
+	for p in $JAIL_BG_PIDS; do kill -KILL "$p" 2>/dev/null || true; done
+	JAIL_BG_PIDS=
+	cp --sparse=always "$R1/state" "$R1/mem" "$JPUB/"
+	chown "$JUID:$JGID" "$JPUB/state" "$JPUB/mem"
+	jail_snap "$JID2" "$TMP/j2.out" "$JPUB/in2" --bind-ro "$JPUB/state=state" --bind "$JPUB/disk.img=disk.img:rw"
+	assert_equal "$(stat -c '%a %u' "$JBASE/ember/$JID2/root/dev/userfaultfd")" "600 $JUID"
+	# the handler as the jail's uid, its socket in the jail's /run (entered as root: the base is root's 0700)
+	(cd "$JBASE/ember/$JID2/root/run" && exec setpriv --reuid "$JUID" --regid "$JGID" --clear-groups \
+		"$EMBER_BUILD/tools/ember-uffd-handler" uffd.sock "$JPUB/mem") >"$TMP/handler.out" 2>&1 &
+	hpid=$!
+	JAIL_BG_PIDS="$JAIL_BG_PIDS $hpid"
+	for _ in $(seq 100); do [ -S "$JBASE/ember/$JID2/root/run/uffd.sock" ] && break; sleep 0.05; done
+	expect_api 204 PUT /snapshot/load '{"snapshot_path":"/state","mem_backend":{"backend_type":"Uffd","backend_path":"/run/uffd.sock"},"resume_vm":true}'
+	printf R >"$JPUB/in2"
+	for _ in $(seq 300); do grep -q 'PROBE DONE' "$TMP/j2.out" && break; sleep 0.1; done
+	run cat "$TMP/j2.out"
+	assert_output --partial "PROBE snapshot.pattern ok"
+	assert_output --regexp "PROBE DONE pass=[0-9]+ fail=0"
+	for _ in $(seq 100); do kill -0 "$hpid" 2>/dev/null || break; sleep 0.1; done
+	run cat "$TMP/handler.out"
+	assert_output --regexp "faults=[0-9]+ copied_bytes=[0-9]+"
+	"$JAILER" --cleanup --id "$JID2" --exec-file "$EMBER" --chroot-base-dir "$JBASE" --parent-cgroup "$JPARENT" \
+		>/dev/null 2>&1 || true
+}

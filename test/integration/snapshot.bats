@@ -216,7 +216,7 @@ snap_base() {
 	expect_api 400 PUT /snapshot/load "{\"snapshot_path\":\"$TMP/state\",\"mem_file_path\":\"$TMP/mem\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$TMP/mem\"}}" \
 		"too many fields: either \`mem_backend\` or \`mem_file_path\` exclusively is required"
 	expect_api 400 PUT /snapshot/load "{\"snapshot_path\":\"$TMP/state\",\"mem_backend\":{\"backend_type\":\"Uffd\",\"backend_path\":\"$TMP/uffd.sock\"}}" \
-		"does not provide the Uffd memory backend"
+		"Failed to connect to UDS Unix stream: No such file or directory (os error 2) $TMP/uffd.sock"
 	expect_api 400 PUT /snapshot/load "{\"snapshot_path\":\"$TMP/state\",\"mem_file_path\":\"$TMP/mem\",\"track_dirty_pages\":1}" \
 		"expected a boolean for field \`track_dirty_pages\`"
 	# the deprecated field works and says so

@@ -25,6 +25,17 @@ struct snap_overrides;
 #define API_FAULT_NOT_STARTED "The requested operation is not supported before starting the microVM."
 #define API_FAULT_STARTED "The requested operation is not supported after starting the microVM."
 
+/* PUT /snapshot/load, validated (api/snapshot.c). */
+struct api_snapshot_load {
+	const char *state_path;
+	const char *mem_path; /* the memory file, or (uffd) the page server's unix socket */
+	bool resume;
+	bool uffd;      /* mem_backend.backend_type "Uffd" */
+	bool track_dirty; /* track_dirty_pages or enable_diff_snapshots */
+	int huge_pages; /* -1: "Snapshot" (the saved machine-config's), else an enum huge_pages */
+	const struct snap_overrides *ov; /* network_overrides, vsock_override, clock_realtime */
+};
+
 /* What the VM provides to the controller. Each returns 0 or -errno with a
  * message for the client in err (a fault_message). Called on the vmm thread. */
 struct api_vm_ops {
@@ -49,11 +60,10 @@ struct api_vm_ops {
 			       size_t errlen);
 	/* Builds the VM from the files with the load's overrides
 	 * (snapshot/overrides.h), paused or (resume) running, with dirty page
-	 * tracking when track_dirty. *fatal: the failure came after VM
+	 * tracking when req->track_dirty. *fatal: the failure came after VM
 	 * resources were made, and the process ends (exit 1) once the answer
 	 * is out; otherwise it may load again. */
-	int (*snapshot_load)(void *ctx, const char *state_path, const char *mem_path, bool resume, bool track_dirty,
-			     const struct snap_overrides *ov, bool *fatal, char *err, size_t errlen);
+	int (*snapshot_load)(void *ctx, const struct api_snapshot_load *req, bool *fatal, char *err, size_t errlen);
 };
 
 struct api_controller {

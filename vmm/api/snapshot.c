@@ -15,6 +15,8 @@
 struct snapshot_request {
 	char *state_path, *mem_path;
 	bool resume;
+	bool uffd;
+	int huge_pages; /* api_snapshot_load.huge_pages */
 	bool diff;        /* create: snapshot_type "Diff" */
 	bool track_dirty; /* load: track_dirty_pages or enable_diff_snapshots */
 	struct snap_overrides ov; /* load only */
@@ -51,12 +53,6 @@ static int snapshot_payload(struct api_action *a, const char *state, const char 
 	a->payload = r;
 	a->free_payload = snapshot_request_free;
 	return r->state_path && r->mem_path ? 0 : -ENOMEM;
-}
-
-static int snapshot_refuse(struct api_action *a, const char *what)
-{
-	api_fault(a, "This build of ember does not provide %s yet.", what);
-	return -EOPNOTSUPP;
 }
 
 /* ---- create ---- */
@@ -113,7 +109,7 @@ static const char *const load_fields[] = { "snapshot_path", "mem_file_path", "me
 
 /* The memory backend: exactly one of mem_backend and the deprecated
  * mem_file_path (Firecracker's texts for both and for neither). */
-static int snapshot_load_backend(struct api_action *a, const char **ret_path)
+static int snapshot_load_backend(struct api_action *a, const char **ret_path, bool *ret_uffd)
 {
 	static const char *const backend_fields[] = { "backend_path", "backend_type", NULL };
 	static const char *const backend_types[] = { "File", "Uffd", NULL };
@@ -141,8 +137,7 @@ static int snapshot_load_backend(struct api_action *a, const char **ret_path)
 	    json_field_string(mb, "backend_path", true, ret_path, err, sizeof(err)) < 0 ||
 	    json_field_enum(mb, "backend_type", true, backend_types, &type, err, sizeof(err)) < 0)
 		goto fail;
-	if (type == 1)
-		return snapshot_refuse(a, "the Uffd memory backend (mem_backend.backend_type \"Uffd\")");
+	*ret_uffd = type == 1;
 	return 0;
 fail:
 	api_fault(a, "%s", err);
@@ -202,7 +197,7 @@ static int snapshot_vsock_override(const json_t *v, struct snap_overrides *ov, c
  * accepted at their defaults only. */
 static int snapshot_load_overrides(struct api_action *a, struct snap_overrides *ov)
 {
-	const json_t *nets = json_object_get(a->body, "network_overrides"), *v;
+	const json_t *nets = json_object_get(a->body, "network_overrides");
 	char err[512];
 
 	if ((nets && json_field_sequence(nets, snapshot_net_override, ov, err, sizeof(err)) < 0) ||
@@ -211,18 +206,33 @@ static int snapshot_load_overrides(struct api_action *a, struct snap_overrides *
 		api_fault(a, "%s", err);
 		return -EINVAL;
 	}
-	v = json_object_get(a->body, "huge_pages");
-	if (v && !json_is_null(v) && !(json_is_string(v) && !strcmp(json_string_value(v), "None")))
-		return snapshot_refuse(a, "huge pages (huge_pages)");
+	return 0;
+}
+
+/* huge_pages: "Snapshot" (the default: the saved machine-config's), or one
+ * that replaces it (Firecracker's LoadHugePageConfig::resolve). Whether it
+ * fits the backend is the load's question (snapshot/load.c). */
+static int snapshot_load_huge_pages(struct api_action *a, int *ret)
+{
+	static const char *const names[] = { "Snapshot", "None", "2M", "Transparent", NULL };
+	static const int values[] = { -1, HUGE_PAGES_NONE, HUGE_PAGES_2M, HUGE_PAGES_TRANSPARENT };
+	int v = 0;
+	char err[512];
+
+	if (json_field_enum(a->body, "huge_pages", false, names, &v, err, sizeof(err)) < 0) {
+		api_fault(a, "%s", err);
+		return -EINVAL;
+	}
+	*ret = values[v];
 	return 0;
 }
 
 int api_snapshot_load_parse(struct api_action *a)
 {
 	const char *state = NULL, *mem = NULL;
-	bool resume = false, diff = false, dirty = false;
+	bool resume = false, diff = false, dirty = false, uffd = false;
 	char err[512];
-	int r;
+	int r, huge = -1;
 
 	if (json_field_check_object(a->body, "LoadSnapshotConfig", load_fields, err, sizeof(err)) < 0 ||
 	    json_field_string(a->body, "snapshot_path", true, &state, err, sizeof(err)) < 0 ||
@@ -232,7 +242,7 @@ int api_snapshot_load_parse(struct api_action *a)
 		api_fault(a, "%s", err);
 		return -EINVAL;
 	}
-	r = snapshot_load_backend(a, &mem);
+	r = snapshot_load_backend(a, &mem, &uffd);
 	if (r < 0)
 		return r;
 	/* Firecracker flags the deprecated fields once the body parsed,
@@ -247,12 +257,22 @@ int api_snapshot_load_parse(struct api_action *a)
 	/* enable_diff_snapshots is the deprecated name of track_dirty_pages
 	 * (Firecracker ORs the two). */
 	((struct snapshot_request *)a->payload)->track_dirty = diff || dirty;
-	return snapshot_load_overrides(a, &((struct snapshot_request *)a->payload)->ov);
+	r = snapshot_load_overrides(a, &((struct snapshot_request *)a->payload)->ov);
+	if (r >= 0)
+		r = snapshot_load_huge_pages(a, &huge);
+	if (r < 0)
+		return r;
+	((struct snapshot_request *)a->payload)->uffd = uffd;
+	((struct snapshot_request *)a->payload)->huge_pages = huge;
+	return 0;
 }
 
 void api_snapshot_load_apply(struct api_controller *c, struct api_action *a)
 {
 	struct snapshot_request *r = a->payload;
+	const struct api_snapshot_load req = { .state_path = r->state_path, .mem_path = r->mem_path,
+					       .resume = r->resume, .uffd = r->uffd, .huge_pages = r->huge_pages,
+					       .ov = &r->ov, .track_dirty = r->track_dirty };
 	uint64_t t0 = snapshot_now_us();
 	char err[1024] = "";
 	bool fatal = false;
@@ -263,8 +283,7 @@ void api_snapshot_load_apply(struct api_controller *c, struct api_action *a)
 		return;
 	}
 	if (!c->ops || !c->ops->snapshot_load ||
-	    c->ops->snapshot_load(c->ops_ctx, r->state_path, r->mem_path, r->resume, r->track_dirty, &r->ov, &fatal, err,
-				  sizeof(err)) < 0) {
+	    c->ops->snapshot_load(c->ops_ctx, &req, &fatal, err, sizeof(err)) < 0) {
 		api_fault(a, "%s", err[0] ? err : "Load snapshot error: not available in this process");
 		return;
 	}

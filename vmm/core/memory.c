@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #ifndef MAP_HUGE_2MB
 #define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
@@ -67,45 +68,27 @@ static void *memory_map_region(uint64_t size, enum guest_backing backing, bool *
 	}
 }
 
-/* Where a region's memory comes from: anonymous memory of a backing, or
- * (file) a snapshot's memory file fd at offset[i]. */
-struct memory_source {
-	enum guest_backing backing;
-	bool file;
-	int fd;
-	const uint64_t *offset;
-	bool thp_refused; /* out: a Transparent region's MADV_HUGEPAGE was refused */
-};
-
-static void *memory_source_map(struct memory_source *src, unsigned i, uint64_t size)
-{
-	/* MAP_PRIVATE: the guest's writes stay in this process (copy on write),
-	 * the file is never changed; pages come in on first touch. */
-	if (src->file)
-		return mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, src->fd,
-			    (off_t)src->offset[i]);
-	return memory_map_region(size, src->backing, &src->thp_refused);
-}
-
-/* Plans ram_size and maps every region from src; m owns the mappings. 0
- * and *ret, or -errno with nothing left mapped. */
-static int memory_regions_map(uint64_t ram_size, struct memory_source *src, struct guest_memory **ret)
+int guest_memory_create_backed(uint64_t ram_size, enum guest_backing backing, struct guest_memory **ret,
+			       bool *ret_thp_refused)
 {
 	_cleanup_free_ struct guest_memory *m = calloc(1, sizeof(*m));
+	bool thp_refused = false;
 	int n;
 
 	if (!m)
 		return -ENOMEM;
+	m->uffd = m->uffd_peer = -1;
+	if (backing != GUEST_BACKING_SMALL && ram_size % GUEST_HUGE_PAGE_SIZE)
+		return -EINVAL;
 	n = guest_memory_plan(ram_size, m->region);
 	if (n < 0)
 		return n;
 	m->nr_regions = (unsigned)n;
 	m->ram_size = ram_size;
-	m->backing = src->backing;
-	m->page_size = src->backing == GUEST_BACKING_HUGETLB_2M ? GUEST_HUGE_PAGE_SIZE : GUEST_PAGE_SIZE;
-	m->file_backed = src->file;
+	m->backing = backing;
+	m->page_size = backing == GUEST_BACKING_HUGETLB_2M ? GUEST_HUGE_PAGE_SIZE : GUEST_PAGE_SIZE;
 	for (unsigned i = 0; i < m->nr_regions; i++) {
-		void *p = memory_source_map(src, i, m->region[i].size);
+		void *p = memory_map_region(m->region[i].size, backing, &thp_refused);
 
 		if (p == MAP_FAILED) {
 			int err = -errno;
@@ -118,22 +101,11 @@ static int memory_regions_map(uint64_t ram_size, struct memory_source *src, stru
 		madvise(p, m->region[i].size, MADV_DONTDUMP);
 		m->region[i].host = p;
 	}
+	m->thp_refused = thp_refused;
+	if (ret_thp_refused)
+		*ret_thp_refused = thp_refused;
 	*ret = TAKE_PTR(m);
 	return 0;
-}
-
-int guest_memory_create_backed(uint64_t ram_size, enum guest_backing backing, struct guest_memory **ret,
-			       bool *ret_thp_refused)
-{
-	struct memory_source src = { .backing = backing };
-	int r;
-
-	if (backing != GUEST_BACKING_SMALL && ram_size % GUEST_HUGE_PAGE_SIZE)
-		return -EINVAL;
-	r = memory_regions_map(ram_size, &src, ret);
-	if (r >= 0 && ret_thp_refused)
-		*ret_thp_refused = src.thp_refused;
-	return r;
 }
 
 int guest_memory_create(uint64_t ram_size, struct guest_memory **ret)
@@ -144,9 +116,48 @@ int guest_memory_create(uint64_t ram_size, struct guest_memory **ret)
 int guest_memory_create_file(uint64_t ram_size, int fd, const uint64_t offset[GUEST_MAX_REGIONS],
 			     struct guest_memory **ret)
 {
-	struct memory_source src = { .backing = GUEST_BACKING_SMALL, .file = true, .fd = fd, .offset = offset };
+	_cleanup_free_ struct guest_memory *m = calloc(1, sizeof(*m));
+	int n;
 
-	return memory_regions_map(ram_size, &src, ret);
+	if (!m)
+		return -ENOMEM;
+	m->uffd = m->uffd_peer = -1;
+	n = guest_memory_plan(ram_size, m->region);
+	if (n < 0)
+		return n;
+	m->nr_regions = (unsigned)n;
+	m->ram_size = ram_size;
+	m->backing = GUEST_BACKING_SMALL;
+	m->page_size = GUEST_PAGE_SIZE;
+	m->file_backed = true;
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		/* MAP_PRIVATE: the guest's writes stay in this process (copy on
+		 * write), the file is never changed; pages come in on first touch. */
+		void *p = mmap(NULL, m->region[i].size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd,
+			       (off_t)offset[i]);
+
+		if (p == MAP_FAILED) {
+			int err = -errno;
+
+			m->nr_regions = i;
+			guest_memory_destroy(TAKE_PTR(m));
+			return err;
+		}
+		madvise(p, m->region[i].size, MADV_DONTDUMP);
+		m->region[i].host = p;
+	}
+	*ret = TAKE_PTR(m);
+	return 0;
+}
+
+int guest_memory_advise_thp(struct guest_memory *m)
+{
+	for (unsigned i = 0; i < m->nr_regions; i++)
+		if (madvise(m->region[i].host, m->region[i].size, MADV_HUGEPAGE) < 0) {
+			m->thp_refused = true;
+			return -errno;
+		}
+	return 0;
 }
 
 struct guest_memory *guest_memory_destroy(struct guest_memory *m)
@@ -156,6 +167,10 @@ struct guest_memory *guest_memory_destroy(struct guest_memory *m)
 	for (unsigned i = 0; i < m->nr_regions; i++)
 		if (m->region[i].host)
 			munmap(m->region[i].host, m->region[i].size);
+	if (m->uffd >= 0)
+		close(m->uffd);
+	if (m->uffd_peer >= 0)
+		close(m->uffd_peer);
 	free(m->dirty);
 	free(m);
 	return NULL;

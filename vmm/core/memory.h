@@ -41,6 +41,14 @@ struct guest_memory {
 	enum guest_backing backing;
 	uint64_t page_size; /* 4096, or 2 MiB for HUGETLB_2M (what one fault maps) */
 	bool file_backed;   /* mapped from a snapshot's memory file (guest_memory_create_file) */
+	bool thp_refused;   /* TRANSPARENT: madvise(MADV_HUGEPAGE) was refused */
+	/* Kept open for the memory's life, closed by guest_memory_destroy()
+	 * (-1: none): a userfaultfd registered on the regions and the socket
+	 * to the page server that serves it (snapshot/uffd.c). Holding the
+	 * uffd means a page server that dies leaves faults unserved (the
+	 * guest freezes) rather than letting the kernel fill them with zeros. */
+	int uffd;
+	int uffd_peer;
 	/* Dirty tracking (doc/snapshots.md): the pages ember itself wrote
 	 * since the last snapshot, one bit per 4 KiB page in memory-file order
 	 * (region 0's pages, then region 1's), which KVM's dirty log never
@@ -68,7 +76,10 @@ int guest_memory_create_backed(uint64_t ram_size, enum guest_backing backing, st
  * large enough). The guest's writes stay private. 0 or -errno. */
 int guest_memory_create_file(uint64_t ram_size, int fd, const uint64_t offset[GUEST_MAX_REGIONS],
 			     struct guest_memory **ret);
-/* Unmaps and frees; accepts NULL; returns NULL. */
+/* madvise(MADV_HUGEPAGE) on every region (a snapshot's file mapping under
+ * "Transparent"). 0 or -errno of the first refusal. */
+int guest_memory_advise_thp(struct guest_memory *m);
+/* Unmaps, closes uffd and uffd_peer, frees; accepts NULL; returns NULL. */
 struct guest_memory *guest_memory_destroy(struct guest_memory *m);
 
 /* The host pointer for [gpa, gpa + len), or NULL when the range overflows,

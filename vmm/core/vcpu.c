@@ -424,10 +424,12 @@ static bool vcpu_wait_runnable(struct vcpu *v)
 	pthread_mutex_lock(&ctl->lock);
 	if (ctl->pause && !ctl->stop) {
 		ctl->parked++;
+		v->parked = true;
 		pthread_cond_broadcast(&ctl->cond);
 		while (ctl->pause && !ctl->stop)
 			pthread_cond_wait(&ctl->cond, &ctl->lock);
 		ctl->parked--;
+		v->parked = false;
 	}
 	stop = ctl->stop;
 	pthread_mutex_unlock(&ctl->lock);
@@ -483,6 +485,7 @@ static void *vcpu_thread(void *arg)
 		v->ctl->request_exit(v->ctl->ctx, code);
 	pthread_mutex_lock(&v->ctl->lock);
 	v->ctl->exited++;
+	v->exited = true;
 	pthread_cond_broadcast(&v->ctl->cond);
 	pthread_mutex_unlock(&v->ctl->lock);
 	return NULL;

@@ -78,6 +78,7 @@ struct vcpu {
 	pthread_t thread;
 	atomic_bool thread_started; /* read by other vCPU threads when they kick */
 	bool ran;                   /* KVM_RUN was entered: there may be an exit to complete */
+	bool parked, exited;        /* this thread is parked / has ended; under ctl->lock */
 	struct vcpu_control *ctl;
 	struct vcpu_metrics m; /* written by this vCPU's thread only */
 	int metrics;           /* its handle as a source of "vcpu" */

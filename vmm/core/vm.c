@@ -70,6 +70,9 @@ struct vm {
 	char *err;    /* the caller's vm_error.msg during vm_create */
 	size_t errlen;
 	bool unbacked; /* vm_error.unbacked */
+	/* vCPU threads that did not end when stopped (a guest page fault
+	 * nobody serves: vm_stop_vcpus); what they may still touch is left. */
+	bool abandoned;
 };
 
 /* Records why a step failed and returns r (evaluated before the message is
@@ -181,13 +184,23 @@ static void vm_warn_thp(bool refused)
 static int vm_step_memory(struct vm *vm)
 {
 	/* A snapshot's memory is its file, mapped with small pages (a file
-	 * mapping takes no hugetlb pages; snapshot/load.c refuses 2M). */
+	 * mapping takes no hugetlb pages; snapshot/load.c refuses 2M), asked
+	 * for THPs under "Transparent"; or RAM a page server fills, mapped by
+	 * snapshot/uffd.c and taken over in vm_create(). */
 	const struct vm_restore *rs = vm->hooks.restore;
-	enum guest_backing backing = rs ? GUEST_BACKING_SMALL : vm_backing(vm->cfg->machine.huge_pages);
+	enum guest_backing backing = vm_backing(vm->cfg->machine.huge_pages);
 	bool thp_refused = false;
-	int r = rs ? guest_memory_create_file(vm->cfg->machine.mem_size_mib << 20, rs->mem_fd, rs->offset, &vm->mem)
-		   : guest_memory_create_backed(vm->cfg->machine.mem_size_mib << 20, backing, &vm->mem, &thp_refused);
+	int r = 0;
 
+	if (!rs)
+		r = guest_memory_create_backed(vm->cfg->machine.mem_size_mib << 20, backing, &vm->mem, &thp_refused);
+	else if (!vm->mem) {
+		r = guest_memory_create_file(vm->cfg->machine.mem_size_mib << 20, rs->mem_fd, rs->offset, &vm->mem);
+		if (r >= 0 && backing == GUEST_BACKING_TRANSPARENT)
+			thp_refused = guest_memory_advise_thp(vm->mem) < 0;
+	} else if (vm->mem->backing == GUEST_BACKING_TRANSPARENT) {
+		thp_refused = vm->mem->thp_refused;
+	}
 	if (r < 0)
 		return vm_fail(vm, r, "Invalid Memory Configuration: Cannot create mmap region: %s (os error %d)",
 			       strerror(-r), -r);
@@ -349,7 +362,10 @@ static int vm_step_acpi(struct vm *vm)
 
 	if (r < 0)
 		return vm_fail(vm, r, "cannot build the ACPI tables: %s", strerror(-r));
-	r = acpi_write(vm->mem, &img);
+	/* A restored guest has its tables in its memory already; ember writes
+	 * nothing there while building, so that a Uffd page server that has not
+	 * served (or never does) cannot hang the load on the vmm thread. */
+	r = vm->hooks.restore ? 0 : acpi_write(vm->mem, &img);
 	acpi_image_free(&img);
 	if (r < 0)
 		return vm_fail(vm, r, "cannot write the ACPI tables: %s", strerror(-r));
@@ -522,9 +538,13 @@ int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct
 	}
 	vm = vm_alloc(cfg, loop, hooks);
 	if (!vm) {
+		if (hooks->restore)
+			guest_memory_destroy(hooks->restore->mem);
 		snprintf(err->msg, sizeof(err->msg), "cannot allocate the microVM: out of memory");
 		return -ENOMEM;
 	}
+	if (hooks->restore)
+		vm->mem = hooks->restore->mem; /* ours from here on (vm_restore) */
 	vm->err = err->msg;
 	vm->errlen = sizeof(err->msg);
 	for (size_t i = 0; i < ARRAY_SIZE(vm_create_steps); i++) {
@@ -546,6 +566,9 @@ int vm_create(const struct vm_config *cfg, struct event_loop *loop, const struct
 }
 
 /* ---- running ---- */
+
+#define VM_PAUSE_TIMEOUT_MS 4000
+#define VM_STOP_TIMEOUT_MS 2000
 
 static void vm_stop_vcpus(struct vm *vm);
 
@@ -641,8 +664,59 @@ struct irqchip_split *vm_split_irqchip(const struct vm *vm)
 	return vm->split;
 }
 
-int vm_pause(struct vm *vm)
+/* Waits (ctl.lock held) until every vCPU thread is parked, or gone as well
+ * when stopping, or until timeout_ms passed: 0 or -ETIMEDOUT. A vCPU whose
+ * guest waits on a page fault of a userfaultfd (the Uffd backend) stays in
+ * KVM_RUN whatever signal reaches it (measured on this host), so a page
+ * server that never answers must not hang the vmm thread. */
+static int vm_wait_vcpus(struct vm *vm, bool stopping, unsigned timeout_ms)
 {
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	for (;;) {
+		unsigned done = 0;
+
+		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+			const struct vcpu *v = vm->vcpus[i];
+
+			done += !v || !v->thread_started || v->exited || (!stopping && v->parked);
+		}
+		if (done == vm->nr_vcpus)
+			return 0;
+		if (pthread_cond_clockwait(&vm->ctl.cond, &vm->ctl.lock, CLOCK_MONOTONIC, &deadline) == ETIMEDOUT)
+			return -ETIMEDOUT;
+	}
+}
+
+/* "0, 2": the vCPUs still running (ctl.lock held). */
+static void vm_running_vcpus(const struct vm *vm, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < vm->nr_vcpus && len < size; i++) {
+		const struct vcpu *v = vm->vcpus[i];
+
+		if (v && v->thread_started && !v->exited && !v->parked) {
+			int n = snprintf(buf + len, size - len, "%s%u", len ? ", " : "", i);
+
+			len += n > 0 ? (size_t)n : 0;
+		}
+	}
+}
+
+int vm_pause(struct vm *vm, char *err, size_t errlen)
+{
+	char list[128];
+	int r;
+
 	if (vm->state == VM_NOT_STARTED)
 		return -EINVAL;
 	if (vm->state == VM_PAUSED)
@@ -653,9 +727,18 @@ int vm_pause(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(vm->vcpus[i]);
 	pthread_mutex_lock(&vm->ctl.lock);
-	while (vm->ctl.parked + vm->ctl.exited < vm->nr_vcpus)
-		pthread_cond_wait(&vm->ctl.cond, &vm->ctl.lock);
+	r = vm_wait_vcpus(vm, false, VM_PAUSE_TIMEOUT_MS);
+	if (r < 0) {
+		/* Given up: those that parked run again, the VM stays Running. */
+		vm_running_vcpus(vm, list, sizeof(list));
+		vm->ctl.pause = false;
+		pthread_cond_broadcast(&vm->ctl.cond);
+		snprintf(err, errlen, "vCPU %s did not leave KVM_RUN within %u s (the guest waits on a page fault "
+			 "that its memory backend does not serve?)", list, VM_PAUSE_TIMEOUT_MS / 1000);
+	}
 	pthread_mutex_unlock(&vm->ctl.lock);
+	if (r < 0)
+		return r;
 	vm->state = VM_PAUSED;
 	return 0;
 }
@@ -690,6 +773,8 @@ int vm_exit_code(const struct vm *vm)
 
 static void vm_stop_vcpus(struct vm *vm)
 {
+	char list[128];
+
 	pthread_mutex_lock(&vm->ctl.lock);
 	vm->ctl.stop = true;
 	pthread_cond_broadcast(&vm->ctl.cond);
@@ -700,9 +785,17 @@ static void vm_stop_vcpus(struct vm *vm)
 	pthread_mutex_lock(&vm->ctl.lock);
 	while (vm->kickers)
 		pthread_cond_wait(&vm->ctl.cond, &vm->ctl.lock);
+	/* Bounded (vm_wait_vcpus): a thread that does not end is left to the
+	 * process's exit, which ends it, and nothing it may use is freed. */
+	if (vm_wait_vcpus(vm, true, VM_STOP_TIMEOUT_MS) < 0) {
+		vm_running_vcpus(vm, list, sizeof(list));
+		vm->abandoned = true;
+		log_warn("vCPU %s did not leave KVM_RUN within %u s (a guest page fault nobody serves?): left to "
+			 "the process's exit", list, VM_STOP_TIMEOUT_MS / 1000);
+	}
 	pthread_mutex_unlock(&vm->ctl.lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i])
+		if (vm->vcpus[i] && vm->vcpus[i]->exited)
 			vcpu_join(vm->vcpus[i]);
 }
 
@@ -711,6 +804,8 @@ struct vm *vm_destroy(struct vm *vm)
 	if (!vm)
 		return NULL;
 	vm_stop_vcpus(vm);
+	if (vm->abandoned)
+		return NULL; /* the process is ending: its exit takes the rest */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vm->vcpus[i] = vcpu_destroy(vm->vcpus[i]);
 	if (vm->exit_fd >= 0) {

@@ -30,9 +30,12 @@ struct vm;
 enum vm_state { VM_NOT_STARTED, VM_RUNNING, VM_PAUSED };
 
 /* A VM built from a snapshot (snapshot/load.c): memory mapped from the
- * memory file, no kernel or boot tables, and each vCPU's state put back by
- * vcpu() right after it is created instead of the boot state. */
+ * memory file, or mem when it is set (RAM a page server fills: vm_create()
+ * takes it over, freeing it on failure too), no kernel or boot tables, and
+ * each vCPU's state put back by vcpu() right after it is created instead of
+ * the boot state. */
 struct vm_restore {
+	struct guest_memory *mem;
 	int mem_fd;
 	uint64_t offset[2]; /* per region (core/memory.h GUEST_MAX_REGIONS) */
 	int (*vcpu)(void *ctx, unsigned index, int vcpu_fd, char *err, size_t errlen);
@@ -83,8 +86,11 @@ int vm_start(struct vm *vm);
  * lets them run. -EALREADY if started; -errno (err filled) if a thread
  * cannot be created. */
 int vm_start_paused(struct vm *vm, char *err, size_t errlen);
-/* Pause and resume the vCPUs. 0, or -EINVAL before vm_start(). Idempotent. */
-int vm_pause(struct vm *vm);
+/* Pause and resume the vCPUs. 0, or -EINVAL before vm_start(). Idempotent.
+ * vm_pause() gives up after 4 s with -ETIMEDOUT (err names the vCPUs still
+ * in KVM_RUN: a guest page fault nobody serves, snapshot/uffd.h) and the
+ * VM stays running. */
+int vm_pause(struct vm *vm, char *err, size_t errlen);
 int vm_resume(struct vm *vm);
 enum vm_state vm_get_state(const struct vm *vm);
 /* The exit code the guest chose, or -1 while it runs. */
@@ -98,5 +104,7 @@ int vm_vcpu_fd(const struct vm *vm, unsigned index);
 const struct guest_memory *vm_memory(const struct vm *vm);
 struct irqchip_split *vm_split_irqchip(const struct vm *vm);
 /* Stops and joins the vCPUs, unregisters from the loop, frees everything.
- * Accepts NULL; returns NULL. */
+ * A vCPU thread that has not ended 2 s after the stop (stuck on a page
+ * fault nobody serves) is not waited for: then only the stop is done, and
+ * the caller must be ending the process. Accepts NULL; returns NULL. */
 struct vm *vm_destroy(struct vm *vm);

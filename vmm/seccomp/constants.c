@@ -8,6 +8,7 @@
 #include <linux/io_uring.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -61,6 +62,8 @@ static const struct named_const table_x86_64[] = {
 	C(KVM_INTERRUPT), C(KVM_NMI), C(KVM_KVMCLOCK_CTRL), C(KVM_GET_TSC_KHZ), C(KVM_SET_TSC_KHZ),
 	C(KVM_SET_SIGNAL_MASK), C(KVM_SET_GUEST_DEBUG), C(KVM_X86_SETUP_MCE),
 	C(KVM_X86_GET_MCE_CAP_SUPPORTED), C(KVM_GET_ONE_REG), C(KVM_SET_ONE_REG),
+	/* userfaultfd ioctls (the Uffd snapshot backend, snapshot/uffd.c) */
+	C(USERFAULTFD_IOC_NEW), C(UFFDIO_API), C(UFFDIO_REGISTER),
 	/* TUN/TAP and terminal ioctls */
 	C(TUNSETIFF), C(TUNGETIFF), C(TUNSETOFFLOAD), C(TUNSETVNETHDRSZ), C(TUNGETFEATURES), C(SIOCGIFINDEX),
 	C(TCGETS), C(TCSETS), C(TCSETSW), C(TIOCGWINSZ), C(FIONBIO), C(FIONREAD), C(FIOCLEX),

@@ -112,8 +112,9 @@ static bool page_is_zero(const uint8_t *p)
 /* Which pages of anonymous guest RAM were ever touched: mincore(2) reports
  * a page never faulted in as absent, and such a page reads as zeros, so it
  * need not even be read (reading it would map it). Not for a mapping of a
- * memory file (an absent page is in the file), and not while the host has
- * swap: a swapped-out page is absent too, and it holds data. */
+ * memory file (an absent page is in the file) or a page server's memory
+ * (an absent page is in its file), and not while the host has swap: a
+ * swapped-out page is absent too, and it holds data. */
 struct snap_residency {
 	bool usable;
 	uint8_t vec[SNAP_RESIDENCY_CHUNK / SNAP_PAGE];
@@ -182,7 +183,9 @@ static int snap_region_write(struct snap_out *o, const struct guest_region *g, u
 int snap_memory_write(struct snap_out *o, const struct guest_memory *m, uint64_t *ret_written)
 {
 	uint64_t off[GUEST_MAX_REGIONS], written = 0;
-	bool anonymous = !m->file_backed && !snap_host_has_swap();
+	/* Memory a page server fills (m->uffd) is anonymous too, but a page
+	 * it has not served yet is absent and holds the snapshot's data. */
+	bool anonymous = !m->file_backed && m->uffd < 0 && !snap_host_has_swap();
 
 	snap_memory_offsets(m, off);
 	/* The file's size first: the holes are the zero pages. */

@@ -92,28 +92,43 @@ int snap_generation_check(const struct snap_file *f, char *err, size_t errlen)
 	return 0;
 }
 
-int snap_generation_restore(const struct device_manager *m, const struct snap_file *f, char *err, size_t errlen)
+int snap_generation_prepare(const struct device_manager *m, const struct snap_file *f,
+			    struct snap_generation *ret, char *err, size_t errlen)
 {
 	struct vmgenid *g = devices_vmgenid(m);
 	struct vmclock *c = devices_vmclock(m);
-	struct snap_generation saved;
 	int r;
 
 	if (!g || !c) {
 		snprintf(err, errlen, "no VMGenID or VMClock device to restore");
 		return -EINVAL;
 	}
-	r = generation_load(m, f, &saved, err, errlen);
+	r = generation_load(m, f, ret, err, errlen);
 	if (r < 0)
 		return r;
-	if (saved.vmgenid_gsi != vmgenid_gsi(g) || saved.vmclock_gsi != vmclock_gsi(c)) {
+	if (ret->vmgenid_gsi != vmgenid_gsi(g) || ret->vmclock_gsi != vmclock_gsi(c)) {
 		snprintf(err, errlen, "generation section: VMGenID and VMClock on GSIs %" PRIu32 " and %" PRIu32
-			 ", the snapshot's configuration puts them on %" PRIu32 " and %" PRIu32, saved.vmgenid_gsi,
-			 saved.vmclock_gsi, vmgenid_gsi(g), vmclock_gsi(c));
+			 ", the snapshot's configuration puts them on %" PRIu32 " and %" PRIu32, ret->vmgenid_gsi,
+			 ret->vmclock_gsi, vmgenid_gsi(g), vmclock_gsi(c));
 		return -EINVAL;
 	}
-	r = vmgenid_renew(g, err, errlen);
+	return 0;
+}
+
+int snap_generation_apply(const struct device_manager *m, const struct snap_generation *saved, char *err,
+			  size_t errlen)
+{
+	int r = vmgenid_renew(devices_vmgenid(m), err, errlen);
+
 	if (r >= 0)
-		r = vmclock_restore(c, &saved.clock, err, errlen);
+		r = vmclock_restore(devices_vmclock(m), &saved->clock, err, errlen);
 	return r;
+}
+
+int snap_generation_restore(const struct device_manager *m, const struct snap_file *f, char *err, size_t errlen)
+{
+	struct snap_generation saved;
+	int r = snap_generation_prepare(m, f, &saved, err, errlen);
+
+	return r < 0 ? r : snap_generation_apply(m, &saved, err, errlen);
 }

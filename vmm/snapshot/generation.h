@@ -45,4 +45,11 @@ int snap_generation_check(const struct snap_file *f, char *err, size_t errlen);
 /* Appends the section (sticky writer errors). */
 void snap_generation_save(const struct device_manager *m, struct snap_writer *w);
 /* The restore sequence above. 0 or -errno with err filled. */
+/* snap_generation_restore() in two halves: the checks (no guest memory is
+ * touched), then the writes into guest memory and the GSI pulses (load.c
+ * runs them off the vmm thread under the Uffd backend). 0 or -errno. */
+int snap_generation_prepare(const struct device_manager *m, const struct snap_file *f,
+			    struct snap_generation *ret, char *err, size_t errlen);
+int snap_generation_apply(const struct device_manager *m, const struct snap_generation *saved, char *err,
+			  size_t errlen);
 int snap_generation_restore(const struct device_manager *m, const struct snap_file *f, char *err, size_t errlen);

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -18,7 +20,9 @@
 #include "format.h"
 #include "generation.h"
 #include "kvm_state.h"
+#include "log.h"
 #include "overrides.h"
+#include "uffd.h"
 
 #define LOAD_PREFIX "Load snapshot error: Failed to restore from snapshot: "
 
@@ -154,8 +158,62 @@ static int snap_load_vcpu(void *ctx, unsigned index, int vcpu_fd, char *err, siz
 	return r;
 }
 
-int snap_load_open(struct snap_load *l, const char *state_path, const char *mem_path,
-		   const struct snap_overrides *ov, struct vm_config *cfg, char *err, size_t errlen)
+/* huge_pages at load (Firecracker's LoadHugePageConfig::resolve, then its
+ * machine-config update): the request's replaces the snapshot's, and the
+ * size must be a multiple of the page size. */
+static int snap_resolve_huge_pages(const struct snap_load_options *opt, struct vm_config *cfg, char *err,
+				   size_t errlen)
+{
+	if (opt->huge_pages >= 0)
+		cfg->machine.huge_pages = (enum huge_pages)opt->huge_pages;
+	if (cfg->machine.huge_pages != HUGE_PAGES_NONE && cfg->machine.mem_size_mib % 2) {
+		snprintf(err, errlen, LOAD_PREFIX "Failed to build microVM from snapshot: Failed to update microVM "
+			 "configuration: The memory size (MiB) is either 0, or not a multiple of the configured page "
+			 "size.");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static enum guest_backing snap_backing(enum huge_pages hp)
+{
+	return hp == HUGE_PAGES_2M ? GUEST_BACKING_HUGETLB_2M
+	       : hp == HUGE_PAGES_TRANSPARENT ? GUEST_BACKING_TRANSPARENT : GUEST_BACKING_SMALL;
+}
+
+/* The memory: the page server's (Uffd), or the file's. */
+static int snap_load_memory(struct snap_load *l, const struct snap_load_options *opt, const struct vm_config *cfg,
+			    char *err, size_t errlen)
+{
+	char why[768];
+	int r;
+
+	if (opt->uffd) {
+		r = snap_uffd_memory(cfg->machine.mem_size_mib << 20, snap_backing(cfg->machine.huge_pages),
+				     l->restore.offset, opt->mem_path, &l->restore.mem, why, sizeof(why));
+		if (r < 0)
+			snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory "
+				 "from uffd: %s", why);
+		return r;
+	}
+	if (cfg->machine.huge_pages == HUGE_PAGES_2M) {
+		/* Firecracker's refusal: a file mapping would not be hugetlb memory. */
+		snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory from file: "
+			 "Cannot restore hugetlbfs backed snapshot by mapping the memory file. Please use uffd.");
+		return -EOPNOTSUPP;
+	}
+	r = snap_open_memory(l, opt->mem_path, cfg, why, sizeof(why));
+	if (r < 0) {
+		snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory from file: "
+			 "Failed to load guest memory: %s", why);
+		return r;
+	}
+	l->restore.mem_fd = l->mem_fd;
+	return 0;
+}
+
+int snap_load_open(struct snap_load *l, const struct snap_load_options *opt, struct vm_config *cfg, char *err,
+		   size_t errlen)
 {
 	const struct snap_section *s;
 	char why[768];
@@ -163,12 +221,12 @@ int snap_load_open(struct snap_load *l, const char *state_path, const char *mem_
 
 	*l = (struct snap_load){ .mem_fd = -1 };
 	l->restore = (struct vm_restore){ .mem_fd = -1, .vcpu = snap_load_vcpu, .ctx = l };
-	l->clock_realtime = ov && ov->clock_realtime;
-	r = snap_read_state(l, state_path, err, errlen);
+	l->clock_realtime = opt->ov && opt->ov->clock_realtime;
+	r = snap_read_state(l, opt->state_path, err, errlen);
 	if (r < 0)
 		return r;
 	s = snap_find(l->file, SNAP_SEC_CONFIG, 0);
-	r = s ? snap_config_load(s->data, s->len, ov, cfg, why, sizeof(why)) : -EINVAL;
+	r = s ? snap_config_load(s->data, s->len, opt->ov, cfg, why, sizeof(why)) : -EINVAL;
 	if (r == -ENODEV) {
 		/* Firecracker's chain for an override naming no saved device */
 		snprintf(err, errlen, LOAD_PREFIX "Failed to get snapshot state from file: %s", why);
@@ -189,23 +247,97 @@ int snap_load_open(struct snap_load *l, const char *state_path, const char *mem_
 		return -EINVAL;
 	}
 	if (r < 0) {
-		snprintf(err, errlen, LOAD_PREFIX "Invalid snapshot state: %s: %s", state_path, why);
+		snprintf(err, errlen, LOAD_PREFIX "Invalid snapshot state: %s: %s", opt->state_path, why);
 		return r;
 	}
-	if (cfg->machine.huge_pages == HUGE_PAGES_2M) {
-		/* Firecracker's refusal: a file mapping would not be hugetlb memory. */
-		snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory from file: "
-			 "Cannot restore hugetlbfs backed snapshot by mapping the memory file. Please use uffd.");
-		return -EOPNOTSUPP;
+	r = snap_resolve_huge_pages(opt, cfg, err, errlen);
+	if (r < 0)
+		return r;
+	return snap_load_memory(l, opt, cfg, err, errlen);
+}
+
+/* Under the Uffd backend the new generation's writes into guest memory
+ * wait for the page server to serve those pages. They run on a thread of
+ * their own, waited for at most SNAP_GENERATION_WAIT_MS: a page server
+ * that never serves must not hang the load on the vmm thread (the guest
+ * cannot run without it either, and the writes land when it serves). */
+#define SNAP_GENERATION_WAIT_MS 2000
+
+struct snap_generation_job {
+	const struct device_manager *devs;
+	struct snap_generation saved;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done, abandoned;
+	int r;
+	char why[256];
+};
+
+static void *snap_generation_thread(void *arg)
+{
+	struct snap_generation_job *j = arg;
+	char why[256] = "";
+	int r = snap_generation_apply(j->devs, &j->saved, why, sizeof(why));
+	bool abandoned;
+
+	pthread_mutex_lock(&j->lock);
+	j->r = r;
+	snprintf(j->why, sizeof(j->why), "%s", why);
+	j->done = true;
+	abandoned = j->abandoned;
+	pthread_cond_signal(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	if (abandoned) {
+		if (r < 0)
+			log_error("snapshot load: the new VMGenID/VMClock generation, written late: %s", why);
+		free(j); /* the loader gave up waiting: the job is this thread's */
 	}
-	r = snap_open_memory(l, mem_path, cfg, why, sizeof(why));
+	return NULL;
+}
+
+static int snap_generation_uffd(const struct device_manager *devs, const struct snap_file *f, char *why,
+				size_t whylen)
+{
+	struct snap_generation_job *j = calloc(1, sizeof(*j));
+	struct timespec deadline;
+	pthread_t t;
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	j->devs = devs;
+	r = snap_generation_prepare(devs, f, &j->saved, why, whylen);
+	if (r >= 0) {
+		pthread_mutex_init(&j->lock, NULL);
+		pthread_cond_init(&j->cond, NULL);
+		r = -pthread_create(&t, NULL, snap_generation_thread, j);
+		if (r < 0)
+			snprintf(why, whylen, "cannot start the generation writer: %s", strerror(-r));
+	}
 	if (r < 0) {
-		snprintf(err, errlen, LOAD_PREFIX "Failed to load guest memory: Error creating guest memory from file: "
-			 "Failed to load guest memory: %s", why);
+		free(j);
 		return r;
 	}
-	l->restore.mem_fd = l->mem_fd;
-	return 0;
+	pthread_detach(t);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += SNAP_GENERATION_WAIT_MS / 1000;
+	pthread_mutex_lock(&j->lock);
+	while (!j->done &&
+	       pthread_cond_clockwait(&j->cond, &j->lock, CLOCK_MONOTONIC, &deadline) != ETIMEDOUT)
+		;
+	if (!j->done) {
+		j->abandoned = true;
+		pthread_mutex_unlock(&j->lock);
+		log_warn("snapshot load: the page server has not served the VMGenID and VMClock pages within %d s; "
+			 "the new generation is written when it does", SNAP_GENERATION_WAIT_MS / 1000);
+		return 0;
+	}
+	r = j->r;
+	if (r < 0)
+		snprintf(why, whylen, "%s", j->why);
+	pthread_mutex_unlock(&j->lock);
+	free(j);
+	return r;
 }
 
 int snap_load_finish(struct snap_load *l, struct vm *vm, const struct device_manager *devs,
@@ -227,7 +359,9 @@ int snap_load_finish(struct snap_load *l, struct vm *vm, const struct device_man
 		r = snap_devices_restore(devs, l->file, why, sizeof(why));
 	/* Last: the IOAPIC's entries and the LAPICs are back, so the GED's
 	 * edges land in the guest's IRR; no vCPU runs yet. */
-	if (r >= 0)
+	if (r >= 0 && vm_memory(vm)->uffd >= 0)
+		r = snap_generation_uffd(devs, l->file, why, sizeof(why));
+	else if (r >= 0)
 		r = snap_generation_restore(devs, l->file, why, sizeof(why));
 	if (r < 0)
 		snprintf(err, errlen, LOAD_PREFIX "Failed to build microVM from snapshot: %s", why);
@@ -242,5 +376,6 @@ void snap_load_close(struct snap_load *l)
 	free(l->buf);
 	if (l->mem_fd >= 0)
 		close(l->mem_fd);
+	guest_memory_destroy(l->restore.mem);
 	*l = (struct snap_load){ .mem_fd = -1 };
 }

@@ -34,6 +34,18 @@ struct snap_overrides;
 int snap_create(struct vm *vm, const struct device_manager *devs, const struct vm_config *cfg,
 		const char *state_path, const char *mem_path, bool diff, char *err, size_t errlen);
 
+/* What PUT /snapshot/load asks for beyond the two paths. */
+struct snap_load_options {
+	const char *state_path;
+	const char *mem_path; /* the memory file, or (uffd) the page server's socket */
+	bool uffd;            /* the Uffd backend (uffd.h) */
+	int huge_pages;       /* -1: the snapshot's machine-config; else enum huge_pages */
+	/* The load's overrides (may be NULL: overrides.h), applied to the
+	 * saved configuration; a clock_realtime request is checked against
+	 * the saved clock. */
+	const struct snap_overrides *ov;
+};
+
 struct snap_load {
 	uint8_t *buf;           /* the state file */
 	size_t len;
@@ -45,20 +57,22 @@ struct snap_load {
 };
 
 /* Reads, checks and parses the state file, fills cfg (vm_config_init()ed
- * by the caller, cleared by it on failure) from its configuration with the
- * load's overrides (ov, may be NULL: overrides.h) applied, checks a
- * clock_realtime request against the saved clock, checks
- * the memory layout against cfg's plan and opens the memory file (regular,
- * large enough). 0 or -errno with Firecracker's chain in err ("Load
- * snapshot error: Failed to restore from snapshot: ..."). */
-int snap_load_open(struct snap_load *l, const char *state_path, const char *mem_path,
-		   const struct snap_overrides *ov, struct vm_config *cfg, char *err, size_t errlen);
+ * by the caller, cleared by it on failure) from its configuration (its
+ * huge_pages replaced by opt's unless -1), checks the memory layout against
+ * cfg's plan, then prepares the memory: the File backend opens the memory
+ * file (regular, large enough; a 2M configuration is refused as by
+ * Firecracker), the Uffd backend maps anonymous RAM and hands it to the page
+ * server (uffd.h; l->restore.mem, which vm_create() takes over). 0 or -errno
+ * with Firecracker's chain in err ("Load snapshot error: Failed to restore
+ * from snapshot: ..."). */
+int snap_load_open(struct snap_load *l, const struct snap_load_options *opt, struct vm_config *cfg, char *err,
+		   size_t errlen);
 /* After vm_create(): the VM's KVM devices (or the split IOAPIC), then the
  * devices. 0 or -errno with err filled. */
 int snap_load_finish(struct snap_load *l, struct vm *vm, const struct device_manager *devs,
 		     const struct vm_config *cfg, char *err, size_t errlen);
-/* Frees what snap_load_open() holds; the memory mapping keeps its own
- * reference to the file. */
+/* Frees what snap_load_open() holds (restore.mem too unless vm_create()
+ * took it); the memory mapping keeps its own reference to the file. */
 void snap_load_close(struct snap_load *l);
 
 /* --snapshot-version's text: "v1.0.0". */

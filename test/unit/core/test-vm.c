@@ -132,7 +132,7 @@ static void test_reset_exits_zero(void **state)
 	struct run r;
 
 	run_create(&r, guest_reset, sizeof(guest_reset), 1);
-	assert_int_equal(vm_pause(r.vm), -EINVAL); /* not started */
+	assert_int_equal(vm_pause(r.vm, NULL, 0), -EINVAL); /* not started */
 	assert_int_equal(vm_start(r.vm), 0);
 	assert_int_equal(vm_start(r.vm), -EALREADY);
 	run_until_exit(&r);
@@ -159,9 +159,9 @@ static void test_pause_resume_spinning_guest(void **state)
 	run_create(&r, guest_spin, sizeof(guest_spin), 2);
 	assert_int_equal(vm_start(r.vm), 0);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(vm_pause(r.vm), 0);
+		assert_int_equal(vm_pause(r.vm, NULL, 0), 0);
 		assert_int_equal(vm_get_state(r.vm), VM_PAUSED);
-		assert_int_equal(vm_pause(r.vm), 0); /* idempotent */
+		assert_int_equal(vm_pause(r.vm, NULL, 0), 0); /* idempotent */
 		assert_int_equal(vm_resume(r.vm), 0);
 		assert_int_equal(vm_get_state(r.vm), VM_RUNNING);
 		assert_int_equal(vm_resume(r.vm), 0);
@@ -177,7 +177,7 @@ static void test_destroy_while_paused(void **state)
 
 	run_create(&r, guest_spin, sizeof(guest_spin), 1);
 	assert_int_equal(vm_start(r.vm), 0);
-	assert_int_equal(vm_pause(r.vm), 0);
+	assert_int_equal(vm_pause(r.vm, NULL, 0), 0);
 	run_destroy(&r);
 }
 

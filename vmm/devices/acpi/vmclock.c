@@ -55,7 +55,9 @@ int vmclock_create(const struct device_env *env, uint32_t gsi, struct vmclock **
 	c->irq.fd = -1;
 	c->abi = (struct vmclock_abi){ .magic = VMCLOCK_MAGIC, .size = LAYOUT_VMCLOCK_SIZE, .version = VMCLOCK_VERSION,
 				       .counter_id = VMCLOCK_COUNTER_INVALID, .flags = VMCLOCK_FLAGS };
-	r = vmclock_write_page(c, why, whylen);
+	/* Not into memory a page server fills (see vmgenid_create): the
+	 * load writes the restored page (snapshot/generation.c). */
+	r = env->mem->uffd < 0 ? vmclock_write_page(c, why, whylen) : 0;
 	if (r >= 0)
 		r = ged_line_open(&c->irq, env->vm_fd, gsi, why, whylen);
 	if (r < 0) {

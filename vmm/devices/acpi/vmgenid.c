@@ -60,7 +60,10 @@ int vmgenid_create(const struct device_env *env, uint32_t gsi, struct vmgenid **
 	g->mem = env->mem;
 	g->irq.fd = -1;
 	r = vmgenid_draw(g, why, whylen);
-	if (r >= 0)
+	/* Memory a page server fills (a Uffd snapshot load) is not written
+	 * on the vmm thread while the VM is built: the page may never be
+	 * served. The load writes a new ID there (snapshot/generation.c). */
+	if (r >= 0 && env->mem->uffd < 0)
 		r = vmgenid_write(g, why, whylen);
 	if (r >= 0)
 		r = ged_line_open(&g->irq, env->vm_fd, gsi, why, whylen);

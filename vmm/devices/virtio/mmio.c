@@ -16,6 +16,7 @@
 #include "core/bus.h"
 #include "core/layout.h"
 #include "core/loop.h"
+#include "core/memory.h"
 #include "core/device_env.h"
 #include "log.h"
 #include "parse.h"
@@ -63,6 +64,10 @@ struct virtio_mmio {
 	struct mmio_queue_ctx qctx[VIRTIO_MMIO_MAX_QUEUES];
 	struct interrupt_metrics im; /* written under lock */
 	int metrics;
+	/* Restored on memory a page server fills (a Uffd snapshot load): the
+	 * queues' kick waits for the guest's first access to this transport,
+	 * see virtio_transport_restore. Under lock. */
+	bool restore_kick;
 };
 
 METRICS_GROUP(interrupt_metrics, "interrupts", INTERRUPT_METRICS);
@@ -232,6 +237,19 @@ static uint32_t virtio_mmio_read_reg(struct virtio_mmio *t, uint64_t offset)
 	}
 }
 
+static void virtio_mmio_kick(struct virtio_mmio *t, uint32_t v);
+
+/* The deferred restore kick (lock held): each ready queue gets a turn. */
+static void virtio_mmio_restore_kick(struct virtio_mmio *t)
+{
+	if (!t->restore_kick)
+		return;
+	t->restore_kick = false;
+	for (unsigned i = 0; i < t->ops->num_queues; i++)
+		if (t->queue[i].ready)
+			virtio_mmio_kick(t, i);
+}
+
 void virtio_mmio_read(void *transport, uint64_t offset, uint8_t *data, uint32_t len)
 {
 	struct virtio_mmio *t = transport;
@@ -239,6 +257,7 @@ void virtio_mmio_read(void *transport, uint64_t offset, uint8_t *data, uint32_t 
 
 	memset(data, 0, len);
 	virtio_mmio_lock(t);
+	virtio_mmio_restore_kick(t);
 	if (offset >= VIRTIO_MMIO_CONFIG) {
 		uint64_t off = offset - VIRTIO_MMIO_CONFIG;
 
@@ -474,6 +493,7 @@ void virtio_mmio_write(void *transport, uint64_t offset, const uint8_t *data, ui
 	uint32_t v;
 
 	virtio_mmio_lock(t);
+	virtio_mmio_restore_kick(t);
 	if (offset >= VIRTIO_MMIO_CONFIG) {
 		uint64_t off = offset - VIRTIO_MMIO_CONFIG;
 
@@ -783,7 +803,17 @@ int virtio_transport_restore(struct virtio_transport *transport, const uint8_t *
 	if (r < 0)
 		return r;
 	/* Chains the guest made available before the save (or one put back
-	 * unfinished) get a turn once the loop runs. */
+	 * unfinished) get a turn once the loop runs. Memory a page server
+	 * fills (t->mem->uffd) is not read here: the rings may not be served
+	 * yet, or ever, and the vmm thread would wait on the fault. Those
+	 * queues are kicked at the guest's first access to the transport,
+	 * which shows its memory is being served. */
+	if (t->mem && t->mem->uffd >= 0) {
+		virtio_mmio_lock(t);
+		t->restore_kick = true;
+		virtio_mmio_unlock(t);
+		return 0;
+	}
 	for (unsigned i = 0; i < t->ops->num_queues; i++)
 		if (t->queue[i].ready && virtq_pending(&t->queue[i]))
 			virtio_mmio_kick(t, i);
