@@ -22,6 +22,7 @@
  * DMA page the sector: `PROBE snapshot-dirty.checked ok`, then the probe
  * ends. Other input bytes are ignored. */
 #include "probe.h"
+#include "snapshot-pattern.h"
 #include "virtio-probe.h"
 
 #define DIRTY_BASE (16ull << 20)
@@ -35,26 +36,10 @@ static struct blk_hdr hdr __attribute__((aligned(16)));
 static uint8_t sector[512] __attribute__((aligned(512)));
 static volatile uint8_t blk_status;
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
-}
-
-static volatile uint64_t *page_slot(uint64_t seed, uint64_t page)
-{
-	uint64_t off = (mix(seed * 0x9e3779b97f4a7c15ull + page) % (PAGE / 8)) * 8;
-
-	return (volatile uint64_t *)(uintptr_t)(DIRTY_BASE + page * PAGE + off);
-}
-
 /* The value before (gen 0) and after (gen 1) the `W`. */
 static uint64_t page_value(uint64_t seed, uint64_t page, unsigned gen)
 {
-	return mix(seed ^ (page << 20) ^ (gen ? 0xd1d1d1d1d1ull : 0x5eed5eed5eedull)) | 1;
+	return snap_mix(seed ^ (page << 20) ^ (gen ? 0xd1d1d1d1d1ull : 0x5eed5eed5eedull)) | 1;
 }
 
 static bool dirty_in_ram(uint64_t end)
@@ -69,7 +54,7 @@ static bool dirty_in_ram(uint64_t end)
 static void sector_fill(uint8_t *buf, uint64_t seed)
 {
 	for (unsigned i = 0; i < sizeof(sector); i++)
-		buf[i] = (uint8_t)(mix(seed + 0xd5a + i / 8) >> (8 * (i % 8)));
+		buf[i] = (uint8_t)(snap_mix(seed + 0xd5a + i / 8) >> (8 * (i % 8)));
 }
 
 /* One request on sector 1: out of `sector`, or into buf (512 bytes). */
@@ -105,7 +90,7 @@ static void dirty_write(struct dirty_run *r)
 	uint8_t st;
 
 	for (uint64_t p = 0; p < r->pages; p += STRIDE)
-		*page_slot(r->seed, p) = page_value(r->seed, p, 1);
+		*snap_page_slot(DIRTY_BASE, r->seed, p) = page_value(r->seed, p, 1);
 	st = blk_io(&r->dev, BLK_T_IN, (void *)(uintptr_t)r->dma);
 	probe_info("snapshot-dirty.pages", "0x%lx 0x%x %lu", (uint64_t)DIRTY_BASE, STRIDE * PAGE,
 		   (r->pages + STRIDE - 1) / STRIDE);
@@ -118,7 +103,7 @@ static void dirty_check(const struct dirty_run *r)
 	uint8_t want[sizeof(sector)];
 
 	for (uint64_t p = 0; p < r->pages; p++) {
-		uint64_t v = *page_slot(r->seed, p);
+		uint64_t v = *snap_page_slot(DIRTY_BASE, r->seed, p);
 
 		if (v != page_value(r->seed, p, p % STRIDE == 0)) {
 			probe_fail("snapshot-dirty.checked", "page 0x%lx holds its %s value", (uint64_t)(DIRTY_BASE + p * PAGE),
@@ -150,7 +135,7 @@ void scenario_snapshot_dirty(void)
 		return;
 	}
 	for (uint64_t p = 0; p < r.pages; p++)
-		*page_slot(r.seed, p) = page_value(r.seed, p, 0);
+		*snap_page_slot(DIRTY_BASE, r.seed, p) = page_value(r.seed, p, 0);
 	sector_fill(sector, r.seed);
 	if (blk_io(&r.dev, BLK_T_OUT, sector) != BLK_S_OK) {
 		probe_fail("snapshot-dirty.ready", "writing sector 1 failed");

@@ -26,6 +26,7 @@
  * other devices on the command line (net, MMDS, vsock, balloon) and the
  * kvmclock are checked too: snapshot-devices.h. */
 #include "probe.h"
+#include "snapshot-pattern.h"
 #include "snapshot-devices.h"
 #include "snapshot-pmem.h"
 #include "virtio-probe.h"
@@ -47,25 +48,9 @@ static struct blk_hdr hdr __attribute__((aligned(16)));
 static uint8_t sector[512] __attribute__((aligned(512)));
 static volatile uint8_t blk_status;
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
-}
-
-static volatile uint64_t *page_slot(uint64_t seed, uint64_t page)
-{
-	uint64_t off = (mix(seed * 0x9e3779b97f4a7c15ull + page) % (PAGE / 8)) * 8;
-
-	return (volatile uint64_t *)(uintptr_t)(SNAP_BASE + page * PAGE + off);
-}
-
 static uint64_t page_value(uint64_t seed, uint64_t page)
 {
-	return mix(seed ^ (page << 20) ^ 0x5eed5eed5eedull) | 1;
+	return snap_mix(seed ^ (page << 20) ^ 0x5eed5eed5eedull) | 1;
 }
 
 static bool snap_in_ram(uint64_t pages)
@@ -82,14 +67,14 @@ static bool snap_in_ram(uint64_t pages)
 static void pattern_write(uint64_t seed, uint64_t pages)
 {
 	for (uint64_t p = 0; p < pages; p++)
-		*page_slot(seed, p) = page_value(seed, p);
+		*snap_page_slot(SNAP_BASE, seed, p) = page_value(seed, p);
 }
 
 /* The first page whose value is not there, or pages when all are. */
 static uint64_t pattern_check(uint64_t seed, uint64_t pages)
 {
 	for (uint64_t p = 0; p < pages; p++)
-		if (*page_slot(seed, p) != page_value(seed, p))
+		if (*snap_page_slot(SNAP_BASE, seed, p) != page_value(seed, p))
 			return p;
 	return pages;
 }
@@ -97,7 +82,7 @@ static uint64_t pattern_check(uint64_t seed, uint64_t pages)
 static void sector_fill(uint8_t *buf, uint64_t seed, unsigned which)
 {
 	for (unsigned i = 0; i < sizeof(sector); i++)
-		buf[i] = (uint8_t)(mix(seed + which * 1000u + i / 8) >> (8 * (i % 8)));
+		buf[i] = (uint8_t)(snap_mix(seed + which * 1000u + i / 8) >> (8 * (i % 8)));
 }
 
 static uint8_t blk_io(struct vp_dev *d, uint32_t type, uint64_t lba)

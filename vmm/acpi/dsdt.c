@@ -47,15 +47,21 @@ static void dsdt_com1(struct aml *a)
 	aml_end(a);
 }
 
+/* _STA 0x0f: present, enabled, shown and working. */
+static void dsdt_sta_present(struct aml *a)
+{
+	aml_method_begin(a, "_STA", 0, false);
+	aml_return(a);
+	aml_integer(a, STA_PRESENT_ENABLED_SHOWN_OK);
+	aml_end(a);
+}
+
 static void dsdt_i8042(struct aml *a)
 {
 	aml_device_begin(a, "PS2_");
 	aml_name(a, "_HID");
 	aml_eisa_id(a, "PNP0303");
-	aml_method_begin(a, "_STA", 0, false);
-	aml_return(a);
-	aml_integer(a, STA_PRESENT_ENABLED_SHOWN_OK);
-	aml_end(a);
+	dsdt_sta_present(a);
 	aml_name(a, "_CRS");
 	aml_resource_template_begin(a);
 	aml_io(a, LAYOUT_PORT_I8042_DATA, LAYOUT_PORT_I8042_DATA, 1, 1);
@@ -111,10 +117,7 @@ static void dsdt_vmclock(struct aml *a)
 	aml_string(a, "VMCLOCK");
 	aml_name(a, "_DDN");
 	aml_string(a, "VMCLOCK");
-	aml_method_begin(a, "_STA", 0, false);
-	aml_return(a);
-	aml_integer(a, STA_PRESENT_ENABLED_SHOWN_OK);
-	aml_end(a);
+	dsdt_sta_present(a);
 	aml_name(a, "_CRS");
 	aml_resource_template_begin(a);
 	/* read-only: the guest reads the structure, only ember writes it */
