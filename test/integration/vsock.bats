@@ -154,6 +154,19 @@ print(l["deprecated_api"]["deprecated_http_api_calls"], l["put_api_requests"]["v
 	refute_output --partial 'guest_cid 3 is reserved'
 }
 
+# wait_guest_line TEXT: waits (bounded) until the guest's output holds TEXT; the
+# guest's output, with ember's log lines cut out of partial serial lines, in
+# $SERIAL. The guest prints its echo line after the echo is out: a SIGTERM
+# right after the host's echo cut it (seen under seccomp.bats' strace re-run).
+wait_guest_line() {
+	for _ in $(seq 600); do
+		SERIAL=$(perl -0pe 's/(?<=[^\n])\d{4}-\d\d-\d\dT[\d:.]+ \[[^\]\n]*\][^\n]*\n//g' "$OUT")
+		[[ "$SERIAL" == *"$1"* ]] && return 0
+		kill -0 "$EMBER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+}
+
 @test "CID 0, as firecracker-containerd sends it: the guest's connection and the host's CONNECT both work; the warning is logged" {
 	require_kvm
 	VSOCK_CID=0 vsock_boot 60000
@@ -161,18 +174,10 @@ print(l["deprecated_api"]["deprecated_http_api_calls"], l["put_api_requests"]["v
 	run timeout 60 python3 "$PEER" connect "$V" 52 4096
 	assert_success
 	assert_output --regexp '^ok [0-9]+ 4096$'
-	# The guest prints its line after the echo is out; under strace the
-	# SIGTERM came first and cut it. Log lines written into a partial serial
-	# line are cut out before reading it.
-	local serial=
-	for _ in $(seq 600); do
-		serial=$(perl -0pe 's/(?<=[^\n])\d{4}-\d\d-\d\dT[\d:.]+ \[[^\]\n]*\][^\n]*\n//g' "$OUT")
-		[[ "$serial" == *'PROBE-INFO vsock.echoed 4096'* ]] && break
-		sleep 0.1
-	done
+	wait_guest_line 'PROBE-INFO vsock.echoed 4096'
 	kill -TERM "$EMBER_PID"
 	api_wait_exit
-	output=$serial
+	output=$SERIAL
 	assert_output --partial 'PROBE vsock.guest_connect ok'
 	assert_output --partial 'PROBE-INFO vsock.echoed 4096'
 	assert_output --partial 'vsock: guest_cid 0 is reserved (VMADDR_CID_HYPERVISOR'
@@ -228,11 +233,12 @@ print(l["deprecated_api"]["deprecated_http_api_calls"], l["put_api_requests"]["v
 	assert_success
 	assert_output --regexp '^ok [0-9]+ 4096$'
 	kill -0 "$EMBER_PID" || fail "ember died: $(tail -5 "$OUT")"
+	wait_guest_line 'PROBE-INFO vsock.echoed 4096'
 	kill "${hammers[@]}" 2>/dev/null || true
 	kill -TERM "$EMBER_PID"
 	api_wait_exit
 	kill "$LISTENER" 2>/dev/null || true
-	output=$(cat "$OUT")
+	output=$(cat "$OUT")$'\n'$SERIAL
 	refute_output --partial 'bad syscall'
 	refute_output --partial 'event loop:'
 	assert_output --partial 'PROBE wait.ctrl-alt-del ok'
