@@ -70,39 +70,60 @@ static void dirty_take_own(const struct guest_memory *m, uint64_t *bits, uint64_
 		bits[w] |= __atomic_exchange_n(&m->dirty[w], 0, __ATOMIC_RELAXED);
 }
 
+int snap_dirty_resident(const struct guest_memory *m, struct snap_dirty *d)
+{
+	uint64_t first = 0;
+	int e = 0;
+
+	*d = (struct snap_dirty){ .words = guest_memory_dirty_words(m) };
+	d->bits = calloc(d->words, sizeof(uint64_t));
+	if (!d->bits)
+		return -ENOMEM;
+	for (unsigned i = 0; e >= 0 && i < m->nr_regions; i++) {
+		e = dirty_from_mincore(&m->region[i], first, d->bits);
+		first += m->region[i].size / DIRTY_PAGE;
+	}
+	if (e < 0)
+		snap_dirty_free(d);
+	return e;
+}
+
 int snap_dirty_collect(int vm_fd, const struct guest_memory *m, bool residency, struct snap_dirty *d, char *err,
 		       size_t errlen)
 {
 	uint64_t first = 0;
+	int e;
 
-	*d = (struct snap_dirty){ .tracked = m->dirty != NULL };
-	if (!d->tracked && !residency)
+	*d = (struct snap_dirty){ 0 };
+	if (!m->dirty && !residency)
 		return 0;
-	d->words = guest_memory_dirty_words(m);
+	if (!m->dirty) {
+		if (snap_host_has_swap())
+			log_warn("snapshot: the host has swap and dirty page tracking is off: the Diff takes the "
+				 "pages mincore(2) reports resident, and a swapped-out page is not (use "
+				 "track_dirty_pages)");
+		e = snap_dirty_resident(m, d);
+		if (e < 0)
+			snprintf(err, errlen, "mincore: %s (os error %d)", strerror(-e), -e);
+		return e;
+	}
+	*d = (struct snap_dirty){ .tracked = true, .words = guest_memory_dirty_words(m) };
 	d->bits = calloc(d->words, sizeof(uint64_t));
 	if (!d->bits)
 		return -ENOMEM;
-	if (!d->tracked && snap_host_has_swap())
-		log_warn("snapshot: the host has swap and dirty page tracking is off: the Diff takes the pages "
-			 "mincore(2) reports resident, and a swapped-out page is not (use track_dirty_pages)");
 	for (unsigned i = 0; i < m->nr_regions; i++) {
-		const struct guest_region *r = &m->region[i];
-		int e = d->tracked ? dirty_from_kvm(vm_fd, i, r, first, d->bits) : dirty_from_mincore(r, first, d->bits);
-
+		e = dirty_from_kvm(vm_fd, i, &m->region[i], first, d->bits);
 		if (e < 0) {
-			snprintf(err, errlen, "%s (memory slot %u): %s (os error %d)",
-				 d->tracked ? "Cannot get the dirty bitmap: KVM_GET_DIRTY_LOG" : "mincore", i,
-				 strerror(-e), -e);
+			snprintf(err, errlen, "Cannot get the dirty bitmap: KVM_GET_DIRTY_LOG (memory slot %u): %s "
+				 "(os error %d)", i, strerror(-e), -e);
 			/* the slots read before this one lost their log: keep it */
-			if (d->tracked)
-				snap_dirty_restore(m, d);
+			snap_dirty_restore(m, d);
 			snap_dirty_free(d);
 			return e;
 		}
-		first += r->size / DIRTY_PAGE;
+		first += m->region[i].size / DIRTY_PAGE;
 	}
-	if (d->tracked)
-		dirty_take_own(m, d->bits, d->words);
+	dirty_take_own(m, d->bits, d->words);
 	return 0;
 }
 

@@ -32,6 +32,10 @@ struct snap_dirty {
  * 0 or -errno with err filled. */
 int snap_dirty_collect(int vm_fd, const struct guest_memory *m, bool residency, struct snap_dirty *d, char *err,
 		       size_t errlen);
+/* The pages of m that mincore(2) reports resident, into a new bitmap in *d
+ * (tracked false): what a Diff without tracking takes, and the pages of
+ * anonymous RAM a Full must read (files.c). 0 or -errno (*d empty). */
+int snap_dirty_resident(const struct guest_memory *m, struct snap_dirty *d);
 /* A snapshot that failed: the pages go back into m's bitmap, so that the
  * next snapshot writes them (nothing to do without tracking). */
 void snap_dirty_restore(const struct guest_memory *m, const struct snap_dirty *d);

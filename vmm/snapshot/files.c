@@ -16,7 +16,6 @@
 
 #define SNAP_PAGE 4096u
 #define SNAP_TMP_TRIES 16
-#define SNAP_RESIDENCY_CHUNK (64ull << 20)
 
 int snap_out_open(struct snap_out *o, const char *path)
 {
@@ -109,18 +108,6 @@ static bool page_is_zero(const uint8_t *p)
 	return memcmp(p, zero, SNAP_PAGE) == 0;
 }
 
-/* Which pages of anonymous guest RAM were ever touched: mincore(2) reports
- * a page never faulted in as absent, and such a page reads as zeros, so it
- * need not even be read (reading it would map it). Not for a mapping of a
- * memory file (an absent page is in the file) or a page server's memory
- * (an absent page is in its file), and not while the host has swap: a
- * swapped-out page is absent too, and it holds data. */
-struct snap_residency {
-	bool usable;
-	uint8_t vec[SNAP_RESIDENCY_CHUNK / SNAP_PAGE];
-	uint64_t chunk; /* index of the chunk vec describes; UINT64_MAX: none */
-};
-
 bool snap_host_has_swap(void)
 {
 	char line[256];
@@ -135,34 +122,17 @@ bool snap_host_has_swap(void)
 	return lines > 1; /* the header, then one line per swap area */
 }
 
-static bool page_never_touched(struct snap_residency *res, const struct guest_region *g, uint64_t page)
+/* One region, whose first page is page `first` of the file: runs of
+ * non-zero pages, each written with one pwrite. A page that touched (when
+ * given) does not have is never read. */
+static int snap_region_write(struct snap_out *o, const struct guest_region *g, uint64_t first,
+			     const struct snap_dirty *touched, uint64_t *written)
 {
-	uint64_t chunk = page * SNAP_PAGE / SNAP_RESIDENCY_CHUNK, off = chunk * SNAP_RESIDENCY_CHUNK;
-	uint64_t len = g->size - off < SNAP_RESIDENCY_CHUNK ? g->size - off : SNAP_RESIDENCY_CHUNK;
-
-	if (!res->usable)
-		return false;
-	if (res->chunk != chunk) {
-		if (mincore(g->host + off, len, res->vec) < 0) {
-			res->usable = false; /* then every page is read */
-			return false;
-		}
-		res->chunk = chunk;
-	}
-	return !(res->vec[page - off / SNAP_PAGE] & 1);
-}
-
-/* One region: runs of non-zero pages, each written with one pwrite. */
-static int snap_region_write(struct snap_out *o, const struct guest_region *g, uint64_t base, bool anonymous,
-			     uint64_t *written)
-{
-	static struct snap_residency res; /* vmm thread only; 16 KiB off the stack */
 	uint64_t pages = g->size / SNAP_PAGE, run = 0;
 
-	res.usable = anonymous;
-	res.chunk = UINT64_MAX;
 	for (uint64_t p = 0; p <= pages; p++) {
-		bool data = p < pages && !page_never_touched(&res, g, p) && !page_is_zero(g->host + p * SNAP_PAGE);
+		bool data = p < pages && (!touched || snap_dirty_test(touched, first + p)) &&
+			    !page_is_zero(g->host + p * SNAP_PAGE);
 		int r;
 
 		if (data) {
@@ -171,7 +141,8 @@ static int snap_region_write(struct snap_out *o, const struct guest_region *g, u
 		}
 		if (!run)
 			continue;
-		r = snap_out_pwrite(o, g->host + (p - run) * SNAP_PAGE, run * SNAP_PAGE, base + (p - run) * SNAP_PAGE);
+		r = snap_out_pwrite(o, g->host + (p - run) * SNAP_PAGE, run * SNAP_PAGE,
+				    (first + p - run) * SNAP_PAGE);
 		if (r < 0)
 			return r;
 		*written += run * SNAP_PAGE;
@@ -180,23 +151,33 @@ static int snap_region_write(struct snap_out *o, const struct guest_region *g, u
 	return 0;
 }
 
+/* Which pages of anonymous guest RAM were ever touched: mincore(2) reports
+ * a page never faulted in as absent, and such a page reads as zeros, so it
+ * need not even be read (reading it would map it). The residency bitmap is
+ * the one a Diff without dirty logs takes (dirty.h). Not for a mapping of a
+ * memory file (an absent page is in the file) or a page server's memory
+ * (an absent page is in its file), and not while the host has swap: a
+ * swapped-out page is absent too, and it holds data. Without the bitmap
+ * (mincore failed) every page is read. */
 int snap_memory_write(struct snap_out *o, const struct guest_memory *m, uint64_t *ret_written)
 {
-	uint64_t off[GUEST_MAX_REGIONS], written = 0;
-	/* Memory a page server fills (m->uffd) is anonymous too, but a page
-	 * it has not served yet is absent and holds the snapshot's data. */
+	uint64_t written = 0, first = 0;
+	struct snap_dirty touched = { 0 };
 	bool anonymous = !m->file_backed && m->uffd < 0 && !snap_host_has_swap();
+	int r = 0;
 
-	snap_memory_offsets(m, off);
+	if (anonymous)
+		snap_dirty_resident(m, &touched);
 	/* The file's size first: the holes are the zero pages. */
 	if (ftruncate(o->fd, (off_t)m->ram_size) < 0)
-		return -errno;
-	for (unsigned i = 0; i < m->nr_regions; i++) {
-		int r = snap_region_write(o, &m->region[i], off[i], anonymous, &written);
-
-		if (r < 0)
-			return r;
+		r = -errno;
+	for (unsigned i = 0; r >= 0 && i < m->nr_regions; i++) {
+		r = snap_region_write(o, &m->region[i], first, touched.bits ? &touched : NULL, &written);
+		first += m->region[i].size / SNAP_PAGE;
 	}
+	snap_dirty_free(&touched);
+	if (r < 0)
+		return r;
 	*ret_written = written;
 	return 0;
 }
