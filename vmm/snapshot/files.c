@@ -122,17 +122,17 @@ bool snap_host_has_swap(void)
 	return lines > 1; /* the header, then one line per swap area */
 }
 
-/* One region, whose first page is page `first` of the file: runs of
- * non-zero pages, each written with one pwrite. A page that touched (when
- * given) does not have is never read. */
+/* One region, whose first page is page `first` of the file: the pages in
+ * `set` (all when NULL; one not in it is never read), without the zero
+ * ones when zero_holes, in runs, each written with one pwrite. */
 static int snap_region_write(struct snap_out *o, const struct guest_region *g, uint64_t first,
-			     const struct snap_dirty *touched, uint64_t *written)
+			     const struct snap_dirty *set, bool zero_holes, uint64_t *written)
 {
 	uint64_t pages = g->size / SNAP_PAGE, run = 0;
 
 	for (uint64_t p = 0; p <= pages; p++) {
-		bool data = p < pages && (!touched || snap_dirty_test(touched, first + p)) &&
-			    !page_is_zero(g->host + p * SNAP_PAGE);
+		bool data = p < pages && (!set || snap_dirty_test(set, first + p)) &&
+			    !(zero_holes && page_is_zero(g->host + p * SNAP_PAGE));
 		int r;
 
 		if (data) {
@@ -172,7 +172,7 @@ int snap_memory_write(struct snap_out *o, const struct guest_memory *m, uint64_t
 	if (ftruncate(o->fd, (off_t)m->ram_size) < 0)
 		r = -errno;
 	for (unsigned i = 0; r >= 0 && i < m->nr_regions; i++) {
-		r = snap_region_write(o, &m->region[i], first, touched.bits ? &touched : NULL, &written);
+		r = snap_region_write(o, &m->region[i], first, touched.bits ? &touched : NULL, true, &written);
 		first += m->region[i].size / SNAP_PAGE;
 	}
 	snap_dirty_free(&touched);
@@ -210,27 +210,12 @@ int snap_memory_write_diff(struct snap_out *o, const struct guest_memory *m, con
 	if (o->tmp && ftruncate(o->fd, (off_t)m->ram_size) < 0)
 		return -errno;
 	for (unsigned i = 0; i < m->nr_regions; i++) {
-		const struct guest_region *g = &m->region[i];
-		uint64_t pages = g->size / SNAP_PAGE, run = 0;
+		/* Zero pages too: the base may hold data there. */
+		int r = snap_region_write(o, &m->region[i], first, d, false, &written);
 
-		for (uint64_t p = 0; p <= pages; p++) {
-			int r;
-
-			if (p < pages && snap_dirty_test(d, first + p)) {
-				run++;
-				continue;
-			}
-			if (!run)
-				continue;
-			/* Zero pages too: the base may hold data there. */
-			r = snap_out_pwrite(o, g->host + (p - run) * SNAP_PAGE, run * SNAP_PAGE,
-					    (first + p - run) * SNAP_PAGE);
-			if (r < 0)
-				return r;
-			written += run * SNAP_PAGE;
-			run = 0;
-		}
-		first += pages;
+		if (r < 0)
+			return r;
+		first += m->region[i].size / SNAP_PAGE;
 	}
 	*ret_written = written;
 	return 0;
