@@ -67,10 +67,13 @@ static int generation_load(const struct device_manager *m, const struct snap_fil
 			   char *err, size_t errlen)
 {
 	const struct snap_section *s = snap_find(f, SNAP_SEC_GENERATION, 0);
-	int r = snap_generation_check(f, err, errlen);
+	int r;
 
-	if (r < 0 || s)
-		return r < 0 ? r : snap_generation_parse(s->data, s->len, ret, err, errlen);
+	if (s)
+		return snap_generation_parse(s->data, s->len, ret, err, errlen);
+	r = snap_generation_check(f, err, errlen); /* refuses a 1.1 file without it */
+	if (r < 0)
+		return r;
 	*ret = (struct snap_generation){ .vmgenid_gsi = vmgenid_gsi(devices_vmgenid(m)),
 					 .vmclock_gsi = vmclock_gsi(devices_vmclock(m)),
 					 .clock = *vmclock_fields(devices_vmclock(m)) };
