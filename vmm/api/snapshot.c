@@ -192,9 +192,8 @@ static int snapshot_vsock_override(const json_t *v, struct snap_overrides *ov, c
 	return 0;
 }
 
-/* The overrides (applied by the load to the snapshot's configuration and
- * clock), then the fields of features this build does not have yet:
- * accepted at their defaults only. */
+/* network_overrides, vsock_override and clock_realtime, applied by the
+ * load to the snapshot's configuration and clock. */
 static int snapshot_load_overrides(struct api_action *a, struct snap_overrides *ov)
 {
 	const json_t *nets = json_object_get(a->body, "network_overrides");
