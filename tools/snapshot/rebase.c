@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd.h"
+
 #define REBASE_CHUNK (1u << 20)
 
 struct rebase_file {
@@ -32,18 +34,18 @@ struct rebase_file {
 
 static int rebase_open(struct rebase_file *f, const char *path, int flags, char *err, size_t errlen)
 {
-	/* O_NONBLOCK: a FIFO given by mistake must not block the open. */
-	f->path = path;
-	f->fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (f->fd < 0 || fstat(f->fd, &f->st) < 0) {
-		int e = -errno;
+	/* fd_open_image: a FIFO given by mistake does not block the open, and
+	 * anything but a regular file is refused. */
+	int e = fd_open_image(path, flags, false);
 
-		snprintf(err, errlen, "%s: %s", path, strerror(-e));
+	f->path = path;
+	f->fd = e;
+	if (e >= 0 && fstat(f->fd, &f->st) < 0)
+		e = -errno;
+	if (e < 0) {
+		snprintf(err, errlen, "%s: %s", path,
+			 e == -EINVAL || e == -EISDIR ? "not a regular file" : strerror(-e));
 		return e;
-	}
-	if (!S_ISREG(f->st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		return -EINVAL;
 	}
 	return 0;
 }
