@@ -358,14 +358,18 @@ static int vm_step_acpi(struct vm *vm)
 						       .vmclock_gsi = LAYOUT_VIRTIO_IRQ_FIRST + 1 };
 	const struct vm_devices *d = &vm->hooks.devices;
 	struct acpi_image img;
-	int r = acpi_build_vm(vm->cfg, d->plan ? d->plan(d->mgr) : &no_devices, &img);
+	int r;
 
+	/* A restored guest has its tables in its memory already: nothing to
+	 * build, and ember writes nothing there while building, so that a Uffd
+	 * page server that has not served (or never does) cannot hang the load
+	 * on the vmm thread. */
+	if (vm->hooks.restore)
+		return 0;
+	r = acpi_build_vm(vm->cfg, d->plan ? d->plan(d->mgr) : &no_devices, &img);
 	if (r < 0)
 		return vm_fail(vm, r, "cannot build the ACPI tables: %s", strerror(-r));
-	/* A restored guest has its tables in its memory already; ember writes
-	 * nothing there while building, so that a Uffd page server that has not
-	 * served (or never does) cannot hang the load on the vmm thread. */
-	r = vm->hooks.restore ? 0 : acpi_write(vm->mem, &img);
+	r = acpi_write(vm->mem, &img);
 	acpi_image_free(&img);
 	if (r < 0)
 		return vm_fail(vm, r, "cannot write the ACPI tables: %s", strerror(-r));
