@@ -2,6 +2,26 @@
 # its stdin a FIFO (the probe's `R` goes in there), its API on
 # $TMP/<name>.sock and its output in $TMP/<name>.out.
 
+# snap_setup: a fresh $TMP with the scenario's 1 MiB drive, no namespaces yet.
+snap_setup() {
+	TMP=$(mktemp -d)
+	truncate -s 1M "$TMP/disk.img"
+	SNAP_NS=()
+}
+
+# snap_teardown: ends every ember, vsock peer and network namespace the test
+# started, then removes $TMP (kept, and named, with $KEEP set).
+snap_teardown() {
+	snap_kill_all
+	snap_peers_kill
+	snap_netns_cleanup
+	if [ -n "${KEEP:-}" ]; then
+		echo "# kept $TMP" >&3
+	else
+		rm -rf "$TMP"
+	fi
+}
+
 # snap_ember NAME [ARGS...]: starts ember NAME and waits (bounded) for its socket.
 # With $SNAP_NETNS set, ember runs in that network namespace.
 snap_ember() {

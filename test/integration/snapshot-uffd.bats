@@ -13,14 +13,12 @@ HANDLER=$EMBER_BUILD/tools/ember-uffd-handler
 PEER=$BATS_TEST_DIRNAME/uffd-peer.py
 
 setup() {
-	TMP=$(mktemp -d)
-	truncate -s 1M "$TMP/disk.img"
+	snap_setup
 }
 
 teardown() {
-	snap_kill_all
 	[ -f "$TMP/handler.pid" ] && { kill -9 "$(cat "$TMP/handler.pid")" 2>/dev/null || true; }
-	rm -rf "$TMP"
+	snap_teardown
 }
 
 # A snapshot of the scenario (seed 7, 1 vCPU, 8 MiB of pattern) at $TMP/state and $TMP/mem.
