@@ -71,11 +71,7 @@ snap_wait() {
 snap_exit() {
 	local pid
 	pid=$(cat "$TMP/$1.pid")
-	for _ in $(seq 600); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && fail "ember $1 still runs: $(tail -20 "$TMP/$1.out")"
+	wait_until 600 0.1 pid_ended "$pid" || fail "ember $1 still runs: $(tail -20 "$TMP/$1.out")"
 	SNAP_STATUS=0
 	wait "$pid" || SNAP_STATUS=$?
 	snap_release "$1"
@@ -197,11 +193,8 @@ snap_require_net() {
 snap_vsock_peer() {
 	python3 "$BATS_TEST_DIRNAME/vsock-peer.py" listen "$2" "$3" >"$TMP/$1.peer" 2>&1 &
 	SNAP_PEERS="${SNAP_PEERS:-} $!"
-	for _ in $(seq 100); do
-		grep -q listening "$TMP/$1.peer" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	fail "the vsock peer $1 did not listen: $(cat "$TMP/$1.peer")"
+	wait_until 100 0.1 grep -qs listening "$TMP/$1.peer" ||
+		fail "the vsock peer $1 did not listen: $(cat "$TMP/$1.peer")"
 }
 
 snap_peers_kill() {

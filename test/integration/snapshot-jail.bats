@@ -31,11 +31,7 @@ jail_snap() {
 	sleep 100000 >"$in" 3>&- &
 	JAIL_BG_PIDS="$JAIL_BG_PIDS $!"
 	SOCK=$JBASE/ember/$id/root/run/api.sock
-	for _ in $(seq 200); do
-		[ -S "$SOCK" ] && return 0
-		sleep 0.05
-	done
-	fail "the jailed ember $id did not create its socket: $(cat "$out")"
+	wait_until 200 0.05 test -S "$SOCK" || fail "the jailed ember $id did not create its socket: $(cat "$out")"
 }
 
 jail_snap_require() {
@@ -46,11 +42,7 @@ jail_snap_require() {
 
 # jail_wait OUT PATTERN: waits (bounded) for a line of a jailed ember's output.
 jail_wait() {
-	for _ in $(seq 300); do
-		grep -q -- "$2" "$1" && return 0
-		sleep 0.1
-	done
-	fail "no '$2' from the jailed ember: $(tail -20 "$1")"
+	wait_until 300 0.1 grep -q -- "$2" "$1" || fail "no '$2' from the jailed ember: $(tail -20 "$1")"
 }
 
 # jail_snap_create: the snapshot scenario (seed 9) booted in the jail $JID,
@@ -117,14 +109,14 @@ jail_snap_move() {
 		"$EMBER_BUILD/tools/ember-uffd-handler" uffd.sock "$JPUB/mem") >"$TMP/handler.out" 2>&1 &
 	hpid=$!
 	JAIL_BG_PIDS="$JAIL_BG_PIDS $hpid"
-	for _ in $(seq 100); do [ -S "$JBASE/ember/$JID2/root/run/uffd.sock" ] && break; sleep 0.05; done
+	wait_until 100 0.05 test -S "$JBASE/ember/$JID2/root/run/uffd.sock" || fail "no handler socket: $(cat "$TMP/handler.out")"
 	expect_api 204 PUT /snapshot/load '{"snapshot_path":"/state","mem_backend":{"backend_type":"Uffd","backend_path":"/run/uffd.sock"},"resume_vm":true}'
 	printf R >"$JPUB/in2"
 	jail_wait "$TMP/j2.out" 'PROBE DONE'
 	run cat "$TMP/j2.out"
 	assert_output --partial "PROBE snapshot.pattern ok"
 	assert_output --regexp "PROBE DONE pass=[0-9]+ fail=0"
-	for _ in $(seq 100); do kill -0 "$hpid" 2>/dev/null || break; sleep 0.1; done
+	wait_until 100 0.1 pid_ended "$hpid" || fail "the handler still runs: $(cat "$TMP/handler.out")"
 	run cat "$TMP/handler.out"
 	assert_output --regexp "faults=[0-9]+ copied_bytes=[0-9]+"
 }

@@ -43,22 +43,14 @@ handler_start() {
 }
 
 wait_socket() {
-	for _ in $(seq 100); do
-		[ -S "$1" ] && return 0
-		sleep 0.05
-	done
-	fail "no socket $1"
+	wait_until 100 0.05 test -S "$1" || fail "no socket $1"
 }
 
 # handler_end: waits (bounded) for the handler to end (ember closed its socket); its summary in $SUMMARY.
 handler_end() {
 	local pid
 	pid=$(cat "$TMP/handler.pid")
-	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && fail "the handler still runs: $(cat "$TMP/handler.out")"
+	wait_until 100 0.1 pid_ended "$pid" || fail "the handler still runs: $(cat "$TMP/handler.out")"
 	HANDLER_STATUS=0
 	wait "$pid" || HANDLER_STATUS=$?
 	rm -f "$TMP/handler.pid"
