@@ -158,8 +158,10 @@ uffd_restore_run() {
 	snap_ember b
 	snap_use b
 	expect_api 204 PUT /snapshot/load "$(uffd_body "$TMP/state" "$TMP/uffd.sock" true)"
+	# the load returns once the handshake is sent: the peer may print a little later
+	wait_until 100 0.1 grep -q 'fault pending' "$TMP/peer.out" ||
+		fail "the peer saw no fault: $(cat "$TMP/peer.out")"
 	grep -q holding "$TMP/peer.out" || fail "the peer got no handshake: $(cat "$TMP/peer.out")"
-	sleep 0.5 # the vCPU enters its first fault
 	t0=$(date +%s%N)
 	api PATCH /vm '{"state":"Paused"}'
 	t1=$(date +%s%N)
