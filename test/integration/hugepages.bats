@@ -13,7 +13,6 @@ load boot-helpers
 load api-helpers
 load snapshot-helpers
 
-NR_HUGEPAGES=/proc/sys/vm/nr_hugepages
 THP_ENABLED=/sys/kernel/mm/transparent_hugepage/enabled
 
 setup() {
@@ -28,23 +27,8 @@ teardown() {
 	[ -n "${HANDLER_PID:-}" ] && { kill -9 "$HANDLER_PID" 2>/dev/null || true; wait "$HANDLER_PID" 2>/dev/null || true; }
 	[ -n "${TOUCH_PID:-}" ] && { kill -9 "$TOUCH_PID" 2>/dev/null || true; wait "$TOUCH_PID" 2>/dev/null || true; }
 	exec 7>&- 2>/dev/null || true
-	if [ -n "$SAVED_NR" ] && [ "$(cat "$NR_HUGEPAGES")" != "$SAVED_NR" ]; then
-		echo "$SAVED_NR" >"$NR_HUGEPAGES" || true
-	fi
+	pool_restore
 	rm -rf "$TMP"
-}
-
-# pool_set N: asks the kernel for N free 2 MiB pages on top of what others
-# use (skips when it cannot: no root, or no memory for them).
-pool_set() {
-	[ -w "$NR_HUGEPAGES" ] || skip "cannot write $NR_HUGEPAGES (needs root)"
-	local want=$(( SAVED_NR - $(hp_free) + $1 ))
-	echo "$want" >"$NR_HUGEPAGES"
-	[ "$(hp_free)" -ge "$1" ] || skip "the host gave only $(hp_free) free huge pages of $1 asked for"
-}
-
-hp_free() {
-	awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo
 }
 
 # touch_config FILE HUGE_PAGES: a 128 MiB probe VM running `touch` over 64 MiB.

@@ -19,9 +19,7 @@ setup() {
 }
 
 teardown() {
-	if [ -n "${SAVED_NR:-}" ] && [ "$(cat /proc/sys/vm/nr_hugepages)" != "$SAVED_NR" ]; then
-		echo "$SAVED_NR" >/proc/sys/vm/nr_hugepages || true
-	fi
+	pool_restore
 	if [ -n "${SMALL:-}" ]; then
 		mountpoint -q "$SMALL" 2>/dev/null && umount "$SMALL"
 	fi
@@ -260,11 +258,7 @@ restore_check() {
 
 @test "huge_pages 2M with track_dirty_pages: Full and Diff are created, the Diff in 4 KiB pages" {
 	require_kvm
-	[ -w /proc/sys/vm/nr_hugepages ] || skip "cannot write /proc/sys/vm/nr_hugepages (needs root)"
-	SAVED_NR=$(cat /proc/sys/vm/nr_hugepages)
-	free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
-	echo $((SAVED_NR - free + 64)) >/proc/sys/vm/nr_hugepages
-	[ "$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)" -ge 64 ] || skip "the host gave fewer than 64 free huge pages"
+	pool_set 64
 	dirty_boot a ',"huge_pages":"2M","track_dirty_pages":true'
 	snap_create a "$TMP/state" "$TMP/mem"
 	expect_api 204 PATCH /vm '{"state":"Resumed"}'

@@ -201,3 +201,27 @@ snap_peers_kill() {
 	[ -z "${SNAP_PEERS:-}" ] || kill $SNAP_PEERS 2>/dev/null || true
 	SNAP_PEERS=
 }
+
+# The host's 2 MiB pool (hugepages.bats, snapshot-diff.bats' 2M test):
+# pool_set saves vm.nr_hugepages in $SAVED_NR (unless the suite's setup
+# did) and teardown's pool_restore puts it back, after a failed test too.
+NR_HUGEPAGES=/proc/sys/vm/nr_hugepages
+
+hp_free() {
+	awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo
+}
+
+# pool_set N: asks the kernel for N free 2 MiB pages on top of what others
+# use (skips when it cannot: no root, or no memory for them).
+pool_set() {
+	[ -w "$NR_HUGEPAGES" ] || skip "cannot write $NR_HUGEPAGES (needs root)"
+	[ -n "${SAVED_NR:-}" ] || SAVED_NR=$(cat "$NR_HUGEPAGES")
+	echo $((SAVED_NR - $(hp_free) + $1)) >"$NR_HUGEPAGES"
+	[ "$(hp_free)" -ge "$1" ] || skip "the host gave only $(hp_free) free huge pages of $1 asked for"
+}
+
+pool_restore() {
+	if [ -n "${SAVED_NR:-}" ] && [ "$(cat "$NR_HUGEPAGES")" != "$SAVED_NR" ]; then
+		echo "$SAVED_NR" >"$NR_HUGEPAGES" || true
+	fi
+}
