@@ -66,3 +66,8 @@ wait_until() {
 pid_ended() {
 	! kill -0 "$1" 2>/dev/null
 }
+
+# wait_socket PATH: waits (bounded, 5 s) for a unix socket at PATH.
+wait_socket() {
+	wait_until 100 0.05 test -S "$1" || fail "no socket $1"
+}

@@ -42,10 +42,6 @@ handler_start() {
 	wait_socket "$TMP/uffd.sock"
 }
 
-wait_socket() {
-	wait_until 100 0.05 test -S "$1" || fail "no socket $1"
-}
-
 # handler_end: waits (bounded) for the handler to end (ember closed its socket); its summary in $SUMMARY.
 handler_end() {
 	local pid
