@@ -589,6 +589,31 @@ static void test_snapshot_restore_checks_the_transport(void **state)
 	assert_int_equal(restore_into_fresh(f, tbuf, tl, dbuf, (size_t)dl, &status), -EINVAL);
 }
 
+/* A queue the guest broke sets NEEDS_RESET on an active drive; a snapshot
+ * of it loads, and the restored drive is as broken as the saved one. */
+static void test_snapshot_of_a_broken_queue_loads(void **state)
+{
+	static uint8_t tbuf[VIRTIO_TRANSPORT_STATE_MAX];
+	struct fx *f = *state;
+	uint8_t dbuf[256];
+	uint32_t status;
+	size_t tl;
+	int dl;
+
+	fx_start(f, ~0ull);
+	h_set_avail_idx(f->m, QN + 1); /* more chains pending than the queue holds */
+	virtio_mmio_notify(f->t, 0);
+	loop_run_once(f->loop, 0);
+	assert_true(vd_read(f->t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	tl = virtio_transport_save((struct virtio_transport *)f->t, tbuf, sizeof(tbuf));
+	dl = block_snapshot_save(f->b, dbuf, sizeof(dbuf));
+	assert_true(tl > 0);
+	assert_true(dl > 0);
+	assert_int_equal(restore_into_fresh(f, tbuf, tl, dbuf, (size_t)dl, &status), 0);
+	assert_int_equal(status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET),
+			 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
@@ -613,6 +638,7 @@ int main(void)
 		T(test_rate_limited_queue_parks_and_resumes),
 		T(test_patch_swaps_file_and_limiter),
 		T(test_snapshot_restore_checks_the_transport),
+		T(test_snapshot_of_a_broken_queue_loads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
