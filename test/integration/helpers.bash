@@ -48,3 +48,26 @@ require_linux_guest() {
 	[ -f "$dir/unavailable" ] && skip "no Linux guest kernel: $(cat "$dir/unavailable")"
 	skip "no Linux guest kernel: run tools/build-linux-guest.sh first (tools/test.sh does)"
 }
+
+# wait_until TRIES DELAY CMD...: runs CMD until it succeeds, at most TRIES
+# times DELAY seconds apart; fails (returns 1) when it never did, for the
+# caller's `|| fail "why"`.
+wait_until() {
+	local tries=$1 delay=$2 i
+	shift 2
+	for ((i = 0; i < tries; i++)); do
+		"$@" && return 0
+		sleep "$delay"
+	done
+	return 1
+}
+
+# pid_ended PID: PID no longer runs (for wait_until).
+pid_ended() {
+	! kill -0 "$1" 2>/dev/null
+}
+
+# wait_socket PATH: waits (bounded, 5 s) for a unix socket at PATH.
+wait_socket() {
+	wait_until 100 0.05 test -S "$1" || fail "no socket $1"
+}

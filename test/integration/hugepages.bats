@@ -13,7 +13,6 @@ load boot-helpers
 load api-helpers
 load snapshot-helpers
 
-NR_HUGEPAGES=/proc/sys/vm/nr_hugepages
 THP_ENABLED=/sys/kernel/mm/transparent_hugepage/enabled
 
 setup() {
@@ -28,23 +27,8 @@ teardown() {
 	[ -n "${HANDLER_PID:-}" ] && { kill -9 "$HANDLER_PID" 2>/dev/null || true; wait "$HANDLER_PID" 2>/dev/null || true; }
 	[ -n "${TOUCH_PID:-}" ] && { kill -9 "$TOUCH_PID" 2>/dev/null || true; wait "$TOUCH_PID" 2>/dev/null || true; }
 	exec 7>&- 2>/dev/null || true
-	if [ -n "$SAVED_NR" ] && [ "$(cat "$NR_HUGEPAGES")" != "$SAVED_NR" ]; then
-		echo "$SAVED_NR" >"$NR_HUGEPAGES" || true
-	fi
+	pool_restore
 	rm -rf "$TMP"
-}
-
-# pool_set N: asks the kernel for N free 2 MiB pages on top of what others
-# use (skips when it cannot: no root, or no memory for them).
-pool_set() {
-	[ -w "$NR_HUGEPAGES" ] || skip "cannot write $NR_HUGEPAGES (needs root)"
-	local want=$(( SAVED_NR - $(hp_free) + $1 ))
-	echo "$want" >"$NR_HUGEPAGES"
-	[ "$(hp_free)" -ge "$1" ] || skip "the host gave only $(hp_free) free huge pages of $1 asked for"
-}
-
-hp_free() {
-	awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo
 }
 
 # touch_config FILE HUGE_PAGES: a 128 MiB probe VM running `touch` over 64 MiB.
@@ -231,8 +215,7 @@ hp_handler() {
 	rm -f "$TMP/uffd.sock"
 	"$HANDLER" "$TMP/uffd.sock" "$TMP/mem" >"$TMP/handler.out" 2>&1 &
 	HANDLER_PID=$!
-	for _ in $(seq 100); do [ -S "$TMP/uffd.sock" ] && return 0; sleep 0.05; done
-	fail "no handler socket: $(cat "$TMP/handler.out")"
+	wait_socket "$TMP/uffd.sock"
 }
 
 # hp_restored NAME WANT: the loaded ember NAME reports huge_pages WANT, its
@@ -250,7 +233,7 @@ hp_restored() {
 
 # hp_handler_end: the handler's summary in $SUMMARY once ember closed its socket.
 hp_handler_end() {
-	for _ in $(seq 100); do kill -0 "$HANDLER_PID" 2>/dev/null || break; sleep 0.1; done
+	wait_until 100 0.1 pid_ended "$HANDLER_PID" || fail "the handler still runs: $(cat "$TMP/handler.out")"
 	wait "$HANDLER_PID" || fail "the handler failed: $(cat "$TMP/handler.out")"
 	HANDLER_PID=
 	SUMMARY=$(grep '^faults=' "$TMP/handler.out")
@@ -267,7 +250,7 @@ hp_field() {
 	# the handshake, field by field
 	python3 "$UFFD_PEER" check "$TMP/uffd.sock" 128 2097152 >"$TMP/peer.out" 2>&1 &
 	peer=$!
-	for _ in $(seq 100); do [ -S "$TMP/uffd.sock" ] && break; sleep 0.05; done
+	wait_socket "$TMP/uffd.sock"
 	snap_ember p
 	snap_use p
 	expect_api 204 PUT /snapshot/load "$(hp_body Uffd "$TMP/uffd.sock" "")"
@@ -328,7 +311,7 @@ hp_field() {
 	assert_equal $(($(hp_field copied_bytes) % (2 << 20))) 0
 	python3 "$UFFD_PEER" check "$TMP/uffd.sock" 128 4096 >"$TMP/peer.out" 2>&1 &
 	peer=$!
-	for _ in $(seq 100); do [ -S "$TMP/uffd.sock" ] && break; sleep 0.05; done
+	wait_socket "$TMP/uffd.sock"
 	snap_ember v
 	snap_use v
 	expect_api 204 PUT /snapshot/load "$(hp_body Uffd "$TMP/uffd.sock" Transparent)"

@@ -32,11 +32,7 @@ teardown() {
 hold_start() {
 	python3 "$EMBER_SRC/test/integration/stdout-hold.py" "$1" "$HOLD" "${@:2}" &
 	HOLD_PID=$!
-	for _ in $(seq 100); do
-		[ -s "$HOLD/pid" ] && return 0
-		sleep 0.05
-	done
-	fail "stdout-hold.py did not start the command"
+	wait_until 100 0.05 test -s "$HOLD/pid" || fail "stdout-hold.py did not start the command"
 }
 
 # hold_wait_exit: waits (bounded) for the command's end; its code in $HOLD_STATUS.

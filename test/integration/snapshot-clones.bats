@@ -19,20 +19,11 @@ load api-helpers
 load snapshot-helpers
 
 setup() {
-	TMP=$(mktemp -d)
-	truncate -s 1M "$TMP/disk.img"
-	SNAP_NS=()
+	snap_setup
 }
 
 teardown() {
-	snap_kill_all
-	snap_netns_cleanup
-	snap_peers_kill
-	[ -n "${KEEP:-}" ] || rm -rf "$TMP"
-}
-
-clone_ns() {
-	snap_netns "$@"
+	snap_teardown
 }
 
 clone_require() {
@@ -60,14 +51,14 @@ clone_boot() {
 # clone_base [EXTRA_ARGS]: the original, in its own namespace, saved to
 # $TMP/state and $TMP/mem and killed.
 clone_base() {
-	clone_ns a snapa
+	snap_netns a snapa
 	SNAP_NETNS=$NS_a snap_ember a
 	clone_boot a "$@"
 	snap_create a "$TMP/state" "$TMP/mem"
 	snap_kill a
 }
 
-# clone_load NAME OVERRIDES_JSON: PUT /snapshot/load with ,OVERRIDES added, resumed.
+# clone_body [OVERRIDES]: a PUT /snapshot/load body of $TMP/state and $TMP/mem, resumed, with ,OVERRIDES added.
 clone_body() {
 	printf '{"snapshot_path":"%s","mem_backend":{"backend_type":"File","backend_path":"%s"},"resume_vm":true%s}' \
 		"$TMP/state" "$TMP/mem" "${1:+,$1}"
@@ -76,6 +67,22 @@ clone_body() {
 # clone_peer NAME: an echoing listener on $TMP/NAME.vsock_53 (one connection).
 clone_peer() {
 	snap_vsock_peer "$1" "$TMP/$1.vsock_53" 1
+}
+
+# clone_start C: ember C in a namespace of its own with TAP snapC, and an
+# echoing peer on $TMP/C.vsock_53; the api helpers talk to it.
+clone_start() {
+	local ns=NS_$1
+	snap_netns "$1" "snap$1"
+	clone_peer "$1"
+	SNAP_NETNS=${!ns} snap_ember "$1"
+	snap_use "$1"
+}
+
+# clone_overrides C: the load's overrides giving clone C TAP snapC and the socket $TMP/C.vsock.
+clone_overrides() {
+	printf '"network_overrides":[{"iface_id":"eth0","host_dev_name":"snap%s"}],"vsock_override":{"uds_path":"%s"}' \
+		"$1" "$TMP/$1.vsock"
 }
 
 # clone_passes NAME: after R, ember NAME's guest passed net and vsock and ended cleanly.
@@ -98,12 +105,8 @@ clone_passes() {
 	clone_require
 	clone_base
 	for c in b c; do
-		clone_ns "$c" "snap$c"
-		clone_peer "$c"
-		ns=NS_$c
-		SNAP_NETNS=${!ns} snap_ember "$c"
-		snap_use "$c"
-		expect_api 204 PUT /snapshot/load "$(clone_body "\"network_overrides\":[{\"iface_id\":\"eth0\",\"host_dev_name\":\"snap$c\"}],\"vsock_override\":{\"uds_path\":\"$TMP/$c.vsock\"}")"
+		clone_start "$c"
+		expect_api 204 PUT /snapshot/load "$(clone_body "$(clone_overrides "$c")")"
 		# the overrides are the clone's configuration now
 		expect_api 200 GET /vm/config
 		assert_equal "$(printf '%s' "$body" | jq -r '.["network-interfaces"][0].host_dev_name')" "snap$c"
@@ -117,11 +120,8 @@ clone_passes() {
 @test "a clone without overrides: 400 naming the TAP, then the socket; the process loads again and the other clone is unharmed" {
 	clone_require
 	clone_base
-	clone_ns b snapb
-	clone_peer b
-	SNAP_NETNS=$NS_b snap_ember b
-	snap_use b
-	expect_api 204 PUT /snapshot/load "$(clone_body "\"network_overrides\":[{\"iface_id\":\"eth0\",\"host_dev_name\":\"snapb\"}],\"vsock_override\":{\"uds_path\":\"$TMP/b.vsock\"}")"
+	clone_start b
+	expect_api 204 PUT /snapshot/load "$(clone_body "$(clone_overrides b)")"
 	# a second clone in b's namespace: the saved TAP snapa is not there (never created)
 	SNAP_NETNS=$NS_b snap_ember c
 	snap_use c
@@ -143,14 +143,10 @@ clone_passes() {
 	[ -n "$ready" ] || fail "no kvmclock_ns at ready: $(tail -20 "$TMP/a.out")"
 	sleep 3
 	for c in b c; do
-		clone_ns "$c" "snap$c"
-		clone_peer "$c"
-		ns=NS_$c
-		SNAP_NETNS=${!ns} snap_ember "$c"
-		snap_use "$c"
+		clone_start "$c"
 		rt=false
 		[ "$c" = b ] && rt=true
-		api PUT /snapshot/load "$(clone_body "\"network_overrides\":[{\"iface_id\":\"eth0\",\"host_dev_name\":\"snap$c\"}],\"vsock_override\":{\"uds_path\":\"$TMP/$c.vsock\"},\"clock_realtime\":$rt")"
+		api PUT /snapshot/load "$(clone_body "$(clone_overrides "$c"),\"clock_realtime\":$rt")"
 		case "$body" in
 		*"clock_realtime requested but not present in the snapshot state"*)
 			skip "KVM_GET_CLOCK gave no realtime stamp on this host (its clocksource is not the TSC)" ;;

@@ -12,22 +12,18 @@ load api-helpers
 load snapshot-helpers
 
 setup() {
-	TMP=$(mktemp -d)
-	truncate -s 1M "$TMP/disk.img"
+	snap_setup
 	SNAP_PROBE=snapshot-dirty
 	SNAP_READY='PROBE snapshot-dirty.ready ok'
 	SNAPTOOL=$EMBER_BUILD/tools/ember-snapshot
 }
 
 teardown() {
-	snap_kill_all
-	if [ -n "${SAVED_NR:-}" ] && [ "$(cat /proc/sys/vm/nr_hugepages)" != "$SAVED_NR" ]; then
-		echo "$SAVED_NR" >/proc/sys/vm/nr_hugepages || true
-	fi
+	pool_restore
 	if [ -n "${SMALL:-}" ]; then
 		mountpoint -q "$SMALL" 2>/dev/null && umount "$SMALL"
 	fi
-	[ -n "${KEEP:-}" ] && cp -r "$TMP" /tmp/diff-keep; rm -rf "$TMP"
+	snap_teardown
 }
 
 # dirty_boot NAME [MACHINE_EXTRA]: the scenario on ember NAME (seed 5),
@@ -101,6 +97,23 @@ check_diff() {
 		fail "the Diff's DMA page does not hold sector 1"
 }
 
+# diff_bounded DIFF: the Diff allocates no more than its reported pages, the
+# DMA page, and 2 MiB for what the guest and the device wrote besides
+# (stack, rings): only what changed.
+diff_bounded() {
+	local alloc=$(($(stat -c %b "$1") * $(stat -c %B "$1")))
+	[ "$alloc" -le $(((PAGES_COUNT + 1) * 4096 + (2 << 20))) ] ||
+		fail "the Diff $1 allocates $alloc bytes for $PAGES_COUNT pages and the DMA page"
+}
+
+# rebase_full DIFF: the Full ($TMP/mem) copied to $TMP/rebased, DIFF rebased onto it.
+rebase_full() {
+	cp --sparse=always "$TMP/mem" "$TMP/rebased"
+	run "$SNAPTOOL" rebase "$TMP/rebased" "$1"
+	assert_success
+	assert_output --partial "rebased $1 onto $TMP/rebased"
+}
+
 # restore_check NAME STATE MEM: loads into a new ember NAME, sends `R`,
 # expects checked ok and a clean end.
 restore_check() {
@@ -137,15 +150,8 @@ restore_check() {
 	# from it alone would leave this page out, and the restored guest would
 	# find zeros there (checked ok below fails). It is in the extents
 	# because ember marks what it writes into guest memory.
-	# Only what changed: the reported pages, the DMA page, and what the
-	# guest and the device wrote besides (stack, rings) within 2 MiB.
-	alloc=$(($(stat -c %b "$TMP/diff") * $(stat -c %B "$TMP/diff")))
-	[ "$alloc" -le $(((PAGES_COUNT + 1) * 4096 + (2 << 20))) ] ||
-		fail "the Diff allocates $alloc bytes for $PAGES_COUNT pages and the DMA page"
-	cp --sparse=always "$TMP/mem" "$TMP/rebased"
-	run "$SNAPTOOL" rebase "$TMP/rebased" "$TMP/diff"
-	assert_success
-	assert_output --partial "rebased $TMP/diff onto $TMP/rebased"
+	diff_bounded "$TMP/diff"
+	rebase_full "$TMP/diff"
 	restore_check b "$TMP/dstate" "$TMP/rebased"
 }
 
@@ -200,12 +206,8 @@ restore_check() {
 	dirty_diff b "$TMP/dstate" "$TMP/diff"
 	snap_kill b
 	check_diff "$TMP/diff"
-	alloc=$(($(stat -c %b "$TMP/diff") * $(stat -c %B "$TMP/diff")))
-	[ "$alloc" -le $(((PAGES_COUNT + 1) * 4096 + (2 << 20))) ] ||
-		fail "the Diff of the restored VM allocates $alloc bytes"
-	cp --sparse=always "$TMP/mem" "$TMP/rebased"
-	run "$SNAPTOOL" rebase "$TMP/rebased" "$TMP/diff"
-	assert_success
+	diff_bounded "$TMP/diff"
+	rebase_full "$TMP/diff"
 	restore_check c "$TMP/dstate" "$TMP/rebased"
 }
 
@@ -250,19 +252,13 @@ restore_check() {
 		"{\"snapshot_type\":\"Diff\",\"snapshot_path\":\"$TMP/dstate\",\"mem_file_path\":\"$SMALL/diff\"}"
 	snap_kill a
 	check_diff "$SMALL/diff"
-	cp --sparse=always "$TMP/mem" "$TMP/rebased"
-	run "$SNAPTOOL" rebase "$TMP/rebased" "$SMALL/diff"
-	assert_success
+	rebase_full "$SMALL/diff"
 	restore_check b "$TMP/dstate" "$TMP/rebased"
 }
 
 @test "huge_pages 2M with track_dirty_pages: Full and Diff are created, the Diff in 4 KiB pages" {
 	require_kvm
-	[ -w /proc/sys/vm/nr_hugepages ] || skip "cannot write /proc/sys/vm/nr_hugepages (needs root)"
-	SAVED_NR=$(cat /proc/sys/vm/nr_hugepages)
-	free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
-	echo $((SAVED_NR - free + 64)) >/proc/sys/vm/nr_hugepages
-	[ "$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)" -ge 64 ] || skip "the host gave fewer than 64 free huge pages"
+	pool_set 64
 	dirty_boot a ',"huge_pages":"2M","track_dirty_pages":true'
 	snap_create a "$TMP/state" "$TMP/mem"
 	expect_api 204 PATCH /vm '{"state":"Resumed"}'
@@ -272,12 +268,8 @@ restore_check() {
 	check_diff "$TMP/diff"
 	# KVM logs 4 KiB pages under dirty logging, whatever backs them: a 2 MiB
 	# granule would take the whole 8 MiB pattern
-	alloc=$(($(stat -c %b "$TMP/diff") * $(stat -c %B "$TMP/diff")))
-	[ "$alloc" -le $(((PAGES_COUNT + 1) * 4096 + (2 << 20))) ] ||
-		fail "the 2M VM's Diff allocates $alloc bytes for $PAGES_COUNT pages"
-	cp --sparse=always "$TMP/mem" "$TMP/rebased"
-	run "$SNAPTOOL" rebase "$TMP/rebased" "$TMP/diff"
-	assert_success
+	diff_bounded "$TMP/diff"
+	rebase_full "$TMP/diff"
 	# the rebased file is the Full with the Diff's pages: every page the Diff
 	# carries equals the rebased file's, and the rest equals the Full's
 	cmp <(dd if="$TMP/rebased" bs=4096 skip=$((DMA_GPA / 4096)) count=1 status=none) \

@@ -2,6 +2,26 @@
 # its stdin a FIFO (the probe's `R` goes in there), its API on
 # $TMP/<name>.sock and its output in $TMP/<name>.out.
 
+# snap_setup: a fresh $TMP with the scenario's 1 MiB drive, no namespaces yet.
+snap_setup() {
+	TMP=$(mktemp -d)
+	truncate -s 1M "$TMP/disk.img"
+	SNAP_NS=()
+}
+
+# snap_teardown: ends every ember, vsock peer and network namespace the test
+# started, then removes $TMP (kept, and named, with $KEEP set).
+snap_teardown() {
+	snap_kill_all
+	snap_peers_kill
+	snap_netns_cleanup
+	if [ -n "${KEEP:-}" ]; then
+		echo "# kept $TMP" >&3
+	else
+		rm -rf "$TMP"
+	fi
+}
+
 # snap_ember NAME [ARGS...]: starts ember NAME and waits (bounded) for its socket.
 # With $SNAP_NETNS set, ember runs in that network namespace.
 snap_ember() {
@@ -51,11 +71,7 @@ snap_wait() {
 snap_exit() {
 	local pid
 	pid=$(cat "$TMP/$1.pid")
-	for _ in $(seq 600); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && fail "ember $1 still runs: $(tail -20 "$TMP/$1.out")"
+	wait_until 600 0.1 pid_ended "$pid" || fail "ember $1 still runs: $(tail -20 "$TMP/$1.out")"
 	SNAP_STATUS=0
 	wait "$pid" || SNAP_STATUS=$?
 	snap_release "$1"
@@ -177,14 +193,35 @@ snap_require_net() {
 snap_vsock_peer() {
 	python3 "$BATS_TEST_DIRNAME/vsock-peer.py" listen "$2" "$3" >"$TMP/$1.peer" 2>&1 &
 	SNAP_PEERS="${SNAP_PEERS:-} $!"
-	for _ in $(seq 100); do
-		grep -q listening "$TMP/$1.peer" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	fail "the vsock peer $1 did not listen: $(cat "$TMP/$1.peer")"
+	wait_until 100 0.1 grep -qs listening "$TMP/$1.peer" ||
+		fail "the vsock peer $1 did not listen: $(cat "$TMP/$1.peer")"
 }
 
 snap_peers_kill() {
 	[ -z "${SNAP_PEERS:-}" ] || kill $SNAP_PEERS 2>/dev/null || true
 	SNAP_PEERS=
+}
+
+# The host's 2 MiB pool (hugepages.bats, snapshot-diff.bats' 2M test):
+# pool_set saves vm.nr_hugepages in $SAVED_NR (unless the suite's setup
+# did) and teardown's pool_restore puts it back, after a failed test too.
+NR_HUGEPAGES=/proc/sys/vm/nr_hugepages
+
+hp_free() {
+	awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo
+}
+
+# pool_set N: asks the kernel for N free 2 MiB pages on top of what others
+# use (skips when it cannot: no root, or no memory for them).
+pool_set() {
+	[ -w "$NR_HUGEPAGES" ] || skip "cannot write $NR_HUGEPAGES (needs root)"
+	[ -n "${SAVED_NR:-}" ] || SAVED_NR=$(cat "$NR_HUGEPAGES")
+	echo $((SAVED_NR - $(hp_free) + $1)) >"$NR_HUGEPAGES"
+	[ "$(hp_free)" -ge "$1" ] || skip "the host gave only $(hp_free) free huge pages of $1 asked for"
+}
+
+pool_restore() {
+	if [ -n "${SAVED_NR:-}" ] && [ "$(cat "$NR_HUGEPAGES")" != "$SAVED_NR" ]; then
+		echo "$SAVED_NR" >"$NR_HUGEPAGES" || true
+	fi
 }

@@ -13,14 +13,12 @@ HANDLER=$EMBER_BUILD/tools/ember-uffd-handler
 PEER=$BATS_TEST_DIRNAME/uffd-peer.py
 
 setup() {
-	TMP=$(mktemp -d)
-	truncate -s 1M "$TMP/disk.img"
+	snap_setup
 }
 
 teardown() {
-	snap_kill_all
 	[ -f "$TMP/handler.pid" ] && { kill -9 "$(cat "$TMP/handler.pid")" 2>/dev/null || true; }
-	rm -rf "$TMP"
+	snap_teardown
 }
 
 # A snapshot of the scenario (seed 7, 1 vCPU, 8 MiB of pattern) at $TMP/state and $TMP/mem.
@@ -44,23 +42,11 @@ handler_start() {
 	wait_socket "$TMP/uffd.sock"
 }
 
-wait_socket() {
-	for _ in $(seq 100); do
-		[ -S "$1" ] && return 0
-		sleep 0.05
-	done
-	fail "no socket $1"
-}
-
 # handler_end: waits (bounded) for the handler to end (ember closed its socket); its summary in $SUMMARY.
 handler_end() {
 	local pid
 	pid=$(cat "$TMP/handler.pid")
-	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && fail "the handler still runs: $(cat "$TMP/handler.out")"
+	wait_until 100 0.1 pid_ended "$pid" || fail "the handler still runs: $(cat "$TMP/handler.out")"
 	HANDLER_STATUS=0
 	wait "$pid" || HANDLER_STATUS=$?
 	rm -f "$TMP/handler.pid"
@@ -168,8 +154,10 @@ uffd_restore_run() {
 	snap_ember b
 	snap_use b
 	expect_api 204 PUT /snapshot/load "$(uffd_body "$TMP/state" "$TMP/uffd.sock" true)"
+	# the load returns once the handshake is sent: the peer may print a little later
+	wait_until 100 0.1 grep -q 'fault pending' "$TMP/peer.out" ||
+		fail "the peer saw no fault: $(cat "$TMP/peer.out")"
 	grep -q holding "$TMP/peer.out" || fail "the peer got no handshake: $(cat "$TMP/peer.out")"
-	sleep 0.5 # the vCPU enters its first fault
 	t0=$(date +%s%N)
 	api PATCH /vm '{"state":"Paused"}'
 	t1=$(date +%s%N)

@@ -10,17 +10,12 @@ load api-helpers
 load snapshot-helpers
 
 setup() {
-	TMP=$(mktemp -d)
-	truncate -s 1M "$TMP/disk.img"
-	SNAP_NS=()
+	snap_setup
 }
 
 teardown() {
-	snap_kill_all
-	snap_peers_kill
-	snap_netns_cleanup
 	mountpoint -q "$TMP/small" 2>/dev/null && umount "$TMP/small"
-	rm -rf "$TMP"
+	snap_teardown
 }
 
 # A snapshot of the scenario (seed 7, 1 vCPU) at $TMP/state and $TMP/mem;

@@ -11,12 +11,15 @@ of a mapping of that size in the peer's (SO_PEERCRED) /proc/PID/maps.
 Prints "uffd-peer: ok" or "uffd-peer: FAIL <why>" and exits 0 or 1; it
 serves no fault.
 
-uffd-peer.py hold SOCKET: accepts, receives, prints "uffd-peer: holding"
-and never serves a fault (until killed).
+uffd-peer.py hold SOCKET: accepts, receives, prints "uffd-peer: holding",
+then "uffd-peer: fault pending" once the userfaultfd has a message (a
+vCPU waits on a page nobody serves), and never serves a fault (until
+killed).
 """
 import array
 import json
 import os
+import select
 import socket
 import struct
 import sys
@@ -99,6 +102,11 @@ def main():
     if mode == "hold":
         conn, msg, fds, pid, _ = accept(path)
         print(f"uffd-peer: holding ({len(fds)} fd, pid {pid})", flush=True)
+        if fds:
+            p = select.poll()
+            p.register(fds[0], select.POLLIN)
+            p.poll()
+            print("uffd-peer: fault pending", flush=True)
         while True:
             time.sleep(3600)
     sys.exit(f"unknown mode {mode}")

@@ -91,15 +91,22 @@ static void dsdt_virtio(struct aml *a, unsigned index, const struct acpi_mmio_wi
 	aml_end(a);
 }
 
+/* Opens a device named by strings, as Linux's drivers match VMGenID and
+ * VMClock: _HID, and _CID that is also its _DDN (display name). */
+static void dsdt_device_named(struct aml *a, const char *name, const char *hid, const char *cid)
+{
+	aml_device_begin(a, name);
+	aml_name(a, "_HID");
+	aml_string(a, hid);
+	aml_name(a, "_CID");
+	aml_string(a, cid);
+	aml_name(a, "_DDN");
+	aml_string(a, cid);
+}
+
 static void dsdt_vmgenid(struct aml *a)
 {
-	aml_device_begin(a, "VGEN");
-	aml_name(a, "_HID");
-	aml_string(a, "VMGENCTR");
-	aml_name(a, "_CID");
-	aml_string(a, "VM_Gen_Counter");
-	aml_name(a, "_DDN");
-	aml_string(a, "VM_Gen_Counter");
+	dsdt_device_named(a, "VGEN", "VMGENCTR", "VM_Gen_Counter");
 	aml_name(a, "ADDR");
 	aml_package_begin(a);
 	aml_integer(a, LAYOUT_VMGENID & 0xffffffffu);
@@ -110,13 +117,7 @@ static void dsdt_vmgenid(struct aml *a)
 
 static void dsdt_vmclock(struct aml *a)
 {
-	aml_device_begin(a, "VCLK");
-	aml_name(a, "_HID");
-	aml_string(a, "AMZNC10C");
-	aml_name(a, "_CID");
-	aml_string(a, "VMCLOCK");
-	aml_name(a, "_DDN");
-	aml_string(a, "VMCLOCK");
+	dsdt_device_named(a, "VCLK", "AMZNC10C", "VMCLOCK");
 	dsdt_sta_present(a);
 	aml_name(a, "_CRS");
 	aml_resource_template_begin(a);

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/balloon.h"
@@ -88,8 +89,14 @@ static void fuzz_init(void)
 	mem.region[0] = (struct guest_region){ .gpa = 0, .size = FUZZ_RAM, .host = calloc(1, FUZZ_RAM) };
 	log_set_level(LOG_OFF);
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(dir, sizeof(dir), "/tmp/ember-fuzz-devstate-XXXXXX");
-	if (!mem.region[0].host || !mkdtemp(dir) || loop_create(&loop) < 0)
+	/* A directory of this process for the vsock socket: one fuzzing
+	 * process a pid, and a leftover of a killed run is refused by name. */
+	snprintf(dir, sizeof(dir), "/tmp/ember-fuzz-devstate-%d", (int)getpid());
+	if (mkdir(dir, 0700) < 0) {
+		fprintf(stderr, "fuzz-device-state: cannot create %s: %s\n", dir, strerror(errno));
+		abort();
+	}
+	if (!mem.region[0].host || loop_create(&loop) < 0)
 		abort();
 	atexit(fuzz_cleanup);
 	snprintf(c.uds_path, sizeof(c.uds_path), "%s/v.sock", dir);

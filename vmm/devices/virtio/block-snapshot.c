@@ -59,9 +59,31 @@ int block_snapshot_save(struct block *b, uint8_t *buf, size_t size)
 	return (int)sizeof(s);
 }
 
+/* The configuration re-created the drive, and the transport's restore (run
+ * before) activated it with the features the saved driver acked
+ * (block_activate): the saved state must say the same, as net's and
+ * vsock's must. It is checked, not copied over: the transport's values are
+ * the ones it validated against what the device offers. */
+static int block_snapshot_check(const struct block *b, const struct block_saved *s, char *err, size_t errlen)
+{
+	if (s->capacity != b->capacity) {
+		snprintf(err, errlen, "drive %s: the backing file holds %" PRIu64 " sectors, the snapshot's guest was "
+			 "told %" PRIu64, b->id, b->capacity, s->capacity);
+		return -EINVAL;
+	}
+	if (!!s->active != b->active || (s->active && s->acked_features != b->acked_features)) {
+		snprintf(err, errlen, "drive %s: the saved state (%s, features 0x%" PRIx64 ") is not the transport's "
+			 "(%s, features 0x%" PRIx64 ")", b->id, s->active ? "active" : "inactive", s->acked_features,
+			 b->active ? "active" : "inactive", b->acked_features);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int block_snapshot_restore(struct block *b, const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
 	struct block_saved s;
+	int r;
 
 	if (len != sizeof(s)) {
 		snprintf(err, errlen, "drive %s: state of %zu bytes, expected %zu", b->id, len, sizeof(s));
@@ -69,15 +91,9 @@ int block_snapshot_restore(struct block *b, const uint8_t *buf, size_t len, char
 	}
 	memcpy(&s, buf, sizeof(s));
 	virtio_lock(&b->vdev);
-	if (s.capacity != b->capacity) {
-		virtio_unlock(&b->vdev);
-		snprintf(err, errlen, "drive %s: the backing file holds %" PRIu64 " sectors, the snapshot's guest was "
-			 "told %" PRIu64, b->id, b->capacity, s.capacity);
-		return -EINVAL;
-	}
-	b->acked_features = s.acked_features;
-	b->active = s.active && b->active;
-	virtio_throttle_restore(&b->throttle, &s.tokens); /* never above the buckets */
+	r = block_snapshot_check(b, &s, err, errlen);
+	if (r >= 0)
+		virtio_throttle_restore(&b->throttle, &s.tokens); /* never above the buckets */
 	virtio_unlock(&b->vdev);
-	return 0;
+	return r;
 }

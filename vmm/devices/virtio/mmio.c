@@ -790,7 +790,13 @@ int virtio_transport_restore(struct virtio_transport *transport, const uint8_t *
 	t->driver_features = s.driver_features;
 	for (unsigned i = 0; r >= 0 && i < t->ops->num_queues; i++)
 		r = virtio_mmio_restore_queue(t, i, &s.q[i], err, errlen);
-	if (r >= 0 && (t->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) == VIRTIO_STATUS_DRIVER_OK) {
+	/* DRIVER_OK activated the saved device, and NEEDS_RESET set later (a
+	 * broken queue, restored broken) did not deactivate it: activated here
+	 * too, the device is as saved, and its own restore, which checks its
+	 * state against the transport's, accepts it. A device whose activation
+	 * failed (a queue not ready) fails again on the same queues, and
+	 * NEEDS_RESET stays. */
+	if (r >= 0 && (t->status & VIRTIO_STATUS_DRIVER_OK)) {
 		if ((t->driver_features & ~virtio_mmio_device_features(t)) != 0) {
 			snprintf(err, errlen, "%s transport state acks features 0x%" PRIx64 " the device does not offer",
 				 t->ops->name, t->driver_features);
