@@ -58,10 +58,9 @@ clone_base() {
 	snap_kill a
 }
 
-# clone_body [OVERRIDES]: a PUT /snapshot/load body of $TMP/state and $TMP/mem, resumed, with ,OVERRIDES added.
+# clone_body [OVERRIDES]: a PUT /snapshot/load body of $TMP/state and $TMP/mem, resumed, with OVERRIDES added.
 clone_body() {
-	printf '{"snapshot_path":"%s","mem_backend":{"backend_type":"File","backend_path":"%s"},"resume_vm":true%s}' \
-		"$TMP/state" "$TMP/mem" "${1:+,$1}"
+	snap_load_body "$TMP/state" "$TMP/mem" true "${1:-}"
 }
 
 # clone_peer NAME: an echoing listener on $TMP/NAME.vsock_53 (one connection).

@@ -199,7 +199,7 @@ restore_check() {
 	snap_kill a
 	snap_ember b
 	snap_use b
-	expect_api 204 PUT /snapshot/load "{\"snapshot_path\":\"$TMP/state\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$TMP/mem\"},\"track_dirty_pages\":true,\"resume_vm\":true}"
+	expect_api 204 PUT /snapshot/load "$(snap_load_body "$TMP/state" "$TMP/mem" true '"track_dirty_pages":true')"
 	expect_api 200 GET /vm/config
 	case "$body" in *'"track_dirty_pages":true'*) ;; *) fail "GET /vm/config: $body" ;; esac
 	dirty_write b
@@ -218,7 +218,7 @@ restore_check() {
 	snap_kill a
 	snap_ember b
 	snap_use b
-	expect_api 204 PUT /snapshot/load "{\"snapshot_path\":\"$TMP/state\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$TMP/mem\"},\"enable_diff_snapshots\":true,\"resume_vm\":true}"
+	expect_api 204 PUT /snapshot/load "$(snap_load_body "$TMP/state" "$TMP/mem" true '"enable_diff_snapshots":true')"
 	dirty_write b
 	dirty_diff b "$TMP/dstate" "$TMP/diff"
 	grep -aq "Diff written to $TMP/diff: [0-9]* bytes of dirty pages (dirty logs)" "$TMP/b.out" ||
@@ -318,7 +318,7 @@ restore_check() {
 	ino=$(stat -c %i "$TMP/mem")
 	snap_ember b
 	snap_use b
-	expect_api 204 PUT /snapshot/load "{\"snapshot_path\":\"$TMP/state\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$TMP/mem\"},\"track_dirty_pages\":true,\"resume_vm\":true}"
+	expect_api 204 PUT /snapshot/load "$(snap_load_body "$TMP/state" "$TMP/mem" true '"track_dirty_pages":true')"
 	dirty_write b
 	# its mapping of mem is private: the pages merged are its own copies, the
 	# rest the file's own, so the running guest sees no change

@@ -134,10 +134,11 @@ snap_create() {
 	expect_api 204 PUT /snapshot/create "{\"snapshot_path\":\"$2\",\"mem_file_path\":\"$3\"}"
 }
 
-# snap_load_body STATE MEM RESUME: a PUT /snapshot/load body with the File backend.
+# snap_load_body STATE MEM RESUME [FIELDS]: a PUT /snapshot/load body with
+# the File backend, and FIELDS (JSON members, "a":1,"b":2) added.
 snap_load_body() {
-	printf '{"snapshot_path":"%s","mem_backend":{"backend_type":"File","backend_path":"%s"},"resume_vm":%s}' \
-		"$1" "$2" "$3"
+	printf '{"snapshot_path":"%s","mem_backend":{"backend_type":"File","backend_path":"%s"},"resume_vm":%s%s}' \
+		"$1" "$2" "$3" "${4:+,$4}"
 }
 
 # snap_counter NAME: the last snapshot.counter the guest of ember NAME printed.
