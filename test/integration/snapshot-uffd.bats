@@ -176,6 +176,28 @@ uffd_restore_run() {
 	grep -q 'did not leave KVM_RUN' "$TMP/b.out" || fail "no warning about the abandoned vCPU: $(tail "$TMP/b.out")"
 }
 
+@test "a paused load whose page server holds the VMGenID page and then dies: SIGTERM ends ember with 0 (the late generation writer's devices and memory are left to the exit)" {
+	require_kvm
+	uffd_base
+	python3 "$PEER" hold "$TMP/uffd.sock" >"$TMP/peer.out" 2>&1 &
+	echo $! >"$TMP/handler.pid"
+	wait_socket "$TMP/uffd.sock"
+	snap_ember b
+	snap_use b
+	expect_api 204 PUT /snapshot/load "$(uffd_body "$TMP/state" "$TMP/uffd.sock" false)"
+	grep -q 'has not served the VMGenID and VMClock pages' "$TMP/b.out" ||
+		fail "the generation writer was not left waiting: $(tail "$TMP/b.out")"
+	# The page server ends: its copy of the userfaultfd closes, and ember's
+	# own copy, closed by its teardown, is the last, so the writer's fault
+	# may wake while ember tears down: the devices and memory it uses are
+	# left to the process's exit (vm_leave_to_exit), never freed under it.
+	kill -KILL "$(cat "$TMP/handler.pid")"
+	wait "$(cat "$TMP/handler.pid")" 2>/dev/null || true
+	kill -TERM "$(cat "$TMP/b.pid")"
+	snap_exit b
+	assert_equal "$SNAP_STATUS" 0
+}
+
 @test "a handshake that does not fit the memory file: the handler names the field and kills the VMM" {
 	require_kvm
 	uffd_base

@@ -68,6 +68,9 @@ struct vm_devices {
 	int (*attach)(void *mgr, const struct vm_config *cfg, const struct device_env *env, struct cmdline *cmdline,
 		      const struct device_exit_hook *exit, char *why, size_t whylen);
 	void (*destroy)(void *mgr);
+	/* The VM was left to the process's exit (vm_leave_to_exit): something
+	 * still running may use the devices, so nothing of them is freed. */
+	void (*leave)(void *mgr);
 	const struct device_plan *(*plan)(void *mgr);
 	void *mgr;
 };

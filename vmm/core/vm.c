@@ -803,13 +803,22 @@ static void vm_stop_vcpus(struct vm *vm)
 			vcpu_join(vm->vcpus[i]);
 }
 
+void vm_leave_to_exit(struct vm *vm)
+{
+	vm->abandoned = true;
+}
+
 struct vm *vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return NULL;
 	vm_stop_vcpus(vm);
-	if (vm->abandoned)
-		return NULL; /* the process is ending: its exit takes the rest */
+	if (vm->abandoned) {
+		/* the process is ending: its exit takes the rest, devices included */
+		if (vm->devices_attached && vm->hooks.devices.leave)
+			vm->hooks.devices.leave(vm->hooks.devices.mgr);
+		return NULL;
+	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vm->vcpus[i] = vcpu_destroy(vm->vcpus[i]);
 	if (vm->exit_fd >= 0) {

@@ -108,3 +108,8 @@ struct irqchip_split *vm_split_irqchip(const struct vm *vm);
  * fault nobody serves) is not waited for: then only the stop is done, and
  * the caller must be ending the process. Accepts NULL; returns NULL. */
 struct vm *vm_destroy(struct vm *vm);
+/* Something outside the vCPUs may still use the VM's memory and devices (a
+ * detached writer waiting on a page fault nobody serves): vm_destroy() then
+ * only stops the vCPUs and leaves the rest, devices included, to the
+ * process's exit, as for a stuck vCPU. */
+void vm_leave_to_exit(struct vm *vm);

@@ -36,6 +36,7 @@ struct device_manager {
 	/* Always present, no API: on the GED's GSIs after the virtio devices. */
 	struct vmgenid *vmgenid;
 	struct vmclock *vmclock;
+	bool left_to_exit; /* devices_leave: devices_free frees nothing */
 };
 
 /* ---- the rows ---- */
@@ -433,8 +434,8 @@ int devices_create(struct device_manager **ret)
 
 struct device_manager *devices_free(struct device_manager *m)
 {
-	if (!m)
-		return NULL;
+	if (!m || m->left_to_exit)
+		return NULL; /* a stuck vCPU or writer may still use them: the exit takes them */
 	devices_destroy(m);
 	free(m->entry);
 	free(m);
@@ -448,10 +449,17 @@ static const struct device_plan *devices_attached_plan(void *mgr)
 	return &m->plan;
 }
 
+static void devices_leave(void *mgr)
+{
+	struct device_manager *m = mgr;
+
+	m->left_to_exit = true;
+}
+
 struct vm_devices devices_vm_hooks(struct device_manager *m)
 {
 	return (struct vm_devices){ .attach = devices_attach, .destroy = devices_destroy,
-				    .plan = devices_attached_plan, .mgr = m };
+				    .plan = devices_attached_plan, .leave = devices_leave, .mgr = m };
 }
 
 /* ---- finding ---- */

@@ -273,6 +273,13 @@ struct snap_generation_job {
 	char why[256];
 };
 
+static void snap_generation_job_free(struct snap_generation_job *j)
+{
+	pthread_mutex_destroy(&j->lock);
+	pthread_cond_destroy(&j->cond);
+	free(j);
+}
+
 static void *snap_generation_thread(void *arg)
 {
 	struct snap_generation_job *j = arg;
@@ -290,13 +297,13 @@ static void *snap_generation_thread(void *arg)
 	if (abandoned) {
 		if (r < 0)
 			log_error("snapshot load: the new VMGenID/VMClock generation, written late: %s", why);
-		free(j); /* the loader gave up waiting: the job is this thread's */
+		snap_generation_job_free(j); /* the loader gave up waiting: the job is this thread's */
 	}
 	return NULL;
 }
 
-static int snap_generation_uffd(const struct device_manager *devs, const struct snap_file *f, char *why,
-				size_t whylen)
+static int snap_generation_uffd(struct vm *vm, const struct device_manager *devs, const struct snap_file *f,
+				char *why, size_t whylen)
 {
 	struct snap_generation_job *j = calloc(1, sizeof(*j));
 	struct timespec deadline;
@@ -328,6 +335,10 @@ static int snap_generation_uffd(const struct device_manager *devs, const struct 
 	if (!j->done) {
 		j->abandoned = true;
 		pthread_mutex_unlock(&j->lock);
+		/* The writer holds the devices and the memory until the page
+		 * is served, which may be during teardown: nothing it uses is
+		 * freed then. */
+		vm_leave_to_exit(vm);
 		log_warn("snapshot load: the page server has not served the VMGenID and VMClock pages within %d s; "
 			 "the new generation is written when it does", SNAP_GENERATION_WAIT_MS / 1000);
 		return 0;
@@ -336,7 +347,7 @@ static int snap_generation_uffd(const struct device_manager *devs, const struct 
 	if (r < 0)
 		snprintf(why, whylen, "%s", j->why);
 	pthread_mutex_unlock(&j->lock);
-	free(j);
+	snap_generation_job_free(j);
 	return r;
 }
 
@@ -360,7 +371,7 @@ int snap_load_finish(struct snap_load *l, struct vm *vm, const struct device_man
 	/* Last: the IOAPIC's entries and the LAPICs are back, so the GED's
 	 * edges land in the guest's IRR; no vCPU runs yet. */
 	if (r >= 0 && vm_memory(vm)->uffd >= 0)
-		r = snap_generation_uffd(devs, l->file, why, sizeof(why));
+		r = snap_generation_uffd(vm, devs, l->file, why, sizeof(why));
 	else if (r >= 0)
 		r = snap_generation_restore(devs, l->file, why, sizeof(why));
 	if (r < 0)
